@@ -1,0 +1,149 @@
+/* leakscan public API: the types of a snapshot report and the one call that
+ * produces it for a live process.
+ *
+ * A report is plain data owned by the caller (free it with
+ * leakscan_report_free).  Every string in it is owned by the report.  The
+ * enums only grow: new states and verdicts are appended, never renumbered, so
+ * a program built against an older header keeps working. */
+#ifndef LEAKSCAN_LEAKSCAN_H
+#define LEAKSCAN_LEAKSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LEAKSCAN_SCHEMA "leakscan/1"
+
+/* What a thread is doing, from its syscall, arguments, stack and fds. */
+enum leakscan_state {
+        LEAKSCAN_STATE_RUNNING,
+        LEAKSCAN_STATE_MUTEX,
+        LEAKSCAN_STATE_CONDVAR,
+        LEAKSCAN_STATE_RWLOCK,
+        LEAKSCAN_STATE_SEMAPHORE,
+        LEAKSCAN_STATE_BARRIER,
+        LEAKSCAN_STATE_JOIN,
+        LEAKSCAN_STATE_FUTEX,
+        LEAKSCAN_STATE_PIPE_READ,
+        LEAKSCAN_STATE_PIPE_WRITE,
+        LEAKSCAN_STATE_SOCKET_READ,
+        LEAKSCAN_STATE_SOCKET_WRITE,
+        LEAKSCAN_STATE_ACCEPT,
+        LEAKSCAN_STATE_CONNECT,
+        LEAKSCAN_STATE_POLL,
+        LEAKSCAN_STATE_SLEEP,
+        LEAKSCAN_STATE_WAIT_CHILD,
+        LEAKSCAN_STATE_SIGNAL_WAIT,
+        LEAKSCAN_STATE_DISK_IO,
+        LEAKSCAN_STATE_STOPPED,
+        LEAKSCAN_STATE_SYSCALL,
+        LEAKSCAN_STATE_UNKNOWN,
+        _LEAKSCAN_STATE_MAX,
+};
+
+/* The judgement on a thread.  DEADLOCK and ORPHANED are reserved for the
+ * wait-for analysis. */
+enum leakscan_verdict {
+        LEAKSCAN_VERDICT_RUNNING,
+        LEAKSCAN_VERDICT_TIMED,
+        LEAKSCAN_VERDICT_BLOCKED,
+        LEAKSCAN_VERDICT_DEADLOCK,
+        LEAKSCAN_VERDICT_ORPHANED,
+        _LEAKSCAN_VERDICT_MAX,
+};
+
+struct leakscan_frame {
+        uint64_t pc;            /* the address as unwound (a return address for
+                                 * outer frames) */
+        char *function;         /* demangled; NULL when no symbol covers pc */
+        char *file;             /* NULL without line info */
+        int line;               /* 0 without line info */
+        char *module;           /* path of the ELF module, NULL if none */
+        uint64_t offset;        /* pc relative to the module's load address */
+        bool inlined;           /* a function inlined into the next frame */
+        bool system;            /* in libc, libstdc++, ld.so, ...: not the user's */
+};
+
+struct leakscan_thread {
+        pid_t tid;
+        char name[16];
+        bool main;
+        char proc_state;        /* the letter from /proc/TID/stat before we came */
+        enum leakscan_state state;
+        long syscall_nr;        /* -1 when not in a syscall */
+        const char *syscall;    /* static name, NULL when not in a syscall */
+        uint64_t syscall_args[6];
+        bool timeout;           /* the wait will end by itself */
+        int64_t blocked_ms;     /* time since it last ran, -1 when unknown */
+        enum leakscan_verdict verdict;
+        bool leaked;
+        bool has_wait_address;
+        uint64_t wait_address;  /* futex word waited on */
+        bool has_futex_value;
+        uint32_t futex_value;
+        int wait_fd;            /* -1 when the wait is not on a fd */
+        char *fd_target;        /* readlink of /proc/PID/fd/N */
+        struct leakscan_frame *frames;
+        size_t n_frames;
+        size_t top_frame;       /* first non-system frame; n_frames if none */
+        const char *unwind_note; /* static text: why the stack may be incomplete, or NULL */
+};
+
+struct leakscan_process {
+        pid_t pid;
+        char *exe;
+        char **cmdline;
+        size_t n_cmdline;
+        struct leakscan_thread *threads;
+        size_t n_threads;
+        size_t n_vanished;      /* threads that exited during the snapshot */
+        uint64_t stopped_us;    /* how long the target was held stopped */
+};
+
+struct leakscan_report {
+        const char *mode;       /* "pid" */
+        struct leakscan_process *processes;
+        size_t n_processes;
+};
+
+struct leakscan_options {
+        int64_t min_blocked_ms;         /* threshold for "leaked" (pid mode) */
+        size_t stack_window;            /* bytes of stack copied per thread */
+        unsigned max_frames;
+        const char *unwinder;           /* "libdw" (default) or "fp" */
+        unsigned stop_timeout_ms;       /* how long to wait for a thread to stop */
+};
+
+/* Fills *opts with the defaults. */
+void leakscan_options_init(struct leakscan_options *opts);
+
+/* Snapshots every thread of process pid, lets it run again, then unwinds,
+ * symbolizes and classifies.  Returns 0 and a new report in *ret_report (free
+ * with leakscan_report_free), or a negative errno:
+ *   -ESRCH  no such process, or it exited during the snapshot
+ *   -EPERM  not allowed to trace it (ptrace_scope, capabilities)
+ *   -EBUSY  already traced by another tracer
+ *   -ECHILD it is a zombie
+ *   -EINVAL it is a kernel thread, or an option is out of range
+ * leakscan_describe_error() turns these into one line with a remedy. */
+int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts,
+                         struct leakscan_report **ret_report);
+
+/* One line, without a newline, naming the cause of err (a negative errno from
+ * leakscan_inspect_pid) for pid and how to remedy it.  Writes into buf. */
+const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size);
+
+void leakscan_report_free(struct leakscan_report *report);
+
+const char *leakscan_state_to_string(enum leakscan_state state);
+const char *leakscan_verdict_to_string(enum leakscan_verdict verdict);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

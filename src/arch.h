@@ -1,0 +1,92 @@
+/* The few facts about the target's machine that capture, unwind and classify
+ * need: which registers hold the pc, stack and syscall, and how the kernel
+ * marks a syscall that a ptrace stop interrupted.  x86_64 only for now; a new
+ * architecture adds a block here and nothing elsewhere. */
+#ifndef LEAKSCAN_ARCH_H
+#define LEAKSCAN_ARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/user.h>
+
+#if !defined(__x86_64__)
+#error "leakscan supports x86_64 targets only for now"
+#endif
+
+typedef struct user_regs_struct arch_regs;
+
+static inline uint64_t arch_regs_pc(const arch_regs *r) { return r->rip; }
+static inline uint64_t arch_regs_sp(const arch_regs *r) { return r->rsp; }
+static inline uint64_t arch_regs_fp(const arch_regs *r) { return r->rbp; }
+
+static inline void arch_regs_syscall_args(const arch_regs *r, uint64_t args[6])
+{
+        args[0] = r->rdi;
+        args[1] = r->rsi;
+        args[2] = r->rdx;
+        args[3] = r->r10;
+        args[4] = r->r8;
+        args[5] = r->r9;
+}
+
+/* Returns the syscall a stopped thread sits in, or -1.  A thread interrupted
+ * inside a blocking syscall comes back with rax = -ERESTART* (512, 513, 514,
+ * 516; kernel-internal codes it restarts transparently) and the number still in
+ * orig_rax.  A thread stopped in user space has orig_rax -1 (interrupt entry),
+ * or the last syscall with its ordinary result in rax. */
+static inline long arch_regs_blocked_syscall(const arch_regs *r)
+{
+        long nr = (long) r->orig_rax;
+        long ret = (long) r->rax;
+        if (nr < 0)
+                return -1;
+        if (ret == -512 || ret == -513 || ret == -514 || ret == -516)
+                return nr;
+        return -1;
+}
+
+/* The syscall a thread was sleeping in before a ptrace stop, given that the
+ * scheduler showed it asleep (S or D) just before: arch_regs_blocked_syscall,
+ * or, when the stop made the syscall return early (-EINTR from a call the
+ * kernel never restarts, or a partial read or write), the number still in
+ * orig_rax.  -1 when it was not in a syscall. */
+static inline long arch_regs_slept_in_syscall(const arch_regs *r, bool was_asleep)
+{
+        long nr = arch_regs_blocked_syscall(r);
+        if (nr >= 0 || !was_asleep)
+                return nr;
+        return (long) r->orig_rax >= 0 ? (long) r->orig_rax : -1;
+}
+
+static inline bool arch_regs_returned_eintr(const arch_regs *r)
+{
+        return (long) r->orig_rax >= 0 && (long) r->rax == -4;
+}
+
+/* Makes a thread stopped just after a syscall returned execute it again on
+ * resume, as the kernel itself does for -ERESTARTNOHAND: the argument
+ * registers are preserved across syscalls, so only the number and the pc
+ * change.  insn holds the two bytes before the pc, which must be "syscall". */
+static inline bool arch_regs_rewind_syscall(arch_regs *r, const uint8_t insn[2])
+{
+        if (insn[0] != 0x0f || insn[1] != 0x05)
+                return false;
+        r->rax = r->orig_rax;
+        r->rip -= 2;
+        return true;
+}
+#define ARCH_SYSCALL_INSN_LEN 2
+
+/* DWARF register numbers 0..16 of the x86_64 psABI: rax rdx rcx rbx rsi rdi
+ * rbp rsp r8..r15 rip (the return-address column). */
+#define ARCH_DWARF_NREGS 17
+static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWARF_NREGS])
+{
+        out[0] = r->rax;  out[1] = r->rdx;  out[2] = r->rcx;  out[3] = r->rbx;
+        out[4] = r->rsi;  out[5] = r->rdi;  out[6] = r->rbp;  out[7] = r->rsp;
+        out[8] = r->r8;   out[9] = r->r9;   out[10] = r->r10; out[11] = r->r11;
+        out[12] = r->r12; out[13] = r->r13; out[14] = r->r14; out[15] = r->r15;
+        out[16] = r->rip;
+}
+
+#endif

@@ -1,0 +1,87 @@
+/* The copy of a process that leakscan takes while its threads are stopped,
+ * and the function that fills one thread of it.
+ *
+ * Everything after capture (unwind, symbolize, classify) works on this copy
+ * only, so the target runs again as soon as capture is done.  The copy holds
+ * what cannot be read later: registers, a window of stack above SP, the
+ * futex word a thread waits on and what its fd argument points to.  The
+ * scheduler facts (state letter, last-ran time) are read before the stop,
+ * because stopping a thread makes it run. */
+#ifndef LEAKSCAN_CAPTURE_H
+#define LEAKSCAN_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch.h"
+#include "procfs.h"
+
+struct thread_capture {
+        pid_t tid;
+
+        /* read before the stop */
+        struct proc_stat stat;
+        bool has_exec_start;
+        uint64_t exec_start_ns;
+
+        /* ptrace bookkeeping (seize.c) */
+        bool seized;            /* we are its tracer */
+        bool stopped;           /* held in a ptrace stop */
+        bool vanished;          /* exited while we looked */
+        bool group_stop;        /* held in a job-control stop, not our interrupt */
+        int pending_signal;     /* arrived while held: re-inject on detach */
+
+        /* read while stopped (capture.c) */
+        bool regs_valid;
+        arch_regs regs;
+        long syscall_nr;        /* the syscall it slept in, or -1 */
+        uint8_t *stack;         /* copy of [regs.sp, regs.sp + stack_len) */
+        size_t stack_len;
+        bool stack_truncated;   /* the window was full: the stack goes on */
+        bool has_futex_word;
+        uint32_t futex_word;
+        char *fd_target;        /* readlink of the fd in argument 0, if any */
+};
+
+struct process_capture {
+        pid_t pid;
+        struct thread_capture *threads;
+        size_t n_threads;
+        size_t cap_threads;
+        size_t n_vanished;
+        bool incomplete;        /* threads kept appearing: some may be missing */
+        char *maps_text;        /* /proc/PID/maps as read during the stop */
+        bool has_now;
+        uint64_t now_sched_ns;  /* the scheduler clock when we came */
+        uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
+};
+
+struct process_capture *process_capture_new(pid_t pid);
+void process_capture_free(struct process_capture *cap);
+
+/* Adds an empty entry for tid.  Returns it, or NULL on -ENOMEM. */
+struct thread_capture *process_capture_add(struct process_capture *cap, pid_t tid);
+
+/* The entry for tid, or NULL. */
+struct thread_capture *process_capture_find(struct process_capture *cap, pid_t tid);
+
+/* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
+ * when the thread is gone. */
+int capture_thread_prestop(pid_t pid, struct thread_capture *t);
+
+/* Copies registers, the stack window (at most stack_window bytes) and the
+ * wait's futex word and fd of a stopped thread.  Returns 0, -ESRCH when the
+ * thread vanished, or another negative errno. */
+int capture_thread(pid_t pid, struct thread_capture *t, size_t stack_window);
+
+/* Reads the process-wide facts that must match the stopped threads
+ * (/proc/PID/maps).  Returns 0 or a negative errno. */
+int capture_process(struct process_capture *cap);
+
+/* The syscall argument that is a fd for syscall nr, or -1 when it takes none
+ * that a wait would block on. */
+int capture_syscall_fd_arg(long nr);
+
+#endif

@@ -1,0 +1,54 @@
+/* Classify: what a thread waits on (its state), whether the wait can end by
+ * itself, and the verdict, from facts gathered earlier: the syscall and its
+ * arguments, the fd it names, the /proc state letter and the symbolized
+ * frames.  Pure functions over plain data, so the rules are unit-tested on
+ * fixtures. */
+#ifndef LEAKSCAN_CLASSIFY_H
+#define LEAKSCAN_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakscan/leakscan.h"
+
+struct classify_input {
+        char proc_state;                /* letter from /proc/TID/stat */
+        long syscall_nr;                /* -1 when not in a syscall */
+        uint64_t args[6];
+        const char *fd_target;          /* for fd syscalls, else NULL */
+        const struct leakscan_frame *frames;
+        size_t n_frames;
+};
+
+struct classify_result {
+        enum leakscan_state state;
+        bool timeout;
+        enum leakscan_verdict verdict;
+        bool has_wait_address;
+        uint64_t wait_address;
+};
+
+void classify_thread(const struct classify_input *in, struct classify_result *ret);
+
+/* Whether a frame belongs to the system (libc, libstdc++, ld.so...) rather
+ * than the user: by module, and by name for static binaries. */
+bool classify_frame_is_system(const struct leakscan_frame *f);
+
+/* Index of the first frame outside the system libraries ("the function on
+ * top of the stack"), or n when every frame is a system one. */
+size_t classify_top_frame(const struct leakscan_frame *frames, size_t n);
+
+/* Milliseconds since the thread last ran, from the scheduler clock, or -1. */
+int64_t classify_blocked_ms(bool has_exec_start, uint64_t exec_start_ns,
+                            bool has_now, uint64_t now_ns);
+
+/* The pid-mode rule: a thread other than the main one, in an indefinite wait
+ * of its own (not a job-control stop) for at least min_blocked_ms; unknown
+ * blocked time counts as long enough. */
+bool classify_is_leaked(const struct leakscan_thread *t, int64_t min_blocked_ms);
+
+/* The static name of syscall nr, or NULL. */
+const char *classify_syscall_name(long nr);
+
+#endif

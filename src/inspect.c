@@ -1,0 +1,347 @@
+/* The embeddable entry point: leakscan_inspect_pid wires the steps in their
+ * one direction, seize -> capture -> resume -> unwind -> symbolize ->
+ * classify, and turns the copy into a public report.  The target is held
+ * only between seize_process and seize_release. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "inspect.h"
+#include "leakscan/leakscan.h"
+#include "modules.h"
+#include "seize.h"
+#include "symbolize.h"
+#include "unwind.h"
+#include "util.h"
+
+static const char *const state_names[_LEAKSCAN_STATE_MAX] = {
+        [LEAKSCAN_STATE_RUNNING] = "running",
+        [LEAKSCAN_STATE_MUTEX] = "mutex",
+        [LEAKSCAN_STATE_CONDVAR] = "condvar",
+        [LEAKSCAN_STATE_RWLOCK] = "rwlock",
+        [LEAKSCAN_STATE_SEMAPHORE] = "semaphore",
+        [LEAKSCAN_STATE_BARRIER] = "barrier",
+        [LEAKSCAN_STATE_JOIN] = "join",
+        [LEAKSCAN_STATE_FUTEX] = "futex",
+        [LEAKSCAN_STATE_PIPE_READ] = "pipe-read",
+        [LEAKSCAN_STATE_PIPE_WRITE] = "pipe-write",
+        [LEAKSCAN_STATE_SOCKET_READ] = "socket-read",
+        [LEAKSCAN_STATE_SOCKET_WRITE] = "socket-write",
+        [LEAKSCAN_STATE_ACCEPT] = "accept",
+        [LEAKSCAN_STATE_CONNECT] = "connect",
+        [LEAKSCAN_STATE_POLL] = "poll",
+        [LEAKSCAN_STATE_SLEEP] = "sleep",
+        [LEAKSCAN_STATE_WAIT_CHILD] = "wait-child",
+        [LEAKSCAN_STATE_SIGNAL_WAIT] = "signal-wait",
+        [LEAKSCAN_STATE_DISK_IO] = "disk-io",
+        [LEAKSCAN_STATE_STOPPED] = "stopped",
+        [LEAKSCAN_STATE_SYSCALL] = "syscall",
+        [LEAKSCAN_STATE_UNKNOWN] = "unknown",
+};
+
+static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {
+        [LEAKSCAN_VERDICT_RUNNING] = "running",
+        [LEAKSCAN_VERDICT_TIMED] = "timed",
+        [LEAKSCAN_VERDICT_BLOCKED] = "blocked",
+        [LEAKSCAN_VERDICT_DEADLOCK] = "deadlock",
+        [LEAKSCAN_VERDICT_ORPHANED] = "orphaned",
+};
+
+const char *leakscan_state_to_string(enum leakscan_state state)
+{
+        return (unsigned) state < _LEAKSCAN_STATE_MAX ? state_names[state] : "unknown";
+}
+
+const char *leakscan_verdict_to_string(enum leakscan_verdict verdict)
+{
+        return (unsigned) verdict < _LEAKSCAN_VERDICT_MAX ? verdict_names[verdict] : "unknown";
+}
+
+void leakscan_options_init(struct leakscan_options *opts)
+{
+        *opts = (struct leakscan_options) {
+                .min_blocked_ms = 1000,
+                .stack_window = 64 * 1024,
+                .max_frames = 256,
+                .unwinder = "libdw",
+                .stop_timeout_ms = 2000,
+        };
+}
+
+static void thread_free_contents(struct leakscan_thread *t)
+{
+        frames_free(t->frames, t->n_frames);
+        free(t->fd_target);
+}
+
+static void process_free_contents(struct leakscan_process *p)
+{
+        free(p->exe);
+        for (size_t i = 0; i < p->n_cmdline; i++)
+                free(p->cmdline[i]);
+        free(p->cmdline);
+        for (size_t i = 0; i < p->n_threads; i++)
+                thread_free_contents(&p->threads[i]);
+        free(p->threads);
+}
+
+void leakscan_report_free(struct leakscan_report *report)
+{
+        if (!report)
+                return;
+        for (size_t i = 0; i < report->n_processes; i++)
+                process_free_contents(&report->processes[i]);
+        free(report->processes);
+        free(report);
+}
+
+const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
+{
+        pid_t tracer = 0;
+        char comm[64] = "?";
+        switch (err) {
+        case -ESRCH:
+                snprintf(buf, size, "no such process %d (it may have exited during the snapshot); check the PID with ps", (int) pid);
+                break;
+        case -ECHILD:
+                snprintf(buf, size, "process %d is a zombie: it has exited and waits for its parent to reap it; there are no threads left to inspect", (int) pid);
+                break;
+        case -EINVAL:
+                snprintf(buf, size, "process %d is a kernel thread: only user-space processes can be inspected", (int) pid);
+                break;
+        case -EBUSY: {
+                (void) seize_check_process(pid, &tracer);
+                char path[64];
+                _cleanup_free_ char *text = NULL;
+                snprintf(path, sizeof path, "/proc/%d/comm", (int) tracer);
+                if (read_full_file(path, &text) > 0) {
+                        text[strcspn(text, "\n")] = 0;
+                        snprintf(comm, sizeof comm, "%s", text);
+                }
+                snprintf(buf, size, "process %d is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", (int) pid, (int) tracer, comm);
+                break;
+        }
+        case -EPERM: {
+                char scope[48] = "not set: Yama is not enabled here";
+                _cleanup_free_ char *text = NULL;
+                if (read_full_file("/proc/sys/kernel/yama/ptrace_scope", &text) > 0)
+                        snprintf(scope, sizeof scope, "now %.*s", (int) strcspn(text, "\n"), text);
+                snprintf(buf, size, "permission denied to trace process %d: run as root or as its owner with CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE), and check kernel.yama.ptrace_scope (%s; 1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids attaching)", (int) pid, scope);
+                break;
+        }
+        case -EPROTONOSUPPORT:
+                snprintf(buf, size, "process %d is not an x86_64 process: 32-bit targets are not supported", (int) pid);
+                break;
+        default:
+                snprintf(buf, size, "cannot inspect process %d: %s", (int) pid, strerror(-err));
+                break;
+        }
+        return buf;
+}
+
+/* Reads exe and cmdline of a process (after it runs again: they do not change
+ * under us in a way that matters). */
+static void process_read_identity(struct leakscan_process *p)
+{
+        char path[64], target[4096];
+        snprintf(path, sizeof path, "/proc/%d/exe", (int) p->pid);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n > 0) {
+                target[n] = 0;
+                p->exe = strdup(target);
+        }
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) p->pid);
+        _cleanup_free_ char *text = NULL;
+        ssize_t len = read_full_file(path, &text);
+        if (len > 0)
+                (void) procfs_split_cmdline(text, (size_t) len, &p->cmdline, &p->n_cmdline);
+}
+
+/* Reads the scheduler clock "now": our own thread's se.exec_start, which the
+ * kernel updated when it last accounted our (current) run. */
+static bool sched_clock_now(uint64_t *ret)
+{
+        _cleanup_free_ char *text = NULL;
+        return read_full_file("/proc/thread-self/sched", &text) >= 0 &&
+               procfs_parse_sched_exec_start(text, ret) == 0;
+}
+
+int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, struct process_capture **ret)
+{
+        int r = seize_check_process(pid, NULL);
+        if (r < 0)
+                return r;
+
+        struct process_capture *cap = process_capture_new(pid);
+        if (!cap)
+                return -ENOMEM;
+        r = seize_process(cap, opts->stop_timeout_ms);
+        if (r < 0) {
+                process_capture_free(cap);
+                /* A refusal from a process that is traced now is "busy". */
+                if (r == -EPERM && seize_check_process(pid, NULL) == -EBUSY)
+                        r = -EBUSY;
+                return r;
+        }
+        cap->has_now = sched_clock_now(&cap->now_sched_ns);
+
+        /* ---- the target is held from here ---- */
+        int err = 0;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (!t->stopped || t->vanished)
+                        continue;
+                int k = capture_thread(pid, t, opts->stack_window);
+                if (k == -ESRCH) {
+                        t->vanished = true;
+                        cap->n_vanished++;
+                } else if (k == -EPROTONOSUPPORT) {
+                        err = k;
+                }
+        }
+        if (capture_process(cap) < 0 && err == 0)
+                err = -ESRCH;
+        seize_release(cap);
+        /* ---- released ---- */
+
+        if (err < 0) {
+                process_capture_free(cap);
+                return err;
+        }
+        *ret = cap;
+        return 0;
+}
+
+/* Unwinds, symbolizes and classifies every thread of cap into p. */
+static int inspect_analyse(struct process_capture *cap, const struct leakscan_options *opts,
+                           struct leakscan_process *p)
+{
+        const struct unwinder *unwinder = unwinder_find(opts->unwinder);
+        if (!unwinder)
+                return -EINVAL;
+
+        struct modules *mods = NULL;
+        int r = modules_new(cap->pid, cap->maps_text, &mods);
+        if (r < 0)
+                return r;
+        struct symbolizer *sym = symbolizer_new(mods);
+        void *ustate = NULL;
+        if (!sym) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = unwinder->attach(mods, cap, &ustate);
+        if (r < 0)
+                goto out;
+
+        p->threads = calloc(cap->n_threads, sizeof *p->threads);
+        if (!p->threads) {
+                r = -ENOMEM;
+                goto out_detach;
+        }
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                struct leakscan_thread *lt = &p->threads[p->n_threads++];
+                lt->tid = t->tid;
+                memcpy(lt->name, t->stat.comm, sizeof lt->name);
+                lt->main = t->tid == cap->pid;
+                lt->proc_state = t->stat.state;
+                lt->wait_fd = -1;
+                lt->syscall_nr = t->syscall_nr;
+                lt->syscall = classify_syscall_name(lt->syscall_nr);
+                if (t->regs_valid)
+                        arch_regs_syscall_args(&t->regs, lt->syscall_args);
+
+                if (t->regs_valid) {
+                        struct unwound_stack st = {0};
+                        r = unwinder->unwind_thread(ustate, t, opts->max_frames, &st);
+                        for (size_t k = 0; r >= 0 && k < st.n; k++)
+                                r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation,
+                                                 &lt->frames, &lt->n_frames);
+                        free(st.frames);
+                        if (r < 0)
+                                goto out_detach;
+                        lt->unwind_note = st.note;
+                } else if (!t->stopped) {
+                        lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
+                }
+                lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
+
+                struct classify_input in = {
+                        .proc_state = t->stat.state,
+                        .syscall_nr = lt->syscall_nr,
+                        .fd_target = t->fd_target,
+                        .frames = lt->frames,
+                        .n_frames = lt->n_frames,
+                };
+                memcpy(in.args, lt->syscall_args, sizeof in.args);
+                struct classify_result cr;
+                classify_thread(&in, &cr);
+                lt->state = cr.state;
+                lt->timeout = cr.timeout;
+                lt->verdict = cr.verdict;
+                lt->has_wait_address = cr.has_wait_address;
+                lt->wait_address = cr.wait_address;
+                lt->has_futex_value = t->has_futex_word;
+                lt->futex_value = t->futex_word;
+                if (capture_syscall_fd_arg(lt->syscall_nr) >= 0) {
+                        lt->wait_fd = (int) lt->syscall_args[capture_syscall_fd_arg(lt->syscall_nr)];
+                        lt->fd_target = TAKE_PTR(t->fd_target);
+                }
+                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 :
+                        classify_blocked_ms(t->has_exec_start, t->exec_start_ns, cap->has_now, cap->now_sched_ns);
+                lt->leaked = classify_is_leaked(lt, opts->min_blocked_ms);
+        }
+        r = 0;
+out_detach:
+        unwinder->detach(ustate);
+out:
+        symbolizer_free(sym);
+        modules_free(mods);
+        return r;
+}
+
+int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct leakscan_report **ret_report)
+{
+        struct leakscan_options defaults;
+        if (!opts) {
+                leakscan_options_init(&defaults);
+                opts = &defaults;
+        }
+        if (!unwinder_find(opts->unwinder))
+                return -EINVAL;
+
+        struct process_capture *cap = NULL;
+        int r = inspect_snapshot(pid, opts, &cap);
+        if (r < 0)
+                return r;
+
+        struct leakscan_report *report = calloc(1, sizeof *report);
+        struct leakscan_process *p = calloc(1, sizeof *p);
+        if (!report || !p) {
+                free(report);
+                free(p);
+                process_capture_free(cap);
+                return -ENOMEM;
+        }
+        report->mode = "pid";
+        report->processes = p;
+        report->n_processes = 1;
+        p->pid = pid;
+        p->n_vanished = cap->n_vanished;
+        p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
+        process_read_identity(p);
+
+        r = inspect_analyse(cap, opts, p);
+        process_capture_free(cap);
+        if (r < 0) {
+                leakscan_report_free(report);
+                return r;
+        }
+        *ret_report = report;
+        return 0;
+}

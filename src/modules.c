@@ -1,0 +1,235 @@
+/* Module reporting for libdw; see modules.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "modules.h"
+#include "util.h"
+
+struct module_file {
+        pid_t pid;
+        char *path;             /* as in maps, " (deleted)" stripped */
+        bool deleted;
+        bool vdso;
+        uint64_t start, end;    /* the first mapping, for map_files */
+        void *image;            /* the vdso's bytes, owned */
+};
+
+static void module_file_free(struct module_file *f)
+{
+        if (!f)
+                return;
+        free(f->path);
+        free(f->image);
+        free(f);
+}
+
+static int open_vdso(struct module_file *f, Elf **elfp)
+{
+        size_t len = (size_t) (f->end - f->start);
+        f->image = malloc(len);
+        if (!f->image)
+                return -1;
+        struct iovec local = { f->image, len };
+        struct iovec remote = { (void *) (uintptr_t) f->start, len };
+        if (process_vm_readv(f->pid, &local, 1, &remote, 1, 0) != (ssize_t) len)
+                return -1;
+        *elfp = elf_memory(f->image, len);
+        return -1;
+}
+
+static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+                            Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+        (void) mod; (void) name; (void) base;
+        struct module_file *f = *userdata;
+        char path[PATH_MAX + 64];
+
+        *elfp = NULL;
+        if (f->vdso)
+                return open_vdso(f, elfp);
+
+        int fd = -1;
+        if (!f->deleted) {
+                snprintf(path, sizeof path, "/proc/%d/root%s", (int) f->pid, f->path);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        if (fd < 0) {
+                /* deleted or replaced on disk: the mapping still holds it */
+                snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+                         (int) f->pid, f->start, f->end);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        if (fd < 0)
+                return -1;
+        /* libdw looks for separate debug info beside this name and under
+         * /usr/lib/debug by build-id. */
+        *file_name = strdup(f->path);
+        return fd;
+}
+
+static const Dwfl_Callbacks modules_callbacks = {
+        .find_elf = modules_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+bool modules_path_is_system(const char *path)
+{
+        if (!path)
+                return false;
+        if (path[0] == '[')
+                return true;    /* [vdso], [vsyscall] */
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        static const char *const prefixes[] = {
+                "libc.so", "libc-", "libpthread", "libstdc++", "libgcc_s",
+                "ld-linux", "ld64.so", "libm.so", "libdl.so", "librt.so",
+                "libc++.so", "libc++abi", "libunwind.so",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+                if (startswith(base, prefixes[i]))
+                        return true;
+        return false;
+}
+
+static bool map_is_elf_candidate(const struct map_entry *m)
+{
+        return m->path[0] == '/' || streq(m->path, "[vdso]");
+}
+
+/* Reports the run of mappings [i, j) that belong to one file. */
+static int report_module(struct modules *mods, size_t i, size_t j)
+{
+        const struct map_entry *first = &mods->maps[i];
+        bool exec = false;
+        for (size_t k = i; k < j; k++)
+                if (mods->maps[k].perms[2] == 'x')
+                        exec = true;
+        if (!exec)
+                return 0;       /* data files mapped in (locales, fonts): no code */
+
+        struct module_file *f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        f->pid = mods->pid;
+        f->start = first->start;
+        f->end = first->end;
+        f->vdso = streq(first->path, "[vdso]");
+        f->path = strdup(first->path);
+        if (!f->path) {
+                module_file_free(f);
+                return -ENOMEM;
+        }
+        char *del = strstr(f->path, " (deleted)");
+        if (del && del[10] == 0) {
+                *del = 0;
+                f->deleted = true;
+        }
+
+        struct module_file **nf = realloc(mods->files, (mods->n_files + 1) * sizeof *nf);
+        if (!nf) {
+                module_file_free(f);
+                return -ENOMEM;
+        }
+        mods->files = nf;
+        mods->files[mods->n_files++] = f;
+
+        /* The module spans from its first mapping (file offset 0, where the
+         * ELF header lives) to its last; libdw derives the load bias from the
+         * first PT_LOAD. */
+        Dwfl_Module *mod = dwfl_report_module(mods->dwfl, f->path, first->start - first->offset,
+                                              mods->maps[j - 1].end);
+        if (!mod)
+                return 0;       /* overlapping or odd mapping: skip it, not fatal */
+        void **userdata;
+        dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+        *userdata = f;
+        return 0;
+}
+
+int modules_new(pid_t pid, const char *maps_text, struct modules **ret)
+{
+        struct modules *mods = calloc(1, sizeof *mods);
+        if (!mods)
+                return -ENOMEM;
+        mods->pid = pid;
+        int r = procfs_parse_maps(maps_text ? maps_text : "", &mods->maps, &mods->n_maps);
+        if (r < 0)
+                goto fail;
+        mods->dwfl = dwfl_begin(&modules_callbacks);
+        if (!mods->dwfl) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        dwfl_report_begin(mods->dwfl);
+        for (size_t i = 0; i < mods->n_maps; ) {
+                size_t j = i + 1;
+                if (!map_is_elf_candidate(&mods->maps[i])) {
+                        i = j;
+                        continue;
+                }
+                while (j < mods->n_maps && mods->maps[j].inode == mods->maps[i].inode &&
+                       streq(mods->maps[j].path, mods->maps[i].path))
+                        j++;
+                r = report_module(mods, i, j);
+                if (r < 0)
+                        goto fail;
+                i = j;
+        }
+        dwfl_report_end(mods->dwfl, NULL, NULL);
+        *ret = mods;
+        return 0;
+fail:
+        modules_free(mods);
+        return r;
+}
+
+void modules_free(struct modules *mods)
+{
+        if (!mods)
+                return;
+        if (mods->dwfl)
+                dwfl_end(mods->dwfl);
+        for (size_t i = 0; i < mods->n_files; i++)
+                module_file_free(mods->files[i]);
+        free(mods->files);
+        map_entries_free(mods->maps, mods->n_maps);
+        free(mods);
+}
+
+bool modules_read_file_word(struct modules *mods, uint64_t addr, uint64_t *ret)
+{
+        Dwfl_Module *mod = dwfl_addrmodule(mods->dwfl, addr);
+        if (!mod)
+                return false;
+        GElf_Addr bias;
+        Elf *elf = dwfl_module_getelf(mod, &bias);
+        if (!elf)
+                return false;
+        size_t nphdr;
+        if (elf_getphdrnum(elf, &nphdr) != 0)
+                return false;
+        uint64_t vaddr = addr - bias;
+        for (size_t i = 0; i < nphdr; i++) {
+                GElf_Phdr mem, *ph = gelf_getphdr(elf, (int) i, &mem);
+                if (!ph || ph->p_type != PT_LOAD)
+                        continue;
+                if (vaddr < ph->p_vaddr || vaddr + 8 > ph->p_vaddr + ph->p_filesz)
+                        continue;
+                if (ph->p_flags & PF_W)
+                        return false;   /* writable data changes at run time */
+                Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t) (ph->p_offset + (vaddr - ph->p_vaddr)),
+                                                   8, ELF_T_BYTE);
+                if (!d || !d->d_buf)
+                        return false;
+                memcpy(ret, d->d_buf, 8);
+                return true;
+        }
+        return false;
+}

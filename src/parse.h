@@ -1,0 +1,19 @@
+/* Parsers for command-line values (durations, sizes, integers), apart from
+ * main.c so that unit tests cover them. */
+#ifndef LEAKSCAN_PARSE_H
+#define LEAKSCAN_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "1.5s", "500ms", "2m", "100us", "0"; a bare number is seconds.  Returns 0
+ * and milliseconds in *ret_ms, or -EINVAL / -ERANGE. */
+int parse_duration_ms(const char *s, int64_t *ret_ms);
+
+/* "65536", "64K", "1M" (binary units).  Returns 0 or -EINVAL / -ERANGE. */
+int parse_size(const char *s, size_t *ret);
+
+/* A decimal integer in [min, max].  Returns 0 or -EINVAL / -ERANGE. */
+int parse_int(const char *s, long min, long max, long *ret);
+
+#endif

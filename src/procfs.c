@@ -1,0 +1,240 @@
+/* /proc parsers; see procfs.h.  The formats are the kernel's (fs/proc/array.c,
+ * kernel/sched/debug.c, fs/proc/base.c proc_pid_syscall). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+#include "util.h"
+
+int procfs_parse_stat(const char *text, struct proc_stat *ret)
+{
+        /* "pid (comm) S ppid ...": comm may hold spaces and ')', so it ends at
+         * the last ')'. */
+        const char *open = strchr(text, '(');
+        const char *close = strrchr(text, ')');
+        if (!open || !close || close < open || close[1] != ' ')
+                return -EINVAL;
+
+        struct proc_stat st = {0};
+        size_t n = (size_t) (close - open - 1);
+        if (n >= sizeof st.comm)
+                n = sizeof st.comm - 1;
+        memcpy(st.comm, open + 1, n);
+        st.comm[n] = 0;
+
+        const char *p = close + 2;
+        st.state = *p;
+        if (!st.state)
+                return -EINVAL;
+        /* fields after comm: 3 state, 4 ppid, ... 9 flags, ... 22 starttime */
+        int field = 3;
+        while (*p && field < 22) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EINVAL;
+                p++;
+                field++;
+                if (field == 9)
+                        st.flags = (unsigned) strtoul(p, NULL, 10);
+        }
+        if (field != 22)
+                return -EINVAL;
+        st.starttime = strtoull(p, NULL, 10);
+        *ret = st;
+        return 0;
+}
+
+int procfs_parse_status_field(const char *text, const char *key, long *ret)
+{
+        size_t klen = strlen(key);
+        for (const char *line = text; line && *line; ) {
+                if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+                        *ret = strtol(line + klen + 1, NULL, 10);
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
+}
+
+int procfs_parse_sched_exec_start(const char *text, uint64_t *ret_ns)
+{
+        const char *p = strstr(text, "se.exec_start");
+        if (!p)
+                return -ENOENT;
+        p = strchr(p, ':');
+        if (!p)
+                return -EINVAL;
+        p++;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        /* "milliseconds.nanoseconds-remainder" as printed by SPLIT_NS(). */
+        char *end;
+        uint64_t ms = strtoull(p, &end, 10);
+        if (end == p)
+                return -EINVAL;
+        uint64_t frac = 0;
+        if (*end == '.') {
+                const char *f = end + 1;
+                int digits = 0;
+                while (*f >= '0' && *f <= '9' && digits < 6) {
+                        frac = frac * 10 + (uint64_t) (*f - '0');
+                        f++;
+                        digits++;
+                }
+                while (digits++ < 6)
+                        frac *= 10;
+        }
+        *ret_ns = ms * 1000000u + frac;
+        return 0;
+}
+
+int procfs_parse_syscall(const char *text, struct proc_syscall *ret)
+{
+        struct proc_syscall sc = { .nr = -1 };
+        if (startswith(text, "running")) {
+                sc.running = true;
+                *ret = sc;
+                return 0;
+        }
+        char *end;
+        sc.nr = strtol(text, &end, 10);
+        if (end == text)
+                return -EINVAL;
+        uint64_t v[8];
+        int n = 0;
+        const char *p = end;
+        while (n < 8) {
+                while (*p == ' ')
+                        p++;
+                if (!*p || *p == '\n')
+                        break;
+                v[n] = strtoull(p, &end, 16);
+                if (end == p)
+                        return -EINVAL;
+                p = end;
+                n++;
+        }
+        if (sc.nr < 0) {
+                if (n != 2)
+                        return -EINVAL;
+                sc.sp = v[0];
+                sc.pc = v[1];
+        } else {
+                if (n != 8)
+                        return -EINVAL;
+                memcpy(sc.args, v, sizeof sc.args);
+                sc.sp = v[6];
+                sc.pc = v[7];
+        }
+        *ret = sc;
+        return 0;
+}
+
+void map_entries_free(struct map_entry *maps, size_t n)
+{
+        if (!maps)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(maps[i].path);
+        free(maps);
+}
+
+int procfs_parse_maps(const char *text, struct map_entry **ret, size_t *ret_n)
+{
+        struct map_entry *maps = NULL;
+        size_t n = 0, cap = 0;
+        const char *line = text;
+        while (line && *line) {
+                const char *eol = strchr(line, '\n');
+                size_t len = eol ? (size_t) (eol - line) : strlen(line);
+                struct map_entry m = {0};
+                int consumed = 0;
+                if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n",
+                           &m.start, &m.end, m.perms, &m.offset, &m.dev_major, &m.dev_minor,
+                           &m.inode, &consumed) != 7 || (size_t) consumed > len) {
+                        map_entries_free(maps, n);
+                        return -EINVAL;
+                }
+                const char *path = line + consumed;
+                while (path < line + len && *path == ' ')
+                        path++;
+                m.path = strndup(path, (size_t) (line + len - path));
+                if (!m.path)
+                        goto oom;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        struct map_entry *nm = realloc(maps, cap * sizeof *maps);
+                        if (!nm) {
+                                free(m.path);
+                                goto oom;
+                        }
+                        maps = nm;
+                }
+                maps[n++] = m;
+                line = eol ? eol + 1 : NULL;
+        }
+        *ret = maps;
+        *ret_n = n;
+        return 0;
+oom:
+        map_entries_free(maps, n);
+        return -ENOMEM;
+}
+
+const struct map_entry *map_entries_find(const struct map_entry *maps, size_t n, uint64_t addr)
+{
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (addr < maps[mid].start)
+                        hi = mid;
+                else if (addr >= maps[mid].end)
+                        lo = mid + 1;
+                else
+                        return &maps[mid];
+        }
+        return NULL;
+}
+
+int procfs_split_cmdline(const char *buf, size_t len, char ***ret, size_t *ret_n)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == 0 || i == len - 1)
+                        n++;
+        char **argv = calloc(n + 1, sizeof *argv);
+        if (!argv)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < len && k < n; ) {
+                size_t l = strnlen(buf + i, len - i);
+                argv[k] = strndup(buf + i, l);
+                if (!argv[k]) {
+                        for (size_t j = 0; j < k; j++)
+                                free(argv[j]);
+                        free(argv);
+                        return -ENOMEM;
+                }
+                k++;
+                i += l + 1;
+        }
+        *ret = argv;
+        *ret_n = k;
+        return 0;
+}
+
+enum fd_kind procfs_fd_kind(const char *target)
+{
+        if (!target)
+                return FD_KIND_OTHER;
+        if (startswith(target, "pipe:"))
+                return FD_KIND_PIPE;
+        if (startswith(target, "socket:"))
+                return FD_KIND_SOCKET;
+        return FD_KIND_OTHER;
+}

@@ -1,0 +1,69 @@
+/* Parsers for the /proc files leakscan reads, kept apart from the reading so
+ * that unit tests run them on captured fixtures without a live process.
+ * Every parser takes the file's text and fills a plain struct; none of them
+ * allocate except the maps parser. */
+#ifndef LEAKSCAN_PROCFS_H
+#define LEAKSCAN_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PF_KTHREAD_FLAG 0x00200000u
+
+struct proc_stat {
+        char comm[16];
+        char state;             /* R S D T t Z X I ... */
+        unsigned flags;
+        uint64_t starttime;     /* clock ticks since boot */
+};
+
+/* Parses /proc/PID/stat.  Returns 0 or -EINVAL. */
+int procfs_parse_stat(const char *text, struct proc_stat *ret);
+
+/* Reads the integer value of a "Key:\tvalue" line of /proc/PID/status.
+ * Returns 0 or -ENOENT when the key is absent. */
+int procfs_parse_status_field(const char *text, const char *key, long *ret);
+
+/* se.exec_start of /proc/PID/task/TID/sched, in nanoseconds of the scheduler
+ * clock.  Returns 0, or -ENOENT when the kernel does not provide it. */
+int procfs_parse_sched_exec_start(const char *text, uint64_t *ret_ns);
+
+struct proc_syscall {
+        bool running;           /* "running": on a CPU, nothing to read */
+        long nr;                /* -1: blocked outside a syscall */
+        uint64_t args[6];
+        uint64_t sp, pc;
+};
+
+/* Parses /proc/PID/task/TID/syscall.  Returns 0 or -EINVAL. */
+int procfs_parse_syscall(const char *text, struct proc_syscall *ret);
+
+struct map_entry {
+        uint64_t start, end, offset;
+        char perms[5];
+        unsigned dev_major, dev_minor;
+        uint64_t inode;
+        char *path;             /* "" for anonymous mappings; owned */
+};
+
+/* Parses /proc/PID/maps.  Returns 0 and a new array in *ret (free with
+ * map_entries_free), or -ENOMEM / -EINVAL. */
+int procfs_parse_maps(const char *text, struct map_entry **ret, size_t *ret_n);
+void map_entries_free(struct map_entry *maps, size_t n);
+
+/* The mapping that contains addr, or NULL.  maps must be sorted (as the kernel
+ * prints them). */
+const struct map_entry *map_entries_find(const struct map_entry *maps, size_t n, uint64_t addr);
+
+/* Parses the whitespace-free NUL-separated /proc/PID/cmdline into a new
+ * argv-like array.  Returns 0 or -ENOMEM. */
+int procfs_split_cmdline(const char *buf, size_t len, char ***ret, size_t *ret_n);
+
+enum fd_kind { FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET };
+
+/* What a /proc/PID/fd/N link target ("pipe:[123]", "socket:[45]") names. */
+enum fd_kind procfs_fd_kind(const char *target);
+
+#endif

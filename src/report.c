@@ -1,0 +1,326 @@
+/* Report backends; see report.h.
+ *
+ * The text report follows goleak's ("found N unexpected goroutines", "with F
+ * on top of the stack"), with threads of identical state and stack printed
+ * once with their count, as panicparse does.  The JSON report is the
+ * versioned schema "leakscan/1": fields are added, never removed or renamed. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+size_t report_count_leaked(const struct leakscan_report *report)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < report->n_processes; i++)
+                for (size_t k = 0; k < report->processes[i].n_threads; k++)
+                        n += report->processes[i].threads[k].leaked;
+        return n;
+}
+
+/* ---- text ---- */
+
+static const char *basename_of(const char *path)
+{
+        const char *b = path ? strrchr(path, '/') : NULL;
+        return b ? b + 1 : path;
+}
+
+static bool same_group(const struct leakscan_thread *a, const struct leakscan_thread *b)
+{
+        if (a->state != b->state || a->verdict != b->verdict || a->leaked != b->leaked ||
+            a->n_frames != b->n_frames)
+                return false;
+        for (size_t i = 0; i < a->n_frames; i++)
+                if (a->frames[i].pc != b->frames[i].pc || a->frames[i].inlined != b->frames[i].inlined)
+                        return false;
+        return true;
+}
+
+static void format_duration(char *buf, size_t size, int64_t ms)
+{
+        if (ms < 1000)
+                snprintf(buf, size, "%" PRId64 "ms", ms);
+        else if (ms < 600000)
+                snprintf(buf, size, "%.1fs", (double) ms / 1000.0);
+        else
+                snprintf(buf, size, "%" PRId64 "m", ms / 60000);
+}
+
+static void text_write_frames(FILE *f, const struct leakscan_thread *t)
+{
+        for (size_t i = 0; i < t->n_frames; i++) {
+                const struct leakscan_frame *fr = &t->frames[i];
+                fprintf(f, "    #%-2zu 0x%016" PRIx64 " %s", i, fr->pc, fr->function ? fr->function : "??");
+                if (fr->file)
+                        fprintf(f, " (%s:%d)", fr->file, fr->line);
+                if (fr->module && !fr->function)
+                        fprintf(f, " [%s+0x%" PRIx64 "]", basename_of(fr->module), fr->offset);
+                else if (fr->module)
+                        fprintf(f, " [%s]", basename_of(fr->module));
+                if (fr->inlined)
+                        fprintf(f, " (inlined)");
+                fputc('\n', f);
+        }
+        if (t->unwind_note)
+                fprintf(f, "    (%s)\n", t->unwind_note);
+}
+
+static void text_write_group(FILE *f, const struct leakscan_thread *const *group, size_t n)
+{
+        const struct leakscan_thread *t = group[0];
+        int64_t lo = t->blocked_ms, hi = t->blocked_ms;
+        bool same_name = true;
+        for (size_t i = 1; i < n; i++) {
+                if (group[i]->blocked_ms < lo)
+                        lo = group[i]->blocked_ms;
+                if (group[i]->blocked_ms > hi)
+                        hi = group[i]->blocked_ms;
+                if (!streq(group[i]->name, t->name))
+                        same_name = false;
+        }
+
+        if (n == 1) {
+                fprintf(f, "Thread %d \"%s\"%s", (int) t->tid, t->name, t->main ? " (main)" : "");
+        } else {
+                fprintf(f, "%zu threads (", n);
+                for (size_t i = 0; i < n && i < 8; i++)
+                        fprintf(f, "%s%d", i ? ", " : "", (int) group[i]->tid);
+                fprintf(f, "%s)", n > 8 ? ", ..." : "");
+                if (same_name)
+                        fprintf(f, " \"%s\"", t->name);
+        }
+        fprintf(f, " in state %s", leakscan_state_to_string(t->state));
+        if (t->syscall && t->state == LEAKSCAN_STATE_SYSCALL)
+                fprintf(f, " (%s)", t->syscall);
+        switch (t->verdict) {
+        case LEAKSCAN_VERDICT_RUNNING:
+                fprintf(f, ", running");
+                break;
+        case LEAKSCAN_VERDICT_TIMED:
+                fprintf(f, ", in a wait with a timeout");
+                break;
+        default:
+                if (lo < 0) {
+                        fprintf(f, ", blocked");
+                } else {
+                        char a[32], b[32];
+                        format_duration(a, sizeof a, lo);
+                        format_duration(b, sizeof b, hi);
+                        if (streq(a, b))
+                                fprintf(f, ", blocked %s", a);
+                        else
+                                fprintf(f, ", blocked %s-%s", a, b);
+                }
+        }
+        if (t->top_frame < t->n_frames && t->frames[t->top_frame].function)
+                fprintf(f, ", with %s on top of the stack:\n", t->frames[t->top_frame].function);
+        else
+                fprintf(f, ":\n");
+        if (t->fd_target)
+                fprintf(f, "    waiting on fd %d -> %s\n", t->wait_fd, t->fd_target);
+        text_write_frames(f, t);
+        fputc('\n', f);
+}
+
+static int text_write_process(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+{
+        size_t leaked = 0;
+        for (size_t i = 0; i < p->n_threads; i++)
+                leaked += p->threads[i].leaked;
+        const char *exe = p->exe ? p->exe : "?";
+
+        if (leaked == 0)
+                fprintf(f, "leakscan: no unexpected threads in process %d (%s): %zu thread%s checked\n",
+                        (int) p->pid, exe, p->n_threads, p->n_threads == 1 ? "" : "s");
+        else
+                fprintf(f, "leakscan: found %zu unexpected thread%s in process %d (%s)\n",
+                        leaked, leaked == 1 ? "" : "s", (int) p->pid, exe);
+        if (leaked == 0 && !opts->all)
+                return 0;
+        fputc('\n', f);
+
+        const struct leakscan_thread **group = malloc(p->n_threads * sizeof *group);
+        bool *done = calloc(p->n_threads, sizeof *done);
+        if (!group || !done) {
+                free(group);
+                free(done);
+                return -ENOMEM;
+        }
+        /* Leaked threads first, then (with --all) the rest, each in
+         * first-seen order of their group. */
+        for (int pass = 0; pass < 2; pass++) {
+                for (size_t i = 0; i < p->n_threads; i++) {
+                        const struct leakscan_thread *t = &p->threads[i];
+                        if (done[i] || t->leaked != (pass == 0) || (!t->leaked && !opts->all))
+                                continue;
+                        size_t n = 0;
+                        for (size_t k = i; k < p->n_threads; k++)
+                                if (!done[k] && same_group(t, &p->threads[k])) {
+                                        group[n++] = &p->threads[k];
+                                        done[k] = true;
+                                }
+                        text_write_group(f, group, n);
+                }
+                if (pass == 0 && opts->all && leaked && leaked < p->n_threads)
+                        fprintf(f, "Other threads:\n\n");
+        }
+        free(group);
+        free(done);
+        if (p->n_vanished)
+                fprintf(f, "(%zu thread%s exited during the snapshot)\n", p->n_vanished,
+                        p->n_vanished == 1 ? "" : "s");
+        return 0;
+}
+
+static int text_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
+{
+        for (size_t i = 0; i < report->n_processes; i++) {
+                int r = text_write_process(f, &report->processes[i], opts);
+                if (r < 0)
+                        return r;
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+const struct report_backend report_text = { .name = "text", .write = text_write };
+
+/* ---- JSON ---- */
+
+static void json_string(FILE *f, const char *s)
+{
+        if (!s) {
+                fputs("null", f);
+                return;
+        }
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                switch (*p) {
+                case '"': fputs("\\\"", f); break;
+                case '\\': fputs("\\\\", f); break;
+                case '\n': fputs("\\n", f); break;
+                case '\t': fputs("\\t", f); break;
+                case '\r': fputs("\\r", f); break;
+                default:
+                        if (*p < 0x20)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+static void json_hex(FILE *f, uint64_t v)
+{
+        fprintf(f, "\"0x%" PRIx64 "\"", v);
+}
+
+static void json_frame(FILE *f, const struct leakscan_frame *fr)
+{
+        fputs("{\"pc\": ", f);
+        json_hex(f, fr->pc);
+        fputs(", \"function\": ", f);
+        json_string(f, fr->function);
+        fputs(", \"file\": ", f);
+        json_string(f, fr->file);
+        if (fr->file)
+                fprintf(f, ", \"line\": %d", fr->line);
+        else
+                fputs(", \"line\": null", f);
+        fputs(", \"module\": ", f);
+        json_string(f, fr->module);
+        fputs(", \"offset\": ", f);
+        json_hex(f, fr->offset);
+        fprintf(f, ", \"inlined\": %s, \"system\": %s}", fr->inlined ? "true" : "false",
+                fr->system ? "true" : "false");
+}
+
+static void json_thread(FILE *f, const struct leakscan_thread *t)
+{
+        fprintf(f, "{\"tid\": %d, \"name\": ", (int) t->tid);
+        json_string(f, t->name);
+        fprintf(f, ", \"main\": %s, \"proc_state\": \"%c\", \"state\": \"%s\", \"syscall\": ",
+                t->main ? "true" : "false", t->proc_state ? t->proc_state : '?',
+                leakscan_state_to_string(t->state));
+        json_string(f, t->syscall);
+        fprintf(f, ", \"timeout\": %s, \"blocked_ms\": ", t->timeout ? "true" : "false");
+        if (t->blocked_ms >= 0)
+                fprintf(f, "%" PRId64, t->blocked_ms);
+        else
+                fputs("null", f);
+        fprintf(f, ", \"verdict\": \"%s\", \"leaked\": %s, \"wait\": {\"address\": ",
+                leakscan_verdict_to_string(t->verdict), t->leaked ? "true" : "false");
+        if (t->has_wait_address)
+                json_hex(f, t->wait_address);
+        else
+                fputs("null", f);
+        if (t->has_futex_value)
+                fprintf(f, ", \"futex_value\": %" PRIu32, t->futex_value);
+        else
+                fputs(", \"futex_value\": null", f);
+        if (t->wait_fd >= 0)
+                fprintf(f, ", \"fd\": %d", t->wait_fd);
+        else
+                fputs(", \"fd\": null", f);
+        fputs(", \"fd_target\": ", f);
+        json_string(f, t->fd_target);
+        fputs("}, \"top_frame\": ", f);
+        if (t->top_frame < t->n_frames)
+                fprintf(f, "%zu", t->top_frame);
+        else
+                fputs("null", f);
+        fputs(", \"unwind_note\": ", f);
+        json_string(f, t->unwind_note);
+        fputs(",\n          \"frames\": [", f);
+        for (size_t i = 0; i < t->n_frames; i++) {
+                fputs(i ? ",\n            " : "\n            ", f);
+                json_frame(f, &t->frames[i]);
+        }
+        fputs("]}", f);
+}
+
+static int json_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
+{
+        (void) opts;    /* JSON always holds every thread, with "leaked" */
+        size_t threads = 0;
+        fprintf(f, "{\"schema\": \"%s\", \"mode\": ", LEAKSCAN_SCHEMA);
+        json_string(f, report->mode);
+        fputs(",\n  \"processes\": [", f);
+        for (size_t i = 0; i < report->n_processes; i++) {
+                const struct leakscan_process *p = &report->processes[i];
+                threads += p->n_threads;
+                fprintf(f, "%s{\"pid\": %d, \"exe\": ", i ? ", " : "", (int) p->pid);
+                json_string(f, p->exe);
+                fputs(", \"cmdline\": [", f);
+                for (size_t k = 0; k < p->n_cmdline; k++) {
+                        if (k)
+                                fputs(", ", f);
+                        json_string(f, p->cmdline[k]);
+                }
+                fprintf(f, "], \"vanished_threads\": %zu, \"stopped_us\": %" PRIu64 ",\n      \"threads\": [",
+                        p->n_vanished, p->stopped_us);
+                for (size_t k = 0; k < p->n_threads; k++) {
+                        fputs(k ? ",\n        " : "\n        ", f);
+                        json_thread(f, &p->threads[k]);
+                }
+                fputs("],\n      \"deadlocks\": []}", f);
+        }
+        fprintf(f, "],\n  \"summary\": {\"processes\": %zu, \"threads\": %zu, \"leaked\": %zu}}\n",
+                report->n_processes, threads, report_count_leaked(report));
+        return ferror(f) ? -EIO : 0;
+}
+
+const struct report_backend report_json = { .name = "json", .write = json_write };
+
+const struct report_backend *report_backend_find(const char *name)
+{
+        static const struct report_backend *const all[] = { &report_text, &report_json };
+        for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+                if (streq(all[i]->name, name))
+                        return all[i];
+        return NULL;
+}

@@ -1,0 +1,32 @@
+/* Report: write a leakscan_report for a person (text) or a program (JSON).
+ * Formats are backends behind a small table, so SARIF and others slot in
+ * beside them.  Report backends, with main.c, are the only code that
+ * prints. */
+#ifndef LEAKSCAN_REPORT_H
+#define LEAKSCAN_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "leakscan/leakscan.h"
+
+struct report_options {
+        bool all;               /* every thread, not only the leaked ones */
+};
+
+struct report_backend {
+        const char *name;
+        /* Writes the whole report to f.  Returns 0 or a negative errno. */
+        int (*write)(FILE *f, const struct leakscan_report *report, const struct report_options *opts);
+};
+
+extern const struct report_backend report_text;
+extern const struct report_backend report_json;
+
+/* The backend called name, or NULL. */
+const struct report_backend *report_backend_find(const char *name);
+
+/* Number of leaked threads in the whole report. */
+size_t report_count_leaked(const struct leakscan_report *report);
+
+#endif

@@ -1,0 +1,43 @@
+/* Seize: stop every thread of a process without disturbing it, hand the
+ * stopped set to capture, and release it exactly as it was.
+ *
+ * PTRACE_SEIZE + PTRACE_INTERRUPT, never PTRACE_ATTACH or SIGSTOP: no signal
+ * is injected, a job-control stop in force stays in force after we detach,
+ * and a signal that arrives while we hold a thread is re-injected when we let
+ * it go. */
+#ifndef LEAKSCAN_SEIZE_H
+#define LEAKSCAN_SEIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "capture.h"
+
+/* Checks that pid can be inspected at all.  Returns 0, or -ESRCH (no such
+ * process), -ECHILD (zombie), -EINVAL (kernel thread), -EBUSY (another
+ * tracer; its pid in *ret_tracer). */
+int seize_check_process(pid_t pid, pid_t *ret_tracer);
+
+/* Lists the threads of cap->pid, reads their pre-stop facts, seizes and stops
+ * each, and repeats until a pass finds no new thread.  On return every thread
+ * not marked vanished is held stopped (unless it did not stop within
+ * stop_timeout_ms: then stopped is false).  Starts the stop clock in cap.
+ * Returns 0, -ESRCH when no thread could be seized, or -EPERM.  On failure
+ * the threads already seized are released. */
+int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
+
+/* Lets every held thread go, re-injecting pending signals, and re-entering
+ * the indefinite waits that our interrupt ended with -EINTR (see
+ * seize_eintr_restartable).  Stops the stop clock.  Never fails: a thread
+ * that vanished is already free. */
+void seize_release(struct process_capture *cap);
+
+/* Whether syscall nr with these arguments is an indefinite wait that the
+ * kernel ends with -EINTR, rather than restarting it, when a ptrace stop
+ * interrupts it (signal(7): epoll_wait, sigtimedwait, semop, msgrcv,
+ * io_getevents...).  Timed forms are left alone: restarting them would
+ * lengthen the wait. */
+bool seize_eintr_restartable(long nr, const uint64_t args[6]);
+
+#endif

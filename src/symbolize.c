@@ -1,0 +1,269 @@
+/* Symbolizer; see symbolize.h.  Inlined frames are expanded the way eu-stack
+ * -i does: the DWARF scopes at the PC, innermost first, each inlined
+ * subroutine's call site giving the location in the function around it. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symbolize.h"
+#include "util.h"
+
+/* libstdc++'s demangler (linked in for C++ targets' names). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+struct symbol_entry {
+        uint64_t key;           /* pc << 1 | activation; 0 = empty slot */
+        struct leakscan_frame *frames;
+        size_t n;
+};
+
+struct symbolizer {
+        struct modules *mods;
+        struct symbol_entry *table;
+        size_t size, used;      /* open addressing, size a power of two */
+};
+
+struct symbolizer *symbolizer_new(struct modules *mods)
+{
+        struct symbolizer *s = calloc(1, sizeof *s);
+        if (!s)
+                return NULL;
+        s->mods = mods;
+        s->size = 256;
+        s->table = calloc(s->size, sizeof *s->table);
+        if (!s->table) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+void frames_free(struct leakscan_frame *frames, size_t n)
+{
+        if (!frames)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(frames[i].function);
+                free(frames[i].file);
+                free(frames[i].module);
+        }
+        free(frames);
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->size; i++)
+                if (s->table[i].key)
+                        frames_free(s->table[i].frames, s->table[i].n);
+        free(s->table);
+        free(s);
+}
+
+char *symbolize_demangle(const char *name)
+{
+        if (!name)
+                return NULL;
+        /* .symtab names carry their symbol version ("pthread_mutex_lock@GLIBC_2.2.5",
+         * "__libc_start_main@@GLIBC_2.34"): not part of the function's name. */
+        _cleanup_free_ char *plain = strndup(name, strcspn(name, "@"));
+        if (!plain)
+                return NULL;
+        if (startswith(plain, "_Z")) {
+                int status = -1;
+                char *d = __cxa_demangle(plain, NULL, NULL, &status);
+                if (d && status == 0)
+                        return d;
+                free(d);
+        }
+        return TAKE_PTR(plain);
+}
+
+static const char *die_function_name(Dwarf_Die *die)
+{
+        Dwarf_Attribute attr;
+        const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+        if (!name)
+                name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+        if (!name)
+                name = dwarf_diename(die);
+        if (!name) {
+                Dwarf_Die origin;
+                if (dwarf_formref_die(dwarf_attr(die, DW_AT_abstract_origin, &attr), &origin))
+                        name = dwarf_diename(&origin);
+        }
+        return name;
+}
+
+static int frame_append(struct leakscan_frame **frames, size_t *n, const struct leakscan_frame *f)
+{
+        struct leakscan_frame *nf = realloc(*frames, (*n + 1) * sizeof *nf);
+        if (!nf)
+                return -ENOMEM;
+        *frames = nf;
+        nf[*n] = *f;
+        (*n)++;
+        return 0;
+}
+
+/* Fills the uncached frames for one pc. */
+static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
+                            struct leakscan_frame **ret, size_t *ret_n)
+{
+        struct leakscan_frame *frames = NULL;
+        size_t n = 0;
+        uint64_t lookup = activation || pc == 0 ? pc : pc - 1;
+        Dwfl_Module *mod = dwfl_addrmodule(s->mods->dwfl, lookup);
+
+        struct leakscan_frame base = { .pc = pc };
+        const char *symname = NULL;
+        if (mod) {
+                Dwarf_Addr start;
+                const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+                base.module = modname ? strdup(modname) : NULL;
+                base.offset = pc - start;
+                base.system = modules_path_is_system(modname);
+                GElf_Off off;
+                GElf_Sym sym;
+                symname = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+        }
+
+        /* Line table for the innermost location. */
+        const char *file = NULL;
+        int line = 0;
+        Dwfl_Line *dl = mod ? dwfl_module_getsrc(mod, lookup) : NULL;
+        if (dl)
+                file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+
+        Dwarf_Addr bias = 0;
+        Dwarf_Die *cudie = mod ? dwfl_module_addrdie(mod, lookup, &bias) : NULL;
+        /* dwarf_getscopes follows an inlined subroutine into its abstract
+         * definition; the DIE-tree parents of the innermost scope
+         * (dwarf_getscopes_die) lead instead through the functions it was
+         * inlined into, which is the call chain we want. */
+        Dwarf_Die *scopes = NULL;
+        int nscopes = cudie ? dwarf_getscopes(cudie, lookup - bias, &scopes) : 0;
+        if (nscopes > 0) {
+                Dwarf_Die innermost = scopes[0];
+                free(scopes);
+                scopes = NULL;
+                nscopes = dwarf_getscopes_die(&innermost, &scopes);
+        }
+        Dwarf_Files *files = NULL;
+        if (cudie)
+                (void) dwarf_getsrcfiles(cudie, &files, NULL);
+
+        for (int i = 0; i < nscopes; i++) {
+                int tag = dwarf_tag(&scopes[i]);
+                if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+                        continue;
+                struct leakscan_frame f = base;
+                f.module = base.module ? strdup(base.module) : NULL;
+                /* The outermost function's ELF symbol is the surest name. */
+                const char *name = tag == DW_TAG_subprogram && symname ? symname : die_function_name(&scopes[i]);
+                f.function = symbolize_demangle(name);
+                f.file = file ? strdup(file) : NULL;
+                f.line = line;
+                f.inlined = tag == DW_TAG_inlined_subroutine;
+                if (frame_append(&frames, &n, &f) < 0) {
+                        free(f.module); free(f.function); free(f.file);
+                        goto oom;
+                }
+                if (tag == DW_TAG_subprogram)
+                        break;
+                /* The caller's location is this inline's call site. */
+                Dwarf_Attribute attr;
+                Dwarf_Word call_file = 0, call_line = 0;
+                file = NULL;
+                line = 0;
+                if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &call_file) == 0 && files)
+                        file = dwarf_filesrc(files, call_file, NULL, NULL);
+                if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &call_line) == 0)
+                        line = (int) call_line;
+        }
+        free(scopes);
+
+        if (n == 0) {
+                struct leakscan_frame f = base;
+                f.module = TAKE_PTR(base.module);
+                f.function = symname ? symbolize_demangle(symname) : NULL;
+                f.file = file ? strdup(file) : NULL;
+                f.line = line;
+                if (frame_append(&frames, &n, &f) < 0) {
+                        free(f.module); free(f.function); free(f.file);
+                        goto oom;
+                }
+        }
+        free(base.module);
+        *ret = frames;
+        *ret_n = n;
+        return 0;
+oom:
+        free(scopes);
+        free(base.module);
+        frames_free(frames, n);
+        return -ENOMEM;
+}
+
+static int table_grow(struct symbolizer *s)
+{
+        size_t size = s->size * 2;
+        struct symbol_entry *t = calloc(size, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->size; i++) {
+                if (!s->table[i].key)
+                        continue;
+                size_t h = (s->table[i].key * 0x9e3779b97f4a7c15ull) >> 20;
+                while (t[h & (size - 1)].key)
+                        h++;
+                t[h & (size - 1)] = s->table[i];
+        }
+        free(s->table);
+        s->table = t;
+        s->size = size;
+        return 0;
+}
+
+static char *strdup_or_null(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+int symbolize_pc(struct symbolizer *s, uint64_t pc, bool activation,
+                 struct leakscan_frame **frames, size_t *n)
+{
+        uint64_t key = pc << 1 | (activation ? 1 : 0);
+        if (key == 0)
+                key = 2;        /* pc 0, not activation: never an empty slot */
+        if (s->used * 2 >= s->size && table_grow(s) < 0)
+                return -ENOMEM;
+        size_t h = (key * 0x9e3779b97f4a7c15ull) >> 20;
+        struct symbol_entry *e;
+        for (;; h++) {
+                e = &s->table[h & (s->size - 1)];
+                if (!e->key || e->key == key)
+                        break;
+        }
+        if (!e->key) {
+                int r = symbolize_lookup(s, pc, activation, &e->frames, &e->n);
+                if (r < 0)
+                        return r;
+                e->key = key;
+                s->used++;
+        }
+        for (size_t i = 0; i < e->n; i++) {
+                struct leakscan_frame f = e->frames[i];
+                f.function = strdup_or_null(e->frames[i].function);
+                f.file = strdup_or_null(e->frames[i].file);
+                f.module = strdup_or_null(e->frames[i].module);
+                if (frame_append(frames, n, &f) < 0) {
+                        free(f.function); free(f.file); free(f.module);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,35 @@
+/* Symbolize: program counters to functions (demangled), inlined frames,
+ * source file and line, module and offset, with libdw.
+ *
+ * One target has many identical PCs (every thread of a pool blocks at the
+ * same return addresses), so results are cached per PC for the life of the
+ * symbolizer; DWARF itself is loaded lazily, per module, by libdw. */
+#ifndef LEAKSCAN_SYMBOLIZE_H
+#define LEAKSCAN_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "leakscan/leakscan.h"
+#include "modules.h"
+
+struct symbolizer;
+
+/* Returns a new symbolizer over mods (which must outlive it), or NULL. */
+struct symbolizer *symbolizer_new(struct modules *mods);
+void symbolizer_free(struct symbolizer *s);
+
+/* Appends the frames for pc (one, or more when functions were inlined there,
+ * innermost first) to the array *frames of *n entries.  activation: pc is exact rather than a
+ * return address.  The strings of the new frames are owned by the frames.
+ * Returns 0 or -ENOMEM. */
+int symbolize_pc(struct symbolizer *s, uint64_t pc, bool activation,
+                 struct leakscan_frame **frames, size_t *n);
+
+/* Frees the strings of frames[0..n) and the array. */
+void frames_free(struct leakscan_frame *frames, size_t n);
+
+/* Returns the demangled form of a C++ symbol (new string), or a copy of name. */
+char *symbolize_demangle(const char *name);
+
+#endif

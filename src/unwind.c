@@ -1,0 +1,238 @@
+/* The unwinder backends; see unwind.h.  The libdw backend serves libdw's
+ * memory reads from the stack copy and, for other addresses, from the ELF
+ * files (modules_read_file_word), never from the live process. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unwind.h"
+#include "util.h"
+
+bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *ret)
+{
+        uint64_t base = arch_regs_sp(&t->regs);
+        if (!t->stack || addr < base || addr - base > t->stack_len || t->stack_len - (addr - base) < 8)
+                return false;
+        memcpy(ret, t->stack + (addr - base), 8);
+        return true;
+}
+
+static int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, bool activation)
+{
+        if (out->n == *cap) {
+                size_t n = *cap ? *cap * 2 : 32;
+                struct unwound_frame *f = realloc(out->frames, n * sizeof *f);
+                if (!f)
+                        return -ENOMEM;
+                out->frames = f;
+                *cap = n;
+        }
+        out->frames[out->n++] = (struct unwound_frame) { pc, activation };
+        return 0;
+}
+
+/* ---- libdw ---- */
+
+struct libdw_state {
+        struct modules *mods;
+        struct process_capture *cap;
+        const struct thread_capture *current;   /* memory_read has no thread argument */
+        size_t next_index;
+};
+
+struct libdw_walk {
+        struct unwound_stack *out;
+        size_t cap;
+        unsigned max_frames;
+        int error;
+        bool capped;
+};
+
+static pid_t libdw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+        (void) dwfl;
+        struct libdw_state *s = arg;
+        while (s->next_index < s->cap->n_threads) {
+                struct thread_capture *t = &s->cap->threads[s->next_index++];
+                if (t->regs_valid) {
+                        *thread_argp = t;
+                        return t->tid;
+                }
+        }
+        return 0;
+}
+
+static bool libdw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+        (void) dwfl;
+        struct libdw_state *s = arg;
+        struct thread_capture *t = process_capture_find(s->cap, tid);
+        if (!t || !t->regs_valid)
+                return false;
+        *thread_argp = t;
+        return true;
+}
+
+static bool libdw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+        (void) dwfl;
+        struct libdw_state *s = arg;
+        uint64_t w;
+        if (s->current && unwind_read_stack(s->current, addr, &w)) {
+                *result = w;
+                return true;
+        }
+        if (modules_read_file_word(s->mods, addr, &w)) {
+                *result = w;
+                return true;
+        }
+        return false;
+}
+
+static bool libdw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+        const struct thread_capture *t = thread_arg;
+        uint64_t regs[ARCH_DWARF_NREGS];
+        arch_regs_to_dwarf(&t->regs, regs);
+        return dwfl_thread_state_registers(thread, 0, ARCH_DWARF_NREGS, regs);
+}
+
+static const Dwfl_Thread_Callbacks libdw_thread_callbacks = {
+        .next_thread = libdw_next_thread,
+        .get_thread = libdw_get_thread,
+        .memory_read = libdw_memory_read,
+        .set_initial_registers = libdw_set_initial_registers,
+};
+
+static int libdw_attach(struct modules *mods, struct process_capture *cap, void **ret_state)
+{
+        struct libdw_state *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->mods = mods;
+        s->cap = cap;
+        /* The Dwfl is attached to our copy: libdw never touches the process. */
+        if (!dwfl_attach_state(mods->dwfl, NULL, cap->pid, &libdw_thread_callbacks, s)) {
+                free(s);
+                return -ENOEXEC;
+        }
+        *ret_state = s;
+        return 0;
+}
+
+static int libdw_frame_cb(Dwfl_Frame *frame, void *arg)
+{
+        struct libdw_walk *w = arg;
+        Dwarf_Addr pc;
+        bool activation;
+        if (!dwfl_frame_pc(frame, &pc, &activation))
+                return DWARF_CB_ABORT;
+        if (w->out->n >= w->max_frames) {
+                w->capped = true;
+                return DWARF_CB_ABORT;
+        }
+        /* A runaway unwind repeats a frame; stop there rather than at the cap. */
+        if (w->out->n > 0 && w->out->frames[w->out->n - 1].pc == pc && !activation &&
+            w->out->n > 1 && w->out->frames[w->out->n - 2].pc == pc) {
+                w->capped = true;
+                return DWARF_CB_ABORT;
+        }
+        int r = unwound_push(w->out, &w->cap, pc, activation);
+        if (r < 0) {
+                w->error = r;
+                return DWARF_CB_ABORT;
+        }
+        return DWARF_CB_OK;
+}
+
+static int libdw_unwind_thread(void *state, const struct thread_capture *t, unsigned max_frames,
+                               struct unwound_stack *out)
+{
+        struct libdw_state *s = state;
+        struct libdw_walk w = { .out = out, .max_frames = max_frames };
+        s->current = t;
+        int r = dwfl_getthread_frames(s->mods->dwfl, t->tid, libdw_frame_cb, &w);
+        s->current = NULL;
+        if (w.error < 0)
+                return w.error;
+        if (w.capped)
+                out->note = "stack cut at the frame limit (a loop or a very deep stack)";
+        else if (r != 0 && out->n > 0 && t->stack_truncated)
+                out->note = "stack window full: raise --stack-window to see the outer frames";
+        else if (r != 0 && out->n <= 1)
+                out->note = "no unwind information for the top frame";
+        if (out->n == 0) {
+                size_t cap = 0;
+                return unwound_push(out, &cap, arch_regs_pc(&t->regs), true);
+        }
+        return 0;
+}
+
+static void libdw_detach(void *state)
+{
+        free(state);
+}
+
+const struct unwinder unwinder_libdw = {
+        .name = "libdw",
+        .attach = libdw_attach,
+        .unwind_thread = libdw_unwind_thread,
+        .detach = libdw_detach,
+};
+
+/* ---- frame pointers ---- */
+
+static int fp_attach(struct modules *mods, struct process_capture *cap, void **ret_state)
+{
+        (void) mods; (void) cap;
+        *ret_state = NULL;
+        return 0;
+}
+
+static int fp_unwind_thread(void *state, const struct thread_capture *t, unsigned max_frames,
+                            struct unwound_stack *out)
+{
+        (void) state;
+        size_t cap = 0;
+        int r = unwound_push(out, &cap, arch_regs_pc(&t->regs), true);
+        if (r < 0)
+                return r;
+        uint64_t fp = arch_regs_fp(&t->regs);
+        while (out->n < max_frames) {
+                uint64_t next_fp, ret;
+                if (!unwind_read_stack(t, fp, &next_fp) || !unwind_read_stack(t, fp + 8, &ret))
+                        break;
+                if (ret == 0)
+                        break;
+                r = unwound_push(out, &cap, ret, false);
+                if (r < 0)
+                        return r;
+                if (next_fp <= fp)
+                        break;  /* the chain must climb the stack */
+                fp = next_fp;
+        }
+        if (out->n >= max_frames)
+                out->note = "stack cut at the frame limit (a loop or a very deep stack)";
+        return 0;
+}
+
+static void fp_detach(void *state)
+{
+        (void) state;
+}
+
+const struct unwinder unwinder_fp = {
+        .name = "fp",
+        .attach = fp_attach,
+        .unwind_thread = fp_unwind_thread,
+        .detach = fp_detach,
+};
+
+const struct unwinder *unwinder_find(const char *name)
+{
+        static const struct unwinder *const all[] = { &unwinder_libdw, &unwinder_fp };
+        for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+                if (streq(all[i]->name, name))
+                        return all[i];
+        return NULL;
+}

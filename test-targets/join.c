@@ -1,0 +1,35 @@
+/* A thread joining another that never ends.
+ * leakscan-expect: leaked=2
+ * leakscan-expect: thread joiner state=join verdict=blocked top=wait_for_worker line=@join
+ * leakscan-expect: thread stuck state=signal-wait verdict=blocked
+ */
+#include "common.h"
+
+static void *stuck(void *arg)
+{
+        (void) arg;
+        name_self("stuck");
+        for (;;)
+                pause();
+        return NULL;
+}
+
+static NOINLINE void wait_for_worker(pthread_t t)
+{
+        pthread_join(t, NULL); /* @join */
+}
+
+static void *joiner(void *arg)
+{
+        name_self("joiner");
+        wait_for_worker(*(pthread_t *) arg);
+        return NULL;
+}
+
+int main(void)
+{
+        static pthread_t worker;
+        worker = start_thread(stuck, NULL);
+        start_thread(joiner, &worker);
+        ready_and_wait();
+}

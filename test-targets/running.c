@@ -1,0 +1,22 @@
+/* A thread busy on the CPU is running, not leaked.
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread spinner state=running verdict=running leaked=false
+ */
+#include "common.h"
+
+static volatile unsigned long spins;
+
+static void *spinner(void *arg)
+{
+        (void) arg;
+        name_self("spinner");
+        for (;;)
+                spins++;
+        return NULL;
+}
+
+int main(void)
+{
+        start_thread(spinner, NULL);
+        ready_and_wait();
+}

@@ -1,0 +1,29 @@
+/* A consumer waiting on a semaphore that is never posted.
+ * leakscan-expect: leaked=1
+ * leakscan-expect: thread consumer state=semaphore verdict=blocked top=consume_one line=@semwait
+ */
+#include <semaphore.h>
+
+#include "common.h"
+
+static sem_t items;
+
+static NOINLINE void consume_one(void)
+{
+        sem_wait(&items); /* @semwait */
+}
+
+static void *consumer(void *arg)
+{
+        (void) arg;
+        name_self("consumer");
+        consume_one();
+        return NULL;
+}
+
+int main(void)
+{
+        sem_init(&items, 0, 0);
+        start_thread(consumer, NULL);
+        ready_and_wait();
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Data-driven check of one test target: starts it, waits until its threads
+sit in their waits, runs `leakscan -p PID --format=json --min-blocked=0` and
+compares the report with the target's "leakscan-expect:" lines (see
+test-targets/common.h for the vocabulary).  Exits 0 when everything declared
+was found, 1 with one line per mismatch otherwise."""
+import argparse
+import os
+import re
+import shlex
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
+
+
+def parse_expectations(source):
+    leaked, threads, args = None, [], []
+    for line in open(source):
+        m = re.search(r"leakscan-(expect|args):\s*(.*)$", line)
+        if not m:
+            continue
+        body = m.group(2).strip()
+        if m.group(1) == "args":
+            args += shlex.split(body)
+        elif body.startswith("leaked="):
+            leaked = int(body.split("=", 1)[1])
+        elif body.startswith("thread "):
+            words = body.split()
+            props = dict(w.split("=", 1) for w in words[2:])
+            threads.append((words[1], props))
+    if leaked is None:
+        sys.exit(f"{source}: no 'leakscan-expect: leaked=N' line")
+    return leaked, threads, args
+
+
+def marker_line(spec, sources):
+    """'@mark' or 'file.c@mark' -> (basename, line number)."""
+    fname, _, mark = spec.rpartition("@")
+    for src in sources:
+        if fname and os.path.basename(src) != fname:
+            continue
+        for n, text in enumerate(open(src), 1):
+            if re.search(r"[/*] @" + re.escape(mark) + r"\b", text):
+                return os.path.basename(src), n
+    sys.exit(f"marker {spec} not found in {sources}")
+
+
+def check_thread(t, props, sources, stripped, errors, label):
+    def expect(key, actual):
+        if key in props and str(props[key]).lower() != str(actual).lower():
+            errors.append(f"{label}: {key} is {actual!r}, expected {props[key]!r}")
+
+    expect("state", t["state"])
+    expect("verdict", t["verdict"])
+    expect("leaked", t["leaked"])
+    expect("timeout", t["timeout"])
+    expect("syscall", t["syscall"])
+    if "fd_kind" in props:
+        target = t["wait"]["fd_target"] or ""
+        if not target.startswith(props["fd_kind"] + ":"):
+            errors.append(f"{label}: fd_target is {target!r}, expected a {props['fd_kind']}")
+    top = t["frames"][t["top_frame"]] if t["top_frame"] is not None else None
+    if stripped:
+        # No symbols in the program: its frame must still name module+offset.
+        if not top or top["function"] is not None or not top["module"] or top["offset"] in (None, "0x0"):
+            errors.append(f"{label}: stripped top frame should be module+offset, got {top}")
+        return
+    if "top" in props:
+        if not top or not top["function"] or not re.search(r"\b" + re.escape(props["top"]) + r"\b", top["function"]):
+            errors.append(f"{label}: top function is {top and top['function']!r}, expected {props['top']!r}")
+    if "line" in props:
+        base, line = marker_line(props["line"], sources)
+        got = (os.path.basename(top["file"]) if top and top["file"] else None, top and top["line"])
+        if got != (base, line):
+            errors.append(f"{label}: top frame at {got[0]}:{got[1]}, expected {base}:{line}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--leakscan", required=True)
+    ap.add_argument("--stripped", action="store_true")
+    ap.add_argument("target")
+    ap.add_argument("sources", nargs="+")
+    a = ap.parse_args()
+
+    leaked, expected, extra_args = parse_expectations(a.sources[0])
+    errors = []
+    with Target([a.target]) as target:
+        wait_settled(target.pid, {name for name, props in expected if props.get("state") != "running"})
+        time.sleep(0.1)
+        code, report = leakscan_json(a.leakscan, target.pid, ["--min-blocked=0"] + extra_args)
+        proc = report["processes"][0]
+        threads = proc["threads"]
+
+        if report["schema"] != "leakscan/1" or report["mode"] != "pid":
+            errors.append(f"schema/mode: {report['schema']}/{report['mode']}")
+        if proc["pid"] != target.pid or os.path.realpath(proc["exe"]) != os.path.realpath(a.target):
+            errors.append(f"process: pid {proc['pid']} exe {proc['exe']}")
+        if report["summary"]["leaked"] != leaked:
+            errors.append(f"leaked: {report['summary']['leaked']}, expected {leaked}")
+        if code != (1 if leaked else 0):
+            errors.append(f"exit status {code} with {leaked} leaked")
+        if sorted(t["tid"] for t in threads) != tasks(target.pid):
+            errors.append(f"threads {sorted(t['tid'] for t in threads)} != tasks {tasks(target.pid)}")
+        mains = [t for t in threads if t["main"]]
+        if len(mains) != 1 or mains[0]["tid"] != target.pid or mains[0]["leaked"]:
+            errors.append("the main thread must be listed once and never as leaked")
+
+        for name, props in expected:
+            mine = [t for t in threads if t["name"] == name]
+            want = int(props.pop("count", 1))
+            if len(mine) != want:
+                errors.append(f"thread {name}: {len(mine)} found, expected {want}")
+            for t in mine:
+                check_thread(t, props, a.sources, a.stripped, errors, f"thread {name} ({t['tid']})")
+
+        # The target must be left as it was: running, untraced.
+        time.sleep(0.05)
+        for tid in tasks(target.pid):
+            if tracer_pid(target.pid, tid) != 0:
+                errors.append(f"thread {tid} is still traced after leakscan exited")
+            _, st = task_stat(target.pid, tid)
+            if st in "tT":
+                errors.append(f"thread {tid} was left stopped ({st})")
+
+    for e in errors:
+        print(f"FAIL {os.path.basename(a.target)}: {e}")
+    if errors:
+        return 1
+    print(f"ok {os.path.basename(a.target)}: {len(threads)} threads, {leaked} leaked")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The command line: usage errors, each "could not inspect" cause with its
+message and exit status, and the options that shape the report.
+Usage: test_cli.py LEAKSCAN MUTEX_TARGET TRACER_TARGET"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Target, run_leakscan, wait_settled  # noqa: E402
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def expect(leakscan, args, code, *needles, label=None, **kw):
+    got, out, err = run_leakscan(leakscan, args, **kw)
+    text = out + err
+    ok = got == code and all(n in text for n in needles)
+    check(ok, f"{label or ' '.join(args)} -> exit {code} {needles}" + ("" if ok else f": got {got} {text.strip()[:300]!r}"))
+    return out, err
+
+
+def free_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def main():
+    leakscan, mutex_exe, tracer_exe = sys.argv[1:4]
+
+    # usage errors: exit 2, one line naming what is wrong
+    expect(leakscan, [], 2, "no process given")
+    expect(leakscan, ["-p", "abc"], 2, "invalid PID")
+    expect(leakscan, ["--bogus"], 2, "--help")
+    expect(leakscan, ["-p", "1", "--format=xml"], 2, "unknown format")
+    expect(leakscan, ["-p", "1", "--min-blocked=soon"], 2, "invalid duration")
+    expect(leakscan, ["-p", "1", "--unwinder=magic"], 2, "unknown unwinder")
+    expect(leakscan, ["-p", "1", "extra"], 2, "unexpected argument")
+    out, _ = expect(leakscan, ["--help"], 0, "--pid", "--min-blocked", "--format")
+    expect(leakscan, ["--version"], 0, "leakscan ")
+
+    # could not inspect: exit 3, the cause and the remedy
+    expect(leakscan, ["-p", str(free_pid())], 3, "no such process", label="a pid that is gone")
+    zombie = subprocess.Popen(["true"])
+    while True:
+        with open(f"/proc/{zombie.pid}/stat") as f:
+            if f.read().split(") ")[1][0] == "Z":
+                break
+    expect(leakscan, ["-p", str(zombie.pid)], 3, "zombie", label="a zombie")
+    zombie.wait()
+    expect(leakscan, ["-p", "2"], 3, "kernel thread", label="kthreadd")
+
+    with Target([mutex_exe]) as t:
+        wait_settled(t.pid, {"locker"})
+        p = subprocess.run([leakscan, "-p", str(t.pid)], capture_output=True, text=True,
+                           preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)))
+        check(p.returncode == 3 and "permission denied" in p.stderr and "CAP_SYS_PTRACE" in p.stderr
+              and "ptrace_scope" in p.stderr and p.stderr.count("\n") == 1,
+              f"unprivileged -> exit 3, one line naming CAP_SYS_PTRACE and ptrace_scope ({p.returncode} {p.stderr.strip()!r})")
+
+        # report shaping
+        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0"], 1, "found 1 unexpected thread",
+               "with wait_for_lock on top of the stack")
+        expect(leakscan, ["-p", str(t.pid), "--min-blocked=1h"], 0, "no unexpected threads",
+               label="--min-blocked=1h hides a thread blocked for less")
+        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--error-exitcode=7"], 7, "found 1")
+        out, _ = expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--all"], 1, "(main)", "Other threads")
+        out, _ = expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--unwinder=fp", "--format=json"], 1)
+        fp = json.loads(out)["processes"][0]["threads"]
+        check(all(len(th["frames"]) >= 2 for th in fp), "--unwinder=fp walks past the first frame")
+        path = f"/tmp/leakscan-cli-{os.getpid()}.json"
+        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=json", "-o", path], 1)
+        with open(path) as f:
+            check(json.load(f)["summary"]["leaked"] == 1, "-o FILE holds the JSON report")
+        os.unlink(path)
+        expect(leakscan, ["-p", str(t.pid), "-o", "/nonexistent/dir/report"], 3, "cannot write the report")
+        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--stack-window=512", "--format=json"], 1,
+               label="a small stack window still reports")
+
+    # already traced: the tracer target traces its own child
+    tracer = subprocess.Popen([tracer_exe], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        child = int(tracer.stdout.readline().decode().split()[1])
+        expect(leakscan, ["-p", str(child)], 3, f"already traced by process {tracer.pid} (tracer)",
+               label="a process traced by another tracer")
+    finally:
+        os.killpg(tracer.pid, 9)
+        tracer.wait()
+
+    print(f"{len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

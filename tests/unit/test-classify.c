@@ -1,0 +1,202 @@
+/* Unit tests of the classification rules on synthetic threads: syscall and
+ * arguments as the registers give them, frames as the symbolizer gives them. */
+#include <sys/syscall.h>
+
+#include "check.h"
+#include "classify.h"
+
+#define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
+#define PROG "/srv/app/server"
+
+static struct leakscan_frame F(const char *fn, const char *module)
+{
+        return (struct leakscan_frame) { .function = (char *) fn, .module = (char *) module };
+}
+
+static struct classify_result run(char proc_state, long nr, const uint64_t args[6], const char *fd_target,
+                                  const struct leakscan_frame *frames, size_t n)
+{
+        struct classify_input in = { .proc_state = proc_state, .syscall_nr = nr, .fd_target = fd_target,
+                                     .frames = frames, .n_frames = n };
+        if (args)
+                memcpy(in.args, args, sizeof in.args);
+        struct classify_result r;
+        classify_thread(&in, &r);
+        return r;
+}
+
+static void test_futex_primitives(void)
+{
+        const uint64_t wait_private[6] = { 0x5000, 0x80, 2, 0, 0, 0 };
+        struct leakscan_frame mutex[] = {
+                F("futex_wait", LIBC), F("__GI___lll_lock_wait", LIBC), F("___pthread_mutex_lock", LIBC),
+                F("wait_for_lock", PROG), F("start_thread", LIBC) };
+        struct classify_result r = run('S', SYS_futex, wait_private, NULL, mutex, 5);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_MUTEX);
+        CHECK_EQ_INT(r.verdict, LEAKSCAN_VERDICT_BLOCKED);
+        CHECK(!r.timeout);
+        CHECK(r.has_wait_address && r.wait_address == 0x5000);
+
+        struct leakscan_frame cond[] = {
+                F("__futex_abstimed_wait_common", LIBC), F("__pthread_cond_wait_common", LIBC),
+                F("___pthread_cond_wait", LIBC), F("wait_for_ready", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, cond, 4).state, LEAKSCAN_STATE_CONDVAR);
+
+        /* a condvar waiter re-taking its mutex waits for the mutex */
+        struct leakscan_frame cond_relock[] = {
+                F("__lll_lock_wait", LIBC), F("__pthread_cond_wait_common", LIBC), F("worker", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, cond_relock, 3).state, LEAKSCAN_STATE_MUTEX);
+
+        const uint64_t timed[6] = { 0x5000, 0x89, 0, 0x7ffc0000, 0, 0xffffffff };
+        r = run('S', SYS_futex, timed, NULL, cond, 4);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_CONDVAR);
+        CHECK(r.timeout);
+        CHECK_EQ_INT(r.verdict, LEAKSCAN_VERDICT_TIMED);
+
+        struct leakscan_frame rw[] = { F("__pthread_rwlock_wrlock_full64", LIBC), F("take", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, rw, 2).state, LEAKSCAN_STATE_RWLOCK);
+        struct leakscan_frame sem[] = { F("do_futex_wait", LIBC), F("__new_sem_wait_slow64", LIBC), F("c", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, sem, 3).state, LEAKSCAN_STATE_SEMAPHORE);
+        struct leakscan_frame bar[] = { F("___pthread_barrier_wait", LIBC), F("p", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, bar, 2).state, LEAKSCAN_STATE_BARRIER);
+        struct leakscan_frame join[] = { F("__futex_abstimed_wait_common", LIBC), F("__pthread_clockjoin_ex", LIBC),
+                                         F("j", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, join, 3).state, LEAKSCAN_STATE_JOIN);
+
+        /* C++: libstdc++ frames name the primitive */
+        struct leakscan_frame fut[] = {
+                F("std::__atomic_futex_unsigned_base::_M_futex_wait_until(unsigned int*, unsigned int, bool, std::chrono::duration<long, std::ratio<1l, 1l> >, std::chrono::duration<long, std::ratio<1l, 1000000000l> >)",
+                  "/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30"),
+                F("wait_for_result(std::future<int>&)", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, fut, 2).state, LEAKSCAN_STATE_CONDVAR);
+
+        /* stripped libc: no names, the syscall alone says futex */
+        struct leakscan_frame stripped[] = { F(NULL, LIBC), F(NULL, LIBC), F("worker", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, stripped, 3).state, LEAKSCAN_STATE_FUTEX);
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, NULL, 0).state, LEAKSCAN_STATE_FUTEX);
+
+        /* a user function's name below the top user frame is not a glibc primitive */
+        struct leakscan_frame user_named[] = { F(NULL, LIBC), F("consume", PROG), F("sem_wait_all", PROG) };
+        CHECK_EQ_INT(run('S', SYS_futex, wait_private, NULL, user_named, 3).state, LEAKSCAN_STATE_FUTEX);
+
+        /* FUTEX_WAKE does not wait on anything */
+        const uint64_t wake[6] = { 0x5000, 0x81, 1, 0, 0, 0 };
+        CHECK(!run('S', SYS_futex, wake, NULL, NULL, 0).has_wait_address);
+}
+
+static void test_syscalls(void)
+{
+        const uint64_t fd3[6] = { 3, 0, 0, 0, 0, 0 };
+        CHECK_EQ_INT(run('S', SYS_read, fd3, "pipe:[77]", NULL, 0).state, LEAKSCAN_STATE_PIPE_READ);
+        CHECK_EQ_INT(run('S', SYS_read, fd3, "socket:[77]", NULL, 0).state, LEAKSCAN_STATE_SOCKET_READ);
+        CHECK_EQ_INT(run('S', SYS_read, fd3, "/dev/pts/1", NULL, 0).state, LEAKSCAN_STATE_SYSCALL);
+        CHECK_EQ_INT(run('S', SYS_write, fd3, "pipe:[77]", NULL, 0).state, LEAKSCAN_STATE_PIPE_WRITE);
+        CHECK_EQ_INT(run('S', SYS_sendmsg, fd3, NULL, NULL, 0).state, LEAKSCAN_STATE_SOCKET_WRITE);
+        CHECK_EQ_INT(run('S', SYS_recvfrom, fd3, NULL, NULL, 0).state, LEAKSCAN_STATE_SOCKET_READ);
+        CHECK_EQ_INT(run('S', SYS_accept4, fd3, NULL, NULL, 0).state, LEAKSCAN_STATE_ACCEPT);
+        CHECK_EQ_INT(run('S', SYS_connect, fd3, NULL, NULL, 0).state, LEAKSCAN_STATE_CONNECT);
+
+        const uint64_t poll_inf[6] = { 0x1000, 1, (uint64_t) -1, 0, 0, 0 };
+        const uint64_t poll_100[6] = { 0x1000, 1, 100, 0, 0, 0 };
+        struct classify_result r = run('S', SYS_poll, poll_inf, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_POLL && !r.timeout && r.verdict == LEAKSCAN_VERDICT_BLOCKED);
+        r = run('S', SYS_poll, poll_100, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_POLL && r.timeout && r.verdict == LEAKSCAN_VERDICT_TIMED);
+        /* epoll_wait's int timeout arrives as a 64-bit register, upper half zero */
+        const uint64_t epoll_inf[6] = { 4, 0x1000, 1, 0xffffffffu, 0, 0 };
+        CHECK(!run('S', SYS_epoll_wait, epoll_inf, NULL, NULL, 0).timeout);
+        const uint64_t select_null[6] = { 5, 0x1, 0, 0, 0, 0 };
+        CHECK(!run('S', SYS_select, select_null, NULL, NULL, 0).timeout);
+
+        r = run('S', SYS_clock_nanosleep, NULL, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_SLEEP && r.verdict == LEAKSCAN_VERDICT_TIMED);
+        CHECK_EQ_INT(run('S', SYS_wait4, NULL, NULL, NULL, 0).state, LEAKSCAN_STATE_WAIT_CHILD);
+        CHECK_EQ_INT(run('S', SYS_pause, NULL, NULL, NULL, 0).state, LEAKSCAN_STATE_SIGNAL_WAIT);
+        const uint64_t sigwait[6] = { 0x1000, 0, 0, 8, 0, 0 };
+        r = run('S', SYS_rt_sigtimedwait, sigwait, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_SIGNAL_WAIT && !r.timeout);
+        r = run('S', SYS_flock, fd3, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_SYSCALL && r.verdict == LEAKSCAN_VERDICT_BLOCKED);
+
+        /* restart_syscall: arguments are gone, the frames tell */
+        struct leakscan_frame nap[] = { F("__GI___clock_nanosleep", LIBC), F("__GI___nanosleep", LIBC), F("nap", PROG) };
+        r = run('S', SYS_restart_syscall, NULL, NULL, nap, 3);
+        CHECK(r.state == LEAKSCAN_STATE_SLEEP && r.timeout && r.verdict == LEAKSCAN_VERDICT_TIMED);
+        struct leakscan_frame tcond[] = { F("__pthread_cond_wait_common", LIBC), F("w", PROG) };
+        CHECK_EQ_INT(run('S', SYS_restart_syscall, NULL, NULL, tcond, 2).state, LEAKSCAN_STATE_CONDVAR);
+}
+
+static void test_scheduler_states(void)
+{
+        struct classify_result r = run('R', -1, NULL, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_RUNNING && r.verdict == LEAKSCAN_VERDICT_RUNNING);
+        const uint64_t wait_private[6] = { 0x5000, 0x80, 2, 0, 0, 0 };
+        r = run('T', SYS_futex, wait_private, NULL, NULL, 0);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_STOPPED);
+        r = run('D', -1, NULL, NULL, NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_DISK_IO && r.verdict == LEAKSCAN_VERDICT_BLOCKED);
+        CHECK_EQ_INT(run('S', -1, NULL, NULL, NULL, 0).state, LEAKSCAN_STATE_UNKNOWN);
+}
+
+static void test_top_frame(void)
+{
+        struct leakscan_frame dyn[] = { F("futex_wait", LIBC), F("__GI___lll_lock_wait", LIBC),
+                                        F("wait_for_lock", PROG), F("start_thread", LIBC) };
+        CHECK_EQ_INT(classify_top_frame(dyn, 4), 2);
+        /* a static binary: libc's functions live in the program's module */
+        struct leakscan_frame stat[] = { F("__lll_lock_wait", PROG), F("pthread_mutex_lock", PROG),
+                                         F("read", PROG), F("worker", PROG) };
+        CHECK_EQ_INT(classify_top_frame(stat, 4), 3);
+        /* C++ library templates instantiated in the program are not the user's */
+        struct leakscan_frame cxx[] = { F("std::condition_variable::wait(std::unique_lock<std::mutex>&)", "/usr/lib/libstdc++.so.6"),
+                                        F("std::unique_lock<std::mutex>::lock()", PROG),
+                                        F("Pool::take()", PROG) };
+        CHECK_EQ_INT(classify_top_frame(cxx, 3), 2);
+        /* a user function merely starting with a libc word is the user's */
+        struct leakscan_frame own[] = { F("read_config", PROG), F("epoll_forever", PROG) };
+        CHECK_EQ_INT(classify_top_frame(own, 2), 0);
+        CHECK_EQ_INT(classify_top_frame(own + 1, 1), 0);
+        /* with a source line, even a libc-like name is the user's own */
+        struct leakscan_frame mine = { .function = "read", .module = PROG, .file = "/src/io.c", .line = 3 };
+        CHECK_EQ_INT(classify_top_frame(&mine, 1), 0);
+        struct leakscan_frame all_sys[] = { F("pause", LIBC) };
+        CHECK_EQ_INT(classify_top_frame(all_sys, 1), 1);
+}
+
+static void test_leak_rule(void)
+{
+        struct leakscan_thread t = { .tid = 11, .verdict = LEAKSCAN_VERDICT_BLOCKED,
+                                     .state = LEAKSCAN_STATE_MUTEX, .blocked_ms = 1500 };
+        CHECK(classify_is_leaked(&t, 1000));
+        CHECK(!classify_is_leaked(&t, 2000));
+        CHECK(classify_is_leaked(&t, 0));
+        t.blocked_ms = -1;
+        CHECK(classify_is_leaked(&t, 1000));    /* unknown idle time: report */
+        t.main = true;
+        CHECK(!classify_is_leaked(&t, 0));
+        t.main = false;
+        t.verdict = LEAKSCAN_VERDICT_TIMED;
+        CHECK(!classify_is_leaked(&t, 0));
+        t.verdict = LEAKSCAN_VERDICT_BLOCKED;
+        t.state = LEAKSCAN_STATE_STOPPED;
+        CHECK(!classify_is_leaked(&t, 0));
+
+        CHECK_EQ_INT(classify_blocked_ms(true, 1000000000, true, 3500000000), 2500);
+        CHECK_EQ_INT(classify_blocked_ms(true, 5000000000, true, 3500000000), 0);
+        CHECK_EQ_INT(classify_blocked_ms(false, 0, true, 1), -1);
+
+        CHECK_EQ_STR(classify_syscall_name(SYS_futex), "futex");
+        CHECK_EQ_STR(classify_syscall_name(0), "read");
+        CHECK(classify_syscall_name(-1) == NULL);
+        CHECK(classify_syscall_name(100000) == NULL);
+}
+
+int main(void)
+{
+        test_futex_primitives();
+        test_syscalls();
+        test_scheduler_states();
+        test_top_frame();
+        test_leak_rule();
+        return CHECK_DONE();
+}

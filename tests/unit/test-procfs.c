@@ -1,0 +1,152 @@
+/* Unit tests of the /proc parsers on files captured from a live target
+ * (tests/fixtures) and on hand-made corner cases. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "procfs.h"
+#include "util.h"
+
+static char *fixture(const char *name)
+{
+        char path[512];
+        char *text = NULL;
+        snprintf(path, sizeof path, "%s/%s", FIXTURES, name);
+        if (read_full_file(path, &text) < 0) {
+                fprintf(stderr, "missing fixture %s\n", path);
+                exit(1);
+        }
+        return text;
+}
+
+static void test_stat(void)
+{
+        _cleanup_free_ char *text = fixture("stat-locker");
+        struct proc_stat st;
+        CHECK_EQ_INT(procfs_parse_stat(text, &st), 0);
+        CHECK_EQ_STR(st.comm, "locker");
+        CHECK_EQ_INT(st.state, 'S');
+        CHECK_EQ_INT(st.flags & PF_KTHREAD_FLAG, 0);
+        CHECK_EQ_INT(st.starttime, 61425);
+
+        _cleanup_free_ char *k = fixture("stat-kthreadd");
+        CHECK_EQ_INT(procfs_parse_stat(k, &st), 0);
+        CHECK(st.flags & PF_KTHREAD_FLAG);
+
+        /* comm may hold spaces and parentheses: it ends at the last ')' */
+        const char *odd = "42 (a) b (c)) T 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0";
+        CHECK_EQ_INT(procfs_parse_stat(odd, &st), 0);
+        CHECK_EQ_STR(st.comm, "a) b (c)");
+        CHECK_EQ_INT(st.state, 'T');
+        CHECK_EQ_INT(st.starttime, 777);
+
+        CHECK_EQ_INT(procfs_parse_stat("garbage", &st), -EINVAL);
+        CHECK_EQ_INT(procfs_parse_stat("1 (x) S 1 2", &st), -EINVAL);
+}
+
+static void test_status(void)
+{
+        _cleanup_free_ char *text = fixture("status-locker");
+        long v = -1;
+        CHECK_EQ_INT(procfs_parse_status_field(text, "TracerPid", &v), 0);
+        CHECK_EQ_INT(v, 0);
+        CHECK_EQ_INT(procfs_parse_status_field(text, "Tgid", &v), 0);
+        CHECK(v > 0);
+        CHECK_EQ_INT(procfs_parse_status_field(text, "NoSuchKey", &v), -ENOENT);
+        /* a key that is a prefix of another must not match it */
+        CHECK_EQ_INT(procfs_parse_status_field("Threadsx:\t9\nThreads:\t3\n", "Threads", &v), 0);
+        CHECK_EQ_INT(v, 3);
+}
+
+static void test_sched(void)
+{
+        _cleanup_free_ char *text = fixture("sched-locker");
+        uint64_t ns = 0;
+        CHECK_EQ_INT(procfs_parse_sched_exec_start(text, &ns), 0);
+        CHECK(ns > 0);
+        CHECK_EQ_INT(procfs_parse_sched_exec_start("se.exec_start    :   56817.573830\n", &ns), 0);
+        CHECK_EQ_INT(ns, 56817573830ull);
+        CHECK_EQ_INT(procfs_parse_sched_exec_start("se.exec_start : 12.5\n", &ns), 0);
+        CHECK_EQ_INT(ns, 12500000ull);
+        CHECK_EQ_INT(procfs_parse_sched_exec_start("policy : 0\n", &ns), -ENOENT);
+}
+
+static void test_syscall(void)
+{
+        _cleanup_free_ char *text = fixture("syscall-futex");
+        struct proc_syscall sc;
+        CHECK_EQ_INT(procfs_parse_syscall(text, &sc), 0);
+        CHECK_EQ_INT(sc.nr, 202);
+        CHECK_EQ_INT(sc.args[1], 0x80);
+        CHECK_EQ_INT(sc.args[2], 2);
+        CHECK(sc.sp != 0 && sc.pc != 0);
+
+        CHECK_EQ_INT(procfs_parse_syscall("running\n", &sc), 0);
+        CHECK(sc.running);
+        CHECK_EQ_INT(procfs_parse_syscall("-1 0x7ffd1000 0x401000\n", &sc), 0);
+        CHECK_EQ_INT(sc.nr, -1);
+        CHECK_EQ_INT(sc.pc, 0x401000);
+        CHECK_EQ_INT(procfs_parse_syscall("7 0x1 0x2\n", &sc), -EINVAL);
+}
+
+static void test_maps(void)
+{
+        _cleanup_free_ char *text = fixture("maps-mutex");
+        struct map_entry *maps = NULL;
+        size_t n = 0;
+        CHECK_EQ_INT(procfs_parse_maps(text, &maps, &n), 0);
+        CHECK(n > 10);
+        CHECK(strstr(maps[0].path, "test-targets/mutex") != NULL);
+        CHECK_EQ_STR(maps[0].perms, "r--p");
+        CHECK_EQ_STR(maps[1].perms, "r-xp");
+        CHECK_EQ_INT(maps[1].offset, 0x1000);
+        bool stack = false, anon = false;
+        for (size_t i = 0; i < n; i++) {
+                stack |= streq(maps[i].path, "[stack]");
+                anon |= maps[i].path[0] == 0;
+                if (i)
+                        CHECK(maps[i].start >= maps[i - 1].end);
+        }
+        CHECK(stack && anon);
+        CHECK(map_entries_find(maps, n, maps[1].start + 5) == &maps[1]);
+        CHECK(map_entries_find(maps, n, maps[n - 1].end) == NULL);
+        CHECK(map_entries_find(maps, n, 0) == NULL);
+        map_entries_free(maps, n);
+
+        const char *deleted = "7f0000000000-7f0000001000 r-xp 00000000 08:01 99 /tmp/lib x.so (deleted)\n";
+        CHECK_EQ_INT(procfs_parse_maps(deleted, &maps, &n), 0);
+        CHECK_EQ_INT(n, 1);
+        CHECK_EQ_STR(maps[0].path, "/tmp/lib x.so (deleted)");
+        map_entries_free(maps, n);
+
+        CHECK_EQ_INT(procfs_parse_maps("not a map line\n", &maps, &n), -EINVAL);
+}
+
+static void test_cmdline_and_fd(void)
+{
+        const char buf[] = "./prog\0-x\0two words\0";
+        char **argv = NULL;
+        size_t n = 0;
+        CHECK_EQ_INT(procfs_split_cmdline(buf, sizeof buf - 1, &argv, &n), 0);
+        CHECK_EQ_INT(n, 3);
+        CHECK_EQ_STR(argv[2], "two words");
+        for (size_t i = 0; i < n; i++)
+                free(argv[i]);
+        free(argv);
+
+        CHECK_EQ_INT(procfs_fd_kind("pipe:[1234]"), FD_KIND_PIPE);
+        CHECK_EQ_INT(procfs_fd_kind("socket:[5]"), FD_KIND_SOCKET);
+        CHECK_EQ_INT(procfs_fd_kind("/dev/pts/0"), FD_KIND_OTHER);
+        CHECK_EQ_INT(procfs_fd_kind(NULL), FD_KIND_OTHER);
+}
+
+int main(void)
+{
+        test_stat();
+        test_status();
+        test_sched();
+        test_syscall();
+        test_maps();
+        test_cmdline_and_fd();
+        return CHECK_DONE();
+}
