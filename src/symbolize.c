@@ -69,6 +69,8 @@ char *symbolize_demangle(const char *name)
                 return NULL;
         /* .symtab names carry their symbol version ("pthread_mutex_lock@GLIBC_2.2.5",
          * "__libc_start_main@@GLIBC_2.34"): not part of the function's name. */
+        if (startswith(name, "__GI_"))
+                name += 5;      /* glibc's hidden internal alias of the same function */
         _cleanup_free_ char *plain = strndup(name, strcspn(name, "@"));
         if (!plain)
                 return NULL;

@@ -1,0 +1,57 @@
+# Sourced by scripts/demo and scripts/test: installs what the build needs
+# (as root, with apt-get, only what is missing) or prints the one apt-get line
+# to run, then configures and builds leakscan in build/.
+set -euo pipefail
+
+LEAKSCAN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LEAKSCAN_BUILD=${LEAKSCAN_BUILD:-$LEAKSCAN_TOP/build}
+# Debian package -> how to tell it is there
+LEAKSCAN_DEPS=(
+  "gcc:command -v cc"
+  "g++:command -v c++"
+  "meson:command -v meson"
+  "ninja-build:command -v ninja"
+  "pkg-config:command -v pkg-config"
+  "libdw-dev:pkg-config --exists libdw"
+  "libelf-dev:pkg-config --exists libelf"
+  "python3:command -v python3"
+  "libc6-dbg:test -d /usr/lib/debug/.build-id"
+)
+
+leakscan_install_deps() {
+  local missing=() entry pkg probe
+  for entry in "${LEAKSCAN_DEPS[@]}"; do
+    pkg=${entry%%:*}
+    probe=${entry#*:}
+    if ! eval "$probe" >/dev/null 2>&1; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "leakscan: missing build dependencies; run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  if ! command -v apt-get >/dev/null; then
+    echo "leakscan: missing ${missing[*]} and no apt-get here; install them with your package manager" >&2
+    exit 1
+  fi
+  echo "leakscan: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+leakscan_build() {
+  local log="$LEAKSCAN_TOP/.build.log"
+  echo "leakscan: building in $LEAKSCAN_BUILD (log: $log)" >&2
+  {
+    if [ ! -f "$LEAKSCAN_BUILD/build.ninja" ]; then
+      meson setup "$LEAKSCAN_BUILD" "$LEAKSCAN_TOP" -Dwerror=true --buildtype=debugoptimized
+    fi
+    ninja -C "$LEAKSCAN_BUILD"
+  } > "$log" 2>&1 || { cat "$log" >&2; echo "leakscan: the build failed (above)" >&2; exit 1; }
+}
+
+leakscan_install_deps
+leakscan_build
