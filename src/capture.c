@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -26,9 +27,12 @@ void process_capture_free(struct process_capture *cap)
 {
         if (!cap)
                 return;
-        for (size_t i = 0; i < cap->n_threads; i++) {
-                free(cap->threads[i].stack);
+        for (size_t i = 0; i < cap->n_threads; i++)
                 free(cap->threads[i].fd_target);
+        while (cap->chunks) {
+                struct capture_chunk *c = cap->chunks;
+                cap->chunks = c->next;
+                munmap(c, sizeof *c + c->size);
         }
         free(cap->threads);
         free(cap->maps_text);
@@ -95,46 +99,56 @@ int capture_syscall_fd_arg(long nr)
         }
 }
 
-static void capture_stack(pid_t pid, struct thread_capture *t, size_t window)
+int capture_reserve(struct process_capture *cap, size_t bytes)
+{
+        size_t len = sizeof(struct capture_chunk) + bytes;
+        struct capture_chunk *c = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (c == MAP_FAILED)
+                return -ENOMEM;
+        c->size = bytes;
+        c->used = 0;
+        c->next = cap->chunks;
+        cap->chunks = c;
+        return 0;
+}
+
+static void capture_stack(struct process_capture *cap, struct thread_capture *t, size_t window)
 {
         uint64_t sp = arch_regs_sp(&t->regs);
         if (window == 0 || sp == 0)
                 return;
-        uint8_t *buf = malloc(window);
-        if (!buf)
+        if ((!cap->chunks || cap->chunks->size - cap->chunks->used < window) &&
+            capture_reserve(cap, window > (1u << 20) ? window : (1u << 20)) < 0)
                 return;
+        struct capture_chunk *c = cap->chunks;
+        uint8_t *buf = c->data + c->used;
         /* One read of the whole window: process_vm_readv stops at the first
          * unreadable page, which for a thread stack is the end of its mapping
          * or the guard page of the next stack, so a shallow stack costs only
          * what it uses. */
         struct iovec local = { buf, window };
         struct iovec remote = { (void *) (uintptr_t) sp, window };
-        ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-        if (n <= 0) {
-                free(buf);
+        ssize_t n = process_vm_readv(cap->pid, &local, 1, &remote, 1, 0);
+        if (n <= 0)
                 return;
-        }
-        if ((size_t) n < window) {
-                uint8_t *shrunk = realloc(buf, (size_t) n);
-                if (shrunk)
-                        buf = shrunk;
-        } else {
-                t->stack_truncated = true;
-        }
+        t->stack_truncated = (size_t) n == window;
         t->stack = buf;
         t->stack_len = (size_t) n;
+        c->used += ((size_t) n + 15) & ~(size_t) 15;
+        if (c->used > c->size)
+                c->used = c->size;
 }
 
-int capture_thread(pid_t pid, struct thread_capture *t, size_t stack_window)
+int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
+        pid_t pid = cap->pid;
         struct iovec iov = { &t->regs, sizeof t->regs };
         if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
                 return errno == ESRCH ? -ESRCH : -errno;
         if (iov.iov_len != sizeof t->regs)
                 return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
         t->regs_valid = true;
-
-        capture_stack(pid, t, stack_window);
 
         long nr = arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
         t->syscall_nr = nr;
@@ -162,6 +176,12 @@ int capture_thread(pid_t pid, struct thread_capture *t, size_t stack_window)
                 }
         }
         return 0;
+}
+
+void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
+{
+        if (t->regs_valid)
+                capture_stack(cap, t, stack_window);
 }
 
 int capture_process(struct process_capture *cap)

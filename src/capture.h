@@ -37,7 +37,7 @@ struct thread_capture {
         bool regs_valid;
         arch_regs regs;
         long syscall_nr;        /* the syscall it slept in, or -1 */
-        uint8_t *stack;         /* copy of [regs.sp, regs.sp + stack_len) */
+        uint8_t *stack;         /* copy of [regs.sp, regs.sp + stack_len), in cap->chunks */
         size_t stack_len;
         bool stack_truncated;   /* the window was full: the stack goes on */
         bool has_futex_word;
@@ -45,8 +45,18 @@ struct thread_capture {
         char *fd_target;        /* readlink of the fd in argument 0, if any */
 };
 
+/* Stack copies live in prefaulted chunks: the page faults of fresh memory
+ * (about 10 us each on a virtual machine) then happen before the stop, not
+ * while the target waits. */
+struct capture_chunk {
+        struct capture_chunk *next;
+        size_t size, used;
+        uint8_t data[];
+};
+
 struct process_capture {
         pid_t pid;
+        struct capture_chunk *chunks;   /* the first is the one being filled */
         struct thread_capture *threads;
         size_t n_threads;
         size_t cap_threads;
@@ -67,14 +77,26 @@ struct thread_capture *process_capture_add(struct process_capture *cap, pid_t ti
 /* The entry for tid, or NULL. */
 struct thread_capture *process_capture_find(struct process_capture *cap, pid_t tid);
 
+/* Makes room for bytes of stack copies, faulted in now.  Call before the
+ * stop with an estimate; capture takes more if it must.  Returns 0 or
+ * -ENOMEM. */
+int capture_reserve(struct process_capture *cap, size_t bytes);
+
 /* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
  * when the thread is gone. */
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 
-/* Copies registers, the stack window (at most stack_window bytes) and the
- * wait's futex word and fd of a stopped thread.  Returns 0, -ESRCH when the
- * thread vanished, or another negative errno. */
-int capture_thread(pid_t pid, struct thread_capture *t, size_t stack_window);
+/* Copies the registers of a stopped thread, and what its wait depends on that
+ * other threads could change: the futex word, the file its fd names.  Done
+ * for every thread while all are stopped, so these agree with each other.
+ * Returns 0, -ESRCH when the thread vanished, -EPROTONOSUPPORT for a
+ * 32-bit thread, or another negative errno. */
+int capture_thread_state(struct process_capture *cap, struct thread_capture *t);
+
+/* Copies the stack window (at most stack_window bytes above SP) of a thread
+ * whose state was captured.  Only the thread itself writes its stack, so this
+ * may follow the release of the others. */
+void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window);
 
 /* Reads the process-wide facts that must match the stopped threads
  * (/proc/PID/maps).  Returns 0 or a negative errno. */

@@ -177,6 +177,17 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, struct proc
         struct process_capture *cap = process_capture_new(pid);
         if (!cap)
                 return -ENOMEM;
+        /* Room for the stack copies, faulted in before the stop: a blocked
+         * thread's stack from SP to its top is a few KiB (its frames, struct
+         * pthread and TLS); the main thread's runs into argv and environ. */
+        long threads = 1;
+        char path[64];
+        _cleanup_free_ char *status = NULL;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        if (read_full_file(path, &status) >= 0)
+                (void) procfs_parse_status_field(status, "Threads", &threads);
+        (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
+
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {
                 process_capture_free(cap);
@@ -187,13 +198,16 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, struct proc
         }
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
 
-        /* ---- the target is held from here ---- */
+        /* ---- the target is held from here ----
+         * First what must agree across threads (registers, lock words, fds,
+         * maps) while every thread is stopped; then each thread's stack,
+         * which only that thread writes, releasing it right after. */
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 if (!t->stopped || t->vanished)
                         continue;
-                int k = capture_thread(pid, t, opts->stack_window);
+                int k = capture_thread_state(cap, t);
                 if (k == -ESRCH) {
                         t->vanished = true;
                         cap->n_vanished++;
@@ -203,6 +217,12 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, struct proc
         }
         if (capture_process(cap) < 0 && err == 0)
                 err = -ESRCH;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (!t->vanished && err == 0)
+                        capture_thread_stack(cap, t, opts->stack_window);
+                seize_release_thread(cap, t);
+        }
         seize_release(cap);
         /* ---- released ---- */
 
@@ -226,7 +246,7 @@ static int inspect_analyse(struct process_capture *cap, const struct leakscan_op
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
-        struct symbolizer *sym = symbolizer_new(mods);
+        struct symbolizer *sym = symbolizer_new(mods, opts->system_lines);
         void *ustate = NULL;
         if (!sym) {
                 r = -ENOMEM;

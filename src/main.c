@@ -37,6 +37,9 @@ static void print_help(FILE *f)
               "      --unwinder=NAME       libdw (default) or fp (frame pointers only)\n"
               "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
               "      --max-frames=N        frames per stack at most (default 256)\n"
+              "      --system-lines        also show source lines and inlined frames inside\n"
+              "                            libc and other system libraries (loads their\n"
+              "                            debug info: slower)\n"
               "      --stop-timeout=DURATION  wait this long for a thread to stop\n"
               "                            (default 2s)\n"
               "  -h, --help                show this help\n"
@@ -55,6 +58,7 @@ enum {
         OPT_STACK_WINDOW,
         OPT_MAX_FRAMES,
         OPT_STOP_TIMEOUT,
+        OPT_SYSTEM_LINES,
         OPT_VERSION,
 };
 
@@ -89,6 +93,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "stack-window", required_argument, NULL, OPT_STACK_WINDOW },
                 { "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
                 { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+                { "system-lines", no_argument, NULL, OPT_SYSTEM_LINES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
@@ -144,6 +149,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1 || ms > 600000)
                                 return usage_error("invalid --stop-timeout '%s': use e.g. 500ms or 5s", optarg);
                         cli->inspect.stop_timeout_ms = (unsigned) ms;
+                        break;
+                case OPT_SYSTEM_LINES:
+                        cli->inspect.system_lines = true;
                         break;
                 case 'h':
                         print_help(stdout);

@@ -282,26 +282,28 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
         (void) ptrace(PTRACE_SETREGSET, t->tid, (void *) NT_PRSTATUS, &iov);
 }
 
+void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
+{
+        if (!t->seized || t->vanished)
+                return;
+        if (!t->stopped) {
+                /* Never stopped (uninterruptible sleep): one last look; if it
+                 * still has not stopped, the kernel lets it go when we exit,
+                 * since PTRACE_DETACH needs a stopped tracee. */
+                int status;
+                if (waitpid(t->tid, &status, __WALL | WNOHANG) != t->tid ||
+                    !seize_note_status(t, status) || t->vanished)
+                        return;
+        }
+        seize_undo_eintr(cap->pid, t);
+        (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
+        t->stopped = false;
+        t->seized = false;
+}
+
 void seize_release(struct process_capture *cap)
 {
-        for (size_t i = 0; i < cap->n_threads; i++) {
-                struct thread_capture *t = &cap->threads[i];
-                if (!t->seized || t->vanished)
-                        continue;
-                if (!t->stopped) {
-                        /* Never stopped (uninterruptible sleep): one last
-                         * look; if it still has not stopped, the kernel lets
-                         * it go when we exit, since PTRACE_DETACH needs a
-                         * stopped tracee. */
-                        int status;
-                        if (waitpid(t->tid, &status, __WALL | WNOHANG) != t->tid ||
-                            !seize_note_status(t, status) || t->vanished)
-                                continue;
-                }
-                seize_undo_eintr(cap->pid, t);
-                (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
-                t->stopped = false;
-                t->seized = false;
-        }
+        for (size_t i = 0; i < cap->n_threads; i++)
+                seize_release_thread(cap, &cap->threads[i]);
         cap->stop_end_us = now_usec(CLOCK_MONOTONIC);
 }

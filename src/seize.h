@@ -27,6 +27,10 @@ int seize_check_process(pid_t pid, pid_t *ret_tracer);
  * the threads already seized are released. */
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
 
+/* Lets one held thread go (see seize_release).  The stop clock keeps
+ * running until seize_release. */
+void seize_release_thread(struct process_capture *cap, struct thread_capture *t);
+
 /* Lets every held thread go, re-injecting pending signals, and re-entering
  * the indefinite waits that our interrupt ended with -EINTR (see
  * seize_eintr_restartable).  Stops the stop clock.  Never fails: a thread

@@ -21,16 +21,18 @@ struct symbol_entry {
 
 struct symbolizer {
         struct modules *mods;
+        bool system_lines;
         struct symbol_entry *table;
         size_t size, used;      /* open addressing, size a power of two */
 };
 
-struct symbolizer *symbolizer_new(struct modules *mods)
+struct symbolizer *symbolizer_new(struct modules *mods, bool system_lines)
 {
         struct symbolizer *s = calloc(1, sizeof *s);
         if (!s)
                 return NULL;
         s->mods = mods;
+        s->system_lines = system_lines;
         s->size = 256;
         s->table = calloc(s->size, sizeof *s->table);
         if (!s->table) {
@@ -133,15 +135,22 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 symname = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
         }
 
+        /* A system library's DWARF (libc6-dbg's is compressed, 6 MiB of
+         * .debug_info) costs more to load than the whole rest of a snapshot,
+         * and its lines and inlined helpers say little to the user: its
+         * symbol table names the function, which is what classification
+         * needs.  Lines there only on request. */
+        bool want_dwarf = mod && (s->system_lines || !base.system);
+
         /* Line table for the innermost location. */
         const char *file = NULL;
         int line = 0;
-        Dwfl_Line *dl = mod ? dwfl_module_getsrc(mod, lookup) : NULL;
+        Dwfl_Line *dl = want_dwarf ? dwfl_module_getsrc(mod, lookup) : NULL;
         if (dl)
                 file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 
         Dwarf_Addr bias = 0;
-        Dwarf_Die *cudie = mod ? dwfl_module_addrdie(mod, lookup, &bias) : NULL;
+        Dwarf_Die *cudie = want_dwarf ? dwfl_module_addrdie(mod, lookup, &bias) : NULL;
         /* dwarf_getscopes follows an inlined subroutine into its abstract
          * definition; the DIE-tree parents of the innermost scope
          * (dwarf_getscopes_die) lead instead through the functions it was

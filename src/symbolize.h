@@ -15,8 +15,10 @@
 
 struct symbolizer;
 
-/* Returns a new symbolizer over mods (which must outlive it), or NULL. */
-struct symbolizer *symbolizer_new(struct modules *mods);
+/* Returns a new symbolizer over mods (which must outlive it), or NULL.
+ * system_lines: also read DWARF (source lines, inlined frames) of system
+ * libraries, not only their symbol tables. */
+struct symbolizer *symbolizer_new(struct modules *mods, bool system_lines);
 void symbolizer_free(struct symbolizer *s);
 
 /* Appends the frames for pc (one, or more when functions were inlined there,

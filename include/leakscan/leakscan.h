@@ -117,6 +117,7 @@ struct leakscan_options {
         unsigned max_frames;
         const char *unwinder;           /* "libdw" (default) or "fp" */
         unsigned stop_timeout_ms;       /* how long to wait for a thread to stop */
+        bool system_lines;              /* source lines inside libc & co. (slower) */
 };
 
 /* Fills *opts with the defaults. */

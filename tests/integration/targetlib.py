@@ -49,11 +49,15 @@ def task_stat(pid, tid):
 
 
 def tracer_pid(pid, tid=None):
+    """TracerPid of a process or thread; 0 for one that has exited meanwhile."""
     path = f"/proc/{pid}/status" if tid is None else f"/proc/{pid}/task/{tid}/status"
-    with open(path) as f:
-        for line in f:
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
     return 0
 
 
