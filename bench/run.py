@@ -22,23 +22,19 @@ import tempfile
 import time
 
 
-def measure(argv, gapfile):
+def measure(maxrss, argv, gapfile):
     """Runs argv, returns (wall s, max RSS KiB, target gap us, stdout)."""
     with open(gapfile, "r+b") as f:
         f.write(b"\0" * 8)
     time.sleep(0.05)
     t0 = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, os.environ,
-                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/tmp/bench-out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                                       (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)])
-    _, status, ru = os.wait4(pid, 0)
+    p = subprocess.run([maxrss] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     time.sleep(0.05)
     with open(gapfile, "rb") as f:
         gap_us = int.from_bytes(f.read(8), "little")
-    with open("/tmp/bench-out", "rb") as f:
-        out = f.read()
-    return wall, ru.ru_maxrss, gap_us, out
+    rss = [int(line.split()[1]) for line in p.stderr.decode(errors="replace").splitlines() if line.startswith("maxrss ")]
+    return wall, rss[-1] if rss else 0, gap_us, p.stdout
 
 
 def main():
@@ -49,7 +45,8 @@ def main():
     a = ap.parse_args()
     leakscan = os.path.abspath(os.path.join(a.build, "leakscan"))
     target = os.path.abspath(os.path.join(a.build, "bench", "bench-threads"))
-    for f in (leakscan, target):
+    maxrss = os.path.abspath(os.path.join(a.build, "bench", "bench-maxrss"))
+    for f in (leakscan, target, maxrss):
         if not os.path.exists(f):
             sys.exit(f"{f} is missing: build first (scripts/test or ninja -C build)")
 
@@ -75,7 +72,7 @@ def main():
             for r in range(a.repeat):
                 order = tools[r % len(tools):] + tools[:r % len(tools)]
                 for name, mk in order:
-                    wall, rss, gap, out = measure(mk(pid), gapfile)
+                    wall, rss, gap, out = measure(maxrss, mk(pid), gapfile)
                     results[name].append((wall, rss, gap))
                     if name.startswith("leakscan") and name not in quality:
                         threads = json.loads(out)["processes"][0]["threads"]

@@ -102,6 +102,45 @@ static const char *die_function_name(Dwarf_Die *die)
         return name;
 }
 
+char *symbolize_source_path(const char *file, const char *comp_dir)
+{
+        if (!file)
+                return NULL;
+        char *joined = NULL;
+        if (file[0] == '/' || !comp_dir || comp_dir[0] != '/')
+                joined = strdup(file);
+        else if (asprintf(&joined, "%s/%s", comp_dir, file) < 0)
+                joined = NULL;
+        if (!joined || joined[0] != '/')
+                return joined;
+        /* lexical normalization of "." and ".." components, in place */
+        char *out = joined;
+        size_t len = 0;
+        for (const char *p = joined; *p; ) {
+                while (*p == '/')
+                        p++;
+                const char *end = strchrnul(p, '/');
+                size_t n = (size_t) (end - p);
+                if (n == 0 || (n == 1 && p[0] == '.')) {
+                        /* skip */
+                } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+                        while (len > 0 && out[len - 1] != '/')
+                                len--;
+                        if (len > 0)
+                                len--;
+                } else {
+                        out[len++] = '/';
+                        memmove(out + len, p, n);
+                        len += n;
+                }
+                p = end;
+        }
+        if (len == 0)
+                out[len++] = '/';
+        out[len] = 0;
+        return joined;
+}
+
 static int frame_append(struct leakscan_frame **frames, size_t *n, const struct leakscan_frame *f)
 {
         struct leakscan_frame *nf = realloc(*frames, (*n + 1) * sizeof *nf);
@@ -164,8 +203,12 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 nscopes = dwarf_getscopes_die(&innermost, &scopes);
         }
         Dwarf_Files *files = NULL;
-        if (cudie)
+        const char *comp_dir = NULL;
+        if (cudie) {
+                Dwarf_Attribute attr;
                 (void) dwarf_getsrcfiles(cudie, &files, NULL);
+                comp_dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr));
+        }
 
         for (int i = 0; i < nscopes; i++) {
                 int tag = dwarf_tag(&scopes[i]);
@@ -176,7 +219,7 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 /* The outermost function's ELF symbol is the surest name. */
                 const char *name = tag == DW_TAG_subprogram && symname ? symname : die_function_name(&scopes[i]);
                 f.function = symbolize_demangle(name);
-                f.file = file ? strdup(file) : NULL;
+                f.file = symbolize_source_path(file, comp_dir);
                 f.line = line;
                 f.inlined = tag == DW_TAG_inlined_subroutine;
                 if (frame_append(&frames, &n, &f) < 0) {
@@ -201,7 +244,7 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 struct leakscan_frame f = base;
                 f.module = TAKE_PTR(base.module);
                 f.function = symname ? symbolize_demangle(symname) : NULL;
-                f.file = file ? strdup(file) : NULL;
+                f.file = symbolize_source_path(file, comp_dir);
                 f.line = line;
                 if (frame_append(&frames, &n, &f) < 0) {
                         free(f.module); free(f.function); free(f.file);

@@ -34,4 +34,10 @@ void frames_free(struct leakscan_frame *frames, size_t n);
 /* Returns the demangled form of a C++ symbol (new string), or a copy of name. */
 char *symbolize_demangle(const char *name);
 
+/* Source paths in DWARF are often relative to the compilation directory
+ * ("../src/t.c"): joins them to comp_dir and tidies "." and ".." so that a
+ * report points at the file wherever it is read.  Returns a new string, or
+ * NULL for a NULL file. */
+char *symbolize_source_path(const char *file, const char *comp_dir);
+
 #endif
