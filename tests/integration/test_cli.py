@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The command line: usage errors, each "could not inspect" cause with its
 message and exit status, and the options that shape the report.
-Usage: test_cli.py LEAKSCAN MUTEX_TARGET TRACER_TARGET"""
+Usage: test_cli.py LEAKSCAN MUTEX_TARGET TRACER_TARGET MANPAGE"""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -34,7 +35,7 @@ def free_pid():
 
 
 def main():
-    leakscan, mutex_exe, tracer_exe = sys.argv[1:4]
+    leakscan, mutex_exe, tracer_exe, manpage = sys.argv[1:5]
 
     # usage errors: exit 2, one line naming what is wrong
     expect(leakscan, [], 2, "no process given")
@@ -45,6 +46,10 @@ def main():
     expect(leakscan, ["-p", "1", "--unwinder=magic"], 2, "unknown unwinder")
     expect(leakscan, ["-p", "1", "extra"], 2, "unexpected argument")
     out, _ = expect(leakscan, ["--help"], 0, "--pid", "--min-blocked", "--format")
+    with open(manpage) as f:
+        man = f.read().replace("\\-", "-")
+    undocumented = sorted(o for o in set(re.findall(r"--[a-z][a-z-]*", out)) if o not in man)
+    check(not undocumented, f"every option in --help is in leakscan(1) (missing: {undocumented})")
     expect(leakscan, ["--version"], 0, "leakscan ")
 
     # could not inspect: exit 3, the cause and the remedy
