@@ -121,7 +121,10 @@ def main():
         for tid in tasks(target.pid):
             if tracer_pid(target.pid, tid) != 0:
                 errors.append(f"thread {tid} is still traced after leakscan exited")
-            _, st = task_stat(target.pid, tid)
+            try:
+                _, st = task_stat(target.pid, tid)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
             if st in "tT":
                 errors.append(f"thread {tid} was left stopped ({st})")
 

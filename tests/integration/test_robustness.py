@@ -29,8 +29,8 @@ def states(pid):
     for tid in tasks(pid):
         try:
             out[tid] = task_stat(pid, tid)[1]
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, ProcessLookupError):
+            pass    # the thread ended meanwhile
     return out
 
 
