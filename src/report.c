@@ -116,8 +116,11 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                                 fprintf(f, ", blocked %s-%s", a, b);
                 }
         }
-        if (t->top_frame < t->n_frames && t->frames[t->top_frame].function)
-                fprintf(f, ", with %s on top of the stack:\n", t->frames[t->top_frame].function);
+        const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;
+        if (top && top->function)
+                fprintf(f, ", with %s on top of the stack:\n", top->function);
+        else if (top && top->module)    /* no symbols: where it is, at least */
+                fprintf(f, ", with %s+0x%" PRIx64 " on top of the stack:\n", basename_of(top->module), top->offset);
         else
                 fprintf(f, ":\n");
         if (t->fd_target)

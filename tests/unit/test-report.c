@@ -67,6 +67,17 @@ int main(void)
         CHECK(strstr(text, "Thread 100 \"server\" (main)") != NULL);
         free(text);
 
+        /* a stripped program: the top frame is named by module and offset */
+        struct leakscan_frame stripped[2] = {
+                { .pc = 0x7f0000001234, .function = "__lll_lock_wait", .module = "/lib/libc.so.6", .system = true },
+                { .pc = 0x55000001d44b, .module = "/usr/bin/memcached", .offset = 0x1d44b },
+        };
+        threads[1].frames = threads[2].frames = stripped;
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "with memcached+0x1d44b on top of the stack:") != NULL);
+        CHECK(strstr(text, "?? [memcached+0x1d44b]") != NULL);
+        free(text);
+
         for (int i = 0; i < 4; i++)
                 threads[i].leaked = false;
         text = render(&report_text, &r, false);
