@@ -18,6 +18,16 @@ typedef struct user_regs_struct arch_regs;
 static inline uint64_t arch_regs_pc(const arch_regs *r) { return r->rip; }
 static inline uint64_t arch_regs_sp(const arch_regs *r) { return r->rsp; }
 static inline uint64_t arch_regs_fp(const arch_regs *r) { return r->rbp; }
+/* Pops a return address: the state the caller will see when a leaf
+ * function (one that pushed nothing) returns. */
+static inline void arch_regs_return_to(arch_regs *r, uint64_t ret_addr)
+{
+        r->rip = ret_addr;
+        r->rsp += 8;
+}
+
+/* The thread pointer: where glibc keeps the thread's struct pthread. */
+static inline uint64_t arch_regs_tls(const arch_regs *r) { return r->fs_base; }
 
 static inline void arch_regs_syscall_args(const arch_regs *r, uint64_t args[6])
 {

@@ -62,6 +62,40 @@ struct thread_capture *process_capture_find(struct process_capture *cap, pid_t t
         return NULL;
 }
 
+bool process_capture_holds(const struct process_capture *cap, pid_t tid)
+{
+        for (size_t i = 0; i < cap->n_held; i++)
+                if (cap->held_tids[i] == tid)
+                        return true;
+        return false;
+}
+
+int capture_creator(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret)
+{
+        struct thread_capture t = { .tid = tid, .syscall_nr = -1 };
+        struct iovec iov = { &t.regs, sizeof t.regs };
+        if (ptrace(PTRACE_GETREGSET, tid, (void *) NT_PRSTATUS, &iov) < 0)
+                return -errno;
+        if (iov.iov_len != sizeof t.regs)
+                return -EPROTONOSUPPORT;
+        t.regs_valid = true;
+        if (window == 0) {
+                *ret = t;
+                return 0;
+        }
+        t.stack = malloc(window);
+        if (!t.stack)
+                return -ENOMEM;
+        struct iovec local = { t.stack, window };
+        struct iovec remote = { (void *) (uintptr_t) arch_regs_sp(&t.regs), window };
+        ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        t.stack_len = n > 0 ? (size_t) n : 0;
+        t.stack_addr = arch_regs_sp(&t.regs);
+        t.stack_truncated = t.stack_len == window;
+        *ret = t;
+        return 0;
+}
+
 int capture_thread_prestop(pid_t pid, struct thread_capture *t)
 {
         char path[64];
@@ -134,6 +168,7 @@ static void capture_stack(struct process_capture *cap, struct thread_capture *t,
                 return;
         t->stack_truncated = (size_t) n == window;
         t->stack = buf;
+        t->stack_addr = sp;
         t->stack_len = (size_t) n;
         c->used += ((size_t) n + 15) & ~(size_t) 15;
         if (c->used > c->size)
@@ -150,7 +185,10 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
         t->regs_valid = true;
 
-        long nr = arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
+        /* The held thread sits at the entry of the syscall it asked for
+         * (exit_group, for --at-exit). */
+        long nr = process_capture_holds(cap, t->tid) ? (long) t->regs.orig_rax :
+                  arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
         t->syscall_nr = nr;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);

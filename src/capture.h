@@ -37,7 +37,8 @@ struct thread_capture {
         bool regs_valid;
         arch_regs regs;
         long syscall_nr;        /* the syscall it slept in, or -1 */
-        uint8_t *stack;         /* copy of [regs.sp, regs.sp + stack_len), in cap->chunks */
+        uint8_t *stack;         /* copy of [stack_addr, stack_addr + stack_len), in cap->chunks */
+        uint64_t stack_addr;    /* SP when copied */
         size_t stack_len;
         bool stack_truncated;   /* the window was full: the stack goes on */
         bool has_futex_word;
@@ -62,6 +63,10 @@ struct process_capture {
         size_t cap_threads;
         size_t n_vanished;
         bool incomplete;        /* threads kept appearing: some may be missing */
+        bool traced;            /* its threads are already our tracees (--at-exit):
+                                 * interrupt and continue them, never seize or detach */
+        const pid_t *held_tids; /* threads the caller holds stopped: captured as */
+        size_t n_held;          /* they are, never interrupted nor let go here */
         char *maps_text;        /* /proc/PID/maps as read during the stop */
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
@@ -81,6 +86,15 @@ struct thread_capture *process_capture_find(struct process_capture *cap, pid_t t
  * stop with an estimate; capture takes more if it must.  Returns 0 or
  * -ENOMEM. */
 int capture_reserve(struct process_capture *cap, size_t bytes);
+
+/* Whether the caller holds tid stopped (cap->held_tids). */
+bool process_capture_holds(const struct process_capture *cap, pid_t tid);
+
+/* Copies registers and a stack window of a thread stopped in a ptrace stop
+ * that is not ours to end (a clone event, for the stack that created a
+ * thread).  Fills *ret (ret->stack malloc'd, owned by the caller).  Returns 0
+ * or a negative errno. */
+int capture_creator(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret);
 
 /* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
  * when the thread is gone. */

@@ -73,6 +73,7 @@ void leakscan_options_init(struct leakscan_options *opts)
 static void thread_free_contents(struct leakscan_thread *t)
 {
         frames_free(t->frames, t->n_frames);
+        frames_free(t->created_by, t->n_created_by);
         free(t->fd_target);
 }
 
@@ -141,9 +142,9 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
         return buf;
 }
 
-/* Reads exe and cmdline of a process (after it runs again: they do not change
- * under us in a way that matters). */
-static void process_read_identity(struct leakscan_process *p)
+/* After the process runs again: exe and cmdline do not change under us in a
+ * way that matters. */
+void inspect_read_identity(struct leakscan_process *p)
 {
         char path[64], target[4096];
         snprintf(path, sizeof path, "/proc/%d/exe", (int) p->pid);
@@ -168,15 +169,19 @@ static bool sched_clock_now(uint64_t *ret)
                procfs_parse_sched_exec_start(text, ret) == 0;
 }
 
-int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, struct process_capture **ret)
+int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, bool traced,
+                     const pid_t *held_tids, size_t n_held, struct process_capture **ret)
 {
-        int r = seize_check_process(pid, NULL);
+        int r = traced ? 0 : seize_check_process(pid, NULL);
         if (r < 0)
                 return r;
 
         struct process_capture *cap = process_capture_new(pid);
         if (!cap)
                 return -ENOMEM;
+        cap->traced = traced;
+        cap->held_tids = held_tids;
+        cap->n_held = n_held;
         /* Room for the stack copies, faulted in before the stop: a blocked
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
@@ -234,9 +239,24 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, struct proc
         return 0;
 }
 
-/* Unwinds, symbolizes and classifies every thread of cap into p. */
-static int inspect_analyse(struct process_capture *cap, const struct leakscan_options *opts,
-                           struct leakscan_process *p)
+/* Unwinds t (a captured thread, or a creator's copy) and appends its
+ * symbolized frames to *frames.  Returns 0 or a negative errno; *note gets the
+ * unwinder's note. */
+static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, struct symbolizer *sym,
+                                const struct thread_capture *t, unsigned max_frames,
+                                struct leakscan_frame **frames, size_t *n, const char **note)
+{
+        struct unwound_stack st = {0};
+        int r = unwinder->unwind_thread(ustate, t, max_frames, &st);
+        for (size_t k = 0; r >= 0 && k < st.n; k++)
+                r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation, frames, n);
+        free(st.frames);
+        *note = st.note;
+        return r;
+}
+
+int inspect_analyse(struct process_capture *cap, const struct leakscan_options *opts,
+                    const struct creator_lookup *creators, struct leakscan_process *p)
 {
         const struct unwinder *unwinder = unwinder_find(opts->unwinder);
         if (!unwinder)
@@ -269,25 +289,30 @@ static int inspect_analyse(struct process_capture *cap, const struct leakscan_op
                 lt->tid = t->tid;
                 memcpy(lt->name, t->stat.comm, sizeof lt->name);
                 lt->main = t->tid == cap->pid;
+                lt->exiting = process_capture_holds(cap, t->tid);
                 lt->proc_state = t->stat.state;
                 lt->wait_fd = -1;
                 lt->syscall_nr = t->syscall_nr;
                 lt->syscall = classify_syscall_name(lt->syscall_nr);
-                if (t->regs_valid)
-                        arch_regs_syscall_args(&t->regs, lt->syscall_args);
-
                 if (t->regs_valid) {
-                        struct unwound_stack st = {0};
-                        r = unwinder->unwind_thread(ustate, t, opts->max_frames, &st);
-                        for (size_t k = 0; r >= 0 && k < st.n; k++)
-                                r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation,
-                                                 &lt->frames, &lt->n_frames);
-                        free(st.frames);
+                        arch_regs_syscall_args(&t->regs, lt->syscall_args);
+                        lt->tls = arch_regs_tls(&t->regs);
+                        r = unwind_and_symbolize(unwinder, ustate, sym, t, opts->max_frames,
+                                                 &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
-                        lt->unwind_note = st.note;
                 } else if (!t->stopped) {
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
+                }
+                const struct thread_capture *creator = creators ? creators->find(creators->userdata, t->tid) : NULL;
+                if (creator) {
+                        const char *note;
+                        r = unwind_and_symbolize(unwinder, ustate, sym, creator, opts->max_frames,
+                                                 &lt->created_by, &lt->n_created_by, &note);
+                        if (r < 0)
+                                goto out_detach;
+                        lt->has_created_by = true;
+                        lt->created_by_top = classify_top_frame(lt->created_by, lt->n_created_by);
                 }
                 lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
 
@@ -336,7 +361,7 @@ int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct 
                 return -EINVAL;
 
         struct process_capture *cap = NULL;
-        int r = inspect_snapshot(pid, opts, &cap);
+        int r = inspect_snapshot(pid, opts, false, NULL, 0, &cap);
         if (r < 0)
                 return r;
 
@@ -354,9 +379,9 @@ int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct 
         p->pid = pid;
         p->n_vanished = cap->n_vanished;
         p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
-        process_read_identity(p);
+        inspect_read_identity(p);
 
-        r = inspect_analyse(cap, opts, p);
+        r = inspect_analyse(cap, opts, NULL, p);
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);

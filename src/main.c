@@ -10,6 +10,7 @@
 #include "leakscan/leakscan.h"
 #include "parse.h"
 #include "report.h"
+#include "supervise.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -22,12 +23,21 @@
 static void print_help(FILE *f)
 {
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
+              "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
               "threads that look leaked: blocked in an indefinite wait, with the\n"
-              "symbolized stack and what they wait on.\n"
+              "symbolized stack and what they wait on.  With --at-exit, run PROGRAM and\n"
+              "report the threads still alive when it exits, with the stack that\n"
+              "created each.\n"
               "\n"
               "  -p, --pid=PID             the process to inspect\n"
+              "      --at-exit             run PROGRAM; judge it when it calls exit\n"
+              "      --grace=DURATION      at exit, let running and timed threads finish\n"
+              "                            for up to this long (default 500ms; 0: off)\n"
+              "      --follow-forks        also judge the processes PROGRAM starts\n"
+              "      --timeout=DURATION    if PROGRAM has not exited by then, report all its\n"
+              "                            threads, kill it and exit 124\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
               "      --format=FORMAT       text (default) or json\n"
               "  -o, --output=FILE         write the report to FILE instead of stdout\n"
@@ -46,7 +56,10 @@ static void print_help(FILE *f)
               "      --version             show the version\n"
               "\n"
               "DURATION: 500ms, 1.5s, 2m (a bare number is seconds).  SIZE: 65536, 64K, 1M.\n"
-              "Exit status: 0 no leaks, 1 leaks found, 2 usage error, 3 could not inspect.\n",
+              "Exit status: 0 no leaks, 1 leaks found, 2 usage error, 3 could not inspect.\n"
+              "With --at-exit: PROGRAM's own failure status first (128+N if killed by\n"
+              "signal N), 124 on --timeout, 126/127 if it cannot be run; the report goes to\n"
+              "stderr (or -o FILE) and says nothing when no thread leaked.\n",
               f);
 }
 
@@ -59,15 +72,21 @@ enum {
         OPT_MAX_FRAMES,
         OPT_STOP_TIMEOUT,
         OPT_SYSTEM_LINES,
+        OPT_AT_EXIT,
+        OPT_GRACE,
+        OPT_FOLLOW_FORKS,
+        OPT_TIMEOUT,
         OPT_VERSION,
 };
 
 struct cli {
         pid_t pid;
+        bool at_exit;
+        char **program;         /* --at-exit: argv of PROGRAM */
         const char *output;
         const struct report_backend *backend;
         struct report_options report;
-        struct leakscan_options inspect;
+        struct supervise_options supervise;     /* .inspect serves -p too */
         int error_exitcode;
 };
 
@@ -94,6 +113,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
                 { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
                 { "system-lines", no_argument, NULL, OPT_SYSTEM_LINES },
+                { "at-exit", no_argument, NULL, OPT_AT_EXIT },
+                { "grace", required_argument, NULL, OPT_GRACE },
+                { "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
+                { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
@@ -123,7 +146,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_MIN_BLOCKED:
                         if (parse_duration_ms(optarg, &ms) < 0)
                                 return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", optarg);
-                        cli->inspect.min_blocked_ms = ms;
+                        cli->supervise.inspect.min_blocked_ms = ms;
                         break;
                 case OPT_ERROR_EXITCODE:
                         if (parse_int(optarg, 0, 255, &v) < 0)
@@ -133,25 +156,41 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_UNWINDER:
                         if (!streq(optarg, "libdw") && !streq(optarg, "fp"))
                                 return usage_error("unknown unwinder '%s': use libdw or fp", optarg);
-                        cli->inspect.unwinder = optarg;
+                        cli->supervise.inspect.unwinder = optarg;
                         break;
                 case OPT_STACK_WINDOW:
-                        if (parse_size(optarg, &cli->inspect.stack_window) < 0 ||
-                            cli->inspect.stack_window < 256 || cli->inspect.stack_window > (64u << 20))
+                        if (parse_size(optarg, &cli->supervise.inspect.stack_window) < 0 ||
+                            cli->supervise.inspect.stack_window < 256 || cli->supervise.inspect.stack_window > (64u << 20))
                                 return usage_error("invalid --stack-window '%s': expected 256 bytes to 64M", optarg);
                         break;
                 case OPT_MAX_FRAMES:
                         if (parse_int(optarg, 1, 100000, &v) < 0)
                                 return usage_error("invalid --max-frames '%s': expected 1 to 100000", optarg);
-                        cli->inspect.max_frames = (unsigned) v;
+                        cli->supervise.inspect.max_frames = (unsigned) v;
                         break;
                 case OPT_STOP_TIMEOUT:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1 || ms > 600000)
                                 return usage_error("invalid --stop-timeout '%s': use e.g. 500ms or 5s", optarg);
-                        cli->inspect.stop_timeout_ms = (unsigned) ms;
+                        cli->supervise.inspect.stop_timeout_ms = (unsigned) ms;
                         break;
                 case OPT_SYSTEM_LINES:
-                        cli->inspect.system_lines = true;
+                        cli->supervise.inspect.system_lines = true;
+                        break;
+                case OPT_AT_EXIT:
+                        cli->at_exit = true;
+                        break;
+                case OPT_GRACE:
+                        if (parse_duration_ms(optarg, &ms) < 0 || ms > 3600000)
+                                return usage_error("invalid --grace '%s': use e.g. 500ms, 2s, 0", optarg);
+                        cli->supervise.grace_ms = ms;
+                        break;
+                case OPT_FOLLOW_FORKS:
+                        cli->supervise.follow_forks = true;
+                        break;
+                case OPT_TIMEOUT:
+                        if (parse_duration_ms(optarg, &ms) < 0 || ms < 1)
+                                return usage_error("invalid --timeout '%s': use e.g. 30s or 5m", optarg);
+                        cli->supervise.timeout_ms = ms;
                         break;
                 case 'h':
                         print_help(stdout);
@@ -164,56 +203,120 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return -EINVAL;
                 }
         }
+        if (cli->at_exit) {
+                if (cli->pid)
+                        return usage_error("%s", "-p and --at-exit exclude each other");
+                if (optind >= argc)
+                        return usage_error("%s", "--at-exit needs a PROGRAM to run");
+                cli->program = argv + optind;
+                return 1;
+        }
+        if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
+                return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
         if (optind < argc)
-                return usage_error("unexpected argument '%s'", argv[optind]);
+                return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
         if (cli->pid == 0)
-                return usage_error("%s", "no process given: use -p PID");
+                return usage_error("%s", "no process given: use -p PID, or --at-exit PROGRAM");
         return 1;
+}
+
+/* Writes the report where the options say (FILE, or the default stream).
+ * Returns 0 or an exit status for a failure, with its message printed. */
+static int write_report(const struct cli *cli, const struct leakscan_report *report, FILE *default_out)
+{
+        FILE *out = default_out;
+        if (cli->output) {
+                out = fopen(cli->output, "we");
+                if (!out) {
+                        fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
+                                cli->output, strerror(errno));
+                        return EXIT_CANNOT_INSPECT;
+                }
+        }
+        int r = cli->backend->write(out, report, &cli->report);
+        if (fflush(out) != 0 && r == 0)
+                r = -errno;
+        if (out != default_out)
+                fclose(out);
+        if (r < 0) {
+                fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return 0;
+}
+
+static int run_pid(const struct cli *cli)
+{
+        struct leakscan_report *report = NULL;
+        int r = leakscan_inspect_pid(cli->pid, &cli->supervise.inspect, &report);
+        if (r < 0) {
+                char msg[512];
+                fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
+                return EXIT_CANNOT_INSPECT;
+        }
+        int status = write_report(cli, report, stdout);
+        size_t leaked = report_count_leaked(report);
+        leakscan_report_free(report);
+        if (status)
+                return status;
+        return leaked ? cli->error_exitcode : EXIT_SUCCESS;
+}
+
+/* Exit status, in this order: PROGRAM could not start (127 not found, 126
+ * not executable), PROGRAM failed (its status, or 128+N for signal N), the
+ * --timeout struck (124), leaks (--error-exitcode), else 0.  meson's 77 and
+ * 99 pass through as any other failure status does. */
+static int run_at_exit(const struct cli *cli)
+{
+        struct leakscan_report *report = NULL;
+        struct supervise_result res;
+        int r = supervise_run(cli->program, &cli->supervise, &report, &res);
+        if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -EISDIR || r == -ENOTDIR || r == -ELOOP) {
+                fprintf(stderr, "leakscan: cannot run %s: %s\n", cli->program[0], strerror(-r));
+                return r == -ENOENT || r == -ENOTDIR ? 127 : 126;
+        }
+        if (r < 0) {
+                fprintf(stderr, "leakscan: cannot supervise %s: %s%s\n", cli->program[0], strerror(-r),
+                        r == -EPERM ? " (ptrace or seccomp is not allowed here: run with CAP_SYS_PTRACE, "
+                                      "and in a container allow ptrace and seccomp)" : "");
+                return EXIT_CANNOT_INSPECT;
+        }
+        int status = write_report(cli, report, stderr);
+        size_t leaked = report_count_leaked(report);
+        leakscan_report_free(report);
+        if (status)
+                return status;
+        if (res.timed_out)
+                return 124;
+        if (res.exit_signal)
+                return 128 + res.exit_signal;
+        if (res.exited && res.exit_code != 0)
+                return res.exit_code;
+        return leaked ? cli->error_exitcode : EXIT_SUCCESS;
 }
 
 int main(int argc, char **argv)
 {
         struct cli cli = { .backend = &report_text, .error_exitcode = 1 };
-        leakscan_options_init(&cli.inspect);
+        supervise_options_init(&cli.supervise);
 
         int r = parse_args(argc, argv, &cli);
         if (r <= 0)
                 return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
 
-        /* Separate debug info is looked up on this machine only: libdw would
-         * otherwise ask a debuginfod server named in the environment. */
+        /* The program --at-exit runs gets our environment as it was... */
+        size_t n_env = 0;
+        while (environ[n_env])
+                n_env++;
+        _cleanup_free_ char **program_env = calloc(n_env + 1, sizeof *program_env);
+        if (!program_env) {
+                fputs("leakscan: out of memory\n", stderr);
+                return EXIT_CANNOT_INSPECT;
+        }
+        memcpy(program_env, environ, n_env * sizeof *program_env);
+        cli.supervise.envp = program_env;
+        /* ...while separate debug info is looked up on this machine only:
+         * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-
-        struct leakscan_report *report = NULL;
-        r = leakscan_inspect_pid(cli.pid, &cli.inspect, &report);
-        if (r < 0) {
-                char msg[512];
-                fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli.pid, msg, sizeof msg));
-                return EXIT_CANNOT_INSPECT;
-        }
-
-        FILE *out = stdout;
-        if (cli.output) {
-                out = fopen(cli.output, "we");
-                if (!out) {
-                        fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
-                                cli.output, strerror(errno));
-                        leakscan_report_free(report);
-                        return EXIT_CANNOT_INSPECT;
-                }
-        }
-        r = cli.backend->write(out, report, &cli.report);
-        if (fflush(out) != 0 && r == 0)
-                r = -errno;
-        if (out != stdout)
-                fclose(out);
-        if (r < 0) {
-                fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(-r));
-                leakscan_report_free(report);
-                return EXIT_CANNOT_INSPECT;
-        }
-
-        size_t leaked = report_count_leaked(report);
-        leakscan_report_free(report);
-        return leaked ? cli.error_exitcode : EXIT_SUCCESS;
+        return cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
 }

@@ -37,6 +37,11 @@ static bool same_group(const struct leakscan_thread *a, const struct leakscan_th
         for (size_t i = 0; i < a->n_frames; i++)
                 if (a->frames[i].pc != b->frames[i].pc || a->frames[i].inlined != b->frames[i].inlined)
                         return false;
+        if (a->n_created_by != b->n_created_by || a->exiting != b->exiting)
+                return false;
+        for (size_t i = 0; i < a->n_created_by; i++)
+                if (a->created_by[i].pc != b->created_by[i].pc)
+                        return false;
         return true;
 }
 
@@ -50,10 +55,10 @@ static void format_duration(char *buf, size_t size, int64_t ms)
                 snprintf(buf, size, "%" PRId64 "m", ms / 60000);
 }
 
-static void text_write_frames(FILE *f, const struct leakscan_thread *t)
+static void text_write_frame_list(FILE *f, const struct leakscan_frame *frames, size_t n)
 {
-        for (size_t i = 0; i < t->n_frames; i++) {
-                const struct leakscan_frame *fr = &t->frames[i];
+        for (size_t i = 0; i < n; i++) {
+                const struct leakscan_frame *fr = &frames[i];
                 fprintf(f, "    #%-2zu 0x%016" PRIx64 " %s", i, fr->pc, fr->function ? fr->function : "??");
                 if (fr->file)
                         fprintf(f, " (%s:%d)", fr->file, fr->line);
@@ -65,8 +70,31 @@ static void text_write_frames(FILE *f, const struct leakscan_thread *t)
                         fprintf(f, " (inlined)");
                 fputc('\n', f);
         }
+}
+
+/* "FUNC at FILE:LINE", or "MODULE+0xOFF", for the frame a person looks for. */
+static void text_write_place(FILE *f, const struct leakscan_frame *fr)
+{
+        if (fr->function)
+                fputs(fr->function, f);
+        else
+                fprintf(f, "%s+0x%" PRIx64, basename_of(fr->module), fr->offset);
+        if (fr->file)
+                fprintf(f, " at %s:%d", fr->file, fr->line);
+}
+
+static void text_write_frames(FILE *f, const struct leakscan_thread *t)
+{
+        text_write_frame_list(f, t->frames, t->n_frames);
         if (t->unwind_note)
                 fprintf(f, "    (%s)\n", t->unwind_note);
+        if (t->has_created_by && t->n_created_by > 0) {
+                size_t top = t->created_by_top < t->n_created_by ? t->created_by_top : 0;
+                fputs("  created by ", f);
+                text_write_place(f, &t->created_by[top]);
+                fputs(":\n", f);
+                text_write_frame_list(f, t->created_by, t->n_created_by);
+        }
 }
 
 static void text_write_group(FILE *f, const struct leakscan_thread *const *group, size_t n)
@@ -117,31 +145,55 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                 }
         }
         const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;
-        if (top && top->function)
-                fprintf(f, ", with %s on top of the stack:\n", top->function);
-        else if (top && top->module)    /* no symbols: where it is, at least */
-                fprintf(f, ", with %s+0x%" PRIx64 " on top of the stack:\n", basename_of(top->module), top->offset);
-        else
+        if (t->exiting)
+                fprintf(f, " (calling exit)");
+        if (top && (top->function || top->module)) {
+                fprintf(f, ", with %s", top->function ? top->function : "");
+                if (!top->function)     /* no symbols: where it is, at least */
+                        fprintf(f, "%s+0x%" PRIx64, basename_of(top->module), top->offset);
+                fprintf(f, " on top of the stack:\n");
+        } else {
                 fprintf(f, ":\n");
+        }
         if (t->fd_target)
                 fprintf(f, "    waiting on fd %d -> %s\n", t->wait_fd, t->fd_target);
         text_write_frames(f, t);
         fputc('\n', f);
 }
 
-static int text_write_process(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+static int text_write_process(FILE *f, const char *mode, const struct leakscan_process *p,
+                              const struct report_options *opts)
 {
         size_t leaked = 0;
         for (size_t i = 0; i < p->n_threads; i++)
                 leaked += p->threads[i].leaked;
         const char *exe = p->exe ? p->exe : "?";
+        char when[96] = "";
+        if (streq(mode, "at-exit") && p->has_exit && p->exit_signal)
+                snprintf(when, sizeof when, " when it was killed by signal %d", p->exit_signal);
+        else if (streq(mode, "at-exit"))
+                snprintf(when, sizeof when, " when it exited");
+        else if (streq(mode, "timeout"))
+                snprintf(when, sizeof when, " still running at the --timeout");
 
+        if (p->not_inspected) {
+                /* at exit, quiet unless something is wrong: a crash is */
+                if (p->exit_signal)
+                        fprintf(f, "leakscan: process %d (%s) was killed by signal %d (%s): its threads "
+                                "could not be checked\n", (int) p->pid, exe, p->exit_signal, strsignal(p->exit_signal));
+                else if (opts->all)
+                        fprintf(f, "leakscan: process %d (%s) ended when its last thread did: no thread left\n",
+                                (int) p->pid, exe);
+                return 0;
+        }
+        if (leaked == 0 && !streq(mode, "pid") && !opts->all)
+                return 0;       /* a test that passes prints nothing */
         if (leaked == 0)
-                fprintf(f, "leakscan: no unexpected threads in process %d (%s): %zu thread%s checked\n",
-                        (int) p->pid, exe, p->n_threads, p->n_threads == 1 ? "" : "s");
+                fprintf(f, "leakscan: no unexpected threads in process %d (%s)%s: %zu thread%s checked\n",
+                        (int) p->pid, exe, when, p->n_threads, p->n_threads == 1 ? "" : "s");
         else
-                fprintf(f, "leakscan: found %zu unexpected thread%s in process %d (%s)\n",
-                        leaked, leaked == 1 ? "" : "s", (int) p->pid, exe);
+                fprintf(f, "leakscan: found %zu unexpected thread%s in process %d (%s)%s\n",
+                        leaked, leaked == 1 ? "" : "s", (int) p->pid, exe, when);
         if (leaked == 0 && !opts->all)
                 return 0;
         fputc('\n', f);
@@ -182,7 +234,7 @@ static int text_write_process(FILE *f, const struct leakscan_process *p, const s
 static int text_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
 {
         for (size_t i = 0; i < report->n_processes; i++) {
-                int r = text_write_process(f, &report->processes[i], opts);
+                int r = text_write_process(f, report->mode, &report->processes[i], opts);
                 if (r < 0)
                         return r;
         }
@@ -242,6 +294,16 @@ static void json_frame(FILE *f, const struct leakscan_frame *fr)
                 fr->system ? "true" : "false");
 }
 
+static void json_frames(FILE *f, const struct leakscan_frame *frames, size_t n)
+{
+        fputc('[', f);
+        for (size_t i = 0; i < n; i++) {
+                fputs(i ? ",\n            " : "\n            ", f);
+                json_frame(f, &frames[i]);
+        }
+        fputc(']', f);
+}
+
 static void json_thread(FILE *f, const struct leakscan_thread *t)
 {
         fprintf(f, "{\"tid\": %d, \"name\": ", (int) t->tid);
@@ -278,12 +340,15 @@ static void json_thread(FILE *f, const struct leakscan_thread *t)
                 fputs("null", f);
         fputs(", \"unwind_note\": ", f);
         json_string(f, t->unwind_note);
-        fputs(",\n          \"frames\": [", f);
-        for (size_t i = 0; i < t->n_frames; i++) {
-                fputs(i ? ",\n            " : "\n            ", f);
-                json_frame(f, &t->frames[i]);
-        }
-        fputs("]}", f);
+        fprintf(f, ", \"exiting\": %s", t->exiting ? "true" : "false");
+        fputs(",\n          \"frames\": ", f);
+        json_frames(f, t->frames, t->n_frames);
+        fputs(",\n          \"created_by\": ", f);
+        if (t->has_created_by)
+                json_frames(f, t->created_by, t->n_created_by);
+        else
+                fputs("null", f);
+        fputs("}", f);
 }
 
 static int json_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
@@ -304,8 +369,15 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                                 fputs(", ", f);
                         json_string(f, p->cmdline[k]);
                 }
-                fprintf(f, "], \"vanished_threads\": %zu, \"stopped_us\": %" PRIu64 ",\n      \"threads\": [",
+                fprintf(f, "], \"vanished_threads\": %zu, \"stopped_us\": %" PRIu64 ", \"exit\": ",
                         p->n_vanished, p->stopped_us);
+                if (!p->has_exit)
+                        fputs("null", f);
+                else if (p->exit_signal)
+                        fprintf(f, "{\"signal\": %d}", p->exit_signal);
+                else
+                        fprintf(f, "{\"code\": %d}", p->exit_code);
+                fprintf(f, ", \"inspected\": %s,\n      \"threads\": [", p->not_inspected ? "false" : "true");
                 for (size_t k = 0; k < p->n_threads; k++) {
                         fputs(k ? ",\n        " : "\n        ", f);
                         json_thread(f, &p->threads[k]);

@@ -175,6 +175,11 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         t->vanished = true;     /* a zombie leader cannot be stopped */
                         continue;
                 }
+                if (cap->traced || process_capture_holds(cap, t->tid)) {
+                        t->seized = true;
+                        t->stopped = process_capture_holds(cap, t->tid);
+                        continue;
+                }
                 if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
                         /* EPERM for a thread that just exited looks the same
                          * as a real refusal; a vanished task settles it. */
@@ -191,7 +196,7 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                 cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (t->seized && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
+                if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
                         t->vanished = true;
         }
         if (r < 0)
@@ -284,7 +289,7 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
 
 void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
 {
-        if (!t->seized || t->vanished)
+        if (!t->seized || t->vanished || process_capture_holds(cap, t->tid))
                 return;
         if (!t->stopped) {
                 /* Never stopped (uninterruptible sleep): one last look; if it
@@ -296,7 +301,12 @@ void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
                         return;
         }
         seize_undo_eintr(cap->pid, t);
-        (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
+        if (!cap->traced)
+                (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
+        else if (t->group_stop)
+                (void) ptrace(PTRACE_LISTEN, t->tid, 0, 0);     /* stay in the job-control stop */
+        else
+                (void) ptrace(PTRACE_CONT, t->tid, 0, (void *) (long) t->pending_signal);
         t->stopped = false;
         t->seized = false;
 }

@@ -10,7 +10,7 @@
 
 bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *ret)
 {
-        uint64_t base = arch_regs_sp(&t->regs);
+        uint64_t base = t->stack_addr;
         if (!t->stack || addr < base || addr - base > t->stack_len || t->stack_len - (addr - base) < 8)
                 return false;
         memcpy(ret, t->stack + (addr - base), 8);
@@ -66,10 +66,13 @@ static bool libdw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_arg
 {
         (void) dwfl;
         struct libdw_state *s = arg;
-        struct thread_capture *t = process_capture_find(s->cap, tid);
+        /* the thread being unwound, which may be a creator's copy rather
+         * than a thread of the capture */
+        const struct thread_capture *t = s->current && s->current->tid == tid ? s->current :
+                                         process_capture_find(s->cap, tid);
         if (!t || !t->regs_valid)
                 return false;
-        *thread_argp = t;
+        *thread_argp = (void *) t;
         return true;
 }
 

@@ -92,6 +92,12 @@ struct leakscan_thread {
         size_t n_frames;
         size_t top_frame;       /* first non-system frame; n_frames if none */
         const char *unwind_note; /* static text: why the stack may be incomplete, or NULL */
+        uint64_t tls;           /* thread pointer (fs_base): glibc's struct pthread */
+        bool exiting;           /* --at-exit: the thread that called exit_group */
+        bool has_created_by;    /* --at-exit: the stack that created it is known */
+        struct leakscan_frame *created_by;
+        size_t n_created_by;
+        size_t created_by_top;  /* first non-system frame of created_by */
 };
 
 struct leakscan_process {
@@ -103,10 +109,15 @@ struct leakscan_process {
         size_t n_threads;
         size_t n_vanished;      /* threads that exited during the snapshot */
         uint64_t stopped_us;    /* how long the target was held stopped */
+        bool has_exit;          /* --at-exit: how the process ended */
+        int exit_code;          /* exit status, when exit_signal is 0 */
+        int exit_signal;        /* the signal that killed it, or 0 */
+        bool not_inspected;     /* --at-exit: it ended without exit_group (a
+                                 * signal, or its last thread exiting): no snapshot */
 };
 
 struct leakscan_report {
-        const char *mode;       /* "pid" */
+        const char *mode;       /* "pid", "at-exit" or "timeout" */
         struct leakscan_process *processes;
         size_t n_processes;
 };

@@ -1,0 +1,57 @@
+/* Supervise: run a program under ptrace at full speed and judge each of its
+ * processes at the moment it calls exit_group (--at-exit).
+ *
+ * A seccomp filter installed in the child before exec returns
+ * SECCOMP_RET_TRACE for exit_group only, so the program makes no ptrace stop
+ * except at thread and process creation (to copy the creator's stack) and at
+ * its exit.  At that stop every other thread is still alive: once exit_group
+ * runs, the kernel has already killed them.  The filter is inherited by every
+ * process the program starts, and a filtered process whose tracer is gone
+ * would get ENOSYS from exit_group, so every descendant is traced (reported
+ * only with --follow-forks) and leakscan stays until the last of them has
+ * ended, as strace -f does. */
+#ifndef LEAKSCAN_SUPERVISE_H
+#define LEAKSCAN_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "leakscan/leakscan.h"
+
+struct supervise_options {
+        struct leakscan_options inspect;
+        int64_t grace_ms;       /* let running and timed threads finish */
+        int64_t timeout_ms;     /* 0: none */
+        bool follow_forks;      /* judge child processes too */
+        size_t creator_window;  /* stack bytes copied from a thread's creator */
+        char **envp;            /* the program's environment; NULL: ours */
+};
+
+void supervise_options_init(struct supervise_options *opts);
+
+/* How the program ended. */
+struct supervise_result {
+        bool exited;            /* exit_code is valid */
+        int exit_code;
+        int exit_signal;        /* killed by this signal, or 0 */
+        bool timed_out;         /* --timeout struck: everything was killed */
+};
+
+/* Starts argv (searched in PATH) with stdin, stdout, stderr and environment
+ * untouched, supervises it and its descendants until all have ended, and
+ * returns 0 with a new report (mode "at-exit" or "timeout", one process per
+ * judged process) in *ret_report and the main program's fate in *ret.
+ * Returns -ENOENT or -EACCES (and so on: the exec errno) when the program
+ * cannot be started, or another negative errno when it cannot be traced. */
+int supervise_run(char **argv, const struct supervise_options *opts,
+                  struct leakscan_report **ret_report, struct supervise_result *ret);
+
+/* Whether thread t of a process judged at exit counts as leaked: every
+ * thread but the ones calling exit_group, and but those blocked joining one
+ * of them (in glibc up to 2.42 the join futex holds the joined thread's TID;
+ * in any glibc the join word lies in the joined thread's struct pthread, at
+ * its thread pointer). */
+bool supervise_leaked_at_exit(const struct leakscan_thread *t, const struct leakscan_thread *threads,
+                              size_t n);
+
+#endif
