@@ -1,4 +1,5 @@
 /* One thread at a barrier sized for two.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread phase state=barrier verdict=blocked top=finish_phase line=@barrier
  */
@@ -22,6 +23,6 @@ static void *phase(void *arg)
 int main(void)
 {
         pthread_barrier_init(&phase_end, NULL, 2);
-        start_thread(phase, NULL);
+        spawn_thread(phase, NULL);
         ready_and_wait();
 }

@@ -16,7 +16,7 @@ static void *spawner(void *arg)
         for (;;) {
                 pthread_t t[8];
                 for (int i = 0; i < 8; i++)
-                        t[i] = start_thread(short_lived, NULL);
+                        t[i] = spawn_thread(short_lived, NULL);
                 for (int i = 0; i < 8; i++)
                         pthread_join(t[i], NULL);
         }
@@ -34,7 +34,7 @@ static void *stuck(void *arg)
 int main(void)
 {
         pthread_mutex_lock(&never);
-        start_thread(stuck, NULL);
-        start_thread(spawner, NULL);
+        spawn_thread(stuck, NULL);
+        spawn_thread(spawner, NULL);
         ready_and_wait();
 }

@@ -7,13 +7,18 @@
  *   leakscan-expect: thread NAME key=value ...
  * with keys state, verdict, leaked, timeout, syscall, top (function on top of
  * the stack), line (a marker: the source line holding the comment "@MARKER"),
- * count (how many threads of that name), fd_kind (pipe/socket). */
+ * count (how many threads of that name), fd_kind (pipe/socket), created
+ * (FUNC@MARKER: the function and line that created the thread, --at-exit).
+ * "leakscan-expect-at-exit: leaked=N" opts a target into the --at-exit run
+ * of the harness, where every thread alive at exit but the exiting one
+ * counts as leaked. */
 #ifndef TEST_TARGETS_COMMON_H
 #define TEST_TARGETS_COMMON_H
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,21 +40,58 @@ static inline void name_self(const char *name)
         pthread_setname_np(pthread_self(), name);
 }
 
-static inline pthread_t start_thread(void *(*fn)(void *), void *arg)
+/* A macro, not a function, so that the stack that created the thread (what
+ * --at-exit reports as "created by") is the caller's, at the caller's line. */
+#define spawn_thread(fn, arg) ({ \
+        pthread_t _t; \
+        int _r = pthread_create(&_t, NULL, (fn), (arg)); \
+        if (_r != 0) { \
+                errno = _r; \
+                die("pthread_create"); \
+        } \
+        _t; \
+})
+
+/* Whether every thread but the caller sleeps (S or D): they have reached the
+ * waits the target set up. */
+static inline int others_asleep(void)
 {
-        pthread_t t;
-        int r = pthread_create(&t, NULL, fn, arg);
-        if (r != 0) {
-                errno = r;
-                die("pthread_create");
+        char path[300], buf[512];
+        int ok = 1;
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || atoi(de->d_name) == (int) gettid())
+                        continue;
+                snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
+                FILE *f = fopen(path, "r");
+                if (!f)
+                        continue;
+                size_t n = fread(buf, 1, sizeof buf - 1, f);
+                fclose(f);
+                buf[n] = 0;
+                char *close = strrchr(buf, ')');
+                if (close && close[2] != 'S' && close[2] != 'D')
+                        ok = 0;
         }
-        return t;
+        if (d)
+                closedir(d);
+        return ok;
 }
 
 /* Tells the harness that the threads are set up, then parks main until the
- * harness kills the target. */
+ * harness kills the target.  Under "leakscan --at-exit" (LEAKSCAN_TARGET_EXIT
+ * set) it instead returns from the program once the other threads sleep (or
+ * after 2 s: a busy thread never will), so that they are alive at exit. */
 static inline void ready_and_wait(void)
 {
+        if (getenv("LEAKSCAN_TARGET_EXIT")) {
+                for (int i = 0; i < 200 && !others_asleep(); i++)
+                        usleep(10000);
+                usleep(50000);
+                printf("exiting %d\n", (int) getpid());
+                exit(0);
+        }
         printf("ready %d\n", (int) getpid());
         fflush(stdout);
         for (;;)

@@ -1,4 +1,5 @@
 /* Two threads waiting on a condition nobody signals.
+ * leakscan-expect-at-exit: leaked=2
  * leakscan-expect: leaked=2
  * leakscan-expect: thread waiter count=2 state=condvar verdict=blocked leaked=true timeout=false top=wait_for_ready line=@wait
  */
@@ -26,7 +27,7 @@ static void *waiter(void *arg)
 
 int main(void)
 {
-        start_thread(waiter, NULL);
-        start_thread(waiter, NULL);
+        spawn_thread(waiter, NULL);
+        spawn_thread(waiter, NULL);
         ready_and_wait();
 }

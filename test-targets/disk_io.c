@@ -2,6 +2,7 @@
  * child that never execs nor exits, and the kernel holds the parent thread
  * until it does.  Such a thread does not stop for ptrace: leakscan must not
  * hang on it and must leave it as it was.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread vforker state=disk-io verdict=blocked
  * leakscan-args: --stop-timeout=300ms
@@ -27,6 +28,6 @@ static void *vforker(void *arg)
 
 int main(void)
 {
-        start_thread(vforker, NULL);
+        spawn_thread(vforker, NULL);
         ready_and_wait();
 }

@@ -1,4 +1,5 @@
 /* Loads plugin.so with dlopen; the plugin's thread blocks on a condvar.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread plugin state=condvar verdict=blocked top=plugin_wait_for_work line=plugin.c@plugin-wait
  */

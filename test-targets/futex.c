@@ -1,4 +1,5 @@
 /* A raw futex wait that is none of the glibc primitives.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread rawfutex state=futex syscall=futex verdict=blocked top=wait_on_word line=@futex
  */
@@ -26,6 +27,6 @@ static void *rawfutex(void *arg)
 
 int main(void)
 {
-        start_thread(rawfutex, NULL);
+        spawn_thread(rawfutex, NULL);
         ready_and_wait();
 }

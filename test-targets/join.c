@@ -1,6 +1,7 @@
 /* A thread joining another that never ends.
+ * leakscan-expect-at-exit: leaked=2
  * leakscan-expect: leaked=2
- * leakscan-expect: thread joiner state=join verdict=blocked top=wait_for_worker line=@join
+ * leakscan-expect: thread joiner state=join verdict=blocked top=wait_for_worker line=@join created=main@spawn
  * leakscan-expect: thread stuck state=signal-wait verdict=blocked
  */
 #include "common.h"
@@ -29,7 +30,7 @@ static void *joiner(void *arg)
 int main(void)
 {
         static pthread_t worker;
-        worker = start_thread(stuck, NULL);
-        start_thread(joiner, &worker);
+        worker = spawn_thread(stuck, NULL);
+        spawn_thread(joiner, &worker); /* @spawn */
         ready_and_wait();
 }

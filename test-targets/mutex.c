@@ -1,6 +1,7 @@
 /* A thread blocked on a mutex that main holds forever.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
- * leakscan-expect: thread locker state=mutex verdict=blocked leaked=true top=wait_for_lock line=@lock
+ * leakscan-expect: thread locker state=mutex verdict=blocked leaked=true top=wait_for_lock line=@lock created=main@spawn
  */
 #include "common.h"
 
@@ -23,6 +24,6 @@ static void *locker(void *arg)
 int main(void)
 {
         pthread_mutex_lock(&held_lock);
-        start_thread(locker, NULL);
+        spawn_thread(locker, NULL); /* @spawn */
         ready_and_wait();
 }

@@ -1,6 +1,7 @@
 /* A reader on a pipe whose write end nobody writes to.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
- * leakscan-expect: thread reader state=pipe-read syscall=read fd_kind=pipe verdict=blocked top=read_message line=@read
+ * leakscan-expect: thread reader state=pipe-read syscall=read fd_kind=pipe verdict=blocked top=read_message line=@read created=main@spawn
  */
 #include "common.h"
 
@@ -24,6 +25,6 @@ int main(void)
 {
         if (pipe(fds) < 0)
                 die("pipe");
-        start_thread(reader, NULL);
+        spawn_thread(reader, NULL); /* @spawn */
         ready_and_wait();
 }

@@ -1,4 +1,5 @@
 /* A writer on a full pipe that nobody reads.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread writer state=pipe-write syscall=write fd_kind=pipe verdict=blocked top=write_all line=@write
  */
@@ -25,6 +26,6 @@ int main(void)
 {
         if (pipe(fds) < 0)
                 die("pipe");
-        start_thread(writer, NULL);
+        spawn_thread(writer, NULL);
         ready_and_wait();
 }

@@ -21,5 +21,5 @@ static void *plugin_thread(void *arg)
 
 void plugin_start(void)
 {
-        start_thread(plugin_thread, NULL);
+        spawn_thread(plugin_thread, NULL);
 }

@@ -1,4 +1,5 @@
 /* A writer waits for a read lock that main never releases.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread writer state=rwlock verdict=blocked top=take_write_lock line=@wrlock
  */
@@ -23,6 +24,6 @@ static void *writer(void *arg)
 int main(void)
 {
         pthread_rwlock_rdlock(&table_lock);
-        start_thread(writer, NULL);
+        spawn_thread(writer, NULL);
         ready_and_wait();
 }

@@ -1,6 +1,7 @@
 /* A consumer waiting on a semaphore that is never posted.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
- * leakscan-expect: thread consumer state=semaphore verdict=blocked top=consume_one line=@semwait
+ * leakscan-expect: thread consumer state=semaphore verdict=blocked top=consume_one line=@semwait created=main@spawn
  */
 #include <semaphore.h>
 
@@ -24,6 +25,6 @@ static void *consumer(void *arg)
 int main(void)
 {
         sem_init(&items, 0, 0);
-        start_thread(consumer, NULL);
+        spawn_thread(consumer, NULL); /* @spawn */
         ready_and_wait();
 }

@@ -1,4 +1,5 @@
 /* A thread in sigwait() for a signal nobody sends.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread sigwaiter state=signal-wait syscall=rt_sigtimedwait timeout=false verdict=blocked top=wait_for_signal line=@sigwait
  */
@@ -27,6 +28,6 @@ int main(void)
         sigemptyset(&set);
         sigaddset(&set, SIGUSR2);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
-        start_thread(sigwaiter, NULL);
+        spawn_thread(sigwaiter, NULL);
         ready_and_wait();
 }

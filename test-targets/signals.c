@@ -45,7 +45,7 @@ int main(void)
         sa.sa_handler = on_report;
         sigaction(SIGUSR2, &sa, NULL);
         pthread_mutex_lock(&never);
-        start_thread(blocked, NULL);
-        start_thread(heartbeat, NULL);
+        spawn_thread(blocked, NULL);
+        spawn_thread(heartbeat, NULL);
         ready_and_wait();
 }

@@ -1,4 +1,5 @@
 /* Sleeping threads are in a timed wait: not leaks.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=0
  * leakscan-expect: thread napper state=sleep syscall=clock_nanosleep timeout=true verdict=timed leaked=false top=nap line=@sleep
  */
@@ -23,6 +24,6 @@ static void *napper(void *arg)
 
 int main(void)
 {
-        start_thread(napper, NULL);
+        spawn_thread(napper, NULL);
         ready_and_wait();
 }

@@ -1,4 +1,5 @@
 /* Readers on a socketpair: one with read(), one with recv().
+ * leakscan-expect-at-exit: leaked=2
  * leakscan-expect: leaked=2
  * leakscan-expect: thread sockread state=socket-read syscall=read fd_kind=socket verdict=blocked top=read_reply line=@read
  * leakscan-expect: thread sockrecv state=socket-read syscall=recvfrom verdict=blocked top=recv_reply line=@recv
@@ -41,7 +42,7 @@ int main(void)
 {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
                 die("socketpair");
-        start_thread(sockread, NULL);
-        start_thread(sockrecv, NULL);
+        spawn_thread(sockread, NULL);
+        spawn_thread(sockrecv, NULL);
         ready_and_wait();
 }

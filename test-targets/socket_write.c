@@ -1,4 +1,5 @@
 /* A sender on a socketpair whose peer never reads.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread sender state=socket-write fd_kind=socket verdict=blocked top=send_all line=@write
  */
@@ -27,6 +28,6 @@ int main(void)
 {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
                 die("socketpair");
-        start_thread(sender, NULL);
+        spawn_thread(sender, NULL);
         ready_and_wait();
 }

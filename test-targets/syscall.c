@@ -1,5 +1,6 @@
 /* A thread blocked in a syscall outside the taxonomy: flock() on a file that
  * main holds locked through another open file description.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread flocker state=syscall syscall=flock verdict=blocked top=lock_file line=@flock
  */
@@ -34,6 +35,6 @@ int main(void)
                 die("flock");
         unlink(path);
         snprintf(reopen_path, sizeof reopen_path, "/proc/self/fd/%d", fd);
-        start_thread(flocker, NULL);
+        spawn_thread(flocker, NULL);
         ready_and_wait();
 }

@@ -1,4 +1,5 @@
 /* A thread waiting for a child process that never exits.
+ * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread reaper state=wait-child verdict=blocked top=reap_child line=@wait
  */
@@ -32,6 +33,6 @@ int main(void)
                 for (;;)
                         pause();
         }
-        start_thread(reaper, NULL);
+        spawn_thread(reaper, NULL);
         ready_and_wait();
 }

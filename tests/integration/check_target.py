@@ -1,14 +1,26 @@
 #!/usr/bin/env python3
-"""Data-driven check of one test target: starts it, waits until its threads
-sit in their waits, runs `leakscan -p PID --format=json --min-blocked=0` and
-compares the report with the target's "leakscan-expect:" lines (see
-test-targets/common.h for the vocabulary).  Exits 0 when everything declared
-was found, 1 with one line per mismatch otherwise."""
+"""Data-driven check of one test target against its "leakscan-expect:" lines
+(see test-targets/common.h for the vocabulary).
+
+pid mode: starts the target, waits until its threads sit in their waits, runs
+`leakscan -p PID --format=json --min-blocked=0` and checks the report, and
+that the target is left running and untraced.
+
+--at-exit: runs `leakscan --at-exit --format=json -- TARGET` with
+LEAKSCAN_TARGET_EXIT=1 (the target returns from main once its threads sleep)
+and checks the report against "leakscan-expect-at-exit: leaked=N" and the same
+thread lines; there every thread alive at exit but the exiting main thread is
+leaked, and "created" names the function and line that created it.
+
+Exits 0 when everything declared was found, 1 with one line per mismatch."""
 import argparse
+import json
 import os
 import re
 import shlex
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -16,14 +28,16 @@ from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, wait_
 
 
 def parse_expectations(source):
-    leaked, threads, args = None, [], []
+    leaked, leaked_at_exit, threads, args = None, None, [], []
     for line in open(source):
-        m = re.search(r"leakscan-(expect|args):\s*(.*)$", line)
+        m = re.search(r"leakscan-(expect-at-exit|expect|args):\s*(.*)$", line)
         if not m:
             continue
         body = m.group(2).strip()
         if m.group(1) == "args":
             args += shlex.split(body)
+        elif m.group(1) == "expect-at-exit":
+            leaked_at_exit = int(body.split("=", 1)[1])
         elif body.startswith("leaked="):
             leaked = int(body.split("=", 1)[1])
         elif body.startswith("thread "):
@@ -32,7 +46,7 @@ def parse_expectations(source):
             threads.append((words[1], props))
     if leaked is None:
         sys.exit(f"{source}: no 'leakscan-expect: leaked=N' line")
-    return leaked, threads, args
+    return leaked, leaked_at_exit, threads, args
 
 
 def marker_line(spec, sources):
@@ -75,18 +89,31 @@ def check_thread(t, props, sources, stripped, errors, label):
         got = (os.path.basename(top["file"]) if top and top["file"] else None, top and top["line"])
         if got != (base, line):
             errors.append(f"{label}: top frame at {got[0]}:{got[1]}, expected {base}:{line}")
+    if "created" in props:
+        func, _, mark = props["created"].partition("@")
+        base, line = marker_line("@" + mark, sources)
+        creator = [f for f in (t["created_by"] or []) if not f["system"]]
+        got = (creator[0]["function"], os.path.basename(creator[0]["file"] or ""), creator[0]["line"]) if creator else None
+        if got != (func, base, line):
+            errors.append(f"{label}: created by {got}, expected {func} at {base}:{line}")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--leakscan", required=True)
-    ap.add_argument("--stripped", action="store_true")
-    ap.add_argument("target")
-    ap.add_argument("sources", nargs="+")
-    a = ap.parse_args()
+def check_threads(threads, expected, a, errors, at_exit):
+    for name, props in expected:
+        props = dict(props)
+        mine = [t for t in threads if t["name"] == name]
+        want = int(props.pop("count", 1))
+        if at_exit:
+            props["leaked"] = "true"        # alive at exit: every one is a leak
+        else:
+            props.pop("created", None)      # creation is only seen when we ran it
+        if len(mine) != want:
+            errors.append(f"thread {name}: {len(mine)} found, expected {want}")
+        for t in mine:
+            check_thread(t, props, a.sources, a.stripped, errors, f"thread {name} ({t['tid']})")
 
-    leaked, expected, extra_args = parse_expectations(a.sources[0])
-    errors = []
+
+def run_pid_mode(a, leaked, expected, extra_args, errors):
     with Target([a.target]) as target:
         wait_settled(target.pid, {name for name, props in expected if props.get("state") != "running"})
         time.sleep(0.1)
@@ -107,14 +134,7 @@ def main():
         mains = [t for t in threads if t["main"]]
         if len(mains) != 1 or mains[0]["tid"] != target.pid or mains[0]["leaked"]:
             errors.append("the main thread must be listed once and never as leaked")
-
-        for name, props in expected:
-            mine = [t for t in threads if t["name"] == name]
-            want = int(props.pop("count", 1))
-            if len(mine) != want:
-                errors.append(f"thread {name}: {len(mine)} found, expected {want}")
-            for t in mine:
-                check_thread(t, props, a.sources, a.stripped, errors, f"thread {name} ({t['tid']})")
+        check_threads(threads, expected, a, errors, at_exit=False)
 
         # The target must be left as it was: running, untraced.
         time.sleep(0.05)
@@ -127,12 +147,67 @@ def main():
                 continue
             if st in "tT":
                 errors.append(f"thread {tid} was left stopped ({st})")
+    return len(threads)
 
+
+def run_at_exit(a, leaked, expected, extra_args, errors):
+    out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    env = dict(os.environ, LEAKSCAN_TARGET_EXIT="1")
+    p = subprocess.run([a.leakscan, "--at-exit", "--format=json", "-o", out] + extra_args + ["--", a.target],
+                       env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    try:
+        with open(out) as f:
+            report = json.load(f)
+    finally:
+        os.unlink(out)
+    if p.returncode != (1 if leaked else 0):
+        errors.append(f"exit status {p.returncode} with {leaked} leaked ({p.stderr.strip()[:200]})")
+    if report["mode"] != "at-exit" or len(report["processes"]) != 1:
+        errors.append(f"mode {report['mode']} with {len(report['processes'])} processes")
+        return 0
+    proc = report["processes"][0]
+    threads = proc["threads"]
+    if proc["exit"] != {"code": 0} or not proc["inspected"]:
+        errors.append(f"exit {proc['exit']}, inspected {proc['inspected']}")
+    if os.path.realpath(proc["exe"] or "") != os.path.realpath(a.target):
+        errors.append(f"exe {proc['exe']}")
+    if report["summary"]["leaked"] != leaked:
+        errors.append(f"leaked: {report['summary']['leaked']}, expected {leaked}")
+    mains = [t for t in threads if t["main"]]
+    if len(mains) != 1 or not mains[0]["exiting"] or mains[0]["leaked"] or mains[0]["syscall"] != "exit_group":
+        errors.append("the main thread must be the one calling exit_group, not leaked")
+    for t in threads:
+        if not t["main"] and not t["created_by"]:
+            errors.append(f"thread {t['name']} ({t['tid']}) has no creator stack")
+    check_threads(threads, expected, a, errors, at_exit=True)
+    return len(threads)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--leakscan", required=True)
+    ap.add_argument("--stripped", action="store_true")
+    ap.add_argument("--at-exit", action="store_true")
+    ap.add_argument("target")
+    ap.add_argument("sources", nargs="+")
+    a = ap.parse_args()
+
+    leaked, leaked_at_exit, expected, extra_args = parse_expectations(a.sources[0])
+    errors = []
+    if a.at_exit:
+        if leaked_at_exit is None:
+            sys.exit(f"{a.sources[0]}: no 'leakscan-expect-at-exit: leaked=N' line")
+        leaked = leaked_at_exit
+        n = run_at_exit(a, leaked, expected, extra_args, errors)
+    else:
+        n = run_pid_mode(a, leaked, expected, extra_args, errors)
+
+    label = os.path.basename(a.target) + (" --at-exit" if a.at_exit else "")
     for e in errors:
-        print(f"FAIL {os.path.basename(a.target)}: {e}")
+        print(f"FAIL {label}: {e}")
     if errors:
         return 1
-    print(f"ok {os.path.basename(a.target)}: {len(threads)} threads, {leaked} leaked")
+    print(f"ok {label}: {n} threads, {leaked} leaked")
     return 0
 
 
