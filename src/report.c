@@ -126,7 +126,8 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                 fprintf(f, " (%s)", t->syscall);
         switch (t->verdict) {
         case LEAKSCAN_VERDICT_RUNNING:
-                fprintf(f, ", running");
+                if (t->state != LEAKSCAN_STATE_RUNNING)
+                        fprintf(f, ", running");
                 break;
         case LEAKSCAN_VERDICT_TIMED:
                 fprintf(f, ", in a wait with a timeout");

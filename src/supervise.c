@@ -51,6 +51,8 @@ enum sv_phase { SV_RUNNING, SV_EXITING, SV_JUDGED, SV_ENDED };
 struct sv_process {
         pid_t pid;
         bool followed;
+        struct leakscan_process identity;       /* exe and cmdline, kept from its
+                                                 * last exec for when it is gone */
         enum sv_phase phase;
         pid_t *held;            /* threads held at their exit_group */
         size_t n_held;
@@ -149,6 +151,24 @@ static struct sv_process *sv_proc_add(struct supervisor *sv, pid_t pid, bool fol
         p = &sv->procs[sv->n_procs++];
         *p = (struct sv_process) { .pid = pid, .followed = followed };
         return p;
+}
+
+static void sv_proc_free_identity(struct sv_process *p)
+{
+        free(p->identity.exe);
+        for (size_t i = 0; i < p->identity.n_cmdline; i++)
+                free(p->identity.cmdline[i]);
+        free(p->identity.cmdline);
+        p->identity = (struct leakscan_process) {0};
+}
+
+static void sv_proc_read_identity(struct sv_process *p)
+{
+        if (!p->followed)
+                return;
+        sv_proc_free_identity(p);
+        p->identity.pid = p->pid;
+        inspect_read_identity(&p->identity);
 }
 
 /* The process a thread belongs to, from /proc when we have not seen its
@@ -460,11 +480,14 @@ static int sv_on_creation(struct supervisor *sv, struct sv_thread *creator, int 
         bool followed = thread ? followed_if_thread : sv->opts->follow_forks;
 
         struct sv_thread *nt = sv_thread_add(sv, child, thread ? creator->tgid : child);
-        if (!nt || (!thread && !sv_proc_add(sv, child, followed))) {
+        struct sv_process *np = thread || !nt ? NULL : sv_proc_add(sv, child, followed);
+        if (!nt || (!thread && !np)) {
                 if (have)
                         free(cc.stack);
                 return -ENOMEM;
         }
+        if (np)
+                sv_proc_read_identity(np);
         sv_thread_drop_creator(nt);
         if (have && followed && cc.stack_len > 0) {
                 nt->creator = cc;
@@ -491,6 +514,9 @@ static void sv_on_exec(struct supervisor *sv, struct sv_thread *t)
                 leader->started = true;
                 sv_thread_drop_creator(leader);
         }
+        struct sv_process *p = sv_proc_find(sv, pid);
+        if (p)
+                sv_proc_read_identity(p);
 }
 
 static int sv_on_exit_group(struct supervisor *sv, struct sv_thread *t)
@@ -541,6 +567,8 @@ static void sv_on_gone(struct supervisor *sv, pid_t tid, int status)
                  * thread exited; nothing was left to snapshot */
                 lp = sv_report_add(sv);
                 if (lp) {
+                        *lp = p->identity;
+                        p->identity = (struct leakscan_process) {0};
                         lp->pid = p->pid;
                         lp->not_inspected = true;
                 }
@@ -655,8 +683,10 @@ static void supervisor_free(struct supervisor *sv)
         for (size_t i = 0; i < sv->n_threads; i++)
                 sv_thread_drop_creator(&sv->threads[i]);
         free(sv->threads);
-        for (size_t i = 0; i < sv->n_procs; i++)
+        for (size_t i = 0; i < sv->n_procs; i++) {
                 free(sv->procs[i].held);
+                sv_proc_free_identity(&sv->procs[i]);
+        }
         free(sv->procs);
 }
 

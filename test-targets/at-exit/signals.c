@@ -1,0 +1,49 @@
+/* Counts the signals it receives during its run: a child process sends it
+ * 200 queued real-time signals and one SIGUSR1; it prints "rt N usr1 M" and
+ * exits.  Also waits for SIGTERM when given "--wait-term" and prints
+ * "term" when it comes. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t rt, usr1, term;
+
+static void on_rt(int s) { (void) s; rt++; }
+static void on_usr1(int s) { (void) s; usr1++; }
+static void on_term(int s) { (void) s; term = 1; }
+
+int main(int argc, char **argv)
+{
+        struct sigaction sa = { .sa_handler = on_rt, .sa_flags = SA_RESTART };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGRTMIN + 2, &sa, NULL);
+        sa.sa_handler = on_usr1;
+        sigaction(SIGUSR1, &sa, NULL);
+        sa.sa_handler = on_term;
+        sigaction(SIGTERM, &sa, NULL);
+
+        if (argc > 1 && strcmp(argv[1], "--wait-term") == 0) {
+                printf("waiting\n");
+                fflush(stdout);
+                while (!term)
+                        pause();
+                printf("term\n");
+                return 0;
+        }
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid == 0) {
+                union sigval v = { 0 };
+                for (int i = 0; i < 200; i++)
+                        sigqueue(parent, SIGRTMIN + 2, v);
+                kill(parent, SIGUSR1);
+                _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+        for (int i = 0; i < 100 && (rt < 200 || usr1 < 1); i++)
+                usleep(1000);
+        printf("rt %d usr1 %d\n", (int) rt, (int) usr1);
+        return 0;
+}
