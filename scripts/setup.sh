@@ -16,6 +16,8 @@ LEAKSCAN_DEPS=(
   "libelf-dev:pkg-config --exists libelf"
   "python3:command -v python3"
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
+  "cmake:command -v cmake"          # tests: leakscan under ctest
+  "automake:command -v automake"    # tests: leakscan under automake's harness
 )
 
 leakscan_install_deps() {
