@@ -18,6 +18,24 @@ typedef struct user_regs_struct arch_regs;
 static inline uint64_t arch_regs_pc(const arch_regs *r) { return r->rip; }
 static inline uint64_t arch_regs_sp(const arch_regs *r) { return r->rsp; }
 static inline uint64_t arch_regs_fp(const arch_regs *r) { return r->rbp; }
+/* Registers as /proc/PID/task/TID/syscall shows them for a thread blocked in
+ * a syscall: the rest are unknown and left 0. */
+static inline void arch_regs_from_syscall(arch_regs *r, long nr, const uint64_t args[6], uint64_t sp,
+                                          uint64_t pc)
+{
+        *r = (arch_regs) {0};
+        r->orig_rax = (unsigned long long) nr;
+        r->rax = (unsigned long long) -38;     /* -ENOSYS: at the syscall's entry */
+        r->rdi = args[0];
+        r->rsi = args[1];
+        r->rdx = args[2];
+        r->r10 = args[3];
+        r->r8 = args[4];
+        r->r9 = args[5];
+        r->rsp = sp;
+        r->rip = pc;
+}
+
 /* Pops a return address: the state the caller will see when a leaf
  * function (one that pushed nothing) returns. */
 static inline void arch_regs_return_to(arch_regs *r, uint64_t ret_addr)

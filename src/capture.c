@@ -70,28 +70,38 @@ bool process_capture_holds(const struct process_capture *cap, pid_t tid)
         return false;
 }
 
-int capture_creator(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret)
+int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret)
 {
-        struct thread_capture t = { .tid = tid, .syscall_nr = -1 };
-        struct iovec iov = { &t.regs, sizeof t.regs };
-        if (ptrace(PTRACE_GETREGSET, tid, (void *) NT_PRSTATUS, &iov) < 0)
-                return -errno;
-        if (iov.iov_len != sizeof t.regs)
-                return -EPROTONOSUPPORT;
-        t.regs_valid = true;
-        if (window == 0) {
-                *ret = t;
-                return 0;
+        /* one open and one read: this runs at every thread creation under
+         * --at-exit, while the creating thread waits */
+        char path[64], text[256];
+        struct proc_syscall sc;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -ESRCH;
+        ssize_t n = read(fd, text, sizeof text - 1);
+        if (n <= 0)
+                return -ESRCH;
+        text[n] = 0;
+        if (procfs_parse_syscall(text, &sc) < 0)
+                return -ESRCH;
+        if (sc.running || sc.nr < 0)
+                return -EAGAIN;
+
+        struct thread_capture t = { .tid = tid, .syscall_nr = sc.nr, .regs_valid = true };
+        arch_regs_from_syscall(&t.regs, sc.nr, sc.args, sc.sp, sc.pc);
+        if (window > 0) {
+                t.stack = malloc(window);
+                if (!t.stack)
+                        return -ENOMEM;
+                struct iovec local = { t.stack, window };
+                struct iovec remote = { (void *) (uintptr_t) sc.sp, window };
+                ssize_t k = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+                t.stack_len = k > 0 ? (size_t) k : 0;
+                t.stack_truncated = t.stack_len == window;
+                t.stack_addr = sc.sp;
         }
-        t.stack = malloc(window);
-        if (!t.stack)
-                return -ENOMEM;
-        struct iovec local = { t.stack, window };
-        struct iovec remote = { (void *) (uintptr_t) arch_regs_sp(&t.regs), window };
-        ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-        t.stack_len = n > 0 ? (size_t) n : 0;
-        t.stack_addr = arch_regs_sp(&t.regs);
-        t.stack_truncated = t.stack_len == window;
         *ret = t;
         return 0;
 }
@@ -178,6 +188,16 @@ static void capture_stack(struct process_capture *cap, struct thread_capture *t,
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
         pid_t pid = cap->pid;
+        if (t->held) {
+                struct thread_capture b;
+                int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);
+                if (r < 0)
+                        return r == -EAGAIN ? 0 : r;
+                t->regs = b.regs;
+                t->regs_valid = true;
+                t->syscall_nr = b.syscall_nr;
+                return 0;
+        }
         struct iovec iov = { &t->regs, sizeof t->regs };
         if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
                 return errno == ESRCH ? -ESRCH : -errno;
@@ -185,10 +205,7 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
         t->regs_valid = true;
 
-        /* The held thread sits at the entry of the syscall it asked for
-         * (exit_group, for --at-exit). */
-        long nr = process_capture_holds(cap, t->tid) ? (long) t->regs.orig_rax :
-                  arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
+        long nr = arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
         t->syscall_nr = nr;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
@@ -218,7 +235,9 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 
 void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
 {
-        if (t->regs_valid)
+        /* a held thread runs on (in the kernel): its stack is not ours to
+         * read consistently, and the caller knows what it is doing */
+        if (t->regs_valid && !t->held)
                 capture_stack(cap, t, stack_window);
 }
 

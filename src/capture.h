@@ -30,6 +30,7 @@ struct thread_capture {
         bool seized;            /* we are its tracer */
         bool stopped;           /* held in a ptrace stop */
         bool vanished;          /* exited while we looked */
+        bool held;              /* the caller holds it (cap->held_tids): not seized */
         bool group_stop;        /* held in a job-control stop, not our interrupt */
         int pending_signal;     /* arrived while held: re-inject on detach */
 
@@ -63,10 +64,8 @@ struct process_capture {
         size_t cap_threads;
         size_t n_vanished;
         bool incomplete;        /* threads kept appearing: some may be missing */
-        bool traced;            /* its threads are already our tracees (--at-exit):
-                                 * interrupt and continue them, never seize or detach */
-        const pid_t *held_tids; /* threads the caller holds stopped: captured as */
-        size_t n_held;          /* they are, never interrupted nor let go here */
+        const pid_t *held_tids; /* threads the caller holds in a syscall (--at-exit:   */
+        size_t n_held;          /* exit_group): read from /proc, never seized here */
         char *maps_text;        /* /proc/PID/maps as read during the stop */
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
@@ -90,11 +89,14 @@ int capture_reserve(struct process_capture *cap, size_t bytes);
 /* Whether the caller holds tid stopped (cap->held_tids). */
 bool process_capture_holds(const struct process_capture *cap, pid_t tid);
 
-/* Copies registers and a stack window of a thread stopped in a ptrace stop
- * that is not ours to end (a clone event, for the stack that created a
- * thread).  Fills *ret (ret->stack malloc'd, owned by the caller).  Returns 0
- * or a negative errno. */
-int capture_creator(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret);
+/* Reads what /proc shows of thread tid of process pid blocked in a syscall,
+ * without stopping it: pc, stack pointer, syscall number and arguments (the
+ * other registers read as 0; unwinding recovers the callee-saved ones from
+ * the frames that saved them).  Then copies window bytes of its stack (0:
+ * none) into a new buffer.  Fills *ret (ret->stack owned by the caller).
+ * Returns 0, -ESRCH (no such thread in that process), or -EAGAIN when the
+ * thread is not in a syscall. */
+int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret);
 
 /* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
  * when the thread is gone. */
@@ -103,6 +105,8 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 /* Copies the registers of a stopped thread, and what its wait depends on that
  * other threads could change: the futex word, the file its fd names.  Done
  * for every thread while all are stopped, so these agree with each other.
+ * A held thread, blocked in a syscall the caller holds, is not stopped: its
+ * pc, stack pointer and syscall come from /proc/PID/task/TID/syscall.
  * Returns 0, -ESRCH when the thread vanished, -EPROTONOSUPPORT for a
  * 32-bit thread, or another negative errno. */
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t);

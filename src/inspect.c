@@ -169,17 +169,16 @@ static bool sched_clock_now(uint64_t *ret)
                procfs_parse_sched_exec_start(text, ret) == 0;
 }
 
-int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, bool traced,
+int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret)
 {
-        int r = traced ? 0 : seize_check_process(pid, NULL);
+        int r = seize_check_process(pid, NULL);
         if (r < 0)
                 return r;
 
         struct process_capture *cap = process_capture_new(pid);
         if (!cap)
                 return -ENOMEM;
-        cap->traced = traced;
         cap->held_tids = held_tids;
         cap->n_held = n_held;
         /* Room for the stack copies, faulted in before the stop: a blocked
@@ -210,7 +209,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, bool traced
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (!t->stopped || t->vanished)
+                if ((!t->stopped && !t->held) || t->vanished)
                         continue;
                 int k = capture_thread_state(cap, t);
                 if (k == -ESRCH) {
@@ -289,7 +288,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->tid = t->tid;
                 memcpy(lt->name, t->stat.comm, sizeof lt->name);
                 lt->main = t->tid == cap->pid;
-                lt->exiting = process_capture_holds(cap, t->tid);
+                lt->exiting = t->held;
                 lt->proc_state = t->stat.state;
                 lt->wait_fd = -1;
                 lt->syscall_nr = t->syscall_nr;
@@ -301,10 +300,11 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
-                } else if (!t->stopped) {
+                } else if (!t->stopped && !t->held) {
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
                 }
-                const struct thread_capture *creator = creators ? creators->find(creators->userdata, t->tid) : NULL;
+                const struct thread_capture *creator = creators && t->regs_valid ?
+                        creators->find(creators->userdata, cap->pid, arch_regs_tls(&t->regs)) : NULL;
                 if (creator) {
                         const char *note;
                         r = unwind_and_symbolize(unwinder, ustate, sym, creator, opts->max_frames,
@@ -361,7 +361,7 @@ int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct 
                 return -EINVAL;
 
         struct process_capture *cap = NULL;
-        int r = inspect_snapshot(pid, opts, false, NULL, 0, &cap);
+        int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
         if (r < 0)
                 return r;
 

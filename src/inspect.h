@@ -5,25 +5,25 @@
 #define LEAKSCAN_INSPECT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "capture.h"
 #include "leakscan/leakscan.h"
 
-/* Seizes every thread of pid, captures it and releases it.  traced: the
- * threads are already our tracees (--at-exit): they are interrupted and
- * continued, not seized and detached.  held_tids: threads the caller holds
- * stopped (it keeps ownership of the array, which must outlive the capture),
- * captured as they are and left held.  Returns 0 and a new
- * capture in *ret (free with process_capture_free), or a negative errno as
- * leakscan_inspect_pid does. */
-int inspect_snapshot(pid_t pid, const struct leakscan_options *opts, bool traced,
+/* Seizes every thread of pid, captures it and releases it.  held_tids:
+ * threads the caller holds blocked in a syscall (--at-exit: exit_group),
+ * read from /proc without being seized (the caller keeps the array, which
+ * must outlive the capture).  Returns 0 and a new capture in *ret (free with
+ * process_capture_free), or a negative errno as leakscan_inspect_pid does. */
+int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret);
 
-/* Where the stack that created a thread was copied (--at-exit): find returns
- * the creator's copy for thread tid, or NULL. */
+/* Where the stacks that created threads were copied (--at-exit): find
+ * returns the copy for the thread of process pid whose thread pointer is tls
+ * (glibc's struct pthread: what clone was given), or NULL. */
 struct creator_lookup {
-        const struct thread_capture *(*find)(void *userdata, pid_t tid);
+        const struct thread_capture *(*find)(void *userdata, pid_t pid, uint64_t tls);
         void *userdata;
 };
 

@@ -175,9 +175,8 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         t->vanished = true;     /* a zombie leader cannot be stopped */
                         continue;
                 }
-                if (cap->traced || process_capture_holds(cap, t->tid)) {
-                        t->seized = true;
-                        t->stopped = process_capture_holds(cap, t->tid);
+                if (process_capture_holds(cap, t->tid)) {
+                        t->held = true;
                         continue;
                 }
                 if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
@@ -229,7 +228,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
         for (size_t i = 0; i < cap->n_threads; i++) {
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
-                else if (cap->threads[i].seized)
+                else if (cap->threads[i].seized || cap->threads[i].held)
                         held++;
         }
         if (held == 0) {
@@ -289,7 +288,7 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
 
 void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
 {
-        if (!t->seized || t->vanished || process_capture_holds(cap, t->tid))
+        if (!t->seized || t->vanished)
                 return;
         if (!t->stopped) {
                 /* Never stopped (uninterruptible sleep): one last look; if it
@@ -301,12 +300,7 @@ void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
                         return;
         }
         seize_undo_eintr(cap->pid, t);
-        if (!cap->traced)
-                (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
-        else if (t->group_stop)
-                (void) ptrace(PTRACE_LISTEN, t->tid, 0, 0);     /* stay in the job-control stop */
-        else
-                (void) ptrace(PTRACE_CONT, t->tid, 0, (void *) (long) t->pending_signal);
+        (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
         t->stopped = false;
         t->seized = false;
 }

@@ -1,15 +1,16 @@
-/* Supervise: run a program under ptrace at full speed and judge each of its
- * processes at the moment it calls exit_group (--at-exit).
+/* Supervise: run a program at full speed and judge each of its processes at
+ * the moment it calls exit_group (--at-exit).
  *
- * A seccomp filter installed in the child before exec returns
- * SECCOMP_RET_TRACE for exit_group only, so the program makes no ptrace stop
- * except at thread and process creation (to copy the creator's stack) and at
- * its exit.  At that stop every other thread is still alive: once exit_group
- * runs, the kernel has already killed them.  The filter is inherited by every
- * process the program starts, and a filtered process whose tracer is gone
- * would get ENOSYS from exit_group, so every descendant is traced (reported
- * only with --follow-forks) and leakscan stays until the last of them has
- * ended, as strace -f does. */
+ * No ptrace while the program runs.  A seccomp filter installed in the child
+ * before exec sends a user notification (SECCOMP_RET_USER_NOTIF) for
+ * exit_group and for thread creation (clone with CLONE_THREAD, clone3) only;
+ * everything else, signals included, runs natively.  A creating thread
+ * waits in its clone while its stack is copied (the "created by" stack,
+ * keyed by the new thread's TLS pointer, which clone is given); an exiting
+ * thread waits in its exit_group while the others are snapshotted the way
+ * -p does, and the kernel has not yet killed them.  The filter is inherited
+ * by every descendant; one left when leakscan is done is served by a small
+ * detached responder until it ends, so nothing it does ever fails. */
 #ifndef LEAKSCAN_SUPERVISE_H
 #define LEAKSCAN_SUPERVISE_H
 
@@ -38,11 +39,12 @@ struct supervise_result {
 };
 
 /* Starts argv (searched in PATH) with stdin, stdout, stderr and environment
- * untouched, supervises it and its descendants until all have ended, and
- * returns 0 with a new report (mode "at-exit" or "timeout", one process per
- * judged process) in *ret_report and the main program's fate in *ret.
- * Returns -ENOENT or -EACCES (and so on: the exec errno) when the program
- * cannot be started, or another negative errno when it cannot be traced. */
+ * untouched, supervises it until it has ended, and returns 0 with a new
+ * report (mode "at-exit" or "timeout", one process per judged process) in
+ * *ret_report and the main program's fate in *ret.  Returns -ENOENT or
+ * -EACCES (and so on: the exec errno) when the program cannot be started, or
+ * another negative errno when it cannot be supervised (-ENOSYS: a kernel
+ * without seccomp user notification, before Linux 5.5). */
 int supervise_run(char **argv, const struct supervise_options *opts,
                   struct leakscan_report **ret_report, struct supervise_result *ret);
 
