@@ -235,9 +235,9 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 
 void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
 {
-        /* a held thread runs on (in the kernel): its stack is not ours to
-         * read consistently, and the caller knows what it is doing */
-        if (t->regs_valid && !t->held)
+        /* a held thread waits in the kernel for the caller: its stack is as
+         * still as a stopped one's */
+        if (t->regs_valid)
                 capture_stack(cap, t, stack_window);
 }
 
