@@ -246,10 +246,15 @@ static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, s
                                 struct leakscan_frame **frames, size_t *n, const char **note)
 {
         struct unwound_stack st = {0};
+        size_t first = *n;
         int r = unwinder->unwind_thread(ustate, t, max_frames, &st);
         for (size_t k = 0; r >= 0 && k < st.n; k++)
                 r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation, frames, n);
         free(st.frames);
+        /* "system" as the report means it: by module, and by name in a
+         * static binary */
+        for (size_t k = first; k < *n; k++)
+                (*frames)[k].system = classify_frame_is_system(&(*frames)[k]);
         *note = st.note;
         return r;
 }

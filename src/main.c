@@ -220,20 +220,25 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
-/* Writes the report where the options say (FILE, or the default stream).
- * Returns 0 or an exit status for a failure, with its message printed. */
-static int write_report(const struct cli *cli, const struct leakscan_report *report, FILE *default_out)
+/* Writes the report where the options say (FILE, or default_out), counts
+ * its leaked threads into *ret_leaked and frees it.  Returns 0, or an exit
+ * status for a failure, with its message printed. */
+static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
+                        size_t *ret_leaked)
 {
+        *ret_leaked = report_count_leaked(report);
         FILE *out = default_out;
         if (cli->output) {
                 out = fopen(cli->output, "we");
                 if (!out) {
                         fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
                                 cli->output, strerror(errno));
+                        leakscan_report_free(report);
                         return EXIT_CANNOT_INSPECT;
                 }
         }
         int r = cli->backend->write(out, report, &cli->report);
+        leakscan_report_free(report);
         if (fflush(out) != 0 && r == 0)
                 r = -errno;
         if (out != default_out)
@@ -254,9 +259,8 @@ static int run_pid(const struct cli *cli)
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
                 return EXIT_CANNOT_INSPECT;
         }
-        int status = write_report(cli, report, stdout);
-        size_t leaked = report_count_leaked(report);
-        leakscan_report_free(report);
+        size_t leaked;
+        int status = write_report(cli, report, stdout, &leaked);
         if (status)
                 return status;
         return leaked ? cli->error_exitcode : EXIT_SUCCESS;
@@ -281,9 +285,8 @@ static int run_at_exit(const struct cli *cli)
                                       "and in a container allow ptrace and seccomp)" : "");
                 return EXIT_CANNOT_INSPECT;
         }
-        int status = write_report(cli, report, stderr);
-        size_t leaked = report_count_leaked(report);
-        leakscan_report_free(report);
+        size_t leaked;
+        int status = write_report(cli, report, stderr, &leaked);
         if (status)
                 return status;
         if (res.timed_out)

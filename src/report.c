@@ -275,6 +275,15 @@ static void json_hex(FILE *f, uint64_t v)
         fprintf(f, "\"0x%" PRIx64 "\"", v);
 }
 
+/* ", "KEY": VALUE" or ", "KEY": null" */
+static void json_int_or_null(FILE *f, const char *key, bool present, long long value)
+{
+        if (present)
+                fprintf(f, ", \"%s\": %lld", key, value);
+        else
+                fprintf(f, ", \"%s\": null", key);
+}
+
 static void json_frame(FILE *f, const struct leakscan_frame *fr)
 {
         fputs("{\"pc\": ", f);
@@ -283,10 +292,7 @@ static void json_frame(FILE *f, const struct leakscan_frame *fr)
         json_string(f, fr->function);
         fputs(", \"file\": ", f);
         json_string(f, fr->file);
-        if (fr->file)
-                fprintf(f, ", \"line\": %d", fr->line);
-        else
-                fputs(", \"line\": null", f);
+        json_int_or_null(f, "line", fr->file, fr->line);
         fputs(", \"module\": ", f);
         json_string(f, fr->module);
         fputs(", \"offset\": ", f);
@@ -313,32 +319,20 @@ static void json_thread(FILE *f, const struct leakscan_thread *t)
                 t->main ? "true" : "false", t->proc_state ? t->proc_state : '?',
                 leakscan_state_to_string(t->state));
         json_string(f, t->syscall);
-        fprintf(f, ", \"timeout\": %s, \"blocked_ms\": ", t->timeout ? "true" : "false");
-        if (t->blocked_ms >= 0)
-                fprintf(f, "%" PRId64, t->blocked_ms);
-        else
-                fputs("null", f);
+        fprintf(f, ", \"timeout\": %s", t->timeout ? "true" : "false");
+        json_int_or_null(f, "blocked_ms", t->blocked_ms >= 0, t->blocked_ms);
         fprintf(f, ", \"verdict\": \"%s\", \"leaked\": %s, \"wait\": {\"address\": ",
                 leakscan_verdict_to_string(t->verdict), t->leaked ? "true" : "false");
         if (t->has_wait_address)
                 json_hex(f, t->wait_address);
         else
                 fputs("null", f);
-        if (t->has_futex_value)
-                fprintf(f, ", \"futex_value\": %" PRIu32, t->futex_value);
-        else
-                fputs(", \"futex_value\": null", f);
-        if (t->wait_fd >= 0)
-                fprintf(f, ", \"fd\": %d", t->wait_fd);
-        else
-                fputs(", \"fd\": null", f);
+        json_int_or_null(f, "futex_value", t->has_futex_value, t->futex_value);
+        json_int_or_null(f, "fd", t->wait_fd >= 0, t->wait_fd);
         fputs(", \"fd_target\": ", f);
         json_string(f, t->fd_target);
-        fputs("}, \"top_frame\": ", f);
-        if (t->top_frame < t->n_frames)
-                fprintf(f, "%zu", t->top_frame);
-        else
-                fputs("null", f);
+        fputs("}", f);
+        json_int_or_null(f, "top_frame", t->top_frame < t->n_frames, (long long) t->top_frame);
         fputs(", \"unwind_note\": ", f);
         json_string(f, t->unwind_note);
         fprintf(f, ", \"exiting\": %s", t->exiting ? "true" : "false");

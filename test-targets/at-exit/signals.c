@@ -25,10 +25,16 @@ int main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
 
         if (argc > 1 && strcmp(argv[1], "--wait-term") == 0) {
+                /* SIGTERM blocked except inside sigsuspend: no window in
+                 * which it could come between the check and the wait */
+                sigset_t term_set, old;
+                sigemptyset(&term_set);
+                sigaddset(&term_set, SIGTERM);
+                sigprocmask(SIG_BLOCK, &term_set, &old);
                 printf("waiting\n");
                 fflush(stdout);
                 while (!term)
-                        pause();
+                        sigsuspend(&old);
                 printf("term\n");
                 return 0;
         }

@@ -91,3 +91,20 @@ def leakscan_json(leakscan, pid, extra=()):
     if code not in (0, 1):
         raise RuntimeError(f"leakscan exited {code}: {err.strip()}")
     return code, json.loads(out)
+
+
+class Checks:
+    """Named checks of one test script: each prints "ok" or "FAIL" and a
+    description; finish() prints the count and returns the exit status."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, cond, what):
+        print(("ok   " if cond else "FAIL ") + what)
+        if not cond:
+            self.failures.append(what)
+
+    def finish(self):
+        print(f"{len(self.failures)} failed")
+        return 1 if self.failures else 0

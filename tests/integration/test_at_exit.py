@@ -13,13 +13,10 @@ import sys
 import tempfile
 import time
 
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def run(leakscan, args, input=None, env=None, timeout=60):
@@ -154,8 +151,7 @@ def main():
     code, _, _, err = run(leakscan, [os.path.join(src, "meson.build")])
     check(code == 126 and "Permission denied" in err, f"not executable -> 126 ({code}, {err.strip()!r})")
 
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

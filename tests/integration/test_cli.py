@@ -9,15 +9,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Target, run_leakscan, wait_settled  # noqa: E402
+from targetlib import Checks, Target, run_leakscan, wait_settled  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def expect(leakscan, args, code, *needles, label=None, **kw):
@@ -100,8 +94,7 @@ def main():
         os.killpg(tracer.pid, 9)
         tracer.wait()
 
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

@@ -13,15 +13,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Target, leakscan_json, run_leakscan, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
+from targetlib import Checks, Target, leakscan_json, run_leakscan, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def states(pid):
@@ -115,8 +109,7 @@ def main():
     test_signals(leakscan, signals_exe)
     test_job_control_stop(leakscan, mutex_exe)
     test_churn(leakscan, churn_exe)
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

@@ -13,13 +13,10 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def sh(cmd, cwd, env=None):
@@ -97,8 +94,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":
