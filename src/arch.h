@@ -108,6 +108,7 @@ static inline bool arch_regs_rewind_syscall(arch_regs *r, const uint8_t insn[2])
 /* DWARF register numbers 0..16 of the x86_64 psABI: rax rdx rcx rbx rsi rdi
  * rbp rsp r8..r15 rip (the return-address column). */
 #define ARCH_DWARF_NREGS 17
+#define ARCH_DWARF_SP 7
 static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWARF_NREGS])
 {
         out[0] = r->rax;  out[1] = r->rdx;  out[2] = r->rcx;  out[3] = r->rbx;

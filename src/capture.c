@@ -210,13 +210,22 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
 
-        if (nr == SYS_futex) {
-                uint32_t word;
-                struct iovec local = { &word, sizeof word };
-                struct iovec remote = { (void *) (uintptr_t) args[0], sizeof word };
-                if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t) sizeof word) {
-                        t->has_futex_word = true;
-                        t->futex_word = word;
+        if (nr == SYS_futex && args[0] >= CAPTURE_LOCK_WINDOW / 2) {
+                /* the window, or from the word on when the page before it is
+                 * not readable */
+                for (uint64_t before = CAPTURE_LOCK_WINDOW / 2; ; before = 0) {
+                        struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW - before };
+                        struct iovec remote = { (void *) (uintptr_t) (args[0] - before), local.iov_len };
+                        ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+                        if (n >= (ssize_t) (before + sizeof t->futex_word)) {
+                                t->lock_addr = args[0] - before;
+                                t->lock_len = (size_t) n;
+                                memcpy(&t->futex_word, t->lock + before, sizeof t->futex_word);
+                                t->has_futex_word = true;
+                                break;
+                        }
+                        if (before == 0)
+                                break;
                 }
         }
 

@@ -18,6 +18,11 @@
 #include "arch.h"
 #include "procfs.h"
 
+/* Bytes copied around a futex word, half before it: a pthread_cond_t's
+ * word sits 32 or 36 bytes in, an rwlock's up to 12, and the owner and
+ * count fields lie within 56 bytes of any object's start. */
+#define CAPTURE_LOCK_WINDOW 128
+
 struct thread_capture {
         pid_t tid;
 
@@ -44,6 +49,9 @@ struct thread_capture {
         bool stack_truncated;   /* the window was full: the stack goes on */
         bool has_futex_word;
         uint32_t futex_word;
+        uint8_t lock[CAPTURE_LOCK_WINDOW];      /* the bytes around the futex word: */
+        uint64_t lock_addr;                     /* enough of any glibc lock object */
+        size_t lock_len;                        /* to read its owner and counts */
         char *fd_target;        /* readlink of the fd in argument 0, if any */
 };
 

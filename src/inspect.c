@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyse.h"
 #include "classify.h"
 #include "inspect.h"
 #include "leakscan/leakscan.h"
@@ -54,6 +55,17 @@ const char *leakscan_state_to_string(enum leakscan_state state)
         return (unsigned) state < _LEAKSCAN_STATE_MAX ? state_names[state] : "unknown";
 }
 
+const char *leakscan_region_to_string(enum leakscan_region region)
+{
+        static const char *const names[] = {
+                [LEAKSCAN_REGION_UNKNOWN] = "unknown",
+                [LEAKSCAN_REGION_GLOBAL] = "global",
+                [LEAKSCAN_REGION_STACK] = "stack",
+                [LEAKSCAN_REGION_HEAP] = "heap",
+        };
+        return (unsigned) region < ARRAY_SIZE(names) ? names[region] : "unknown";
+}
+
 const char *leakscan_verdict_to_string(enum leakscan_verdict verdict)
 {
         return (unsigned) verdict < _LEAKSCAN_VERDICT_MAX ? verdict_names[verdict] : "unknown";
@@ -72,6 +84,7 @@ void leakscan_options_init(struct leakscan_options *opts)
 
 static void thread_free_contents(struct leakscan_thread *t)
 {
+        analyse_thread_free(t);
         frames_free(t->frames, t->n_frames);
         frames_free(t->created_by, t->n_created_by);
         free(t->fd_target);
@@ -79,6 +92,7 @@ static void thread_free_contents(struct leakscan_thread *t)
 
 static void process_free_contents(struct leakscan_process *p)
 {
+        analyse_process_free(p);
         free(p->exe);
         for (size_t i = 0; i < p->n_cmdline; i++)
                 free(p->cmdline[i]);
@@ -248,8 +262,12 @@ static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, s
         struct unwound_stack st = {0};
         size_t first = *n;
         int r = unwinder->unwind_thread(ustate, t, max_frames, &st);
-        for (size_t k = 0; r >= 0 && k < st.n; k++)
+        for (size_t k = 0; r >= 0 && k < st.n; k++) {
+                size_t before = *n;
                 r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation, frames, n);
+                for (size_t i = before; r >= 0 && i < *n; i++)
+                        (*frames)[i].sp = st.frames[k].sp;
+        }
         free(st.frames);
         /* "system" as the report means it: by module, and by name in a
          * static binary */
@@ -346,7 +364,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         classify_blocked_ms(t->has_exec_start, t->exec_start_ns, cap->has_now, cap->now_sched_ns);
                 lt->leaked = classify_is_leaked(lt, opts->min_blocked_ms);
         }
-        r = 0;
+        r = analyse_process(cap, mods, p);
 out_detach:
         unwinder->detach(ustate);
 out:

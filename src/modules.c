@@ -143,8 +143,13 @@ static int report_module(struct modules *mods, size_t i, size_t j)
         /* The module spans from its first mapping (file offset 0, where the
          * ELF header lives) to its last; libdw derives the load bias from the
          * first PT_LOAD. */
-        Dwfl_Module *mod = dwfl_report_module(mods->dwfl, f->path, first->start - first->offset,
-                                              mods->maps[j - 1].end);
+        /* .bss past the file's last page is an anonymous mapping right
+         * after it: part of the module, for naming a global lock there */
+        uint64_t end = mods->maps[j - 1].end;
+        if (j < mods->n_maps && mods->maps[j].path[0] == 0 && mods->maps[j].start == end &&
+            mods->maps[j].perms[1] == 'w')
+                end = mods->maps[j].end;
+        Dwfl_Module *mod = dwfl_report_module(mods->dwfl, f->path, first->start - first->offset, end);
         if (!mod)
                 return 0;       /* overlapping or odd mapping: skip it, not fatal */
         void **userdata;

@@ -37,7 +37,8 @@ static bool same_group(const struct leakscan_thread *a, const struct leakscan_th
         for (size_t i = 0; i < a->n_frames; i++)
                 if (a->frames[i].pc != b->frames[i].pc || a->frames[i].inlined != b->frames[i].inlined)
                         return false;
-        if (a->n_created_by != b->n_created_by || a->exiting != b->exiting)
+        if (a->n_created_by != b->n_created_by || a->exiting != b->exiting ||
+            a->owner_tid != b->owner_tid || a->joined_tid != b->joined_tid)
                 return false;
         for (size_t i = 0; i < a->n_created_by; i++)
                 if (a->created_by[i].pc != b->created_by[i].pc)
@@ -97,7 +98,76 @@ static void text_write_frames(FILE *f, const struct leakscan_thread *t)
         }
 }
 
-static void text_write_group(FILE *f, const struct leakscan_thread *const *group, size_t n)
+static const struct leakscan_thread *thread_by_tid(const struct leakscan_thread *threads, size_t n, pid_t tid)
+{
+        for (size_t i = 0; i < n; i++)
+                if (threads[i].tid == tid)
+                        return &threads[i];
+        return NULL;
+}
+
+/* "mutex held_lock (file:line), owned by thread 12 "name"" */
+static void text_write_wait(FILE *f, const struct leakscan_thread *t,
+                            const struct leakscan_thread *threads, size_t n)
+{
+        const struct leakscan_wait_object *o = &t->object;
+        fputs(o->kind, f);
+        if (o->symbol)
+                fprintf(f, " %s", o->symbol);
+        else
+                fprintf(f, " at 0x%" PRIx64, o->address);
+        if (o->file)
+                fprintf(f, " (%s:%d)", o->file, o->line);
+        if (o->region == LEAKSCAN_REGION_STACK) {
+                fprintf(f, " on the stack of thread %d", (int) o->stack_tid);
+                if (o->stack_function)
+                        fprintf(f, " in %s", o->stack_function);
+        } else if (o->region == LEAKSCAN_REGION_HEAP) {
+                fputs(" (heap)", f);
+        }
+        if (t->has_count && t->state == LEAKSCAN_STATE_SEMAPHORE)
+                fprintf(f, ", value %" PRId64, t->count);
+        else if (t->has_count && t->state == LEAKSCAN_STATE_RWLOCK && t->count > 0)
+                fprintf(f, ", held by %" PRId64 " reader%s", t->count, t->count == 1 ? "" : "s");
+        pid_t other = t->owner_tid ? t->owner_tid : t->joined_tid;
+        if (!other)
+                return;
+        const struct leakscan_thread *x = thread_by_tid(threads, n, other);
+        fprintf(f, ", %s thread %d", t->owner_tid ? "owned by" : "joining", (int) other);
+        if (x)
+                fprintf(f, " \"%s\"", x->name);
+        else
+                fputs(", which has exited", f);
+}
+
+static void text_write_deadlocks(FILE *f, const struct leakscan_process *p)
+{
+        for (size_t c = 0; c < p->n_deadlocks; c++) {
+                const struct leakscan_cycle *cy = &p->deadlocks[c];
+                fputs("deadlock:", f);
+                for (size_t i = 0; i < cy->n; i++) {
+                        const struct leakscan_thread *t = thread_by_tid(p->threads, p->n_threads, cy->tids[i]);
+                        if (!t)
+                                continue;
+                        fprintf(f, "%s thread %d \"%s\" -> ", i ? " ->" : "", (int) t->tid, t->name);
+                        if (t->has_object) {
+                                fputs(t->object.kind, f);
+                                if (t->object.symbol)
+                                        fprintf(f, " %s", t->object.symbol);
+                        } else {
+                                fputs(leakscan_state_to_string(t->state), f);
+                        }
+                        fprintf(f, " (%s %d)", t->owner_tid ? "owned by" : "joining",
+                                (int) (t->owner_tid ? t->owner_tid : t->joined_tid));
+                }
+                fputc('\n', f);
+        }
+        if (p->n_deadlocks)
+                fputc('\n', f);
+}
+
+static void text_write_group(FILE *f, const struct leakscan_thread *const *group, size_t n,
+                             const struct leakscan_thread *threads, size_t n_threads)
 {
         const struct leakscan_thread *t = group[0];
         int64_t lo = t->blocked_ms, hi = t->blocked_ms;
@@ -144,6 +214,10 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                         else
                                 fprintf(f, ", blocked %s-%s", a, b);
                 }
+                if (t->verdict == LEAKSCAN_VERDICT_DEADLOCK)
+                        fprintf(f, ", deadlocked");
+                else if (t->verdict == LEAKSCAN_VERDICT_ORPHANED)
+                        fprintf(f, ", orphaned");
         }
         const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;
         if (t->exiting)
@@ -157,7 +231,13 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                 fprintf(f, ":\n");
         }
         if (t->fd_target)
-                fprintf(f, "    waiting on fd %d -> %s\n", t->wait_fd, t->fd_target);
+                fprintf(f, "    waiting on fd %d -> %s%s%s\n", t->wait_fd, t->fd_target,
+                        t->peer ? ": " : "", t->peer ? t->peer : "");
+        if (t->has_object && n == 1) {
+                fputs("    waits for ", f);
+                text_write_wait(f, t, threads, n_threads);
+                fputc('\n', f);
+        }
         text_write_frames(f, t);
         fputc('\n', f);
 }
@@ -198,6 +278,7 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
         if (leaked == 0 && !opts->all)
                 return 0;
         fputc('\n', f);
+        text_write_deadlocks(f, p);
 
         const struct leakscan_thread **group = malloc(p->n_threads * sizeof *group);
         bool *done = calloc(p->n_threads, sizeof *done);
@@ -206,12 +287,14 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
                 free(done);
                 return -ENOMEM;
         }
-        /* Leaked threads first, then (with --all) the rest, each in
-         * first-seen order of their group. */
-        for (int pass = 0; pass < 2; pass++) {
+        /* Deadlocked, then orphaned, then the other leaked threads, then
+         * (with --all) the rest, each in first-seen order of their group. */
+        for (int pass = 0; pass < 4; pass++) {
                 for (size_t i = 0; i < p->n_threads; i++) {
                         const struct leakscan_thread *t = &p->threads[i];
-                        if (done[i] || t->leaked != (pass == 0) || (!t->leaked && !opts->all))
+                        int rank = !t->leaked ? 3 : t->verdict == LEAKSCAN_VERDICT_DEADLOCK ? 0 :
+                                   t->verdict == LEAKSCAN_VERDICT_ORPHANED ? 1 : 2;
+                        if (done[i] || rank != pass || (!t->leaked && !opts->all))
                                 continue;
                         size_t n = 0;
                         for (size_t k = i; k < p->n_threads; k++)
@@ -219,9 +302,9 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
                                         group[n++] = &p->threads[k];
                                         done[k] = true;
                                 }
-                        text_write_group(f, group, n);
+                        text_write_group(f, group, n, p->threads, p->n_threads);
                 }
-                if (pass == 0 && opts->all && leaked && leaked < p->n_threads)
+                if (pass == 2 && opts->all && leaked && leaked < p->n_threads)
                         fprintf(f, "Other threads:\n\n");
         }
         free(group);
@@ -331,6 +414,31 @@ static void json_thread(FILE *f, const struct leakscan_thread *t)
         json_int_or_null(f, "fd", t->wait_fd >= 0, t->wait_fd);
         fputs(", \"fd_target\": ", f);
         json_string(f, t->fd_target);
+        fputs(", \"object\": ", f);
+        if (t->has_object) {
+                const struct leakscan_wait_object *o = &t->object;
+                fprintf(f, "{\"kind\": \"%s\", \"address\": ", o->kind);
+                json_hex(f, o->address);
+                fputs(", \"symbol\": ", f);
+                json_string(f, o->symbol);
+                fputs(", \"file\": ", f);
+                json_string(f, o->file);
+                json_int_or_null(f, "line", o->file, o->line);
+                fprintf(f, ", \"region\": \"%s\"", leakscan_region_to_string(o->region));
+                json_int_or_null(f, "stack_tid", o->region == LEAKSCAN_REGION_STACK, o->stack_tid);
+                fputs(", \"stack_function\": ", f);
+                json_string(f, o->stack_function);
+                fputs("}", f);
+        } else {
+                fputs("null", f);
+        }
+        json_int_or_null(f, "owner_tid", t->owner_tid, t->owner_tid);
+        fprintf(f, ", \"owner_gone\": %s", t->owner_gone ? "true" : "false");
+        json_int_or_null(f, "joined_tid", t->joined_tid, t->joined_tid);
+        json_int_or_null(f, "count", t->has_count, t->count);
+        fputs(", \"peer\": ", f);
+        json_string(f, t->peer);
+        json_int_or_null(f, "peer_pid", t->peer_pid, t->peer_pid);
         fputs("}", f);
         json_int_or_null(f, "top_frame", t->top_frame < t->n_frames, (long long) t->top_frame);
         fputs(", \"unwind_note\": ", f);
@@ -377,7 +485,14 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                         fputs(k ? ",\n        " : "\n        ", f);
                         json_thread(f, &p->threads[k]);
                 }
-                fputs("],\n      \"deadlocks\": []}", f);
+                fputs("],\n      \"deadlocks\": [", f);
+                for (size_t c = 0; c < p->n_deadlocks; c++) {
+                        fputs(c ? ", [" : "[", f);
+                        for (size_t k = 0; k < p->deadlocks[c].n; k++)
+                                fprintf(f, "%s%d", k ? ", " : "", (int) p->deadlocks[c].tids[k]);
+                        fputs("]", f);
+                }
+                fputs("]}", f);
         }
         fprintf(f, "],\n  \"summary\": {\"processes\": %zu, \"threads\": %zu, \"leaked\": %zu}}\n",
                 report->n_processes, threads, report_count_leaked(report));

@@ -17,7 +17,7 @@ bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *
         return true;
 }
 
-static int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, bool activation)
+static int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation)
 {
         if (out->n == *cap) {
                 size_t n = *cap ? *cap * 2 : 32;
@@ -27,7 +27,7 @@ static int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, boo
                 out->frames = f;
                 *cap = n;
         }
-        out->frames[out->n++] = (struct unwound_frame) { pc, activation };
+        out->frames[out->n++] = (struct unwound_frame) { .pc = pc, .sp = sp, .activation = activation };
         return 0;
 }
 
@@ -140,7 +140,9 @@ static int libdw_frame_cb(Dwfl_Frame *frame, void *arg)
                 w->capped = true;
                 return DWARF_CB_ABORT;
         }
-        int r = unwound_push(w->out, &w->cap, pc, activation);
+        Dwarf_Word sp = 0;
+        (void) dwfl_frame_reg(frame, ARCH_DWARF_SP, &sp);
+        int r = unwound_push(w->out, &w->cap, pc, sp, activation);
         if (r < 0) {
                 w->error = r;
                 return DWARF_CB_ABORT;
@@ -166,7 +168,7 @@ static int libdw_unwind_thread(void *state, const struct thread_capture *t, unsi
                 out->note = "no unwind information for the top frame";
         if (out->n == 0) {
                 size_t cap = 0;
-                return unwound_push(out, &cap, arch_regs_pc(&t->regs), true);
+                return unwound_push(out, &cap, arch_regs_pc(&t->regs), arch_regs_sp(&t->regs), true);
         }
         return 0;
 }
@@ -197,7 +199,7 @@ static int fp_unwind_thread(void *state, const struct thread_capture *t, unsigne
 {
         (void) state;
         size_t cap = 0;
-        int r = unwound_push(out, &cap, arch_regs_pc(&t->regs), true);
+        int r = unwound_push(out, &cap, arch_regs_pc(&t->regs), arch_regs_sp(&t->regs), true);
         if (r < 0)
                 return r;
         uint64_t fp = arch_regs_fp(&t->regs);
@@ -207,7 +209,7 @@ static int fp_unwind_thread(void *state, const struct thread_capture *t, unsigne
                         break;
                 if (ret == 0)
                         break;
-                r = unwound_push(out, &cap, ret, false);
+                r = unwound_push(out, &cap, ret, fp + 16, false);
                 if (r < 0)
                         return r;
                 if (next_fp <= fp)

@@ -18,6 +18,7 @@
 
 struct unwound_frame {
         uint64_t pc;
+        uint64_t sp;            /* the stack pointer in that frame, 0 if unknown */
         bool activation;        /* pc is exact (frame 0, signal frame), not a
                                  * return address: look it up as is, not pc-1 */
 };

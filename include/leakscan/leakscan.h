@@ -67,6 +67,26 @@ struct leakscan_frame {
         uint64_t offset;        /* pc relative to the module's load address */
         bool inlined;           /* a function inlined into the next frame */
         bool system;            /* in libc, libstdc++, ld.so, ...: not the user's */
+        uint64_t sp;            /* stack pointer in this frame (0: unknown) */
+};
+
+enum leakscan_region {
+        LEAKSCAN_REGION_UNKNOWN,
+        LEAKSCAN_REGION_GLOBAL,         /* a module's data or bss */
+        LEAKSCAN_REGION_STACK,          /* some thread's stack */
+        LEAKSCAN_REGION_HEAP,           /* anything else: heap, mmap */
+};
+
+/* What a blocked thread waits on, and who could release it. */
+struct leakscan_wait_object {
+        const char *kind;       /* static: "mutex", "condvar", "rwlock", ... */
+        uint64_t address;       /* where the object starts */
+        char *symbol;           /* a global's name ("held_lock", "lock+8"), or NULL */
+        char *file;             /* where that global is defined, with debug info */
+        int line;
+        enum leakscan_region region;
+        pid_t stack_tid;        /* region STACK: whose stack */
+        char *stack_function;  /* region STACK: in which function's frame */
 };
 
 struct leakscan_thread {
@@ -88,6 +108,15 @@ struct leakscan_thread {
         uint32_t futex_value;
         int wait_fd;            /* -1 when the wait is not on a fd */
         char *fd_target;        /* readlink of /proc/PID/fd/N */
+        bool has_object;
+        struct leakscan_wait_object object;
+        pid_t owner_tid;        /* mutex or rwlock writer holding it, or 0 */
+        bool owner_gone;        /* owner_tid is no thread of the process any more */
+        pid_t joined_tid;       /* join: the thread joined, or 0 */
+        bool has_count;
+        int64_t count;          /* semaphore value, rwlock readers, barrier arrivals */
+        char *peer;             /* pipe: who holds the other end, in words */
+        pid_t peer_pid;         /* pipe: another process holding the other end, or 0 */
         struct leakscan_frame *frames;
         size_t n_frames;
         size_t top_frame;       /* first non-system frame; n_frames if none */
@@ -114,6 +143,14 @@ struct leakscan_process {
         int exit_signal;        /* the signal that killed it, or 0 */
         bool not_inspected;     /* --at-exit: it ended without exit_group (a
                                  * signal, or its last thread exiting): no snapshot */
+        struct leakscan_cycle *deadlocks;       /* each wait-for cycle once */
+        size_t n_deadlocks;
+};
+
+/* A deadlock: each thread waits for the next, the last for the first. */
+struct leakscan_cycle {
+        pid_t *tids;
+        size_t n;
 };
 
 struct leakscan_report {
@@ -153,6 +190,7 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size);
 void leakscan_report_free(struct leakscan_report *report);
 
 const char *leakscan_state_to_string(enum leakscan_state state);
+const char *leakscan_region_to_string(enum leakscan_region region);
 const char *leakscan_verdict_to_string(enum leakscan_verdict verdict);
 
 #ifdef __cplusplus

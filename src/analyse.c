@@ -1,0 +1,473 @@
+/* Wait-for analysis; see analyse.h and docs/wait-for.md. */
+#include <dirent.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyse.h"
+#include "classify.h"
+#include "symbolize.h"
+#include "util.h"
+
+#define MUTEX_KIND_ROBUST 16
+#define MUTEX_KIND_PI 32
+#define FUTEX_TID_MASK 0x3fffffffu
+#define RWLOCK_READER_SHIFT 3
+#define STRUCT_PTHREAD_SPAN 4096        /* struct pthread is ~2.3 KiB at the thread pointer */
+
+/* ---- lock words ---- */
+
+static bool lock_read32(const struct thread_capture *t, uint64_t addr, uint32_t *ret)
+{
+        if (addr < t->lock_addr || addr + 4 > t->lock_addr + t->lock_len)
+                return false;
+        memcpy(ret, t->lock + (addr - t->lock_addr), 4);
+        return true;
+}
+
+static const struct leakscan_thread *find_thread(const struct leakscan_thread *threads, size_t n, pid_t tid)
+{
+        for (size_t i = 0; i < n && tid > 0; i++)
+                if (threads[i].tid == tid)
+                        return &threads[i];
+        return NULL;
+}
+
+/* glibc's rwlock (x86_64): __readers 0, __writers 4, __wrphase_futex 8,
+ * __writers_futex 12, __pad3 16, __pad4 20, __cur_writer 24, __shared 28,
+ * __rwelision 32, __pad1[7] 33, __pad2 40, __flags 48.  A waiter sleeps on
+ * the word at 0, 8 or 12: the base is the candidate whose padding is zero
+ * and whose flags and shared fields hold legal values. */
+static bool rwlock_base(const struct thread_capture *t, uint64_t uaddr, uint64_t *ret)
+{
+        static const unsigned offsets[] = { 12, 8, 0 };
+        for (size_t i = 0; i < ARRAY_SIZE(offsets); i++) {
+                uint64_t base = uaddr - offsets[i];
+                uint32_t pad3, pad4, shared, pad2a, pad2b, flags;
+                if (!lock_read32(t, base + 16, &pad3) || !lock_read32(t, base + 20, &pad4) ||
+                    !lock_read32(t, base + 28, &shared) || !lock_read32(t, base + 40, &pad2a) ||
+                    !lock_read32(t, base + 44, &pad2b) || !lock_read32(t, base + 48, &flags))
+                        continue;
+                if (pad3 == 0 && pad4 == 0 && pad2a == 0 && pad2b == 0 && flags <= 2 && shared <= 1) {
+                        *ret = base;
+                        return true;
+                }
+        }
+        return false;
+}
+
+void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt,
+                        const struct leakscan_thread *threads, size_t n)
+{
+        if (!lt->has_wait_address)
+                return;
+        uint64_t uaddr = lt->wait_address;
+        uint32_t w, kind, owner;
+        lt->object.address = uaddr;
+        switch (lt->state) {
+        case LEAKSCAN_STATE_MUTEX:
+                /* __lock 0, __count 4, __owner 8, __nusers 12, __kind 16 */
+                if (!lock_read32(t, uaddr, &w) || !lock_read32(t, uaddr + 8, &owner) ||
+                    !lock_read32(t, uaddr + 16, &kind))
+                        break;
+                if (kind & (MUTEX_KIND_ROBUST | MUTEX_KIND_PI))
+                        owner = w & FUTEX_TID_MASK;     /* the kernel's view */
+                if (owner > 0 && w != 0)
+                        lt->owner_tid = (pid_t) owner;
+                break;
+        case LEAKSCAN_STATE_RWLOCK: {
+                uint64_t base;
+                uint32_t readers, writer;
+                if (!rwlock_base(t, uaddr, &base) || !lock_read32(t, base, &readers) ||
+                    !lock_read32(t, base + 24, &writer))
+                        break;
+                lt->object.address = base;
+                lt->owner_tid = (pid_t) writer;
+                lt->has_count = true;
+                lt->count = readers >> RWLOCK_READER_SHIFT;
+                break;
+        }
+        case LEAKSCAN_STATE_JOIN: {
+                /* up to glibc 2.42 the joiner sleeps on the joined thread's
+                 * tid word, whose value is that TID; later on a join word;
+                 * both live in the joined thread's struct pthread */
+                const struct leakscan_thread *x = lt->has_futex_value ?
+                        find_thread(threads, n, (pid_t) lt->futex_value) : NULL;
+                for (size_t i = 0; !x && i < n; i++)
+                        if (threads[i].tls && uaddr >= threads[i].tls && uaddr < threads[i].tls + STRUCT_PTHREAD_SPAN)
+                                x = &threads[i];
+                if (x && x != lt)
+                        lt->joined_tid = x->tid;
+                break;
+        }
+        case LEAKSCAN_STATE_SEMAPHORE:
+                /* sem_t: 64-bit data, the value in its low half */
+                if (lock_read32(t, uaddr, &w)) {
+                        lt->has_count = true;
+                        lt->count = w;
+                }
+                break;
+        default:
+                break;
+        }
+}
+
+/* ---- naming the object ---- */
+
+/* Where global variable name (at address addr of module mod) is defined,
+ * from the top-level variables of the module's CUs. */
+static void variable_definition(Dwfl_Module *mod, const char *name, uint64_t addr,
+                                char **ret_file, int *ret_line)
+{
+        Dwarf_Addr bias;
+        Dwarf_Die *cu = NULL;
+        while ((cu = dwfl_module_nextcu(mod, cu, &bias))) {
+                Dwarf_Die die;
+                if (dwarf_child(cu, &die) != 0)
+                        continue;
+                do {
+                        if (dwarf_tag(&die) != DW_TAG_variable)
+                                continue;
+                        const char *n = dwarf_diename(&die);
+                        if (!n || !streq(n, name))
+                                continue;
+                        Dwarf_Attribute attr;
+                        Dwarf_Op *expr;
+                        size_t len;
+                        if (!dwarf_attr(&die, DW_AT_location, &attr) ||
+                            dwarf_getlocation(&attr, &expr, &len) != 0 || len < 1 ||
+                            expr[0].atom != DW_OP_addr || expr[0].number + bias != addr)
+                                continue;
+                        const char *file = dwarf_decl_file(&die);
+                        int line = 0;
+                        if (file && dwarf_decl_line(&die, &line) == 0) {
+                                Dwarf_Attribute ca;
+                                *ret_file = symbolize_source_path(
+                                        file, dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &ca)));
+                                *ret_line = line;
+                        }
+                        return;
+                } while (dwarf_siblingof(&die, &die) == 0);
+        }
+}
+
+static const struct map_entry *stack_mapping_of(const struct modules *mods, uint64_t addr)
+{
+        return map_entries_find(mods->maps, mods->n_maps, addr);
+}
+
+static int analyse_object(struct modules *mods, const struct leakscan_process *p, struct leakscan_thread *lt)
+{
+        struct leakscan_wait_object *o = &lt->object;
+        uint64_t addr = o->address;
+        o->kind = leakscan_state_to_string(lt->state);
+        lt->has_object = true;
+
+        Dwfl_Module *mod = dwfl_addrmodule(mods->dwfl, addr);
+        GElf_Sym sym;
+        GElf_Word shndx;
+        const char *name = mod ? dwfl_module_addrsym(mod, addr, &sym, &shndx) : NULL;
+        if (name && GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
+                _cleanup_free_ char *plain = symbolize_demangle(name);
+                GElf_Addr bias = 0;
+                (void) dwfl_module_getelf(mod, &bias);
+                uint64_t start = sym.st_value;
+                o->region = LEAKSCAN_REGION_GLOBAL;
+                if (addr > start) {
+                        if (asprintf(&o->symbol, "%s+%" PRIu64, plain ? plain : name, addr - start) < 0)
+                                return -ENOMEM;
+                } else {
+                        o->symbol = TAKE_PTR(plain);
+                }
+                const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                if (!modules_path_is_system(modname))
+                        variable_definition(mod, name, start, &o->file, &o->line);
+                return 0;
+        }
+        if (mod) {
+                o->region = LEAKSCAN_REGION_GLOBAL;
+                return 0;
+        }
+
+        /* on a thread's stack: the mapping of some thread's stack pointer */
+        const struct map_entry *m = stack_mapping_of(mods, addr);
+        for (size_t i = 0; m && i < p->n_threads; i++) {
+                const struct leakscan_thread *x = &p->threads[i];
+                if (x->n_frames == 0 || stack_mapping_of(mods, x->frames[0].sp) != m)
+                        continue;
+                o->region = LEAKSCAN_REGION_STACK;
+                o->stack_tid = x->tid;
+                /* the frame whose locals hold it: the outermost one whose
+                 * stack pointer is still at or below the address */
+                const struct leakscan_frame *in = NULL;
+                for (size_t k = 0; k < x->n_frames; k++)
+                        if (x->frames[k].sp && x->frames[k].sp <= addr)
+                                in = &x->frames[k];
+                if (in && in->function && !(o->stack_function = strdup(in->function)))
+                        return -ENOMEM;
+                return 0;
+        }
+        o->region = LEAKSCAN_REGION_HEAP;
+        return 0;
+}
+
+/* ---- pipes ---- */
+
+static bool pipe_fd_writable(pid_t pid, const char *fd)
+{
+        char path[320];
+        _cleanup_free_ char *text = NULL;
+        long flags = 0;
+        snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", (int) pid, fd);
+        if (read_full_file(path, &text) < 0)
+                return false;
+        const char *f = strstr(text, "flags:");
+        if (f)
+                flags = strtol(f + 6, NULL, 8);
+        return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* Counts the ends of pipe target ("pipe:[N]") that process pid holds open
+ * for writing (want_writer) or reading. */
+static unsigned pipe_ends_in(pid_t pid, const char *target, bool want_writer)
+{
+        char path[64], link[64];
+        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+        DIR *d = opendir(path);
+        unsigned n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char fdpath[320];
+                snprintf(fdpath, sizeof fdpath, "%s/%s", path, de->d_name);
+                ssize_t k = readlink(fdpath, link, sizeof link - 1);
+                if (k <= 0)
+                        continue;
+                link[k] = 0;
+                if (streq(link, target) && pipe_fd_writable(pid, de->d_name) == want_writer)
+                        n++;
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+/* Who holds the other end of the pipe t waits on: this process only, or
+ * (where /proc lets us see) another process too. */
+static int analyse_pipe(pid_t pid, struct leakscan_thread *t)
+{
+        bool reading = t->state == LEAKSCAN_STATE_PIPE_READ;
+        const char *other = reading ? "writer" : "reader";
+        unsigned here = pipe_ends_in(pid, t->fd_target, reading);
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                pid_t q = (pid_t) atoi(de->d_name);
+                if (q <= 0 || q == pid || pipe_ends_in(q, t->fd_target, reading) == 0)
+                        continue;
+                char path[64], comm[32] = "?";
+                _cleanup_free_ char *text = NULL;
+                snprintf(path, sizeof path, "/proc/%d/comm", (int) q);
+                if (read_full_file(path, &text) > 0)
+                        snprintf(comm, sizeof comm, "%.*s", (int) strcspn(text, "\n"), text);
+                t->peer_pid = q;
+                closedir(d);
+                return asprintf(&t->peer, "%s end held by pid %d (%s)", other, (int) q, comm) < 0 ? -ENOMEM : 0;
+        }
+        if (d)
+                closedir(d);
+        int r = here ? asprintf(&t->peer, "no %s other than this process", other) :
+                       asprintf(&t->peer, "no %s end open", other);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* ---- the graph ---- */
+
+static bool is_stuck(const struct leakscan_thread *t)
+{
+        return t->verdict == LEAKSCAN_VERDICT_DEADLOCK || t->verdict == LEAKSCAN_VERDICT_ORPHANED;
+}
+
+/* The thread t waits for, as an index into p->threads, or -1. */
+static long edge_of(const struct leakscan_process *p, const struct leakscan_thread *t)
+{
+        pid_t to = t->owner_tid ? t->owner_tid : t->joined_tid;
+        if (!to || t->verdict != LEAKSCAN_VERDICT_BLOCKED)
+                return -1;
+        for (size_t i = 0; i < p->n_threads; i++)
+                if (p->threads[i].tid == to)
+                        return (long) i;
+        return -1;
+}
+
+static int add_cycle(struct leakscan_process *p, const long *path, size_t from, size_t to)
+{
+        struct leakscan_cycle c = { .n = to - from };
+        c.tids = malloc(c.n * sizeof *c.tids);
+        struct leakscan_cycle *nc = realloc(p->deadlocks, (p->n_deadlocks + 1) * sizeof *nc);
+        if (!c.tids || !nc) {
+                free(c.tids);
+                if (nc)
+                        p->deadlocks = nc;
+                return -ENOMEM;
+        }
+        p->deadlocks = nc;
+        /* start at the smallest TID, so that a cycle reads the same each time */
+        size_t start = from;
+        for (size_t i = from; i < to; i++)
+                if (p->threads[path[i]].tid < p->threads[path[start]].tid)
+                        start = i;
+        for (size_t i = 0; i < c.n; i++)
+                c.tids[i] = p->threads[path[from + (start - from + i) % c.n]].tid;
+        p->deadlocks[p->n_deadlocks++] = c;
+        return 0;
+}
+
+/* Whether every live thread of p but t waits on the same object as t. */
+static bool all_others_wait_on(const struct leakscan_process *p, const struct leakscan_thread *t)
+{
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *x = &p->threads[i];
+                if (x == t)
+                        continue;
+                if (x->state != t->state || !x->has_object || x->object.address != t->object.address)
+                        return false;
+        }
+        return true;
+}
+
+int analyse_graph(struct leakscan_process *p)
+{
+        size_t n = p->n_threads;
+        if (n == 0)
+                return 0;
+        long *edge = malloc(n * sizeof *edge), *path = malloc(n * sizeof *path);
+        unsigned char *state = calloc(n, 1);    /* 0 new, 1 on the walk, 2 done */
+        int r = 0;
+        if (!edge || !path || !state) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct leakscan_thread *t = &p->threads[i];
+                edge[i] = edge_of(p, t);
+                /* an owner that is no thread of ours any more can release nothing */
+                if (t->owner_tid && edge[i] < 0 && t->verdict == LEAKSCAN_VERDICT_BLOCKED) {
+                        t->owner_gone = true;
+                        t->verdict = LEAKSCAN_VERDICT_ORPHANED;
+                }
+        }
+
+        /* Each thread waits for at most one other: the graph is a function,
+         * and a walk from any thread ends in a cycle, at an orphan, or at a
+         * thread that could still run. */
+        for (size_t s = 0; s < n && r == 0; s++) {
+                size_t len = 0, tail = 0;
+                long i = (long) s;
+                while (i >= 0 && state[i] == 0) {
+                        state[i] = 1;
+                        path[len++] = i;
+                        i = edge[i];
+                }
+                tail = len;
+                if (i >= 0 && state[i] == 1) {
+                        size_t from = 0;
+                        while (path[from] != i)
+                                from++;
+                        for (size_t k = from; k < len; k++)
+                                p->threads[path[k]].verdict = LEAKSCAN_VERDICT_DEADLOCK;
+                        r = add_cycle(p, path, from, len);
+                        tail = from;
+                }
+                /* the threads before the cycle or the end inherit what they
+                 * lead to: waiting for a deadlocked or orphaned thread */
+                enum leakscan_verdict end = i >= 0 && is_stuck(&p->threads[i]) ? p->threads[i].verdict :
+                                            LEAKSCAN_VERDICT_BLOCKED;
+                for (size_t k = tail; k-- > 0; ) {
+                        struct leakscan_thread *t = &p->threads[path[k]];
+                        if (is_stuck(t))
+                                end = t->verdict;
+                        else if (end != LEAKSCAN_VERDICT_BLOCKED)
+                                t->verdict = end;
+                }
+                for (size_t k = 0; k < len; k++)
+                        state[path[k]] = 2;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                struct leakscan_thread *t = &p->threads[i];
+                if (t->verdict != LEAKSCAN_VERDICT_BLOCKED)
+                        continue;
+                /* A write-locked rwlock's writer is its owner (above); one
+                 * held by readers (glibc does not say which) that every other
+                 * thread waits on too can be released by nobody alive. */
+                if (t->state == LEAKSCAN_STATE_RWLOCK && t->has_count && t->count > 0 && !t->owner_tid &&
+                    all_others_wait_on(p, t))
+                        t->verdict = LEAKSCAN_VERDICT_ORPHANED;
+                /* A pipe read that no other process could write to, while
+                 * every other thread of this one is stuck for good. */
+                if (t->state == LEAKSCAN_STATE_PIPE_READ && t->peer && !t->peer_pid) {
+                        bool others_stuck = true;
+                        for (size_t k = 0; k < n; k++)
+                                if (k != i && !is_stuck(&p->threads[k]) &&
+                                    !(p->threads[k].state == LEAKSCAN_STATE_PIPE_READ &&
+                                      p->threads[k].fd_target && streq(p->threads[k].fd_target, t->fd_target)))
+                                        others_stuck = false;
+                        if (others_stuck)
+                                t->verdict = LEAKSCAN_VERDICT_ORPHANED;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (is_stuck(&p->threads[i]))
+                        p->threads[i].leaked = true;
+out:
+        free(edge);
+        free(path);
+        free(state);
+        return r;
+}
+
+int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                struct leakscan_thread *lt = &p->threads[k++];
+                analyse_lock_state(t, lt, p->threads, p->n_threads);
+        }
+        for (size_t i = 0; i < p->n_threads; i++) {
+                struct leakscan_thread *lt = &p->threads[i];
+                int r = 0;
+                if (lt->has_wait_address && lt->verdict != LEAKSCAN_VERDICT_RUNNING)
+                        r = analyse_object(mods, p, lt);
+                if (r == 0 && lt->fd_target && procfs_fd_kind(lt->fd_target) == FD_KIND_PIPE &&
+                    (lt->state == LEAKSCAN_STATE_PIPE_READ || lt->state == LEAKSCAN_STATE_PIPE_WRITE))
+                        r = analyse_pipe(p->pid, lt);
+                if (r < 0)
+                        return r;
+        }
+        return analyse_graph(p);
+}
+
+void analyse_thread_free(struct leakscan_thread *t)
+{
+        free(t->object.symbol);
+        free(t->object.file);
+        free(t->object.stack_function);
+        free(t->peer);
+}
+
+void analyse_process_free(struct leakscan_process *p)
+{
+        for (size_t i = 0; i < p->n_deadlocks; i++)
+                free(p->deadlocks[i].tids);
+        free(p->deadlocks);
+}

@@ -1,0 +1,41 @@
+/* Analyse: from the classified threads and the lock words copied while they
+ * were stopped, name what each blocked thread waits on and who could release
+ * it, build the wait-for graph, and give the definite verdicts: deadlock (on
+ * a cycle, or waiting for a thread on one) and orphaned (waiting for what
+ * nothing alive can release).
+ *
+ * Owners come from glibc's objects as x86_64 glibc 2.3x lays them out
+ * (docs/wait-for.md): a mutex's __owner, or the TID in the lock word of a
+ * robust or PI mutex; an rwlock's __cur_writer; a join's futex word (the
+ * joined thread's TID up to glibc 2.42) or its place in the joined thread's
+ * struct pthread (any glibc). */
+#ifndef LEAKSCAN_ANALYSE_H
+#define LEAKSCAN_ANALYSE_H
+
+#include "capture.h"
+#include "leakscan/leakscan.h"
+#include "modules.h"
+
+/* Fills the wait fields (object, owner_tid, joined_tid, count, peer) of the
+ * threads of p from cap, then the verdicts (analyse_graph).  Returns 0 or
+ * -ENOMEM. */
+int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p);
+
+/* Reads the owner, joined thread and counts of thread t's wait from the
+ * bytes copied around its futex word (t->lock).  Pure: unit-tested on
+ * synthetic windows.  threads/n: the whole process, to tell a TID from a
+ * count and to find a join word inside a thread's struct pthread. */
+void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt,
+                        const struct leakscan_thread *threads, size_t n);
+
+/* The wait-for graph of p's threads (their owner_tid and joined_tid edges):
+ * marks deadlocked and orphaned threads, records each cycle once in
+ * p->deadlocks, and makes those threads leaked whatever else the leak rule
+ * says.  Returns 0 or -ENOMEM. */
+int analyse_graph(struct leakscan_process *p);
+
+/* Frees what analyse_process added to a thread or a process. */
+void analyse_thread_free(struct leakscan_thread *t);
+void analyse_process_free(struct leakscan_process *p);
+
+#endif
