@@ -41,22 +41,31 @@ static const struct leakscan_thread *find_thread(const struct leakscan_thread *t
 /* glibc's rwlock (x86_64): __readers 0, __writers 4, __wrphase_futex 8,
  * __writers_futex 12, __pad3 16, __pad4 20, __cur_writer 24, __shared 28,
  * __rwelision 32, __pad1[7] 33, __pad2 40, __flags 48.  A waiter sleeps on
- * the word at 0, 8 or 12: the base is the candidate whose padding is zero
- * and whose flags and shared fields hold legal values. */
+ * __writers_futex (12) while another writer holds the lock (then __readers
+ * has WRLOCKED and __cur_writer names the writer), on __wrphase_futex (8)
+ * while readers hold it or a phase changes (then __readers is not 0), or on
+ * __readers itself.  Each candidate base must also have zero padding and
+ * legal __shared and __flags. */
+#define RWLOCK_WRLOCKED 2u
 static bool rwlock_base(const struct thread_capture *t, uint64_t uaddr, uint64_t *ret)
 {
         static const unsigned offsets[] = { 12, 8, 0 };
         for (size_t i = 0; i < ARRAY_SIZE(offsets); i++) {
                 uint64_t base = uaddr - offsets[i];
-                uint32_t pad3, pad4, shared, pad2a, pad2b, flags;
-                if (!lock_read32(t, base + 16, &pad3) || !lock_read32(t, base + 20, &pad4) ||
+                uint32_t readers, pad3, pad4, writer, shared, pad2a, pad2b, flags;
+                if (!lock_read32(t, base, &readers) || !lock_read32(t, base + 16, &pad3) ||
+                    !lock_read32(t, base + 20, &pad4) || !lock_read32(t, base + 24, &writer) ||
                     !lock_read32(t, base + 28, &shared) || !lock_read32(t, base + 40, &pad2a) ||
                     !lock_read32(t, base + 44, &pad2b) || !lock_read32(t, base + 48, &flags))
                         continue;
-                if (pad3 == 0 && pad4 == 0 && pad2a == 0 && pad2b == 0 && flags <= 2 && shared <= 1) {
-                        *ret = base;
-                        return true;
-                }
+                if (pad3 || pad4 || pad2a || pad2b || flags > 2 || shared > 1)
+                        continue;
+                if (offsets[i] == 12 && !(writer != 0 && (readers & RWLOCK_WRLOCKED)))
+                        continue;
+                if (offsets[i] == 8 && readers == 0)
+                        continue;
+                *ret = base;
+                return true;
         }
         return false;
 }
@@ -329,17 +338,46 @@ static int add_cycle(struct leakscan_process *p, const long *path, size_t from, 
         return 0;
 }
 
-/* Whether every live thread of p but t waits on the same object as t. */
-static bool all_others_wait_on(const struct leakscan_process *p, const struct leakscan_thread *t)
+/* Whether thread x can do nothing for t any more: it is stuck for good, it
+ * is the one calling exit, it waits on the very object t waits on, or its
+ * chain of waits leads back to t. */
+static bool cannot_help(const struct leakscan_process *p, const long *edge, const struct leakscan_thread *x,
+                        const struct leakscan_thread *t)
 {
-        for (size_t i = 0; i < p->n_threads; i++) {
-                const struct leakscan_thread *x = &p->threads[i];
-                if (x == t)
-                        continue;
-                if (x->state != t->state || !x->has_object || x->object.address != t->object.address)
-                        return false;
+        if (is_stuck(x) || x->exiting)
+                return true;
+        if (x->has_object && t->has_object && x->state == t->state && x->object.address == t->object.address)
+                return true;
+        long i = x - p->threads;
+        for (size_t steps = 0; steps < p->n_threads && edge[i] >= 0; steps++) {
+                i = edge[i];
+                if (&p->threads[i] == t)
+                        return true;
         }
+        return false;
+}
+
+static bool nobody_else_can_help(const struct leakscan_process *p, const long *edge, const struct leakscan_thread *t)
+{
+        for (size_t k = 0; k < p->n_threads; k++)
+                if (&p->threads[k] != t && !cannot_help(p, edge, &p->threads[k], t))
+                        return false;
         return true;
+}
+
+/* Marks what leads to the orphans and deadlocks found so far. */
+static void propagate(struct leakscan_process *p, const long *edge)
+{
+        for (bool changed = true; changed; ) {
+                changed = false;
+                for (size_t i = 0; i < p->n_threads; i++) {
+                        struct leakscan_thread *t = &p->threads[i];
+                        if (edge[i] >= 0 && !is_stuck(t) && is_stuck(&p->threads[edge[i]])) {
+                                t->verdict = p->threads[edge[i]].verdict;
+                                changed = true;
+                        }
+                }
+        }
 }
 
 int analyse_graph(struct leakscan_process *p)
@@ -400,32 +438,31 @@ int analyse_graph(struct leakscan_process *p)
                         state[path[k]] = 2;
         }
 
+        /* Waits with no owner to point at: a rwlock held by readers
+         * (glibc does not record which) and a pipe no other process can
+         * write to are orphaned when no other thread can release them. */
         for (size_t i = 0; i < n; i++) {
                 struct leakscan_thread *t = &p->threads[i];
                 if (t->verdict != LEAKSCAN_VERDICT_BLOCKED)
                         continue;
-                /* A write-locked rwlock's writer is its owner (above); one
-                 * held by readers (glibc does not say which) that every other
-                 * thread waits on too can be released by nobody alive. */
-                if (t->state == LEAKSCAN_STATE_RWLOCK && t->has_count && t->count > 0 && !t->owner_tid &&
-                    all_others_wait_on(p, t))
+                bool readers_only = t->state == LEAKSCAN_STATE_RWLOCK && t->has_count && t->count > 0 && !t->owner_tid;
+                bool pipe_no_writer = t->state == LEAKSCAN_STATE_PIPE_READ && t->peer && !t->peer_pid;
+                if ((readers_only || pipe_no_writer) && nobody_else_can_help(p, edge, t)) {
                         t->verdict = LEAKSCAN_VERDICT_ORPHANED;
-                /* A pipe read that no other process could write to, while
-                 * every other thread of this one is stuck for good. */
-                if (t->state == LEAKSCAN_STATE_PIPE_READ && t->peer && !t->peer_pid) {
-                        bool others_stuck = true;
-                        for (size_t k = 0; k < n; k++)
-                                if (k != i && !is_stuck(&p->threads[k]) &&
-                                    !(p->threads[k].state == LEAKSCAN_STATE_PIPE_READ &&
-                                      p->threads[k].fd_target && streq(p->threads[k].fd_target, t->fd_target)))
-                                        others_stuck = false;
-                        if (others_stuck)
-                                t->verdict = LEAKSCAN_VERDICT_ORPHANED;
+                        propagate(p, edge);
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                if (is_stuck(&p->threads[i]))
-                        p->threads[i].leaked = true;
+        /* Stuck threads are leaks whatever --min-blocked says; the main
+         * thread too when it is on a cycle itself. */
+        for (size_t i = 0; i < n; i++) {
+                struct leakscan_thread *t = &p->threads[i];
+                bool on_cycle = false;
+                for (size_t c = 0; c < p->n_deadlocks; c++)
+                        for (size_t k = 0; k < p->deadlocks[c].n; k++)
+                                on_cycle |= p->deadlocks[c].tids[k] == t->tid;
+                if (is_stuck(t) && (!t->main || on_cycle))
+                        t->leaked = true;
+        }
 out:
         free(edge);
         free(path);

@@ -214,7 +214,7 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 /* the window, or from the word on when the page before it is
                  * not readable */
                 for (uint64_t before = CAPTURE_LOCK_WINDOW / 2; ; before = 0) {
-                        struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW - before };
+                        struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW / 2 + before };
                         struct iovec remote = { (void *) (uintptr_t) (args[0] - before), local.iov_len };
                         ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
                         if (n >= (ssize_t) (before + sizeof t->futex_word)) {

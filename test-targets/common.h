@@ -8,7 +8,12 @@
  * with keys state, verdict, leaked, timeout, syscall, top (function on top of
  * the stack), line (a marker: the source line holding the comment "@MARKER"),
  * count (how many threads of that name), fd_kind (pipe/socket), created
- * (FUNC@MARKER: the function and line that created the thread, --at-exit).
+ * (FUNC@MARKER: the function and line that created the thread, --at-exit),
+ * owner and joined (the NAME of the thread holding the lock or being
+ * joined; owner=gone: it has exited), object (the symbol of the object
+ * waited on), cycle (the length of the deadlock cycle the thread is on),
+ * value (a semaphore's value, an rwlock's readers), atexit-verdict (the
+ * verdict under --at-exit, where the exiting main thread can help no one).
  * "leakscan-expect-at-exit: leaked=N" opts a target into the --at-exit run
  * of the harness, where every thread alive at exit but the exiting one
  * counts as leaked. */
@@ -17,6 +22,19 @@
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+/* As ready_and_wait, but main then joins thread t instead of pausing, so
+ * that it waits on t for good (wait-for targets: main cannot help). */
+static inline void ready_and_join(pthread_t t)
+{
+        if (getenv("LEAKSCAN_TARGET_EXIT"))
+                ready_and_wait();
+        printf("ready %d\n", (int) getpid());
+        fflush(stdout);
+        pthread_join(t, NULL);
+        for (;;)
+                pause();
+}
+
 #endif
 #include <dirent.h>
 #include <errno.h>
@@ -94,6 +112,19 @@ static inline void ready_and_wait(void)
         }
         printf("ready %d\n", (int) getpid());
         fflush(stdout);
+        for (;;)
+                pause();
+}
+
+/* As ready_and_wait, but main then joins thread t instead of pausing, so
+ * that it waits on t for good (wait-for targets: main cannot help). */
+static inline void ready_and_join(pthread_t t)
+{
+        if (getenv("LEAKSCAN_TARGET_EXIT"))
+                ready_and_wait();
+        printf("ready %d\n", (int) getpid());
+        fflush(stdout);
+        pthread_join(t, NULL);
         for (;;)
                 pause();
 }

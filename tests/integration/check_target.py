@@ -61,7 +61,7 @@ def marker_line(spec, sources):
     sys.exit(f"marker {spec} not found in {sources}")
 
 
-def check_thread(t, props, sources, stripped, errors, label):
+def check_thread(t, props, sources, stripped, errors, label, proc):
     def expect(key, actual):
         if key in props and str(props[key]).lower() != str(actual).lower():
             errors.append(f"{label}: {key} is {actual!r}, expected {props[key]!r}")
@@ -71,6 +71,26 @@ def check_thread(t, props, sources, stripped, errors, label):
     expect("leaked", t["leaked"])
     expect("timeout", t["timeout"])
     expect("syscall", t["syscall"])
+    names = {x["tid"]: x["name"] for x in proc["threads"]}
+    wait = t["wait"]
+    for key, field in (("owner", "owner_tid"), ("joined", "joined_tid")):
+        if key not in props:
+            continue
+        if props[key] == "gone":
+            if not wait["owner_gone"] or not wait[field] or wait[field] in names:
+                errors.append(f"{label}: {key} {wait[field]} should be a thread that has exited")
+        elif names.get(wait[field]) != props[key]:
+            errors.append(f"{label}: {key} is {wait[field]} ({names.get(wait[field])}), expected {props[key]}")
+    if "object" in props:
+        sym = wait["object"] and wait["object"]["symbol"]
+        if sym != props["object"]:
+            errors.append(f"{label}: waits on {sym!r}, expected {props['object']!r}")
+    if "value" in props and wait["count"] != int(props["value"]):
+        errors.append(f"{label}: count {wait['count']}, expected {props['value']}")
+    if "cycle" in props:
+        cycles = [c for c in proc["deadlocks"] if t["tid"] in c]
+        if len(cycles) != 1 or len(cycles[0]) != int(props["cycle"]):
+            errors.append(f"{label}: on cycles {cycles}, expected one of length {props['cycle']}")
     if "fd_kind" in props:
         target = t["wait"]["fd_target"] or ""
         if not target.startswith(props["fd_kind"] + ":"):
@@ -98,19 +118,22 @@ def check_thread(t, props, sources, stripped, errors, label):
             errors.append(f"{label}: created by {got}, expected {func} at {base}:{line}")
 
 
-def check_threads(threads, expected, a, errors, at_exit):
+def check_threads(proc, expected, a, errors, at_exit):
+    threads = proc["threads"]
     for name, props in expected:
         props = dict(props)
         mine = [t for t in threads if t["name"] == name]
         want = int(props.pop("count", 1))
         if at_exit:
             props["leaked"] = "true"        # alive at exit: every one is a leak
+            if "atexit-verdict" in props:   # the exiting main thread cannot help any more
+                props["verdict"] = props["atexit-verdict"]
         else:
             props.pop("created", None)      # creation is only seen when we ran it
         if len(mine) != want:
             errors.append(f"thread {name}: {len(mine)} found, expected {want}")
         for t in mine:
-            check_thread(t, props, a.sources, a.stripped, errors, f"thread {name} ({t['tid']})")
+            check_thread(t, props, a.sources, a.stripped, errors, f"thread {name} ({t['tid']})", proc)
 
 
 def run_pid_mode(a, leaked, expected, extra_args, errors):
@@ -134,7 +157,7 @@ def run_pid_mode(a, leaked, expected, extra_args, errors):
         mains = [t for t in threads if t["main"]]
         if len(mains) != 1 or mains[0]["tid"] != target.pid or mains[0]["leaked"]:
             errors.append("the main thread must be listed once and never as leaked")
-        check_threads(threads, expected, a, errors, at_exit=False)
+        check_threads(proc, expected, a, errors, at_exit=False)
 
         # The target must be left as it was: running, untraced.
         time.sleep(0.05)
@@ -181,7 +204,7 @@ def run_at_exit(a, leaked, expected, extra_args, errors):
         # registers, so no thread pointer to find its creator by
         if not t["main"] and t["frames"] and not t["created_by"]:
             errors.append(f"thread {t['name']} ({t['tid']}) has no creator stack")
-    check_threads(threads, expected, a, errors, at_exit=True)
+    check_threads(proc, expected, a, errors, at_exit=True)
     return len(threads)
 
 
