@@ -212,10 +212,12 @@ static int analyse_object(struct modules *mods, const struct leakscan_process *p
                 o->region = LEAKSCAN_REGION_STACK;
                 o->stack_tid = x->tid;
                 /* the frame whose locals hold it: the outermost one whose
-                 * stack pointer is still at or below the address */
+                 * stack pointer is at or below the address while its
+                 * caller's is above (past the outermost frame lies the
+                 * thread's descriptor, glibc's struct pthread, no frame's) */
                 const struct leakscan_frame *in = NULL;
-                for (size_t k = 0; k < x->n_frames; k++)
-                        if (x->frames[k].sp && x->frames[k].sp <= addr)
+                for (size_t k = 0; k + 1 < x->n_frames; k++)
+                        if (x->frames[k].sp && x->frames[k].sp <= addr && x->frames[k + 1].sp > addr)
                                 in = &x->frames[k];
                 if (in && in->function && !(o->stack_function = strdup(in->function)))
                         return -ENOMEM;

@@ -12,7 +12,8 @@
  * owner and joined (the NAME of the thread holding the lock or being
  * joined; owner=gone: it has exited), object (the symbol of the object
  * waited on), cycle (the length of the deadlock cycle the thread is on),
- * value (a semaphore's value, an rwlock's readers), atexit-verdict (the
+ * value (a semaphore's value, an rwlock's readers), region and in (where the
+ * object lies: global/stack/heap, and in which function's frame), atexit-verdict (the
  * verdict under --at-exit, where the exiting main thread can help no one).
  * "leakscan-expect-at-exit: leaked=N" opts a target into the --at-exit run
  * of the harness, where every thread alive at exit but the exiting one

@@ -85,6 +85,11 @@ def check_thread(t, props, sources, stripped, errors, label, proc):
         sym = wait["object"] and wait["object"]["symbol"]
         if sym != props["object"]:
             errors.append(f"{label}: waits on {sym!r}, expected {props['object']!r}")
+    obj = wait["object"] or {}
+    if "region" in props and obj.get("region") != props["region"]:
+        errors.append(f"{label}: object region {obj.get('region')}, expected {props['region']}")
+    if "in" in props and obj.get("stack_function") != props["in"]:
+        errors.append(f"{label}: object in {obj.get('stack_function')!r}, expected {props['in']!r}")
     if "value" in props and wait["count"] != int(props["value"]):
         errors.append(f"{label}: count {wait['count']}, expected {props['value']}")
     if "cycle" in props:
