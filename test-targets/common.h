@@ -23,19 +23,6 @@
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
-/* As ready_and_wait, but main then joins thread t instead of pausing, so
- * that it waits on t for good (wait-for targets: main cannot help). */
-static inline void ready_and_join(pthread_t t)
-{
-        if (getenv("LEAKSCAN_TARGET_EXIT"))
-                ready_and_wait();
-        printf("ready %d\n", (int) getpid());
-        fflush(stdout);
-        pthread_join(t, NULL);
-        for (;;)
-                pause();
-}
-
 #endif
 #include <dirent.h>
 #include <errno.h>
