@@ -85,6 +85,7 @@ void leakscan_options_init(struct leakscan_options *opts)
 static void thread_free_contents(struct leakscan_thread *t)
 {
         analyse_thread_free(t);
+        free(t->ignored_by);
         frames_free(t->frames, t->n_frames);
         frames_free(t->created_by, t->n_created_by);
         free(t->fd_target);

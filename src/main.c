@@ -10,6 +10,7 @@
 #include "leakscan/leakscan.h"
 #include "parse.h"
 #include "report.h"
+#include "rules.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -38,8 +39,23 @@ static void print_help(FILE *f)
               "      --follow-forks        also judge the processes PROGRAM starts\n"
               "      --timeout=DURATION    if PROGRAM has not exited by then, report all its\n"
               "                            threads, kill it and exit 124\n"
+              "\n"
+              "  Ignoring threads (shell globs on demangled names; each repeatable):\n"
+              "      --ignore-top=FUNC     FUNC is on top of the stack\n"
+              "      --ignore-any=FUNC     FUNC is anywhere in the stack\n"
+              "      --ignore-created-by=FUNC  FUNC is in the stack that created it\n"
+              "      --ignore-name=NAME    the thread is called NAME\n"
+              "      --ignore-module=GLOB  a frame is in that library\n"
+              "      --suppressions=FILE   rules from FILE, one KIND:PATTERN a line\n"
+              "                            (also LEAKSCAN_SUPPRESSIONS=FILE[:FILE...])\n"
+              "      --no-default-ignores  judge runtime pool threads (OpenMP, GLib...) too\n"
+              "      --list-default-ignores  print the built-in ignore list and exit\n"
+              "      --show-ignored        list the ignored threads with their rule\n"
+              "      --print-suppressions  print a suppression line for each leak\n"
+              "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
+              "                            set), always or never\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
-              "      --format=FORMAT       text (default) or json\n"
+              "      --format=FORMAT       text (default), json or sarif (SARIF 2.1.0)\n"
               "  -o, --output=FILE         write the report to FILE instead of stdout\n"
               "      --min-blocked=DURATION  report blocked threads idle at least this\n"
               "                            long (default 1s; 0 reports every blocked thread)\n"
@@ -56,6 +72,7 @@ static void print_help(FILE *f)
               "      --version             show the version\n"
               "\n"
               "DURATION: 500ms, 1.5s, 2m (a bare number is seconds).  SIZE: 65536, 64K, 1M.\n"
+              "LEAKSCAN_OPTIONS in the environment holds default options.\n"
               "Exit status: 0 no leaks, 1 leaks found, 2 usage error, 3 could not inspect.\n"
               "With --at-exit: PROGRAM's own failure status first (128+N if killed by\n"
               "signal N), 124 on --timeout, 126/127 if it cannot be run; the report goes to\n"
@@ -76,6 +93,17 @@ enum {
         OPT_GRACE,
         OPT_FOLLOW_FORKS,
         OPT_TIMEOUT,
+        OPT_IGNORE_TOP,
+        OPT_IGNORE_ANY,
+        OPT_IGNORE_CREATED_BY,
+        OPT_IGNORE_NAME,
+        OPT_IGNORE_MODULE,
+        OPT_SUPPRESSIONS,
+        OPT_NO_DEFAULT_IGNORES,
+        OPT_LIST_DEFAULT_IGNORES,
+        OPT_SHOW_IGNORED,
+        OPT_PRINT_SUPPRESSIONS,
+        OPT_COLOR,
         OPT_VERSION,
 };
 
@@ -88,6 +116,10 @@ struct cli {
         struct report_options report;
         struct supervise_options supervise;     /* .inspect serves -p too */
         int error_exitcode;
+        struct rule_set rules;
+        bool no_default_ignores;
+        bool print_suppressions;
+        const char *color;      /* auto, always, never */
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -117,6 +149,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "grace", required_argument, NULL, OPT_GRACE },
                 { "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
+                { "ignore-top", required_argument, NULL, OPT_IGNORE_TOP },
+                { "ignore-any", required_argument, NULL, OPT_IGNORE_ANY },
+                { "ignore-created-by", required_argument, NULL, OPT_IGNORE_CREATED_BY },
+                { "ignore-name", required_argument, NULL, OPT_IGNORE_NAME },
+                { "ignore-module", required_argument, NULL, OPT_IGNORE_MODULE },
+                { "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+                { "no-default-ignores", no_argument, NULL, OPT_NO_DEFAULT_IGNORES },
+                { "list-default-ignores", no_argument, NULL, OPT_LIST_DEFAULT_IGNORES },
+                { "show-ignored", no_argument, NULL, OPT_SHOW_IGNORED },
+                { "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
+                { "color", required_argument, NULL, OPT_COLOR },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
@@ -138,7 +181,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text or json", optarg);
+                                return usage_error("unknown format '%s': use text, json or sarif", optarg);
                         break;
                 case 'o':
                         cli->output = optarg;
@@ -192,6 +235,50 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                 return usage_error("invalid --timeout '%s': use e.g. 30s or 5m", optarg);
                         cli->supervise.timeout_ms = ms;
                         break;
+                case OPT_IGNORE_TOP:
+                case OPT_IGNORE_ANY:
+                case OPT_IGNORE_CREATED_BY:
+                case OPT_IGNORE_NAME:
+                case OPT_IGNORE_MODULE: {
+                        static const enum rule_kind kinds[] = {
+                                [OPT_IGNORE_TOP - OPT_IGNORE_TOP] = RULE_TOP,
+                                [OPT_IGNORE_ANY - OPT_IGNORE_TOP] = RULE_ANY,
+                                [OPT_IGNORE_CREATED_BY - OPT_IGNORE_TOP] = RULE_CREATED_BY,
+                                [OPT_IGNORE_NAME - OPT_IGNORE_TOP] = RULE_NAME,
+                                [OPT_IGNORE_MODULE - OPT_IGNORE_TOP] = RULE_MODULE,
+                        };
+                        enum rule_kind kind = kinds[c - OPT_IGNORE_TOP];
+                        char origin[64];
+                        snprintf(origin, sizeof origin, "--ignore-%s", rule_kind_to_string(kind));
+                        if (!*optarg)
+                                return usage_error("%s needs a pattern", origin);
+                        if (rules_add(&cli->rules, kind, optarg, NULL, origin) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+                case OPT_SUPPRESSIONS: {
+                        _cleanup_free_ char *why = NULL;
+                        if (rules_load_file(&cli->rules, optarg, &why) < 0)
+                                return usage_error("%s", why ? why : "out of memory");
+                        break;
+                }
+                case OPT_NO_DEFAULT_IGNORES:
+                        cli->no_default_ignores = true;
+                        break;
+                case OPT_LIST_DEFAULT_IGNORES:
+                        rules_print_defaults(stdout);
+                        return 0;
+                case OPT_SHOW_IGNORED:
+                        cli->report.show_ignored = true;
+                        break;
+                case OPT_PRINT_SUPPRESSIONS:
+                        cli->print_suppressions = true;
+                        break;
+                case OPT_COLOR:
+                        if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never"))
+                                return usage_error("invalid --color '%s': use auto, always or never", optarg);
+                        cli->color = optarg;
+                        break;
                 case 'h':
                         print_help(stdout);
                         return 0;
@@ -203,6 +290,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return -EINVAL;
                 }
         }
+        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
+        if (env && *env) {
+                _cleanup_free_ char *paths = strdup(env);
+                for (char *save = NULL, *path = paths ? strtok_r(paths, ":", &save) : NULL; path;
+                     path = strtok_r(NULL, ":", &save)) {
+                        _cleanup_free_ char *why = NULL;
+                        if (rules_load_file(&cli->rules, path, &why) < 0)
+                                return usage_error("%s (from LEAKSCAN_SUPPRESSIONS)", why ? why : "out of memory");
+                }
+        }
+        if (!cli->no_default_ignores && rules_add_defaults(&cli->rules) < 0)
+                return -ENOMEM;
         if (cli->at_exit) {
                 if (cli->pid)
                         return usage_error("%s", "-p and --at-exit exclude each other");
@@ -226,6 +325,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
                         size_t *ret_leaked)
 {
+        if (rules_apply(&cli->rules, report) < 0) {
+                fputs("leakscan: out of memory\n", stderr);
+                leakscan_report_free(report);
+                return EXIT_CANNOT_INSPECT;
+        }
         *ret_leaked = report_count_leaked(report);
         FILE *out = default_out;
         if (cli->output) {
@@ -237,7 +341,12 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
                         return EXIT_CANNOT_INSPECT;
                 }
         }
-        int r = cli->backend->write(out, report, &cli->report);
+        struct report_options ropts = cli->report;
+        ropts.color = streq(cli->color, "always") ||
+                      (streq(cli->color, "auto") && isatty(fileno(out)) && !getenv("NO_COLOR"));
+        int r = cli->backend->write(out, report, &ropts);
+        if (r == 0 && cli->print_suppressions)
+                r = report_write_suppressions(out, report);
         leakscan_report_free(report);
         if (fflush(out) != 0 && r == 0)
                 r = -errno;
@@ -300,12 +409,36 @@ static int run_at_exit(const struct cli *cli)
 
 int main(int argc, char **argv)
 {
-        struct cli cli = { .backend = &report_text, .error_exitcode = 1 };
+        struct cli cli = { .backend = &report_text, .error_exitcode = 1, .color = "auto" };
         supervise_options_init(&cli.supervise);
 
+        /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,
+         * placed before those of the command line so that the command
+         * line's win */
+        _cleanup_free_ char *env_copy = NULL;
+        _cleanup_free_ char **all_args = NULL;
+        const char *env = getenv("LEAKSCAN_OPTIONS");
+        if (env && *env) {
+                env_copy = strdup(env);
+                all_args = calloc((size_t) argc + strlen(env) / 2 + 2, sizeof *all_args);
+                if (!env_copy || !all_args) {
+                        fputs("leakscan: out of memory\n", stderr);
+                        return EXIT_CANNOT_INSPECT;
+                }
+                int n = 0;
+                all_args[n++] = argv[0];
+                for (char *save = NULL, *w = strtok_r(env_copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+                        all_args[n++] = w;
+                for (int i = 1; i < argc; i++)
+                        all_args[n++] = argv[i];
+                argc = n;
+                argv = all_args;
+        }
         int r = parse_args(argc, argv, &cli);
-        if (r <= 0)
+        if (r <= 0) {
+                rule_set_done(&cli.rules);
                 return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        }
 
         /* The program --at-exit runs gets our environment as it was... */
         size_t n_env = 0;
@@ -321,5 +454,7 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-        return cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+        r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+        rule_set_done(&cli.rules);
+        return r;
 }

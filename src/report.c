@@ -10,7 +10,32 @@
 #include <string.h>
 
 #include "report.h"
+#include "rules.h"
 #include "util.h"
+
+int report_write_suppressions(FILE *f, const struct leakscan_report *report)
+{
+        fputs("# leakscan suppressions for the leaks above (--suppressions=FILE):\n", f);
+        for (size_t i = 0; i < report->n_processes; i++) {
+                const struct leakscan_process *p = &report->processes[i];
+                for (size_t k = 0; k < p->n_threads; k++) {
+                        if (!p->threads[k].leaked)
+                                continue;
+                        _cleanup_free_ char *line = rules_suggest(&p->threads[k]);
+                        if (!line)
+                                continue;
+                        /* once per distinct line */
+                        bool seen = false;
+                        for (size_t j = 0; j < k && !seen; j++) {
+                                _cleanup_free_ char *other = p->threads[j].leaked ? rules_suggest(&p->threads[j]) : NULL;
+                                seen = other && streq(other, line);
+                        }
+                        if (!seen)
+                                fprintf(f, "%s\n", line);
+                }
+        }
+        return ferror(f) ? -EIO : 0;
+}
 
 size_t report_count_leaked(const struct leakscan_report *report)
 {
@@ -56,10 +81,26 @@ static void format_duration(char *buf, size_t size, int64_t ms)
                 snprintf(buf, size, "%" PRId64 "m", ms / 60000);
 }
 
-static void text_write_frame_list(FILE *f, const struct leakscan_frame *frames, size_t n)
+enum color { COLOR_RESET, COLOR_USER, COLOR_SYSTEM, COLOR_TOP };
+
+/* ANSI colours on a terminal: the user's frames bright, the system's dim,
+ * the function on top of the stack highlighted. */
+static void color(FILE *f, const struct report_options *opts, enum color c)
+{
+        static const char *const codes[] = {
+                [COLOR_RESET] = "\033[0m", [COLOR_USER] = "\033[1m",
+                [COLOR_SYSTEM] = "\033[2m", [COLOR_TOP] = "\033[1;33m",
+        };
+        if (opts && opts->color)
+                fputs(codes[c], f);
+}
+
+static void text_write_frame_list(FILE *f, const struct report_options *opts, const struct leakscan_frame *frames,
+                                  size_t n, size_t top)
 {
         for (size_t i = 0; i < n; i++) {
                 const struct leakscan_frame *fr = &frames[i];
+                color(f, opts, i == top ? COLOR_TOP : fr->system ? COLOR_SYSTEM : COLOR_USER);
                 fprintf(f, "    #%-2zu 0x%016" PRIx64 " %s", i, fr->pc, fr->function ? fr->function : "??");
                 if (fr->file)
                         fprintf(f, " (%s:%d)", fr->file, fr->line);
@@ -69,6 +110,7 @@ static void text_write_frame_list(FILE *f, const struct leakscan_frame *frames, 
                         fprintf(f, " [%s]", basename_of(fr->module));
                 if (fr->inlined)
                         fprintf(f, " (inlined)");
+                color(f, opts, COLOR_RESET);
                 fputc('\n', f);
         }
 }
@@ -84,9 +126,9 @@ static void text_write_place(FILE *f, const struct leakscan_frame *fr)
                 fprintf(f, " at %s:%d", fr->file, fr->line);
 }
 
-static void text_write_frames(FILE *f, const struct leakscan_thread *t)
+static void text_write_frames(FILE *f, const struct report_options *opts, const struct leakscan_thread *t)
 {
-        text_write_frame_list(f, t->frames, t->n_frames);
+        text_write_frame_list(f, opts, t->frames, t->n_frames, t->top_frame);
         if (t->unwind_note)
                 fprintf(f, "    (%s)\n", t->unwind_note);
         if (t->has_created_by && t->n_created_by > 0) {
@@ -94,7 +136,7 @@ static void text_write_frames(FILE *f, const struct leakscan_thread *t)
                 fputs("  created by ", f);
                 text_write_place(f, &t->created_by[top]);
                 fputs(":\n", f);
-                text_write_frame_list(f, t->created_by, t->n_created_by);
+                text_write_frame_list(f, opts, t->created_by, t->n_created_by, top);
         }
 }
 
@@ -166,8 +208,8 @@ static void text_write_deadlocks(FILE *f, const struct leakscan_process *p)
                 fputc('\n', f);
 }
 
-static void text_write_group(FILE *f, const struct leakscan_thread *const *group, size_t n,
-                             const struct leakscan_thread *threads, size_t n_threads)
+static void text_write_group(FILE *f, const struct report_options *opts, const struct leakscan_thread *const *group,
+                             size_t n, const struct leakscan_thread *threads, size_t n_threads)
 {
         const struct leakscan_thread *t = group[0];
         int64_t lo = t->blocked_ms, hi = t->blocked_ms;
@@ -181,17 +223,11 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                         same_name = false;
         }
 
-        if (n == 1) {
-                fprintf(f, "Thread %d \"%s\"%s", (int) t->tid, t->name, t->main ? " (main)" : "");
-        } else {
-                fprintf(f, "%zu threads (", n);
-                for (size_t i = 0; i < n && i < 8; i++)
-                        fprintf(f, "%s%d", i ? ", " : "", (int) group[i]->tid);
-                fprintf(f, "%s)", n > 8 ? ", ..." : "");
-                if (same_name)
-                        fprintf(f, " \"%s\"", t->name);
-        }
-        fprintf(f, " in state %s", leakscan_state_to_string(t->state));
+        if (n == 1)
+                fprintf(f, "Thread %d \"%s\"%s in state %s", (int) t->tid, t->name, t->main ? " (main)" : "",
+                        leakscan_state_to_string(t->state));
+        else
+                fprintf(f, "%zu threads in state %s", n, leakscan_state_to_string(t->state));
         if (t->syscall && t->state == LEAKSCAN_STATE_SYSCALL)
                 fprintf(f, " (%s)", t->syscall);
         switch (t->verdict) {
@@ -223,13 +259,38 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
         if (t->exiting)
                 fprintf(f, " (calling exit)");
         if (top && (top->function || top->module)) {
-                fprintf(f, ", with %s", top->function ? top->function : "");
-                if (!top->function)     /* no symbols: where it is, at least */
-                        fprintf(f, "%s+0x%" PRIx64, basename_of(top->module), top->offset);
-                fprintf(f, " on top of the stack:\n");
+                fputs(", with ", f);
+                color(f, opts, COLOR_TOP);
+                if (top->function)
+                        fputs(top->function, f);
+                else    /* no symbols: where it is, at least */
+                        fprintf(f, "%s+0x%" PRIx64, top->module ? basename_of(top->module) : "?", top->offset);
+                color(f, opts, COLOR_RESET);
+                fprintf(f, " on top of the stack:");
         } else {
-                fprintf(f, ":\n");
+                fputc(':', f);
         }
+        if (n > 1) {
+                /* (tids 1201-1264, "handler"): a range when they follow each other */
+                bool range = true;
+                for (size_t i = 1; i < n; i++)
+                        range &= group[i]->tid == group[i - 1]->tid + 1;
+                if (range)
+                        fprintf(f, " (tids %d-%d", (int) group[0]->tid, (int) group[n - 1]->tid);
+                else {
+                        fputs(" (tids ", f);
+                        for (size_t i = 0; i < n && i < 8; i++)
+                                fprintf(f, "%s%d", i ? ", " : "", (int) group[i]->tid);
+                        if (n > 8)
+                                fputs(", ...", f);
+                }
+                if (same_name)
+                        fprintf(f, ", \"%s\"", t->name);
+                fputc(')', f);
+        }
+        fputc('\n', f);
+        if (t->ignored_by)
+                fprintf(f, "    ignored by %s\n", t->ignored_by);
         if (t->fd_target)
                 fprintf(f, "    waiting on fd %d -> %s%s%s\n", t->wait_fd, t->fd_target,
                         t->peer ? ": " : "", t->peer ? t->peer : "");
@@ -238,8 +299,83 @@ static void text_write_group(FILE *f, const struct leakscan_thread *const *group
                 text_write_wait(f, t, threads, n_threads);
                 fputc('\n', f);
         }
-        text_write_frames(f, t);
+        text_write_frames(f, opts, t);
         fputc('\n', f);
+}
+
+struct text_group {
+        const struct leakscan_thread **threads;
+        size_t n;
+        int section;            /* 0 leaked, 1 ignored, 2 the rest */
+        int rank;               /* deadlock, orphaned, blocked, timed, running */
+        size_t first;           /* index of its first thread: keeps the order stable */
+};
+
+static int verdict_rank(enum leakscan_verdict v)
+{
+        switch (v) {
+        case LEAKSCAN_VERDICT_DEADLOCK: return 0;
+        case LEAKSCAN_VERDICT_ORPHANED: return 1;
+        case LEAKSCAN_VERDICT_BLOCKED: return 2;
+        case LEAKSCAN_VERDICT_TIMED: return 3;
+        default: return 4;
+        }
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+        const struct text_group *x = a, *y = b;
+        if (x->section != y->section)
+                return x->section - y->section;
+        if (x->rank != y->rank)
+                return x->rank - y->rank;
+        if (x->n != y->n)
+                return x->n > y->n ? -1 : 1;
+        return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Threads in the same state with identical stacks form one group, as
+ * panicparse does; groups sorted leaked first, then by verdict, then by
+ * size. */
+static int text_write_groups(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+{
+        size_t n = p->n_threads, n_groups = 0;
+        const struct leakscan_thread **members = malloc(n * sizeof *members);
+        struct text_group *groups = malloc(n * sizeof *groups);
+        bool *done = calloc(n, sizeof *done);
+        if (!members || !groups || !done) {
+                free(members);
+                free(groups);
+                free(done);
+                return -ENOMEM;
+        }
+        size_t used = 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+                int section = t->leaked ? 0 : t->ignored_by ? 1 : 2;
+                if (done[i] || (section == 1 && !opts->show_ignored) || (section == 2 && !opts->all))
+                        continue;
+                struct text_group *g = &groups[n_groups++];
+                *g = (struct text_group) { members + used, 0, section, verdict_rank(t->verdict), i };
+                for (size_t k = i; k < n; k++)
+                        if (!done[k] && same_group(t, &p->threads[k]) &&
+                            (p->threads[k].ignored_by != NULL) == (t->ignored_by != NULL)) {
+                                g->threads[g->n++] = &p->threads[k];
+                                done[k] = true;
+                        }
+                used += g->n;
+        }
+        qsort(groups, n_groups, sizeof *groups, group_cmp);
+        static const char *const headings[] = { "", "Ignored threads:", "Other threads:" };
+        for (size_t i = 0; i < n_groups; i++) {
+                if (groups[i].section && (i == 0 || groups[i - 1].section != groups[i].section))
+                        fprintf(f, "%s\n\n", headings[groups[i].section]);
+                text_write_group(f, opts, groups[i].threads, groups[i].n, p->threads, p->n_threads);
+        }
+        free(members);
+        free(groups);
+        free(done);
+        return 0;
 }
 
 static int text_write_process(FILE *f, const char *mode, const struct leakscan_process *p,
@@ -267,7 +403,7 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
                                 (int) p->pid, exe);
                 return 0;
         }
-        if (leaked == 0 && !streq(mode, "pid") && !opts->all)
+        if (leaked == 0 && !streq(mode, "pid") && !opts->all && !opts->show_ignored)
                 return 0;       /* a test that passes prints nothing */
         if (leaked == 0)
                 fprintf(f, "leakscan: no unexpected threads in process %d (%s)%s: %zu thread%s checked\n",
@@ -275,40 +411,22 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
         else
                 fprintf(f, "leakscan: found %zu unexpected thread%s in process %d (%s)%s\n",
                         leaked, leaked == 1 ? "" : "s", (int) p->pid, exe, when);
-        if (leaked == 0 && !opts->all)
+        size_t ignored = 0;
+        for (size_t i = 0; i < p->n_threads; i++)
+                ignored += p->threads[i].ignored_by != NULL;
+        if (leaked == 0 && !opts->all && !opts->show_ignored) {
+                if (ignored)
+                        fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
                 return 0;
+        }
         fputc('\n', f);
         text_write_deadlocks(f, p);
 
-        const struct leakscan_thread **group = malloc(p->n_threads * sizeof *group);
-        bool *done = calloc(p->n_threads, sizeof *done);
-        if (!group || !done) {
-                free(group);
-                free(done);
-                return -ENOMEM;
-        }
-        /* Deadlocked, then orphaned, then the other leaked threads, then
-         * (with --all) the rest, each in first-seen order of their group. */
-        for (int pass = 0; pass < 4; pass++) {
-                for (size_t i = 0; i < p->n_threads; i++) {
-                        const struct leakscan_thread *t = &p->threads[i];
-                        int rank = !t->leaked ? 3 : t->verdict == LEAKSCAN_VERDICT_DEADLOCK ? 0 :
-                                   t->verdict == LEAKSCAN_VERDICT_ORPHANED ? 1 : 2;
-                        if (done[i] || rank != pass || (!t->leaked && !opts->all))
-                                continue;
-                        size_t n = 0;
-                        for (size_t k = i; k < p->n_threads; k++)
-                                if (!done[k] && same_group(t, &p->threads[k])) {
-                                        group[n++] = &p->threads[k];
-                                        done[k] = true;
-                                }
-                        text_write_group(f, group, n, p->threads, p->n_threads);
-                }
-                if (pass == 2 && opts->all && leaked && leaked < p->n_threads)
-                        fprintf(f, "Other threads:\n\n");
-        }
-        free(group);
-        free(done);
+        int r = text_write_groups(f, p, opts);
+        if (r < 0)
+                return r;
+        if (ignored && !opts->show_ignored)
+                fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
         if (p->n_vanished)
                 fprintf(f, "(%zu thread%s exited during the snapshot)\n", p->n_vanished,
                         p->n_vanished == 1 ? "" : "s");
@@ -443,7 +561,8 @@ static void json_thread(FILE *f, const struct leakscan_thread *t)
         json_int_or_null(f, "top_frame", t->top_frame < t->n_frames, (long long) t->top_frame);
         fputs(", \"unwind_note\": ", f);
         json_string(f, t->unwind_note);
-        fprintf(f, ", \"exiting\": %s", t->exiting ? "true" : "false");
+        fprintf(f, ", \"exiting\": %s, \"ignored_by\": ", t->exiting ? "true" : "false");
+        json_string(f, t->ignored_by);
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);
@@ -501,9 +620,124 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
 
 const struct report_backend report_json = { .name = "json", .write = json_write };
 
+/* ---- SARIF 2.1.0 ---- */
+
+static void sarif_location(FILE *f, const struct leakscan_frame *fr)
+{
+        fputs("{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ", f);
+        if (fr->file && fr->file[0] == '/') {
+                _cleanup_free_ char *uri = NULL;
+                if (asprintf(&uri, "file://%s", fr->file) < 0)
+                        uri = NULL;
+                json_string(f, uri ? uri : fr->file);
+        } else {
+                json_string(f, fr->file ? fr->file : fr->module ? fr->module : "unknown");
+        }
+        fputs("}", f);
+        if (fr->file && fr->line > 0)
+                fprintf(f, ", \"region\": {\"startLine\": %d}", fr->line);
+        fputs("}", f);
+        if (fr->function) {
+                fputs(", \"logicalLocations\": [{\"fullyQualifiedName\": ", f);
+                json_string(f, fr->function);
+                fputs(", \"kind\": \"function\"}]", f);
+        }
+        fputs("}", f);
+}
+
+static void sarif_stack(FILE *f, const char *message, const struct leakscan_frame *frames, size_t n)
+{
+        fputs("{\"message\": {\"text\": ", f);
+        json_string(f, message);
+        fputs("}, \"frames\": [", f);
+        for (size_t i = 0; i < n; i++) {
+                fputs(i ? ", {\"location\": " : "{\"location\": ", f);
+                sarif_location(f, &frames[i]);
+                fprintf(f, ", \"address\": {\"absoluteAddress\": %" PRIu64 "}}", frames[i].pc);
+        }
+        fputs("]}", f);
+}
+
+static const char *sarif_rule(const struct leakscan_thread *t)
+{
+        return t->verdict == LEAKSCAN_VERDICT_DEADLOCK ? "deadlock" :
+               t->verdict == LEAKSCAN_VERDICT_ORPHANED ? "orphaned-wait" : "leaked-thread";
+}
+
+/* One result per group of leaked threads, at the file:line of the top user
+ * frame, with the stack (and the creator's) as SARIF stacks and a code flow,
+ * so that code-scanning views annotate the line. */
+static int sarif_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
+{
+        (void) opts;
+        fputs("{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"version\": \"2.1.0\",\n"
+              " \"runs\": [{\"tool\": {\"driver\": {\"name\": \"leakscan\", \"version\": \"" LEAKSCAN_VERSION "\", "
+              "\"rules\": ["
+              "{\"id\": \"leaked-thread\", \"shortDescription\": {\"text\": \"A thread left blocked in a wait that has no timeout.\"}}, "
+              "{\"id\": \"deadlock\", \"shortDescription\": {\"text\": \"A thread on (or waiting for) a cycle of lock owners and joins.\"}}, "
+              "{\"id\": \"orphaned-wait\", \"shortDescription\": {\"text\": \"A thread waiting for something no live thread can release.\"}}]}},\n"
+              "  \"results\": [", f);
+        bool first = true;
+        for (size_t i = 0; i < report->n_processes; i++) {
+                const struct leakscan_process *p = &report->processes[i];
+                bool *done = calloc(p->n_threads ? p->n_threads : 1, sizeof *done);
+                if (!done)
+                        return -ENOMEM;
+                for (size_t k = 0; k < p->n_threads; k++) {
+                        const struct leakscan_thread *t = &p->threads[k];
+                        if (!t->leaked || done[k])
+                                continue;
+                        size_t n = 0;
+                        for (size_t j = k; j < p->n_threads; j++)
+                                if (!done[j] && p->threads[j].leaked && same_group(t, &p->threads[j])) {
+                                        done[j] = true;
+                                        n++;
+                                }
+                        const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] :
+                                                           t->n_frames ? &t->frames[0] : NULL;
+                        _cleanup_free_ char *msg = NULL;
+                        if (asprintf(&msg, "%zu thread%s of process %d (%s) left %s in state %s%s%s", n,
+                                     n == 1 ? "" : "s", (int) p->pid, p->exe ? p->exe : "?",
+                                     t->verdict == LEAKSCAN_VERDICT_DEADLOCK ? "deadlocked" :
+                                     t->verdict == LEAKSCAN_VERDICT_ORPHANED ? "orphaned" : "blocked",
+                                     leakscan_state_to_string(t->state), top && top->function ? " in " : "",
+                                     top && top->function ? top->function : "") < 0) {
+                                free(done);
+                                return -ENOMEM;
+                        }
+                        fprintf(f, "%s\n    {\"ruleId\": \"%s\", \"level\": \"error\", \"message\": {\"text\": ",
+                                first ? "" : ",", sarif_rule(t));
+                        first = false;
+                        json_string(f, msg);
+                        fputs("}, \"locations\": [", f);
+                        if (top)
+                                sarif_location(f, top);
+                        fputs("], \"stacks\": [", f);
+                        sarif_stack(f, "the thread's stack", t->frames, t->n_frames);
+                        if (t->has_created_by) {
+                                fputs(", ", f);
+                                sarif_stack(f, "the stack that created it", t->created_by, t->n_created_by);
+                        }
+                        fputs("], \"codeFlows\": [{\"threadFlows\": [{\"locations\": [", f);
+                        for (size_t j = t->n_frames; j-- > 0; ) {
+                                fputs(j + 1 == t->n_frames ? "{\"location\": " : ", {\"location\": ", f);
+                                sarif_location(f, &t->frames[j]);
+                                fputs("}", f);
+                        }
+                        fprintf(f, "]}]}], \"properties\": {\"pid\": %d, \"tid\": %d, \"threads\": %zu}}",
+                                (int) p->pid, (int) t->tid, n);
+                }
+                free(done);
+        }
+        fputs("]}]}\n", f);
+        return ferror(f) ? -EIO : 0;
+}
+
+const struct report_backend report_sarif = { .name = "sarif", .write = sarif_write };
+
 const struct report_backend *report_backend_find(const char *name)
 {
-        static const struct report_backend *const all[] = { &report_text, &report_json };
+        static const struct report_backend *const all[] = { &report_text, &report_json, &report_sarif };
         for (size_t i = 0; i < ARRAY_SIZE(all); i++)
                 if (streq(all[i]->name, name))
                         return all[i];

@@ -12,6 +12,8 @@
 
 struct report_options {
         bool all;               /* every thread, not only the leaked ones */
+        bool show_ignored;      /* list the threads an ignore rule matched */
+        bool color;             /* ANSI colours (text) */
 };
 
 struct report_backend {
@@ -22,9 +24,14 @@ struct report_backend {
 
 extern const struct report_backend report_text;
 extern const struct report_backend report_json;
+extern const struct report_backend report_sarif;
 
 /* The backend called name, or NULL. */
 const struct report_backend *report_backend_find(const char *name);
+
+/* Writes, for each group of leaked threads, a suppression line that would
+ * ignore it ("top:FUNC"), for a suppressions file.  Returns 0 or -EIO. */
+int report_write_suppressions(FILE *f, const struct leakscan_report *report);
 
 /* Number of leaked threads in the whole report. */
 size_t report_count_leaked(const struct leakscan_report *report);

@@ -127,6 +127,7 @@ struct leakscan_thread {
         struct leakscan_frame *created_by;
         size_t n_created_by;
         size_t created_by_top;  /* first non-system frame of created_by */
+        char *ignored_by;       /* the rule that made it no leak, and its origin */
 };
 
 struct leakscan_process {

@@ -56,7 +56,8 @@ int main(void)
 
         char *text = render(&report_text, &r, false);
         CHECK(strstr(text, "leakscan: found 2 unexpected threads in process 100 (/bin/s)") != NULL);
-        CHECK(strstr(text, "2 threads (101, 102) \"handler\" in state mutex, blocked 1.2s-4.0s, with handle") != NULL);
+        CHECK(strstr(text, "2 threads in state mutex, blocked 1.2s-4.0s, with handle \"odd\"\tname on top of the stack: "
+                           "(tids 101-102, \"handler\")") != NULL);
         CHECK(strstr(text, "(/src/s.c:17)") != NULL);
         CHECK(strstr(text, "Thread 103") == NULL);      /* not leaked, not --all */
         free(text);
@@ -66,6 +67,45 @@ int main(void)
         CHECK(strstr(text, "waiting on fd 5 -> pipe:[9]") != NULL);
         CHECK(strstr(text, "Thread 100 \"server\" (main)") != NULL);
         free(text);
+
+        /* ignored threads: counted at the end, listed with --show-ignored */
+        threads[3].leaked = false;
+        threads[2].leaked = false;
+        threads[2].ignored_by = "top:handle* (--ignore-top)";
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "found 1 unexpected thread") != NULL);
+        CHECK(strstr(text, "1 thread ignored (use --show-ignored)") != NULL);
+        CHECK(strstr(text, "ignored by") == NULL);
+        free(text);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        struct report_options show = { .show_ignored = true };
+        CHECK_EQ_INT(report_text.write(f, &r, &show), 0);
+        fclose(f);
+        CHECK(strstr(buf, "Ignored threads:\n\nThread 102") != NULL);
+        CHECK(strstr(buf, "    ignored by top:handle* (--ignore-top)") != NULL);
+        free(buf);
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"ignored_by\": \"top:handle* (--ignore-top)\"") != NULL);
+        free(json);
+        f = open_memstream(&buf, &len);
+        CHECK_EQ_INT(report_write_suppressions(f, &r), 0);
+        fclose(f);
+        CHECK(strstr(buf, "\ntop:handle \"odd\"\tname\n") != NULL);
+        free(buf);
+        threads[2].ignored_by = NULL;
+        threads[2].leaked = true;
+
+        /* a deadlocked group comes first, whatever the order of the threads */
+        threads[2].verdict = LEAKSCAN_VERDICT_DEADLOCK;
+        text = render(&report_text, &r, false);
+        const char *dl = strstr(text, "Thread 102");
+        const char *other = strstr(text, "Thread 101");
+        CHECK(dl && other && dl < other);
+        CHECK(strstr(text, "deadlocked") != NULL);
+        free(text);
+        threads[2].verdict = LEAKSCAN_VERDICT_BLOCKED;
 
         /* a stripped program: the top frame is named by module and offset */
         struct leakscan_frame stripped[2] = {

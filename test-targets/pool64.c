@@ -1,0 +1,30 @@
+/* 64 identical workers waiting on one condition: one group in the report.
+ * leakscan-expect: leaked=64
+ * leakscan-expect: thread handler count=64 state=condvar verdict=blocked top=handle_request
+ */
+#include "common.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+
+static NOINLINE void handle_request(void)
+{
+        pthread_mutex_lock(&lock);
+        pthread_cond_wait(&work, &lock);
+        pthread_mutex_unlock(&lock);
+}
+
+static void *handler(void *arg)
+{
+        (void) arg;
+        name_self("handler");
+        handle_request();
+        return NULL;
+}
+
+int main(void)
+{
+        for (int i = 0; i < 64; i++)
+                spawn_thread(handler, NULL);
+        ready_and_wait();
+}
