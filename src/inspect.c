@@ -314,6 +314,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->main = t->tid == cap->pid;
                 lt->exiting = t->held;
                 lt->proc_state = t->stat.state;
+                lt->start_time = t->stat.starttime;
                 lt->wait_fd = -1;
                 lt->syscall_nr = t->syscall_nr;
                 lt->syscall = classify_syscall_name(lt->syscall_nr);

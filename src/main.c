@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "leakscan/leakscan.h"
 #include "parse.h"
 #include "report.h"
@@ -54,6 +55,11 @@ static void print_help(FILE *f)
               "      --print-suppressions  print a suppression line for each leak\n"
               "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
               "                            set), always or never\n"
+              "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
+              "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
+              "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
+              "                            identical stacks whose thread count grew\n"
+              "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
               "      --format=FORMAT       text (default), json or sarif (SARIF 2.1.0)\n"
               "  -o, --output=FILE         write the report to FILE instead of stdout\n"
@@ -104,6 +110,10 @@ enum {
         OPT_SHOW_IGNORED,
         OPT_PRINT_SUPPRESSIONS,
         OPT_COLOR,
+        OPT_SAVE_BASELINE,
+        OPT_BASELINE,
+        OPT_WATCH,
+        OPT_INTERVAL,
         OPT_VERSION,
 };
 
@@ -120,6 +130,10 @@ struct cli {
         bool no_default_ignores;
         bool print_suppressions;
         const char *color;      /* auto, always, never */
+        const char *save_baseline;
+        struct baseline baseline;
+        int64_t watch_ms;       /* 0: one snapshot */
+        int64_t interval_ms;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -160,6 +174,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "show-ignored", no_argument, NULL, OPT_SHOW_IGNORED },
                 { "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
                 { "color", required_argument, NULL, OPT_COLOR },
+                { "save-baseline", required_argument, NULL, OPT_SAVE_BASELINE },
+                { "baseline", required_argument, NULL, OPT_BASELINE },
+                { "watch", required_argument, NULL, OPT_WATCH },
+                { "interval", required_argument, NULL, OPT_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
@@ -274,6 +292,26 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_PRINT_SUPPRESSIONS:
                         cli->print_suppressions = true;
                         break;
+                case OPT_SAVE_BASELINE:
+                        cli->save_baseline = optarg;
+                        break;
+                case OPT_BASELINE: {
+                        _cleanup_free_ char *why = NULL;
+                        baseline_done(&cli->baseline);
+                        if (baseline_read(optarg, &cli->baseline, &why) < 0)
+                                return usage_error("%s", why ? why : "out of memory");
+                        break;
+                }
+                case OPT_WATCH:
+                        if (parse_duration_ms(optarg, &ms) < 0 || ms < 1)
+                                return usage_error("invalid --watch '%s': use e.g. 60s or 10m", optarg);
+                        cli->watch_ms = ms;
+                        break;
+                case OPT_INTERVAL:
+                        if (parse_duration_ms(optarg, &ms) < 0 || ms < 10)
+                                return usage_error("invalid --interval '%s': use e.g. 1s or 200ms (10ms at least)", optarg);
+                        cli->interval_ms = ms;
+                        break;
                 case OPT_COLOR:
                         if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never"))
                                 return usage_error("invalid --color '%s': use auto, always or never", optarg);
@@ -305,6 +343,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         if (cli->at_exit) {
                 if (cli->pid)
                         return usage_error("%s", "-p and --at-exit exclude each other");
+                if (cli->save_baseline || cli->baseline.path || cli->watch_ms)
+                        return usage_error("%s", "--save-baseline, --baseline and --watch go with -p");
                 if (optind >= argc)
                         return usage_error("%s", "--at-exit needs a PROGRAM to run");
                 cli->program = argv + optind;
@@ -312,6 +352,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         }
         if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
+        if (cli->watch_ms && cli->backend == &report_sarif)
+                return usage_error("%s", "--watch reports in text or json, not sarif");
         if (optind < argc)
                 return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
         if (cli->pid == 0)
@@ -359,17 +401,94 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         return 0;
 }
 
-static int run_pid(const struct cli *cli)
+static int inspect_or_complain(const struct cli *cli, struct leakscan_report **ret)
 {
-        struct leakscan_report *report = NULL;
-        int r = leakscan_inspect_pid(cli->pid, &cli->supervise.inspect, &report);
+        int r = leakscan_inspect_pid(cli->pid, &cli->supervise.inspect, ret);
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
                 return EXIT_CANNOT_INSPECT;
         }
+        return 0;
+}
+
+/* --watch: snapshots every --interval for --watch; exit 1 (or
+ * --error-exitcode) when a group of identical stacks grew. */
+static int run_watch(const struct cli *cli)
+{
+        struct watch w = {0};
+        int64_t interval = cli->interval_ms ? cli->interval_ms : 1000;
+        uint64_t end = now_usec(CLOCK_MONOTONIC) + (uint64_t) cli->watch_ms * 1000u;
+        int status = 0;
+        for (;;) {
+                struct leakscan_report *snap = NULL;
+                status = inspect_or_complain(cli, &snap);
+                if (status)
+                        break;
+                if (watch_add(&w, snap) < 0) {
+                        leakscan_report_free(snap);
+                        fputs("leakscan: out of memory\n", stderr);
+                        status = EXIT_CANNOT_INSPECT;
+                        break;
+                }
+                if (w.n_snapshots >= 2 && now_usec(CLOCK_MONOTONIC) >= end)
+                        break;
+                struct timespec ts = { interval / 1000, (long) (interval % 1000) * 1000000 };
+                nanosleep(&ts, NULL);
+        }
+        if (status == 0) {
+                FILE *out = cli->output ? fopen(cli->output, "we") : stdout;
+                if (!out) {
+                        fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
+                                cli->output, strerror(errno));
+                        status = EXIT_CANNOT_INSPECT;
+                } else {
+                        int r = cli->backend == &report_json ? watch_write_json(out, &w, interval) :
+                                                               watch_write_text(out, &w, interval);
+                        if (fflush(out) != 0 || r < 0) {
+                                fprintf(stderr, "leakscan: writing the report failed\n");
+                                status = EXIT_CANNOT_INSPECT;
+                        }
+                        if (out != stdout)
+                                fclose(out);
+                }
+                bool grew = false;
+                for (size_t g = 0; g < w.n_groups; g++)
+                        grew |= watch_growth(&w, &w.groups[g]) > 0;
+                if (status == 0 && grew)
+                        status = cli->error_exitcode;
+        }
+        watch_done(&w);
+        return status;
+}
+
+static int run_pid(const struct cli *cli)
+{
+        if (cli->watch_ms)
+                return run_watch(cli);
+        struct leakscan_report *report = NULL;
+        int status = inspect_or_complain(cli, &report);
+        if (status)
+                return status;
+        if (cli->save_baseline) {
+                FILE *f = fopen(cli->save_baseline, "we");
+                int r = f ? baseline_write(f, &report->processes[0]) : -errno;
+                if (f && fclose(f) != 0 && r == 0)
+                        r = -errno;
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot write the baseline %s: %s; choose a writable path\n",
+                                cli->save_baseline, strerror(-r));
+                        leakscan_report_free(report);
+                        return EXIT_CANNOT_INSPECT;
+                }
+        }
+        if (cli->baseline.path && baseline_apply(&cli->baseline, report) < 0) {
+                fputs("leakscan: out of memory\n", stderr);
+                leakscan_report_free(report);
+                return EXIT_CANNOT_INSPECT;
+        }
         size_t leaked;
-        int status = write_report(cli, report, stdout, &leaked);
+        status = write_report(cli, report, stdout, &leaked);
         if (status)
                 return status;
         return leaked ? cli->error_exitcode : EXIT_SUCCESS;
@@ -437,6 +556,7 @@ int main(int argc, char **argv)
         int r = parse_args(argc, argv, &cli);
         if (r <= 0) {
                 rule_set_done(&cli.rules);
+                baseline_done(&cli.baseline);
                 return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
         }
 
@@ -456,5 +576,6 @@ int main(int argc, char **argv)
         unsetenv("DEBUGINFOD_URLS");
         r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
+        baseline_done(&cli.baseline);
         return r;
 }

@@ -303,6 +303,13 @@ static void text_write_group(FILE *f, const struct report_options *opts, const s
         fputc('\n', f);
 }
 
+void report_text_thread(FILE *f, const struct leakscan_thread *t, const struct leakscan_process *p)
+{
+        const struct leakscan_thread *group[1] = { t };
+        struct report_options opts = {0};
+        text_write_group(f, &opts, group, 1, p->threads, p->n_threads);
+}
+
 struct text_group {
         const struct leakscan_thread **threads;
         size_t n;
@@ -512,7 +519,7 @@ static void json_frames(FILE *f, const struct leakscan_frame *frames, size_t n)
         fputc(']', f);
 }
 
-static void json_thread(FILE *f, const struct leakscan_thread *t)
+void report_json_thread(FILE *f, const struct leakscan_thread *t)
 {
         fprintf(f, "{\"tid\": %d, \"name\": ", (int) t->tid);
         json_string(f, t->name);
@@ -602,7 +609,7 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                 fprintf(f, ", \"inspected\": %s,\n      \"threads\": [", p->not_inspected ? "false" : "true");
                 for (size_t k = 0; k < p->n_threads; k++) {
                         fputs(k ? ",\n        " : "\n        ", f);
-                        json_thread(f, &p->threads[k]);
+                        report_json_thread(f, &p->threads[k]);
                 }
                 fputs("],\n      \"deadlocks\": [", f);
                 for (size_t c = 0; c < p->n_deadlocks; c++) {

@@ -33,6 +33,11 @@ const struct report_backend *report_backend_find(const char *name);
  * ignore it ("top:FUNC"), for a suppressions file.  Returns 0 or -EIO. */
 int report_write_suppressions(FILE *f, const struct leakscan_report *report);
 
+/* One thread as the text report prints it (of process p), and as the JSON
+ * report does: for reports made of other reports' threads (--watch). */
+void report_text_thread(FILE *f, const struct leakscan_thread *t, const struct leakscan_process *p);
+void report_json_thread(FILE *f, const struct leakscan_thread *t);
+
 /* Number of leaked threads in the whole report. */
 size_t report_count_leaked(const struct leakscan_report *report);
 

@@ -94,6 +94,8 @@ struct leakscan_thread {
         char name[16];
         bool main;
         char proc_state;        /* the letter from /proc/TID/stat before we came */
+        uint64_t start_time;    /* when it started, clock ticks since boot: with the
+                                 * TID, names this thread and no later one */
         enum leakscan_state state;
         long syscall_nr;        /* -1 when not in a syscall */
         const char *syscall;    /* static name, NULL when not in a syscall */

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Ignore rules, suppressions files, default ignores, grouping, colour and
-SARIF, on live targets: every option and every suppression keyword with a
-case it ignores and one it does not, a malformed suppressions file, the
-environment variables, OpenMP's pool reported only with
---no-default-ignores, 64 identical threads in one group, and the structure
-of the SARIF 2.1.0 output.
-Usage: test_rules.py LEAKSCAN MUTEX_TARGET POOL64_TARGET [OPENMP_TARGET]"""
+"""Ignore rules, suppressions files, default ignores, baselines, --watch,
+grouping, colour and SARIF, on live targets: every option and every
+suppression keyword with a case it ignores and one it does not, a malformed
+suppressions file, the environment variables, OpenMP's pool reported only
+with --no-default-ignores, a baseline against a reused TID, --watch on a
+target that leaks a thread every 100 ms, 64 identical threads in one group,
+and the structure of the SARIF 2.1.0 output.
+Usage: test_rules.py LEAKSCAN MUTEX_TARGET POOL64_TARGET GROWS_TARGET [OPENMP_TARGET]"""
 import json
 import os
 import re
@@ -92,8 +93,8 @@ def validate_sarif(doc):
 
 
 def main():
-    leakscan, mutex, pool64 = sys.argv[1:4]
-    openmp = sys.argv[4] if len(sys.argv) > 4 else None
+    leakscan, mutex, pool64, grows = sys.argv[1:5]
+    openmp = sys.argv[5] if len(sys.argv) > 5 else None
 
     with Target([mutex]) as t:
         wait_settled(t.pid, {"locker"})
@@ -173,6 +174,52 @@ def main():
         check(code == 1 and not errors and len(res) == 1 and res[0]["ruleId"] == "leaked-thread"
               and loc["artifactLocation"]["uri"].endswith("/test-targets/mutex.c") and loc["region"]["startLine"] > 0
               and len(res[0]["stacks"]) == 1, f"SARIF 2.1.0 for a leak, located at the top user frame ({errors})")
+
+        # baseline: what was there is ignored; a reused TID is a new thread
+        base = tempfile.NamedTemporaryFile(suffix=".baseline", delete=False).name
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", f"--save-baseline={base}"])
+        check(code == 1 and os.path.getsize(base) > 0, "--save-baseline writes the threads, and the report is as usual")
+        rep, _ = leaks(leakscan, t.pid, f"--baseline={base}")
+        lt = [x for x in rep["processes"][0]["threads"] if x["name"] == "locker"][0]
+        check(rep["summary"]["leaked"] == 0 and lt["ignored_by"] == f"baseline ({base})",
+              "--baseline ignores the threads present in it")
+        with open(base) as f:
+            lines = f.read().splitlines()
+        with open(base, "w") as f:
+            for line in lines:
+                w = line.split()
+                if not line.startswith("#") and int(w[0]) == lt["tid"]:
+                    w[1] = str(int(w[1]) - 1)   # the same TID, started at another time
+                f.write(" ".join(w) + "\n")
+        rep, _ = leaks(leakscan, t.pid, f"--baseline={base}")
+        check(rep["summary"]["leaked"] == 1, "a TID that started at another time is a new thread: judged")
+        with open(base, "w") as f:
+            f.write("# header\nnot a line\n")
+        code, _, err = run_leakscan(leakscan, ["-p", str(t.pid), f"--baseline={base}"])
+        check(code == 2 and f"{base}:2:" in err, "a malformed baseline is a usage error naming its line")
+        with open(base, "w") as f:
+            f.write("# empty\n")
+        code, _, err = run_leakscan(leakscan, ["--at-exit", f"--baseline={base}", "true"])
+        check(code == 2 and "go with -p" in err, "--baseline goes with -p")
+        os.unlink(base)
+
+        # --watch on a process whose thread count does not change
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=400ms", "--interval=100ms"])
+        check(code == 0 and "no group of threads grew" in out, f"--watch on a stable process: nothing grew ({code})")
+
+    # --watch on a process that leaks a thread every 100 ms
+    with Target([grows]) as t:
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=1s", "--interval=200ms"])
+        m = re.search(r"^\+(\d+) threads \(counts:((?: \d+)+)\) like this one:\nThread \d+ \"session\" in state condvar.*"
+                      r"with wait_for_close on top", out, re.M)
+        counts = [int(x) for x in m.group(2).split()] if m else []
+        check(code == 1 and m and int(m.group(1)) >= 5 and counts == sorted(counts) and len(counts) >= 5,
+              f"--watch finds the group that grows, with its counts ({m and m.group(0)[:60]!r})")
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=500ms", "--interval=100ms", "--format=json"])
+        doc = json.loads(out)
+        grown = [g for g in doc["groups"] if g["growth"] > 0]
+        check(code == 1 and doc["mode"] == "watch" and len(grown) == 1 and grown[0]["example"]["name"] == "session"
+              and doc["threads"] == sorted(doc["threads"]), "--watch --format=json: the growing group and its counts")
 
     # created-by, at exit
     rep = at_exit_leaks(leakscan, mutex, "--ignore-created-by=main")

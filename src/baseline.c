@@ -1,0 +1,241 @@
+/* Baselines and watches; see baseline.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "report.h"
+#include "util.h"
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+        const unsigned char *p = data;
+        for (size_t i = 0; i < n; i++) {
+                h ^= p[i];
+                h *= 0x100000001b3ull;
+        }
+        return h;
+}
+
+uint64_t baseline_signature(const struct leakscan_thread *t)
+{
+        uint64_t h = 0xcbf29ce484222325ull;
+        int state = (int) t->state;
+        h = fnv1a(h, &state, sizeof state);
+        for (size_t i = 0; i < t->n_frames; i++) {
+                const struct leakscan_frame *f = &t->frames[i];
+                if (f->function) {
+                        h = fnv1a(h, f->function, strlen(f->function) + 1);
+                } else {
+                        if (f->module)
+                                h = fnv1a(h, f->module, strlen(f->module) + 1);
+                        h = fnv1a(h, &f->offset, sizeof f->offset);
+                }
+        }
+        return h;
+}
+
+int baseline_write(FILE *f, const struct leakscan_process *p)
+{
+        fprintf(f, "# leakscan baseline 1: process %d (%s)\n# TID START-TIME STACK-SIGNATURE NAME\n",
+                (int) p->pid, p->exe ? p->exe : "?");
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+                fprintf(f, "%d %" PRIu64 " %016" PRIx64 " %s\n", (int) t->tid, t->start_time,
+                        baseline_signature(t), t->name);
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+void baseline_done(struct baseline *b)
+{
+        free(b->entries);
+        free(b->path);
+        *b = (struct baseline) {0};
+}
+
+int baseline_read(const char *path, struct baseline *ret, char **ret_error)
+{
+        _cleanup_free_ char *text = NULL;
+        ssize_t r = read_full_file(path, &text);
+        if (r < 0) {
+                if (asprintf(ret_error, "cannot read baseline %s: %s", path, strerror((int) -r)) < 0)
+                        *ret_error = NULL;
+                return (int) r;
+        }
+        struct baseline b = { .path = strdup(path) };
+        if (!b.path)
+                return -ENOMEM;
+        unsigned lineno = 0;
+        for (char *line = text, *next; line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                lineno++;
+                if (!*line || *line == '#')
+                        continue;
+                int tid;
+                uint64_t start;
+                if (sscanf(line, "%d %" SCNu64, &tid, &start) != 2 || tid <= 0) {
+                        if (asprintf(ret_error, "%s:%u: not a baseline line (TID START-TIME ...): \"%s\"",
+                                     path, lineno, line) < 0)
+                                *ret_error = NULL;
+                        baseline_done(&b);
+                        return -EINVAL;
+                }
+                struct baseline_entry *ne = realloc(b.entries, (b.n + 1) * sizeof *ne);
+                if (!ne) {
+                        baseline_done(&b);
+                        return -ENOMEM;
+                }
+                b.entries = ne;
+                b.entries[b.n++] = (struct baseline_entry) { (pid_t) tid, start };
+        }
+        *ret = b;
+        return 0;
+}
+
+int baseline_apply(const struct baseline *b, struct leakscan_report *report)
+{
+        int n = 0;
+        for (size_t i = 0; i < report->n_processes; i++) {
+                struct leakscan_process *p = &report->processes[i];
+                for (size_t k = 0; k < p->n_threads; k++) {
+                        struct leakscan_thread *t = &p->threads[k];
+                        if (!t->leaked)
+                                continue;
+                        for (size_t j = 0; j < b->n; j++) {
+                                /* a reused TID starts later: a new thread */
+                                if (b->entries[j].tid != t->tid || b->entries[j].start_time != t->start_time)
+                                        continue;
+                                if (asprintf(&t->ignored_by, "baseline (%s)", b->path) < 0)
+                                        return -ENOMEM;
+                                t->leaked = false;
+                                n++;
+                                break;
+                        }
+                }
+        }
+        return n;
+}
+
+/* ---- watch ---- */
+
+int watch_add(struct watch *w, struct leakscan_report *snapshot)
+{
+        struct leakscan_report **ns = realloc(w->snapshots, (w->n_snapshots + 1) * sizeof *ns);
+        if (!ns)
+                return -ENOMEM;
+        w->snapshots = ns;
+        size_t idx = w->n_snapshots++;
+        w->snapshots[idx] = snapshot;
+        for (size_t g = 0; g < w->n_groups; g++) {
+                size_t *nc = realloc(w->groups[g].counts, w->n_snapshots * sizeof *nc);
+                if (!nc)
+                        return -ENOMEM;
+                w->groups[g].counts = nc;
+                nc[idx] = 0;
+                w->groups[g].example = NULL;
+        }
+        const struct leakscan_process *p = &snapshot->processes[0];
+        for (size_t i = 0; i < p->n_threads; i++) {
+                struct leakscan_thread *t = &p->threads[i];
+                uint64_t sig = baseline_signature(t);
+                struct watch_group *g = NULL;
+                for (size_t k = 0; k < w->n_groups && !g; k++)
+                        if (w->groups[k].signature == sig)
+                                g = &w->groups[k];
+                if (!g) {
+                        struct watch_group *ng = realloc(w->groups, (w->n_groups + 1) * sizeof *ng);
+                        size_t *counts = calloc(w->n_snapshots, sizeof *counts);
+                        if (!ng || !counts) {
+                                if (ng)
+                                        w->groups = ng;
+                                free(counts);
+                                return -ENOMEM;
+                        }
+                        w->groups = ng;
+                        g = &w->groups[w->n_groups++];
+                        *g = (struct watch_group) { .signature = sig, .counts = counts };
+                }
+                g->counts[idx]++;
+                if (!g->example)
+                        g->example = t;
+        }
+        return 0;
+}
+
+void watch_done(struct watch *w)
+{
+        for (size_t i = 0; i < w->n_snapshots; i++)
+                leakscan_report_free(w->snapshots[i]);
+        free(w->snapshots);
+        for (size_t g = 0; g < w->n_groups; g++)
+                free(w->groups[g].counts);
+        free(w->groups);
+        *w = (struct watch) {0};
+}
+
+static size_t total_threads(const struct leakscan_report *r)
+{
+        return r->processes[0].n_threads;
+}
+
+int watch_write_text(FILE *f, const struct watch *w, int64_t interval_ms)
+{
+        const struct leakscan_process *last = &w->snapshots[w->n_snapshots - 1]->processes[0];
+        size_t first_n = total_threads(w->snapshots[0]), last_n = last->n_threads;
+        size_t grown = 0;
+        for (size_t g = 0; g < w->n_groups; g++)
+                grown += watch_growth(w, &w->groups[g]) > 0;
+        fprintf(f, "leakscan: watched process %d (%s) for %zu snapshots %" PRId64 "ms apart: %zu -> %zu threads",
+                (int) last->pid, last->exe ? last->exe : "?", w->n_snapshots, interval_ms, first_n, last_n);
+        if (!grown) {
+                fputs(", no group of threads grew\n", f);
+                return ferror(f) ? -EIO : 0;
+        }
+        fprintf(f, ", %zu group%s grew\n\n", grown, grown == 1 ? "" : "s");
+        for (size_t g = 0; g < w->n_groups; g++) {
+                const struct watch_group *grp = &w->groups[g];
+                int64_t d = watch_growth(w, grp);
+                if (d <= 0 || !grp->example)
+                        continue;
+                fprintf(f, "+%" PRId64 " thread%s (counts:", d, d == 1 ? "" : "s");
+                for (size_t s = 0; s < w->n_snapshots; s++)
+                        fprintf(f, " %zu", grp->counts[s]);
+                fputs(") like this one:\n", f);
+                report_text_thread(f, grp->example, last);
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+int watch_write_json(FILE *f, const struct watch *w, int64_t interval_ms)
+{
+        const struct leakscan_process *last = &w->snapshots[w->n_snapshots - 1]->processes[0];
+        fprintf(f, "{\"schema\": \"%s\", \"mode\": \"watch\", \"pid\": %d, \"interval_ms\": %" PRId64
+                ", \"snapshots\": %zu,\n  \"threads\": [", LEAKSCAN_SCHEMA, (int) last->pid, interval_ms,
+                w->n_snapshots);
+        for (size_t s = 0; s < w->n_snapshots; s++)
+                fprintf(f, "%s%zu", s ? ", " : "", total_threads(w->snapshots[s]));
+        fputs("],\n  \"groups\": [", f);
+        bool first = true;
+        size_t grown = 0;
+        for (size_t g = 0; g < w->n_groups; g++) {
+                const struct watch_group *grp = &w->groups[g];
+                if (!grp->example)
+                        continue;
+                int64_t d = watch_growth(w, grp);
+                grown += d > 0;
+                fprintf(f, "%s\n    {\"signature\": \"%016" PRIx64 "\", \"growth\": %" PRId64 ", \"counts\": [",
+                        first ? "" : ",", grp->signature, d);
+                first = false;
+                for (size_t s = 0; s < w->n_snapshots; s++)
+                        fprintf(f, "%s%zu", s ? ", " : "", grp->counts[s]);
+                fputs("], \"example\": ", f);
+                report_json_thread(f, grp->example);
+                fputs("}", f);
+        }
+        fprintf(f, "],\n  \"summary\": {\"groups_grown\": %zu}}\n", grown);
+        return ferror(f) ? -EIO : 0;
+}
