@@ -227,6 +227,32 @@ static int analyse_object(struct modules *mods, const struct leakscan_process *p
         return 0;
 }
 
+/* Threads waiting on one object share its name: looked up once. */
+static int analyse_object_cached(struct modules *mods, const struct leakscan_process *p, struct leakscan_thread *lt,
+                                 size_t upto)
+{
+        for (size_t i = 0; i < upto; i++) {
+                const struct leakscan_thread *x = &p->threads[i];
+                if (!x->has_object || x->object.address != lt->object.address || x->state != lt->state)
+                        continue;
+                struct leakscan_wait_object o = x->object;
+                o.symbol = o.symbol ? strdup(o.symbol) : NULL;
+                o.file = o.file ? strdup(o.file) : NULL;
+                o.stack_function = o.stack_function ? strdup(o.stack_function) : NULL;
+                if ((x->object.symbol && !o.symbol) || (x->object.file && !o.file) ||
+                    (x->object.stack_function && !o.stack_function)) {
+                        free(o.symbol);
+                        free(o.file);
+                        free(o.stack_function);
+                        return -ENOMEM;
+                }
+                lt->object = o;
+                lt->has_object = true;
+                return 0;
+        }
+        return analyse_object(mods, p, lt);
+}
+
 /* ---- pipes ---- */
 
 static bool pipe_fd_writable(pid_t pid, const char *fd)
@@ -472,6 +498,22 @@ out:
         return r;
 }
 
+/* The other end of a pipe is looked up once per pipe and direction: a pool
+ * of readers on one pipe shares the answer (the lookup reads every process's
+ * fds). */
+static int analyse_pipe_cached(pid_t pid, struct leakscan_thread *t, struct leakscan_process *p, size_t upto)
+{
+        for (size_t i = 0; i < upto; i++) {
+                const struct leakscan_thread *x = &p->threads[i];
+                if (x->peer && x->state == t->state && streq(x->fd_target, t->fd_target)) {
+                        t->peer = strdup(x->peer);
+                        t->peer_pid = x->peer_pid;
+                        return t->peer ? 0 : -ENOMEM;
+                }
+        }
+        return analyse_pipe(pid, t);
+}
+
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p)
 {
         size_t k = 0;
@@ -486,10 +528,10 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
                 struct leakscan_thread *lt = &p->threads[i];
                 int r = 0;
                 if (lt->has_wait_address && lt->verdict != LEAKSCAN_VERDICT_RUNNING)
-                        r = analyse_object(mods, p, lt);
+                        r = analyse_object_cached(mods, p, lt, i);
                 if (r == 0 && lt->fd_target && procfs_fd_kind(lt->fd_target) == FD_KIND_PIPE &&
                     (lt->state == LEAKSCAN_STATE_PIPE_READ || lt->state == LEAKSCAN_STATE_PIPE_WRITE))
-                        r = analyse_pipe(p->pid, lt);
+                        r = analyse_pipe_cached(p->pid, lt, p, i);
                 if (r < 0)
                         return r;
         }
