@@ -6,6 +6,7 @@
 
 #include "baseline.h"
 #include "report.h"
+#include "rules.h"
 #include "util.h"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
@@ -96,28 +97,19 @@ int baseline_read(const char *path, struct baseline *ret, char **ret_error)
         return 0;
 }
 
+static int baseline_reason(void *userdata, const struct leakscan_thread *t, char **ret_reason)
+{
+        const struct baseline *b = userdata;
+        for (size_t j = 0; j < b->n; j++)
+                /* a reused TID starts later: a new thread */
+                if (b->entries[j].tid == t->tid && b->entries[j].start_time == t->start_time)
+                        return asprintf(ret_reason, "baseline (%s)", b->path) < 0 ? -ENOMEM : 0;
+        return 0;
+}
+
 int baseline_apply(const struct baseline *b, struct leakscan_report *report)
 {
-        int n = 0;
-        for (size_t i = 0; i < report->n_processes; i++) {
-                struct leakscan_process *p = &report->processes[i];
-                for (size_t k = 0; k < p->n_threads; k++) {
-                        struct leakscan_thread *t = &p->threads[k];
-                        if (!t->leaked)
-                                continue;
-                        for (size_t j = 0; j < b->n; j++) {
-                                /* a reused TID starts later: a new thread */
-                                if (b->entries[j].tid != t->tid || b->entries[j].start_time != t->start_time)
-                                        continue;
-                                if (asprintf(&t->ignored_by, "baseline (%s)", b->path) < 0)
-                                        return -ENOMEM;
-                                t->leaked = false;
-                                n++;
-                                break;
-                        }
-                }
-        }
-        return n;
+        return rules_ignore_where(report, baseline_reason, (void *) b);
 }
 
 /* ---- watch ---- */
