@@ -187,6 +187,11 @@ static int analyse_object(struct modules *mods, const struct leakscan_process *p
                 (void) dwfl_module_getelf(mod, &bias);
                 uint64_t start = sym.st_value;
                 o->region = LEAKSCAN_REGION_GLOBAL;
+                /* a lock whose futex word lies inside it (a condvar's at 40)
+                 * is the whole variable; in an array or a larger struct the
+                 * offset tells which one */
+                if (addr > start && sym.st_size <= 64)
+                        o->address = addr = start;
                 if (addr > start) {
                         if (asprintf(&o->symbol, "%s+%" PRIu64, plain ? plain : name, addr - start) < 0)
                                 return -ENOMEM;

@@ -294,7 +294,10 @@ static void text_write_group(FILE *f, const struct report_options *opts, const s
         if (t->fd_target)
                 fprintf(f, "    waiting on fd %d -> %s%s%s\n", t->wait_fd, t->fd_target,
                         t->peer ? ": " : "", t->peer ? t->peer : "");
-        if (t->has_object && n == 1) {
+        bool same_object = t->has_object;
+        for (size_t i = 1; i < n; i++)
+                same_object &= group[i]->has_object && group[i]->object.address == t->object.address;
+        if (same_object) {
                 fputs("    waits for ", f);
                 text_write_wait(f, t, threads, n_threads);
                 fputc('\n', f);
