@@ -121,6 +121,16 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
         case -ESRCH:
                 snprintf(buf, size, "no such process %d (it may have exited during the snapshot); check the PID with ps", (int) pid);
                 break;
+        case -ENOTUNIQ: {
+                char path[64];
+                long tgid = 0;
+                _cleanup_free_ char *text = NULL;
+                snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+                if (read_full_file(path, &text) > 0)
+                        (void) procfs_parse_status_field(text, "Tgid", &tgid);
+                snprintf(buf, size, "%d is a thread of process %ld, not a process: use -p %ld", (int) pid, tgid, tgid);
+                break;
+        }
         case -ECHILD:
                 snprintf(buf, size, "process %d is a zombie: it has exited and waits for its parent to reap it; there are no threads left to inspect", (int) pid);
                 break;

@@ -39,7 +39,7 @@ int seize_check_process(pid_t pid, pid_t *ret_tracer)
         long tgid = pid;
         (void) procfs_parse_status_field(text, "Tgid", &tgid);
         if (tgid != pid)
-                return -ESRCH;  /* a TID, not a process: say so as "no such process" */
+                return -ENOTUNIQ;       /* a thread of another process */
         (void) procfs_parse_status_field(text, "Threads", &threads);
         /* A leader that called pthread_exit is a zombie while its threads
          * live on: that process is still worth looking at. */

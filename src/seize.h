@@ -15,8 +15,8 @@
 #include "capture.h"
 
 /* Checks that pid can be inspected at all.  Returns 0, or -ESRCH (no such
- * process), -ECHILD (zombie), -EINVAL (kernel thread), -EBUSY (another
- * tracer; its pid in *ret_tracer). */
+ * process), -ENOTUNIQ (a thread of another process), -ECHILD (zombie),
+ * -EINVAL (kernel thread), -EBUSY (another tracer; its pid in *ret_tracer). */
 int seize_check_process(pid_t pid, pid_t *ret_tracer);
 
 /* Lists the threads of cap->pid, reads their pre-stop facts, seizes and stops

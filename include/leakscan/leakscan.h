@@ -178,6 +178,7 @@ void leakscan_options_init(struct leakscan_options *opts);
  * symbolizes and classifies.  Returns 0 and a new report in *ret_report (free
  * with leakscan_report_free), or a negative errno:
  *   -ESRCH  no such process, or it exited during the snapshot
+ *   -ENOTUNIQ pid is a thread of another process
  *   -EPERM  not allowed to trace it (ptrace_scope, capabilities)
  *   -EBUSY  already traced by another tracer
  *   -ECHILD it is a zombie

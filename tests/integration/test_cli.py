@@ -65,6 +65,10 @@ def main():
               and "ptrace_scope" in p.stderr and p.stderr.count("\n") == 1,
               f"unprivileged -> exit 3, one line naming CAP_SYS_PTRACE and ptrace_scope ({p.returncode} {p.stderr.strip()!r})")
 
+        tid = max(int(x) for x in os.listdir(f"/proc/{t.pid}/task"))
+        expect(leakscan, ["-p", str(tid)], 3, f"is a thread of process {t.pid}", f"use -p {t.pid}",
+               label="a TID instead of a PID")
+
         # report shaping
         expect(leakscan, ["-p", str(t.pid), "--min-blocked=0"], 1, "found 1 unexpected thread",
                "with wait_for_lock on top of the stack")
