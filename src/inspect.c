@@ -138,7 +138,7 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
                 snprintf(buf, size, "process %d is a kernel thread: only user-space processes can be inspected", (int) pid);
                 break;
         case -EBUSY: {
-                (void) seize_check_process(pid, &tracer);
+                (void) seize_check_process(pid, &tracer, NULL);
                 char path[64];
                 _cleanup_free_ char *text = NULL;
                 snprintf(path, sizeof path, "/proc/%d/comm", (int) tracer);
@@ -197,7 +197,8 @@ static bool sched_clock_now(uint64_t *ret)
 int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret)
 {
-        int r = seize_check_process(pid, NULL);
+        long threads = 1;
+        int r = seize_check_process(pid, NULL, &threads);
         if (r < 0)
                 return r;
 
@@ -209,19 +210,13 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         /* Room for the stack copies, faulted in before the stop: a blocked
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
-        long threads = 1;
-        char path[64];
-        _cleanup_free_ char *status = NULL;
-        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
-        if (read_full_file(path, &status) >= 0)
-                (void) procfs_parse_status_field(status, "Threads", &threads);
         (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
 
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {
                 process_capture_free(cap);
                 /* A refusal from a process that is traced now is "busy". */
-                if (r == -EPERM && seize_check_process(pid, NULL) == -EBUSY)
+                if (r == -EPERM && seize_check_process(pid, NULL, NULL) == -EBUSY)
                         r = -EBUSY;
                 return r;
         }

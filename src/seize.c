@@ -17,7 +17,7 @@
 
 #define SEIZE_MAX_PASSES 10
 
-int seize_check_process(pid_t pid, pid_t *ret_tracer)
+int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads)
 {
         char path[64];
         _cleanup_free_ char *text = NULL;
@@ -41,6 +41,8 @@ int seize_check_process(pid_t pid, pid_t *ret_tracer)
         if (tgid != pid)
                 return -ENOTUNIQ;       /* a thread of another process */
         (void) procfs_parse_status_field(text, "Threads", &threads);
+        if (ret_threads)
+                *ret_threads = threads;
         /* A leader that called pthread_exit is a zombie while its threads
          * live on: that process is still worth looking at. */
         if ((st.state == 'Z' || st.state == 'X') && threads <= 1)

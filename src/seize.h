@@ -16,8 +16,9 @@
 
 /* Checks that pid can be inspected at all.  Returns 0, or -ESRCH (no such
  * process), -ENOTUNIQ (a thread of another process), -ECHILD (zombie),
- * -EINVAL (kernel thread), -EBUSY (another tracer; its pid in *ret_tracer). */
-int seize_check_process(pid_t pid, pid_t *ret_tracer);
+ * -EINVAL (kernel thread), -EBUSY (another tracer; its pid in *ret_tracer).
+ * *ret_threads (may be NULL) gets its thread count, as /proc says now. */
+int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads);
 
 /* Lists the threads of cap->pid, reads their pre-stop facts, seizes and stops
  * each, and repeats until a pass finds no new thread.  On return every thread
