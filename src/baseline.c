@@ -152,7 +152,9 @@ int watch_add(struct watch *w, struct leakscan_report *snapshot)
                         *g = (struct watch_group) { .signature = sig, .counts = counts };
                 }
                 g->counts[idx]++;
-                if (!g->example)
+                /* the example: the newest thread, preferably one we saw
+                 * being created, for its creator stack */
+                if (!g->example || t->has_created_by || !g->example->has_created_by)
                         g->example = t;
         }
         return 0;

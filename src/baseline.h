@@ -45,7 +45,9 @@ int baseline_apply(const struct baseline *b, struct leakscan_report *report);
 struct watch_group {
         uint64_t signature;
         size_t *counts;                 /* per snapshot */
-        struct leakscan_thread *example;        /* in the last snapshot, or NULL */
+        struct leakscan_thread *example;        /* in the last snapshot (its newest
+                                                 * thread, created-by known if we
+                                                 * saw it made), or NULL */
 };
 
 struct watch {

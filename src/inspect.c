@@ -334,7 +334,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
                 }
                 const struct thread_capture *creator = creators && t->regs_valid ?
-                        creators->find(creators->userdata, cap->pid, arch_regs_tls(&t->regs)) : NULL;
+                        creators->find(creators->userdata, cap->pid, t) : NULL;
                 if (creator) {
                         const char *note;
                         r = unwind_and_symbolize(unwinder, ustate, sym, creator, opts->max_frames,
@@ -380,7 +380,8 @@ out:
         return r;
 }
 
-int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct leakscan_report **ret_report)
+int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                struct leakscan_report **ret_report)
 {
         struct leakscan_options defaults;
         if (!opts) {
@@ -411,7 +412,7 @@ int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct 
         p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
         inspect_read_identity(p);
 
-        r = inspect_analyse(cap, opts, NULL, p);
+        r = inspect_analyse(cap, opts, creators, p);
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);
@@ -419,4 +420,9 @@ int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct 
         }
         *ret_report = report;
         return 0;
+}
+
+int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct leakscan_report **ret_report)
+{
+        return inspect_pid(pid, opts, NULL, ret_report);
 }

@@ -19,11 +19,12 @@
 int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret);
 
-/* Where the stacks that created threads were copied (--at-exit): find
- * returns the copy for the thread of process pid whose thread pointer is tls
- * (glibc's struct pthread: what clone was given), or NULL. */
+/* Where the stacks that created threads were copied (--at-exit, --watch):
+ * find returns the copy for thread t of process pid, or NULL.  Found by the
+ * thread's TID, or by its thread pointer (glibc's struct pthread: what clone
+ * was given) when the TID was not known at creation. */
 struct creator_lookup {
-        const struct thread_capture *(*find)(void *userdata, pid_t pid, uint64_t tls);
+        const struct thread_capture *(*find)(void *userdata, pid_t pid, const struct thread_capture *t);
         void *userdata;
 };
 
@@ -32,6 +33,10 @@ struct creator_lookup {
  * Applies the pid-mode leak rule.  Returns 0 or a negative errno. */
 int inspect_analyse(struct process_capture *cap, const struct leakscan_options *opts,
                     const struct creator_lookup *creators, struct leakscan_process *p);
+
+/* leakscan_inspect_pid, with the creator stacks that creators knows. */
+int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                struct leakscan_report **ret_report);
 
 /* Reads exe and cmdline of process p->pid into p. */
 void inspect_read_identity(struct leakscan_process *p);

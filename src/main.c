@@ -13,6 +13,8 @@
 #include "report.h"
 #include "rules.h"
 #include "supervise.h"
+#include "inspect.h"
+#include "track.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -401,9 +403,10 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         return 0;
 }
 
-static int inspect_or_complain(const struct cli *cli, struct leakscan_report **ret)
+static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
+                               struct leakscan_report **ret)
 {
-        int r = leakscan_inspect_pid(cli->pid, &cli->supervise.inspect, ret);
+        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, ret);
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
@@ -412,17 +415,27 @@ static int inspect_or_complain(const struct cli *cli, struct leakscan_report **r
         return 0;
 }
 
-/* --watch: snapshots every --interval for --watch; exit 1 (or
- * --error-exitcode) when a group of identical stacks grew. */
+static const struct thread_capture *watch_find_creator(void *userdata, pid_t pid, const struct thread_capture *t)
+{
+        (void) pid;
+        return track_creator(userdata, t->tid);
+}
+
+/* --watch: snapshots every --interval for --watch, following thread
+ * creation in between so that new threads come with the stack that created
+ * them; exit 1 (or --error-exitcode) when a group of identical stacks grew. */
 static int run_watch(const struct cli *cli)
 {
         struct watch w = {0};
         int64_t interval = cli->interval_ms ? cli->interval_ms : 1000;
         uint64_t end = now_usec(CLOCK_MONOTONIC) + (uint64_t) cli->watch_ms * 1000u;
-        int status = 0;
-        for (;;) {
+        struct track *tr = track_new(cli->pid, cli->supervise.creator_window);
+        struct creator_lookup creators = { watch_find_creator, tr };
+        int status = tr ? 0 : EXIT_CANNOT_INSPECT;
+        while (status == 0) {
                 struct leakscan_report *snap = NULL;
-                status = inspect_or_complain(cli, &snap);
+                track_stop(tr);         /* the snapshot seizes the process as -p does */
+                status = inspect_or_complain(cli, &creators, &snap);
                 if (status)
                         break;
                 if (watch_add(&w, snap) < 0) {
@@ -433,9 +446,15 @@ static int run_watch(const struct cli *cli)
                 }
                 if (w.n_snapshots >= 2 && now_usec(CLOCK_MONOTONIC) >= end)
                         break;
-                struct timespec ts = { interval / 1000, (long) (interval % 1000) * 1000000 };
-                nanosleep(&ts, NULL);
+                uint64_t next = now_usec(CLOCK_MONOTONIC) + (uint64_t) interval * 1000u;
+                if (track_start(tr) == 0)
+                        track_run(tr, next);
+                else {
+                        struct timespec ts = { interval / 1000, (long) (interval % 1000) * 1000000 };
+                        nanosleep(&ts, NULL);
+                }
         }
+        track_free(tr);
         if (status == 0) {
                 FILE *out = cli->output ? fopen(cli->output, "we") : stdout;
                 if (!out) {
@@ -467,7 +486,7 @@ static int run_pid(const struct cli *cli)
         if (cli->watch_ms)
                 return run_watch(cli);
         struct leakscan_report *report = NULL;
-        int status = inspect_or_complain(cli, &report);
+        int status = inspect_or_complain(cli, NULL, &report);
         if (status)
                 return status;
         if (cli->save_baseline) {

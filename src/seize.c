@@ -182,11 +182,22 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         continue;
                 }
                 if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
+                        int e = errno;
                         /* EPERM for a thread that just exited looks the same
-                         * as a real refusal; a vanished task settles it. */
+                         * as a real refusal; a vanished task settles it.  A
+                         * thread that is our tracee already (it never stopped
+                         * to be let go, in --watch) is simply ours. */
                         char path[64];
-                        snprintf(path, sizeof path, "/proc/%d/task/%d", (int) cap->pid, (int) t->tid);
-                        if (errno == EPERM && access(path, F_OK) == 0 && r == 0)
+                        _cleanup_free_ char *status = NULL;
+                        long tracer = 0;
+                        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) cap->pid, (int) t->tid);
+                        bool exists = read_full_file(path, &status) >= 0;
+                        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 &&
+                            tracer == getpid()) {
+                                t->seized = true;
+                                continue;
+                        }
+                        if (e == EPERM && exists && r == 0)
                                 r = -EPERM;
                         t->vanished = true;
                         continue;

@@ -234,9 +234,10 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *re
 
 /* ---- creator stacks ---- */
 
-static const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, uint64_t tls)
+static const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const struct thread_capture *t)
 {
         struct supervisor *sv = userdata;
+        uint64_t tls = arch_regs_tls(&t->regs);
         for (size_t i = 0; i < sv->n_creators; i++)
                 if (sv->creators[i].tls == tls && sv->creators[i].tgid == pid)
                         return &sv->creators[i].creator;

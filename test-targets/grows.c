@@ -27,7 +27,7 @@ static void *acceptor(void *arg)
         (void) arg;
         name_self("acceptor");
         for (int i = 0; i < 300; i++) {
-                spawn_thread(session, NULL);
+                spawn_thread(session, NULL); /* @spawn */
                 usleep(100000);
         }
         for (;;)

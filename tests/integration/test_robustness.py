@@ -3,7 +3,8 @@
 targets: no signal is lost while threads are held (queued real-time signals
 are counted by the target), a job-control stop in force stays in force, a
 target whose threads come and go survives many snapshots, and every target is
-left running and untraced.
+left running and untraced; the same under --watch, which follows thread
+creation with ptrace between its snapshots.
 Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET"""
 import json
 import os
@@ -35,32 +36,70 @@ def untouched(pid, label):
     check(all(tracer_pid(pid, t) == 0 for t in st), f"{label}: no thread left traced")
 
 
-def test_signals(leakscan, exe):
-    sigrt = signal.SIGRTMIN + 1
-    with Target([exe]) as t:
-        wait_settled(t.pid, {"blocked"})
-        sent = 0
-        stop = threading.Event()
+def signal_storm(pid, sig):
+    """Starts sending sig to pid every 0.5 ms; returns (stop, count)."""
+    state = {"sent": 0}
+    stop = threading.Event()
 
-        def sender():
-            nonlocal sent
-            while not stop.is_set():
-                os.kill(t.pid, sigrt)
-                sent += 1
-                time.sleep(0.0005)
+    def sender():
+        while not stop.is_set():
+            os.kill(pid, sig)
+            state["sent"] += 1
+            time.sleep(0.0005)
 
-        th = threading.Thread(target=sender)
-        th.start()
-        codes = []
-        for _ in range(15):
-            codes.append(run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0"])[0])
+    th = threading.Thread(target=sender)
+    th.start()
+
+    def finish():
         stop.set()
         th.join()
-        check(all(c == 1 for c in codes), f"15 snapshots under a signal storm all found the leak ({codes})")
+        return state["sent"]
+    return finish
+
+
+def received(t):
+    time.sleep(0.2)
+    os.kill(t.pid, signal.SIGUSR2)
+    line = t.proc.stdout.readline().decode().split()
+    return int(line[1]) if len(line) == 2 and line[0] == "count" else None
+
+
+def test_watch(leakscan, signals_exe, churn_exe, mutex_exe):
+    with Target([signals_exe]) as t:
+        wait_settled(t.pid, {"blocked"})
+        finish = signal_storm(t.pid, signal.SIGRTMIN + 1)
+        code, out, err = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=1s", "--interval=200ms"])
+        sent = finish()
+        got = received(t)
+        check(code == 0 and "no group of threads grew" in out, f"--watch under a signal storm ({code} {err.strip()[:100]})")
+        check(got == sent, f"--watch: every queued signal delivered: sent {sent}, received {got}")
+        untouched(t.pid, "--watch, signal storm")
+    with Target([churn_exe]) as t:
+        wait_settled(t.pid, {"stuck"})
+        code, out, err = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=1s", "--interval=200ms"])
+        check(code in (0, 1) and "watched process" in out, f"--watch on a churning process ({code} {err.strip()[:100]})")
+        check(t.proc.poll() is None, "--watch: the churning process is alive")
+        untouched(t.pid, "--watch, churn")
+    with Target([mutex_exe]) as t:
+        wait_settled(t.pid, {"locker"})
+        os.kill(t.pid, signal.SIGSTOP)
         time.sleep(0.2)
-        os.kill(t.pid, signal.SIGUSR2)
-        line = t.proc.stdout.readline().decode().split()
-        got = int(line[1]) if len(line) == 2 and line[0] == "count" else None
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=600ms", "--interval=200ms"])
+        time.sleep(0.1)
+        st = states(t.pid)
+        check(code == 0 and all(s == "T" for s in st.values()), f"--watch leaves a stopped process stopped ({st})")
+        check(all(tracer_pid(t.pid, tid) == 0 for tid in st), "--watch: untraced after")
+        os.kill(t.pid, signal.SIGCONT)
+
+
+def test_signals(leakscan, exe):
+    with Target([exe]) as t:
+        wait_settled(t.pid, {"blocked"})
+        finish = signal_storm(t.pid, signal.SIGRTMIN + 1)
+        codes = [run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0"])[0] for _ in range(15)]
+        sent = finish()
+        check(all(c == 1 for c in codes), f"15 snapshots under a signal storm all found the leak ({codes})")
+        got = received(t)
         check(got == sent, f"every queued signal delivered: sent {sent}, received {got}")
         untouched(t.pid, "signal storm")
 
@@ -109,6 +148,7 @@ def main():
     test_signals(leakscan, signals_exe)
     test_job_control_stop(leakscan, mutex_exe)
     test_churn(leakscan, churn_exe)
+    test_watch(leakscan, signals_exe, churn_exe, mutex_exe)
     return check.finish()
 
 

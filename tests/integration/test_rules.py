@@ -215,6 +215,10 @@ def main():
         counts = [int(x) for x in m.group(2).split()] if m else []
         check(code == 1 and m and int(m.group(1)) >= 5 and counts == sorted(counts) and len(counts) >= 5,
               f"--watch finds the group that grows, with its counts ({m and m.group(0)[:60]!r})")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-targets", "grows.c")
+        line = [n for n, text in enumerate(open(src), 1) if "@spawn" in text][0]
+        check(re.search(r"^  created by acceptor at \S*grows\.c:%d:$" % line, out, re.M) is not None,
+              f"...and where its new threads were created (grows.c:{line}), seen while watching")
         code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=500ms", "--interval=100ms", "--format=json"])
         doc = json.loads(out)
         grown = [g for g in doc["groups"] if g["growth"] > 0]

@@ -1,0 +1,247 @@
+/* Thread-creation tracking for --watch; see track.h. */
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "track.h"
+#include "util.h"
+
+struct tracked {
+        pid_t tid;
+        bool started;           /* its birth stop seen (or it existed before us) */
+};
+
+struct creation {
+        pid_t tid;              /* the thread created */
+        struct thread_capture creator;
+};
+
+struct track {
+        pid_t pid;
+        size_t window;
+        struct tracked *threads;
+        size_t n_threads;
+        struct creation *creations;
+        size_t n_creations;
+        sigset_t old_mask;
+};
+
+struct track *track_new(pid_t pid, size_t creator_window)
+{
+        struct track *tr = calloc(1, sizeof *tr);
+        if (tr) {
+                tr->pid = pid;
+                tr->window = creator_window;
+        }
+        return tr;
+}
+
+static struct tracked *find(struct track *tr, pid_t tid)
+{
+        for (size_t i = 0; i < tr->n_threads; i++)
+                if (tr->threads[i].tid == tid)
+                        return &tr->threads[i];
+        return NULL;
+}
+
+static struct tracked *add(struct track *tr, pid_t tid, bool started)
+{
+        struct tracked *t = find(tr, tid);
+        if (t)
+                return t;
+        struct tracked *n = realloc(tr->threads, (tr->n_threads + 1) * sizeof *n);
+        if (!n)
+                return NULL;
+        tr->threads = n;
+        t = &n[tr->n_threads++];
+        *t = (struct tracked) { tid, started };
+        return t;
+}
+
+static void drop(struct track *tr, pid_t tid)
+{
+        struct tracked *t = find(tr, tid);
+        if (t)
+                *t = tr->threads[--tr->n_threads];
+}
+
+int track_start(struct track *tr)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int) tr->pid);
+        DIR *d = opendir(path);
+        if (!d)
+                return -ESRCH;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                pid_t tid = (pid_t) atoi(de->d_name);
+                if (tid <= 0)
+                        continue;
+                if (ptrace(PTRACE_SEIZE, tid, 0, (void *) (long) PTRACE_O_TRACECLONE) < 0)
+                        continue;       /* gone, or not ours: its creations go untold */
+                if (!add(tr, tid, true)) {
+                        closedir(d);
+                        track_stop(tr);
+                        return -ENOMEM;
+                }
+        }
+        closedir(d);
+        return 0;
+}
+
+/* The creator copy: registers and stack of a thread stopped at its clone
+ * event.  glibc's clone wrappers have no unwind information after the
+ * syscall and push nothing: start the unwind at the return address. */
+static void record_creation(struct track *tr, pid_t creator, pid_t child)
+{
+        struct thread_capture c = { .tid = creator, .syscall_nr = -1 };
+        struct iovec iov = { &c.regs, sizeof c.regs };
+        if (ptrace(PTRACE_GETREGSET, creator, (void *) NT_PRSTATUS, &iov) < 0 || iov.iov_len != sizeof c.regs)
+                return;
+        c.regs_valid = true;
+        c.stack = malloc(tr->window);
+        if (!c.stack)
+                return;
+        c.stack_addr = arch_regs_sp(&c.regs);
+        struct iovec local = { c.stack, tr->window };
+        struct iovec remote = { (void *) (uintptr_t) c.stack_addr, tr->window };
+        ssize_t n = process_vm_readv(creator, &local, 1, &remote, 1, 0);
+        c.stack_len = n > 0 ? (size_t) n : 0;
+        uint64_t ret_addr;
+        if (c.stack_len >= sizeof ret_addr) {
+                memcpy(&ret_addr, c.stack, sizeof ret_addr);
+                arch_regs_return_to(&c.regs, ret_addr);
+        }
+        struct creation *nc = realloc(tr->creations, (tr->n_creations + 1) * sizeof *nc);
+        if (!nc) {
+                free(c.stack);
+                return;
+        }
+        tr->creations = nc;
+        nc[tr->n_creations++] = (struct creation) { child, c };
+}
+
+/* Handles one wait status of a tracked thread.  stopping: we are letting
+ * everything go, so a stopped thread is detached rather than continued. */
+static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
+{
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                drop(tr, tid);
+                return;
+        }
+        if (!WIFSTOPPED(status))
+                return;
+        struct tracked *t = find(tr, tid);
+        if (!t)
+                t = add(tr, tid, false);        /* a new thread, before its creator's event */
+        int event = status >> 16, sig = WSTOPSIG(status);
+        int deliver = 0;
+        bool listen = false;
+        if (event == PTRACE_EVENT_CLONE) {
+                unsigned long msg = 0;
+                if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
+                        record_creation(tr, tid, (pid_t) msg);
+                        add(tr, (pid_t) msg, false);
+                }
+        } else if (event == PTRACE_EVENT_STOP) {
+                if (t && !t->started)
+                        t->started = true;      /* its birth stop */
+                else if (sig != SIGTRAP)
+                        listen = true;          /* a job-control stop: stay in it */
+        } else if (event == 0) {
+                deliver = sig;                  /* a signal for the program */
+        }
+        if (t && event != PTRACE_EVENT_STOP)
+                t->started = true;
+        if (stopping) {
+                /* detached in a group stop, the kernel puts it back in it */
+                (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) deliver);
+                drop(tr, tid);
+        } else if (listen) {
+                (void) ptrace(PTRACE_LISTEN, tid, 0, 0);
+        } else {
+                (void) ptrace(PTRACE_CONT, tid, 0, (void *) (long) deliver);
+        }
+}
+
+void track_run(struct track *tr, uint64_t until_us)
+{
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &chld, &tr->old_mask);
+        for (;;) {
+                int status;
+                pid_t tid;
+                while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+                        on_status(tr, tid, status, false);
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                if (now >= until_us)
+                        break;
+                uint64_t d = until_us - now;
+                struct timespec ts = { (time_t) (d / 1000000u), (long) (d % 1000000u) * 1000 };
+                (void) sigtimedwait(&chld, NULL, &ts);  /* a ptrace event, or the time */
+        }
+        sigprocmask(SIG_SETMASK, &tr->old_mask, NULL);
+}
+
+void track_stop(struct track *tr)
+{
+        for (size_t i = 0; i < tr->n_threads; i++)
+                (void) ptrace(PTRACE_INTERRUPT, tr->threads[i].tid, 0, 0);
+        /* collect the stops, detaching each; new threads born meanwhile are
+         * added and detached at their birth stop */
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 2000000u;
+        while (tr->n_threads > 0 && now_usec(CLOCK_MONOTONIC) < deadline) {
+                bool progress = false;
+                for (size_t i = 0; i < tr->n_threads; ) {
+                        int status;
+                        pid_t tid = tr->threads[i].tid;
+                        pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+                        if (r == tid) {
+                                size_t before = tr->n_threads;
+                                on_status(tr, tid, status, true);
+                                progress = true;
+                                if (tr->n_threads < before)
+                                        continue;       /* this slot holds another now */
+                        } else if (r < 0 && errno == ECHILD) {
+                                drop(tr, tid);
+                                continue;
+                        }
+                        i++;
+                }
+                if (!progress) {
+                        struct timespec ts = { 0, 200000 };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        /* what never stopped (uninterruptible sleep) stays ours: the next
+         * snapshot takes it as it is, and our exit lets it go */
+        tr->n_threads = 0;
+}
+
+const struct thread_capture *track_creator(const struct track *tr, pid_t tid)
+{
+        for (size_t i = tr->n_creations; i-- > 0; )
+                if (tr->creations[i].tid == tid)
+                        return &tr->creations[i].creator;
+        return NULL;
+}
+
+void track_free(struct track *tr)
+{
+        if (!tr)
+                return;
+        track_stop(tr);
+        for (size_t i = 0; i < tr->n_creations; i++)
+                free(tr->creations[i].creator.stack);
+        free(tr->creations);
+        free(tr->threads);
+        free(tr);
+}
