@@ -363,8 +363,9 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->wait_address = cr.wait_address;
                 lt->has_futex_value = t->has_futex_word;
                 lt->futex_value = t->futex_word;
-                if (capture_syscall_fd_arg(lt->syscall_nr) >= 0) {
-                        lt->wait_fd = (int) lt->syscall_args[capture_syscall_fd_arg(lt->syscall_nr)];
+                int fd_arg = capture_syscall_fd_arg(lt->syscall_nr);
+                if (fd_arg >= 0) {
+                        lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
                 lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 :
@@ -409,6 +410,7 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         report->n_processes = 1;
         p->pid = pid;
         p->n_vanished = cap->n_vanished;
+        p->incomplete = cap->incomplete;
         p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
         inspect_read_identity(p);
 

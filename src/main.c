@@ -363,6 +363,34 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
+/* The stream the report goes to: -o FILE, or default_out.  NULL, with the
+ * error printed, when FILE cannot be opened. */
+static FILE *open_output(const struct cli *cli, FILE *default_out)
+{
+        if (!cli->output)
+                return default_out;
+        FILE *out = fopen(cli->output, "we");
+        if (!out)
+                fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
+                        cli->output, strerror(errno));
+        return out;
+}
+
+/* Flushes and closes what open_output gave; r is the writer's result.
+ * Returns 0 or the exit status of a failure, with its message printed. */
+static int close_output(FILE *out, FILE *default_out, int r)
+{
+        if (fflush(out) != 0 && r == 0)
+                r = -errno;
+        if (out != default_out)
+                fclose(out);
+        if (r < 0) {
+                fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return 0;
+}
+
 /* Writes the report where the options say (FILE, or default_out), counts
  * its leaked threads into *ret_leaked and frees it.  Returns 0, or an exit
  * status for a failure, with its message printed. */
@@ -375,15 +403,10 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
                 return EXIT_CANNOT_INSPECT;
         }
         *ret_leaked = report_count_leaked(report);
-        FILE *out = default_out;
-        if (cli->output) {
-                out = fopen(cli->output, "we");
-                if (!out) {
-                        fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
-                                cli->output, strerror(errno));
-                        leakscan_report_free(report);
-                        return EXIT_CANNOT_INSPECT;
-                }
+        FILE *out = open_output(cli, default_out);
+        if (!out) {
+                leakscan_report_free(report);
+                return EXIT_CANNOT_INSPECT;
         }
         struct report_options ropts = cli->report;
         ropts.color = streq(cli->color, "always") ||
@@ -392,15 +415,7 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         if (r == 0 && cli->print_suppressions)
                 r = report_write_suppressions(out, report);
         leakscan_report_free(report);
-        if (fflush(out) != 0 && r == 0)
-                r = -errno;
-        if (out != default_out)
-                fclose(out);
-        if (r < 0) {
-                fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(-r));
-                return EXIT_CANNOT_INSPECT;
-        }
-        return 0;
+        return close_output(out, default_out, r);
 }
 
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
@@ -456,21 +471,13 @@ static int run_watch(const struct cli *cli)
         }
         track_free(tr);
         if (status == 0) {
-                FILE *out = cli->output ? fopen(cli->output, "we") : stdout;
-                if (!out) {
-                        fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
-                                cli->output, strerror(errno));
+                FILE *out = open_output(cli, stdout);
+                if (!out)
                         status = EXIT_CANNOT_INSPECT;
-                } else {
-                        int r = cli->backend == &report_json ? watch_write_json(out, &w, interval) :
-                                                               watch_write_text(out, &w, interval);
-                        if (fflush(out) != 0 || r < 0) {
-                                fprintf(stderr, "leakscan: writing the report failed\n");
-                                status = EXIT_CANNOT_INSPECT;
-                        }
-                        if (out != stdout)
-                                fclose(out);
-                }
+                else
+                        status = close_output(out, stdout, cli->backend == &report_json ?
+                                              watch_write_json(out, &w, interval) :
+                                              watch_write_text(out, &w, interval));
                 bool grew = false;
                 for (size_t g = 0; g < w.n_groups; g++)
                         grew |= watch_growth(&w, &w.groups[g]) > 0;

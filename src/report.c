@@ -440,6 +440,8 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
         if (p->n_vanished)
                 fprintf(f, "(%zu thread%s exited during the snapshot)\n", p->n_vanished,
                         p->n_vanished == 1 ? "" : "s");
+        if (p->incomplete)
+                fputs("(threads kept being created while the others were stopped: some of the newest may be missing)\n", f);
         return 0;
 }
 
@@ -601,8 +603,8 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                                 fputs(", ", f);
                         json_string(f, p->cmdline[k]);
                 }
-                fprintf(f, "], \"vanished_threads\": %zu, \"stopped_us\": %" PRIu64 ", \"exit\": ",
-                        p->n_vanished, p->stopped_us);
+                fprintf(f, "], \"vanished_threads\": %zu, \"incomplete\": %s, \"stopped_us\": %" PRIu64 ", \"exit\": ",
+                        p->n_vanished, p->incomplete ? "true" : "false", p->stopped_us);
                 if (!p->has_exit)
                         fputs("null", f);
                 else if (p->exit_signal)

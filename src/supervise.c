@@ -377,6 +377,7 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
         if (r < 0)
                 return r;
         lp->n_vanished = cap->n_vanished;
+        lp->incomplete = cap->incomplete;
         lp->stopped_us = cap->stop_end_us - cap->stop_begin_us;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 const struct thread_capture *t = &cap->threads[i];

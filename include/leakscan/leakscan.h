@@ -140,6 +140,8 @@ struct leakscan_process {
         struct leakscan_thread *threads;
         size_t n_threads;
         size_t n_vanished;      /* threads that exited during the snapshot */
+        bool incomplete;        /* threads kept appearing while we stopped the
+                                 * others: some created meanwhile may be missing */
         uint64_t stopped_us;    /* how long the target was held stopped */
         bool has_exit;          /* --at-exit: how the process ended */
         int exit_code;          /* exit status, when exit_signal is 0 */

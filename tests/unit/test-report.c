@@ -107,6 +107,19 @@ int main(void)
         free(text);
         threads[2].verdict = LEAKSCAN_VERDICT_BLOCKED;
 
+        /* a snapshot that could not catch every new thread says so */
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"incomplete\": false") != NULL);
+        free(json);
+        p.incomplete = true;
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"incomplete\": true") != NULL);
+        free(json);
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "some of the newest may be missing") != NULL);
+        free(text);
+        p.incomplete = false;
+
         /* a stripped program: the top frame is named by module and offset */
         struct leakscan_frame stripped[2] = {
                 { .pc = 0x7f0000001234, .function = "__lll_lock_wait", .module = "/lib/libc.so.6", .system = true },
