@@ -114,6 +114,15 @@ int baseline_apply(const struct baseline *b, struct leakscan_report *report)
 
 /* ---- watch ---- */
 
+/* Whether thread t (by TID and start time) was a thread of p. */
+static bool alive_in(const struct leakscan_process *p, const struct leakscan_thread *t)
+{
+        for (size_t i = 0; i < p->n_threads; i++)
+                if (p->threads[i].tid == t->tid && p->threads[i].start_time == t->start_time)
+                        return true;
+        return false;
+}
+
 int watch_add(struct watch *w, struct leakscan_report *snapshot)
 {
         struct leakscan_report **ns = realloc(w->snapshots, (w->n_snapshots + 1) * sizeof *ns);
@@ -129,6 +138,7 @@ int watch_add(struct watch *w, struct leakscan_report *snapshot)
                 w->groups[g].counts = nc;
                 nc[idx] = 0;
                 w->groups[g].example = NULL;
+                w->groups[g].new_in_last = 0;
         }
         const struct leakscan_process *p = &snapshot->processes[0];
         for (size_t i = 0; i < p->n_threads; i++) {
@@ -152,6 +162,8 @@ int watch_add(struct watch *w, struct leakscan_report *snapshot)
                         *g = (struct watch_group) { .signature = sig, .counts = counts };
                 }
                 g->counts[idx]++;
+                if (idx > 0 && !alive_in(&w->snapshots[0]->processes[0], t))
+                        g->new_in_last++;
                 /* the example: the newest thread, preferably one we saw
                  * being created, for its creator stack */
                 if (!g->example || t->has_created_by || !g->example->has_created_by)

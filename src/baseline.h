@@ -48,6 +48,8 @@ struct watch_group {
         struct leakscan_thread *example;        /* in the last snapshot (its newest
                                                  * thread, created-by known if we
                                                  * saw it made), or NULL */
+        size_t new_in_last;     /* its threads in the last snapshot that were not
+                                 * alive in the first */
 };
 
 struct watch {
@@ -61,10 +63,14 @@ struct watch {
 int watch_add(struct watch *w, struct leakscan_report *snapshot);
 void watch_done(struct watch *w);
 
-/* Whether group g grew from the first snapshot to the last. */
+/* How much group g grew from the first snapshot to the last: by threads
+ * that did not exist at first, not by old threads that moved into it from
+ * another state (a thread caught in another call in one snapshot).  0 when
+ * it did not grow. */
 static inline int64_t watch_growth(const struct watch *w, const struct watch_group *g)
 {
-        return (int64_t) g->counts[w->n_snapshots - 1] - (int64_t) g->counts[0];
+        int64_t d = (int64_t) g->counts[w->n_snapshots - 1] - (int64_t) g->counts[0];
+        return d > 0 && g->new_in_last > 0 ? d : 0;
 }
 
 /* Writes the groups that grew (text or JSON).  Returns 0 or -EIO. */

@@ -143,7 +143,11 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
         int event = status >> 16, sig = WSTOPSIG(status);
         int deliver = 0;
         bool listen = false;
+        if (t && event != PTRACE_EVENT_STOP)
+                t->started = true;
         if (event == PTRACE_EVENT_CLONE) {
+                /* add() below may move the array: t is not used after it */
+                t = NULL;
                 unsigned long msg = 0;
                 if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
                         record_creation(tr, tid, (pid_t) msg);
@@ -157,8 +161,6 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
         } else if (event == 0) {
                 deliver = sig;                  /* a signal for the program */
         }
-        if (t && event != PTRACE_EVENT_STOP)
-                t->started = true;
         if (stopping) {
                 /* detached in a group stop, the kernel puts it back in it */
                 (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) deliver);
