@@ -48,6 +48,8 @@ static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {
         [LEAKSCAN_VERDICT_BLOCKED] = "blocked",
         [LEAKSCAN_VERDICT_DEADLOCK] = "deadlock",
         [LEAKSCAN_VERDICT_ORPHANED] = "orphaned",
+        [LEAKSCAN_VERDICT_IDLE] = "idle",
+        [LEAKSCAN_VERDICT_UNREACHABLE] = "unreachable",
 };
 
 const char *leakscan_state_to_string(enum leakscan_state state)
@@ -89,12 +91,18 @@ static void thread_free_contents(struct leakscan_thread *t)
         frames_free(t->frames, t->n_frames);
         frames_free(t->created_by, t->n_created_by);
         free(t->fd_target);
+        if (t->test) {
+                free(t->test->name);
+                free(t->test->file);
+                free(t->test);
+        }
 }
 
 static void process_free_contents(struct leakscan_process *p)
 {
         analyse_process_free(p);
         free(p->exe);
+        free(p->inspect_error);
         for (size_t i = 0; i < p->n_cmdline; i++)
                 free(p->cmdline[i]);
         free(p->cmdline);

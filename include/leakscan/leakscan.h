@@ -46,14 +46,20 @@ enum leakscan_state {
         _LEAKSCAN_STATE_MAX,
 };
 
-/* The judgement on a thread.  DEADLOCK and ORPHANED are reserved for the
- * wait-for analysis. */
+/* The judgement on a thread.  classify gives RUNNING, TIMED or BLOCKED; the
+ * wait-for analysis DEADLOCK and ORPHANED; the judge, in pid mode, IDLE for a
+ * blocked thread nothing proves stuck, and UNREACHABLE from the reachability
+ * scan. */
 enum leakscan_verdict {
         LEAKSCAN_VERDICT_RUNNING,
         LEAKSCAN_VERDICT_TIMED,
         LEAKSCAN_VERDICT_BLOCKED,
         LEAKSCAN_VERDICT_DEADLOCK,
         LEAKSCAN_VERDICT_ORPHANED,
+        LEAKSCAN_VERDICT_IDLE,          /* pid mode: an indefinite wait that someone
+                                         * alive could still end: not a leak */
+        LEAKSCAN_VERDICT_UNREACHABLE,   /* pid mode: waits on an object that no thread
+                                         * able to run can reach any more */
         _LEAKSCAN_VERDICT_MAX,
 };
 
@@ -87,6 +93,14 @@ struct leakscan_wait_object {
         enum leakscan_region region;
         pid_t stack_tid;        /* region STACK: whose stack */
         char *stack_function;  /* region STACK: in which function's frame */
+};
+
+/* A test case of a known framework, recognised in a stack. */
+struct leakscan_test {
+        const char *framework;  /* static: "googletest", "catch2", ... */
+        char *name;             /* "Suite.Name" as the framework calls it */
+        char *file;             /* where the test is defined, or NULL */
+        int line;
 };
 
 struct leakscan_thread {
@@ -130,6 +144,7 @@ struct leakscan_thread {
         size_t n_created_by;
         size_t created_by_top;  /* first non-system frame of created_by */
         char *ignored_by;       /* the rule that made it no leak, and its origin */
+        struct leakscan_test *test;     /* the test that created it, or NULL */
 };
 
 struct leakscan_process {
@@ -150,6 +165,8 @@ struct leakscan_process {
                                  * signal, or its last thread exiting): no snapshot */
         struct leakscan_cycle *deadlocks;       /* each wait-for cycle once */
         size_t n_deadlocks;
+        char *inspect_error;    /* what could not be checked and why (the
+                                 * process ran, its own status stands), or NULL */
 };
 
 /* A deadlock: each thread waits for the next, the last for the first. */
