@@ -15,6 +15,7 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "track.h"
+#include "unwind.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -68,7 +69,8 @@ static void print_help(FILE *f)
               "      --min-blocked=DURATION  report blocked threads idle at least this\n"
               "                            long (default 1s; 0 reports every blocked thread)\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
-              "      --unwinder=NAME       libdw (default) or fp (frame pointers only)\n"
+              "      --unwinder=NAME       libdw (default), fp (frame pointers only), libunwind,\n"
+              "                            or ptrace (libunwind on the live threads: slow, a reference)\n"
               "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
               "      --max-frames=N        frames per stack at most (default 256)\n"
               "      --system-lines        also show source lines and inlined frames inside\n"
@@ -217,8 +219,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         cli->error_exitcode = (int) v;
                         break;
                 case OPT_UNWINDER:
-                        if (!streq(optarg, "libdw") && !streq(optarg, "fp"))
-                                return usage_error("unknown unwinder '%s': use libdw or fp", optarg);
+                        if (unwinder_absent_reason(optarg)) {
+                                fprintf(stderr, "leakscan: unwinder '%s' is not available: %s\n", optarg,
+                                        unwinder_absent_reason(optarg));
+                                return -EINVAL;
+                        }
+                        if (!unwinder_find(optarg)) {
+                                fprintf(stderr, "leakscan: unknown unwinder '%s': use one of %s (see leakscan --help)\n",
+                                        optarg, unwinder_names());
+                                return -EINVAL;
+                        }
                         cli->supervise.inspect.unwinder = optarg;
                         break;
                 case OPT_STACK_WINDOW:

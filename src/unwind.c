@@ -17,7 +17,17 @@ bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *
         return true;
 }
 
-static int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation)
+const char unwind_note_capped[] = "stack cut at the frame limit (a loop or a very deep stack)";
+const char unwind_note_window[] = "stack window full: raise --stack-window to see the outer frames";
+const char unwind_note_no_cfi[] = "no unwind information for the top frame";
+
+bool unwound_is_runaway(const struct unwound_stack *out, uint64_t pc, bool activation)
+{
+        return !activation && out->n > 1 && out->frames[out->n - 1].pc == pc &&
+               out->frames[out->n - 2].pc == pc;
+}
+
+int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation)
 {
         if (out->n == *cap) {
                 size_t n = *cap ? *cap * 2 : 32;
@@ -135,8 +145,7 @@ static int libdw_frame_cb(Dwfl_Frame *frame, void *arg)
                 return DWARF_CB_ABORT;
         }
         /* A runaway unwind repeats a frame; stop there rather than at the cap. */
-        if (w->out->n > 0 && w->out->frames[w->out->n - 1].pc == pc && !activation &&
-            w->out->n > 1 && w->out->frames[w->out->n - 2].pc == pc) {
+        if (unwound_is_runaway(w->out, pc, activation)) {
                 w->capped = true;
                 return DWARF_CB_ABORT;
         }
@@ -161,11 +170,11 @@ static int libdw_unwind_thread(void *state, const struct thread_capture *t, unsi
         if (w.error < 0)
                 return w.error;
         if (w.capped)
-                out->note = "stack cut at the frame limit (a loop or a very deep stack)";
+                out->note = unwind_note_capped;
         else if (r != 0 && out->n > 0 && t->stack_truncated)
-                out->note = "stack window full: raise --stack-window to see the outer frames";
+                out->note = unwind_note_window;
         else if (r != 0 && out->n <= 1)
-                out->note = "no unwind information for the top frame";
+                out->note = unwind_note_no_cfi;
         if (out->n == 0) {
                 size_t cap = 0;
                 return unwound_push(out, &cap, arch_regs_pc(&t->regs), arch_regs_sp(&t->regs), true);
@@ -217,7 +226,7 @@ static int fp_unwind_thread(void *state, const struct thread_capture *t, unsigne
                 fp = next_fp;
         }
         if (out->n >= max_frames)
-                out->note = "stack cut at the frame limit (a loop or a very deep stack)";
+                out->note = unwind_note_capped;
         return 0;
 }
 
@@ -233,11 +242,41 @@ const struct unwinder unwinder_fp = {
         .detach = fp_detach,
 };
 
+static const struct unwinder *const unwinders[] = {
+        &unwinder_libdw,
+        &unwinder_fp,
+#if HAVE_LIBUNWIND
+        &unwinder_libunwind,
+        &unwinder_ptrace,
+#endif
+};
+
 const struct unwinder *unwinder_find(const char *name)
 {
-        static const struct unwinder *const all[] = { &unwinder_libdw, &unwinder_fp };
-        for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-                if (streq(all[i]->name, name))
-                        return all[i];
+        for (size_t i = 0; i < ARRAY_SIZE(unwinders); i++)
+                if (streq(unwinders[i]->name, name))
+                        return unwinders[i];
+        return NULL;
+}
+
+const char *unwinder_names(void)
+{
+        static char names[128];
+        if (!names[0])
+                for (size_t i = 0; i < ARRAY_SIZE(unwinders); i++)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                                 i ? ", " : "", unwinders[i]->name);
+        return names;
+}
+
+const char *unwinder_absent_reason(const char *name)
+{
+#if !HAVE_LIBUNWIND
+        if (streq(name, "libunwind") || streq(name, "ptrace"))
+                return "this leakscan was built without libunwind: install libunwind-dev "
+                       "(pkg-config libunwind-generic, libunwind-ptrace) and rebuild";
+#else
+        (void) name;
+#endif
         return NULL;
 }
