@@ -18,6 +18,7 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "libunwind-dev:pkg-config --exists libunwind-generic libunwind-ptrace"   # --unwinder=libunwind, ptrace
 )
 
 leakscan_install_deps() {

@@ -10,12 +10,15 @@
  * everything else from the read-only PT_LOAD segments of the ELF files libdw
  * already opened for the modules (src/modules.c), never from the process.
  *
+ * A module without .eh_frame_hdr (static executables) gets the same table,
+ * built here from its .eh_frame and served at an address no process maps.
  * Modules are looked up lazily, the first time an address falls in one, so a
  * snapshot costs only the libraries its stacks touch.  .debug_frame is not
  * read: Debian's libunwind is built without it, and x86_64 code carries
  * .eh_frame (the -fno-asynchronous-unwind-tables corner is where libdw,
  * which reads both, does better). */
 #include <errno.h>
+#include <elfutils/libdw.h>
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,18 +56,153 @@ struct lu_module {
         uint64_t hdr;           /* run-time address of .eh_frame_hdr */
         uint64_t table;         /* of its search table */
         uint64_t fde_count;
+        int32_t *index;         /* built from .eh_frame when the module has
+                                 * no .eh_frame_hdr: (pc, fde) pairs, owned */
 };
+
+/* Where the indexes built here are served to libunwind: addresses in the
+ * kernel's half, which no user-space mapping (so no stack or file) uses,
+ * 4 GiB per module. */
+#define LU_INDEX_BASE 0xffffc00000000000ull
 
 struct libunwind_state {
         struct modules *mods;
         struct process_capture *cap;
         const struct thread_capture *current;
+        bool window_miss;               /* a read above the stack window failed */
         uint64_t dwarf_regs[ARCH_DWARF_NREGS];
         unw_addr_space_t as;
         struct lu_module *modules;      /* the ones touched so far */
         size_t n_modules, cap_modules;
         size_t last;                    /* index of the last hit */
 };
+
+/* Reads a pointer encoded as enc at p (the field's run-time address is
+ * addr).  Returns its size, or 0 for an encoding not used for code
+ * addresses on x86_64. */
+static size_t read_encoded(uint8_t enc, const uint8_t *p, const uint8_t *end, uint64_t addr, uint64_t *ret)
+{
+        uint64_t v;
+        size_t n;
+        switch (enc & 0x0f) {
+        case DW_EH_PE_absptr: case DW_EH_PE_udata8: case DW_EH_PE_sdata8:
+                n = 8;
+                if (end - p < 8)
+                        return 0;
+                memcpy(&v, p, 8);
+                break;
+        case DW_EH_PE_udata4: case DW_EH_PE_sdata4: {
+                if (end - p < 4)
+                        return 0;
+                uint32_t u;
+                memcpy(&u, p, 4);
+                v = (enc & 0x0f) == DW_EH_PE_sdata4 ? (uint64_t) (int64_t) (int32_t) u : u;
+                n = 4;
+                break;
+        }
+        default:
+                return 0;
+        }
+        switch (enc & 0x70) {
+        case 0x00: break;                       /* absolute */
+        case 0x10: v += addr; break;            /* pcrel */
+        default: return 0;
+        }
+        *ret = v;
+        return n;
+}
+
+static int cmp_index_entry(const void *a, const void *b)
+{
+        int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+        return (x > y) - (x < y);
+}
+
+/* A module without .eh_frame_hdr (a static executable: gcc links those
+ * without --eh-frame-hdr) has only .eh_frame, which libunwind's remote API
+ * cannot search.  Builds the table the linker would have written: sorted
+ * (initial location, FDE) pairs relative to .eh_frame's address, which then
+ * stands in for the header's address as segbase. */
+static void lu_index_eh_frame(Elf *elf, uint64_t bias, struct lu_module *m)
+{
+        size_t shstrndx;
+        Elf_Scn *scn = NULL;
+        GElf_Shdr shdr;
+        if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+                return;
+        while ((scn = elf_nextscn(elf, scn))) {
+                const char *name;
+                if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_PROGBITS &&
+                    (name = elf_strptr(elf, shstrndx, shdr.sh_name)) && streq(name, ".eh_frame"))
+                        break;
+        }
+        Elf_Data *data = scn ? elf_rawdata(scn, NULL) : NULL;
+        const unsigned char *ident = (const unsigned char *) elf_getident(elf, NULL);
+        if (!data || !data->d_buf || !ident)
+                return;
+        const uint8_t *base = data->d_buf, *end = base + data->d_size;
+        uint64_t section = shdr.sh_addr + bias;
+        /* the FDE pointer encoding of each CIE seen, by offset */
+        struct { Dwarf_Off offset; uint8_t enc; } cies[64];
+        size_t n_cies = 0, n = 0, cap = 0;
+        int32_t *index = NULL;
+        Dwarf_Off off = 0, next;
+        Dwarf_CFI_Entry e;
+        while (dwarf_next_cfi(ident, data, true, off, &next, &e) == 0) {
+                if (dwarf_cfi_cie_p(&e)) {
+                        uint8_t enc = DW_EH_PE_absptr;
+                        const uint8_t *a = e.cie.augmentation_data;
+                        const uint8_t *a_end = a ? a + e.cie.augmentation_data_size : NULL;
+                        for (const char *c = e.cie.augmentation; a && *c && a < a_end; c++) {
+                                if (*c == 'R')
+                                        enc = *a++;
+                                else if (*c == 'L')
+                                        a++;
+                                else if (*c == 'P') {
+                                        uint64_t ignored;
+                                        size_t k = read_encoded(a[0] & 0x0f, a + 1, a_end, 0, &ignored);
+                                        if (k == 0)
+                                                break;
+                                        a += 1 + k;
+                                }
+                        }
+                        if (n_cies < ARRAY_SIZE(cies))
+                                cies[n_cies++] = (typeof(cies[0])) { off, enc };
+                } else {
+                        uint8_t enc = 0xff;
+                        for (size_t i = 0; i < n_cies; i++)
+                                if (cies[i].offset == e.fde.CIE_pointer)
+                                        enc = cies[i].enc;
+                        uint64_t pc;
+                        const uint8_t *field = e.fde.start;
+                        if (enc != 0xff && field >= base && field < end &&
+                            read_encoded(enc, field, end, section + (uint64_t) (field - base), &pc) &&
+                            pc - section + 0x80000000ull <= 0xffffffffull) {
+                                if (n == cap) {
+                                        size_t c = cap ? cap * 2 : 256;
+                                        int32_t *x = realloc(index, c * 2 * sizeof *x);
+                                        if (!x)
+                                                break;
+                                        index = x;
+                                        cap = c;
+                                }
+                                index[2 * n] = (int32_t) (pc - section);
+                                index[2 * n + 1] = (int32_t) off;
+                                n++;
+                        }
+                }
+                off = next;
+        }
+        if (n == 0) {
+                free(index);
+                return;
+        }
+        qsort(index, n, 2 * sizeof *index, cmp_index_entry);
+        m->index = index;
+        m->hdr = section;
+        m->fde_count = n;
+        m->has_table = true;
+}
 
 /* Fills m from the ELF that libdw opened for mod.  Returns false when the
  * module has no ELF we can read. */
@@ -93,9 +231,12 @@ static bool lu_module_load(Dwfl_Module *mod, struct lu_module *m)
                         hdr_vaddr = ph->p_vaddr;
                         has_hdr = true;
                 }
-                /* writable data changes at run time: the file's copy is not
-                 * the process's, so it is not served (as for libdw) */
-                if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || m->n_segs == ARRAY_SIZE(m->segs))
+                /* Writable segments too: libunwind dereferences an FDE's
+                 * indirect personality pointer, a GOT slot in writable data
+                 * that the loader fills, and fails the whole FDE if it cannot.
+                 * The unwind never uses that value, so the file's bytes do;
+                 * nothing else of writable data is read for unwinding. */
+                if (ph->p_type != PT_LOAD || m->n_segs == ARRAY_SIZE(m->segs))
                         continue;
                 if (ph->p_offset > size || size - ph->p_offset < ph->p_filesz)
                         continue;
@@ -106,8 +247,10 @@ static bool lu_module_load(Dwfl_Module *mod, struct lu_module *m)
                         .bytes = raw + ph->p_offset,
                 };
         }
-        if (!has_hdr)
+        if (!has_hdr) {
+                lu_index_eh_frame(elf, bias, m);
                 return true;
+        }
 
         /* .eh_frame_hdr: version 1, three encodings, the encoded .eh_frame
          * pointer and FDE count, then the table libunwind can search only
@@ -173,8 +316,12 @@ static struct lu_module *lu_module_at(struct libunwind_state *s, uint64_t addr)
                 s->cap_modules = n;
         }
         struct lu_module *m = &s->modules[s->n_modules];
-        if (!lu_module_load(mod, m) || addr < m->low || addr >= m->high)
+        if (!lu_module_load(mod, m) || addr < m->low || addr >= m->high) {
+                free(m->index);
                 return NULL;
+        }
+        if (m->index)
+                m->table = LU_INDEX_BASE + ((uint64_t) s->n_modules << 32);
         s->last = s->n_modules++;
         return m;
 }
@@ -242,10 +389,23 @@ static int lu_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
         uint64_t w;
         if (write)
                 return -UNW_EINVAL;     /* the copy is read-only */
+        if (addr >= LU_INDEX_BASE) {
+                size_t i = (size_t) ((addr - LU_INDEX_BASE) >> 32);
+                uint64_t off = addr & 0xffffffffull;
+                uint64_t len = i < s->n_modules && s->modules[i].index ? s->modules[i].fde_count * 8 : 0;
+                if (off >= len)
+                        return -UNW_EINVAL;
+                uint8_t buf[8] = {0};
+                memcpy(buf, (const uint8_t *) s->modules[i].index + off, len - off < 8 ? len - off : 8);
+                memcpy(valp, buf, 8);
+                return 0;
+        }
         if (s->current && unwind_read_stack(s->current, addr, &w)) {
                 *valp = w;
                 return 0;
         }
+        if (s->current && unwind_is_above_window(s->mods, s->current, addr))
+                s->window_miss = true;
         if (lu_read_file(s, addr, &w)) {
                 *valp = w;
                 return 0;
@@ -307,7 +467,7 @@ int libunwind_walk(unw_cursor_t *c, unsigned max_frames, struct unwound_stack *o
                         return 0;
                 }
                 (void) unw_get_reg(c, UNW_REG_SP, &sp);
-                if (out->n >= max_frames || unwound_is_runaway(out, ip, activation)) {
+                if (out->n >= max_frames || unwound_is_runaway(out, ip, sp, activation)) {
                         *ret_end = LIBUNWIND_WALK_CAPPED;
                         return 0;
                 }
@@ -339,13 +499,12 @@ const char *libunwind_walk_note(enum libunwind_walk_end end, size_t n_frames, bo
         case LIBUNWIND_WALK_CAPPED:
                 return unwind_note_capped;
         case LIBUNWIND_WALK_FAILED:
-                if (n_frames > 0 && window_full)
-                        return unwind_note_window;
-                if (n_frames <= 1)
-                        return unwind_note_no_cfi;
-                return NULL;
         case LIBUNWIND_WALK_DONE:
         default:
+                if (n_frames > 0 && window_full)
+                        return unwind_note_window;
+                if (end == LIBUNWIND_WALK_FAILED && n_frames <= 1)
+                        return unwind_note_no_cfi;
                 return NULL;
         }
 }
@@ -378,13 +537,16 @@ static int libunwind_unwind_thread(void *state, const struct thread_capture *t, 
         int r = 0;
 
         s->current = t;
+        s->window_miss = false;
         arch_regs_to_dwarf(&t->regs, s->dwarf_regs);
         if (unw_init_remote(&c, s->as, s) == 0)
                 r = libunwind_walk(&c, max_frames, out, &end);
         s->current = NULL;
         if (r < 0)
                 return r;
-        out->note = libunwind_walk_note(end, out->n, t->stack_truncated);
+        out->note = libunwind_walk_note(end, out->n, s->window_miss);
+        if (end != LIBUNWIND_WALK_CAPPED && unwind_note_other_stack(s->mods, t, out))
+                out->note = unwind_note_altstack;
         if (out->n == 0) {
                 size_t cap = 0;
                 return unwound_push(out, &cap, arch_regs_pc(&t->regs), arch_regs_sp(&t->regs), true);
@@ -398,6 +560,8 @@ static void libunwind_detach(void *state)
         if (!s)
                 return;
         unw_destroy_addr_space(s->as);
+        for (size_t i = 0; i < s->n_modules; i++)
+                free(s->modules[i].index);
         free(s->modules);
         free(s);
 }

@@ -23,8 +23,8 @@ enum libunwind_walk_end {
 int libunwind_walk(unw_cursor_t *c, unsigned max_frames, struct unwound_stack *out,
                    enum libunwind_walk_end *ret_end);
 
-/* The note the report gives for a walk that ended as end over a stack whose
- * window was (window_full) or was not full; NULL for a complete stack. */
+/* The note the report gives for a walk that ended as end, window_full when
+ * it tried to read above a full stack window; NULL for a complete stack. */
 const char *libunwind_walk_note(enum libunwind_walk_end end, size_t n_frames, bool window_full);
 
 #endif

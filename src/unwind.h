@@ -77,14 +77,26 @@ bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *
  * for an empty stack).  Returns 0 or -ENOMEM. */
 int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation);
 
-/* Whether the frame about to be pushed after out's last two repeats them: a
- * runaway unwind, cut there rather than at the frame limit. */
-bool unwound_is_runaway(const struct unwound_stack *out, uint64_t pc, bool activation);
+/* Whether the frame about to be pushed repeats out's last one, pc and stack
+ * pointer: a runaway unwind, cut there rather than at the frame limit. */
+bool unwound_is_runaway(const struct unwound_stack *out, uint64_t pc, uint64_t sp, bool activation);
 
 /* The notes every backend gives for the same cause, so that reports do not
  * depend on the unwinder. */
 extern const char unwind_note_capped[];         /* the frame limit */
 extern const char unwind_note_window[];         /* the stack window ran out */
 extern const char unwind_note_no_cfi[];         /* nothing past the top frame */
+extern const char unwind_note_altstack[];       /* left the copied stack */
+
+/* Whether addr lies past t's copied stack window, on the same stack: the
+ * window was full and the unwind wanted more. */
+bool unwind_is_above_window(const struct modules *mods, const struct thread_capture *t, uint64_t addr);
+
+/* The note for a walk of t whose last frame (out's) lies on another stack
+ * than the copied window: a signal handler ran on an alternate signal stack
+ * (sigaltstack), and the interrupted code's stack below the signal frame was
+ * not copied.  NULL otherwise. */
+const char *unwind_note_other_stack(const struct modules *mods, const struct thread_capture *t,
+                                    const struct unwound_stack *out);
 
 #endif
