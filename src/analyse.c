@@ -485,17 +485,6 @@ int analyse_graph(struct leakscan_process *p)
                         propagate(p, edge);
                 }
         }
-        /* Stuck threads are leaks whatever --min-blocked says; the main
-         * thread too when it is on a cycle itself. */
-        for (size_t i = 0; i < n; i++) {
-                struct leakscan_thread *t = &p->threads[i];
-                bool on_cycle = false;
-                for (size_t c = 0; c < p->n_deadlocks; c++)
-                        for (size_t k = 0; k < p->deadlocks[c].n; k++)
-                                on_cycle |= p->deadlocks[c].tids[k] == t->tid;
-                if (is_stuck(t) && (!t->main || on_cycle))
-                        t->leaked = true;
-        }
 out:
         free(edge);
         free(path);
@@ -541,19 +530,4 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
                         return r;
         }
         return analyse_graph(p);
-}
-
-void analyse_thread_free(struct leakscan_thread *t)
-{
-        free(t->object.symbol);
-        free(t->object.file);
-        free(t->object.stack_function);
-        free(t->peer);
-}
-
-void analyse_process_free(struct leakscan_process *p)
-{
-        for (size_t i = 0; i < p->n_deadlocks; i++)
-                free(p->deadlocks[i].tids);
-        free(p->deadlocks);
 }

@@ -42,18 +42,6 @@ struct symbolizer *symbolizer_new(struct modules *mods, bool system_lines)
         return s;
 }
 
-void frames_free(struct leakscan_frame *frames, size_t n)
-{
-        if (!frames)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                free(frames[i].function);
-                free(frames[i].file);
-                free(frames[i].module);
-        }
-        free(frames);
-}
-
 void symbolizer_free(struct symbolizer *s)
 {
         if (!s)
