@@ -10,6 +10,7 @@
 #include "analyse.h"
 #include "classify.h"
 #include "inspect.h"
+#include "judge.h"
 #include "leakscan/leakscan.h"
 #include "model.h"
 #include "modules.h"
@@ -336,5 +337,17 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
 
 int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct leakscan_report **ret_report)
 {
-        return inspect_pid(pid, opts, NULL, ret_report);
+        struct leakscan_report *report = NULL;
+        int r = inspect_pid(pid, opts, NULL, &report);
+        if (r < 0)
+                return r;
+        /* judged as plain -p judges: only what is proven */
+        struct judge_policy policy = { .mode = JUDGE_PID };
+        r = judge_report(report, &policy);
+        if (r < 0) {
+                leakscan_report_free(report);
+                return r;
+        }
+        *ret_report = report;
+        return 0;
 }

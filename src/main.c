@@ -167,6 +167,7 @@ struct cli {
         bool no_default_ignores;
         bool print_suppressions;
         bool idle;
+        int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
         const char *save_baseline;
         struct baseline baseline;
@@ -251,7 +252,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_MIN_BLOCKED:
                         if (parse_duration_ms(optarg, &ms) < 0)
                                 return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", optarg);
-                        cli->supervise.inspect.min_blocked_ms = ms;
+                        cli->min_blocked_ms = ms;
                         break;
                 case OPT_ERROR_EXITCODE:
                         if (parse_int(optarg, 0, 255, &v) < 0)
@@ -393,7 +394,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         cli->judge = (struct judge_policy) {
                 .mode = JUDGE_PID,
                 .idle = cli->idle,
-                .min_blocked_ms = cli->supervise.inspect.min_blocked_ms,
+                .min_blocked_ms = cli->min_blocked_ms,
                 .rules = &cli->rules,
                 .baseline = cli->baseline.path ? &cli->baseline : NULL,
         };
@@ -651,7 +652,7 @@ int main(int argc, char **argv)
                       "leakscan as root or with CAP_SYS_PTRACE\n", stderr);
                 return EXIT_CANNOT_INSPECT;
         }
-        struct cli cli = { .backend = &report_text, .error_exitcode = EXIT_LEAKS, .color = "auto" };
+        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto" };
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,
