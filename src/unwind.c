@@ -2,6 +2,7 @@
  * memory reads from the stack copy and, for other addresses, from the ELF
  * files (modules_read_file_word), never from the live process. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,16 +310,6 @@ const struct unwinder *unwinder_find(const char *name)
         return NULL;
 }
 
-const char *unwinder_names(void)
-{
-        static char names[128];
-        if (!names[0])
-                for (size_t i = 0; i < ARRAY_SIZE(unwinders); i++)
-                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                                 i ? ", " : "", unwinders[i]->name);
-        return names;
-}
-
 const char *unwinder_absent_reason(const char *name)
 {
 #if !HAVE_LIBUNWIND
@@ -329,4 +320,16 @@ const char *unwinder_absent_reason(const char *name)
         (void) name;
 #endif
         return NULL;
+}
+
+void unwinder_list_names(char *buf, size_t size)
+{
+        size_t used = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(unwinders) && used < size; i++) {
+                int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", unwinders[i]->name);
+                if (n < 0)
+                        break;
+                used += (size_t) n;
+        }
 }

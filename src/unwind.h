@@ -58,9 +58,8 @@ extern const struct unwinder unwinder_ptrace;
 /* The backend called name, or NULL. */
 const struct unwinder *unwinder_find(const char *name);
 
-/* The names of the backends built in, as "libdw, fp, ...": for a usage
- * message.  Static text. */
-const char *unwinder_names(void);
+/* Writes the names of the backends built in, "libdw, fp", into buf. */
+void unwinder_list_names(char *buf, size_t size);
 
 /* Why name is not a backend although leakscan knows of it (built without
  * the library it needs), as static text naming the remedy; NULL when name is
