@@ -314,8 +314,8 @@ const char *unwinder_absent_reason(const char *name)
 {
 #if !HAVE_LIBUNWIND
         if (streq(name, "libunwind") || streq(name, "ptrace"))
-                return "this leakscan was built without libunwind: install libunwind-dev "
-                       "(pkg-config libunwind-generic, libunwind-ptrace) and rebuild";
+                return "this build has no libunwind; install libunwind-dev "
+                       "(pkg-config libunwind-generic and libunwind-ptrace) and rebuild leakscan";
 #else
         (void) name;
 #endif
