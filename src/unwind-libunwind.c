@@ -142,9 +142,10 @@ static void lu_index_eh_frame(Elf *elf, uint64_t bias, struct lu_module *m)
                 return;
         const uint8_t *base = data->d_buf, *end = base + data->d_size;
         uint64_t section = shdr.sh_addr + bias;
-        /* the FDE pointer encoding of each CIE seen, by offset */
-        struct { Dwarf_Off offset; uint8_t enc; } cies[64];
-        size_t n_cies = 0, n = 0, cap = 0;
+        /* the FDE pointer encoding of each CIE seen, by offset (a linker
+         * merges equal CIEs: there are few) */
+        struct cie_encoding { Dwarf_Off offset; uint8_t enc; } *cies = NULL;
+        size_t n_cies = 0, cap_cies = 0, n = 0, cap = 0;
         int32_t *index = NULL;
         Dwarf_Off off = 0, next;
         Dwarf_CFI_Entry e;
@@ -166,8 +167,15 @@ static void lu_index_eh_frame(Elf *elf, uint64_t bias, struct lu_module *m)
                                         a += 1 + k;
                                 }
                         }
-                        if (n_cies < ARRAY_SIZE(cies))
-                                cies[n_cies++] = (typeof(cies[0])) { off, enc };
+                        if (n_cies == cap_cies) {
+                                size_t c = cap_cies ? cap_cies * 2 : 16;
+                                struct cie_encoding *x = realloc(cies, c * sizeof *x);
+                                if (!x)
+                                        break;
+                                cies = x;
+                                cap_cies = c;
+                        }
+                        cies[n_cies++] = (struct cie_encoding) { off, enc };
                 } else {
                         uint8_t enc = 0xff;
                         for (size_t i = 0; i < n_cies; i++)
@@ -193,6 +201,7 @@ static void lu_index_eh_frame(Elf *elf, uint64_t bias, struct lu_module *m)
                 }
                 off = next;
         }
+        free(cies);
         if (n == 0) {
                 free(index);
                 return;

@@ -21,7 +21,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_target import parse_expectations  # noqa: E402
-from targetlib import Checks, Target, leakscan_json, run_leakscan, wait_settled  # noqa: E402
+from targetlib import (Checks, Target, leakscan_json, run_leakscan, task_stat, tasks,  # noqa: E402
+                       tracer_pid, wait_settled)
 
 UNWINDERS = ["libdw", "libunwind", "ptrace"]
 WINDOW_NOTE = "stack window full: raise --stack-window to see the outer frames"
@@ -87,6 +88,16 @@ def compare_target(leakscan, exe, source, check):
         reports = {}
         for u in UNWINDERS:
             _, reports[u] = leakscan_json(leakscan, target.pid, ["--min-blocked=0", f"--unwinder={u}"] + extra)
+        # the live reference held the threads longest: they must be free
+        time.sleep(0.05)
+        held = []
+        for tid in tasks(target.pid):
+            try:
+                if tracer_pid(target.pid, tid) != 0 or task_stat(target.pid, tid)[1] in "tT":
+                    held.append(tid)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        check(not held, f"{label}: no thread left traced or stopped ({held})")
     names = {}
     for r in reports.values():
         for t in r["processes"][0]["threads"]:
