@@ -18,6 +18,7 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
 )
 
 leakscan_install_deps() {

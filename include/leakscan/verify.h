@@ -61,7 +61,22 @@ struct leakscan_verify_options {
                                  * NULL: print nothing */
 };
 
-#define LEAKSCAN_VERIFY_OPTIONS_INIT { sizeof(struct leakscan_verify_options) }
+/* The defaults, with .size set: a compile-time initializer in C, a call in
+ * C++ (before C++20 it has no designated initializers).  Inline, so that
+ * the size is that of the caller's header. */
+#ifdef __cplusplus
+}
+static inline struct leakscan_verify_options leakscan_verify_options_make(void)
+{
+        struct leakscan_verify_options o{};
+        o.size = sizeof o;
+        return o;
+}
+#define LEAKSCAN_VERIFY_OPTIONS_INIT leakscan_verify_options_make()
+extern "C" {
+#else
+#define LEAKSCAN_VERIFY_OPTIONS_INIT { .size = sizeof(struct leakscan_verify_options) }
+#endif
 
 /* Checks that no thread was left behind (see the top of this file).  opts may
  * be NULL for the defaults.  Returns the number of leaked threads (0: none),
