@@ -4,8 +4,8 @@
 Generated at build time from the built binary, so that an option added to
 --help is completed without anyone remembering to do it.  What an option's
 value completes to comes from its metavariable (FILE: files, PID: processes)
-or, for a closed set, from a description that starts by listing the values
-("text (default), json or sarif ...").
+or, for a closed set, from a description that lists the values at its start
+or after a colon ("text (default), json or sarif ...").
 
 usage: gen-completions.py bash|zsh LEAKSCAN OUTPUT
 """
@@ -15,7 +15,9 @@ import sys
 
 OPTION = re.compile(r'^\s+(?:-(?P<short>\w), )?--(?P<long>[a-z][a-z0-9-]*)(?:=(?P<metavar>\S+))?(?:\s+(?P<desc>.*))?$')
 WORD = r'[a-z][a-z0-9-]*(?: \([^)]*\))?'
-CHOICES = re.compile(r'^(%s)((?:, %s)*) or (%s)' % (WORD, WORD, WORD))
+# the values listed at the start of the description, or after a colon
+# ("how stacks are unwound: libdw (default) or fp")
+CHOICES = re.compile(r'(?:^|: )(%s)((?:, %s)*) or (%s)\b' % (WORD, WORD, WORD))
 
 
 def parse_help(text):
@@ -38,7 +40,7 @@ def value_kind(metavar, desc):
         return 'file', []
     if metavar == 'PID':
         return 'pid', []
-    m = CHOICES.match(desc)
+    m = CHOICES.search(desc)
     if m:
         words = [m[1]] + [w for w in m[2].split(', ') if w] + [m[3]]
         return 'choices', [re.sub(r' \(.*', '', w) for w in words]

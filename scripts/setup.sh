@@ -18,6 +18,11 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
+  "redis-server:command -v redis-server"    # tests/real: healthy servers report nothing
+  "redis-tools:command -v redis-benchmark"
+  "memcached:test -x /usr/bin/memcached"
+  "nginx-light:test -x /usr/sbin/nginx"
   "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
 )
 

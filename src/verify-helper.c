@@ -26,6 +26,7 @@
 
 #include "classify.h"
 #include "inspect.h"
+#include "judge.h"
 #include "procfs.h"
 #include "report.h"
 #include "rules.h"
@@ -38,8 +39,7 @@ struct request {
         int64_t grace_ms;
         bool json;
         bool no_default_ignores;
-        struct thread_key { pid_t tid; uint64_t start; } *ignore;
-        size_t n_ignore;
+        struct baseline baseline;       /* the threads to ignore */
         struct rule_set rules;
 };
 
@@ -61,10 +61,7 @@ static bool ignored_without_looking(const struct request *rq, pid_t tid, uint64_
 {
         if (tid == rq->caller || tid == rq->pid)
                 return true;
-        for (size_t i = 0; i < rq->n_ignore; i++)
-                if (rq->ignore[i].tid == tid && rq->ignore[i].start == start)
-                        return true;
-        return false;
+        return baseline_contains(&rq->baseline, tid, start);
 }
 
 /* Counts the threads of rq->pid that would count (alive, not ignored
@@ -113,19 +110,6 @@ static size_t scan_candidates(const struct request *rq, bool *ret_busy)
         return n;
 }
 
-/* The judgement of --at-exit for a process that goes on: every thread is
- * left behind but the calling one, the main one and the baseline's (these
- * three silently: they are not the test's); then the ignore rules. */
-static int judge(const struct request *rq, struct leakscan_report *report)
-{
-        struct leakscan_process *p = &report->processes[0];
-        for (size_t i = 0; i < p->n_threads; i++) {
-                struct leakscan_thread *t = &p->threads[i];
-                t->leaked = !ignored_without_looking(rq, t->tid, t->start_time);
-        }
-        return rules_apply(&rq->rules, report);
-}
-
 static void read_request(struct request *rq)
 {
         char line[4096];
@@ -138,11 +122,12 @@ static void read_request(struct request *rq)
                         uint64_t start;
                         if (sscanf(line + 7, "%d %" SCNu64, &tid, &start) != 2)
                                 fail(-EPROTO, "leakscan-verify-helper: bad request line %u", lineno);
-                        struct thread_key *n = realloc(rq->ignore, (rq->n_ignore + 1) * sizeof *n);
+                        struct baseline_entry *n = realloc(rq->baseline.entries,
+                                                           (rq->baseline.n + 1) * sizeof *n);
                         if (!n)
                                 fail(-ENOMEM, "leakscan_verify_none: out of memory");
-                        rq->ignore = n;
-                        rq->ignore[rq->n_ignore++] = (struct thread_key) { tid, start };
+                        rq->baseline.entries = n;
+                        rq->baseline.entries[rq->baseline.n++] = (struct baseline_entry) { tid, start };
                 } else if (startswith(line, "rule ")) {
                         enum rule_kind kind;
                         const char *pattern, *why;
@@ -243,7 +228,11 @@ int main(int argc, char **argv)
                 fail(r, "leakscan_verify_none: %s", leakscan_describe_error(r, rq.pid, msg, sizeof msg));
         }
         report->mode = "verify";
-        r = judge(&rq, report);
+        /* judged afresh: inspect_pid judged it as -p would */
+        struct judge_policy policy = {
+                .mode = JUDGE_VERIFY, .caller = rq.caller, .baseline = &rq.baseline, .rules = &rq.rules,
+        };
+        r = judge_report(report, &policy);
         if (r < 0)
                 fail(r, "leakscan_verify_none: out of memory");
         size_t leaked = report_count_leaked(report);
@@ -254,6 +243,6 @@ int main(int argc, char **argv)
         }
         leakscan_report_free(report);
         rule_set_done(&rq.rules);
-        free(rq.ignore);
+        baseline_done(&rq.baseline);
         return r == 0 && fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
