@@ -17,7 +17,7 @@ OPTION = re.compile(r'^\s+(?:-(?P<short>\w), )?--(?P<long>[a-z][a-z0-9-]*)(?:=(?
 WORD = r'[a-z][a-z0-9-]*(?: \([^)]*\))?'
 # the values listed at the start of the description, or after a colon
 # ("how stacks are unwound: libdw (default) or fp")
-CHOICES = re.compile(r'(?:^|: )(%s)((?:, %s)*) or (%s)\b' % (WORD, WORD, WORD))
+CHOICES = re.compile(r'(?:^|: )(%s)((?:, %s)*),? or (%s)\b' % (WORD, WORD, WORD))
 
 
 def parse_help(text):
@@ -42,8 +42,8 @@ def value_kind(metavar, desc):
         return 'pid', []
     m = CHOICES.search(desc)
     if m:
-        words = [m[1]] + [w for w in m[2].split(', ') if w] + [m[3]]
-        return 'choices', [re.sub(r' \(.*', '', w) for w in words]
+        listed = re.sub(r' \([^)]*\)', '', m[0]).lstrip(': ')       # asides in parentheses out
+        return 'choices', re.split(r',? or |, ', listed)
     return 'free', []
 
 
