@@ -7,8 +7,9 @@
  * leakscan_report_free).  Every string in it is owned by the report.
  *
  * ABI policy of libleakscan.so.0 (docs/library.md says it at length):
- *  - Only the functions listed in src/libleakscan.sym are exported, each
- *    under the symbol version of the release that added it.
+ *  - Only the functions declared in the installed headers are exported,
+ *    each under the symbol version of the release that added it (the
+ *    source's src/libleakscan.sym); everything else is local.
  *  - Structs a report is made of are allocated by the library only, and only
  *    grow at their end.  Reach the elements of the report's arrays through
  *    leakscan_report_process(), leakscan_process_thread() and the other
