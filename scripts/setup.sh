@@ -24,6 +24,7 @@ LEAKSCAN_DEPS=(
   "redis-tools:command -v redis-benchmark"
   "memcached:test -x /usr/bin/memcached"
   "nginx-light:test -x /usr/sbin/nginx"
+  "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
 )
 
 leakscan_install_deps() {
