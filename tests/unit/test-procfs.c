@@ -120,6 +120,27 @@ static void test_maps(void)
         map_entries_free(maps, n);
 
         CHECK_EQ_INT(procfs_parse_maps("not a map line\n", &maps, &n), -EINVAL);
+
+        /* hex device numbers, an anonymous mapping, no final newline */
+        const char *two = "7ffd0000a000-7ffd0002b000 rw-p 0001f000 fd:0a 18446744073709551615 [stack]\n"
+                          "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0";
+        CHECK_EQ_INT(procfs_parse_maps(two, &maps, &n), 0);
+        CHECK_EQ_INT(n, 2);
+        CHECK_EQ_INT(maps[0].start, 0x7ffd0000a000);
+        CHECK_EQ_INT(maps[0].end, 0x7ffd0002b000);
+        CHECK_EQ_INT(maps[0].offset, 0x1f000);
+        CHECK_EQ_INT(maps[0].dev_major, 0xfd);
+        CHECK_EQ_INT(maps[0].dev_minor, 0xa);
+        CHECK(maps[0].inode == UINT64_MAX);
+        CHECK_EQ_STR(maps[0].path, "[stack]");
+        CHECK_EQ_STR(maps[1].perms, "--xp");
+        CHECK_EQ_STR(maps[1].path, "");
+        map_entries_free(maps, n);
+
+        /* a line cut short, and one whose fields run past its end */
+        CHECK_EQ_INT(procfs_parse_maps("7f0000000000-7f0000001000 r-xp\n", &maps, &n), -EINVAL);
+        CHECK_EQ_INT(procfs_parse_maps("7f0000000000-7f0000001000 r-xp 0 08:01\n99 /x\n", &maps, &n), -EINVAL);
+        CHECK_EQ_INT(procfs_parse_maps("7f0000000000-7f0000001000 r-xp 0 08:01 99999999999999999999 /x\n", &maps, &n), -EINVAL);
 }
 
 static void test_cmdline_and_fd(void)
