@@ -28,7 +28,8 @@ int procfs_parse_stat(const char *text, struct proc_stat *ret)
         st.state = *p;
         if (!st.state)
                 return -EINVAL;
-        /* fields after comm: 3 state, 4 ppid, ... 9 flags, ... 22 starttime */
+        /* fields after comm: 3 state, 4 ppid, ... 9 flags, ... 20 num_threads,
+         * ... 22 starttime */
         int field = 3;
         while (*p && field < 22) {
                 p = strchr(p, ' ');
@@ -38,6 +39,8 @@ int procfs_parse_stat(const char *text, struct proc_stat *ret)
                 field++;
                 if (field == 9)
                         st.flags = (unsigned) strtoul(p, NULL, 10);
+                else if (field == 20)
+                        st.num_threads = strtol(p, NULL, 10);
         }
         if (field != 22)
                 return -EINVAL;

@@ -17,6 +17,7 @@ struct proc_stat {
         char state;             /* R S D T t Z X I ... */
         unsigned flags;
         uint64_t starttime;     /* clock ticks since boot */
+        long num_threads;       /* of its process (field 20) */
 };
 
 /* Parses /proc/PID/stat.  Returns 0 or -EINVAL. */
