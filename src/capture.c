@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "capture.h"
+#include "syscalls.h"
 #include "util.h"
 
 struct process_capture *process_capture_new(pid_t pid)
@@ -129,18 +129,7 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
 
 int capture_syscall_fd_arg(long nr)
 {
-        switch (nr) {
-        case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
-        case SYS_pread64: case SYS_pwrite64: case SYS_preadv: case SYS_pwritev:
-        case SYS_preadv2: case SYS_pwritev2:
-        case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
-        case SYS_recvmmsg: case SYS_sendmmsg:
-        case SYS_accept: case SYS_accept4: case SYS_connect:
-        case SYS_flock: case SYS_splice: case SYS_tee:
-                return 0;
-        default:
-                return -1;
-        }
+        return syscalls_fd_arg(nr);
 }
 
 int capture_reserve(struct process_capture *cap, size_t bytes)
@@ -201,7 +190,7 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
         struct iovec iov = { &t->regs, sizeof t->regs };
         if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
                 return errno == ESRCH ? -ESRCH : -errno;
-        if (iov.iov_len != sizeof t->regs)
+        if (!arch_regs_native(iov.iov_len))
                 return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
         t->regs_valid = true;
 
@@ -210,15 +199,16 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
 
-        if (nr == SYS_futex && args[0] >= CAPTURE_LOCK_WINDOW / 2) {
+        uint64_t word;
+        if (syscalls_futex_word(nr, args, &word) && word >= CAPTURE_LOCK_WINDOW / 2) {
                 /* the window, or from the word on when the page before it is
                  * not readable */
                 for (uint64_t before = CAPTURE_LOCK_WINDOW / 2; ; before = 0) {
                         struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW / 2 + before };
-                        struct iovec remote = { (void *) (uintptr_t) (args[0] - before), local.iov_len };
+                        struct iovec remote = { (void *) (uintptr_t) (word - before), local.iov_len };
                         ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
                         if (n >= (ssize_t) (before + sizeof t->futex_word)) {
-                                t->lock_addr = args[0] - before;
+                                t->lock_addr = word - before;
                                 t->lock_len = (size_t) n;
                                 memcpy(&t->futex_word, t->lock + before, sizeof t->futex_word);
                                 t->has_futex_word = true;

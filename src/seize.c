@@ -8,11 +8,11 @@
 #include <string.h>
 #include <elf.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "seize.h"
+#include "syscalls.h"
 #include "util.h"
 
 #define SEIZE_MAX_PASSES 10
@@ -256,22 +256,7 @@ fail:
 
 bool seize_eintr_restartable(long nr, const uint64_t args[6])
 {
-        switch (nr) {
-        case SYS_epoll_wait: case SYS_epoll_pwait:
-                return (int) args[3] < 0;
-        case SYS_epoll_pwait2:
-                return args[3] == 0;
-        case SYS_rt_sigtimedwait:
-                return args[2] == 0;
-        case SYS_semtimedop:
-                return args[3] == 0;
-        case SYS_io_getevents: case SYS_io_pgetevents:
-                return args[4] == 0;
-        case SYS_semop: case SYS_msgrcv: case SYS_msgsnd:
-                return true;
-        default:
-                return false;
-        }
+        return syscalls_eintr_restartable(nr, args);
 }
 
 /* Our interrupt made an indefinite wait that the kernel never restarts
@@ -285,7 +270,7 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
                 return;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
-        if (!seize_eintr_restartable((long) t->regs.orig_rax, args))
+        if (!seize_eintr_restartable(arch_regs_syscall_nr(&t->regs), args))
                 return;
         uint8_t insn[ARCH_SYSCALL_INSN_LEN];
         struct iovec local = { insn, sizeof insn };
