@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include "capture.h"
+#include "seize.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -194,7 +195,11 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
         t->regs_valid = true;
 
-        long nr = arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
+        /* A thread that was running when /proc was read may have gone to
+         * sleep before our interrupt came: a wait that our interrupt ended
+         * counts as one it slept in. */
+        bool was_asleep = t->stat.state == 'S' || t->stat.state == 'D' || seize_eintr_was_ours(pid, t);
+        long nr = arch_regs_slept_in_syscall(&t->regs, was_asleep);
         t->syscall_nr = nr;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "arch.h"
@@ -78,6 +79,8 @@ struct process_capture {
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
         uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
+        bool sigmask_saved;     /* seize.c: our own signal mask before the stop */
+        sigset_t saved_sigmask; /* window, restored when it ends */
 };
 
 struct process_capture *process_capture_new(pid_t pid);

@@ -26,6 +26,11 @@ int procfs_parse_stat(const char *text, struct proc_stat *ret);
  * Returns 0 or -ENOENT when the key is absent. */
 int procfs_parse_status_field(const char *text, const char *key, long *ret);
 
+/* Reads a hexadecimal signal mask ("SigPnd", "ShdPnd", "SigBlk", "SigIgn",
+ * "SigCgt") of /proc/PID/task/TID/status: bit n-1 is signal n.  Returns 0 or
+ * -ENOENT when the key is absent. */
+int procfs_parse_status_mask(const char *text, const char *key, uint64_t *ret);
+
 /* se.exec_start of /proc/PID/task/TID/sched, in nanoseconds of the scheduler
  * clock.  Returns 0, or -ENOENT when the kernel does not provide it. */
 int procfs_parse_sched_exec_start(const char *text, uint64_t *ret_ns);

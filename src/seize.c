@@ -2,6 +2,7 @@
  * in docs/design.md ("Stopping threads safely"). */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,29 @@ static bool seize_note_status(struct thread_capture *t, int status)
         return true;
 }
 
+/* Reads the wait status of a seized thread, without blocking.  A
+ * signal-delivery-stop is left unreaped (WNOWAIT): until a wait consumes it,
+ * the signal stays in the thread's exit code, so if leakscan is killed
+ * before it detaches with the signal, the kernel's own detach delivers it
+ * and nothing is lost.  Everything else is reaped as usual (an exited
+ * thread must not linger as our zombie).  Returns as waitpid. */
+static pid_t seize_wait_status(pid_t tid, int *status)
+{
+        /* wait4 knows no WNOWAIT: peek with waitid, whose si_status of a
+         * ptrace stop carries the event in its second byte as the wait
+         * status does */
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+                return -1;
+        if (si.si_pid != tid)
+                return 0;
+        if (si.si_code == CLD_TRAPPED && (si.si_status >> 8) == 0) {
+                *status = (si.si_status << 8) | 0x7f;
+                return tid;
+        }
+        return waitpid(tid, status, __WALL | WNOHANG);
+}
+
 /* Waits until every thread seized in [from, n) is stopped or gone, polling so
  * that one thread stuck in an uninterruptible sleep cannot hang us. */
 static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigned timeout_ms)
@@ -128,7 +152,7 @@ static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigne
                         if (!t->seized || t->stopped || t->vanished)
                                 continue;
                         int status;
-                        pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+                        pid_t r = seize_wait_status(t->tid, &status);
                         if (r == t->tid && seize_note_status(t, status)) {
                                 progress = true;
                                 continue;
@@ -216,9 +240,27 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         return (int) (cap->n_threads - first_new);
 }
 
+/* The signals that end leakscan by default and that a user or a parent
+ * sends (^C, kill, a closed terminal or pipe).  While threads are held they
+ * wait: the window ends with every thread detached as it was, then they act.
+ * SIGKILL cannot wait; seize_wait_status keeps what it could lose. */
+static void seize_defer_signals(struct process_capture *cap)
+{
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGPIPE);
+        sigaddset(&set, SIGQUIT);
+        if (!cap->sigmask_saved && pthread_sigmask(SIG_BLOCK, &set, &cap->saved_sigmask) == 0)
+                cap->sigmask_saved = true;
+}
+
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
 {
         int r;
+        seize_defer_signals(cap);
         for (int pass = 0; pass < SEIZE_MAX_PASSES; pass++) {
                 _cleanup_free_ pid_t *tids = NULL;
                 size_t n = 0;
@@ -259,18 +301,62 @@ bool seize_eintr_restartable(long nr, const uint64_t args[6])
         return syscalls_eintr_restartable(nr, args);
 }
 
-/* Our interrupt made an indefinite wait that the kernel never restarts
- * return -EINTR: make the thread enter it again, so that the program never
- * sees an error it would not have had without us.  Only when the thread was
- * asleep in it before we came and no real signal is involved. */
-static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
+/* Whether signal sig, arriving now, would be ignored by the thread: set
+ * to SIG_IGN, or left at a default action of "ignore" (signal(7)). */
+static bool signal_ignored(int sig, uint64_t ignored, uint64_t caught)
 {
-        if (!t->regs_valid || t->pending_signal || t->group_stop || t->stat.state != 'S' ||
-            !arch_regs_returned_eintr(&t->regs))
-                return;
+        uint64_t bit = UINT64_C(1) << (sig - 1);
+        if (sig <= 0 || sig > 64)
+                return false;
+        if (ignored & bit)
+                return true;
+        bool default_ignore = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+        return default_ignore && !(caught & bit);
+}
+
+bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t)
+{
+        if (!t->regs_valid || t->group_stop || !arch_regs_returned_eintr(&t->regs))
+                return false;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
         if (!seize_eintr_restartable(arch_regs_syscall_nr(&t->regs), args))
+                return false;
+
+        /* Any signal that the thread will act on (a handler, a default action)
+         * may be what ended the wait, or would have ended it anyway: the
+         * program must see that EINTR.  Only ignored signals and our own
+         * interrupt leave the wait's end to us.  The thread is stopped, so its
+         * masks hold still while we read them. */
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        uint64_t pending = 0, shared = 0, blocked = 0, ignored = 0, caught = 0;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) t->tid);
+        if (read_full_file(path, &text) < 0 ||
+            procfs_parse_status_mask(text, "SigPnd", &pending) < 0 ||
+            procfs_parse_status_mask(text, "ShdPnd", &shared) < 0 ||
+            procfs_parse_status_mask(text, "SigBlk", &blocked) < 0 ||
+            procfs_parse_status_mask(text, "SigIgn", &ignored) < 0 ||
+            procfs_parse_status_mask(text, "SigCgt", &caught) < 0)
+                return false;
+        if (t->pending_signal && !signal_ignored(t->pending_signal, ignored, caught))
+                return false;
+        uint64_t deliverable = (pending | shared) & ~blocked;
+        for (int sig = 1; sig <= 64; sig++)
+                if ((deliverable & (UINT64_C(1) << (sig - 1))) && !signal_ignored(sig, ignored, caught))
+                        return false;
+        return true;
+}
+
+/* Our interrupt made an indefinite wait that the kernel never restarts
+ * return -EINTR: make the thread enter it again, so that the program never
+ * sees an error it would not have had without us.  Whether the thread was
+ * asleep or just entering the wait when we came makes no difference (the
+ * /proc state read before the stop cannot tell); a signal it will act on
+ * does. */
+static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
+{
+        if (!seize_eintr_was_ours(pid, t))
                 return;
         uint8_t insn[ARCH_SYSCALL_INSN_LEN];
         struct iovec local = { insn, sizeof insn };
@@ -293,7 +379,7 @@ void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
                  * still has not stopped, the kernel lets it go when we exit,
                  * since PTRACE_DETACH needs a stopped tracee. */
                 int status;
-                if (waitpid(t->tid, &status, __WALL | WNOHANG) != t->tid ||
+                if (seize_wait_status(t->tid, &status) != t->tid ||
                     !seize_note_status(t, status) || t->vanished)
                         return;
         }
@@ -308,4 +394,8 @@ void seize_release(struct process_capture *cap)
         for (size_t i = 0; i < cap->n_threads; i++)
                 seize_release_thread(cap, &cap->threads[i]);
         cap->stop_end_us = now_usec(CLOCK_MONOTONIC);
+        if (cap->sigmask_saved) {
+                cap->sigmask_saved = false;
+                (void) pthread_sigmask(SIG_SETMASK, &cap->saved_sigmask, NULL);
+        }
 }

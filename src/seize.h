@@ -45,4 +45,10 @@ void seize_release(struct process_capture *cap);
  * lengthen the wait. */
 bool seize_eintr_restartable(long nr, const uint64_t args[6]);
 
+/* Whether a stopped thread's syscall returned -EINTR because of our
+ * interrupt alone: an indefinite wait of seize_eintr_restartable, and no
+ * signal pending or in delivery that the thread would act on.  seize_release
+ * then makes it enter the wait again. */
+bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t);
+
 #endif
