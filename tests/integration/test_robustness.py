@@ -4,11 +4,17 @@ targets: no signal is lost while threads are held (queued real-time signals
 are counted by the target), a job-control stop in force stays in force, a
 target whose threads come and go survives many snapshots, and every target is
 left running and untraced; the same under --watch, which follows thread
-creation with ptrace between its snapshots.
-Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET"""
+creation with ptrace between its snapshots.  Also: an indefinite wait stays
+indefinite over repeated snapshots (restart_syscall), waits that the kernel
+ends with EINTR are re-entered, and a leakscan killed mid-snapshot loses no
+signal.
+Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET
+                          POLL_TARGET EINTR_TARGET"""
 import json
 import os
+import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -143,8 +149,65 @@ def test_churn(leakscan, exe):
         untouched(t.pid, "churn")
 
 
+def test_restart_syscall(leakscan, poll_exe):
+    """A poll(-1) interrupted by our stop comes back through restart_syscall:
+    still an indefinite wait, snapshot after snapshot."""
+    with Target([poll_exe]) as t:
+        wait_settled(t.pid, {"poller", "ticker"})
+        seen = []
+        for _ in range(6):
+            _, report = leakscan_json(leakscan, t.pid, ["--min-blocked=0"])
+            th = {x["name"]: x for x in report["processes"][0]["threads"]}
+            seen.append((th["poller"]["syscall"], th["poller"]["timeout"], th["poller"]["verdict"],
+                         th["ticker"]["timeout"]))
+            time.sleep(0.02)
+        check(any(s[0] == "restart_syscall" for s in seen), f"poll(-1) was seen in restart_syscall ({seen})")
+        check(all(s[1] is False and s[2] == "blocked" for s in seen),
+              f"poll(-1) stays an indefinite wait over 6 snapshots ({seen})")
+        check(all(s[3] is True for s in seen), f"poll(100) stays a timed wait over 6 snapshots ({seen})")
+
+
+def test_eintr(leakscan, eintr_exe):
+    """Indefinite epoll_wait, semop and sigwaitinfo, woken every millisecond:
+    our stop must never make them return EINTR."""
+    with Target([eintr_exe]) as t:
+        time.sleep(0.1)
+        codes = [run_leakscan(leakscan, ["-p", str(t.pid)])[0] for _ in range(60)]
+        os.kill(t.pid, signal.SIGUSR2)
+        line = t.proc.stdout.readline().decode().split()
+        check(all(c in (0, 1) for c in codes), f"60 snapshots of busy waiters succeed ({set(codes)})")
+        check(line == ["eintr", "0"], f"60 snapshots: no EINTR seen by the program ({' '.join(line)})")
+        untouched(t.pid, "EINTR waiters")
+
+
+def test_killed_mid_snapshot(leakscan, signals_exe):
+    """leakscan killed (SIGKILL, SIGTERM, SIGINT) at random points of its
+    snapshots, under a storm of queued signals: none is lost, and no thread
+    is left stopped or traced.  bench/kill_stress.py runs the longer version."""
+    rng = random.Random(7)
+    with Target([signals_exe, "50"]) as t:
+        wait_settled(t.pid, {"blocked"})
+        t0 = time.perf_counter()
+        run_leakscan(leakscan, ["-p", str(t.pid)])
+        span = time.perf_counter() - t0
+        finish = signal_storm(t.pid, signal.SIGRTMIN + 1)
+        for i in range(45):
+            p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, span))
+            p.send_signal([signal.SIGKILL, signal.SIGTERM, signal.SIGINT][i % 3])
+            p.wait()
+        sent = finish()
+        got = received(t)
+        check(got == sent, f"45 kills of leakscan mid-snapshot: sent {sent}, received {got}")
+        untouched(t.pid, "killed mid-snapshot")
+
+
 def main():
-    leakscan, signals_exe, churn_exe, mutex_exe = sys.argv[1:5]
+    leakscan, signals_exe, churn_exe, mutex_exe, poll_exe, eintr_exe = sys.argv[1:7]
+    test_restart_syscall(leakscan, poll_exe)
+    test_eintr(leakscan, eintr_exe)
+    test_killed_mid_snapshot(leakscan, signals_exe)
     test_signals(leakscan, signals_exe)
     test_job_control_stop(leakscan, mutex_exe)
     test_churn(leakscan, churn_exe)
