@@ -123,8 +123,10 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
          * unknown rather than guessed. */
         snprintf(path, sizeof path, "/proc/%d/task/%d/sched", (int) pid, (int) t->tid);
         if (read_full_file(path, &text) >= 0 &&
-            procfs_parse_sched_exec_start(text, &t->exec_start_ns) == 0)
+            procfs_parse_sched_exec_start(text, &t->exec_start_ns) == 0) {
                 t->has_exec_start = true;
+                t->has_nvcsw = procfs_parse_sched_field(text, "nr_voluntary_switches", &t->nvcsw) == 0;
+        }
         return 0;
 }
 

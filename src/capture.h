@@ -54,6 +54,10 @@ struct thread_capture {
         uint64_t lock_addr;                     /* enough of any glibc lock object */
         size_t lock_len;                        /* to read its owner and counts */
         char *fd_target;        /* readlink of the fd in argument 0, if any */
+
+        /* read before the stop, with exec_start */
+        bool has_nvcsw;
+        uint64_t nvcsw;         /* voluntary context switches so far */
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -79,6 +83,7 @@ struct process_capture {
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
         uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
+        bool remember_blocked;  /* pid mode: blocked times survive our snapshots (blocked.c) */
         bool sigmask_saved;     /* seize.c: our own signal mask before the stop */
         sigset_t saved_sigmask; /* window, restored when it ends */
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyse.h"
+#include "blocked.h"
 #include "classify.h"
 #include "inspect.h"
 #include "leakscan/leakscan.h"
@@ -299,6 +300,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 return -EINVAL;
 
         struct modules *mods = NULL;
+        struct blocked_memory *blocked = NULL;
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -311,6 +313,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = unwinder->attach(mods, cap, &ustate);
         if (r < 0)
                 goto out;
+        blocked = blocked_memory_for(cap);
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -376,14 +379,15 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
-                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 :
-                        classify_blocked_ms(t->has_exec_start, t->exec_start_ns, cap->has_now, cap->now_sched_ns);
+                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
                 lt->leaked = classify_is_leaked(lt, opts->min_blocked_ms);
         }
         r = analyse_process(cap, mods, p);
+        blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);
 out:
+        blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);
         return r;
@@ -404,6 +408,7 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
         if (r < 0)
                 return r;
+        cap->remember_blocked = true;
 
         struct leakscan_report *report = calloc(1, sizeof *report);
         struct leakscan_process *p = calloc(1, sizeof *p);

@@ -35,6 +35,10 @@ int procfs_parse_status_mask(const char *text, const char *key, uint64_t *ret);
  * clock.  Returns 0, or -ENOENT when the kernel does not provide it. */
 int procfs_parse_sched_exec_start(const char *text, uint64_t *ret_ns);
 
+/* An integer field ("nr_voluntary_switches") of /proc/PID/task/TID/sched.
+ * Returns 0, or -ENOENT when absent. */
+int procfs_parse_sched_field(const char *text, const char *key, uint64_t *ret);
+
 struct proc_syscall {
         bool running;           /* "running": on a CPU, nothing to read */
         long nr;                /* -1: blocked outside a syscall */

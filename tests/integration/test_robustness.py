@@ -203,8 +203,26 @@ def test_killed_mid_snapshot(leakscan, signals_exe):
         untouched(t.pid, "killed mid-snapshot")
 
 
+def test_blocked_time_survives(leakscan, mutex_exe):
+    """Our stop makes a blocked thread run for a moment; five snapshots 200 ms
+    apart must still see its blocked time grow by the time between them."""
+    with Target([mutex_exe]) as t:
+        wait_settled(t.pid, {"locker"})
+        times, stamps = [], []
+        for _ in range(5):
+            stamps.append(time.monotonic())
+            _, report = leakscan_json(leakscan, t.pid, ["--min-blocked=0"])
+            th = [x for x in report["processes"][0]["threads"] if x["name"] == "locker"]
+            times.append(th[0]["blocked_ms"] if th else None)
+            time.sleep(0.2)
+        ok = all(x is not None for x in times) and all(
+            b - a >= (s2 - s1) * 1000 * 0.8 for a, b, s1, s2 in zip(times, times[1:], stamps, stamps[1:]))
+        check(ok, f"5 snapshots 200 ms apart: blocked time grows with the time between them ({times})")
+
+
 def main():
     leakscan, signals_exe, churn_exe, mutex_exe, poll_exe, eintr_exe = sys.argv[1:7]
+    test_blocked_time_survives(leakscan, mutex_exe)
     test_restart_syscall(leakscan, poll_exe)
     test_eintr(leakscan, eintr_exe)
     test_killed_mid_snapshot(leakscan, signals_exe)
