@@ -180,7 +180,7 @@ static void capture_stack(struct process_capture *cap, struct thread_capture *t,
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
         pid_t pid = cap->pid;
-        if (t->held) {
+        if (t->held || !t->stopped) {
                 struct thread_capture b;
                 int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);
                 if (r < 0)
@@ -241,8 +241,9 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 
 void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
 {
-        /* a held thread waits in the kernel for the caller: its stack is as
-         * still as a stopped one's */
+        /* a held thread waits in the kernel for the caller, a proc_only one
+         * in an uninterruptible sleep: their stacks are as still as a
+         * stopped one's */
         if (t->regs_valid)
                 capture_stack(cap, t, stack_window);
 }

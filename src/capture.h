@@ -55,6 +55,10 @@ struct thread_capture {
         size_t lock_len;                        /* to read its owner and counts */
         char *fd_target;        /* readlink of the fd in argument 0, if any */
 
+        /* seize.c: never seized, read from /proc alone: it was in an
+         * uninterruptible sleep (D), where a ptrace stop cannot reach it */
+        bool proc_only;
+
         /* read before the stop, with exec_start */
         bool has_nvcsw;
         uint64_t nvcsw;         /* voluntary context switches so far */
@@ -121,8 +125,10 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 /* Copies the registers of a stopped thread, and what its wait depends on that
  * other threads could change: the futex word, the file its fd names.  Done
  * for every thread while all are stopped, so these agree with each other.
- * A held thread, blocked in a syscall the caller holds, is not stopped: its
- * pc, stack pointer and syscall come from /proc/PID/task/TID/syscall.
+ * A thread that is not stopped (held by the caller in a syscall, or in an
+ * uninterruptible sleep: proc_only, or seized but never stopped) gives its
+ * pc, stack pointer and syscall from /proc/PID/task/TID/syscall; none when
+ * it runs.
  * Returns 0, -ESRCH when the thread vanished, -EPROTONOSUPPORT for a
  * 32-bit thread, or another negative errno. */
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t);

@@ -238,7 +238,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if ((!t->stopped && !t->held) || t->vanished)
+                if (t->vanished)
                         continue;
                 int k = capture_thread_state(cap, t);
                 if (k == -ESRCH) {
@@ -341,7 +341,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
-                } else if (!t->stopped && !t->held) {
+                } else if (!t->stopped && !t->held && !t->proc_only) {
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
                 }
                 const struct thread_capture *creator = creators && t->regs_valid ?

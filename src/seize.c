@@ -17,6 +17,8 @@
 #include "util.h"
 
 #define SEIZE_MAX_PASSES 10
+/* How often the stop wait looks for threads in an uninterruptible sleep. */
+#define SEIZE_D_CHECK_US 10000u
 
 int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads)
 {
@@ -139,11 +141,32 @@ static pid_t seize_wait_status(pid_t tid, int *status)
         return waitpid(tid, status, __WALL | WNOHANG);
 }
 
+/* Whether every seized thread in [from, n) that has not stopped yet sleeps
+ * uninterruptibly now. */
+static bool only_asleep_in_d_left(struct process_capture *cap, size_t from)
+{
+        for (size_t i = from; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (!t->seized || t->stopped || t->vanished)
+                        continue;
+                char path[64];
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat st;
+                snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) cap->pid, (int) t->tid);
+                if (read_full_file(path, &text) < 0 || procfs_parse_stat(text, &st) < 0)
+                        continue;       /* gone: the next wait says so */
+                if (st.state != 'D')
+                        return false;
+        }
+        return true;
+}
+
 /* Waits until every thread seized in [from, n) is stopped or gone, polling so
  * that one thread stuck in an uninterruptible sleep cannot hang us. */
 static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigned timeout_ms)
 {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000u;
+        uint64_t next_d_check = now_usec(CLOCK_MONOTONIC) + SEIZE_D_CHECK_US;
         unsigned idle_us = 1;
         for (;;) {
                 bool pending = false, progress = false;
@@ -169,8 +192,19 @@ static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigne
                         idle_us = 1;
                         continue;
                 }
-                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                if (now >= deadline)
                         return;
+                /* Threads that entered an uninterruptible sleep after we
+                 * read their state stop only when it ends: once only such
+                 * threads are left, waiting for them would hold the others
+                 * for nothing.  They stay seized, and stop (to be let go at
+                 * the release, or by our exit) whenever they wake. */
+                if (now >= next_d_check) {
+                        if (only_asleep_in_d_left(cap, from))
+                                return;
+                        next_d_check = now + SEIZE_D_CHECK_US;
+                }
                 struct timespec ts = { 0, (long) idle_us * 1000 };
                 nanosleep(&ts, NULL);
                 if (idle_us < 1000)
@@ -203,6 +237,13 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                 }
                 if (process_capture_holds(cap, t->tid)) {
                         t->held = true;
+                        continue;
+                }
+                if (t->stat.state == 'D') {
+                        /* A ptrace stop waits until the sleep ends, which may
+                         * be never (a vfork parent, a hung NFS read): read
+                         * it from /proc and leave it alone. */
+                        t->proc_only = true;
                         continue;
                 }
                 if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
@@ -283,7 +324,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
         for (size_t i = 0; i < cap->n_threads; i++) {
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
-                else if (cap->threads[i].seized || cap->threads[i].held)
+                else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only)
                         held++;
         }
         if (held == 0) {

@@ -9,7 +9,7 @@ indefinite over repeated snapshots (restart_syscall), waits that the kernel
 ends with EINTR are re-entered, and a leakscan killed mid-snapshot loses no
 signal.
 Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET
-                          POLL_TARGET EINTR_TARGET"""
+                          POLL_TARGET EINTR_TARGET VFORK_TARGET"""
 import json
 import os
 import random
@@ -220,8 +220,30 @@ def test_blocked_time_survives(leakscan, mutex_exe):
         check(ok, f"5 snapshots 200 ms apart: blocked time grows with the time between them ({times})")
 
 
+def test_uninterruptible(leakscan, vfork_exe):
+    """A thread parked in D state for good (a vfork parent) must not hold the
+    others stopped for the whole --stop-timeout; it is reported from /proc."""
+    with Target([vfork_exe]) as t:
+        wait_settled(t.pid, {"locker", "vforker"})
+        for _ in range(3):
+            t0 = time.monotonic()
+            _, report = leakscan_json(leakscan, t.pid, ["--stop-timeout=5s"])
+            wall = time.monotonic() - t0
+            p = report["processes"][0]
+            th = {x["name"]: x for x in p["threads"]}
+            check(p["stopped_us"] < 1000000 and wall < 4,
+                  f"a thread in D state holds no one: stopped {p['stopped_us']} us, leakscan took {wall:.2f} s")
+            v = th.get("vforker", {})
+            check(v.get("state") == "disk-io" and v.get("syscall") == "vfork" and v.get("frames"),
+                  f"the D-state thread is reported from /proc: {v.get('state')} {v.get('syscall')} "
+                  f"{[f['function'] for f in v.get('frames', [])]}")
+            check(th.get("locker", {}).get("state") == "mutex", "the other threads are captured as usual")
+        untouched(t.pid, "D state")
+
+
 def main():
-    leakscan, signals_exe, churn_exe, mutex_exe, poll_exe, eintr_exe = sys.argv[1:7]
+    leakscan, signals_exe, churn_exe, mutex_exe, poll_exe, eintr_exe, vfork_exe = sys.argv[1:8]
+    test_uninterruptible(leakscan, vfork_exe)
     test_blocked_time_survives(leakscan, mutex_exe)
     test_restart_syscall(leakscan, poll_exe)
     test_eintr(leakscan, eintr_exe)
