@@ -128,7 +128,7 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
         char comm[64] = "?";
         switch (err) {
         case -ESRCH:
-                snprintf(buf, size, "no such process %d (it may have exited during the snapshot); check the PID with ps", (int) pid);
+                snprintf(buf, size, "no such process %d; check the PID with ps", (int) pid);
                 break;
         case -ENOTUNIQ: {
                 char path[64];
@@ -147,17 +147,28 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
                 snprintf(buf, size, "process %d is a kernel thread: only user-space processes can be inspected", (int) pid);
                 break;
         case -EBUSY: {
-                (void) seize_check_process(pid, &tracer, NULL);
-                char path[64];
+                pid_t tid = pid;
+                (void) seize_find_tracer(pid, &tracer, &tid);
+                char path[64], who[64];
                 _cleanup_free_ char *text = NULL;
                 snprintf(path, sizeof path, "/proc/%d/comm", (int) tracer);
                 if (read_full_file(path, &text) > 0) {
                         text[strcspn(text, "\n")] = 0;
                         snprintf(comm, sizeof comm, "%s", text);
                 }
-                snprintf(buf, size, "process %d is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", (int) pid, (int) tracer, comm);
+                if (tid == pid)
+                        snprintf(who, sizeof who, "process %d", (int) pid);
+                else
+                        snprintf(who, sizeof who, "thread %d of process %d", (int) tid, (int) pid);
+                snprintf(buf, size, "%s is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", who, (int) tracer, comm);
                 break;
         }
+        case -EDEADLK:
+                snprintf(buf, size, "process %d is leakscan itself: it cannot stop its own threads; inspect it from another leakscan", (int) pid);
+                break;
+        case -EOWNERDEAD:
+                snprintf(buf, size, "process %d exited while leakscan was inspecting it: there is nothing left to report", (int) pid);
+                break;
         case -EPERM: {
                 char scope[48] = "not set: Yama is not enabled here";
                 _cleanup_free_ char *text = NULL;
@@ -224,9 +235,12 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {
                 process_capture_free(cap);
-                /* A refusal from a process that is traced now is "busy". */
+                /* A refusal from a process that is traced now is "busy";
+                 * any failure of a process that is gone now is its exit. */
                 if (r == -EPERM && seize_check_process(pid, NULL, NULL) == -EBUSY)
                         r = -EBUSY;
+                if (r != -ENOMEM && seize_process_gone(pid))
+                        r = -EOWNERDEAD;
                 return r;
         }
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
@@ -261,7 +275,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
 
         if (err < 0) {
                 process_capture_free(cap);
-                return err;
+                return err == -ESRCH && seize_process_gone(pid) ? -EOWNERDEAD : err;
         }
         *ret = cap;
         return 0;
@@ -431,7 +445,9 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);
-                return r;
+                /* libdw and /proc fail in their own words when the process
+                 * is gone: say what happened */
+                return r != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : r;
         }
         *ret_report = report;
         return 0;

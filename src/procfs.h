@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #define PF_KTHREAD_FLAG 0x00200000u
+#define PF_EXITING_FLAG 0x00000004u   /* in do_exit */
 
 struct proc_stat {
         char comm[16];

@@ -29,6 +29,8 @@ int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads)
 
         if (pid <= 0)
                 return -ESRCH;
+        if (pid == getpid())
+                return -EDEADLK;        /* we cannot stop our own threads */
         snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
         if (read_full_file(path, &text) < 0 || procfs_parse_stat(text, &st) < 0)
                 return -ESRCH;
@@ -92,6 +94,86 @@ static int list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
         *ret = tids;
         *ret_n = n;
         return 0;
+}
+
+int seize_find_tracer(pid_t pid, pid_t *ret_tracer, pid_t *ret_tid)
+{
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        int r = list_tasks(pid, &tids, &n);
+        if (r < 0)
+                return r;
+        /* the main thread first: when the whole process is traced, name it */
+        for (size_t pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < n; i++) {
+                        if ((pass == 0) != (tids[i] == pid))
+                                continue;
+                        char path[64];
+                        _cleanup_free_ char *text = NULL;
+                        long tracer = 0;
+                        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tids[i]);
+                        if (read_full_file(path, &text) < 0 ||
+                            procfs_parse_status_field(text, "TracerPid", &tracer) < 0 ||
+                            tracer == 0 || tracer == getpid())
+                                continue;
+                        *ret_tracer = (pid_t) tracer;
+                        *ret_tid = tids[i];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* Threads killed while we held them end as zombies that only their tracer
+ * may reap: the process lingers until we do.  Reaps those of pid's threads
+ * that are ours; never the main thread, which may be the caller's child. */
+static void reap_our_zombies(pid_t pid)
+{
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        if (list_tasks(pid, &tids, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                int status;
+                if (tids[i] != pid)
+                        (void) waitpid(tids[i], &status, __WALL | WNOHANG);
+        }
+}
+
+bool seize_process_gone(pid_t pid)
+{
+        /* A process being killed is torn down in steps: its memory goes
+         * first (then libdw and /proc fail), its threads one by one, the
+         * zombie last.  While its main thread is exiting, give the exit a
+         * moment to finish; a main thread that ended alone (pthread_exit)
+         * while others live on stays a zombie with threads: not gone. */
+        for (int i = 0; i < 20; i++) {
+                reap_our_zombies(pid);
+                char path[64];
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat st;
+                long threads = 1;
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+                if (read_full_file(path, &text) < 0 || procfs_parse_stat(text, &st) < 0)
+                        return true;
+                bool zombie = st.state == 'Z' || st.state == 'X';
+                bool exiting = zombie || (st.flags & PF_EXITING_FLAG);
+                free(TAKE_PTR(text));
+                snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+                if (read_full_file(path, &text) < 0)
+                        return true;
+                (void) procfs_parse_status_field(text, "Threads", &threads);
+                if (zombie && threads <= 1)
+                        return true;
+                /* killed, and the main thread has not begun its exit yet */
+                uint64_t pending = 0, shared = 0, sigkill = UINT64_C(1) << (SIGKILL - 1);
+                (void) procfs_parse_status_mask(text, "SigPnd", &pending);
+                (void) procfs_parse_status_mask(text, "ShdPnd", &shared);
+                if (!exiting && !((pending | shared) & sigkill))
+                        return false;
+                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        return false;
 }
 
 /* Interprets one wait status of a seized thread.  Returns true when the
@@ -249,18 +331,28 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                 if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
                         int e = errno;
                         /* EPERM for a thread that just exited looks the same
-                         * as a real refusal; a vanished task settles it.  A
-                         * thread that is our tracee already (it never stopped
-                         * to be let go, in --watch) is simply ours. */
+                         * as a real refusal; a vanished or zombie task
+                         * settles it.  A thread that is our tracee already
+                         * (it never stopped to be let go, in --watch) is
+                         * simply ours; one traced by someone else is "busy",
+                         * whichever thread it is. */
                         char path[64];
                         _cleanup_free_ char *status = NULL;
                         long tracer = 0;
                         snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) cap->pid, (int) t->tid);
                         bool exists = read_full_file(path, &status) >= 0;
-                        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 &&
-                            tracer == getpid()) {
-                                t->seized = true;
-                                continue;
+                        if (exists) {
+                                const char *state = strstr(status, "\nState:\t");
+                                if (state && (state[8] == 'Z' || state[8] == 'X'))
+                                        exists = false;
+                        }
+                        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 && tracer != 0) {
+                                if (tracer == getpid()) {
+                                        t->seized = true;
+                                        continue;
+                                }
+                                if (r == 0 || r == -EPERM)
+                                        r = -EBUSY;
                         }
                         if (e == EPERM && exists && r == 0)
                                 r = -EPERM;
