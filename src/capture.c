@@ -180,6 +180,8 @@ static void capture_stack(struct process_capture *cap, struct thread_capture *t,
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
         pid_t pid = cap->pid;
+        if (t->stat.flags & PF_IO_WORKER_FLAG)
+                return 0;       /* no user registers worth the name, no user stack */
         if (t->held || !t->stopped) {
                 struct thread_capture b;
                 int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "classify.h"
+#include "procfs.h"
 #include "modules.h"
 #include "syscalls.h"
 #include "util.h"
@@ -239,6 +240,14 @@ void classify_thread(const struct classify_input *in, struct classify_result *re
                 }
         } else {
                 classify_syscall(in, in->syscall_nr, &r);
+        }
+
+        /* A kernel worker inside the process (io_uring) runs no user code:
+         * whatever it waits for is the kernel's business, never a leak. */
+        if (in->proc_flags & PF_IO_WORKER_FLAG) {
+                *ret = (struct classify_result) { .state = LEAKSCAN_STATE_KERNEL_WORKER,
+                                                  .verdict = LEAKSCAN_VERDICT_IDLE };
+                return;
         }
 
         /* What the scheduler said before we stopped the thread overrides the

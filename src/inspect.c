@@ -41,6 +41,7 @@ static const char *const state_names[_LEAKSCAN_STATE_MAX] = {
         [LEAKSCAN_STATE_STOPPED] = "stopped",
         [LEAKSCAN_STATE_SYSCALL] = "syscall",
         [LEAKSCAN_STATE_UNKNOWN] = "unknown",
+        [LEAKSCAN_STATE_KERNEL_WORKER] = "kernel-worker",
 };
 
 static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {
@@ -355,6 +356,8 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
+                } else if (t->stat.flags & PF_IO_WORKER_FLAG) {
+                        lt->unwind_note = "a kernel worker (io_uring): it runs no user code, it has no user stack";
                 } else if (!t->stopped && !t->held && !t->proc_only) {
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
                 }
@@ -373,6 +376,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
 
                 struct classify_input in = {
                         .proc_state = t->stat.state,
+                        .proc_flags = t->stat.flags,
                         .syscall_nr = lt->syscall_nr,
                         .fd_target = t->fd_target,
                         .frames = lt->frames,

@@ -12,6 +12,7 @@
 
 #define PF_KTHREAD_FLAG 0x00200000u
 #define PF_EXITING_FLAG 0x00000004u   /* in do_exit */
+#define PF_IO_WORKER_FLAG 0x00000010u /* a kernel io_uring worker (iou-wrk-*, iou-sqp-*) */
 
 struct proc_stat {
         char comm[16];

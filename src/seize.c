@@ -321,10 +321,12 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         t->held = true;
                         continue;
                 }
-                if (t->stat.state == 'D') {
+                if (t->stat.state == 'D' || (t->stat.flags & PF_IO_WORKER_FLAG)) {
                         /* A ptrace stop waits until the sleep ends, which may
-                         * be never (a vfork parent, a hung NFS read): read
-                         * it from /proc and leave it alone. */
+                         * be never (a vfork parent, a hung NFS read), and a
+                         * kernel io_uring worker never returns to user
+                         * space to stop: read them from /proc and leave
+                         * them alone. */
                         t->proc_only = true;
                         continue;
                 }

@@ -43,6 +43,8 @@ enum leakscan_state {
         LEAKSCAN_STATE_STOPPED,
         LEAKSCAN_STATE_SYSCALL,
         LEAKSCAN_STATE_UNKNOWN,
+        LEAKSCAN_STATE_KERNEL_WORKER,   /* a kernel thread inside the process (io_uring's
+                                         * iou-wrk-*, iou-sqp-*): no user stack, never a leak */
         _LEAKSCAN_STATE_MAX,
 };
 

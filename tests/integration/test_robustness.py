@@ -9,7 +9,7 @@ indefinite over repeated snapshots (restart_syscall), waits that the kernel
 ends with EINTR are re-entered, and a leakscan killed mid-snapshot loses no
 signal.
 Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET
-                          POLL_TARGET EINTR_TARGET VFORK_TARGET"""
+                          POLL_TARGET EINTR_TARGET VFORK_TARGET IO_URING_TARGET"""
 import json
 import os
 import random
@@ -241,8 +241,28 @@ def test_uninterruptible(leakscan, vfork_exe):
         untouched(t.pid, "D state")
 
 
+def test_io_uring(leakscan, io_uring_exe):
+    """Kernel io_uring workers inside the process are no leaks, in a state of
+    their own, never a stack of "0x0 ??", and the snapshot does not wait for
+    them to stop (they never return to user space)."""
+    with Target([io_uring_exe]) as t:
+        time.sleep(0.2)
+        code, report = leakscan_json(leakscan, t.pid, ["--min-blocked=0"])
+        p = report["processes"][0]
+        workers = [x for x in p["threads"] if x["name"].startswith("iou-")]
+        check(len(workers) >= 2, f"the io_uring workers are listed ({[x['name'] for x in p['threads']]})")
+        check(all(x["state"] == "kernel-worker" and not x["leaked"] and not x["frames"] for x in workers),
+              f"io_uring workers: state kernel-worker, not leaked, no frames "
+              f"({[(x['name'], x['state'], x['leaked'], len(x['frames'])) for x in workers]})")
+        check(code == 0 and p["stopped_us"] < 1000000, f"no leak, no wait for the workers ({code}, {p['stopped_us']} us)")
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--all", "--min-blocked=0"])
+        check("kernel-worker" in out and "0x0000000000000000 ??" not in out, "--all shows them without a 0x0 frame")
+        untouched(t.pid, "io_uring")
+
+
 def main():
-    leakscan, signals_exe, churn_exe, mutex_exe, poll_exe, eintr_exe, vfork_exe = sys.argv[1:8]
+    leakscan, signals_exe, churn_exe, mutex_exe, poll_exe, eintr_exe, vfork_exe, io_uring_exe = sys.argv[1:9]
+    test_io_uring(leakscan, io_uring_exe)
     test_uninterruptible(leakscan, vfork_exe)
     test_blocked_time_survives(leakscan, mutex_exe)
     test_restart_syscall(leakscan, poll_exe)

@@ -167,6 +167,12 @@ static void test_scheduler_states(void)
         r = run('D', -1, NULL, NULL, NULL, 0);
         CHECK(r.state == LEAKSCAN_STATE_DISK_IO && r.verdict == LEAKSCAN_VERDICT_BLOCKED);
         CHECK_EQ_INT(run('S', -1, NULL, NULL, NULL, 0).state, LEAKSCAN_STATE_UNKNOWN);
+
+        /* an io_uring worker (PF_IO_WORKER): its own state, never blocked */
+        struct classify_input in = { .proc_state = 'S', .syscall_nr = -1, .proc_flags = 0x404010 };
+        classify_thread(&in, &r);
+        CHECK(r.state == LEAKSCAN_STATE_KERNEL_WORKER && r.verdict == LEAKSCAN_VERDICT_IDLE && !r.timeout);
+        CHECK_EQ_STR(leakscan_state_to_string(LEAKSCAN_STATE_KERNEL_WORKER), "kernel-worker");
 }
 
 static void test_top_frame(void)
