@@ -87,6 +87,8 @@ struct process_capture {
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
         uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
+        void *live_unwind;      /* stacks an unwinder took while the threads */
+        void (*live_unwind_free)(void *);       /* were stopped (unwind.h) */
         bool remember_blocked;  /* pid mode: blocked times survive our snapshots (blocked.c) */
         bool sigmask_saved;     /* seize.c: our own signal mask before the stop */
         sigset_t saved_sigmask; /* window, restored when it ends */
