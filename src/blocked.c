@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,10 @@
 /* Files of other processes looked at per save, to bound the cost of the
  * garbage collection in a directory that grew. */
 #define BLOCKED_GC_MAX 256
+/* How often, and how long apart, a thread is looked at until it sleeps
+ * again after our detach. */
+#define BLOCKED_SETTLE_ROUNDS 10
+#define BLOCKED_SETTLE_NS 2000000L
 
 struct blocked_memory {
         int dirfd;
@@ -31,6 +36,8 @@ struct blocked_memory {
         size_t n_old;
         struct blocked_entry *next;     /* noted for the next snapshot */
         size_t n_next, cap_next;
+        bool has_now;
+        uint64_t now_ns;                /* the scheduler clock at the snapshot */
 };
 
 int blocked_default_dir(char *buf, size_t size)
@@ -186,21 +193,21 @@ void blocked_memory_free(struct blocked_memory *m)
 }
 
 uint64_t blocked_memory_since(const struct blocked_memory *m, pid_t tid, uint64_t start_time,
-                              uint64_t exec_start_ns, bool has_nvcsw, uint64_t nvcsw)
+                              uint64_t since_ns, bool has_nvcsw, uint64_t nvcsw)
 {
         if (!m || !has_nvcsw)
-                return exec_start_ns;
+                return since_ns;
         for (size_t i = 0; i < m->n_old; i++) {
                 const struct blocked_entry *e = &m->old[i];
                 if (e->tid != tid || e->start_time != start_time)
                         continue;
                 /* the same count: it never slept anew since it went back to
                  * sleep after our detach, so it has been blocked throughout */
-                if (e->nvcsw == nvcsw && e->since_ns < exec_start_ns)
+                if (e->nvcsw == nvcsw && e->since_ns < since_ns)
                         return e->since_ns;
                 break;
         }
-        return exec_start_ns;
+        return since_ns;
 }
 
 int blocked_memory_note(struct blocked_memory *m, pid_t tid, uint64_t start_time, uint64_t since_ns,
@@ -312,6 +319,28 @@ gc:
 
 /* ---- the snapshot's side ---- */
 
+/* The scheduler clock at the snapshot, more precisely than cap->now_sched_ns:
+ * our own se.exec_start is only as fresh as the kernel's last accounting of
+ * our run (a tick ago, or tens of milliseconds on a tickless CPU), which
+ * would make blocked times shrink from one snapshot to the next.  A yield
+ * makes the kernel account it now; then step back by the time elapsed since
+ * the stop began, on the monotonic clock. */
+static bool snapshot_clock(const struct process_capture *cap, uint64_t *ret)
+{
+        _cleanup_free_ char *text = NULL;
+        uint64_t now;
+        (void) sched_yield();
+        uint64_t mono = now_usec(CLOCK_MONOTONIC);
+        if (read_full_file("/proc/thread-self/sched", &text) < 0 || procfs_parse_sched_exec_start(text, &now) < 0 ||
+            cap->stop_begin_us == 0 || mono < cap->stop_begin_us)
+                return false;
+        uint64_t back = (mono - cap->stop_begin_us) * 1000u;
+        if (back > now)
+                return false;
+        *ret = now - back;
+        return true;
+}
+
 struct blocked_memory *blocked_memory_for(const struct process_capture *cap)
 {
         if (!cap->remember_blocked)
@@ -328,17 +357,66 @@ struct blocked_memory *blocked_memory_for(const struct process_capture *cap)
         if (!found || blocked_default_dir(dir, sizeof dir) < 0 ||
             blocked_memory_open(dir, cap->pid, proc_start, &m) < 0)
                 return NULL;
+        m->has_now = snapshot_clock(cap, &m->now_ns);
+        if (!m->has_now) {
+                m->has_now = cap->has_now;
+                m->now_ns = cap->now_sched_ns;
+        }
         return m;
+}
+
+/* What the scheduler says of t: milliseconds since it last ran, or -1. */
+static int64_t sched_blocked_ms(const struct blocked_memory *m, const struct process_capture *cap,
+                                const struct thread_capture *t)
+{
+        bool has_now = m ? m->has_now : cap->has_now;
+        uint64_t now = m ? m->now_ns : cap->now_sched_ns;
+        return classify_blocked_ms(t->has_exec_start, t->exec_start_ns, has_now, now);
+}
+
+/* Since when t has been blocked, on the monotonic clock (ns).  The
+ * scheduler's clock (rq_clock_task) runs per CPU and leaves out interrupt and
+ * steal time, so two readings on different CPUs may disagree by more than a
+ * snapshot's interval: it serves only for the first look at a thread, and
+ * what is remembered lives on the monotonic clock of the snapshots.  Returns
+ * false when the scheduler does not say. */
+static bool thread_since(const struct blocked_memory *m, const struct process_capture *cap,
+                         const struct thread_capture *t, uint64_t *ret)
+{
+        int64_t ms = sched_blocked_ms(m, cap, t);
+        uint64_t snapshot = cap->stop_begin_us * 1000u;
+        if (ms < 0 || cap->stop_begin_us == 0 || (uint64_t) ms * 1000000u > snapshot)
+                return false;
+        uint64_t since = snapshot - (uint64_t) ms * 1000000u;
+        *ret = blocked_memory_since(m, t->tid, t->stat.starttime, since, t->has_nvcsw, t->nvcsw);
+        return true;
 }
 
 int64_t blocked_ms(const struct blocked_memory *m, const struct process_capture *cap,
                    const struct thread_capture *t)
 {
-        if (!t->has_exec_start)
-                return classify_blocked_ms(false, 0, cap->has_now, cap->now_sched_ns);
-        uint64_t since = blocked_memory_since(m, t->tid, t->stat.starttime, t->exec_start_ns, t->has_nvcsw,
-                                              t->nvcsw);
-        return classify_blocked_ms(true, since, cap->has_now, cap->now_sched_ns);
+        uint64_t since;
+        if (!m || !thread_since(m, cap, t, &since))
+                return sched_blocked_ms(m, cap, t);
+        return (int64_t) ((cap->stop_begin_us * 1000u - since) / 1000000u);
+}
+
+/* Reads the state letter and voluntary switch count of a thread now.
+ * Returns 0, or -ESRCH when it is gone. */
+static int read_switches(pid_t pid, pid_t tid, char *ret_state, uint64_t *ret_nvcsw)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        long nvcsw;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
+        if (read_full_file(path, &text) < 0)
+                return -ESRCH;
+        const char *state = strstr(text, "\nState:\t");
+        if (!state || procfs_parse_status_field(text, "voluntary_ctxt_switches", &nvcsw) < 0 || nvcsw < 0)
+                return -ESRCH;
+        *ret_state = state[8];
+        *ret_nvcsw = (uint64_t) nvcsw;
+        return 0;
 }
 
 void blocked_memory_update(struct blocked_memory *m, const struct process_capture *cap,
@@ -346,33 +424,47 @@ void blocked_memory_update(struct blocked_memory *m, const struct process_captur
 {
         if (!m)
                 return;
+        /* The threads to remember: those not running, whose switch count we
+         * know.  Each must be asleep again when its count is read (one on
+         * its way back into the wait would count once more); on a busy
+         * machine that may take a few milliseconds, so look a few times. */
+        _cleanup_free_ const struct thread_capture **todo = calloc(p->n_threads ? p->n_threads : 1, sizeof *todo);
+        if (!todo)
+                return;
+        size_t n = 0;
         for (size_t i = 0; i < p->n_threads; i++) {
                 const struct leakscan_thread *lt = &p->threads[i];
                 if (lt->verdict == LEAKSCAN_VERDICT_RUNNING)
                         continue;
-                const struct thread_capture *t = NULL;
-                for (size_t k = 0; k < cap->n_threads && !t; k++)
-                        if (cap->threads[k].tid == lt->tid)
-                                t = &cap->threads[k];
-                if (!t || !t->has_exec_start || !t->has_nvcsw)
-                        continue;
-                /* Its count now that it sleeps again: a thread still on its
-                 * way back into the wait is not remembered (its count would
-                 * move once more). */
-                char path[64];
-                _cleanup_free_ char *text = NULL;
-                long nvcsw;
-                snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) cap->pid, (int) lt->tid);
-                if (read_full_file(path, &text) < 0)
-                        continue;
-                const char *state = strstr(text, "\nState:");
-                if (!state || (state[8] != 'S' && state[8] != 'D' && state[8] != 'T' && state[8] != 't') ||
-                    procfs_parse_status_field(text, "voluntary_ctxt_switches", &nvcsw) < 0 || nvcsw < 0)
-                        continue;
-                uint64_t since = blocked_memory_since(m, t->tid, t->stat.starttime, t->exec_start_ns, true,
-                                                      t->nvcsw);
-                if (blocked_memory_note(m, t->tid, t->stat.starttime, since, (uint64_t) nvcsw) < 0)
-                        break;
+                for (size_t k = 0; k < cap->n_threads; k++) {
+                        const struct thread_capture *t = &cap->threads[k];
+                        if (t->tid == lt->tid && t->has_exec_start && t->has_nvcsw)
+                                todo[n++] = t;
+                }
+        }
+        for (int round = 0; n > 0 && round < BLOCKED_SETTLE_ROUNDS; round++) {
+                if (round > 0) {
+                        struct timespec ts = { 0, BLOCKED_SETTLE_NS };
+                        nanosleep(&ts, NULL);
+                }
+                for (size_t i = 0; i < n; ) {
+                        const struct thread_capture *t = todo[i];
+                        char state;
+                        uint64_t nvcsw;
+                        int r = read_switches(cap->pid, t->tid, &state, &nvcsw);
+                        if (r == 0 && state != 'S' && state != 'D' && state != 'T' && state != 't') {
+                                i++;    /* not asleep yet: look again */
+                                continue;
+                        }
+                        uint64_t since;
+                        if (r == 0 && thread_since(m, cap, t, &since)) {
+                                if (blocked_memory_note(m, t->tid, t->stat.starttime, since, nvcsw) < 0) {
+                                        n = 0;
+                                        break;
+                                }
+                        }
+                        todo[i] = todo[--n];
+                }
         }
         (void) blocked_memory_save(m);
 }

@@ -35,7 +35,7 @@
 struct blocked_entry {
         pid_t tid;
         uint64_t start_time;    /* the thread's start, clock ticks since boot */
-        uint64_t since_ns;      /* blocked since, on the scheduler clock */
+        uint64_t since_ns;      /* blocked since, ns on the monotonic clock */
         uint64_t nvcsw;         /* voluntary switches once asleep after our detach */
 };
 
@@ -53,12 +53,12 @@ int blocked_default_dir(char *buf, size_t size);
 int blocked_memory_open(const char *dir, pid_t pid, uint64_t proc_start, struct blocked_memory **ret);
 void blocked_memory_free(struct blocked_memory *m);
 
-/* Since when (scheduler-clock ns) thread tid, started at start_time, has
- * been blocked: the remembered time when its voluntary switches are as we
- * left them (and that time is earlier), else exec_start_ns.  m may be
- * NULL. */
+/* Since when (ns on the monotonic clock) thread tid, started at start_time,
+ * has been blocked: the remembered time when its voluntary switches are as we
+ * left them (and that time is earlier), else since_ns, what the scheduler
+ * says now.  m may be NULL. */
 uint64_t blocked_memory_since(const struct blocked_memory *m, pid_t tid, uint64_t start_time,
-                              uint64_t exec_start_ns, bool has_nvcsw, uint64_t nvcsw);
+                              uint64_t since_ns, bool has_nvcsw, uint64_t nvcsw);
 
 /* Remembers a thread for the next snapshot.  Returns 0 or -ENOMEM (or
  * -E2BIG past BLOCKED_MAX_THREADS). */

