@@ -9,10 +9,14 @@ with SIG after a random delay within the time a snapshot takes (measured
 first).  After each kill, checks that no thread is left stopped or traced.
 At the end compares the signals sent with those received.
 
+With --eintr, the target is instead test-targets/eintr (indefinite
+epoll_wait, semop and sigwaitinfo woken every millisecond), and the count
+is of the EINTRs those calls returned.
+
 Usage: bench/kill_stress.py [--build DIR] [--kills 100] [--signal KILL]
-                            [--threads 50] [--leakscan PATH]
-Prints one line per signal: kills, sent, received, lost, threads left
-stopped or traced."""
+                            [--threads 50] [--leakscan PATH] [--eintr]
+Prints one line: kills, sent, received, lost, threads left stopped or
+traced (or, with --eintr, the EINTRs seen)."""
 import argparse
 import os
 import random
@@ -41,6 +45,33 @@ def left_behind(pid):
     return bad
 
 
+def eintr_run(a, leakscan, target, sig):
+    with Target([target]) as t:
+        time.sleep(0.2)
+        durations = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            durations.append(time.perf_counter() - t0)
+        span = statistics.median(durations)
+        os.kill(t.pid, signal.SIGUSR2)
+        before = int(t.proc.stdout.readline().decode().split()[1])
+        stuck = 0
+        for _ in range(a.kills):
+            p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(random.uniform(0, span))
+            p.send_signal(sig)
+            p.wait()
+            time.sleep(0.01)
+            stuck += left_behind(t.pid) > 0
+        os.kill(t.pid, signal.SIGUSR2)
+        after = int(t.proc.stdout.readline().decode().split()[1])
+        print(f"SIG{a.signal.upper()} on EINTR waiters: kills {a.kills} (within {span * 1000:.0f} ms of start), "
+              f"EINTR seen {after - before} (unkilled snapshots before: {before}), left stopped or traced {stuck}")
+        return 0 if after == before and stuck == 0 else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
@@ -49,11 +80,14 @@ def main():
     ap.add_argument("--signal", default="KILL")
     ap.add_argument("--threads", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--eintr", action="store_true")
     a = ap.parse_args()
     leakscan = a.leakscan or os.path.join(a.build, "leakscan")
     target = os.path.join(a.build, "test-targets", "signals")
     sig = getattr(signal, "SIG" + a.signal.upper())
     random.seed(a.seed)
+    if a.eintr:
+        return eintr_run(a, leakscan, os.path.join(a.build, "test-targets", "eintr"), sig)
 
     with Target([target, str(a.threads)]) as t:
         wait_settled(t.pid, {"blocked"})

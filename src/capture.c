@@ -194,12 +194,14 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 t->syscall_nr = b.syscall_nr;
                 return 0;
         }
-        struct iovec iov = { &t->regs, sizeof t->regs };
-        if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
-                return errno == ESRCH ? -ESRCH : -errno;
-        if (!arch_regs_native(iov.iov_len))
-                return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
-        t->regs_valid = true;
+        if (!t->regs_valid) {   /* seize reads them when the thread stops */
+                struct iovec iov = { &t->regs, sizeof t->regs };
+                if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
+                        return errno == ESRCH ? -ESRCH : -errno;
+                if (!arch_regs_native(iov.iov_len))
+                        return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
+                t->regs_valid = true;
+        }
 
         /* A thread that was running when /proc was read may have gone to
          * sleep before our interrupt came: a wait that our interrupt ended

@@ -62,6 +62,10 @@ struct thread_capture {
         /* read before the stop, with exec_start */
         bool has_nvcsw;
         uint64_t nvcsw;         /* voluntary context switches so far */
+
+        /* seize.c: our stop ended its indefinite wait with EINTR, and it was
+         * rewound into the wait when it stopped; regs show it as found */
+        bool rewound;
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory

@@ -243,6 +243,23 @@ static bool only_asleep_in_d_left(struct process_capture *cap, size_t from)
         return true;
 }
 
+static void seize_undo_eintr(pid_t pid, struct thread_capture *t);
+
+/* Right when a thread stops: reads its registers (capture uses this copy),
+ * and if our interrupt ended an indefinite wait with EINTR, rewinds it into
+ * the wait at once rather than at the release, so that a leakscan killed
+ * in between (SIGKILL cannot wait) leaves no EINTR behind either. */
+static void seize_on_stop(pid_t pid, struct thread_capture *t)
+{
+        if (!t->stopped || t->vanished || t->regs_valid)
+                return;
+        struct iovec iov = { &t->regs, sizeof t->regs };
+        if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0 || !arch_regs_native(iov.iov_len))
+                return;         /* capture reads again, and reports what it finds */
+        t->regs_valid = true;
+        seize_undo_eintr(pid, t);
+}
+
 /* Waits until every thread seized in [from, n) is stopped or gone, polling so
  * that one thread stuck in an uninterruptible sleep cannot hang us. */
 static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigned timeout_ms)
@@ -259,6 +276,7 @@ static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigne
                         int status;
                         pid_t r = seize_wait_status(t->tid, &status);
                         if (r == t->tid && seize_note_status(t, status)) {
+                                seize_on_stop(cap->pid, t);
                                 progress = true;
                                 continue;
                         }
@@ -491,7 +509,7 @@ bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t)
  * does. */
 static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
 {
-        if (!seize_eintr_was_ours(pid, t))
+        if (t->rewound || !seize_eintr_was_ours(pid, t))
                 return;
         uint8_t insn[ARCH_SYSCALL_INSN_LEN];
         struct iovec local = { insn, sizeof insn };
@@ -502,7 +520,8 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
         if (!arch_regs_rewind_syscall(&regs, insn))
                 return;
         struct iovec iov = { &regs, sizeof regs };
-        (void) ptrace(PTRACE_SETREGSET, t->tid, (void *) NT_PRSTATUS, &iov);
+        if (ptrace(PTRACE_SETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) == 0)
+                t->rewound = true;      /* t->regs keep the state as we found it */
 }
 
 void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
