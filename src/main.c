@@ -9,6 +9,7 @@
 
 #include "baseline.h"
 #include "leakscan/leakscan.h"
+#include "outpath.h"
 #include "parse.h"
 #include "report.h"
 #include "rules.h"
@@ -54,7 +55,10 @@ static void print_help(FILE *f)
               "      --no-default-ignores  judge runtime pool threads (OpenMP, GLib...) too\n"
               "      --list-default-ignores  print the built-in ignore list and exit\n"
               "      --show-ignored        list the ignored threads with their rule\n"
-              "      --print-suppressions  print a suppression line for each leak\n"
+              "      --print-suppressions[=FILE]  a suppression line for each leak: to\n"
+              "                            FILE, else into a json, sarif, junit or dot\n"
+              "                            document, else (text) to stdout, the report then\n"
+              "                            going to stderr: '>> leakscan.supp' keeps them\n"
               "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
               "                            set), always or never\n"
               "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
@@ -63,8 +67,12 @@ static void print_help(FILE *f)
               "                            identical stacks whose thread count grew\n"
               "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
-              "      --format=FORMAT       text (default), json or sarif (SARIF 2.1.0)\n"
-              "  -o, --output=FILE         write the report to FILE instead of stdout\n"
+              "      --format=FORMAT       text (default), json, sarif (SARIF 2.1.0),\n"
+              "                            junit (JUnit XML) or dot (wait-for graph, Graphviz)\n"
+              "  -o, --output=FILE         write the report to FILE instead of stdout; %p in\n"
+              "                            FILE is the PID judged, %n the first free number\n"
+              "      --source-root=DIR     sarif: source paths relative to DIR (default: the\n"
+              "                            current directory)\n"
               "      --min-blocked=DURATION  report blocked threads idle at least this\n"
               "                            long (default 1s; 0 reports every blocked thread)\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
@@ -117,6 +125,7 @@ enum {
         OPT_WATCH,
         OPT_INTERVAL,
         OPT_VERSION,
+        OPT_SOURCE_ROOT,
 };
 
 struct cli {
@@ -131,6 +140,7 @@ struct cli {
         struct rule_set rules;
         bool no_default_ignores;
         bool print_suppressions;
+        const char *suppressions_file;  /* --print-suppressions=FILE */
         const char *color;      /* auto, always, never */
         const char *save_baseline;
         struct baseline baseline;
@@ -174,7 +184,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "no-default-ignores", no_argument, NULL, OPT_NO_DEFAULT_IGNORES },
                 { "list-default-ignores", no_argument, NULL, OPT_LIST_DEFAULT_IGNORES },
                 { "show-ignored", no_argument, NULL, OPT_SHOW_IGNORED },
-                { "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
+                { "print-suppressions", optional_argument, NULL, OPT_PRINT_SUPPRESSIONS },
                 { "color", required_argument, NULL, OPT_COLOR },
                 { "save-baseline", required_argument, NULL, OPT_SAVE_BASELINE },
                 { "baseline", required_argument, NULL, OPT_BASELINE },
@@ -182,6 +192,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "interval", required_argument, NULL, OPT_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
+                { "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
                 {}
         };
         long v;
@@ -201,9 +212,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json or sarif", optarg);
+                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", optarg);
                         break;
                 case 'o':
+                        if (outpath_check(optarg) < 0)
+                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", optarg);
                         cli->output = optarg;
                         break;
                 case OPT_MIN_BLOCKED:
@@ -293,6 +306,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_PRINT_SUPPRESSIONS:
                         cli->print_suppressions = true;
+                        cli->suppressions_file = optarg && *optarg ? optarg : NULL;
+                        break;
+                case OPT_SOURCE_ROOT:
+                        cli->report.source_root = optarg;
                         break;
                 case OPT_SAVE_BASELINE:
                         cli->save_baseline = optarg;
@@ -354,8 +371,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         }
         if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
-        if (cli->watch_ms && cli->backend == &report_sarif)
-                return usage_error("%s", "--watch reports in text or json, not sarif");
+        if (cli->watch_ms && cli->backend != &report_text && cli->backend != &report_json)
+                return usage_error("--watch reports in text or json, not %s", cli->backend->name);
         if (optind < argc)
                 return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
         if (cli->pid == 0)
@@ -363,16 +380,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
-/* The stream the report goes to: -o FILE, or default_out.  NULL, with the
- * error printed, when FILE cannot be opened. */
-static FILE *open_output(const struct cli *cli, FILE *default_out)
+/* The stream the report goes to: -o FILE (its %p the PID judged), or
+ * default_out.  NULL, with the error printed, when FILE cannot be opened. */
+static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
 {
         if (!cli->output)
                 return default_out;
-        FILE *out = fopen(cli->output, "we");
-        if (!out)
+        FILE *out = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r = outpath_open(cli->output, pid, &out, &path);
+        if (r < 0)
                 fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
-                        cli->output, strerror(errno));
+                        cli->output, strerror(-r));
         return out;
 }
 
@@ -391,6 +410,27 @@ static int close_output(FILE *out, FILE *default_out, int r)
         return 0;
 }
 
+/* --print-suppressions: to FILE when given (appended to, so that runs add
+ * up), else inside a document format, else (text) to stdout while the
+ * report goes to stderr, unless stdout is the program's (--at-exit), where
+ * they follow the report.  Returns 0 or an exit status, with the error
+ * printed. */
+static int write_suppressions(const struct cli *cli, const struct leakscan_report *report)
+{
+        if (!cli->print_suppressions ||
+            (!cli->suppressions_file && (cli->backend != &report_text || cli->at_exit)))
+                return 0;
+        if (!cli->suppressions_file)
+                return close_output(stdout, stdout, report_write_suppressions(stdout, report));
+        FILE *f = fopen(cli->suppressions_file, "ae");
+        if (!f) {
+                fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
+                        cli->suppressions_file, strerror(errno));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return close_output(f, NULL, report_write_suppressions(f, report));
+}
+
 /* Writes the report where the options say (FILE, or default_out), counts
  * its leaked threads into *ret_leaked and frees it.  Returns 0, or an exit
  * status for a failure, with its message printed. */
@@ -403,7 +443,10 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
                 return EXIT_CANNOT_INSPECT;
         }
         *ret_leaked = report_count_leaked(report);
-        FILE *out = open_output(cli, default_out);
+        /* text with its suppression lines on stdout: the report on stderr */
+        if (cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text && !cli->at_exit)
+                default_out = stderr;
+        FILE *out = open_output(cli, report->n_processes ? report->processes[0].pid : getpid(), default_out);
         if (!out) {
                 leakscan_report_free(report);
                 return EXIT_CANNOT_INSPECT;
@@ -411,11 +454,16 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         struct report_options ropts = cli->report;
         ropts.color = streq(cli->color, "always") ||
                       (streq(cli->color, "auto") && isatty(fileno(out)) && !getenv("NO_COLOR"));
+        ropts.suppressions = cli->print_suppressions;
         int r = cli->backend->write(out, report, &ropts);
-        if (r == 0 && cli->print_suppressions)
+        if (r == 0 && cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text &&
+            cli->at_exit)
                 r = report_write_suppressions(out, report);
+        int status = close_output(out, default_out, r);
+        if (status == 0)
+                status = write_suppressions(cli, report);
         leakscan_report_free(report);
-        return close_output(out, default_out, r);
+        return status;
 }
 
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
@@ -471,7 +519,7 @@ static int run_watch(const struct cli *cli)
         }
         track_free(tr);
         if (status == 0) {
-                FILE *out = open_output(cli, stdout);
+                FILE *out = open_output(cli, cli->pid, stdout);
                 if (!out)
                         status = EXIT_CANNOT_INSPECT;
                 else
