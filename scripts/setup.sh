@@ -18,6 +18,9 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
+  "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
+  "graphviz:command -v dot"         # tests: --format=dot parses
 )
 
 leakscan_install_deps() {
