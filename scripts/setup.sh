@@ -21,6 +21,7 @@ LEAKSCAN_DEPS=(
   "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
   "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
   "graphviz:command -v dot"         # tests: --format=dot parses
+  "libgtest-dev:test -f /usr/include/gtest/gtest.h"  # tests: naming the test that leaked
 )
 
 leakscan_install_deps() {

@@ -14,6 +14,7 @@
 #include "report.h"
 #include "rules.h"
 #include "supervise.h"
+#include "testname.h"
 #include "inspect.h"
 #include "track.h"
 #include "util.h"
@@ -437,7 +438,8 @@ static int write_suppressions(const struct cli *cli, const struct leakscan_repor
 static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
                         size_t *ret_leaked)
 {
-        if (rules_apply(&cli->rules, report) < 0) {
+        /* TODO(lead): testname belongs in the pipeline after symbolize */
+        if (testname_recognise_report(report) < 0 || rules_apply(&cli->rules, report) < 0) {
                 fputs("leakscan: out of memory\n", stderr);
                 leakscan_report_free(report);
                 return EXIT_CANNOT_INSPECT;

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The test that leaked a thread, named: a real GoogleTest binary of five
+tests, one leaky (test-targets/gtest_queue.cpp), run whole under
+--at-exit.  The report names QueueTest.Leaky in its headline, its JSON
+"test" field, its JUnit test case and its SARIF result; without that test
+nothing leaks.
+Usage: test_testname.py LEAKSCAN GTEST_QUEUE GTEST_QUEUE_SOURCE"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, validate_leakscan_json  # noqa: E402
+
+check = Checks()
+
+
+def at_exit(leakscan, prog, fmt, *args):
+    """(status, document text, program output) of a --at-exit run."""
+    fd, out = tempfile.mkstemp(suffix="." + fmt)
+    os.close(fd)
+    try:
+        p = subprocess.run([leakscan, "--at-exit", f"--format={fmt}", "-o", out, "--", prog] + list(args),
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        with open(out) as f:
+            return p.returncode, f.read(), p.stdout
+    finally:
+        os.unlink(out)
+
+
+def marker_line(path, mark):
+    for n, text in enumerate(open(path), 1):
+        if "@" + mark in text:
+            return n
+    raise RuntimeError(f"no @{mark} in {path}")
+
+
+def main():
+    leakscan, prog, source = sys.argv[1:4]
+    line = marker_line(source, "leaky-start")
+
+    code, text, out = at_exit(leakscan, prog, "json")
+    check(code == 1 and "[  PASSED  ] 5 tests." in out, f"the five tests pass; leakscan exits 1 ({code})")
+    doc = json.loads(text)
+    validate_leakscan_json(doc)
+    leaked = [t for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    tests = [t["test"] for t in leaked]
+    check(len(leaked) == 1 and tests[0] and tests[0]["framework"] == "googletest" and
+          tests[0]["name"] == "QueueTest.Leaky" and os.path.basename(tests[0]["file"]) == "gtest_queue.cpp" and
+          tests[0]["line"] == line, f"JSON: the leaked thread's test is QueueTest.Leaky at line {line} ({tests})")
+    others = [t["test"] for p in doc["processes"] for t in p["threads"] if not t["leaked"]]
+    check(all(x is None for x in others), f"JSON: \"test\": null for the threads no test created ({others})")
+
+    code, text, _ = at_exit(leakscan, prog, "text")
+    check(re.search(r'^Thread \d+ "flusher" in state condvar, [^\n]*leaked by test QueueTest\.Leaky '
+                    rf'\(gtest_queue\.cpp:{line}\), with [^\n]* on top of the stack:$', text, re.M),
+          "text: the headline names the test: " + next((x for x in text.splitlines() if x.startswith("Thread")), ""))
+
+    code, text, _ = at_exit(leakscan, prog, "junit")
+    root = ET.fromstring(text)
+    failed = [(c.get("classname"), c.get("name")) for c in root.iter("testcase") if c.find("failure") is not None]
+    check(failed == [("googletest", "QueueTest.Leaky")], f"JUnit: the test case QueueTest.Leaky fails ({failed})")
+
+    code, text, _ = at_exit(leakscan, prog, "sarif")
+    res = json.loads(text)["runs"][0]["results"]
+    check(len(res) == 1 and res[0]["properties"].get("test") == "QueueTest.Leaky" and
+          "leaked by test QueueTest.Leaky" in res[0]["message"]["text"], "SARIF: the result names the test")
+
+    code, text, out = at_exit(leakscan, prog, "json", "--gtest_filter=-QueueTest.Leaky")
+    doc = json.loads(text)
+    check(code == 0 and doc["summary"]["leaked"] == 0, f"without QueueTest.Leaky nothing leaks ({code})")
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
