@@ -9,7 +9,9 @@ docs/leakscan-1.schema.json, SARIF against the official SARIF 2.1.0 schema
 only when it cannot be had), JUnit by an XML parser, DOT by Graphviz.  Also:
 the README's --print-suppressions recipe, --print-suppressions=FILE, -o
 with %p and %n, --source-root.
-Usage: test_formats.py LEAKSCAN BADNAME DEADLOCK_AB GROWS CACHE_DIR"""
+The docs/ci.md recipes for GitHub (SARIF) and GitLab (JUnit) run as
+meson test --wrapper on the project in tests/wrapper.
+Usage: test_formats.py LEAKSCAN BADNAME DEADLOCK_AB GROWS CACHE_DIR WRAPPER_PROJECT"""
 import json
 import os
 import re
@@ -114,7 +116,8 @@ def leaked(leakscan, pid, *args):
 
 
 def main():
-    leakscan, badname, deadlock_ab, grows, cache = sys.argv[1:6]
+    leakscan, badname, deadlock_ab, grows, cache, project = sys.argv[1:7]
+    leakscan = os.path.abspath(leakscan)
     schema, why = sarif_schema(cache)
     if not schema:
         print(f"SKIP the official SARIF schema checks: {why}")
@@ -263,8 +266,41 @@ def main():
         code, out, err = run(leakscan, ["-p", str(t.pid), "--watch=1s", "--format=junit"])
         check(code == 2, "--watch with --format=junit is a usage error")
 
+    ci_recipes(leakscan, docs, os.path.abspath(project), tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     return check.finish()
+
+
+def ci_recipes(leakscan, docs, project, tmp):
+    """docs/ci.md: meson test --wrapper with -o %n, JUnit and SARIF."""
+    build = os.path.join(tmp, "wrapped")
+    p = subprocess.run(["meson", "setup", build, project, f"-Dleakscan={leakscan}"], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=300)
+    if p.returncode != 0:
+        check(False, f"meson setup of tests/wrapper ({p.stdout[-300:]})")
+        return
+    for fmt, ext in (("junit", "xml"), ("sarif", "sarif")):
+        out_dir = os.path.join(tmp, fmt)
+        os.makedirs(out_dir)
+        wrapper = f"{leakscan} --at-exit --format={fmt} --source-root={project} -o {out_dir}/leakscan-%n.{ext} --"
+        p = subprocess.run(["meson", "test", "-C", build, f"--wrapper={wrapper}"], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=300)
+        files = sorted(os.listdir(out_dir))
+        check(p.returncode != 0 and files == [f"leakscan-0.{ext}", f"leakscan-1.{ext}"],
+              f"meson test --wrapper with -o leakscan-%n.{ext}: one file per test, none overwritten ({files})")
+        parsed = []
+        for name in files:
+            with open(os.path.join(out_dir, name), "rb") as f:
+                parsed.append(docs.parse(fmt, f.read(), f"{fmt} of a wrapped test ({name})"))
+        if fmt == "junit":
+            failing = [c.get("name") for d in parsed if d is not None
+                       for c in d.iter("testcase") if c.find("failure") is not None]
+            check(len(failing) == 1, f"JUnit: the leaky test fails, the tidy one passes ({failing})")
+        else:
+            uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for d in parsed if d
+                    for r in d["runs"][0]["results"]]
+            check(uris == [{"uri": "leaky.c", "uriBaseId": "SRCROOT"}],
+                  f"SARIF: the leak at leaky.c relative to the source root ({uris})")
 
 
 if __name__ == "__main__":
