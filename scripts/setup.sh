@@ -18,6 +18,7 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
   "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
   "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
   "graphviz:command -v dot"         # tests: --format=dot parses
