@@ -70,8 +70,26 @@ int report_text_process(FILE *f, const char *mode, const struct leakscan_process
 void report_text_group(FILE *f, const struct report_options *opts, const struct report_group *g,
                        const struct leakscan_process *p);
 
-/* "leaked-thread", "deadlock", ...: the SARIF rule (and the JUnit failure
- * type) for a verdict. */
+/* The kinds of finding: a SARIF rule each (and a JUnit failure type).
+ * Verdicts map onto them; blocked (at exit) and idle (-p --idle) are both
+ * an indefinite wait, one rule. */
+enum report_rule {
+        REPORT_RULE_RUNNING,
+        REPORT_RULE_TIMED,
+        REPORT_RULE_LEAKED,
+        REPORT_RULE_DEADLOCK,
+        REPORT_RULE_ORPHANED,
+        REPORT_RULE_UNREACHABLE,
+        _REPORT_RULE_MAX,
+};
+
+/* The rule of a verdict. */
+unsigned report_rule_of(enum leakscan_verdict v);
+
+/* "leaked-thread", "deadlock", ...: a rule's id. */
+const char *report_rule_name(unsigned rule);
+
+/* The id of the rule of a verdict. */
 const char *report_rule_id(enum leakscan_verdict v);
 
 #endif

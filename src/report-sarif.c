@@ -31,44 +31,40 @@ struct sarif_rule {
         const char *help;
 };
 
-/* One rule per verdict, indexed by it: ruleIndex is the verdict. */
-static const struct sarif_rule sarif_rules[_LEAKSCAN_VERDICT_MAX] = {
-        [LEAKSCAN_VERDICT_RUNNING] = {
+/* One rule per kind of finding (report_rule_of), indexed by it: a result's
+ * ruleIndex is its rule. */
+static const struct sarif_rule sarif_rules[_REPORT_RULE_MAX] = {
+        [REPORT_RULE_RUNNING] = {
                 "A thread still running when the process was judged.",
                 "The thread was on a CPU or runnable when the process called exit (or at the --timeout) "
                 "and did not finish within the grace period. Stop it and join it before the program "
                 "exits, or ignore it with a suppression line if it is meant to outlive main.",
         },
-        [LEAKSCAN_VERDICT_TIMED] = {
+        [REPORT_RULE_TIMED] = {
                 "A thread in a wait with a timeout, left alive when the process was judged.",
                 "The thread sleeps or waits with a timeout, so it would wake up by itself, but it was "
                 "still alive at exit. Make the code that starts it also stop and join it.",
         },
-        [LEAKSCAN_VERDICT_BLOCKED] = {
+        [REPORT_RULE_LEAKED] = {
                 "A thread left blocked in a wait that has no timeout.",
                 "The thread waits on a lock, condition variable, pipe, socket or similar with no "
-                "timeout, and nothing in the report shows that anyone will wake it. The stack shows "
-                "the wait; the stack that created it (with --at-exit) shows who started it. Signal or "
-                "close what it waits on and join it.",
+                "timeout: at exit (--at-exit), or in a running process reported with --idle. The "
+                "stack shows the wait; the stack that created it (with --at-exit) shows who started "
+                "it. Signal or close what it waits on and join it.",
         },
-        [LEAKSCAN_VERDICT_DEADLOCK] = {
+        [REPORT_RULE_DEADLOCK] = {
                 "A thread on (or waiting for) a cycle of lock owners and joins.",
                 "Each thread of the cycle waits for a lock held by, or the end of, the next one, so "
                 "none can proceed. Take the locks in one global order, or do not join a thread that "
                 "waits for you.",
         },
-        [LEAKSCAN_VERDICT_ORPHANED] = {
+        [REPORT_RULE_ORPHANED] = {
                 "A thread waiting for something no live thread can release.",
                 "The owner of the lock has exited without unlocking it, or the other end of the pipe "
                 "is held by no live thread: the wait can never end. Unlock on every path (or use a "
                 "robust mutex) and close pipe ends in the thread that owns them.",
         },
-        [LEAKSCAN_VERDICT_IDLE] = {
-                "A thread in an indefinite wait that someone alive could still end.",
-                "The thread waits with no timeout, but a live thread can still reach what it waits "
-                "on. It is reported only with --all.",
-        },
-        [LEAKSCAN_VERDICT_UNREACHABLE] = {
+        [REPORT_RULE_UNREACHABLE] = {
                 "A thread waiting on an object no thread able to run can reach any more.",
                 "No running thread and no global variable points at the object the thread waits on, "
                 "so nobody can wake it. Keep a handle to the thread or its object and stop it "
@@ -220,10 +216,9 @@ static int sarif_result(FILE *f, const struct sarif_ctx *ctx, const struct leaks
                      leakscan_state_to_string(t->state), top && top->function ? " in " : "",
                      top && top->function ? top->function : "", test ? test : "") < 0)
                 return -ENOMEM;
-        unsigned verdict = (unsigned) t->verdict < _LEAKSCAN_VERDICT_MAX ? (unsigned) t->verdict :
-                           LEAKSCAN_VERDICT_BLOCKED;
+        unsigned rule = report_rule_of(t->verdict);
         fprintf(f, "%s\n    {\"ruleId\": \"%s\", \"ruleIndex\": %u, \"level\": \"error\", \"message\": {\"text\": ",
-                first ? "" : ",", report_rule_id(t->verdict), verdict);
+                first ? "" : ",", report_rule_name(rule), rule);
         json_string(f, msg);
         fputs("}, \"locations\": [", f);
         if (top)
@@ -269,17 +264,23 @@ static int sarif_result(FILE *f, const struct sarif_ctx *ctx, const struct leaks
 static void sarif_rules_write(FILE *f)
 {
         fputs("\"rules\": [", f);
-        for (unsigned v = 0; v < _LEAKSCAN_VERDICT_MAX; v++) {
+        for (unsigned v = 0; v < _REPORT_RULE_MAX; v++) {
                 const struct sarif_rule *r = &sarif_rules[v];
                 fprintf(f, "%s\n        {\"id\": \"%s\", \"name\": \"%s\", \"shortDescription\": {\"text\": ",
-                        v ? "," : "", report_rule_id(v), report_rule_id(v));
+                        v ? "," : "", report_rule_name(v), report_rule_name(v));
                 json_string(f, r->short_text ? r->short_text : "A thread leakscan reports.");
                 fputs("}, \"fullDescription\": {\"text\": ", f);
                 json_string(f, r->help ? r->help : "");
                 fputs("}, \"help\": {\"text\": ", f);
                 json_string(f, r->help ? r->help : "");
-                fprintf(f, "}, \"defaultConfiguration\": {\"level\": \"error\"}, "
-                        "\"properties\": {\"verdict\": \"%s\"}}", leakscan_verdict_to_string(v));
+                fputs("}, \"defaultConfiguration\": {\"level\": \"error\"}, \"properties\": {\"verdicts\": [", f);
+                bool first = true;
+                for (unsigned k = 0; k < _LEAKSCAN_VERDICT_MAX; k++)
+                        if (report_rule_of(k) == v) {
+                                fprintf(f, "%s\"%s\"", first ? "" : ", ", leakscan_verdict_to_string(k));
+                                first = false;
+                        }
+                fputs("]}}", f);
         }
         fputs("]", f);
 }

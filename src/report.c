@@ -191,18 +191,38 @@ void dot_text(FILE *f, const char *s)
         }
 }
 
+unsigned report_rule_of(enum leakscan_verdict v)
+{
+        static const unsigned rules[_LEAKSCAN_VERDICT_MAX] = {
+                [LEAKSCAN_VERDICT_RUNNING] = REPORT_RULE_RUNNING,
+                [LEAKSCAN_VERDICT_TIMED] = REPORT_RULE_TIMED,
+                [LEAKSCAN_VERDICT_BLOCKED] = REPORT_RULE_LEAKED,
+                [LEAKSCAN_VERDICT_DEADLOCK] = REPORT_RULE_DEADLOCK,
+                [LEAKSCAN_VERDICT_ORPHANED] = REPORT_RULE_ORPHANED,
+                /* an idle thread is reported (--idle) for what a blocked
+                 * one is at exit: an indefinite wait */
+                [LEAKSCAN_VERDICT_IDLE] = REPORT_RULE_LEAKED,
+                [LEAKSCAN_VERDICT_UNREACHABLE] = REPORT_RULE_UNREACHABLE,
+        };
+        return (unsigned) v < ARRAY_SIZE(rules) ? rules[v] : REPORT_RULE_LEAKED;
+}
+
+const char *report_rule_name(unsigned rule)
+{
+        static const char *const ids[_REPORT_RULE_MAX] = {
+                [REPORT_RULE_RUNNING] = "running-thread",
+                [REPORT_RULE_TIMED] = "timed-wait-thread",
+                [REPORT_RULE_LEAKED] = "leaked-thread",
+                [REPORT_RULE_DEADLOCK] = "deadlock",
+                [REPORT_RULE_ORPHANED] = "orphaned-wait",
+                [REPORT_RULE_UNREACHABLE] = "unreachable-wait",
+        };
+        return rule < ARRAY_SIZE(ids) ? ids[rule] : "leaked-thread";
+}
+
 const char *report_rule_id(enum leakscan_verdict v)
 {
-        static const char *const ids[_LEAKSCAN_VERDICT_MAX] = {
-                [LEAKSCAN_VERDICT_RUNNING] = "running-thread",
-                [LEAKSCAN_VERDICT_TIMED] = "timed-wait-thread",
-                [LEAKSCAN_VERDICT_BLOCKED] = "leaked-thread",
-                [LEAKSCAN_VERDICT_DEADLOCK] = "deadlock",
-                [LEAKSCAN_VERDICT_ORPHANED] = "orphaned-wait",
-                [LEAKSCAN_VERDICT_IDLE] = "idle-thread",
-                [LEAKSCAN_VERDICT_UNREACHABLE] = "unreachable-wait",
-        };
-        return (unsigned) v < ARRAY_SIZE(ids) && ids[v] ? ids[v] : "leaked-thread";
+        return report_rule_name(report_rule_of(v));
 }
 
 /* ---- text ---- */
@@ -439,8 +459,6 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
                         fprintf(f, ", orphaned");
                 else if (t->verdict == LEAKSCAN_VERDICT_UNREACHABLE)
                         fprintf(f, ", unreachable");
-                else if (t->verdict == LEAKSCAN_VERDICT_IDLE)
-                        fprintf(f, ", idle");
         }
         text_write_test(f, t);
         const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;

@@ -111,7 +111,7 @@ def suppression_lines(text):
 
 
 def leaked(leakscan, pid, *args):
-    code, out, err = run(leakscan, ["-p", str(pid), "--min-blocked=0", "--format=json"] + list(args))
+    code, out, err = run(leakscan, ["-p", str(pid), "--idle", "--min-blocked=0", "--format=json"] + list(args))
     return json.loads(out)["summary"]["leaked"] if code in (0, 1) else -1
 
 
@@ -130,7 +130,7 @@ def main():
             for opts in OPTIONS:
                 what = f"-p --format={fmt} {' '.join(opts)}".strip()
                 n_leaks = 2 if "--ignore-name=ignoreme" in opts else 3
-                code, out, err = run(leakscan, ["-p", str(t.pid), "--min-blocked=0", f"--format={fmt}"] + opts)
+                code, out, err = run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", f"--format={fmt}"] + opts)
                 if code != 1:
                     check(False, f"{what}: exit 1 for leaks ({code}: {err.decode(errors='replace').strip()})")
                     continue
@@ -169,31 +169,31 @@ def main():
         supp = os.path.join(tmp, "leakscan.supp")
         for _ in range(2):
             with open(supp, "ab") as f:
-                subprocess.run([leakscan, "-p", str(t.pid), "--min-blocked=0", "--print-suppressions"],
+                subprocess.run([leakscan, "-p", str(t.pid), "--idle", "--min-blocked=0", "--print-suppressions"],
                                stdout=f, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=60)
         check(leaked(leakscan, t.pid, f"--suppressions={supp}") == 0,
               "README recipe: '--print-suppressions >> leakscan.supp' gives a file that silences the leaks")
         # =FILE, with a document format on stdout
         supp2 = os.path.join(tmp, "eq.supp")
-        code, out, err = run(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=sarif",
+        code, out, err = run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=sarif",
                                         f"--print-suppressions={supp2}"])
         docs.parse("sarif", out, "--print-suppressions=FILE --format=sarif")
         check(os.path.exists(supp2) and leaked(leakscan, t.pid, f"--suppressions={supp2}") == 0,
               "--print-suppressions=FILE writes a file that silences the leaks")
 
         # -o: %p, %n, and a template error
-        code, out, err = run(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=json",
+        code, out, err = run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=json",
                                         "-o", os.path.join(tmp, "r-%p.json")])
         check(os.path.exists(os.path.join(tmp, f"r-{t.pid}.json")), "-o with %p names the file after the PID")
         for _ in range(3):
-            run(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=json", "-o", os.path.join(tmp, "n-%n.json")])
+            run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=json", "-o", os.path.join(tmp, "n-%n.json")])
         check(sorted(x for x in os.listdir(tmp) if x.startswith("n-")) == ["n-0.json", "n-1.json", "n-2.json"],
               f"-o with %n takes the first free number ({sorted(os.listdir(tmp))})")
         code, out, err = run(leakscan, ["-p", str(t.pid), "-o", "x%q"])
         check(code == 2 and b"invalid -o" in err, f"-o with an unknown %-sequence is a usage error ({code})")
 
         # --source-root: SARIF paths relative to it through SRCROOT
-        code, out, err = run(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=sarif", f"--source-root={TOP}"])
+        code, out, err = run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=sarif", f"--source-root={TOP}"])
         doc = docs.parse("sarif", out, "--source-root")
         if doc:
             run0 = doc["runs"][0]
@@ -202,14 +202,14 @@ def main():
                   run0["originalUriBaseIds"]["SRCROOT"]["uri"] == "file://" + TOP + "/",
                   f"--source-root: the file relative to %SRCROOT% ({loc})")
             fp = [r["partialFingerprints"] for r in run0["results"]]
-            code, out2, _ = run(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=sarif"])
+            code, out2, _ = run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=sarif"])
             check(fp == [r["partialFingerprints"] for r in json.loads(out2)["runs"][0]["results"]] and
                   len({json.dumps(x) for x in fp}) == 3, "partialFingerprints are stable and tell leaks apart")
             rules = run0["tool"]["driver"]["rules"]
             check(all(r["help"]["text"] for r in rules) and
                   all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run0["results"]),
                   "one rule per verdict, with help; ruleIndex points at the result's rule")
-        code, out, err = run(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=sarif", "--source-root=/nonexistent"])
+        code, out, err = run(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=sarif", "--source-root=/nonexistent"])
         doc = docs.parse("sarif", out, "--source-root elsewhere")
         if doc:
             uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
