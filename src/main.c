@@ -15,6 +15,7 @@
 #include "leakscan/leakscan.h"
 #include "outpath.h"
 #include "parse.h"
+#include "pertest.h"
 #include "report.h"
 #include "rules.h"
 #include "supervise.h"
@@ -51,6 +52,7 @@ static void print_help(FILE *f)
 {
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
+              "       leakscan [OPTIONS] --per-test [-j N] [--] TEST_PROGRAM [ARGS...]\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
               "threads that are leaked: deadlocked, waiting for what nothing alive can\n"
@@ -80,6 +82,10 @@ static void print_help(FILE *f)
               "      --follow-forks        also judge the processes PROGRAM starts\n"
               "      --timeout=DURATION    if PROGRAM has not exited by then, report all its\n"
               "                            threads, kill it and exit 124\n"
+              "      --per-test            PROGRAM is a GoogleTest, Catch2, doctest or\n"
+              "                            Boost.Test binary: run each of its tests alone\n"
+              "                            under the at-exit check and report per test\n"
+              "  -j, --jobs=N              --per-test: N tests at once (default: one per CPU)\n"
               "\n"
               "Ignoring threads (shell globs on demangled names; each repeatable):\n"
               "      --ignore-top=FUNC     FUNC is on top of the stack\n"
@@ -162,6 +168,7 @@ enum {
         OPT_INTERVAL,
         OPT_IDLE,
         OPT_SOURCE_ROOT,
+        OPT_PER_TEST,
 };
 
 struct cli {
@@ -177,6 +184,8 @@ struct cli {
         bool no_default_ignores;
         bool print_suppressions;
         const char *suppressions_file;  /* --print-suppressions=FILE */
+        bool per_test;                  /* --per-test: PROGRAM's tests one by one */
+        unsigned jobs;                  /* --per-test -j N; 0: one per CPU */
         bool idle;
         int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
@@ -237,13 +246,15 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "version", no_argument, NULL, 'V' },
                 { "idle", no_argument, NULL, OPT_IDLE },
                 { "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
+                { "per-test", no_argument, NULL, OPT_PER_TEST },
+                { "jobs", required_argument, NULL, 'j' },
                 {}
         };
         long v;
         int64_t ms;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+p:ao:hV", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+p:ao:hVj:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
@@ -389,6 +400,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_IDLE:
                         cli->idle = true;
                         break;
+                case OPT_PER_TEST:
+                        cli->per_test = cli->at_exit = true;
+                        break;
+                case 'j':
+                        if (parse_int(optarg, 1, 1024, &v) < 0)
+                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", optarg);
+                        cli->jobs = (unsigned) v;
+                        break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
@@ -426,9 +445,15 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return usage_error("%s", "--save-baseline, --baseline and --watch go with -p");
                 if (optind >= argc)
                         return usage_error("%s", "--at-exit needs a PROGRAM to run");
+                if (cli->per_test && !pertest_format_supported(cli->backend))
+                        return usage_error("--per-test reports in text, json or junit, not %s", cli->backend->name);
+                if (cli->print_suppressions && cli->per_test)
+                        return usage_error("%s", "--print-suppressions does not go with --per-test");
                 cli->program = argv + optind;
                 return 1;
         }
+        if (cli->jobs)
+                return usage_error("%s", "-j goes with --per-test");
         if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
         if (cli->watch_ms && cli->backend != &report_text && cli->backend != &report_json)
@@ -759,7 +784,12 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-        r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+        if (cli.per_test)
+                r = pertest_run(cli.program, &(struct pertest_options) {
+                        .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
+                        .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
+        else
+                r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
         return r;

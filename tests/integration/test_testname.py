@@ -3,8 +3,9 @@
 tests, one leaky (test-targets/gtest_queue.cpp), run whole under
 --at-exit.  The report names QueueTest.Leaky in its headline, its JSON
 "test" field, its JUnit test case and its SARIF result; without that test
-nothing leaks.
-Usage: test_testname.py LEAKSCAN GTEST_QUEUE GTEST_QUEUE_SOURCE"""
+nothing leaks.  --per-test runs each of the five alone and reports the
+same test, in text, JSON and JUnit.
+Usage: test_testname.py LEAKSCAN GTEST_QUEUE GTEST_QUEUE_SOURCE NOT_A_TEST_BINARY"""
 import json
 import os
 import re
@@ -40,7 +41,7 @@ def marker_line(path, mark):
 
 
 def main():
-    leakscan, prog, source = sys.argv[1:4]
+    leakscan, prog, source, plain = sys.argv[1:5]
     line = marker_line(source, "leaky-start")
 
     code, text, out = at_exit(leakscan, prog, "json")
@@ -73,7 +74,53 @@ def main():
     code, text, out = at_exit(leakscan, prog, "json", "--gtest_filter=-QueueTest.Leaky")
     doc = json.loads(text)
     check(code == 0 and doc["summary"]["leaked"] == 0, f"without QueueTest.Leaky nothing leaks ({code})")
+    per_test(leakscan, prog, plain, line)
     return check.finish()
+
+
+def per_test(leakscan, prog, plain, line):
+    def run(*args):
+        p = subprocess.run([leakscan, "--per-test"] + list(args), capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout, p.stderr
+
+    code, out, err = run("-j", "2", "--", prog)
+    check(code == 1 and re.search(r"^leakscan: 1 of 5 tests of \S+, each run alone, leaked threads: QueueTest\.Leaky$",
+                                  err, re.M) and
+          re.search(rf"leaked by test QueueTest\.Leaky \(gtest_queue\.cpp:{line}\)", err) and
+          err.count("leakscan: test ") == 1 and out == "",
+          f"--per-test -j 2: only QueueTest.Leaky is reported, on stderr; exit 1 ({code})")
+
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    code, out, err = run("--format=json", "-o", path, "--", prog)
+    with open(path) as f:
+        doc = json.load(f)
+    os.unlink(path)
+    validate_leakscan_json(doc)
+    by_name = {t["name"]: t for t in doc["tests"]}
+    check(doc["mode"] == "per-test" and doc["framework"] == "googletest" and
+          sorted(by_name) == ["Arithmetic.Adds", "QueueTest.Empty", "QueueTest.FlushesAndStops", "QueueTest.Leaky",
+                              "QueueTest.Push"] and
+          [n for n, t in by_name.items() if t["leaked"]] == ["QueueTest.Leaky"] and
+          all(t["exit"] == {"code": 0} for t in doc["tests"]),
+          f"--per-test --format=json: five tests, each its own report, one leaky ({doc['summary']})")
+    leaked = [t for p in by_name["QueueTest.Leaky"]["report"]["processes"] for t in p["threads"] if t["leaked"]]
+    check(leaked and leaked[0]["test"]["name"] == "QueueTest.Leaky", "...whose thread names the test")
+
+    code, out, err = run("--format=junit", "-j", "1", "--", prog)
+    root = ET.fromstring(err)
+    cases = [(c.get("name"), c.find("failure") is not None) for c in root.iter("testcase")]
+    check(len(cases) == 5 and [n for n, failed in cases if failed] == ["QueueTest.Leaky"] and root.get("failures") == "1",
+          f"--per-test --format=junit -j 1: a test case per test, QueueTest.Leaky fails ({cases})")
+
+    code, out, err = run("--", prog, "--gtest_filter=-QueueTest.Leaky")
+    check(code == 0 and err == "",
+          f"the binary's own arguments go to the listing and every run: its filter leaves the leak out ({code})")
+    code, out, err = run("--", plain)
+    check(code == 3 and "cannot tell how to list the tests" in err, f"a binary of no known framework: exit 3 ({code})")
+    code, out, err = run("--format=sarif", "--", prog)
+    check(code == 2 and "--per-test reports in text, json or junit" in err, "--per-test --format=sarif: usage error")
 
 
 if __name__ == "__main__":
