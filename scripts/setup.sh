@@ -23,6 +23,8 @@ LEAKSCAN_DEPS=(
   "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
   "graphviz:command -v dot"         # tests: --format=dot parses
   "libgtest-dev:test -f /usr/include/gtest/gtest.h"  # tests: naming the test that leaked
+  "doctest-dev:test -f /usr/include/doctest/doctest.h"  # tests: naming doctest's tests, --per-test
+  "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
 )
 
 leakscan_install_deps() {

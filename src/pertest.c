@@ -110,12 +110,12 @@ static int parse_lines(char *listing, struct strv *ret)
         return 0;
 }
 
-/* doctest: names between "[doctest] ..." and "=====" lines. */
+/* doctest: names between "[doctest] ..." lines and rules of '='. */
 static int parse_doctest(char *listing, struct strv *ret)
 {
         for (char *save = NULL, *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *name = trim(line);
-                if (!*name || startswith(name, "[doctest]") || startswith(name, "====="))
+                if (!*name || startswith(name, "[doctest]") || !name[strspn(name, "=")])   /* a rule */
                         continue;
                 if (strv_push(ret, strdup(name)) < 0)
                         return -ENOMEM;
@@ -216,16 +216,21 @@ static int select_boost(const char *name, char **ret)
 struct framework_runner {
         const char *framework;
         const char *marker;                     /* in the binary's bytes */
+        bool list_status_any;                   /* the listing's exit status means
+                                                 * nothing (Catch2 2: the count) */
         const char *const list_args[3];
         int (*parse)(char *listing, struct strv *ret);
         int (*select)(const char *name, char **ret);
 };
 
 static const struct framework_runner runners[] = {
-        { "googletest", "gtest_list_tests", { "--gtest_list_tests" }, parse_gtest, select_gtest },
-        { "doctest", "list-test-cases", { "--list-test-cases", "--no-version" }, parse_doctest, select_doctest },
-        { "boost.test", "list_content", { "--list_content" }, parse_boost, select_boost },
-        { "catch2", "list-tests", { "--list-tests", "--verbosity", "quiet" }, parse_lines, select_catch2 },
+        { "googletest", "gtest_list_tests", false, { "--gtest_list_tests" }, parse_gtest, select_gtest },
+        { "doctest", "list-test-cases", false, { "--list-test-cases", "--no-version" }, parse_doctest,
+          select_doctest },
+        { "boost.test", "list_content", false, { "--list_content" }, parse_boost, select_boost },
+        /* Catch2 2 has --list-test-names-only; 3 dropped it for a quiet --list-tests */
+        { "catch2", "list-test-names-only", true, { "--list-test-names-only" }, parse_lines, select_catch2 },
+        { "catch2", "list-tests", false, { "--list-tests", "--verbosity", "quiet" }, parse_lines, select_catch2 },
 };
 
 /* The runner whose marker the file at path holds, or NULL. */
@@ -361,17 +366,22 @@ static _Noreturn void run_child(char **argv, const struct framework_runner *fw, 
                 o.exit_signal = res.exit_signal;
                 o.timed_out = res.timed_out;
                 int r = testname_recognise_report(report);
-                /* the test is known from the run itself, whatever the stacks say */
+                /* the test is known from the run itself, whatever the stacks say
+                 * (they name Catch2's and doctest's by place only); the place
+                 * the stack gave is kept */
                 for (size_t p = 0; r == 0 && p < report->n_processes; p++)
                         for (size_t k = 0; r == 0 && k < report->processes[p].n_threads; k++) {
                                 struct leakscan_thread *t = &report->processes[p].threads[k];
-                                if (t->test || !t->leaked)
+                                if (!t->leaked)
                                         continue;
-                                t->test = calloc(1, sizeof *t->test);
-                                if (!t->test || !(t->test->name = strdup(name)))
+                                if (!t->test && !(t->test = calloc(1, sizeof *t->test))) {
                                         r = -ENOMEM;
-                                else
-                                        t->test->framework = fw->framework;
+                                        break;
+                                }
+                                free(t->test->name);
+                                t->test->framework = fw->framework;
+                                if (!(t->test->name = strdup(name)))
+                                        r = -ENOMEM;
                         }
                 o.leaked = report_count_leaked(report);
                 FILE *f = r == 0 ? fopen(report_path, "we") : NULL;
@@ -578,6 +588,26 @@ static void write_junit(FILE *f, const struct test_run *runs, size_t n, const ch
         fputs("  </testsuite>\n</testsuites>\n", f);
 }
 
+int pertest_parse_listing(const char *framework, char *listing, char ***ret_names, size_t *ret_n)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(runners); i++) {
+                if (!streq(runners[i].framework, framework))
+                        continue;
+                struct strv names = {0};
+                int r = runners[i].parse(listing, &names);
+                if (r < 0) {
+                        strv_done(&names);
+                        return r;
+                }
+                if (!names.v && !(names.v = calloc(1, sizeof *names.v)))
+                        return -ENOMEM;
+                *ret_names = names.v;
+                *ret_n = names.n;
+                return 0;
+        }
+        return -EINVAL;
+}
+
 bool pertest_format_supported(const struct report_backend *backend)
 {
         return backend == &report_text || backend == &report_json || backend == &report_junit;
@@ -619,7 +649,7 @@ int pertest_run(char **argv, const struct pertest_options *opts)
         _cleanup_free_ char *listing = NULL;
         int status = r < 0 ? r : capture(cmd.v, opts->supervise->envp, &listing);
         strv_done(&cmd);
-        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (status < 0 || !WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !fw->list_status_any)) {
                 fprintf(stderr, "leakscan: listing the %s tests of %s with %s failed (%s)%s%s\n", fw->framework,
                         argv[0], fw->list_args[0], status < 0 ? strerror(-status) : "it exited with an error",
                         listing && *listing ? ": " : "", listing ? trim(listing) : "");

@@ -35,4 +35,11 @@ bool pertest_format_supported(const struct report_backend *backend);
  * cannot be run, 3 when its tests cannot be listed or checked. */
 int pertest_run(char **argv, const struct pertest_options *opts);
 
+/* The test names in what framework's listing flag printed ("googletest",
+ * "catch2", "doctest", "boost.test"), each as its own flag selects it.
+ * listing is modified.  Returns 0 and a NULL-terminated array in *ret_names
+ * (free each and the array) and its length, -EINVAL for an unknown
+ * framework, or -ENOMEM. */
+int pertest_parse_listing(const char *framework, char *listing, char ***ret_names, size_t *ret_n);
+
 #endif

@@ -403,10 +403,13 @@ static void text_write_test(FILE *f, const struct leakscan_thread *t)
         if (!test)
                 return;
         fprintf(f, ", %s test %s", t->leaked ? "leaked by" : "started by", test->name);
+        char place[512] = "";
         if (test->file && test->line > 0)
-                fprintf(f, " (%s:%d)", basename_of(test->file), test->line);
+                snprintf(place, sizeof place, "%s:%d", basename_of(test->file), test->line);
         else if (test->file)
-                fprintf(f, " (%s)", basename_of(test->file));
+                snprintf(place, sizeof place, "%s", basename_of(test->file));
+        if (*place && !streq(place, test->name))       /* Catch2, doctest: named by place */
+                fprintf(f, " (%s)", place);
 }
 
 void report_text_group(FILE *f, const struct report_options *opts, const struct report_group *g,

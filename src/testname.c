@@ -150,7 +150,7 @@ static const struct framework frameworks[] = {
         { "googletest", "^(.*::)?([A-Za-z0-9_]+)_Test::TestBody\\(\\)", NULL, "testing::", name_gtest },
         { "googletest", "^(.*::)?gtest_(suite|case)_([A-Za-z0-9_]+)_::([A-Za-z0-9_]+)<.*>::TestBody\\(\\)",
           NULL, "testing::", name_gtest_typed },
-        { "catch2", "(CATCH2_INTERNAL_TEST_[0-9]+|____C_A_T_C_H____T_E_S_T____[0-9]+)(::test)?\\(\\)",
+        { "catch2", "(CATCH2_INTERNAL_TEST_|____C_A_T_C_H____T_E_S_T____|C_A_T_C_H_T_E_S_T_)[0-9]+(::test)?\\(\\)",
           NULL, NULL, name_by_place },
         { "doctest", "DOCTEST_ANON_(FUNC|CLASS)_[0-9]+", NULL, NULL, name_by_place },
         { "boost.test", "^(.*[A-Za-z0-9_])::test_method\\(\\)", NULL, "boost::", name_boost },

@@ -4,8 +4,10 @@ tests, one leaky (test-targets/gtest_queue.cpp), run whole under
 --at-exit.  The report names QueueTest.Leaky in its headline, its JSON
 "test" field, its JUnit test case and its SARIF result; without that test
 nothing leaks.  --per-test runs each of the five alone and reports the
-same test, in text, JSON and JUnit.
-Usage: test_testname.py LEAKSCAN GTEST_QUEUE GTEST_QUEUE_SOURCE NOT_A_TEST_BINARY"""
+same test, in text, JSON and JUnit.  doctest and Catch2 binaries, where
+installed, name theirs by place at exit and by their registered name with
+--per-test.
+Usage: test_testname.py LEAKSCAN TEST_TARGETS_SOURCE_DIR NOT_A_TEST_BINARY googletest=PATH [doctest=PATH] [catch2=PATH]"""
 import json
 import os
 import re
@@ -41,8 +43,10 @@ def marker_line(path, mark):
 
 
 def main():
-    leakscan, prog, source, plain = sys.argv[1:5]
-    line = marker_line(source, "leaky-start")
+    leakscan, srcdir, plain = sys.argv[1:4]
+    binaries = dict(x.split("=", 1) for x in sys.argv[4:])
+    prog = binaries["googletest"]
+    line = marker_line(os.path.join(srcdir, "gtest_queue.cpp"), "leaky-start")
 
     code, text, out = at_exit(leakscan, prog, "json")
     check(code == 1 and "[  PASSED  ] 5 tests." in out, f"the five tests pass; leakscan exits 1 ({code})")
@@ -75,7 +79,32 @@ def main():
     doc = json.loads(text)
     check(code == 0 and doc["summary"]["leaked"] == 0, f"without QueueTest.Leaky nothing leaks ({code})")
     per_test(leakscan, prog, plain, line)
+    for fw in ("doctest", "catch2"):
+        if fw in binaries:
+            by_place(leakscan, fw, binaries[fw], marker_line(os.path.join(srcdir, f"{fw}_queue.cpp"), "leaky-start"))
+        else:
+            print(f"note: no {fw} here (scripts/setup.sh installs it): its binary is not tried")
     return check.finish()
+
+
+def by_place(leakscan, fw, prog, line):
+    """Catch2 and doctest: named file:line at exit, by name with --per-test."""
+    code, text, _ = at_exit(leakscan, prog, "json")
+    doc = json.loads(text)
+    tests = [t["test"] for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    src = os.path.basename(prog).replace("_queue", "_queue.cpp")
+    check(code == 1 and len(tests) == 1 and tests[0]["framework"] == fw and tests[0]["name"] == f"{src}:{line}",
+          f"{fw}: at exit the leaked thread's test is named by place {src}:{line} ({tests})")
+    p = subprocess.run([leakscan, "--per-test", "--format=json", "--", prog], capture_output=True, text=True,
+                       timeout=300, stdin=subprocess.DEVNULL)
+    doc = json.loads(p.stderr)
+    validate_leakscan_json(doc)
+    leaky = [t["name"] for t in doc["tests"] if t["leaked"]]
+    named = [t["test"]["name"] for x in doc["tests"] if x["report"] for pr in x["report"]["processes"]
+             for t in pr["threads"] if t["leaked"]]
+    check(p.returncode == 1 and doc["framework"] == fw and len(doc["tests"]) == 2 and
+          leaky == ["queue leaks, a flusher"] and named == leaky,
+          f"{fw}: --per-test lists both tests, runs each alone (a comma in the name), names the leaky one ({leaky})")
 
 
 def per_test(leakscan, prog, plain, line):
