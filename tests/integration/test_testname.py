@@ -11,6 +11,7 @@ Usage: test_testname.py LEAKSCAN TEST_TARGETS_SOURCE_DIR NOT_A_TEST_BINARY googl
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,12 +80,54 @@ def main():
     doc = json.loads(text)
     check(code == 0 and doc["summary"]["leaked"] == 0, f"without QueueTest.Leaky nothing leaks ({code})")
     per_test(leakscan, prog, plain, line)
+    ctest_discover(leakscan, srcdir)
     for fw in ("doctest", "catch2"):
         if fw in binaries:
             by_place(leakscan, fw, binaries[fw], marker_line(os.path.join(srcdir, f"{fw}_queue.cpp"), "leaky-start"))
         else:
             print(f"note: no {fw} here (scripts/setup.sh installs it): its binary is not tried")
     return check.finish()
+
+
+def ctest_discover(leakscan, srcdir):
+    """docs/ci.md's CTest recipe: gtest_discover_tests with the emulator runs
+    each test case in its own process under leakscan; the leaky one fails."""
+    if not shutil.which("cmake"):
+        print("note: no cmake here (scripts/setup.sh installs it): the CTest recipe is not tried")
+        return
+    work = tempfile.mkdtemp(prefix="leakscan-ctest-")
+    try:
+        shutil.copy(os.path.join(srcdir, "gtest_queue.cpp"), work)
+        with open(os.path.join(work, "CMakeLists.txt"), "w") as f:
+            f.write(CTEST_PROJECT.replace("@LEAKSCAN@", os.path.abspath(leakscan)))
+        build = os.path.join(work, "build")
+        steps = [["cmake", "-S", work, "-B", build, "-DCMAKE_BUILD_TYPE=Debug"], ["cmake", "--build", build]]
+        for step in steps:
+            p = subprocess.run(step, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+            if p.returncode != 0:
+                check(False, f"CTest recipe: {' '.join(step[:2])} ({(p.stdout + p.stderr)[-400:]})")
+                return
+        p = subprocess.run(["ctest", "--test-dir", build, "--output-on-failure"], capture_output=True, text=True,
+                           timeout=600, stdin=subprocess.DEVNULL)
+        out = p.stdout + p.stderr
+        failed = re.findall(r"\d+ - (\S+) \(Failed\)", out)
+        check(p.returncode != 0 and failed == ["QueueTest.Leaky"] and "failed out of 5" in out and
+              "leaked by test QueueTest.Leaky" in out,
+              f"CTest with gtest_discover_tests and CROSSCOMPILING_EMULATOR: only QueueTest.Leaky fails ({failed})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+CTEST_PROJECT = """cmake_minimum_required(VERSION 3.16)
+project(queue CXX)
+enable_testing()
+find_package(GTest REQUIRED)
+include(GoogleTest)
+add_executable(unit_tests gtest_queue.cpp)
+target_link_libraries(unit_tests GTest::gtest_main)
+set_target_properties(unit_tests PROPERTIES CROSSCOMPILING_EMULATOR "@LEAKSCAN@;--at-exit;--")
+gtest_discover_tests(unit_tests)
+"""
 
 
 def by_place(leakscan, fw, prog, line):
