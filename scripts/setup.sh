@@ -19,6 +19,11 @@ LEAKSCAN_DEPS=(
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
   "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
+  "libunwind-dev:pkg-config --exists libunwind-generic libunwind-ptrace"   # --unwinder=libunwind, ptrace
+  "redis-server:command -v redis-server"    # tests/real: healthy servers report nothing
+  "redis-tools:command -v redis-benchmark"
+  "memcached:test -x /usr/bin/memcached"
+  "nginx-light:test -x /usr/sbin/nginx"
   "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
   "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
   "graphviz:command -v dot"         # tests: --format=dot parses
