@@ -213,6 +213,32 @@ int main(void)
         CHECK(strstr(sarif, "\"partialFingerprints\": {\"leakscanStack/v1\": \"") != NULL);
         free(sarif);
 
+        /* SARIF paths: under --source-root relative to SRCROOT, percent-encoded;
+         * elsewhere absolute file: URIs; a stack with no frame has no code flow */
+        struct leakscan_frame odd[2] = {
+                { .pc = 0x7f0000001234, .function = "__lll_lock_wait", .module = "/lib/libc.so.6", .system = true },
+                { .pc = 0x401020, .function = "f", .file = "/src/a b/\xc3\xbc%.c", .line = 3, .module = "/bin/s" },
+        };
+        threads[1].frames = odd;
+        struct leakscan_frame *saved_frames = threads[2].frames;
+        threads[2].frames = NULL;
+        threads[2].n_frames = 0;
+        struct report_options rooted = { .source_root = "/src/" };
+        sarif = render_opts(&report_sarif, &r, &rooted);
+        CHECK(strstr(sarif, "{\"uri\": \"a%20b/%C3%BC%25.c\", \"uriBaseId\": \"SRCROOT\"}") != NULL);
+        CHECK(strstr(sarif, "\"originalUriBaseIds\": {\"SRCROOT\": {\"uri\": \"file:///src/\"}}") != NULL);
+        CHECK(strstr(sarif, "{\"uri\": \"file:///lib/libc.so.6\"}") != NULL);
+        const char *second = strstr(sarif, "\"tid\": 102");
+        CHECK(second != NULL);
+        free(sarif);
+        struct report_options elsewhere = { .source_root = "/elsewhere" };
+        sarif = render_opts(&report_sarif, &r, &elsewhere);
+        CHECK(strstr(sarif, "{\"uri\": \"file:///src/a%20b/%C3%BC%25.c\"}") != NULL);
+        free(sarif);
+        threads[1].frames = frames;
+        threads[2].frames = saved_frames;
+        threads[2].n_frames = 2;
+
         /* what could not be checked is said in every format */
         p.inspect_error = "the creator stacks could not be read (Operation not permitted)";
         text = render(&report_text, &r, false);
