@@ -30,6 +30,7 @@ LEAKSCAN_DEPS=(
   "libgtest-dev:test -f /usr/include/gtest/gtest.h"  # tests: naming the test that leaked
   "doctest-dev:test -f /usr/include/doctest/doctest.h"  # tests: naming doctest's tests, --per-test
   "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
+  "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test
 )
 
 leakscan_install_deps() {

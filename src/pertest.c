@@ -110,6 +110,17 @@ static int parse_lines(char *listing, struct strv *ret)
         return 0;
 }
 
+/* GLib (TAP): the test paths, among "# comments" and the "1..N" plan. */
+static int parse_glib(char *listing, struct strv *ret)
+{
+        for (char *save = NULL, *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *name = trim(line);
+                if (name[0] == '/' && strv_push(ret, strdup(name)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* doctest: names between "[doctest] ..." lines and rules of '='. */
 static int parse_doctest(char *listing, struct strv *ret)
 {
@@ -208,6 +219,11 @@ static int select_doctest(const char *name, char **ret)
         return asprintf(ret, "--test-case=%s", escaped) < 0 ? -ENOMEM : 0;
 }
 
+static int select_glib(const char *name, char **ret)
+{
+        return asprintf(ret, "-p=%s", name) < 0 ? -ENOMEM : 0;
+}
+
 static int select_boost(const char *name, char **ret)
 {
         return asprintf(ret, "--run_test=%s", name) < 0 ? -ENOMEM : 0;
@@ -231,6 +247,8 @@ static const struct framework_runner runners[] = {
         /* Catch2 2 has --list-test-names-only; 3 dropped it for a quiet --list-tests */
         { "catch2", "list-test-names-only", true, { "--list-test-names-only" }, parse_lines, select_catch2 },
         { "catch2", "list-tests", false, { "--list-tests", "--verbosity", "quiet" }, parse_lines, select_catch2 },
+        /* last: a GLib test program calls g_test_init */
+        { "glib", "g_test_init", false, { "-l" }, parse_glib, select_glib },
 };
 
 /* The runner whose marker the file at path holds, or NULL. */
@@ -635,7 +653,7 @@ int pertest_run(char **argv, const struct pertest_options *opts)
         const struct framework_runner *fw = detect(path);
         if (!fw) {
                 fprintf(stderr, "leakscan: --per-test cannot tell how to list the tests of %s: it knows GoogleTest, "
-                        "Catch2, doctest and Boost.Test binaries; run other test programs with --at-exit\n", argv[0]);
+                        "Catch2, doctest, Boost.Test and GLib binaries; run other test programs with --at-exit\n", argv[0]);
                 return EXIT_CANNOT_INSPECT;
         }
 

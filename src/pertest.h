@@ -26,9 +26,9 @@ struct pertest_options {
 /* Whether --per-test can write this format. */
 bool pertest_format_supported(const struct report_backend *backend);
 
-/* Lists and runs the tests of argv (argv[0] a GoogleTest, Catch2, doctest or
- * Boost.Test binary, the rest its own arguments, kept for every run) and
- * writes the report.  Returns the exit status, by the rules of --at-exit
+/* Lists and runs the tests of argv (argv[0] a GoogleTest, Catch2, doctest,
+ * Boost.Test or GLib test binary, the rest its own arguments, kept for
+ * every run) and writes the report.  Returns the exit status, by the rules of --at-exit
  * over all tests in listing order: the first test whose program failed
  * gives its status (128+N for signal N), then 124 if a --timeout struck,
  * then error_exitcode if a test leaked, else 0; 126/127 when the binary
@@ -36,7 +36,7 @@ bool pertest_format_supported(const struct report_backend *backend);
 int pertest_run(char **argv, const struct pertest_options *opts);
 
 /* The test names in what framework's listing flag printed ("googletest",
- * "catch2", "doctest", "boost.test"), each as its own flag selects it.
+ * "catch2", "doctest", "boost.test", "glib"), each as its own flag selects it.
  * listing is modified.  Returns 0 and a NULL-terminated array in *ret_names
  * (free each and the array) and its length, -EINVAL for an unknown
  * framework, or -ENOMEM. */

@@ -5,8 +5,10 @@
  * its own (GoogleTest's Suite_Name_Test::TestBody, Catch2's
  * CATCH2_INTERNAL_TEST_N), matched by a regular expression; or a plain
  * function is a test because the framework's runner calls it (GLib's
- * test_case_run, Check's tcase_run_tfun_fork), matched by its caller's
- * name.  Shapes that ordinary code could have too (Boost's test_method)
+ * g_test_run_suite, Check's srunner_run_all), matched by the runner's name:
+ * the test is the nearest frame of the user's inside the runner, past the
+ * runner's own frames, which a library without debug info leaves unnamed
+ * when they are static (GLib's test_case_run).  Shapes that ordinary code could have too (Boost's test_method)
  * also need a frame of the framework further out.  Names are built as the
  * framework prints them; frameworks that keep the name only in their
  * registry (Catch2, doctest) are named by file:line.  The file and line are
@@ -23,7 +25,8 @@
 struct framework {
         const char *framework;
         const char *pattern;            /* ERE on the test function's demangled name */
-        const char *const *callers;     /* or: the function these runner functions call */
+        const char *const *callers;     /* or: the user's function these runners call,
+                                         * directly or through system frames */
         const char *confirm;            /* a frame further out must contain this, or NULL */
         /* Writes the test's name into *ret (new string) from the function
          * and the pattern's submatches.  Returns 0 or -ENOMEM. */
@@ -140,9 +143,11 @@ static int name_criterion(const char *function, const regmatch_t *m, const struc
         return split_pasted(plain, &whole, "%s::%s", ret);
 }
 
-static const char *const glib_callers[] = { "test_case_run", NULL };
-static const char *const check_callers[] = { "tcase_run_tfun_fork", "tcase_run_tfun_nofork", NULL };
-static const char *const cmocka_callers[] = { "cmocka_run_one_test_or_fixture", "_run_test", NULL };
+static const char *const glib_callers[] = { "test_case_run", "g_test_run_suite", "g_test_run", NULL };
+static const char *const check_callers[] = { "tcase_run_tfun_fork", "tcase_run_tfun_nofork", "srunner_run_all",
+                                             "srunner_run", "srunner_run_tagged", NULL };
+static const char *const cmocka_callers[] = { "cmocka_run_one_test_or_fixture", "_run_test", "_cmocka_run_group_tests",
+                                              "_run_tests", NULL };
 static const char *const criterion_callers[] = { "criterion_internal_test_main", NULL };
 static const char *const unity_callers[] = { "UnityDefaultTestRun", NULL };
 
@@ -192,6 +197,19 @@ static bool is_caller(const char *name, const char *const *callers)
         return false;
 }
 
+/* Whether c, a frame inside the runner frame, belongs to the runner: a
+ * system frame, another runner function, or an unnamed frame of the
+ * runner's library (its static functions, without debug info). */
+static bool runner_frame(const struct leakscan_frame *c, const struct leakscan_frame *runner,
+                         const char *const *callers)
+{
+        if (c->system)
+                return true;
+        if (c->function)
+                return is_caller(c->function, callers);
+        return c->module && runner->module && streq(c->module, runner->module);
+}
+
 static bool confirmed(const struct leakscan_frame *frames, size_t n, size_t from, const char *confirm)
 {
         if (!confirm)
@@ -216,11 +234,14 @@ static int find_in(const struct leakscan_frame *frames, size_t n, struct leaksca
                         if (fw->pattern) {
                                 if (fr->function && regexec(&compiled[k], fr->function, ARRAY_SIZE(m), m, 0) == 0)
                                         test_frame = fr;
-                        } else if (i > 0 && fr->function && is_caller(fr->function, fw->callers)) {
-                                /* the callee, the nearest frame of the user's */
-                                test_frame = &frames[i - 1];
-                                if (!test_frame->function || test_frame->system)
-                                        test_frame = NULL;
+                        } else if (fr->function && is_caller(fr->function, fw->callers)) {
+                                /* the nearest frame of the user's inside it */
+                                for (size_t j = i; j-- > 0; ) {
+                                        if (runner_frame(&frames[j], fr, fw->callers))
+                                                continue;
+                                        test_frame = frames[j].function ? &frames[j] : NULL;
+                                        break;
+                                }
                         }
                         if (!test_frame || !confirmed(frames, n, i + 1, fw->confirm))
                                 continue;

@@ -7,7 +7,8 @@ nothing leaks.  --per-test runs each of the five alone and reports the
 same test, in text, JSON and JUnit.  doctest and Catch2 binaries, where
 installed, name theirs by place at exit and by their registered name with
 --per-test.
-Usage: test_testname.py LEAKSCAN TEST_TARGETS_SOURCE_DIR NOT_A_TEST_BINARY googletest=PATH [doctest=PATH] [catch2=PATH]"""
+Usage: test_testname.py LEAKSCAN TEST_TARGETS_SOURCE_DIR NOT_A_TEST_BINARY googletest=PATH [doctest=PATH]
+       [catch2=PATH] [glib=PATH]"""
 import json
 import os
 import re
@@ -86,6 +87,10 @@ def main():
             by_place(leakscan, fw, binaries[fw], marker_line(os.path.join(srcdir, f"{fw}_queue.cpp"), "leaky-start"))
         else:
             print(f"note: no {fw} here (scripts/setup.sh installs it): its binary is not tried")
+    if "glib" in binaries:
+        glib(leakscan, binaries["glib"], marker_line(os.path.join(srcdir, "glib_queue.c"), "leaky-start"))
+    else:
+        print("note: no GLib here (scripts/setup.sh installs it): its binary is not tried")
     return check.finish()
 
 
@@ -128,6 +133,24 @@ target_link_libraries(unit_tests GTest::gtest_main)
 set_target_properties(unit_tests PROPERTIES CROSSCOMPILING_EMULATOR "@LEAKSCAN@;--at-exit;--")
 gtest_discover_tests(unit_tests)
 """
+
+
+def glib(leakscan, prog, line):
+    """GLib, whose library has no debug info: the test function is the
+    user's frame inside g_test_run_suite; --per-test runs each path alone."""
+    code, text, _ = at_exit(leakscan, prog, "json")
+    doc = json.loads(text)
+    tests = [t["test"] for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    check(code == 1 and len(tests) == 1 and tests[0]["framework"] == "glib" and
+          tests[0]["name"] == "test_queue_leaks" and tests[0]["line"] == line,
+          f"GLib: at exit the leaked thread's test is test_queue_leaks at line {line} ({tests})")
+    p = subprocess.run([leakscan, "--per-test", "--format=json", "--", prog], capture_output=True, text=True,
+                       timeout=300, stdin=subprocess.DEVNULL)
+    doc = json.loads(p.stderr)
+    validate_leakscan_json(doc)
+    check(p.returncode == 1 and doc["framework"] == "glib" and [t["name"] for t in doc["tests"]] ==
+          ["/queue/empty", "/queue/leaks"] and [t["name"] for t in doc["tests"] if t["leaked"]] == ["/queue/leaks"],
+          f"GLib: --per-test runs /queue/empty and /queue/leaks alone; the second leaks ({doc['summary']})")
 
 
 def by_place(leakscan, fw, prog, line):

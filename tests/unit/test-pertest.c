@@ -43,6 +43,8 @@ int main(void)
         EXPECT("boost.test",
                "queue_suite*\n    empty*\n    nested*\n        leaks*\n    push*\ntop_level*\n",
                "queue_suite/empty|queue_suite/nested/leaks|queue_suite/push|top_level");
+        EXPECT("glib", "# random seed: R02S59c9\n1..2\n# Start of queue tests\n/queue/empty\n/queue/leaks\n"
+               "# End of queue tests\n", "/queue/empty|/queue/leaks");
         EXPECT("googletest", "", "");
         char text[] = "x";
         char **names;

@@ -97,6 +97,20 @@ int main(void)
                 SYS("test_case_run"), SYS("g_test_run_suite_internal"),
         };
         EXPECT(glib, true, "glib test_worker_leaks /src/tests/t.cpp:30");
+        /* libglib without debug info: its static frames unnamed, and not
+         * taken for system frames */
+        struct leakscan_frame glib_stripped[] = {
+                SYS("pthread_create"), USER("start_flusher", 6), USER("test_queue_leaks", 8),
+                { .module = "/lib/libglib-2.0.so.0" }, { .module = "/lib/libglib-2.0.so.0" },
+                { .function = "g_test_run_suite", .module = "/lib/libglib-2.0.so.0" },
+                { .function = "g_test_run", .module = "/lib/libglib-2.0.so.0" }, USER("main", 14),
+        };
+        EXPECT(glib_stripped, true, "glib test_queue_leaks /src/tests/t.cpp:8");
+        struct leakscan_frame check_stripped[] = { USER("test_leaks_fn", 7), SYS(NULL), SYS("srunner_run_all") };
+        EXPECT(check_stripped, true, "check test_leaks /src/tests/t.cpp:7");
+        /* the first frame of the user's inside the runner must be named */
+        struct leakscan_frame unnamed_user[] = { USER("helper", 2), { .file = "x.c" }, SYS("g_test_run") };
+        EXPECT(unnamed_user, true, NULL);
         struct leakscan_frame check[] = { USER("test_leaks_fn", 7), SYS("tcase_run_tfun_fork"), SYS("srunner_run") };
         EXPECT(check, true, "check test_leaks /src/tests/t.cpp:7");
         struct leakscan_frame cmocka[] = {
