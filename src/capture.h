@@ -94,6 +94,8 @@ struct process_capture {
         void *live_unwind;      /* stacks an unwinder took while the threads */
         void (*live_unwind_free)(void *);       /* were stopped (unwind.h) */
         bool remember_blocked;  /* pid mode: blocked times survive our snapshots (blocked.c) */
+        bool rewind_at_release; /* seize.c: leave the registers as found while
+                                 * held (a live unwinder reads them) */
         bool sigmask_saved;     /* seize.c: our own signal mask before the stop */
         sigset_t saved_sigmask; /* window, restored when it ends */
 };

@@ -141,6 +141,10 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
         (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
+        /* an unwinder that reads the live process must see the registers as
+         * we found them: seize then re-enters waits only at the release */
+        const struct unwinder *live = unwinder_find(opts->unwinder);
+        cap->rewind_at_release = live && live->while_stopped;
 
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {

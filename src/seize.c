@@ -248,8 +248,9 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t);
 /* Right when a thread stops: reads its registers (capture uses this copy),
  * and if our interrupt ended an indefinite wait with EINTR, rewinds it into
  * the wait at once rather than at the release, so that a leakscan killed
- * in between (SIGKILL cannot wait) leaves no EINTR behind either. */
-static void seize_on_stop(pid_t pid, struct thread_capture *t)
+ * in between (SIGKILL cannot wait) leaves no EINTR behind either (unless
+ * cap->rewind_at_release). */
+static void seize_on_stop(struct process_capture *cap, struct thread_capture *t)
 {
         if (!t->stopped || t->vanished || t->regs_valid)
                 return;
@@ -257,7 +258,8 @@ static void seize_on_stop(pid_t pid, struct thread_capture *t)
         if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0 || !arch_regs_native(iov.iov_len))
                 return;         /* capture reads again, and reports what it finds */
         t->regs_valid = true;
-        seize_undo_eintr(pid, t);
+        if (!cap->rewind_at_release)
+                seize_undo_eintr(cap->pid, t);
 }
 
 /* Waits until every thread seized in [from, n) is stopped or gone, polling so
@@ -276,7 +278,7 @@ static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigne
                         int status;
                         pid_t r = seize_wait_status(t->tid, &status);
                         if (r == t->tid && seize_note_status(t, status)) {
-                                seize_on_stop(cap->pid, t);
+                                seize_on_stop(cap, t);
                                 progress = true;
                                 continue;
                         }
