@@ -150,6 +150,12 @@ static int read_own_file(int dirfd, const char *name, char **ret)
         return 0;
 }
 
+static int entry_cmp(const void *a, const void *b)
+{
+        pid_t x = ((const struct blocked_entry *) a)->tid, y = ((const struct blocked_entry *) b)->tid;
+        return (x > y) - (x < y);
+}
+
 int blocked_memory_open(const char *dir, pid_t pid, uint64_t proc_start, struct blocked_memory **ret)
 {
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -178,6 +184,8 @@ int blocked_memory_open(const char *dir, pid_t pid, uint64_t proc_start, struct 
                 m->old = NULL;
                 m->n_old = 0;
         }
+        if (m->n_old > 1)
+                qsort(m->old, m->n_old, sizeof *m->old, entry_cmp);
         *ret = m;
         return 0;
 }
@@ -197,16 +205,12 @@ uint64_t blocked_memory_since(const struct blocked_memory *m, pid_t tid, uint64_
 {
         if (!m || !has_nvcsw)
                 return since_ns;
-        for (size_t i = 0; i < m->n_old; i++) {
-                const struct blocked_entry *e = &m->old[i];
-                if (e->tid != tid || e->start_time != start_time)
-                        continue;
-                /* the same count: it never slept anew since it went back to
-                 * sleep after our detach, so it has been blocked throughout */
-                if (e->nvcsw == nvcsw && e->since_ns < since_ns)
-                        return e->since_ns;
-                break;
-        }
+        struct blocked_entry key = { .tid = tid };
+        const struct blocked_entry *e = bsearch(&key, m->old, m->n_old, sizeof *m->old, entry_cmp);
+        /* the same count: it never slept anew since it went back to sleep
+         * after our detach, so it has been blocked throughout */
+        if (e && e->start_time == start_time && e->nvcsw == nvcsw && e->since_ns < since_ns)
+                return e->since_ns;
         return since_ns;
 }
 
@@ -434,7 +438,10 @@ void blocked_memory_update(struct blocked_memory *m, const struct process_captur
         size_t n = 0;
         for (size_t i = 0; i < p->n_threads; i++) {
                 const struct leakscan_thread *lt = &p->threads[i];
-                if (lt->verdict == LEAKSCAN_VERDICT_RUNNING)
+                /* a timed wait ends by itself, and its count with it: only
+                 * indefinite waits are worth remembering */
+                if (lt->verdict == LEAKSCAN_VERDICT_RUNNING || lt->verdict == LEAKSCAN_VERDICT_TIMED ||
+                    lt->timeout)
                         continue;
                 for (size_t k = 0; k < cap->n_threads; k++) {
                         const struct thread_capture *t = &cap->threads[k];
