@@ -163,8 +163,37 @@ static void test_damage_and_garbage(void)
         unlink(link_dir);
 }
 
+/* The /proc fields this module and seize read, on captured files. */
+static void test_proc_fields(void)
+{
+        _cleanup_free_ char *sched = NULL, *status = NULL;
+        uint64_t v = 0;
+        CHECK(read_full_file(FIXTURES "/sched-locker", &sched) > 0);
+        CHECK(read_full_file(FIXTURES "/status-locker", &status) > 0);
+        if (sched) {
+                CHECK_EQ_INT(procfs_parse_sched_field(sched, "nr_voluntary_switches", &v), 0);
+                CHECK_EQ_INT(procfs_parse_sched_field(sched, "nr_switches", &v), 0);
+                CHECK_EQ_INT(procfs_parse_sched_field(sched, "no_such_field", &v), -ENOENT);
+        }
+        /* a key that is a prefix of another does not match the longer one */
+        CHECK_EQ_INT(procfs_parse_sched_field("nr_voluntary_switches_x : 5\nnr_voluntary_switches : 7\n",
+                                              "nr_voluntary_switches", &v), 0);
+        CHECK_EQ_INT(v, 7);
+        if (status) {
+                CHECK_EQ_INT(procfs_parse_status_mask(status, "SigBlk", &v), 0);
+                CHECK_EQ_INT(procfs_parse_status_mask(status, "ShdPnd", &v), 0);
+        }
+        CHECK_EQ_INT(procfs_parse_status_mask("SigPnd:\t0000000000000100\nSigIgn:\tfffffffe7ffbfeff\n", "SigIgn", &v), 0);
+        CHECK(v == UINT64_C(0xfffffffe7ffbfeff));
+        CHECK_EQ_INT(procfs_parse_status_mask("SigPnd:\t0000000000000100\n", "SigPnd", &v), 0);
+        CHECK(v == 0x100);
+        CHECK_EQ_INT(procfs_parse_status_mask("SigPnd:\tzz\n", "SigPnd", &v), -ENOENT);
+        CHECK_EQ_INT(procfs_parse_status_mask("", "SigPnd", &v), -ENOENT);
+}
+
 int main(void)
 {
+        test_proc_fields();
         snprintf(dir, sizeof dir, "/tmp/leakscan-test-blocked-XXXXXX");
         if (!mkdtemp(dir))
                 return 1;
