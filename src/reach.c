@@ -587,6 +587,11 @@ static bool is_special(const char *path)
                streq(path, "[vdso]") || streq(path, "[uprobes]");
 }
 
+static bool is_file_backed(const struct map_entry *m)
+{
+        return m->path[0] && m->path[0] != '[';
+}
+
 static bool is_anonymous(const struct map_entry *m)
 {
         return m->path[0] == 0 || startswith(m->path, "[anon") || streq(m->path, "[stack]");
@@ -739,7 +744,7 @@ static int classify_maps(struct scan *s)
                 if (m->perms[0] != 'r' || is_special(m->path))
                         continue;
                 bool writable = m->perms[1] == 'w';
-                if (!is_anonymous(m)) {
+                if (is_file_backed(m)) {
                         if (writable)
                                 *kind = MAP_MODULE;
                         continue;
@@ -983,7 +988,7 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
         /* Objects in a module's data are reachable by definition: waits on
          * globals (most idle pools) cost no scan. */
         for (size_t i = 0; i < s.n_maps; i++)
-                if (s.map_kind[i] != MAP_STACK && !is_anonymous(&s.maps[i]) && s.maps[i].perms[1] == 'w')
+                if (s.map_kind[i] != MAP_STACK && is_file_backed(&s.maps[i]) && s.maps[i].perms[1] == 'w')
                         s.map_kind[i] = MAP_MODULE;
         for (size_t i = 0; i < s.n_maps; i++)
                 if (i > 0 && s.map_kind[i - 1] == MAP_MODULE && s.maps[i - 1].end == s.maps[i].start &&
