@@ -18,6 +18,7 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
 )
 
 leakscan_install_deps() {

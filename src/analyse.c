@@ -128,6 +128,38 @@ void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *
 
 /* ---- naming the object ---- */
 
+/* The address a variable's location expression starts with: DW_OP_addr,
+ * or in DWARF 5 (clang's default) an index into .debug_addr. */
+static bool location_address(Dwarf_Attribute *attr, Dwarf_Op *op, uint64_t *ret)
+{
+        if (op->atom == DW_OP_addr) {
+                *ret = op->number;
+                return true;
+        }
+        if (op->atom != DW_OP_addrx && op->atom != DW_OP_GNU_addr_index)
+                return false;
+        Dwarf_Attribute result;
+        Dwarf_Addr a;
+        if (dwarf_getlocation_attr(attr, op, &result) != 0 || dwarf_formaddr(&result, &a) != 0)
+                return false;
+        *ret = a;
+        return true;
+}
+
+/* The file a DIE was declared in.  Not dwarf_decl_file: DWARF 5 numbers
+ * files from 0, and elfutils 0.188 takes a DW_AT_decl_file of 0 for none. */
+static const char *die_decl_file(Dwarf_Die *cu, Dwarf_Die *die)
+{
+        Dwarf_Attribute attr;
+        Dwarf_Word index;
+        Dwarf_Files *files;
+        size_t n;
+        if (dwarf_formudata(dwarf_attr(die, DW_AT_decl_file, &attr), &index) != 0 ||
+            dwarf_getsrcfiles(cu, &files, &n) != 0 || index >= n)
+                return NULL;
+        return dwarf_filesrc(files, index, NULL, NULL);
+}
+
 /* Where global variable name (at address addr of module mod) is defined,
  * from the top-level variables of the module's CUs. */
 static void variable_definition(Dwfl_Module *mod, const char *name, uint64_t addr,
@@ -148,11 +180,12 @@ static void variable_definition(Dwfl_Module *mod, const char *name, uint64_t add
                         Dwarf_Attribute attr;
                         Dwarf_Op *expr;
                         size_t len;
+                        uint64_t at;
                         if (!dwarf_attr(&die, DW_AT_location, &attr) ||
                             dwarf_getlocation(&attr, &expr, &len) != 0 || len < 1 ||
-                            expr[0].atom != DW_OP_addr || expr[0].number + bias != addr)
+                            !location_address(&attr, &expr[0], &at) || at + bias != addr)
                                 continue;
-                        const char *file = dwarf_decl_file(&die);
+                        const char *file = die_decl_file(cu, &die);
                         int line = 0;
                         if (file && dwarf_decl_line(&die, &line) == 0) {
                                 Dwarf_Attribute ca;
@@ -485,17 +518,6 @@ int analyse_graph(struct leakscan_process *p)
                         propagate(p, edge);
                 }
         }
-        /* Stuck threads are leaks whatever --min-blocked says; the main
-         * thread too when it is on a cycle itself. */
-        for (size_t i = 0; i < n; i++) {
-                struct leakscan_thread *t = &p->threads[i];
-                bool on_cycle = false;
-                for (size_t c = 0; c < p->n_deadlocks; c++)
-                        for (size_t k = 0; k < p->deadlocks[c].n; k++)
-                                on_cycle |= p->deadlocks[c].tids[k] == t->tid;
-                if (is_stuck(t) && (!t->main || on_cycle))
-                        t->leaked = true;
-        }
 out:
         free(edge);
         free(path);
@@ -541,19 +563,4 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
                         return r;
         }
         return analyse_graph(p);
-}
-
-void analyse_thread_free(struct leakscan_thread *t)
-{
-        free(t->object.symbol);
-        free(t->object.file);
-        free(t->object.stack_function);
-        free(t->peer);
-}
-
-void analyse_process_free(struct leakscan_process *p)
-{
-        for (size_t i = 0; i < p->n_deadlocks; i++)
-                free(p->deadlocks[i].tids);
-        free(p->deadlocks);
 }

@@ -29,13 +29,9 @@ void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *
                         const struct leakscan_thread *threads, size_t n);
 
 /* The wait-for graph of p's threads (their owner_tid and joined_tid edges):
- * marks deadlocked and orphaned threads, records each cycle once in
- * p->deadlocks, and makes those threads leaked whatever else the leak rule
- * says.  Returns 0 or -ENOMEM. */
+ * marks deadlocked and orphaned threads and records each cycle once in
+ * p->deadlocks.  Whether they are leaks is the judge's to say.  Returns 0 or
+ * -ENOMEM. */
 int analyse_graph(struct leakscan_process *p);
-
-/* Frees what analyse_process added to a thread or a process. */
-void analyse_thread_free(struct leakscan_thread *t);
-void analyse_process_free(struct leakscan_process *p);
 
 #endif

@@ -289,10 +289,3 @@ int64_t classify_blocked_ms(bool has_exec_start, uint64_t exec_start_ns, bool ha
                 return 0;
         return (int64_t) ((now_ns - exec_start_ns) / 1000000u);
 }
-
-bool classify_is_leaked(const struct leakscan_thread *t, int64_t min_blocked_ms)
-{
-        if (t->main || t->verdict != LEAKSCAN_VERDICT_BLOCKED || t->state == LEAKSCAN_STATE_STOPPED)
-                return false;
-        return t->blocked_ms < 0 || t->blocked_ms >= min_blocked_ms;
-}

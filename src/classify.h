@@ -43,11 +43,6 @@ size_t classify_top_frame(const struct leakscan_frame *frames, size_t n);
 int64_t classify_blocked_ms(bool has_exec_start, uint64_t exec_start_ns,
                             bool has_now, uint64_t now_ns);
 
-/* The pid-mode rule: a thread other than the main one, in an indefinite wait
- * of its own (not a job-control stop) for at least min_blocked_ms; unknown
- * blocked time counts as long enough. */
-bool classify_is_leaked(const struct leakscan_thread *t, int64_t min_blocked_ms);
-
 /* The static name of syscall nr, or NULL. */
 const char *classify_syscall_name(long nr);
 

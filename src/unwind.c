@@ -2,6 +2,7 @@
  * memory reads from the stack copy and, for other addresses, from the ELF
  * files (modules_read_file_word), never from the live process. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,11 +234,24 @@ const struct unwinder unwinder_fp = {
         .detach = fp_detach,
 };
 
+static const struct unwinder *const unwinders[] = { &unwinder_libdw, &unwinder_fp };
+
 const struct unwinder *unwinder_find(const char *name)
 {
-        static const struct unwinder *const all[] = { &unwinder_libdw, &unwinder_fp };
-        for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-                if (streq(all[i]->name, name))
-                        return all[i];
+        for (size_t i = 0; i < ARRAY_SIZE(unwinders); i++)
+                if (streq(unwinders[i]->name, name))
+                        return unwinders[i];
         return NULL;
+}
+
+void unwinder_list_names(char *buf, size_t size)
+{
+        size_t used = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(unwinders) && used < size; i++) {
+                int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", unwinders[i]->name);
+                if (n < 0)
+                        break;
+                used += (size_t) n;
+        }
 }

@@ -48,6 +48,9 @@ extern const struct unwinder unwinder_fp;
 /* The backend called name, or NULL. */
 const struct unwinder *unwinder_find(const char *name);
 
+/* Writes the names of the backends built in, "libdw, fp", into buf. */
+void unwinder_list_names(char *buf, size_t size);
+
 /* Reads a word at addr from a thread's stack copy.  Returns true when the
  * whole word lies in the copy. */
 bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *ret);

@@ -1,6 +1,6 @@
 /* 64 identical workers waiting on one condition: one group in the report.
- * leakscan-expect: leaked=64
- * leakscan-expect: thread handler count=64 state=condvar verdict=blocked top=handle_request
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread handler count=64 state=condvar verdict=idle top=handle_request
  */
 #include "common.h"
 

@@ -194,7 +194,8 @@ struct leakscan_report {
 };
 
 struct leakscan_options {
-        int64_t min_blocked_ms;         /* threshold for "leaked" (pid mode) */
+        int64_t min_blocked_ms;         /* not used: leakscan_inspect_pid reports
+                                         * only what is proven (kept for the ABI) */
         size_t stack_window;            /* bytes of stack copied per thread */
         unsigned max_frames;
         const char *unwinder;           /* "libdw" (default) or "fp" */
@@ -208,7 +209,9 @@ struct leakscan_options {
 void leakscan_options_init(struct leakscan_options *opts);
 
 /* Snapshots every thread of process pid, lets it run again, then unwinds,
- * symbolizes and classifies.  Returns 0 and a new report in *ret_report (free
+ * symbolizes, classifies, analyses and judges as `leakscan -p` does without
+ * options: leaked are the threads proven stuck (deadlock, orphaned,
+ * unreachable); blocked threads that are not are idle.  Returns 0 and a new report in *ret_report (free
  * with leakscan_report_free), or a negative errno:
  *   -ESRCH  no such process, or it exited during the snapshot
  *   -ENOTUNIQ pid is a thread of another process

@@ -163,24 +163,8 @@ static void test_top_frame(void)
         CHECK_EQ_INT(classify_top_frame(all_sys, 1), 1);
 }
 
-static void test_leak_rule(void)
+static void test_blocked_ms(void)
 {
-        struct leakscan_thread t = { .tid = 11, .verdict = LEAKSCAN_VERDICT_BLOCKED,
-                                     .state = LEAKSCAN_STATE_MUTEX, .blocked_ms = 1500 };
-        CHECK(classify_is_leaked(&t, 1000));
-        CHECK(!classify_is_leaked(&t, 2000));
-        CHECK(classify_is_leaked(&t, 0));
-        t.blocked_ms = -1;
-        CHECK(classify_is_leaked(&t, 1000));    /* unknown idle time: report */
-        t.main = true;
-        CHECK(!classify_is_leaked(&t, 0));
-        t.main = false;
-        t.verdict = LEAKSCAN_VERDICT_TIMED;
-        CHECK(!classify_is_leaked(&t, 0));
-        t.verdict = LEAKSCAN_VERDICT_BLOCKED;
-        t.state = LEAKSCAN_STATE_STOPPED;
-        CHECK(!classify_is_leaked(&t, 0));
-
         CHECK_EQ_INT(classify_blocked_ms(true, 1000000000, true, 3500000000), 2500);
         CHECK_EQ_INT(classify_blocked_ms(true, 5000000000, true, 3500000000), 0);
         CHECK_EQ_INT(classify_blocked_ms(false, 0, true, 1), -1);
@@ -197,6 +181,6 @@ int main(void)
         test_syscalls();
         test_scheduler_states();
         test_top_frame();
-        test_leak_rule();
+        test_blocked_ms();
         return CHECK_DONE();
 }
