@@ -14,6 +14,7 @@
 #include "leakscan/leakscan.h"
 #include "model.h"
 #include "modules.h"
+#include "reach.h"
 #include "seize.h"
 #include "symbolize.h"
 #include "unwind.h"
@@ -27,6 +28,7 @@ void leakscan_options_init(struct leakscan_options *opts)
                 .max_frames = 256,
                 .unwinder = "libdw",
                 .stop_timeout_ms = 2000,
+                .scan_limit = REACH_DEFAULT_SCAN_LIMIT,
         };
 }
 
@@ -297,6 +299,25 @@ out:
         return r;
 }
 
+/* Pid mode, after analyse: whether the objects that blocked threads wait
+ * on can still be reached (reach_process), with the registers captured
+ * during the stop as roots. */
+static int inspect_reach(const struct process_capture *cap, const struct leakscan_options *opts,
+                         struct leakscan_process *p)
+{
+        _cleanup_free_ const uint64_t **regs = calloc(p->n_threads + 1, sizeof *regs);
+        if (!regs)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < cap->n_threads && k < p->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                regs[k++] = t->regs_valid ? (const uint64_t *) &t->regs : NULL;
+        }
+        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), opts->scan_limit, NULL);
+}
+
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                 struct leakscan_report **ret_report)
 {
@@ -326,6 +347,8 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         inspect_read_identity(p);
 
         r = inspect_analyse(cap, opts, creators, p);
+        if (r == 0)
+                r = inspect_reach(cap, opts, p);
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);

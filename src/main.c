@@ -19,6 +19,7 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "reach.h"
 #include "track.h"
 #include "unwind.h"
 #include "util.h"
@@ -66,6 +67,9 @@ static void print_help(FILE *f)
               "                            someone alive could still end (worker pools...)\n"
               "      --min-blocked=DURATION  with --idle, only those idle at least this\n"
               "                            long (default 1s; 0: every one)\n"
+              "      --scan-limit=SIZE     read at most SIZE of the process's memory to prove\n"
+              "                            a wait object unreachable (default 256M; 0: no\n"
+              "                            limit); past it reachability is unknown: idle\n"
               "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
               "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
               "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
@@ -152,6 +156,7 @@ enum {
         OPT_WATCH,
         OPT_INTERVAL,
         OPT_IDLE,
+        OPT_SCAN_LIMIT,
 };
 
 struct cli {
@@ -225,6 +230,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { "idle", no_argument, NULL, OPT_IDLE },
+                { "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
                 {}
         };
         long v;
@@ -370,6 +376,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return 0;
                 case OPT_IDLE:
                         cli->idle = true;
+                        break;
+                case OPT_SCAN_LIMIT:
+                        if (reach_parse_size(optarg, &cli->supervise.inspect.scan_limit) < 0)
+                                return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", optarg);
                         break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);

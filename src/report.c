@@ -254,6 +254,8 @@ static void text_write_group(FILE *f, const struct report_options *opts, const s
                         fprintf(f, ", deadlocked");
                 else if (t->verdict == LEAKSCAN_VERDICT_ORPHANED)
                         fprintf(f, ", orphaned");
+                else if (t->verdict == LEAKSCAN_VERDICT_UNREACHABLE)
+                        fprintf(f, ", on an object no running thread can reach");
         }
         const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;
         if (t->exiting)
@@ -601,6 +603,8 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
         json_string(f, t->unwind_note);
         fprintf(f, ", \"exiting\": %s, \"ignored_by\": ", t->exiting ? "true" : "false");
         json_string(f, t->ignored_by);
+        fprintf(f, ", \"reach\": \"%s\", \"reach_note\": ", leakscan_reach_to_string(t->reach));
+        json_string(f, t->reach_note);
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);
