@@ -3,7 +3,6 @@
  * pending requests) without waking the handler, so no thread that could
  * still run can reach the condition variable any more.  A fourth handler
  * whose request is still pending is idle, not leaked.
- * leakscan-expect-at-exit: leaked=4
  * leakscan-expect: leaked=3
  * leakscan-expect: thread handler count=3 state=condvar verdict=unreachable leaked=true reach=unreachable region=heap top=wait_reply line=@wait
  * leakscan-expect: thread pending count=1 state=condvar verdict=idle leaked=false reach=reachable region=heap

@@ -1,6 +1,5 @@
 /* A condition variable on the waiter's own stack, never published: no
  * other thread knows where it is, so nothing can ever signal it.
- * leakscan-expect-at-exit: leaked=1
  * leakscan-expect: leaked=1
  * leakscan-expect: thread lonely state=condvar verdict=unreachable leaked=true reach=unreachable region=stack in=wait_alone top=wait_alone line=@wait
  */
