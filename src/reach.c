@@ -35,6 +35,11 @@
 #define RED_ZONE 128u                   /* below SP, still the thread's own */
 #define BATCH_RANGES 1024               /* IOV_MAX */
 #define BATCH_BYTES (1u << 20)
+#define DRAIN_RANGES 4096
+#define PAGE 4096u
+#define SMALL_MAX (16u * 1024)          /* larger ranges bypass the page cache */
+#define MISS_PAGES 256                  /* pages read per batch: BATCH_BYTES */
+#define CACHE_PAGES 2048                /* 8 MiB of cached target pages */
 #define WALK_BLOCK (1u << 20)
 
 const char *leakscan_reach_to_string(enum leakscan_reach reach)
@@ -164,6 +169,10 @@ struct scan {
         size_t n_work, cap_work;
         struct thread_info *threads;
         uint8_t *buf;
+        struct range *batch, *reads;    /* drain's scratch: 2 * DRAIN_RANGES, DRAIN_RANGES */
+        uint64_t *pages;                /* MISS_PAGES */
+        uint8_t *cache;                 /* CACHE_PAGES pages of the target */
+        uint64_t *cache_tag;            /* page number + 1 of each, 0: empty */
         uint64_t scanned;
         bool over_limit, read_failed, lost_stack;
         bool heap_unwalkable;
@@ -195,42 +204,40 @@ static int push_work(struct scan *s, uint64_t start, uint64_t end)
         return 0;
 }
 
-/* Reads n ranges into consecutive parts of out, counting them against the
- * limit.  Returns 0, or -E2BIG past the limit, or -EIO when a range could not
- * be read (a failed read means the memory changed under us: give up, since
- * what was there may have held the only pointer). */
+/* Reads n ranges into consecutive parts of out (at most BATCH_RANGES
+ * per system call), counting them against the limit.  Returns 0, or -E2BIG
+ * past the limit, or -EIO when a range could not be read (a failed read
+ * means the memory changed under us: give up, since what was there may have
+ * held the only pointer). */
 static int read_ranges(struct scan *s, const struct range *r, size_t n, uint8_t *out)
 {
         struct iovec local[BATCH_RANGES], remote[BATCH_RANGES];
-        size_t total = 0;
-        for (size_t i = 0; i < n; i++) {
-                size_t len = (size_t) (r[i].end - r[i].start);
-                local[i] = (struct iovec) { out + total, len };
-                remote[i] = (struct iovec) { (void *) (uintptr_t) r[i].start, len };
-                total += len;
-        }
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++)
+                total += r[i].end - r[i].start;
         if (s->in->scan_limit && s->scanned + total > s->in->scan_limit) {
                 s->over_limit = true;
                 return -E2BIG;
         }
         s->scanned += total;
-        size_t done = 0, i = 0;
-        while (i < n) {
-                ssize_t got = s->in->mem.read(s->in->mem.userdata, local + i, remote + i, n - i);
-                if (got <= 0) {
+        while (n > 0) {
+                size_t m = n < BATCH_RANGES ? n : BATCH_RANGES, want = 0;
+                for (size_t i = 0; i < m; i++) {
+                        size_t len = (size_t) (r[i].end - r[i].start);
+                        local[i] = (struct iovec) { out + want, len };
+                        remote[i] = (struct iovec) { (void *) (uintptr_t) r[i].start, len };
+                        want += len;
+                }
+                ssize_t got = s->in->mem.read(s->in->mem.userdata, local, remote, m);
+                if (got < 0 || (size_t) got != want) {
+                        /* a short read stops at a range that failed */
                         s->read_failed = true;
                         return -EIO;
                 }
-                done += (size_t) got;
-                size_t sum = 0;
-                while (i < n && sum + local[i].iov_len <= (size_t) got)
-                        sum += local[i++].iov_len;
-                if (sum != (size_t) got) {
-                        s->read_failed = true;
-                        return -EIO;
-                }
+                out += want;
+                r += m;
+                n -= m;
         }
-        (void) done;
         return 0;
 }
 
@@ -333,39 +340,149 @@ static int scan_words(struct scan *s, const uint8_t *buf, uint64_t addr, size_t 
         return 0;
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+        const struct range *x = a, *y = b;
+        return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* Large ranges (roots, big chunks, frames): read directly, in batches of
+ * sorted ranges, those close together read as one (the bytes between are
+ * read, not scanned). */
+static int scan_large(struct scan *s, struct range *batch, size_t n)
+{
+        static const uint64_t gap = 1024;
+        struct range *reads = s->reads;
+        qsort(batch, n, sizeof *batch, cmp_range);
+        size_t m = 0;
+        uint64_t gaps = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct range *last = m > 0 ? &reads[m - 1] : NULL;
+                if (last && batch[i].start < last->end) {      /* overlaps */
+                        if (batch[i].end > last->end)
+                                last->end = batch[i].end;
+                        continue;
+                }
+                uint64_t between = last ? batch[i].start - last->end : UINT64_MAX;
+                if (between <= gap && gaps + between <= BATCH_BYTES / 2) {
+                        gaps += between;
+                        last->end = batch[i].end;
+                        continue;
+                }
+                reads[m++] = batch[i];
+        }
+        int r = read_ranges(s, reads, m, s->buf);
+        size_t k = 0, off = 0;
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                while (batch[i].start >= reads[k].end) {
+                        off += (size_t) (reads[k].end - reads[k].start);
+                        k++;
+                }
+                r = scan_words(s, s->buf + off + (batch[i].start - reads[k].start), batch[i].start,
+                               (size_t) (batch[i].end - batch[i].start));
+        }
+        return r;
+}
+
+/* The cached copy of page pg, or NULL. */
+static const uint8_t *cache_page(const struct scan *s, uint64_t pg)
+{
+        size_t slot = (size_t) (pg % CACHE_PAGES);
+        return s->cache_tag[slot] == pg + 1 ? s->cache + slot * PAGE : NULL;
+}
+
+/* Small ranges (malloc chunks): read by whole pages through a cache, since
+ * marking walks chains of neighbouring chunks (lists, trees built in
+ * order), one chunk found per chunk scanned.  pages[]: the n_pages pages
+ * missing from the cache, sorted, read into s->buf. */
+static int scan_small(struct scan *s, const struct range *batch, size_t n, uint64_t *pages, size_t n_pages)
+{
+        struct range *reads = s->reads;
+        size_t m = 0;
+        for (size_t i = 0; i < n_pages; i++) {
+                uint64_t a = pages[i] * PAGE;
+                if (m > 0 && reads[m - 1].end == a)
+                        reads[m - 1].end += PAGE;
+                else
+                        reads[m++] = (struct range) { a, a + PAGE };
+        }
+        int r = read_ranges(s, reads, m, s->buf);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                for (uint64_t a = batch[i].start; r == 0 && a < batch[i].end; ) {
+                        uint64_t pg = a / PAGE, end = (pg + 1) * PAGE < batch[i].end ? (pg + 1) * PAGE : batch[i].end;
+                        const uint8_t *page = NULL;
+                        uint64_t *hit = bsearch(&pg, pages, n_pages, sizeof *pages, cmp_u64);
+                        if (hit)
+                                page = s->buf + (size_t) (hit - pages) * PAGE;
+                        else
+                                page = cache_page(s, pg);
+                        r = scan_words(s, page + (a - pg * PAGE), a, (size_t) (end - a));
+                        a = end;
+                }
+        }
+        for (size_t i = 0; r == 0 && i < n_pages; i++) {
+                size_t slot = (size_t) (pages[i] % CACHE_PAGES);
+                memcpy(s->cache + slot * PAGE, s->buf + i * PAGE, PAGE);
+                s->cache_tag[slot] = pages[i] + 1;
+        }
+        return r;
+}
+
 /* Scans everything queued, in batches.  Returns 0, -ENOMEM, or -E2BIG/-EIO
  * (then the answer is unknown). */
 static int drain(struct scan *s)
 {
-        struct range batch[BATCH_RANGES];
+        struct range *large = s->batch, *small = s->batch + DRAIN_RANGES;
+        uint64_t *pages = s->pages;
         while (s->n_work > 0) {
-                size_t n = 0, bytes = 0;
-                while (s->n_work > 0 && n < BATCH_RANGES && bytes < BATCH_BYTES) {
+                size_t n_large = 0, n_small = 0, n_pages = 0, bytes = 0;
+                while (s->n_work > 0 && n_large < DRAIN_RANGES && n_small < DRAIN_RANGES &&
+                       bytes < BATCH_BYTES / 2 && n_pages + SMALL_MAX / PAGE + 2 <= MISS_PAGES) {
                         struct range *w = &s->work[s->n_work - 1];
                         uint64_t len = w->end - w->start;
-                        if (len > BATCH_BYTES - bytes) {
-                                /* take a piece, leave the rest queued */
-                                uint64_t piece = BATCH_BYTES - bytes;
-                                batch[n++] = (struct range) { w->start, w->start + piece };
-                                w->start += piece;
-                                bytes += (size_t) piece;
-                                break;
+                        if (len > SMALL_MAX) {
+                                if (len > BATCH_BYTES / 2 - bytes) {
+                                        /* take a piece, leave the rest queued */
+                                        uint64_t piece = BATCH_BYTES / 2 - bytes;
+                                        large[n_large++] = (struct range) { w->start, w->start + piece };
+                                        w->start += piece;
+                                        break;
+                                }
+                                large[n_large++] = *w;
+                                bytes += (size_t) len;
+                        } else {
+                                small[n_small++] = *w;
+                                for (uint64_t pg = w->start / PAGE; pg * PAGE < w->end; pg++) {
+                                        if (cache_page(s, pg))
+                                                continue;
+                                        bool dup = false;
+                                        for (size_t k = n_pages; !dup && k-- > 0 && k + 4 >= n_pages; )
+                                                dup = pages[k] == pg;
+                                        if (!dup)
+                                                pages[n_pages++] = pg;
+                                }
                         }
-                        batch[n++] = *w;
-                        bytes += (size_t) len;
                         s->n_work--;
                 }
-                int r = read_ranges(s, batch, n, s->buf);
+                int r = 0;
+                if (n_small > 0) {
+                        qsort(pages, n_pages, sizeof *pages, cmp_u64);
+                        size_t u = 0;
+                        for (size_t i = 0; i < n_pages; i++)
+                                if (u == 0 || pages[u - 1] != pages[i])
+                                        pages[u++] = pages[i];
+                        r = scan_small(s, small, n_small, pages, u);
+                }
+                if (r == 0 && n_large > 0)
+                        r = scan_large(s, large, n_large);
                 if (r < 0)
                         return r;
-                size_t off = 0;
-                for (size_t i = 0; i < n; i++) {
-                        size_t len = (size_t) (batch[i].end - batch[i].start);
-                        r = scan_words(s, s->buf + off, batch[i].start, len);
-                        if (r < 0)
-                                return r;
-                        off += len;
-                }
         }
         return 0;
 }
@@ -953,6 +1070,11 @@ static void scan_free(struct scan *s)
         free(s->threads);
         free(s->map_kind);
         free(s->buf);
+        free(s->batch);
+        free(s->reads);
+        free(s->pages);
+        free(s->cache);
+        free(s->cache_tag);
         map_entries_free(s->maps, s->n_maps);
 }
 
@@ -1017,7 +1139,12 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
         }
 
         s.buf = malloc(BATCH_BYTES > WALK_BLOCK ? BATCH_BYTES : WALK_BLOCK);
-        if (!s.buf) {
+        s.batch = malloc(2 * DRAIN_RANGES * sizeof *s.batch);
+        s.reads = malloc(DRAIN_RANGES * sizeof *s.reads);
+        s.pages = malloc(MISS_PAGES * sizeof *s.pages);
+        s.cache = malloc((size_t) CACHE_PAGES * PAGE);
+        s.cache_tag = calloc(CACHE_PAGES, sizeof *s.cache_tag);
+        if (!s.buf || !s.batch || !s.reads || !s.pages || !s.cache || !s.cache_tag) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -1153,6 +1280,12 @@ static bool same_wait(const struct wait_mark *a, const struct wait_mark *b)
                a->state == 'S' && b->state == 'S';
 }
 
+/* Whether w shows t asleep in the futex wait the snapshot saw. */
+static bool waits_on(const struct wait_mark *w, const struct leakscan_thread *t)
+{
+        return w->ok && w->nr == SYS_futex && w->arg0 == t->wait_address && w->state == 'S';
+}
+
 static int add_word(uint64_t **words, size_t *n, uint64_t w)
 {
         uint64_t *x = realloc(*words, (*n + 1) * sizeof *x);
@@ -1226,20 +1359,33 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
         size_t n_extra = 0;
         if (!threads || !before || !res)
                 return -ENOMEM;
-        /* Where each candidate sleeps now, after our stop: the wait must
-         * still be the same after the scan, with no switch in between. */
         for (size_t i = 0; i < n; i++) {
                 struct leakscan_thread *t = &p->threads[i];
                 threads[i].regs = regs ? regs[i] : NULL;
                 threads[i].n_regs = regs && regs[i] ? n_regs : 0;
                 if (t->n_frames == 0 && !t->exiting)     /* not stopped: /proc still shows its SP */
                         (void) read_wait_mark(p->pid, t->tid, &threads[i].sp);
-                if (!reach_is_candidate(t))
-                        continue;
-                before[i] = read_wait_mark(p->pid, t->tid, NULL);
-                if (!before[i].ok || before[i].nr != SYS_futex || before[i].arg0 != t->wait_address)
-                        threads[i].live = true;
         }
+        /* Where each candidate sleeps now, after our stop: the wait must
+         * still be the same after the scan, with no switch in between.  Our
+         * stop made every thread run; give them a moment (40 ms at most in
+         * all) to re-enter their waits before calling one moved. */
+        for (unsigned pass = 0; pass < 20; pass++) {
+                bool settled = true;
+                for (size_t i = 0; i < n; i++) {
+                        const struct leakscan_thread *t = &p->threads[i];
+                        if (!reach_is_candidate(t) || (pass > 0 && waits_on(&before[i], t)))
+                                continue;
+                        before[i] = read_wait_mark(p->pid, t->tid, NULL);
+                        settled &= waits_on(&before[i], t);
+                }
+                if (settled)
+                        break;
+                usleep(2000);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
+                        threads[i].live = true;
         int r = kernel_roots(p->pid, &extra, &n_extra);
         if (r < 0)
                 return r;
