@@ -147,7 +147,7 @@ static void image_init(struct image *im)
         add_segment(im, STACK_W1, STACK_LEN, "rw-p", "");
         add_segment(im, STACK_W2, STACK_LEN, "rw-p", "");
         add_segment(im, STACK_W3, STACK_LEN, "rw-p", "");
-        add_segment(im, MMCHUNK, 0x2000, "rw-p", "");
+        add_segment(im, MMCHUNK, 0x8000, "rw-p", "");   /* past the page cache: read whole */
         add_segment(im, ANON, 0x1000, "rw-p", "");
         add_segment(im, STACK_MAIN, STACK_LEN, "rw-p", "[stack]");
         im->heap_next = HEAP;
@@ -161,7 +161,7 @@ static void image_init(struct image *im)
         put(im, ARENA + 48 + 8 * 12, ARENA + 0x900);    /* a pointer in the arena (bins) */
         im->arena_next = ARENA + 2256;
         put(im, im->arena_next + 8, (ARENA + ARENA_LEN - im->arena_next) | 1);
-        put(im, MMCHUNK + 8, 0x2000 | 2);
+        put(im, MMCHUNK + 8, 0x8000 | 2);
 }
 
 static void image_free(struct image *im)
@@ -411,7 +411,7 @@ static void test_mmapped_and_arena(void)
                 put(&im, x + 8, y + 200);
                 if (kept) {
                         put(&im, GLOBALS + 0x20, MMCHUNK + 16);
-                        put(&im, MMCHUNK + 0x1800, x);  /* the mmapped chunk keeps x, x keeps y */
+                        put(&im, MMCHUNK + 0x7ff8, x);  /* the mmapped chunk keeps x, x keeps y */
                 }
                 CHECK_EQ_INT(run(&fx, &im), 0);
                 enum leakscan_reach want = kept ? LEAKSCAN_REACH_REACHABLE : LEAKSCAN_REACH_UNREACHABLE;
