@@ -772,6 +772,12 @@ static void place_stacks(struct scan *s)
                         continue;
                 ti->stack = m;
                 ti->top = m->end;
+                /* glibc puts struct pthread at the very top of a thread's
+                 * stack block: what lies above that page is another mapping
+                 * the kernel merged with it (an mmapped chunk, say) */
+                uint64_t tls = p->threads[i].tls;
+                if (tls > ti->sp && tls < m->end)
+                        ti->top = (tls + PAGE) / PAGE * PAGE;
         }
         for (size_t i = 0; i < p->n_threads; i++) {
                 struct thread_info *ti = &s->threads[i];
@@ -895,6 +901,22 @@ static int classify_maps(struct scan *s)
                                 return r;
                 }
                 *kind = MAP_ROOT;
+        }
+        /* above the stacks in a stack mapping: other memory, a root */
+        for (size_t i = 0; i < s->n_maps; i++) {
+                if (s->map_kind[i] != MAP_STACK)
+                        continue;
+                uint64_t top = s->maps[i].start;
+                for (size_t k = 0; k < s->p->n_threads; k++)
+                        if (s->threads[k].stack == &s->maps[i] && s->threads[k].top > top)
+                                top = s->threads[k].top;
+                if (top >= s->maps[i].end)
+                        continue;
+                struct range *x = realloc(s->roots, (s->n_roots + 1) * sizeof *x);
+                if (!x)
+                        return -ENOMEM;
+                s->roots = x;
+                s->roots[s->n_roots++] = (struct range) { top, s->maps[i].end };
         }
         for (size_t i = 0; i < s->n_maps; i++) {
                 if (s->map_kind[i] != MAP_MODULE && s->map_kind[i] != MAP_ROOT)

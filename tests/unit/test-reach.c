@@ -398,6 +398,29 @@ static void test_stack_objects(void)
         image_free(&im);
 }
 
+/* A thread's stack mapping that the kernel merged with other memory above
+ * it: past the page of its struct pthread, that memory is a root. */
+static void test_merged_stack_mapping(void)
+{
+        struct image im;
+        struct fixture fx;
+        image_init(&im);
+        fixture_init(&fx);
+        uint64_t b = heap_alloc(&im, 64);
+        waits_on(&fx, 2, b);
+        fx.t[4].state = LEAKSCAN_STATE_CONDVAR;
+        fx.t[4].verdict = LEAKSCAN_VERDICT_BLOCKED;
+        waits_on(&fx, 4, frame1(STACK_W3, 3));         /* on its own stack: it stays no root */
+        fx.t[4].tls = STACK_W3 + STACK_LEN - 0x2800;    /* its block ends 0x2000 below the mapping's end */
+        put(&im, fx.t[4].tls + 0x10, b);                /* its own struct pthread: no root */
+        CHECK_EQ_INT(run(&fx, &im), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNREACHABLE);
+        put(&im, STACK_W3 + STACK_LEN - 0x1000, b);     /* the memory merged above */
+        CHECK_EQ_INT(run(&fx, &im), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_REACHABLE);
+        image_free(&im);
+}
+
 static void test_mmapped_and_arena(void)
 {
         for (int kept = 0; kept < 2; kept++) {
@@ -540,6 +563,7 @@ int main(void)
         test_waiter_chain();
         test_stack_objects();
         test_mmapped_and_arena();
+        test_merged_stack_mapping();
         test_free_chunks_are_not_scanned();
         test_unknowns();
         test_globals_cost_nothing();
