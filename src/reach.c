@@ -1154,6 +1154,11 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 goto out;
         }
         const char *alloc = foreign_allocator(s.maps, s.n_maps);
+        for (size_t i = 0; !alloc && i < s.n_maps; i++)
+                if (startswith(s.maps[i].path, "/[aio]"))
+                        alloc = "the process has Linux AIO requests, whose data the scan cannot see";
+        if (!alloc)
+                alloc = in->blind;
         if (alloc) {
                 set_all(p, ret, LEAKSCAN_REACH_UNKNOWN, alloc);
                 s.st.skipped = true;
@@ -1320,8 +1325,10 @@ static int add_word(uint64_t **words, size_t *n, uint64_t w)
 
 /* Words the kernel keeps on the process's behalf, which its threads get
  * back later: the data of every epoll registration (fdinfo "data:") and the
- * sigev_value of every POSIX timer (/proc/PID/timers "signal: N/VALUE"). */
-static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n)
+ * sigev_value of every POSIX timer (/proc/PID/timers "signal: N/VALUE").
+ * An io_uring's requests carry user data /proc does not show: *ret_blind
+ * says so. */
+static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **ret_blind)
 {
         char path[96];
         snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
@@ -1337,6 +1344,8 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n)
                 if (n <= 0)
                         continue;
                 target[n] = 0;
+                if (streq(target, "anon_inode:[io_uring]"))
+                        *ret_blind = "the process uses io_uring, whose requests may hold pointers the scan cannot see";
                 if (!streq(target, "anon_inode:[eventpoll]"))
                         continue;
                 _cleanup_free_ char *text = NULL;
@@ -1408,7 +1417,8 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
         for (size_t i = 0; i < n; i++)
                 if (reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
                         threads[i].live = true;
-        int r = kernel_roots(p->pid, &extra, &n_extra);
+        const char *blind = NULL;
+        int r = kernel_roots(p->pid, &extra, &n_extra, &blind);
         if (r < 0)
                 return r;
         pid_t pid = p->pid;
@@ -1418,6 +1428,7 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 .threads = threads,
                 .extra_roots = extra,
                 .n_extra_roots = n_extra,
+                .blind = blind,
                 .scan_limit = scan_limit,
                 .mem = { read_process, &pid },
         };

@@ -58,6 +58,8 @@ struct reach_input {
         const uint64_t *extra_roots;    /* words the kernel keeps for the process
                                          * (epoll data, timer values) */
         size_t n_extra_roots;
+        const char *blind;              /* pointers may be where the scan cannot see
+                                         * (io_uring requests): why, or NULL */
         uint64_t scan_limit;            /* bytes read from the target, at most */
         struct reach_memory mem;
 };

@@ -514,6 +514,21 @@ static void test_unknowns(void)
         CHECK(fx.res[2].note && strstr(fx.res[2].note, "jemalloc"));
         CHECK_EQ_INT(fx.st.scanned_bytes, 0);
         image_free(&im);
+
+        /* pointers the kernel holds where the scan cannot see */
+        image_init(&im);
+        fixture_init(&fx);
+        b = heap_alloc(&im, 64);
+        waits_on(&fx, 2, b);
+        struct reach_input in = { .process = &fx.p, .maps_text = image_maps(&im), .scan_limit = 1 << 30,
+                                  .blind = "io_uring", .mem = { image_read, &im } };
+        CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNKNOWN);
+        CHECK_EQ_STR(fx.res[2].note, "io_uring");
+        in.blind = NULL;
+        CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNREACHABLE);
+        image_free(&im);
 }
 
 static void test_globals_cost_nothing(void)
