@@ -1100,6 +1100,47 @@ static void scan_free(struct scan *s)
         map_entries_free(s->maps, s->n_maps);
 }
 
+/* Marks the mappings of modules' writable data, and the bss right after
+ * each, MAP_MODULE in kind[]. */
+static void mark_module_data(const struct map_entry *maps, size_t n, unsigned char *kind)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (kind[i] == MAP_STACK || maps[i].perms[1] != 'w')
+                        continue;
+                if (is_file_backed(&maps[i]))
+                        kind[i] = MAP_MODULE;
+                else if (i > 0 && kind[i - 1] == MAP_MODULE && maps[i - 1].end == maps[i].start &&
+                         maps[i].path[0] == 0 && maps[i - 1].inode)
+                        kind[i] = MAP_MODULE;
+        }
+}
+
+bool reach_needs_scan(const struct leakscan_process *p, const char *maps_text)
+{
+        struct map_entry *maps = NULL;
+        size_t n = 0;
+        bool any = false;
+        for (size_t i = 0; i < p->n_threads; i++)
+                any |= reach_is_candidate(&p->threads[i]);
+        if (!any)
+                return false;
+        if (procfs_parse_maps(maps_text ? maps_text : "", &maps, &n) < 0)
+                return true;
+        unsigned char *kind = calloc(n + 1, 1);
+        bool needed = !kind;
+        if (kind) {
+                mark_module_data(maps, n, kind);
+                for (size_t i = 0; !needed && i < p->n_threads; i++) {
+                        const struct leakscan_thread *t = &p->threads[i];
+                        const struct map_entry *m = map_entries_find(maps, n, t->wait_address);
+                        needed = reach_is_candidate(t) && !(m && kind[m - maps] == MAP_MODULE);
+                }
+        }
+        free(kind);
+        map_entries_free(maps, n);
+        return needed;
+}
+
 static void set_all(const struct leakscan_process *p, struct reach_result *ret, enum leakscan_reach reach,
                     const char *note)
 {
@@ -1131,13 +1172,7 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
 
         /* Objects in a module's data are reachable by definition: waits on
          * globals (most idle pools) cost no scan. */
-        for (size_t i = 0; i < s.n_maps; i++)
-                if (s.map_kind[i] != MAP_STACK && is_file_backed(&s.maps[i]) && s.maps[i].perms[1] == 'w')
-                        s.map_kind[i] = MAP_MODULE;
-        for (size_t i = 0; i < s.n_maps; i++)
-                if (i > 0 && s.map_kind[i - 1] == MAP_MODULE && s.maps[i - 1].end == s.maps[i].start &&
-                    s.maps[i].path[0] == 0 && s.maps[i - 1].inode && s.maps[i].perms[1] == 'w')
-                        s.map_kind[i] = MAP_MODULE;
+        mark_module_data(s.maps, s.n_maps, s.map_kind);
         for (size_t i = 0; i < p->n_threads; i++) {
                 const struct leakscan_thread *t = &p->threads[i];
                 if (!reach_is_candidate(t))
@@ -1153,7 +1188,8 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 s.st.skipped = true;
                 goto out;
         }
-        const char *alloc = foreign_allocator(s.maps, s.n_maps);
+        const char *alloc = in->mem.read ? foreign_allocator(s.maps, s.n_maps) :
+                            "the process's memory could not be read";
         for (size_t i = 0; !alloc && i < s.n_maps; i++)
                 if (startswith(s.maps[i].path, "/[aio]"))
                         alloc = "the process has Linux AIO requests, whose data the scan cannot see";
@@ -1375,13 +1411,20 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                   size_t n_regs, uint64_t scan_limit, struct reach_stats *stats)
 {
         size_t n = p->n_threads;
-        bool any = false;
-        for (size_t i = 0; i < n; i++)
-                any |= reach_is_candidate(&p->threads[i]);
         if (stats)
                 *stats = (struct reach_stats) { .skipped = true };
-        if (!any)
+        if (!reach_needs_scan(p, maps_text)) {
+                /* waits on globals only: reachable without a read */
+                _cleanup_free_ struct reach_result *res = calloc(n + 1, sizeof *res);
+                struct reach_input in = { .process = p, .maps_text = maps_text };
+                if (!res || reach_scan(&in, res, stats) < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++) {
+                        p->threads[i].reach = res[i].reach;
+                        p->threads[i].reach_note = res[i].note;
+                }
                 return 0;
+        }
 
         _cleanup_free_ struct reach_thread *threads = calloc(n, sizeof *threads);
         _cleanup_free_ struct wait_mark *before = calloc(n, sizeof *before);

@@ -82,6 +82,10 @@ struct reach_stats {
  * futex) that is not already deadlocked or orphaned. */
 bool reach_is_candidate(const struct leakscan_thread *t);
 
+/* Whether some candidate of p waits outside a module's data, so that
+ * reach_scan would read memory. */
+bool reach_needs_scan(const struct leakscan_process *p, const char *maps_text);
+
 /* Marks from the roots of in->process and fills ret[i] for each of its
  * threads: UNREACHABLE or REACHABLE for candidates (reach_is_candidate), or
  * UNKNOWN with a note; NONE for the others.  Scans nothing when no candidate

@@ -544,6 +544,10 @@ static void test_globals_cost_nothing(void)
         CHECK_EQ_INT(fx.res[3].reach, LEAKSCAN_REACH_REACHABLE);
         CHECK(fx.st.skipped);
         CHECK_EQ_INT(fx.st.scanned_bytes, 0);
+        CHECK(!reach_needs_scan(&fx.p, image_maps(&im)));
+        waits_on(&fx, 3, heap_alloc(&im, 32));
+        CHECK(reach_needs_scan(&fx.p, image_maps(&im)));
+        waits_on(&fx, 3, GLOBALS + 0x200);
         /* no candidate at all */
         fx.t[2].verdict = LEAKSCAN_VERDICT_ORPHANED;
         fx.t[3].verdict = LEAKSCAN_VERDICT_TIMED;
