@@ -35,8 +35,12 @@ void classify_thread(const struct classify_input *in, struct classify_result *re
  * than the user: by module, and by name for static binaries. */
 bool classify_frame_is_system(const struct leakscan_frame *f);
 
-/* Index of the first frame outside the system libraries ("the function on
- * top of the stack"), or n when every frame is a system one. */
+/* Index of "the function on top of the stack": the first frame of the
+ * user's own code, skipping the system libraries, installed libraries,
+ * templates from system headers and runtimes' wrappers (g_cond_wait,
+ * uv_mutex_lock...); when there is none, the first frame outside the system
+ * libraries; n when every frame is a system one.  "Created by" uses the same
+ * rule. */
 size_t classify_top_frame(const struct leakscan_frame *frames, size_t n);
 
 /* Milliseconds since the thread last ran, from the scheduler clock, or -1. */

@@ -390,21 +390,22 @@ static int text_write_groups(FILE *f, const struct leakscan_process *p, const st
         return 0;
 }
 
-/* pid mode's closing line for the threads the judge found idle, not leaked:
+/* pid mode's closing line for the threads the judge found idle, not leaked,
+ * that --idle could list (the main thread never is):
  * "12 threads idle in 3 groups (--idle to list them)". */
 static void text_write_idle_summary(FILE *f, const struct leakscan_process *p)
 {
         size_t idle = 0, groups = 0;
         for (size_t i = 0; i < p->n_threads; i++) {
                 const struct leakscan_thread *t = &p->threads[i];
-                if (t->verdict != LEAKSCAN_VERDICT_IDLE || t->leaked || t->ignored_by)
+                if (t->verdict != LEAKSCAN_VERDICT_IDLE || t->leaked || t->ignored_by || t->main)
                         continue;
                 idle++;
                 bool seen = false;
                 for (size_t j = 0; j < i && !seen; j++) {
                         const struct leakscan_thread *u = &p->threads[j];
                         seen = u->verdict == LEAKSCAN_VERDICT_IDLE && !u->leaked && !u->ignored_by &&
-                               same_group(t, u);
+                               !u->main && same_group(t, u);
                 }
                 groups += !seen;
         }
