@@ -324,13 +324,17 @@ static int mark_word(struct scan *s, uint64_t w)
         return 0;
 }
 
+/* Scans the aligned words of buf (a conservative collector's rule).  A word
+ * whose top 16 bits are set counts by its low 48 bits too: lock-free code
+ * keeps ABA counters there (boost::lockfree's tagged pointers), and x86_64
+ * user addresses have those bits clear. */
 static int scan_words(struct scan *s, const uint8_t *buf, uint64_t addr, size_t len)
 {
-        /* aligned words only: a conservative collector's rule */
         size_t skip = (size_t) ((8 - addr % 8) % 8);
         for (size_t off = skip; off + 8 <= len; off += 8) {
                 uint64_t w;
                 memcpy(&w, buf + off, 8);
+                w = w >> 48 ? w & ((1ull << 48) - 1) : w;
                 if (w < s->lo || w >= s->hi)
                         continue;
                 int r = mark_word(s, w);

@@ -248,7 +248,7 @@ static void test_chain_and_interior_pointers(void)
                 image_init(&im);
                 fixture_init(&fx);
                 uint64_t a = heap_alloc(&im, 100), b = heap_alloc(&im, 200);
-                put(&im, a + 40, b + 56);               /* interior pointer into b */
+                put(&im, a + 40, (b + 56) | 0x2a00000000000000ull);    /* interior, tagged */
                 if (kept)
                         put(&im, GLOBALS + 0x10, a + 24);
                 waits_on(&fx, 2, b + 32 + 8);           /* a condvar's futex word in b */
