@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -1363,17 +1365,70 @@ static int add_word(uint64_t **words, size_t *n, uint64_t w)
         return 0;
 }
 
+/* Adds the words of the bytes waiting in pipe fd of the process (through
+ * pidfd) at every byte offset: a pointer passed from thread to thread
+ * through a pipe is in neither's memory while it is in flight.  The bytes
+ * are copied with tee(2), which leaves them in the pipe.  Returns 0, a
+ * negative errno when the pipe could not be looked into, or -ENOMEM. */
+static int pipe_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
+{
+        _cleanup_close_ int dup = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        if (dup < 0)
+                return -errno;
+        int pending = 0;
+        if (ioctl(dup, FIONREAD, &pending) < 0)
+                return -errno;
+        if (pending <= 0)
+                return 0;
+        int mine[2];
+        if (pipe2(mine, O_CLOEXEC | O_NONBLOCK) < 0)
+                return -errno;
+        (void) fcntl(mine[1], F_SETPIPE_SZ, pending);
+        _cleanup_free_ uint8_t *buf = malloc((size_t) pending);
+        ssize_t got = buf ? tee(dup, mine[1], (size_t) pending, SPLICE_F_NONBLOCK) : -1;
+        int r = got < 0 ? (buf ? -errno : -ENOMEM) : 0;
+        size_t len = 0;
+        while (r == 0 && len < (size_t) got) {
+                ssize_t k = read(mine[0], buf + len, (size_t) got - len);
+                if (k <= 0)
+                        break;
+                len += (size_t) k;
+        }
+        close(mine[0]);
+        close(mine[1]);
+        /* less than pending: the reader took some meanwhile, or our pipe was
+         * smaller; what was not seen is a blind spot */
+        if (r == 0 && len < (size_t) pending)
+                r = -EAGAIN;
+        for (size_t off = 0; off + 8 <= len && r != -ENOMEM; off++) {
+                uint64_t w;
+                memcpy(&w, buf + off, 8);
+                if (add_word(ret, ret_n, w) < 0)
+                        r = -ENOMEM;
+        }
+        return r;
+}
+
+struct fd_entry {
+        int fd;
+        char target[64];
+        bool reads;             /* opened for reading */
+};
+
 /* Words the kernel keeps on the process's behalf, which its threads get
- * back later: the data of every epoll registration (fdinfo "data:") and the
- * sigev_value of every POSIX timer (/proc/PID/timers "signal: N/VALUE").
- * An io_uring's requests carry user data /proc does not show: *ret_blind
- * says so. */
+ * back later: the data of every epoll registration (fdinfo "data:"), the
+ * sigev_value of every POSIX timer (/proc/PID/timers "signal: N/VALUE"), and
+ * the bytes waiting in the pipes it reads.  What cannot be seen sets
+ * *ret_blind: an io_uring's requests, or the bytes of a pipe both of whose
+ * ends the process holds (threads passing pointers) that could not be read. */
 static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **ret_blind)
 {
         char path[96];
         snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
         DIR *d = opendir(path);
         struct dirent *de;
+        _cleanup_free_ struct fd_entry *fds = NULL;
+        size_t n_fds = 0;
         int r = 0;
         while (d && r == 0 && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
@@ -1386,19 +1441,48 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                 target[n] = 0;
                 if (streq(target, "anon_inode:[io_uring]"))
                         *ret_blind = "the process uses io_uring, whose requests may hold pointers the scan cannot see";
-                if (!streq(target, "anon_inode:[eventpoll]"))
+                bool epoll = streq(target, "anon_inode:[eventpoll]");
+                if (!epoll && !startswith(target, "pipe:"))
                         continue;
                 _cleanup_free_ char *text = NULL;
                 snprintf(link, sizeof link, "/proc/%d/fdinfo/%s", (int) pid, de->d_name);
                 if (read_full_file(link, &text) < 0)
                         continue;
-                for (const char *q = text; r == 0 && (q = strstr(q, " data:")); ) {
-                        q += strlen(" data:");
-                        r = add_word(ret, ret_n, strtoull(q, NULL, 16));
+                if (epoll) {
+                        for (const char *q = text; r == 0 && (q = strstr(q, " data:")); ) {
+                                q += strlen(" data:");
+                                r = add_word(ret, ret_n, strtoull(q, NULL, 16));
+                        }
+                        continue;
                 }
+                const char *flags = strstr(text, "flags:");
+                struct fd_entry *x = realloc(fds, (n_fds + 1) * sizeof *x);
+                if (!x) {
+                        r = -ENOMEM;
+                        break;
+                }
+                fds = x;
+                fds[n_fds] = (struct fd_entry) { .fd = atoi(de->d_name),
+                                                 .reads = flags && (strtol(flags + 6, NULL, 8) & 3) != 1 };
+                snprintf(fds[n_fds++].target, sizeof fds->target, "%s", target);
         }
         if (d)
                 closedir(d);
+
+        _cleanup_close_ int pidfd = n_fds ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
+        for (size_t i = 0; r == 0 && i < n_fds; i++) {
+                if (!fds[i].reads)
+                        continue;
+                int k = pidfd >= 0 ? pipe_words(pidfd, fds[i].fd, ret, ret_n) : -ENOSYS;
+                if (k == -ENOMEM)
+                        r = k;
+                bool both_ends = false;
+                for (size_t j = 0; j < n_fds; j++)
+                        both_ends |= j != i && !fds[j].reads && streq(fds[j].target, fds[i].target);
+                if (k < 0 && both_ends)
+                        *ret_blind = "bytes in a pipe between the process's threads could not be read";
+        }
+
         _cleanup_free_ char *timers = NULL;
         snprintf(path, sizeof path, "/proc/%d/timers", (int) pid);
         if (r == 0 && read_full_file(path, &timers) >= 0)
