@@ -19,6 +19,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -1409,6 +1410,53 @@ static int pipe_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
         return r;
 }
 
+/* The same for a unix socket: the bytes waiting are peeked (MSG_PEEK,
+ * unless the process set SO_PEEK_OFF, which a peek would move).  Returns 0,
+ * -EAGAIN when not all of them could be seen, or another negative errno. */
+static int socket_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
+{
+        _cleanup_close_ int dup = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        if (dup < 0)
+                return -errno;
+        int pending = 0, peek_off = -1, type = 0;
+        socklen_t len = sizeof peek_off, tlen = sizeof type;
+        if (ioctl(dup, FIONREAD, &pending) < 0 || pending <= 0)
+                return 0;       /* a listening socket holds no bytes */
+        if (getsockopt(dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) == 0 && peek_off >= 0)
+                return -EAGAIN;
+        /* a datagram socket shows its first message only */
+        if (getsockopt(dup, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM)
+                return -EAGAIN;
+        _cleanup_free_ uint8_t *buf = malloc((size_t) pending);
+        if (!buf)
+                return -ENOMEM;
+        ssize_t got = recv(dup, buf, (size_t) pending, MSG_PEEK | MSG_DONTWAIT);
+        for (ssize_t off = 0; off + 8 <= got; off++) {
+                uint64_t w;
+                memcpy(&w, buf + off, 8);
+                if (add_word(ret, ret_n, w) < 0)
+                        return -ENOMEM;
+        }
+        return got == pending ? 0 : -EAGAIN;
+}
+
+/* The inodes of the process's unix sockets (/proc/PID/net/unix), sorted. */
+static int unix_inodes(pid_t pid, uint64_t **ret, size_t *ret_n)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/net/unix", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file(path, &text) < 0)
+                return 0;
+        for (const char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+                unsigned long long ino;
+                if (sscanf(line + 1, "%*s %*s %*s %*s %*s %*s %llu", &ino) == 1 && add_word(ret, ret_n, ino) < 0)
+                        return -ENOMEM;
+        }
+        qsort(*ret, *ret_n, sizeof **ret, cmp_u64);
+        return 0;
+}
+
 struct fd_entry {
         int fd;
         char target[64];
@@ -1442,7 +1490,7 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                 if (streq(target, "anon_inode:[io_uring]"))
                         *ret_blind = "the process uses io_uring, whose requests may hold pointers the scan cannot see";
                 bool epoll = streq(target, "anon_inode:[eventpoll]");
-                if (!epoll && !startswith(target, "pipe:"))
+                if (!epoll && !startswith(target, "pipe:") && !startswith(target, "socket:"))
                         continue;
                 _cleanup_free_ char *text = NULL;
                 snprintf(link, sizeof link, "/proc/%d/fdinfo/%s", (int) pid, de->d_name);
@@ -1470,9 +1518,24 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                 closedir(d);
 
         _cleanup_close_ int pidfd = n_fds ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
+        _cleanup_free_ uint64_t *unix_socks = NULL;
+        size_t n_unix = 0;
+        if (r == 0)
+                r = unix_inodes(pid, &unix_socks, &n_unix);
         for (size_t i = 0; r == 0 && i < n_fds; i++) {
                 if (!fds[i].reads)
                         continue;
+                if (startswith(fds[i].target, "socket:")) {
+                        uint64_t ino = strtoull(fds[i].target + strlen("socket:["), NULL, 10);
+                        if (!bsearch(&ino, unix_socks, n_unix, sizeof ino, cmp_u64))
+                                continue;       /* not a unix socket: no thread of ours at the other end */
+                        int k = pidfd >= 0 ? socket_words(pidfd, fds[i].fd, ret, ret_n) : -ENOSYS;
+                        if (k == -ENOMEM)
+                                r = k;
+                        else if (k < 0)
+                                *ret_blind = "bytes waiting in a unix socket could not be read";
+                        continue;
+                }
                 int k = pidfd >= 0 ? pipe_words(pidfd, fds[i].fd, ret, ret_n) : -ENOSYS;
                 if (k == -ENOMEM)
                         r = k;

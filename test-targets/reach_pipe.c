@@ -3,12 +3,14 @@
  * waits on the request's condition variable.  The pointer is in neither
  * thread's memory but in the pipe: the worker will read it and reply, so
  * the client is idle, not leaked.  The request comes from the client's own
- * malloc arena (another arena than the main one).
+ * malloc arena (another arena than the main one).  Built a second time
+ * with -DREACH_SOCKETPAIR: the channel is a unix socket pair.
  * leakscan-expect: leaked=0
  * leakscan-expect: thread client state=condvar verdict=idle leaked=false reach=reachable region=heap
  * leakscan-expect: thread worker state=semaphore verdict=idle leaked=false
  */
 #include <semaphore.h>
+#include <sys/socket.h>
 
 #include "common.h"
 
@@ -59,8 +61,13 @@ static void *client(void *arg)
 
 int main(void)
 {
+#ifdef REACH_SOCKETPAIR
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, channel) < 0)
+                die("socketpair");
+#else
         if (pipe(channel) < 0)
                 die("pipe");
+#endif
         sem_init(&busy, 0, 0);
         spawn_thread(worker, NULL);
         spawn_thread(client, NULL);
