@@ -328,7 +328,7 @@ static int mark_word(struct scan *s, uint64_t w)
 }
 
 /* Scans the aligned words of buf (a conservative collector's rule).  A word
- * whose top 16 bits are set counts by its low 48 bits too: lock-free code
+ * whose top 16 bits are set counts by its low 48 bits: lock-free code
  * keeps ABA counters there (boost::lockfree's tagged pointers), and x86_64
  * user addresses have those bits clear. */
 static int scan_words(struct scan *s, const uint8_t *buf, uint64_t addr, size_t len)
@@ -1162,7 +1162,7 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
         const struct leakscan_process *p = in->process;
         struct scan s = { .in = in, .p = p };
         int r = 0;
-        size_t n_candidates = 0, n_open = 0;
+        size_t n_open = 0;
         for (size_t i = 0; i < p->n_threads; i++)
                 ret[i] = (struct reach_result) { LEAKSCAN_REACH_NONE, NULL };
 
@@ -1184,7 +1184,6 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 const struct leakscan_thread *t = &p->threads[i];
                 if (!reach_is_candidate(t))
                         continue;
-                n_candidates++;
                 const struct map_entry *m = mapping_of(&s, t->wait_address);
                 if (m && s.map_kind[m - s.maps] == MAP_MODULE)
                         ret[i] = (struct reach_result) { LEAKSCAN_REACH_REACHABLE, NULL };
@@ -1292,7 +1291,6 @@ out:
         if (stats)
                 *stats = s.st;
         scan_free(&s);
-        (void) n_candidates;
         return r == -ENOMEM ? r : 0;
 }
 
