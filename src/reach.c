@@ -244,6 +244,45 @@ static int read_ranges(struct scan *s, const struct range *r, size_t n, uint8_t 
         return 0;
 }
 
+/* Adds [start, end) to the roots, without the pages the target never
+ * wrote when the memory callback can tell. */
+static int add_root(struct scan *s, uint64_t start, uint64_t end)
+{
+        static const size_t step = 4096;       /* pages per pagemap read */
+        _cleanup_free_ bool *touched = NULL;
+        for (uint64_t at = start; at < end; ) {
+                uint64_t page = at / PAGE * PAGE;
+                size_t n = (size_t) ((end - page + PAGE - 1) / PAGE);
+                if (n > step)
+                        n = step;
+                bool all = true;
+                if (s->in->mem.touched) {
+                        if (!touched && !(touched = malloc(step * sizeof *touched)))
+                                return -ENOMEM;
+                        all = s->in->mem.touched(s->in->mem.userdata, page, n, touched) < 0;
+                }
+                for (size_t k = 0; k < n; ) {
+                        if (!all && !touched[k]) {
+                                k++;
+                                continue;
+                        }
+                        size_t run = k;
+                        while (run < n && (all || touched[run]))
+                                run++;
+                        uint64_t from = page + k * PAGE > at ? page + k * PAGE : at;
+                        uint64_t to = page + run * PAGE < end ? page + run * PAGE : end;
+                        struct range *x = realloc(s->roots, (s->n_roots + 1) * sizeof *x);
+                        if (!x)
+                                return -ENOMEM;
+                        s->roots = x;
+                        s->roots[s->n_roots++] = (struct range) { from, to };
+                        k = run;
+                }
+                at = page + n * PAGE;
+        }
+        return 0;
+}
+
 /* ---- finding what a word points at ---- */
 
 static const struct target *find_target(const struct scan *s, uint64_t addr)
@@ -607,13 +646,8 @@ static int walk_main_heap(struct scan *s, const struct map_entry *m)
                 r = walk_arena(s, m->start + off, m->end, &a);
                 if (r < 0)
                         return r;
-                if (off > 0) {
-                        struct range *x = realloc(s->roots, (s->n_roots + 1) * sizeof *x);
-                        if (!x)
-                                return -ENOMEM;
-                        s->roots = x;
-                        s->roots[s->n_roots++] = (struct range) { m->start, m->start + off };
-                }
+                if (off > 0 && (r = add_root(s, m->start, m->start + off)) < 0)
+                        return r;
                 return add_arena(s, &a);
         }
         return -EINVAL;
@@ -919,20 +953,16 @@ static int classify_maps(struct scan *s)
                                 top = s->threads[k].top;
                 if (top >= s->maps[i].end)
                         continue;
-                struct range *x = realloc(s->roots, (s->n_roots + 1) * sizeof *x);
-                if (!x)
-                        return -ENOMEM;
-                s->roots = x;
-                s->roots[s->n_roots++] = (struct range) { top, s->maps[i].end };
+                int r = add_root(s, top, s->maps[i].end);
+                if (r < 0)
+                        return r;
         }
         for (size_t i = 0; i < s->n_maps; i++) {
                 if (s->map_kind[i] != MAP_MODULE && s->map_kind[i] != MAP_ROOT)
                         continue;
-                struct range *x = realloc(s->roots, (s->n_roots + 1) * sizeof *x);
-                if (!x)
-                        return -ENOMEM;
-                s->roots = x;
-                s->roots[s->n_roots++] = (struct range) { s->maps[i].start, s->maps[i].end };
+                int r = add_root(s, s->maps[i].start, s->maps[i].end);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -1296,11 +1326,37 @@ out:
 
 /* ---- the live process ---- */
 
+struct target_process {
+        pid_t pid;
+        int pagemap;            /* /proc/PID/pagemap, or -1 */
+};
+
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_SWAPPED (1ull << 62)
+
 static ssize_t read_process(void *userdata, const struct iovec *local, const struct iovec *remote, size_t n)
 {
-        pid_t pid = *(const pid_t *) userdata;
+        pid_t pid = ((const struct target_process *) userdata)->pid;
         ssize_t r = process_vm_readv(pid, local, n, remote, n, 0);
         return r < 0 ? -errno : r;
+}
+
+static int touched_pages(void *userdata, uint64_t addr, size_t n, bool *ret)
+{
+        const struct target_process *tp = userdata;
+        uint64_t entries[512];
+        for (size_t done = 0; done < n; ) {
+                size_t k = n - done < ARRAY_SIZE(entries) ? n - done : ARRAY_SIZE(entries);
+                if (tp->pagemap < 0)
+                        return -EBADF;
+                ssize_t got = pread(tp->pagemap, entries, k * 8, (off_t) ((addr / PAGE + done) * 8));
+                if (got != (ssize_t) (k * 8))
+                        return got < 0 ? -errno : -EIO;
+                for (size_t i = 0; i < k; i++)
+                        ret[done + i] = entries[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED);
+                done += k;
+        }
+        return 0;
 }
 
 struct wait_mark {
@@ -1613,7 +1669,9 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
         int r = kernel_roots(p->pid, &extra, &n_extra, &blind);
         if (r < 0)
                 return r;
-        pid_t pid = p->pid;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/pagemap", (int) p->pid);
+        struct target_process tp = { p->pid, open(path, O_RDONLY | O_CLOEXEC) };
         struct reach_input in = {
                 .process = p,
                 .maps_text = maps_text,
@@ -1622,9 +1680,11 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 .n_extra_roots = n_extra,
                 .blind = blind,
                 .scan_limit = scan_limit,
-                .mem = { read_process, &pid },
+                .mem = { read_process, touched_pages, &tp },
         };
         r = reach_scan(&in, res, stats);
+        if (tp.pagemap >= 0)
+                close(tp.pagemap);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {

@@ -39,6 +39,12 @@
  * which cover a prefix of whole ranges, or a negative errno. */
 struct reach_memory {
         ssize_t (*read)(void *userdata, const struct iovec *local, const struct iovec *remote, size_t n);
+        /* Optional: which of the n pages from addr were ever written (present
+         * or swapped out, /proc/PID/pagemap), one bool each.  Pages never
+         * written hold no pointer (zero, or the file's own bytes), and reading
+         * them would fault them into the target.  Returns 0 or a negative
+         * errno (then every page counts). */
+        int (*touched)(void *userdata, uint64_t addr, size_t n, bool *ret);
         void *userdata;
 };
 

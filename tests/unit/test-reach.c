@@ -223,7 +223,7 @@ static int run(struct fixture *fx, struct image *im)
                 .process = &fx->p,
                 .maps_text = image_maps(im),
                 .scan_limit = fx->limit ? fx->limit : REACH_DEFAULT_SCAN_LIMIT,
-                .mem = { image_read, im },
+                .mem = { image_read, NULL, im },
         };
         return reach_scan(&in, fx->res, &fx->st);
 }
@@ -306,7 +306,7 @@ static void test_stack_roots(void)
         uint64_t regs[3] = { 0, b + 8, 0 };
         struct reach_thread rt[5] = { [1] = { .regs = regs, .n_regs = 3 } };
         struct reach_input in = { .process = &fx.p, .maps_text = image_maps(&im), .threads = rt,
-                                  .scan_limit = 1 << 30, .mem = { image_read, &im } };
+                                  .scan_limit = 1 << 30, .mem = { image_read, NULL, &im } };
         CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
         CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_REACHABLE);
         /* without the registers: nothing */
@@ -521,13 +521,49 @@ static void test_unknowns(void)
         b = heap_alloc(&im, 64);
         waits_on(&fx, 2, b);
         struct reach_input in = { .process = &fx.p, .maps_text = image_maps(&im), .scan_limit = 1 << 30,
-                                  .blind = "io_uring", .mem = { image_read, &im } };
+                                  .blind = "io_uring", .mem = { image_read, NULL, &im } };
         CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
         CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNKNOWN);
         CHECK_EQ_STR(fx.res[2].note, "io_uring");
         in.blind = NULL;
         CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
         CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNREACHABLE);
+        image_free(&im);
+}
+
+/* Pages the target never wrote are skipped (reading them would fault them
+ * in); a callback that fails makes every page count. */
+static int untouched_anon;
+static int image_touched(void *userdata, uint64_t addr, size_t n, bool *ret)
+{
+        (void) userdata;
+        if (untouched_anon < 0)
+                return -EIO;
+        for (size_t i = 0; i < n; i++)
+                ret[i] = !(untouched_anon && addr + i * 4096 >= ANON && addr + i * 4096 < ANON + 0x1000);
+        return 0;
+}
+
+static void test_untouched_pages(void)
+{
+        struct image im;
+        struct fixture fx;
+        image_init(&im);
+        fixture_init(&fx);
+        uint64_t b = heap_alloc(&im, 64);
+        waits_on(&fx, 2, b);
+        put(&im, ANON + 0x40, b);       /* a page the callback calls untouched */
+        struct reach_input in = { .process = &fx.p, .maps_text = image_maps(&im), .scan_limit = 1 << 30,
+                                  .mem = { image_read, image_touched, &im } };
+        untouched_anon = 1;
+        CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNREACHABLE);
+        untouched_anon = 0;
+        CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_REACHABLE);
+        untouched_anon = -1;
+        CHECK_EQ_INT(reach_scan(&in, fx.res, NULL), 0);
+        CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_REACHABLE);
         image_free(&im);
 }
 
@@ -586,6 +622,7 @@ int main(void)
         test_free_chunks_are_not_scanned();
         test_unknowns();
         test_globals_cost_nothing();
+        test_untouched_pages();
         test_parse_size();
         return CHECK_DONE();
 }
