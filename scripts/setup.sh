@@ -19,10 +19,12 @@ LEAKSCAN_DEPS=(
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
   "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
+  "libunwind-dev:pkg-config --exists libunwind-generic libunwind-ptrace"   # --unwinder=libunwind, ptrace
   "redis-server:command -v redis-server"    # tests/real: healthy servers report nothing
   "redis-tools:command -v redis-benchmark"
   "memcached:test -x /usr/bin/memcached"
   "nginx-light:test -x /usr/sbin/nginx"
+  "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
 )
 
 leakscan_install_deps() {

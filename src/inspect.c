@@ -160,6 +160,10 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         }
         if (capture_process(cap) < 0 && err == 0)
                 err = -ESRCH;
+        /* an unwinder that reads the live process does it now (unwind.h) */
+        const struct unwinder *unwinder = unwinder_find(opts->unwinder);
+        if (err == 0 && unwinder && unwinder->while_stopped)
+                err = unwinder->while_stopped(cap, opts->stack_window, opts->max_frames);
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 if (!t->vanished && err == 0)

@@ -55,6 +55,9 @@ bool judge_is_leak(const struct leakscan_process *p, const struct leakscan_threa
                         find_thread(p, t->joined_tid) : NULL;
                 return !(joined && joined->exiting);
         }
+        case JUDGE_VERIFY:
+                return !t->main && t->tid != policy->caller &&
+                       !(policy->baseline && baseline_contains(policy->baseline, t->tid, t->start_time));
         case JUDGE_PID:
         default:
                 if (proven_stuck(t->verdict))

@@ -16,6 +16,9 @@
  *      at-exit  every thread alive but those calling exit_group and those
  *               joining one of them;
  *      timeout  every thread but those calling exit_group;
+ *      verify   (a test's end, leakscan_verify_none) every thread alive but
+ *               the calling one, the main one and the baseline's: those are
+ *               not the test's, and are left out silently;
  *   3. ignores, only for leaked threads: the baseline (threads that were
  *      there before), then the rules in the order given (command line,
  *      suppressions files, then the built-in runtime ignores).
@@ -34,6 +37,8 @@ enum judge_mode {
         JUDGE_PID,              /* a live process: only what is proven */
         JUDGE_AT_EXIT,          /* the process is exiting: everything alive */
         JUDGE_TIMEOUT,          /* --timeout struck: everything, main included */
+        JUDGE_VERIFY,           /* leakscan_verify_none: everything alive but the
+                                 * caller, the main thread and the baseline's */
 };
 
 struct judge_policy {
@@ -42,6 +47,7 @@ struct judge_policy {
         int64_t min_blocked_ms;         /* pid with idle: how long blocked at least */
         const struct rule_set *rules;   /* may be NULL */
         const struct baseline *baseline;        /* may be NULL */
+        pid_t caller;                   /* verify: the thread that asks */
 };
 
 /* Judges every thread of p under policy.  Returns 0 or -ENOMEM. */

@@ -105,8 +105,9 @@ static void print_help(FILE *f)
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
               "\n"
               "Unwinding:\n"
-              "      --unwinder=NAME       how stacks are unwound: libdw (default) or fp\n"
-              "                            (frame pointers only)\n"
+              "      --unwinder=NAME       how stacks are unwound: libdw (default), fp (frame\n"
+              "                            pointers only), libunwind (offline, like libdw), or\n"
+              "                            ptrace (libunwind on the live threads: slow, a reference)\n"
               "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
               "      --max-frames=N        frames per stack at most (default 256)\n"
               "      --system-lines        also show source lines and inlined frames inside\n"
@@ -266,6 +267,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         cli->error_exitcode = (int) v;
                         break;
                 case OPT_UNWINDER:
+                        if (unwinder_absent_reason(optarg)) {
+                                fprintf(stderr, "leakscan: unwinder '%s' is not available: %s\n", optarg,
+                                        unwinder_absent_reason(optarg));
+                                return -EINVAL;
+                        }
                         if (!unwinder_find(optarg)) {
                                 char names[128];
                                 unwinder_list_names(names, sizeof names);

@@ -1,10 +1,29 @@
 /* leakscan public API: the types of a snapshot report and the one call that
- * produces it for a live process.
+ * produces it for a live process.  Installed with libleakscan.so.0
+ * (pkg-config --cflags --libs leakscan); the in-process check of a test is
+ * in <leakscan/verify.h>.
  *
  * A report is plain data owned by the caller (free it with
- * leakscan_report_free).  Every string in it is owned by the report.  The
- * enums only grow: new states and verdicts are appended, never renumbered, so
- * a program built against an older header keeps working. */
+ * leakscan_report_free).  Every string in it is owned by the report.
+ *
+ * ABI policy of libleakscan.so.0 (docs/library.md says it at length):
+ *  - Only the functions declared in the installed headers are exported,
+ *    each under the symbol version of the release that added it (the
+ *    source's src/libleakscan.sym); everything else is local.
+ *  - Structs a report is made of are allocated by the library only, and only
+ *    grow at their end.  Reach the elements of the report's arrays through
+ *    leakscan_report_process(), leakscan_process_thread() and the other
+ *    accessors at the end of this header: they step by the library's own
+ *    element size, so a program built against an older header keeps working
+ *    when an element grows.  Indexing an array directly (p->threads[i]) is
+ *    right only with the header the library was built with.
+ *  - struct leakscan_wait_object (embedded in a thread) and struct
+ *    leakscan_options (allocated by the caller) never change.  Options added
+ *    later come in new structs that carry their own size (as
+ *    struct leakscan_verify_options does).
+ *  - The enums only grow: new values are appended before the _MAX entry,
+ *    never renumbered (so a _MAX value is not part of the ABI).
+ *  - Any other change is a break: the soname moves to libleakscan.so.1. */
 #ifndef LEAKSCAN_LEAKSCAN_H
 #define LEAKSCAN_LEAKSCAN_H
 
@@ -233,6 +252,21 @@ const char *leakscan_state_to_string(enum leakscan_state state);
 const char *leakscan_region_to_string(enum leakscan_region region);
 const char *leakscan_verdict_to_string(enum leakscan_verdict verdict);
 const char *leakscan_reach_to_string(enum leakscan_reach reach);
+
+/* The version of the library, "MAJOR.MINOR.PATCH" (static). */
+const char *leakscan_version(void);
+
+/* The i-th element of a report's arrays, or NULL when i is out of range.
+ * Pointers into the report, valid until leakscan_report_free.  Use these
+ * rather than indexing the arrays, so that an element struct can grow in a
+ * later library (see the ABI policy above). */
+const struct leakscan_process *leakscan_report_process(const struct leakscan_report *report, size_t i);
+const struct leakscan_thread *leakscan_process_thread(const struct leakscan_process *process, size_t i);
+const struct leakscan_cycle *leakscan_process_deadlock(const struct leakscan_process *process, size_t i);
+/* Frame i of a thread's stack (0: the innermost), or of the stack that
+ * created it. */
+const struct leakscan_frame *leakscan_thread_frame(const struct leakscan_thread *thread, size_t i);
+const struct leakscan_frame *leakscan_thread_created_by(const struct leakscan_thread *thread, size_t i);
 
 #ifdef __cplusplus
 }
