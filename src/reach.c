@@ -1502,9 +1502,16 @@ static int unix_inodes(pid_t pid, uint64_t **ret, size_t *ret_n)
         _cleanup_free_ char *text = NULL;
         if (read_full_file(path, &text) < 0)
                 return 0;
+        /* "Num RefCount Protocol Flags Type St Inode [Path]": the 7th field */
         for (const char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
-                unsigned long long ino;
-                if (sscanf(line + 1, "%*s %*s %*s %*s %*s %*s %llu", &ino) == 1 && add_word(ret, ret_n, ino) < 0)
+                const char *q = line + 1;
+                for (int field = 0; field < 6; field++) {
+                        q += strspn(q, " ");
+                        q += strcspn(q, " \n");
+                }
+                char *end;
+                unsigned long long ino = strtoull(q, &end, 10);
+                if (end != q && add_word(ret, ret_n, ino) < 0)
                         return -ENOMEM;
         }
         qsort(*ret, *ret_n, sizeof **ret, cmp_u64);
@@ -1516,6 +1523,13 @@ struct fd_entry {
         char target[64];
         bool reads;             /* opened for reading */
 };
+
+static int cmp_fd_entry(const void *a, const void *b)
+{
+        const struct fd_entry *x = a, *y = b;
+        int c = strcmp(x->target, y->target);
+        return c ? c : (int) x->reads - (int) y->reads;
+}
 
 /* Words the kernel keeps on the process's behalf, which its threads get
  * back later: the data of every epoll registration (fdinfo "data:"), the
@@ -1574,8 +1588,13 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
         _cleanup_close_ int pidfd = n_fds ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
         _cleanup_free_ uint64_t *unix_socks = NULL;
         size_t n_unix = 0;
-        if (r == 0)
+        bool sockets = false;
+        for (size_t i = 0; i < n_fds; i++)
+                sockets |= startswith(fds[i].target, "socket:");
+        if (r == 0 && sockets)
                 r = unix_inodes(pid, &unix_socks, &n_unix);
+        /* by target, writers first: a pipe's ends side by side */
+        qsort(fds, n_fds, sizeof *fds, cmp_fd_entry);
         for (size_t i = 0; r == 0 && i < n_fds; i++) {
                 if (!fds[i].reads)
                         continue;
@@ -1594,8 +1613,8 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                 if (k == -ENOMEM)
                         r = k;
                 bool both_ends = false;
-                for (size_t j = 0; j < n_fds; j++)
-                        both_ends |= j != i && !fds[j].reads && streq(fds[j].target, fds[i].target);
+                for (size_t j = i; j-- > 0 && streq(fds[j].target, fds[i].target); )
+                        both_ends |= !fds[j].reads;
                 if (k < 0 && both_ends)
                         *ret_blind = "bytes in a pipe between the process's threads could not be read";
         }
