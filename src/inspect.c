@@ -28,7 +28,6 @@ void leakscan_options_init(struct leakscan_options *opts)
                 .max_frames = 256,
                 .unwinder = "libdw",
                 .stop_timeout_ms = 2000,
-                .scan_limit = REACH_DEFAULT_SCAN_LIMIT,
         };
 }
 
@@ -306,8 +305,7 @@ out:
 /* Pid mode, after analyse: whether the objects that blocked threads wait
  * on can still be reached (reach_process), with the registers captured
  * during the stop as roots. */
-static int inspect_reach(const struct process_capture *cap, const struct leakscan_options *opts,
-                         struct leakscan_process *p)
+static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
 {
         _cleanup_free_ const uint64_t **regs = calloc(p->n_threads + 1, sizeof *regs);
         if (!regs)
@@ -319,11 +317,17 @@ static int inspect_reach(const struct process_capture *cap, const struct leaksca
                         continue;
                 regs[k++] = t->regs_valid ? (const uint64_t *) &t->regs : NULL;
         }
-        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), opts->scan_limit, NULL);
+        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL);
 }
 
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                 struct leakscan_report **ret_report)
+{
+        return inspect_pid_limited(pid, opts, creators, REACH_DEFAULT_SCAN_LIMIT, ret_report);
+}
+
+int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                        uint64_t scan_limit, struct leakscan_report **ret_report)
 {
         struct leakscan_options defaults;
         if (!opts) {
@@ -352,7 +356,7 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
 
         r = inspect_analyse(cap, opts, creators, p);
         if (r == 0)
-                r = inspect_reach(cap, opts, p);
+                r = inspect_reach(cap, scan_limit, p);
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);

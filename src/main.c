@@ -173,6 +173,7 @@ struct cli {
         bool no_default_ignores;
         bool print_suppressions;
         bool idle;
+        uint64_t scan_limit;    /* -p: bytes read at most to prove unreachable */
         int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
         const char *save_baseline;
@@ -384,7 +385,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         cli->idle = true;
                         break;
                 case OPT_SCAN_LIMIT:
-                        if (reach_parse_size(optarg, &cli->supervise.inspect.scan_limit) < 0)
+                        if (reach_parse_size(optarg, &cli->scan_limit) < 0)
                                 return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", optarg);
                         break;
                 case 'V':
@@ -498,7 +499,7 @@ static int inspect_or_complain(const struct cli *cli, const struct creator_looku
                                struct leakscan_report **ret)
 {
         struct leakscan_report *report = NULL;
-        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, &report);
+        int r = inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
@@ -668,7 +669,8 @@ int main(int argc, char **argv)
                       "leakscan as root or with CAP_SYS_PTRACE\n", stderr);
                 return EXIT_CANNOT_INSPECT;
         }
-        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto" };
+        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto",
+                           .scan_limit = REACH_DEFAULT_SCAN_LIMIT };
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,

@@ -220,8 +220,6 @@ struct leakscan_options {
         const char *unwinder;           /* "libdw" (default) or "fp" */
         unsigned stop_timeout_ms;       /* how long to wait for a thread to stop */
         bool system_lines;              /* source lines inside libc & co. (slower) */
-        uint64_t scan_limit;            /* reachability: bytes of the target to read
-                                         * at most (0: no limit) */
 };
 
 /* Fills *opts with the defaults. */
