@@ -461,7 +461,7 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
                 else if (t->verdict == LEAKSCAN_VERDICT_ORPHANED)
                         fprintf(f, ", orphaned");
                 else if (t->verdict == LEAKSCAN_VERDICT_UNREACHABLE)
-                        fprintf(f, ", unreachable");
+                        fprintf(f, ", on an object no running thread can reach");
         }
         text_write_test(f, t);
         const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;
@@ -818,6 +818,8 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
         } else {
                 fputs("null", f);
         }
+        fprintf(f, ", \"reach\": \"%s\", \"reach_note\": ", leakscan_reach_to_string(t->reach));
+        json_string(f, t->reach_note);
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);
