@@ -25,7 +25,7 @@
 #define BLOCKED_GC_MAX 256
 /* How often, and how long apart, a thread is looked at until it sleeps
  * again after our detach. */
-#define BLOCKED_SETTLE_ROUNDS 10
+#define BLOCKED_SETTLE_ROUNDS 25
 #define BLOCKED_SETTLE_NS 2000000L
 
 struct blocked_memory {
