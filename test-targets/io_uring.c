@@ -5,6 +5,7 @@
  * tests/integration/test_robustness.py checks their state (their names
  * carry a pid, which the expectations here cannot name).
  * leakscan-expect: leaked=0
+ * leakscan-expect-at-exit: leaked=0
  */
 #include <linux/io_uring.h>
 #include <stdatomic.h>
