@@ -25,6 +25,12 @@ LEAKSCAN_DEPS=(
   "memcached:test -x /usr/bin/memcached"
   "nginx-light:test -x /usr/sbin/nginx"
   "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
+  "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
+  "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
+  "graphviz:command -v dot"         # tests: --format=dot parses
+  "doctest-dev:test -f /usr/include/doctest/doctest.h"  # tests: naming doctest's tests, --per-test
+  "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
+  "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test
 )
 
 leakscan_install_deps() {

@@ -8,14 +8,17 @@
 #include <string.h>
 
 #include "analyse.h"
+#include "blocked.h"
 #include "classify.h"
 #include "inspect.h"
 #include "judge.h"
 #include "leakscan/leakscan.h"
 #include "model.h"
 #include "modules.h"
+#include "reach.h"
 #include "seize.h"
 #include "symbolize.h"
+#include "testname.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -36,7 +39,7 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
         char comm[64] = "?";
         switch (err) {
         case -ESRCH:
-                snprintf(buf, size, "no such process %d (it may have exited during the snapshot); check the PID with ps", (int) pid);
+                snprintf(buf, size, "no such process %d; check the PID with ps", (int) pid);
                 break;
         case -ENOTUNIQ: {
                 char path[64];
@@ -55,17 +58,28 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
                 snprintf(buf, size, "process %d is a kernel thread: only user-space processes can be inspected", (int) pid);
                 break;
         case -EBUSY: {
-                (void) seize_check_process(pid, &tracer, NULL);
-                char path[64];
+                pid_t tid = pid;
+                (void) seize_find_tracer(pid, &tracer, &tid);
+                char path[64], who[64];
                 _cleanup_free_ char *text = NULL;
                 snprintf(path, sizeof path, "/proc/%d/comm", (int) tracer);
                 if (read_full_file(path, &text) > 0) {
                         text[strcspn(text, "\n")] = 0;
                         snprintf(comm, sizeof comm, "%s", text);
                 }
-                snprintf(buf, size, "process %d is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", (int) pid, (int) tracer, comm);
+                if (tid == pid)
+                        snprintf(who, sizeof who, "process %d", (int) pid);
+                else
+                        snprintf(who, sizeof who, "thread %d of process %d", (int) tid, (int) pid);
+                snprintf(buf, size, "%s is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", who, (int) tracer, comm);
                 break;
         }
+        case -EDEADLK:
+                snprintf(buf, size, "process %d is leakscan itself: it cannot stop its own threads; inspect it from another leakscan", (int) pid);
+                break;
+        case -EOWNERDEAD:
+                snprintf(buf, size, "process %d exited while leakscan was inspecting it: there is nothing left to report", (int) pid);
+                break;
         case -EPERM: {
                 char scope[48] = "not set: Yama is not enabled here";
                 _cleanup_free_ char *text = NULL;
@@ -128,13 +142,20 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
         (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
+        /* an unwinder that reads the live process must see the registers as
+         * we found them: seize then re-enters waits only at the release */
+        const struct unwinder *live = unwinder_find(opts->unwinder);
+        cap->rewind_at_release = live && live->while_stopped;
 
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {
                 process_capture_free(cap);
-                /* A refusal from a process that is traced now is "busy". */
+                /* A refusal from a process that is traced now is "busy";
+                 * any failure of a process that is gone now is its exit. */
                 if (r == -EPERM && seize_check_process(pid, NULL, NULL) == -EBUSY)
                         r = -EBUSY;
+                if (r != -ENOMEM && seize_process_gone(pid))
+                        r = -EOWNERDEAD;
                 return r;
         }
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
@@ -146,7 +167,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if ((!t->stopped && !t->held) || t->vanished)
+                if (t->vanished)
                         continue;
                 int k = capture_thread_state(cap, t);
                 if (k == -ESRCH) {
@@ -173,7 +194,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
 
         if (err < 0) {
                 process_capture_free(cap);
-                return err;
+                return err == -ESRCH && seize_process_gone(pid) ? -EOWNERDEAD : err;
         }
         *ret = cap;
         return 0;
@@ -212,6 +233,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 return -EINVAL;
 
         struct modules *mods = NULL;
+        struct blocked_memory *blocked = NULL;
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -224,6 +246,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = unwinder->attach(mods, cap, &ustate);
         if (r < 0)
                 goto out;
+        blocked = blocked_memory_for(cap);
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -251,7 +274,9 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
-                } else if (!t->stopped && !t->held) {
+                } else if (t->stat.flags & PF_IO_WORKER_FLAG) {
+                        lt->unwind_note = "a kernel worker (io_uring): it runs no user code, it has no user stack";
+                } else if (!t->stopped && !t->held && !t->proc_only) {
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
                 }
                 const struct thread_capture *creator = creators && t->regs_valid ?
@@ -266,9 +291,14 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->created_by_top = classify_top_frame(lt->created_by, lt->n_created_by);
                 }
                 lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
+                /* which test started it: from the creator's stack, else its own */
+                r = testname_recognise(lt);
+                if (r < 0)
+                        goto out_detach;
 
                 struct classify_input in = {
                         .proc_state = t->stat.state,
+                        .proc_flags = t->stat.flags,
                         .syscall_nr = lt->syscall_nr,
                         .fd_target = t->fd_target,
                         .frames = lt->frames,
@@ -289,20 +319,45 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
-                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 :
-                        classify_blocked_ms(t->has_exec_start, t->exec_start_ns, cap->has_now, cap->now_sched_ns);
+                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
         }
         r = analyse_process(cap, mods, p);
+        blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);
 out:
+        blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);
         return r;
 }
 
+/* Pid mode, after analyse: whether the objects that blocked threads wait
+ * on can still be reached (reach_process), with the registers captured
+ * during the stop as roots. */
+static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
+{
+        _cleanup_free_ const uint64_t **regs = calloc(p->n_threads + 1, sizeof *regs);
+        if (!regs)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < cap->n_threads && k < p->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                regs[k++] = t->regs_valid ? (const uint64_t *) &t->regs : NULL;
+        }
+        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL);
+}
+
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                 struct leakscan_report **ret_report)
+{
+        return inspect_pid_limited(pid, opts, creators, REACH_DEFAULT_SCAN_LIMIT, ret_report);
+}
+
+int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                        uint64_t scan_limit, struct leakscan_report **ret_report)
 {
         struct leakscan_options defaults;
         if (!opts) {
@@ -316,6 +371,7 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
         if (r < 0)
                 return r;
+        cap->remember_blocked = true;
 
         struct leakscan_report *report = report_new("pid", 1);
         if (!report) {
@@ -330,10 +386,14 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         inspect_read_identity(p);
 
         r = inspect_analyse(cap, opts, creators, p);
+        if (r == 0)
+                r = inspect_reach(cap, scan_limit, p);
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);
-                return r;
+                /* libdw and /proc fail in their own words when the process
+                 * is gone: say what happened */
+                return r != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : r;
         }
         *ret_report = report;
         return 0;

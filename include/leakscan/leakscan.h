@@ -62,6 +62,8 @@ enum leakscan_state {
         LEAKSCAN_STATE_STOPPED,
         LEAKSCAN_STATE_SYSCALL,
         LEAKSCAN_STATE_UNKNOWN,
+        LEAKSCAN_STATE_KERNEL_WORKER,   /* a kernel thread inside the process (io_uring's
+                                         * iou-wrk-*, iou-sqp-*): no user stack, never a leak */
         _LEAKSCAN_STATE_MAX,
 };
 
@@ -80,6 +82,16 @@ enum leakscan_verdict {
         LEAKSCAN_VERDICT_UNREACHABLE,   /* pid mode: waits on an object that no thread
                                          * able to run can reach any more */
         _LEAKSCAN_VERDICT_MAX,
+};
+
+/* Whether anyone who could end a thread's wait can still reach the object it
+ * waits on (pid mode; src/reach.h).  NONE: not a wait reachability judges. */
+enum leakscan_reach {
+        LEAKSCAN_REACH_NONE,
+        LEAKSCAN_REACH_UNKNOWN,         /* not decided: see reach_note */
+        LEAKSCAN_REACH_REACHABLE,
+        LEAKSCAN_REACH_UNREACHABLE,
+        _LEAKSCAN_REACH_MAX,
 };
 
 struct leakscan_frame {
@@ -164,6 +176,8 @@ struct leakscan_thread {
         size_t created_by_top;  /* first non-system frame of created_by */
         char *ignored_by;       /* the rule that made it no leak, and its origin */
         struct leakscan_test *test;     /* the test that created it, or NULL */
+        enum leakscan_reach reach;      /* pid mode: the reachability of its wait object */
+        const char *reach_note;         /* static text: why reach is unknown, or NULL */
 };
 
 struct leakscan_process {
@@ -221,9 +235,11 @@ void leakscan_options_init(struct leakscan_options *opts);
  *   -ESRCH  no such process, or it exited during the snapshot
  *   -ENOTUNIQ pid is a thread of another process
  *   -EPERM  not allowed to trace it (ptrace_scope, capabilities)
- *   -EBUSY  already traced by another tracer
+ *   -EBUSY  already traced by another tracer (any of its threads)
  *   -ECHILD it is a zombie
  *   -EINVAL it is a kernel thread, or an option is out of range
+ *   -EDEADLK pid is the calling process itself
+ *   -EOWNERDEAD the process exited during the snapshot or its analysis
  * leakscan_describe_error() turns these into one line with a remedy. */
 int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts,
                          struct leakscan_report **ret_report);
@@ -237,6 +253,7 @@ void leakscan_report_free(struct leakscan_report *report);
 const char *leakscan_state_to_string(enum leakscan_state state);
 const char *leakscan_region_to_string(enum leakscan_region region);
 const char *leakscan_verdict_to_string(enum leakscan_verdict verdict);
+const char *leakscan_reach_to_string(enum leakscan_reach reach);
 
 /* The version of the library, "MAJOR.MINOR.PATCH" (static). */
 const char *leakscan_version(void);

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
+from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, validate_leakscan_json, wait_settled  # noqa: E402
 
 
 def parse_expectations(source):
@@ -71,6 +71,7 @@ def check_thread(t, props, sources, stripped, errors, label, proc):
     expect("leaked", t["leaked"])
     expect("timeout", t["timeout"])
     expect("syscall", t["syscall"])
+    expect("reach", t.get("reach"))
     names = {x["tid"]: x["name"] for x in proc["threads"]}
     wait = t["wait"]
     for key, field in (("owner", "owner_tid"), ("joined", "joined_tid")):
@@ -188,6 +189,7 @@ def run_at_exit(a, leaked, expected, extra_args, errors):
     try:
         with open(out) as f:
             report = json.load(f)
+        validate_leakscan_json(report)
     finally:
         os.unlink(out)
     if p.returncode != (1 if leaked else 0):
@@ -207,9 +209,9 @@ def run_at_exit(a, leaked, expected, extra_args, errors):
     if len(mains) != 1 or not mains[0]["exiting"] or mains[0]["leaked"] or mains[0]["syscall"] != "exit_group":
         errors.append("the main thread must be the one calling exit_group, not leaked")
     for t in threads:
-        # a thread that could not be stopped (uninterruptible sleep) has no
-        # registers, so no thread pointer to find its creator by
-        if not t["main"] and t["frames"] and not t["created_by"]:
+        # a thread in an uninterruptible sleep is read from /proc, which
+        # gives no thread pointer to find its creator by
+        if not t["main"] and t["frames"] and not t["created_by"] and t["proc_state"] != "D":
             errors.append(f"thread {t['name']} ({t['tid']}) has no creator stack")
     check_threads(proc, expected, a, errors, at_exit=True)
     return len(threads)
