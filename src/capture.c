@@ -36,10 +36,41 @@ void process_capture_free(struct process_capture *cap)
                 munmap(c, sizeof *c + c->size);
         }
         free(cap->threads);
+        free(cap->tid_index);
+        free(cap->readable);
         free(cap->maps_text);
         if (cap->live_unwind_free)
                 cap->live_unwind_free(cap->live_unwind);
         free(cap);
+}
+
+static size_t tid_slot(pid_t tid, size_t size)
+{
+        return (size_t) (((uint64_t) (uint32_t) tid * 0x9e3779b97f4a7c15ull) >> 32) & (size - 1);
+}
+
+static void tid_index_put(size_t *index, size_t size, pid_t tid, size_t i, const struct thread_capture *threads)
+{
+        size_t h = tid_slot(tid, size);
+        while (index[h] && threads[index[h] - 1].tid != tid)
+                h = (h + 1) & (size - 1);
+        index[h] = i + 1;
+}
+
+/* Seize looks every listed thread up, twice per snapshot and once more per
+ * thread when libdw unwinds: a linear scan made those quadratic. */
+static int tid_index_grow(struct process_capture *cap)
+{
+        size_t size = cap->tid_index_size ? cap->tid_index_size * 2 : 64;
+        size_t *index = calloc(size, sizeof *index);
+        if (!index)
+                return -ENOMEM;
+        for (size_t i = 0; i < cap->n_threads; i++)
+                tid_index_put(index, size, cap->threads[i].tid, i, cap->threads);
+        free(cap->tid_index);
+        cap->tid_index = index;
+        cap->tid_index_size = size;
+        return 0;
 }
 
 struct thread_capture *process_capture_add(struct process_capture *cap, pid_t tid)
@@ -52,16 +83,23 @@ struct thread_capture *process_capture_add(struct process_capture *cap, pid_t ti
                 cap->threads = t;
                 cap->cap_threads = n;
         }
-        struct thread_capture *t = &cap->threads[cap->n_threads++];
-        *t = (struct thread_capture) { .tid = tid, .syscall_nr = -1 };
+        if ((cap->n_threads + 1) * 2 > cap->tid_index_size && tid_index_grow(cap) < 0)
+                return NULL;
+        struct thread_capture *t = &cap->threads[cap->n_threads];
+        *t = (struct thread_capture) { .tid = tid, .syscall_nr = -1, .wait_fd = -1 };
+        tid_index_put(cap->tid_index, cap->tid_index_size, tid, cap->n_threads, cap->threads);
+        cap->n_threads++;
         return t;
 }
 
 struct thread_capture *process_capture_find(struct process_capture *cap, pid_t tid)
 {
-        for (size_t i = 0; i < cap->n_threads; i++)
-                if (cap->threads[i].tid == tid)
-                        return &cap->threads[i];
+        if (!cap->tid_index)
+                return NULL;
+        for (size_t h = tid_slot(tid, cap->tid_index_size); cap->tid_index[h];
+             h = (h + 1) & (cap->tid_index_size - 1))
+                if (cap->threads[cap->tid_index[h] - 1].tid == tid)
+                        return &cap->threads[cap->tid_index[h] - 1];
         return NULL;
 }
 
@@ -109,25 +147,49 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
         return 0;
 }
 
+/* Reads a /proc file that fits in size - 1 bytes with one read (procfs
+ * files of one record produce all of it at once): an open, a read and a
+ * close, where read_full_file needs a second read for the end of file and a
+ * malloc.  Returns the length, -EFBIG when it did not fit, or -errno. */
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n == size - 1)
+                return -EFBIG;
+        buf[n] = 0;
+        return n;
+}
+
 int capture_thread_prestop(pid_t pid, struct thread_capture *t)
 {
-        char path[64];
-        _cleanup_free_ char *text = NULL;
+        /* This runs for every thread before each snapshot: the reads are
+         * most of a snapshot's own CPU time at 1000 threads. */
+        char path[64], text[8192];
+        _cleanup_free_ char *big = NULL;
 
         snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) t->tid);
-        if (read_full_file(path, &text) < 0)
+        if (read_small_file(path, text, sizeof text) < 0)
                 return -ESRCH;
         if (procfs_parse_stat(text, &t->stat) < 0)
                 return -ESRCH;
-        free(TAKE_PTR(text));
 
         /* se.exec_start needs CONFIG_SCHED_DEBUG; without it blocked_ms is
          * unknown rather than guessed. */
         snprintf(path, sizeof path, "/proc/%d/task/%d/sched", (int) pid, (int) t->tid);
-        if (read_full_file(path, &text) >= 0 &&
-            procfs_parse_sched_exec_start(text, &t->exec_start_ns) == 0) {
+        const char *sched = text;
+        ssize_t n = read_small_file(path, text, sizeof text);
+        if (n == -EFBIG && read_full_file(path, &big) >= 0) {
+                sched = big;
+                n = 0;
+        }
+        if (n >= 0 && procfs_parse_sched_exec_start(sched, &t->exec_start_ns) == 0) {
                 t->has_exec_start = true;
-                t->has_nvcsw = procfs_parse_sched_field(text, "nr_voluntary_switches", &t->nvcsw) == 0;
+                t->has_nvcsw = procfs_parse_sched_field(sched, "nr_voluntary_switches", &t->nvcsw) == 0;
         }
         return 0;
 }
@@ -213,45 +275,224 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
         arch_regs_syscall_args(&t->regs, args);
 
         uint64_t word;
-        if (syscalls_futex_word(nr, args, &word) && word >= CAPTURE_LOCK_WINDOW / 2) {
-                /* the window, or from the word on when the page before it is
-                 * not readable */
-                for (uint64_t before = CAPTURE_LOCK_WINDOW / 2; ; before = 0) {
-                        struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW / 2 + before };
-                        struct iovec remote = { (void *) (uintptr_t) (word - before), local.iov_len };
-                        ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-                        if (n >= (ssize_t) (before + sizeof t->futex_word)) {
-                                t->lock_addr = word - before;
-                                t->lock_len = (size_t) n;
-                                memcpy(&t->futex_word, t->lock + before, sizeof t->futex_word);
+        if (syscalls_futex_word(nr, args, &word) && word >= CAPTURE_LOCK_WINDOW / 2)
+                t->futex_addr = word;
+        int fd_arg = capture_syscall_fd_arg(nr);
+        if (fd_arg >= 0)
+                t->wait_fd = (int) args[fd_arg];
+        return 0;
+}
+
+/* One thread's lock bytes alone: the window, or from the word on when the
+ * page before it is not readable. */
+static void capture_lock(pid_t pid, struct thread_capture *t)
+{
+        for (uint64_t before = CAPTURE_LOCK_WINDOW / 2; ; before = 0) {
+                struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW / 2 + before };
+                struct iovec remote = { (void *) (uintptr_t) (t->futex_addr - before), local.iov_len };
+                ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+                if (n >= (ssize_t) (before + sizeof t->futex_word)) {
+                        t->lock_addr = t->futex_addr - before;
+                        t->lock_len = (size_t) n;
+                        memcpy(&t->futex_word, t->lock + before, sizeof t->futex_word);
+                        t->has_futex_word = true;
+                        return;
+                }
+                if (before == 0)
+                        return;
+        }
+}
+
+/* iovecs per process_vm_readv: the kernel takes at most IOV_MAX (1024) */
+#define CAPTURE_BATCH 256
+
+void capture_locks(struct process_capture *cap)
+{
+        struct iovec local[CAPTURE_BATCH], remote[CAPTURE_BATCH];
+        struct thread_capture *who[CAPTURE_BATCH];
+        const size_t half = CAPTURE_LOCK_WINDOW / 2;
+        size_t i = 0;
+        while (i < cap->n_threads) {
+                size_t k = 0;
+                for (; i < cap->n_threads && k < CAPTURE_BATCH; i++) {
+                        struct thread_capture *t = &cap->threads[i];
+                        if (t->vanished || !t->futex_addr || t->has_futex_word)
+                                continue;
+                        local[k] = (struct iovec) { t->lock, CAPTURE_LOCK_WINDOW };
+                        remote[k] = (struct iovec) { (void *) (uintptr_t) (t->futex_addr - half), CAPTURE_LOCK_WINDOW };
+                        who[k++] = t;
+                }
+                /* process_vm_readv stops at the first window it cannot read
+                 * whole: take those before it, read that one alone, go on */
+                for (size_t j = 0; j < k; ) {
+                        ssize_t n = process_vm_readv(cap->pid, local + j, k - j, remote + j, k - j, 0);
+                        size_t got = n > 0 ? (size_t) n : 0;
+                        for (; j < k && got >= CAPTURE_LOCK_WINDOW; j++, got -= CAPTURE_LOCK_WINDOW) {
+                                struct thread_capture *t = who[j];
+                                t->lock_addr = t->futex_addr - half;
+                                t->lock_len = CAPTURE_LOCK_WINDOW;
+                                memcpy(&t->futex_word, t->lock + half, sizeof t->futex_word);
                                 t->has_futex_word = true;
-                                break;
                         }
-                        if (before == 0)
-                                break;
+                        if (j < k)
+                                capture_lock(cap->pid, who[j++]);
                 }
         }
+}
 
-        int fd_arg = capture_syscall_fd_arg(nr);
-        if (fd_arg >= 0) {
-                char path[64], target[256];
-                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) pid, (int) args[fd_arg]);
-                ssize_t n = readlink(path, target, sizeof target - 1);
-                if (n > 0) {
-                        target[n] = 0;
-                        t->fd_target = strdup(target);
-                }
+/* The readable bytes from addr on, as process_vm_readv would read them, at
+ * most max; 0 when addr is not readable. */
+static size_t readable_from(const struct process_capture *cap, uint64_t addr, size_t max)
+{
+        size_t lo = 0, hi = cap->n_readable;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (addr < cap->readable[mid].start)
+                        hi = mid;
+                else if (addr >= cap->readable[mid].end)
+                        lo = mid + 1;
+                else
+                        return cap->readable[mid].end - addr < max ? (size_t) (cap->readable[mid].end - addr) : max;
         }
         return 0;
 }
 
-void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
+/* Room for len bytes of copy in the chunk being filled (a new chunk when it
+ * is full).  Returns the place, or NULL. */
+static uint8_t *capture_room(struct process_capture *cap, size_t len)
 {
-        /* a held thread waits in the kernel for the caller, a proc_only one
-         * in an uninterruptible sleep: their stacks are as still as a
-         * stopped one's */
-        if (t->regs_valid)
-                capture_stack(cap, t, stack_window);
+        if ((!cap->chunks || cap->chunks->size - cap->chunks->used < len) &&
+            capture_reserve(cap, len > (1u << 20) ? len : (1u << 20)) < 0)
+                return NULL;
+        struct capture_chunk *c = cap->chunks;
+        uint8_t *buf = c->data + c->used;
+        c->used += (len + 15) & ~(size_t) 15;
+        if (c->used > c->size)
+                c->used = c->size;
+        return buf;
+}
+
+size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_window)
+{
+        struct iovec local[CAPTURE_BATCH], remote[CAPTURE_BATCH];
+        struct thread_capture *who[CAPTURE_BATCH];
+        size_t k = 0, i = first;
+        for (; i < cap->n_threads && k < CAPTURE_BATCH; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                uint64_t sp = t->regs_valid ? arch_regs_sp(&t->regs) : 0;
+                if (t->vanished || sp == 0 || stack_window == 0)
+                        continue;
+                /* Exactly what is readable from SP (a thread stack's mapping
+                 * ends at its top, or at the guard page of the next stack),
+                 * so that no window of the batch stops the read short. */
+                size_t len = readable_from(cap, sp, stack_window);
+                if (len == 0) {
+                        /* not in the maps we could read: try, alone */
+                        capture_stack(cap, t, stack_window);
+                        continue;
+                }
+                uint8_t *buf = capture_room(cap, len);
+                if (!buf)
+                        continue;
+                local[k] = (struct iovec) { buf, len };
+                remote[k] = (struct iovec) { (void *) (uintptr_t) sp, len };
+                who[k++] = t;
+        }
+        for (size_t j = 0; j < k; ) {
+                ssize_t n = process_vm_readv(cap->pid, local + j, k - j, remote + j, k - j, 0);
+                size_t got = n > 0 ? (size_t) n : 0;
+                /* whole windows first; then the one cut short (maps said it
+                 * was readable: a special mapping, or it changed), with what
+                 * was read of it, and the rest in another call */
+                for (; j < k; j++) {
+                        struct thread_capture *t = who[j];
+                        size_t len = local[j].iov_len, part = got < len ? got : len;
+                        if (part > 0) {
+                                t->stack = local[j].iov_base;
+                                t->stack_addr = (uint64_t) (uintptr_t) remote[j].iov_base;
+                                t->stack_len = part;
+                                t->stack_truncated = part == stack_window;
+                        }
+                        got -= part;
+                        if (part < len) {
+                                j++;
+                                break;
+                        }
+                }
+        }
+        return i - first;
+}
+
+static int cmp_wait_fd(const void *a, const void *b)
+{
+        int x = (*(struct thread_capture * const *) a)->wait_fd, y = (*(struct thread_capture * const *) b)->wait_fd;
+        return (x > y) - (x < y);
+}
+
+void capture_fds(struct process_capture *cap)
+{
+        size_t n = 0;
+        _cleanup_free_ struct thread_capture **by_fd = malloc((cap->n_threads ? cap->n_threads : 1) * sizeof *by_fd);
+        if (!by_fd)
+                return;
+        for (size_t i = 0; i < cap->n_threads; i++)
+                if (!cap->threads[i].vanished && cap->threads[i].wait_fd >= 0 && !cap->threads[i].fd_target)
+                        by_fd[n++] = &cap->threads[i];
+        qsort(by_fd, n, sizeof *by_fd, cmp_wait_fd);
+        char target[256];
+        ssize_t len = -1;
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0 || by_fd[i]->wait_fd != by_fd[i - 1]->wait_fd) {
+                        char path[64];
+                        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) cap->pid, by_fd[i]->wait_fd);
+                        len = readlink(path, target, sizeof target - 1);
+                        if (len > 0)
+                                target[len] = 0;
+                }
+                if (len > 0)
+                        by_fd[i]->fd_target = strdup(target);
+        }
+}
+
+/* The readable ranges of a maps text, adjacent ones merged.  Returns 0 or
+ * -ENOMEM; a line it cannot read ends the list (its stacks are then read
+ * one by one). */
+static int capture_readable_runs(struct process_capture *cap)
+{
+        size_t n = 0, size = 0;
+        struct capture_run *runs = NULL;
+        for (const char *line = cap->maps_text; line && *line; ) {
+                char *end;
+                uint64_t start = strtoull(line, &end, 16);
+                if (*end != '-')
+                        break;
+                uint64_t stop = strtoull(end + 1, &end, 16);
+                if (*end != ' ')
+                        break;
+                if (end[1] == 'r') {
+                        if (n > 0 && runs[n - 1].end == start) {
+                                runs[n - 1].end = stop;
+                        } else {
+                                if (n == size) {
+                                        size = size ? size * 2 : 256;
+                                        struct capture_run *r = realloc(runs, size * sizeof *runs);
+                                        if (!r) {
+                                                free(runs);
+                                                return -ENOMEM;
+                                        }
+                                        runs = r;
+                                }
+                                runs[n++] = (struct capture_run) { start, stop };
+                        }
+                }
+                line = strchr(end, '\n');
+                if (line)
+                        line++;
+        }
+        free(cap->readable);
+        cap->readable = runs;
+        cap->n_readable = n;
+        return 0;
 }
 
 int capture_process(struct process_capture *cap)
@@ -259,5 +500,7 @@ int capture_process(struct process_capture *cap)
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/maps", (int) cap->pid);
         ssize_t r = read_full_file(path, &cap->maps_text);
-        return r < 0 ? (int) r : 0;
+        if (r < 0)
+                return (int) r;
+        return capture_readable_runs(cap);
 }

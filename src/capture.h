@@ -66,6 +66,10 @@ struct thread_capture {
         /* seize.c: our stop ended its indefinite wait with EINTR, and it was
          * rewound into the wait when it stopped; regs show it as found */
         bool rewound;
+
+        /* capture.c: what capture_thread_state found to read in a batch */
+        uint64_t futex_addr;    /* the futex word it waits on (capture_locks), or 0 */
+        int wait_fd;            /* the fd it waits on (capture_fds), or -1 */
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -75,6 +79,12 @@ struct capture_chunk {
         struct capture_chunk *next;
         size_t size, used;
         uint8_t data[];
+};
+
+/* A range of addresses that process_vm_readv reads through: adjacent
+ * readable mappings of /proc/PID/maps, merged. */
+struct capture_run {
+        uint64_t start, end;
 };
 
 struct process_capture {
@@ -98,6 +108,12 @@ struct process_capture {
                                  * held (a live unwinder reads them) */
         bool sigmask_saved;     /* seize.c: our own signal mask before the stop */
         sigset_t saved_sigmask; /* window, restored when it ends */
+        size_t *tid_index;      /* open addressing: 1 + index into threads, 0 empty */
+        size_t tid_index_size;  /* a power of two, at least twice n_threads */
+        struct capture_run *readable;   /* readable ranges of maps_text, for */
+        size_t n_readable;              /* the stack copies (capture_stacks) */
+        bool nice_saved;        /* seize.c: our own priority before the stop */
+        int saved_nice;         /* window, restored when it ends */
 };
 
 struct process_capture *process_capture_new(pid_t pid);
@@ -106,7 +122,7 @@ void process_capture_free(struct process_capture *cap);
 /* Adds an empty entry for tid.  Returns it, or NULL on -ENOMEM. */
 struct thread_capture *process_capture_add(struct process_capture *cap, pid_t tid);
 
-/* The entry for tid, or NULL. */
+/* The entry for tid, or NULL.  Constant time (a hash index over threads). */
 struct thread_capture *process_capture_find(struct process_capture *cap, pid_t tid);
 
 /* Makes room for bytes of stack copies, faulted in now.  Call before the
@@ -130,9 +146,10 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
  * when the thread is gone. */
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 
-/* Copies the registers of a stopped thread, and what its wait depends on that
- * other threads could change: the futex word, the file its fd names.  Done
- * for every thread while all are stopped, so these agree with each other.
+/* Copies the registers of a stopped thread, and finds what its wait
+ * depends on that other threads could change: the futex word (read by
+ * capture_locks while every thread is still held, so that lock words agree
+ * with each other) and the fd (named by capture_fds after the release).
  * A thread that is not stopped (held by the caller in a syscall, or in an
  * uninterruptible sleep: proc_only, or seized but never stopped) gives its
  * pc, stack pointer and syscall from /proc/PID/task/TID/syscall; none when
@@ -141,13 +158,29 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
  * 32-bit thread, or another negative errno. */
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t);
 
-/* Copies the stack window (at most stack_window bytes above SP) of a thread
- * whose state was captured.  Only the thread itself writes its stack, so this
- * may follow the release of the others. */
-void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window);
+/* Copies the bytes around the futex word of every thread that waits on one
+ * (CAPTURE_LOCK_WINDOW, half before the word), with one process_vm_readv per
+ * batch of threads.  Call while all threads are held, after
+ * capture_thread_state. */
+void capture_locks(struct process_capture *cap);
+
+/* Copies the stack windows (at most stack_window bytes above SP, as far as
+ * memory is readable: the end of the stack's mapping, per capture_process's
+ * maps) of a batch of threads from threads[first] on, with one
+ * process_vm_readv.  Only a thread itself writes its stack, so each batch
+ * may be released as soon as it is copied.  Returns how many threads from
+ * first it handled (at least 1 while first < n_threads). */
+size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_window);
+
+/* Names the file each thread's fd argument points to (readlink of
+ * /proc/PID/fd/N, once per distinct fd), as fd_target.  After the release:
+ * a thread blocked on a fd keeps that file whatever the others do, and a
+ * readlink through procfs is among the dearest reads of the window. */
+void capture_fds(struct process_capture *cap);
 
 /* Reads the process-wide facts that must match the stopped threads
- * (/proc/PID/maps).  Returns 0 or a negative errno. */
+ * (/proc/PID/maps, and from it the readable ranges the stack copies need).
+ * Returns 0 or a negative errno. */
 int capture_process(struct process_capture *cap);
 
 /* The syscall argument that is a fd for syscall nr, or -1 when it takes none

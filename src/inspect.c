@@ -161,7 +161,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
 
         /* ---- the target is held from here ----
-         * First what must agree across threads (registers, lock words, fds,
+         * First what must agree across threads (registers, lock words,
          * maps) while every thread is stopped; then each thread's stack,
          * which only that thread writes, releasing it right after. */
         int err = 0;
@@ -177,20 +177,24 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                         err = k;
                 }
         }
+        capture_locks(cap);
         if (capture_process(cap) < 0 && err == 0)
                 err = -ESRCH;
         /* an unwinder that reads the live process does it now (unwind.h) */
         const struct unwinder *unwinder = unwinder_find(opts->unwinder);
         if (err == 0 && unwinder && unwinder->while_stopped)
                 err = unwinder->while_stopped(cap, opts->stack_window, opts->max_frames);
-        for (size_t i = 0; i < cap->n_threads; i++) {
-                struct thread_capture *t = &cap->threads[i];
-                if (!t->vanished && err == 0)
-                        capture_thread_stack(cap, t, opts->stack_window);
-                seize_release_thread(cap, t);
+        /* stacks a batch at a time (one read each), each batch let go as
+         * soon as it is copied */
+        for (size_t i = 0; i < cap->n_threads; ) {
+                size_t k = err == 0 ? capture_stacks(cap, i, opts->stack_window) : cap->n_threads - i;
+                for (size_t j = i; j < i + k; j++)
+                        seize_release_thread(cap, &cap->threads[j]);
+                i += k;
         }
         seize_release(cap);
         /* ---- released ---- */
+        capture_fds(cap);
 
         if (err < 0) {
                 process_capture_free(cap);
