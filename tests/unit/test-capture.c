@@ -1,0 +1,201 @@
+/* Unit tests for the batched reads of capture.c, on this test's own memory
+ * (process_vm_readv on ourselves needs no ptrace): stack windows end where
+ * the maps say memory stops being readable, a batch cut short by a page
+ * that became unreadable after the maps were read goes on with the next
+ * thread, lock windows fall back to the word alone, fds are named once per
+ * fd, and the TID index finds every thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "check.h"
+
+static size_t page;
+
+static struct thread_capture *add_thread(struct process_capture *cap, pid_t tid, uint64_t sp)
+{
+        struct thread_capture *t = process_capture_add(cap, tid);
+        uint64_t args[6] = {0};
+        arch_regs_from_syscall(&t->regs, 0, args, sp, 0);
+        t->regs_valid = true;
+        return t;
+}
+
+static size_t capture_all_stacks(struct process_capture *cap, size_t window)
+{
+        size_t calls = 0;
+        for (size_t i = 0; i < cap->n_threads; calls++)
+                i += capture_stacks(cap, i, window);
+        return calls;
+}
+
+/* Six pages: 0-1 readable, 2 not, 3-4 readable, 5 not. */
+static uint8_t *make_area(void)
+{
+        uint8_t *a = mmap(NULL, 6 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a == MAP_FAILED)
+                return NULL;
+        for (size_t i = 0; i < 6 * page; i++)
+                a[i] = (uint8_t) (i * 7 + i / page);
+        mprotect(a + 2 * page, page, PROT_NONE);
+        mprotect(a + 5 * page, page, PROT_NONE);
+        return a;
+}
+
+static void test_stacks(void)
+{
+        uint8_t *a = make_area();
+        CHECK(a != NULL);
+        if (!a)
+                return;
+        struct process_capture *cap = process_capture_new(getpid());
+        CHECK_EQ_INT(capture_process(cap), 0);
+        struct thread_capture *t0 = add_thread(cap, 1000, (uint64_t) (uintptr_t) (a + 100));
+        struct thread_capture *t1 = add_thread(cap, 1001, (uint64_t) (uintptr_t) (a + 2 * page + 8));
+        struct thread_capture *t2 = add_thread(cap, 1002, (uint64_t) (uintptr_t) (a + 3 * page + 16));
+        struct thread_capture *t3 = add_thread(cap, 1003, (uint64_t) (uintptr_t) (a + page));
+        t3->vanished = true;
+        capture_all_stacks(cap, 64 * 1024);
+        /* to the unreadable page, not into it */
+        CHECK_EQ_INT(t0->stack_len, 2 * page - 100);
+        CHECK_EQ_INT(t0->stack_addr, (uint64_t) (uintptr_t) (a + 100));
+        CHECK(!t0->stack_truncated);
+        CHECK(t0->stack && memcmp(t0->stack, a + 100, t0->stack_len) == 0);
+        /* SP in no readable mapping: read alone, and nothing to read */
+        CHECK(t1->stack == NULL);
+        CHECK_EQ_INT(t1->stack_len, 0);
+        CHECK_EQ_INT(t2->stack_len, 2 * page - 16);
+        CHECK(t2->stack && memcmp(t2->stack, a + 3 * page + 16, t2->stack_len) == 0);
+        CHECK(t3->stack == NULL);
+        process_capture_free(cap);
+
+        /* a window smaller than the stack: full, and said to go on */
+        cap = process_capture_new(getpid());
+        CHECK_EQ_INT(capture_process(cap), 0);
+        t0 = add_thread(cap, 1000, (uint64_t) (uintptr_t) (a + 100));
+        capture_all_stacks(cap, 256);
+        CHECK_EQ_INT(t0->stack_len, 256);
+        CHECK(t0->stack_truncated);
+        process_capture_free(cap);
+
+        /* The maps say page 1 is readable, but it no longer is: the batch
+         * read stops there; t0 keeps what was read, t1 (in page 1) gets
+         * nothing, t2 after them is still read. */
+        cap = process_capture_new(getpid());
+        CHECK_EQ_INT(capture_process(cap), 0);
+        mprotect(a + page, page, PROT_NONE);
+        t0 = add_thread(cap, 1000, (uint64_t) (uintptr_t) (a + 100));
+        t1 = add_thread(cap, 1001, (uint64_t) (uintptr_t) (a + page + 64));
+        t2 = add_thread(cap, 1002, (uint64_t) (uintptr_t) (a + 3 * page + 16));
+        capture_all_stacks(cap, 64 * 1024);
+        CHECK_EQ_INT(t0->stack_len, page - 100);
+        CHECK(t0->stack && memcmp(t0->stack, a + 100, t0->stack_len) == 0);
+        CHECK(t1->stack == NULL);
+        CHECK_EQ_INT(t2->stack_len, 2 * page - 16);
+        CHECK(t2->stack && memcmp(t2->stack, a + 3 * page + 16, t2->stack_len) == 0);
+        process_capture_free(cap);
+
+        /* more threads than one batch holds: every one is copied */
+        mprotect(a + page, page, PROT_READ | PROT_WRITE);
+        cap = process_capture_new(getpid());
+        CHECK_EQ_INT(capture_process(cap), 0);
+        for (pid_t i = 0; i < 600; i++)
+                add_thread(cap, 2000 + i, (uint64_t) (uintptr_t) (a + (size_t) i * 8));
+        CHECK(capture_all_stacks(cap, 512) > 1);
+        size_t good = 0;
+        for (size_t i = 0; i < cap->n_threads; i++)
+                good += cap->threads[i].stack_len == 512 &&
+                        memcmp(cap->threads[i].stack, a + i * 8, 512) == 0;
+        CHECK_EQ_INT(good, 600);
+        process_capture_free(cap);
+        munmap(a, 6 * page);
+}
+
+static void test_locks(void)
+{
+        uint8_t *a = make_area();
+        CHECK(a != NULL);
+        if (!a)
+                return;
+        struct process_capture *cap = process_capture_new(getpid());
+        /* the page before the word is not readable: the word on, alone */
+        struct thread_capture *t0 = add_thread(cap, 1000, 0);
+        t0->futex_addr = (uint64_t) (uintptr_t) (a + 3 * page + 8);
+        /* the whole window around the word */
+        struct thread_capture *t1 = add_thread(cap, 1001, 0);
+        t1->futex_addr = (uint64_t) (uintptr_t) (a + page + 200);
+        /* nothing readable at all */
+        struct thread_capture *t2 = add_thread(cap, 1002, 0);
+        t2->futex_addr = (uint64_t) (uintptr_t) (a + 2 * page + 200);
+        capture_locks(cap);
+        uint32_t w;
+        CHECK(t0->has_futex_word);
+        CHECK_EQ_INT(t0->lock_addr, t0->futex_addr);
+        CHECK_EQ_INT(t0->lock_len, CAPTURE_LOCK_WINDOW / 2);
+        memcpy(&w, a + 3 * page + 8, sizeof w);
+        CHECK_EQ_INT(t0->futex_word, w);
+        CHECK(t1->has_futex_word);
+        CHECK_EQ_INT(t1->lock_addr, t1->futex_addr - CAPTURE_LOCK_WINDOW / 2);
+        CHECK_EQ_INT(t1->lock_len, CAPTURE_LOCK_WINDOW);
+        CHECK(memcmp(t1->lock, a + page + 200 - CAPTURE_LOCK_WINDOW / 2, CAPTURE_LOCK_WINDOW) == 0);
+        memcpy(&w, a + page + 200, sizeof w);
+        CHECK_EQ_INT(t1->futex_word, w);
+        CHECK(!t2->has_futex_word);
+        process_capture_free(cap);
+        munmap(a, 6 * page);
+}
+
+static void test_fds(void)
+{
+        int p[2];
+        CHECK_EQ_INT(pipe(p), 0);
+        struct process_capture *cap = process_capture_new(getpid());
+        struct thread_capture *r0 = add_thread(cap, 1000, 0);
+        struct thread_capture *w = add_thread(cap, 1001, 0);
+        struct thread_capture *r1 = add_thread(cap, 1002, 0);
+        struct thread_capture *none = add_thread(cap, 1003, 0);
+        struct thread_capture *bad = add_thread(cap, 1004, 0);
+        r0->wait_fd = r1->wait_fd = p[0];
+        w->wait_fd = p[1];
+        bad->wait_fd = 99999;
+        capture_fds(cap);
+        CHECK(r0->fd_target && strncmp(r0->fd_target, "pipe:[", 6) == 0);
+        CHECK_EQ_STR(r1->fd_target, r0->fd_target);
+        CHECK_EQ_STR(w->fd_target, r0->fd_target);     /* the same pipe */
+        CHECK(r1->fd_target != r0->fd_target);         /* each owns its copy */
+        CHECK(none->fd_target == NULL);
+        CHECK(bad->fd_target == NULL);
+        process_capture_free(cap);
+        close(p[0]);
+        close(p[1]);
+}
+
+static void test_find(void)
+{
+        struct process_capture *cap = process_capture_new(1);
+        CHECK(process_capture_find(cap, 5) == NULL);
+        for (pid_t tid = 1; tid <= 5000; tid++)
+                process_capture_add(cap, tid * 3);
+        size_t found = 0;
+        for (pid_t tid = 1; tid <= 5000; tid++) {
+                struct thread_capture *t = process_capture_find(cap, tid * 3);
+                found += t && t->tid == tid * 3;
+        }
+        CHECK_EQ_INT(found, 5000);
+        CHECK(process_capture_find(cap, 4) == NULL);
+        CHECK(process_capture_find(cap, 15001) == NULL);
+        process_capture_free(cap);
+}
+
+int main(void)
+{
+        page = (size_t) sysconf(_SC_PAGESIZE);
+        test_stacks();
+        test_locks();
+        test_fds();
+        test_find();
+        return CHECK_DONE();
+}
