@@ -1,4 +1,5 @@
 /* Command-line value parsers; see parse.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,12 +10,14 @@
 
 int parse_duration_ms(const char *s, int64_t *ret_ms)
 {
-        if (!s || !*s)
+        /* strtod would take blanks, a sign, "inf", "nan" and hex: only
+         * decimal digits and a point are a duration */
+        if (!s || !(isdigit((unsigned char) *s) || (*s == '.' && isdigit((unsigned char) s[1]))))
                 return -EINVAL;
         char *end;
         errno = 0;
         double v = strtod(s, &end);
-        if (end == s || errno != 0 || v < 0 || isnan(v))
+        if (end != s + strspn(s, "0123456789.") || errno != 0 || v < 0 || isnan(v))
                 return -EINVAL;
         double scale;
         if (!*end || streq(end, "s"))
@@ -30,7 +33,9 @@ int parse_duration_ms(const char *s, int64_t *ret_ms)
         else
                 return -EINVAL;
         double ms = v * scale;
-        if (ms > (double) INT64_MAX / 2)
+        /* callers turn it into microseconds and add it to a clock: keep
+         * both in range (PARSE_DURATION_MAX_MS, some 290,000 years) */
+        if (!(ms <= (double) PARSE_DURATION_MAX_MS))
                 return -ERANGE;
         *ret_ms = (int64_t) ms;
         return 0;
@@ -38,7 +43,7 @@ int parse_duration_ms(const char *s, int64_t *ret_ms)
 
 int parse_size(const char *s, size_t *ret)
 {
-        if (!s || !*s || *s == '-')
+        if (!s || !isdigit((unsigned char) *s))
                 return -EINVAL;
         char *end;
         errno = 0;
@@ -60,7 +65,7 @@ int parse_size(const char *s, size_t *ret)
 
 int parse_int(const char *s, long min, long max, long *ret)
 {
-        if (!s || !*s)
+        if (!s || !(isdigit((unsigned char) *s) || (*s == '-' && isdigit((unsigned char) s[1]))))
                 return -EINVAL;
         char *end;
         errno = 0;

@@ -6,8 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest duration: its microseconds, plus any clock reading, still fit
+ * in 64 bits. */
+#define PARSE_DURATION_MAX_MS (INT64_MAX / 1000 / 2)
+
 /* "1.5s", "500ms", "2m", "100us", "0"; a bare number is seconds.  Returns 0
- * and milliseconds in *ret_ms, or -EINVAL / -ERANGE. */
+ * and milliseconds in *ret_ms, or -EINVAL (not a duration) / -ERANGE (longer
+ * than PARSE_DURATION_MAX_MS). */
 int parse_duration_ms(const char *s, int64_t *ret_ms);
 
 /* "65536", "64K", "1M" (binary units).  Returns 0 or -EINVAL / -ERANGE. */
