@@ -48,4 +48,15 @@ ssize_t read_full_file(const char *path, char **ret);
 /* The same, relative to a directory fd. */
 ssize_t read_full_file_at(int dirfd, const char *path, char **ret);
 
+/* Writes into buf (of size >= 16) a short excerpt of s fit to quote in an
+ * error line: at most max visible characters (then "..."), with control
+ * characters, quotes, backslashes and bytes >= 0x7f as \xNN, \", \\.
+ * Returns buf. */
+char *escape_excerpt(const char *s, size_t max, char *buf, size_t size);
+
+/* Grows *array (of *cap elements of size each) to hold at least n elements,
+ * doubling, so that appending one by one stays linear.  Returns 0 or
+ * -ENOMEM (the array is then unchanged). */
+int grow_array(void *array, size_t *cap, size_t n, size_t size);
+
 #endif
