@@ -21,4 +21,14 @@ int parse_size(const char *s, size_t *ret);
 /* A decimal integer in [min, max].  Returns 0 or -EINVAL / -ERANGE. */
 int parse_int(const char *s, long min, long max, long *ret);
 
+/* Splits s into words as a POSIX shell would, without any expansion:
+ * blanks separate words; '...' keeps everything literally; "..." keeps
+ * everything but \" \\ \$ \` (and drops \newline); a backslash outside
+ * quotes keeps the next character.  No variables, globs or commands: the
+ * words are what the user wrote (wordexp would expand "$HOME" and glob
+ * "--ignore-top=f*" against the current directory).  Returns 0 and a new
+ * NULL-terminated array in *ret (free with strv_free), or -EINVAL with
+ * *ret_error (static text), or -ENOMEM. */
+int parse_shell_words(const char *s, char ***ret, size_t *ret_n, const char **ret_error);
+
 #endif
