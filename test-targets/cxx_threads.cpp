@@ -1,15 +1,20 @@
 // C++ std::thread waits: std::mutex, std::condition_variable, std::future,
-// std::thread::join.
-// leakscan-expect-at-exit: leaked=4
-// leakscan-expect: leaked=4
+// std::thread::join; and two whose top function has characters that
+// suppressions must escape or keep: a lambda ("{lambda()#1}", a '#') and a
+// template instance ('*', '<', ' ').
+// leakscan-expect-at-exit: leaked=6
+// leakscan-expect: leaked=6
 // leakscan-expect: thread cxxmutex state=mutex verdict=blocked top=lock_shared_state line=@mutex
 // leakscan-expect: thread cxxcond state=condvar verdict=blocked top=wait_for_job line=@cond
 // leakscan-expect: thread cxxfuture state=condvar verdict=blocked top=wait_for_result line=@future
 // leakscan-expect: thread cxxjoin state=join verdict=blocked top=join_worker line=@join
+// leakscan-expect: thread cxxlambda state=condvar line=@lambda
+// leakscan-expect: thread cxxtemplate state=mutex line=@template
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -44,6 +49,13 @@ NOINLINE static void join_worker(std::thread &t)
         t.join(); // @join
 }
 
+template <typename T>
+NOINLINE static void park_all(std::vector<T *> &items)
+{
+        std::lock_guard<std::mutex> g(shared_state); // @template
+        items.clear();
+}
+
 int main()
 {
         shared_state.lock();
@@ -56,6 +68,16 @@ int main()
         std::future<int> fut = result_promise.get_future();
         std::thread c([&fut] { pthread_setname_np(pthread_self(), "cxxfuture"); wait_for_result(fut); });
         std::thread d([&b] { pthread_setname_np(pthread_self(), "cxxjoin"); join_worker(b); });
+        std::thread e([] {
+                pthread_setname_np(pthread_self(), "cxxlambda");
+                std::mutex m;
+                std::condition_variable never;
+                std::unique_lock<std::mutex> l(m);
+                for (;;)
+                        never.wait(l); // @lambda
+        });
+        std::vector<int *> items;
+        std::thread f([&items] { pthread_setname_np(pthread_self(), "cxxtemplate"); park_all(items); });
         if (getenv("LEAKSCAN_TARGET_EXIT")) {
                 usleep(300000);         /* let the threads reach their waits */
                 _exit(0);               /* std::thread destructors would abort */

@@ -1,0 +1,47 @@
+/* An OpenMP team thread blocked in the user's own code: libgomp started it,
+ * but it waits in the user's function, so the built-in OpenMP rule must not
+ * ignore it (a rule applies only to a thread idle inside the runtime).  A
+ * thread named "ompdriver" runs a parallel region of 3 threads: one blocks
+ * for good on a mutex main holds, one finishes and idles in libgomp (ignored
+ * by default), and the driver waits at the end of the region, in the user's
+ * function.
+ * leakscan-expect: leaked=2
+ * leakscan-expect: thread ompdriver state=futex leaked=true
+ * leakscan-expect: thread ompblocked state=mutex leaked=true top=wait_for_config line=@wait
+ * leakscan-expect: thread ompidle state=futex leaked=false
+ * (At exit, tests/integration/test_rules.py checks that the idle one is still
+ * ignored: the harness counts every thread alive at exit as leaked.)
+ */
+#include <omp.h>
+
+#include "common.h"
+
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+
+NOINLINE static void wait_for_config(void)
+{
+        pthread_mutex_lock(&held); // @wait
+        pthread_mutex_unlock(&held);
+}
+
+static void *drive(void *arg)
+{
+        (void) arg;
+        name_self("ompdriver");
+#pragma omp parallel num_threads(3)
+        {
+                if (omp_get_thread_num() == 1) {
+                        name_self("ompblocked");
+                        wait_for_config();
+                } else if (omp_get_thread_num() == 2)
+                        name_self("ompidle");
+        }
+        return NULL;
+}
+
+int main(void)
+{
+        pthread_mutex_lock(&held);
+        spawn_thread(drive, NULL);
+        ready_and_wait();
+}
