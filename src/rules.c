@@ -78,8 +78,8 @@ static const struct runtime runtimes[] = {
           "(handle_fildes_io), getaddrinfo_a (handle_requests)" },
         { "grpc", "gRPC",
           { "libgrpc*.so*", "libgpr.so*", "libabsl_*.so*" },
-          { "grpc_*", "gpr_*", "grpc_core::*", "grpc_event_engine::*", "absl::*", "*grpc_core::*" },
-          { "grpc_core::*", "grpc_event_engine::*", "*timer_thread*", "*grpc_core::*" }, false, {},
+          { "grpc_*", "gpr_*", "grpc_core::*", "grpc_event_engine::*", "absl::*", "timer_thread*" },
+          { "grpc_core::*", "grpc_event_engine::*" }, false, {},
           "the timer manager, the executors and EventEngine's pool wait for work" },
         { "tbb", "oneTBB",
           { "libtbb.so*", "libtbbmalloc.so*" }, { "tbb::*", "rml::*" }, { "tbb::*", "rml::*" }, true, {},
@@ -525,8 +525,8 @@ static void escape_glob(char *s, const char *name)
         for (const char *p = name; *p; p++) {
                 unsigned char c = (unsigned char) *p;
                 bool blank_before = p > name && (p[-1] == ' ' || p[-1] == '\t');
-                if (c < 0x20 || c == 0x7f)
-                        s[o++] = '?';   /* no glob escape for a control character */
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        s[o++] = '?';   /* a line break cannot be escaped: any one character */
                 else if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\' || (c == '#' && blank_before) ||
                          ((c == ' ' || c == '\t') && (!p[1] || startswith(p + 1, "in ") || p == name))) {
                         s[o++] = '\\';

@@ -108,7 +108,7 @@ int rules_apply(const struct rule_set *set, struct leakscan_report *report);
  * string: its top function, else the module of its top frame, else its name;
  * NULL when nothing names it.  The name is escaped to match itself as a glob
  * ('*', '?', '[', '\\', a '#' after a blank, a blank before "in " or at the
- * end); a control character becomes '?'. */
+ * end); a control character other than a tab becomes '?'. */
 char *rules_suggest(const struct leakscan_thread *t);
 
 const char *rule_kind_to_string(enum rule_kind kind);
