@@ -18,6 +18,7 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "clang:command -v clang"          # tests: the fuzz targets as libFuzzer programs
 )
 
 leakscan_install_deps() {
@@ -44,15 +45,26 @@ leakscan_install_deps() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-leakscan_build() {
-  local log="$LEAKSCAN_TOP/.build.log"
-  echo "leakscan: building in $LEAKSCAN_BUILD (log: $log)" >&2
+# leakscan_build_in DIR [NINJA-TARGET...] [-- MESON-SETUP-ARGS...]: configures
+# DIR once (with the setup arguments) and builds the targets (all by default).
+leakscan_build_in() {
+  local dir=$1 targets=() setup=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do targets+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  setup=("$@")
+  local log="$LEAKSCAN_TOP/.build${dir##*/build}.log"
+  echo "leakscan: building in $dir (log: $log)" >&2
   {
-    if [ ! -f "$LEAKSCAN_BUILD/build.ninja" ]; then
-      meson setup "$LEAKSCAN_BUILD" "$LEAKSCAN_TOP" -Dwerror=true --buildtype=debugoptimized
+    if [ ! -f "$dir/build.ninja" ]; then
+      meson setup "$dir" "$LEAKSCAN_TOP" -Dwerror=true "${setup[@]}"
     fi
-    ninja -C "$LEAKSCAN_BUILD"
-  } > "$log" 2>&1 || { cat "$log" >&2; echo "leakscan: the build failed (above)" >&2; exit 1; }
+    ninja -C "$dir" "${targets[@]}"
+  } > "$log" 2>&1 || { cat "$log" >&2; echo "leakscan: the build in $dir failed (above)" >&2; exit 1; }
+}
+
+leakscan_build() {
+  leakscan_build_in "$LEAKSCAN_BUILD" -- --buildtype=debugoptimized
 }
 
 leakscan_install_deps
