@@ -19,6 +19,7 @@ LEAKSCAN_DEPS=(
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
   "clang:command -v clang"          # tests: the fuzz targets as libFuzzer programs
+  "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
 )
 
 leakscan_install_deps() {

@@ -1,4 +1,5 @@
-/* An OpenMP team thread blocked in the user's own code: libgomp started it,
+/* An OpenMP team thread blocked in the user's own code (built with gcc's
+ * libgomp, and as openmp_llvm with clang's libomp where clang is there): libgomp started it,
  * but it waits in the user's function, so the built-in OpenMP rule must not
  * ignore it (a rule applies only to a thread idle inside the runtime).  A
  * thread named "ompdriver" runs a parallel region of 3 threads: one blocks
@@ -6,9 +7,9 @@
  * by default), and the driver waits at the end of the region, in the user's
  * function.
  * leakscan-expect: leaked=2
- * leakscan-expect: thread ompdriver state=futex leaked=true
+ * leakscan-expect: thread ompdriver leaked=true
  * leakscan-expect: thread ompblocked state=mutex leaked=true top=wait_for_config line=@wait
- * leakscan-expect: thread ompidle state=futex leaked=false
+ * leakscan-expect: thread ompidle leaked=false
  * (At exit, tests/integration/test_rules.py checks that the idle one is still
  * ignored: the harness counts every thread alive at exit as leaked.)
  */

@@ -12,9 +12,10 @@ named, an option missing its value there taking nothing from the command
 line), duration overflow, and the round trips of --list-default-ignores
 (OpenMP) and --print-suppressions (C++ lambdas and templates); a runtime's
 thread ignored only while idle inside the runtime (an OpenMP worker blocked
-in the user's function is a leak, -p and at exit).
+in the user's function is a leak, -p and at exit, with libgomp and LLVM's
+libomp).
 Usage: test_rules.py LEAKSCAN MUTEX_TARGET POOL64_TARGET GROWS_TARGET
-                     [openmp=PATH] [openmp_user=PATH] [cxx=PATH]"""
+                     [openmp=PATH] [openmp_user=PATH] [openmp_llvm=PATH] [cxx=PATH]"""
 import json
 import os
 import re
@@ -187,7 +188,7 @@ def test_print_suppressions_cxx(leakscan, cxx):
     check(rep["summary"]["leaked"] == 6, f"at exit, the C++ target leaks 6 threads ({rep['summary']['leaked']})")
 
 
-def test_openmp(leakscan, openmp, openmp_user):
+def test_openmp(leakscan, openmp, openmp_user, openmp_llvm):
     # every line --list-default-ignores prints is a suppressions line with the same meaning
     code, listing, _ = run_leakscan(leakscan, ["--list-default-ignores"])
     path = suppressions(listing)
@@ -201,21 +202,26 @@ def test_openmp(leakscan, openmp, openmp_user):
               f"--list-default-ignores read back as suppressions ignores the same threads ({list(byfile.values())[:1]}"
               f"{p.stderr.strip()[:80]})")
     os.unlink(path)
-    if not openmp_user:
-        return
-    # an OpenMP worker blocked in the user's function is no idle runtime thread
-    with Target([openmp_user]) as t:
+    for target, runtime in ((openmp_user, "libgomp"), (openmp_llvm, "libomp")):
+        if target:
+            test_openmp_user(leakscan, target, runtime)
+
+
+def test_openmp_user(leakscan, target, runtime):
+    """An OpenMP worker blocked in the user's function is no idle runtime thread."""
+    with Target([target]) as t:
         wait_settled(t.pid, {"ompblocked", "ompidle"})
         rep, _ = leaks(leakscan, t.pid)
         th = {x["name"]: x for x in rep["processes"][0]["threads"]}
         check(th["ompblocked"]["leaked"] and not th["ompidle"]["leaked"] and
-              th["ompidle"]["ignored_by"].startswith("runtime:libgomp"),
-              "-p: the worker blocked in wait_for_config is a leak; the idle one is ignored")
-    rep = at_exit_leaks(leakscan, openmp_user)
+              (th["ompidle"]["ignored_by"] or "").startswith(f"runtime:{runtime} "),
+              f"{runtime}, -p: the worker blocked in wait_for_config is a leak; the idle one is ignored "
+              f"({th['ompidle']['ignored_by']})")
+    rep = at_exit_leaks(leakscan, target)
     th = {x["name"]: x for x in rep["processes"][0]["threads"]}
     check(rep["summary"]["leaked"] == 2 and th["ompblocked"]["leaked"] and not th["ompidle"]["leaked"] and
-          (th["ompidle"]["ignored_by"] or "").startswith("runtime:libgomp"),
-          f"at exit too, with the creator stack known ({rep['summary']['leaked']}: {th['ompidle']['ignored_by']})")
+          (th["ompidle"]["ignored_by"] or "").startswith(f"runtime:{runtime} "),
+          f"{runtime}, at exit too, with the creator stack known ({rep['summary']['leaked']}: {th['ompidle']['ignored_by']})")
 
 
 def main():
@@ -397,7 +403,7 @@ def main():
             rep, _ = leaks(leakscan, t.pid)
             ign = [x["ignored_by"] for x in rep["processes"][0]["threads"] if x["ignored_by"]]
             check(ign and all("default: OpenMP (libgomp)" in x for x in ign), f"...naming the entry ({ign[:1]})")
-        test_openmp(leakscan, openmp, extra.get("openmp_user"))
+        test_openmp(leakscan, openmp, extra.get("openmp_user"), extra.get("openmp_llvm"))
     else:
         check(False, "no OpenMP target: the compiler has no -fopenmp")
     if extra.get("cxx"):
