@@ -20,6 +20,7 @@ LEAKSCAN_DEPS=(
   "automake:command -v automake"    # tests: leakscan under automake's harness
   "clang:command -v clang"          # tests: the fuzz targets as libFuzzer programs
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
+  "libglib2.0-dev:pkg-config --exists gio-2.0"  # tests: GLib's pools against the user's
 )
 
 leakscan_install_deps() {

@@ -35,58 +35,70 @@ struct runtime {
                                                  * linked copy */
         const char *entries[MAX_GLOBS];         /* the entry functions of its
                                                  * threads; "*": any function in
-                                                 * its libraries */
-        bool nameless_entry;                    /* a stripped library's entry frame
-                                                 * without a name counts */
+                                                 * its libraries (a nameless entry
+                                                 * frame in them counts: stripped
+                                                 * libraries hide static entries) */
         const char *user_apis[MAX_GLOBS];       /* how user code makes threads it
                                                  * owns through the runtime */
+        const char *shared_idle[MAX_GLOBS];     /* waits where an idle thread is in
+                                                 * the runtime's common keeping,
+                                                 * whoever made it */
         const char *why;
 };
 
 static const struct runtime runtimes[] = {
-        { "libgomp", "OpenMP (libgomp)",
-          { "libgomp.so*" }, { "gomp_*", "GOMP_*", "omp_*" }, { "gomp_thread_start" }, true, {},
-          "the worker team is kept for the next parallel region" },
-        { "libomp", "OpenMP (LLVM libomp, Intel libiomp5)",
-          { "libomp.so*", "libomp5.so*", "libiomp5.so*" },
-          { "__kmp*", "__kmpc*", "__ompt*", "kmp_*", "omp_*" },
-          { "__kmp_launch_worker*", "__kmp_launch_monitor*" }, true, {},
-          "the worker team (and its monitor) is kept for the next parallel region" },
-        { "openblas", "OpenBLAS",
-          { "libopenblas*.so*", "libblas.so*" }, { "blas_thread_server", "exec_blas*", "blas_*" },
-          { "blas_thread_server" }, true, {},
-          "BLAS worker threads wait for the next call" },
-        { "glib", "GLib",
-          { "libglib-2.0.so*", "libgio-2.0.so*", "libgobject-2.0.so*" }, { "g_*", "_g_*", "glib_*", "gdbus_*" },
-          { "g_thread_proxy" }, false,
-          { "g_thread_new", "g_thread_try_new", "g_thread_create*", "g_thread_pool_new*", "g_thread_pool_push" },
-          "its worker context, the D-Bus thread, GTask's pool and the idle threads kept for any pool wait "
-          "for work; a thread or a GThreadPool the user made is the user's" },
-        { "libuv", "libuv",
-          { "libuv.so*" }, { "uv_*", "uv__*" }, { "worker", "uv__*" }, false,
-          { "uv_thread_create*" },
-          "the threadpool serves uv_queue_work and file system requests" },
-        { "jemalloc", "jemalloc",
-          { "libjemalloc.so*" }, { "je_*", "background_thread_*", "jemalloc_*" },
-          { "background_thread_entry" }, true, {},
-          "\"jemalloc_bg_thd\" purges dirty pages in the background" },
-        { "glibc", "glibc",
-          { "libc.so*", "librt.so*", "libanl.so*" },
-          { "timer_helper_thread", "handle_fildes_io", "handle_requests" },
-          { "*" }, true, { "pthread_create*" },
-          "its own helper threads: SIGEV_THREAD timers (timer_helper_thread), POSIX AIO "
-          "(handle_fildes_io), getaddrinfo_a (handle_requests)" },
-        { "grpc", "gRPC",
-          { "libgrpc*.so*", "libgpr.so*", "libabsl_*.so*" },
-          { "grpc_*", "gpr_*", "grpc_core::*", "grpc_event_engine::*", "absl::*", "timer_thread*" },
-          { "grpc_core::*", "grpc_event_engine::*" }, false, {},
-          "the timer manager, the executors and EventEngine's pool wait for work" },
-        { "tbb", "oneTBB",
-          { "libtbb.so*", "libtbbmalloc.so*" }, { "tbb::*", "rml::*" }, { "tbb::*", "rml::*" }, true, {},
-          "the worker pool waits in its market for the next parallel algorithm" },
-        { "cuda", "CUDA",
-          { "libcuda.so*" }, {}, { "*" }, true, {},
-          "the driver's own threads (cuda-EvtHandlr, in poll for the life of the context)" },
+        { .id = "libgomp", .title = "OpenMP (libgomp)",
+          .modules = { "libgomp.so*" }, .symbols = { "gomp_*", "GOMP_*", "omp_*" },
+          .entries = { "gomp_thread_start" },
+          .why = "the worker team is kept for the next parallel region" },
+        { .id = "libomp", .title = "OpenMP (LLVM libomp, Intel libiomp5)",
+          .modules = { "libomp.so*", "libomp5.so*", "libiomp5.so*" },
+          .symbols = { "__kmp*", "__kmpc*", "__ompt*", "kmp_*", "omp_*" },
+          .entries = { "__kmp_launch_worker*", "__kmp_launch_monitor*" },
+          .why = "the worker team (and its monitor) is kept for the next parallel region" },
+        { .id = "openblas", .title = "OpenBLAS",
+          .modules = { "libopenblas*.so*", "libblas.so*" }, .symbols = { "blas_thread_server", "exec_blas*", "blas_*" },
+          .entries = { "blas_thread_server" },
+          .why = "BLAS worker threads wait for the next call" },
+        { .id = "glib", .title = "GLib",
+          .modules = { "libglib-2.0.so*", "libgio-2.0.so*", "libgobject-2.0.so*" },
+          .symbols = { "g_*", "_g_*", "glib_*", "gdbus_*" },
+          .entries = { "g_thread_proxy" },
+          .user_apis = { "g_thread_new", "g_thread_try_new", "g_thread_create*", "g_thread_pool_new*",
+                         "g_thread_pool_push" },
+          /* the pool code waits with the locked queue calls only for the
+           * threads it keeps for any pool and for its spawner; a pool's own
+           * queue is waited on with the _unlocked ones */
+          .shared_idle = { "g_async_queue_pop", "g_async_queue_timeout_pop", "g_thread_pool_wait_for_new_pool",
+                           "g_thread_pool_spawn_thread" },
+          .why = "its worker context, the D-Bus thread, GTask's pool and the threads kept for any pool wait "
+                 "for work; a thread or a GThreadPool the user made is the user's" },
+        { .id = "libuv", .title = "libuv",
+          .modules = { "libuv.so*" }, .symbols = { "uv_*", "uv__*" }, .entries = { "worker", "uv__*" },
+          .user_apis = { "uv_thread_create*" },
+          .why = "the threadpool serves uv_queue_work and file system requests" },
+        { .id = "jemalloc", .title = "jemalloc",
+          .modules = { "libjemalloc.so*" }, .symbols = { "je_*", "background_thread_*", "jemalloc_*" },
+          .entries = { "background_thread_entry" },
+          .why = "\"jemalloc_bg_thd\" purges dirty pages in the background" },
+        { .id = "glibc", .title = "glibc",
+          .modules = { "libc.so*", "librt.so*", "libanl.so*" },
+          .symbols = { "timer_helper_thread", "handle_fildes_io", "handle_requests" },
+          .entries = { "*" }, .user_apis = { "pthread_create*" },
+          .why = "its own helper threads: SIGEV_THREAD timers (timer_helper_thread), POSIX AIO "
+                 "(handle_fildes_io), getaddrinfo_a (handle_requests)" },
+        { .id = "grpc", .title = "gRPC",
+          .modules = { "libgrpc*.so*", "libgpr.so*", "libabsl_*.so*" },
+          .symbols = { "grpc_*", "gpr_*", "grpc_core::*", "grpc_event_engine::*", "absl::*", "timer_thread*" },
+          .entries = { "grpc_core::*", "grpc_event_engine::*" },
+          .why = "the timer manager, the executors and EventEngine's pool wait for work" },
+        { .id = "tbb", .title = "oneTBB",
+          .modules = { "libtbb.so*", "libtbbmalloc.so*" }, .symbols = { "tbb::*", "rml::*" },
+          .entries = { "tbb::*", "rml::*" },
+          .why = "the worker pool waits in its market for the next parallel algorithm" },
+        { .id = "cuda", .title = "CUDA",
+          .modules = { "libcuda.so*" }, .entries = { "*" },
+          .why = "the driver's own threads (cuda-EvtHandlr, in poll for the life of the context)" },
 };
 
 /* The C library and the C++ runtime: a runtime waits through them. */
@@ -311,6 +323,10 @@ void rules_print_defaults(FILE *f)
                 if (rt->user_apis[0]) {
                         fputs(", not made by the user through ", f);
                         print_globs(f, rt->user_apis);
+                        if (rt->shared_idle[0]) {
+                                fputs(" unless waiting in ", f);
+                                print_globs(f, rt->shared_idle);
+                        }
                 }
                 fprintf(f, "; %s\n", rt->why);
         }
@@ -374,7 +390,7 @@ static ssize_t entry_frame(const struct leakscan_thread *t)
 static bool runtime_entry(const struct runtime *rt, const struct leakscan_frame *e)
 {
         if (any_module_glob(rt->modules, MAX_GLOBS, e->module))
-                return e->function ? any_glob(rt->entries, e->function, false) : rt->nameless_entry;
+                return !e->function || any_glob(rt->entries, e->function, false);
         /* a static copy: named as the runtime names its entries */
         return any_glob(rt->entries, e->function, true);
 }
@@ -413,16 +429,17 @@ static bool runtime_idle(const struct runtime *rt, const struct leakscan_thread 
                 return false;
         /* a static copy's entry ("worker") is known by its name only: some
          * other frame must show the runtime too */
-        bool seen = any_module_glob(rt->modules, MAX_GLOBS, t->frames[e].module);
+        bool seen = any_module_glob(rt->modules, MAX_GLOBS, t->frames[e].module), shared = false;
         for (ssize_t i = 0; i < e; i++) {
                 bool mine = frame_in_runtime(rt, t->frames, (size_t) e + 1, (size_t) i);
                 if (!mine && !in_base(&t->frames[i]))
                         return false;   /* a user frame between the wait and the entry */
                 seen |= mine;
+                shared |= mine && any_glob(rt->shared_idle, t->frames[i].function, false);
         }
         if (!seen)
                 return false;
-        return !(t->has_created_by && made_by_user(rt, t));
+        return shared || !(t->has_created_by && made_by_user(rt, t));
 }
 
 static bool frame_matches(const struct leakscan_frame *f, const char *pattern, const char *module)

@@ -13,9 +13,9 @@ line), duration overflow, and the round trips of --list-default-ignores
 (OpenMP) and --print-suppressions (C++ lambdas and templates); a runtime's
 thread ignored only while idle inside the runtime (an OpenMP worker blocked
 in the user's function is a leak, -p and at exit, with libgomp and LLVM's
-libomp).
+libomp); GLib's own pools ignored, the user's GThreadPool not.
 Usage: test_rules.py LEAKSCAN MUTEX_TARGET POOL64_TARGET GROWS_TARGET
-                     [openmp=PATH] [openmp_user=PATH] [openmp_llvm=PATH] [cxx=PATH]"""
+                     [openmp=PATH] [openmp_user=PATH] [openmp_llvm=PATH] [cxx=PATH] [glib=PATH]"""
 import json
 import os
 import re
@@ -224,6 +224,25 @@ def test_openmp_user(leakscan, target, runtime):
           f"{runtime}, at exit too, with the creator stack known ({rep['summary']['leaked']}: {th['ompidle']['ignored_by']})")
 
 
+def test_glib(leakscan, glib):
+    """GLib: its own threads ignored whatever their names; the user's pool and thread are not."""
+    rep = at_exit_leaks(leakscan, glib)
+    th = {x["name"]: x for x in rep["processes"][0]["threads"]}
+    glibs = {n: (th[n]["ignored_by"] or "") for n in ("gtaskpool", "gmain") if n in th}
+    check(th["userpool"]["leaked"] and th["userloop"]["leaked"] and rep["summary"]["leaked"] == 2 and
+          "gtaskpool" in glibs and all(v.startswith("runtime:glib ") for v in glibs.values()),
+          f"at exit: the user's GThreadPool and the user's blocked main-loop callback are leaks, GLib's "
+          f"GTask pool and worker context are not ({rep['summary']['leaked']}, {glibs})")
+    rep = at_exit_leaks(leakscan, glib, "--no-default-ignores")
+    check(rep["summary"]["leaked"] == 2 + len(glibs), f"...all of them with --no-default-ignores ({rep['summary']['leaked']})")
+    with Target([glib]) as t:
+        wait_settled(t.pid, {"userloop", "gtaskpool"})
+        rep, _ = leaks(leakscan, t.pid)
+        th = {x["name"]: x for x in rep["processes"][0]["threads"]}
+        check(th["userloop"]["leaked"] and not th["gmain"]["leaked"],
+              "-p: the callback blocked in user code is a leak, GLib's idle worker context is not")
+
+
 def main():
     leakscan, mutex, pool64, grows = [os.path.abspath(x) for x in sys.argv[1:5]]
     extra = dict(a.split("=", 1) for a in sys.argv[5:])
@@ -408,6 +427,8 @@ def main():
         check(False, "no OpenMP target: the compiler has no -fopenmp")
     if extra.get("cxx"):
         test_print_suppressions_cxx(leakscan, extra["cxx"])
+    if extra.get("glib"):
+        test_glib(leakscan, extra["glib"])
     code, out, _ = run_leakscan(leakscan, ["--list-default-ignores"])
     check(code == 0 and "libgomp" in out and "libuv" in out and "jemalloc" in out and "CUDA" in out
           and "libomp" in out and "gRPC" in out, "--list-default-ignores documents the built-in list")
