@@ -18,7 +18,13 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
-  "clang:command -v clang"          # tests: the fuzz targets as libFuzzer programs
+  "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
+  "libunwind-dev:pkg-config --exists libunwind-generic libunwind-ptrace"   # --unwinder=libunwind, ptrace
+  "redis-server:command -v redis-server"    # tests/real: healthy servers report nothing
+  "redis-tools:command -v redis-benchmark"
+  "memcached:test -x /usr/bin/memcached"
+  "nginx-light:test -x /usr/sbin/nginx"
+  "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
   "libglib2.0-dev:pkg-config --exists gio-2.0"  # tests: GLib's pools against the user's
 )

@@ -3,9 +3,13 @@
  * prints; every failure is one line naming the cause and the remedy. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 
 #include "baseline.h"
 #include "leakscan/leakscan.h"
@@ -14,11 +18,28 @@
 #include "rules.h"
 #include "supervise.h"
 #include "inspect.h"
+#include "judge.h"
 #include "track.h"
+#include "unwind.h"
 #include "util.h"
 
-#define EXIT_USAGE 2
-#define EXIT_CANNOT_INSPECT 3
+/* Exit statuses.  -p: CANNOT_INSPECT before LEAKS before OK.  --at-exit, in
+ * this order of precedence: PROGRAM could not be started (NOT_FOUND,
+ * NOT_EXECUTABLE); PROGRAM failed (its own status, or SIGNALED_BASE + N when
+ * killed by signal N: meson's 77 and 99 pass through like any other); the
+ * --timeout struck (TIMEOUT); leaks (--error-exitcode, LEAKS by default);
+ * else OK.  A failure of leakscan's own (CANNOT_INSPECT) never hides
+ * PROGRAM's status: a program that ran keeps it. */
+enum {
+        EXIT_OK = 0,
+        EXIT_LEAKS = 1,
+        EXIT_USAGE = 2,
+        EXIT_CANNOT_INSPECT = 3,
+        EXIT_TIMEOUT = 124,
+        EXIT_NOT_EXECUTABLE = 126,
+        EXIT_NOT_FOUND = 127,
+        EXIT_SIGNALED_BASE = 128,
+};
 
 #ifndef LEAKSCAN_VERSION
 #define LEAKSCAN_VERSION "0"
@@ -30,20 +51,35 @@ static void print_help(FILE *f)
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
-              "threads that look leaked: blocked in an indefinite wait, with the\n"
-              "symbolized stack and what they wait on.  With --at-exit, run PROGRAM and\n"
-              "report the threads still alive when it exits, with the stack that\n"
-              "created each.\n"
+              "threads that are leaked: deadlocked, waiting for what nothing alive can\n"
+              "release, or on an object nobody can reach any more, with the symbolized\n"
+              "stack and what they wait on.  With --at-exit, run PROGRAM and report the\n"
+              "threads still alive when it exits, with the stack that created each.\n"
+              "Options go before PROGRAM: what follows it is PROGRAM's own.\n"
               "\n"
+              "Mode:\n"
               "  -p, --pid=PID             the process to inspect\n"
               "      --at-exit             run PROGRAM; judge it when it calls exit\n"
+              "\n"
+              "Judging a running process (-p):\n"
+              "      --idle                also report idle threads: indefinite waits that\n"
+              "                            someone alive could still end (worker pools...)\n"
+              "      --min-blocked=DURATION  with --idle, only those idle at least this\n"
+              "                            long (default 1s; 0: every one)\n"
+              "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
+              "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
+              "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
+              "                            identical stacks whose thread count grew\n"
+              "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
+              "\n"
+              "Running a program (--at-exit):\n"
               "      --grace=DURATION      at exit, let running and timed threads finish\n"
               "                            for up to this long (default 500ms; 0: off)\n"
               "      --follow-forks        also judge the processes PROGRAM starts\n"
               "      --timeout=DURATION    if PROGRAM has not exited by then, report all its\n"
               "                            threads, kill it and exit 124\n"
               "\n"
-              "  Ignoring threads (shell globs on demangled names; each repeatable):\n"
+              "Ignoring threads (shell globs on demangled names; each repeatable):\n"
               "      --ignore-top=FUNC     FUNC is on top of the stack\n"
               "      --ignore-any=FUNC     FUNC is anywhere in the stack\n"
               "      --ignore-created-by=FUNC  FUNC is in the stack that created it\n"
@@ -55,20 +91,19 @@ static void print_help(FILE *f)
               "      --list-default-ignores  print the built-in ignore list and exit\n"
               "      --show-ignored        list the ignored threads with their rule\n"
               "      --print-suppressions  print a suppression line for each leak\n"
-              "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
-              "                            set), always or never\n"
-              "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
-              "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
-              "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
-              "                            identical stacks whose thread count grew\n"
-              "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
+              "\n"
+              "Output:\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
               "      --format=FORMAT       text (default), json or sarif (SARIF 2.1.0)\n"
               "  -o, --output=FILE         write the report to FILE instead of stdout\n"
-              "      --min-blocked=DURATION  report blocked threads idle at least this\n"
-              "                            long (default 1s; 0 reports every blocked thread)\n"
+              "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
+              "                            set), always or never\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
-              "      --unwinder=NAME       libdw (default) or fp (frame pointers only)\n"
+              "\n"
+              "Unwinding:\n"
+              "      --unwinder=NAME       how stacks are unwound: libdw (default), fp (frame\n"
+              "                            pointers only), libunwind (offline, like libdw), or\n"
+              "                            ptrace (libunwind on the live threads: slow, a reference)\n"
               "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
               "      --max-frames=N        frames per stack at most (default 256)\n"
               "      --system-lines        also show source lines and inlined frames inside\n"
@@ -76,8 +111,9 @@ static void print_help(FILE *f)
               "                            debug info: slower)\n"
               "      --stop-timeout=DURATION  wait this long for a thread to stop\n"
               "                            (default 2s)\n"
+              "\n"
               "  -h, --help                show this help\n"
-              "      --version             show the version\n"
+              "  -V, --version             show the version\n"
               "\n"
               "DURATION: 500ms, 1.5s, 2m (a bare number is seconds).  SIZE: 65536, 64K, 1M.\n"
               "LEAKSCAN_OPTIONS in the environment holds default options.\n"
@@ -116,7 +152,7 @@ enum {
         OPT_BASELINE,
         OPT_WATCH,
         OPT_INTERVAL,
-        OPT_VERSION,
+        OPT_IDLE,
 };
 
 struct cli {
@@ -131,24 +167,31 @@ struct cli {
         struct rule_set rules;
         bool no_default_ignores;
         bool print_suppressions;
+        bool idle;
+        int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
         const char *save_baseline;
         struct baseline baseline;
         int64_t watch_ms;       /* 0: one snapshot */
         int64_t interval_ms;
+        struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
 };
 
 /* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
  * the command line. */
 static const char *options_source;
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+        va_list ap;
+        va_start(ap, fmt);
         fputs("leakscan: ", stderr);
-        fprintf(stderr, fmt, arg);
+        vfprintf(stderr, fmt, ap);
         if (options_source)
                 fprintf(stderr, " (in %s)", options_source);
         fputs(" (see leakscan --help)\n", stderr);
+        va_end(ap);
         return -EINVAL;
 }
 
@@ -187,14 +230,15 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "watch", required_argument, NULL, OPT_WATCH },
                 { "interval", required_argument, NULL, OPT_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
+                { "version", no_argument, NULL, 'V' },
+                { "idle", no_argument, NULL, OPT_IDLE },
                 {}
         };
         long v;
         int64_t ms;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+p:ao:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+p:ao:hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
@@ -215,7 +259,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_MIN_BLOCKED:
                         if (parse_duration_ms(optarg, &ms) < 0)
                                 return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", optarg);
-                        cli->supervise.inspect.min_blocked_ms = ms;
+                        cli->min_blocked_ms = ms;
                         break;
                 case OPT_ERROR_EXITCODE:
                         if (parse_int(optarg, 0, 255, &v) < 0)
@@ -223,8 +267,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         cli->error_exitcode = (int) v;
                         break;
                 case OPT_UNWINDER:
-                        if (!streq(optarg, "libdw") && !streq(optarg, "fp"))
-                                return usage_error("unknown unwinder '%s': use libdw or fp", optarg);
+                        if (unwinder_absent_reason(optarg)) {
+                                fprintf(stderr, "leakscan: unwinder '%s' is not available: %s\n", optarg,
+                                        unwinder_absent_reason(optarg));
+                                return -EINVAL;
+                        }
+                        if (!unwinder_find(optarg)) {
+                                char names[128];
+                                unwinder_list_names(names, sizeof names);
+                                return usage_error("unknown unwinder '%s': use one of %s", optarg, names);
+                        }
                         cli->supervise.inspect.unwinder = optarg;
                         break;
                 case OPT_STACK_WINDOW:
@@ -328,7 +380,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case 'h':
                         print_help(stdout);
                         return 0;
-                case OPT_VERSION:
+                case OPT_IDLE:
+                        cli->idle = true;
+                        break;
+                case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
                 default:
@@ -350,6 +405,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         }
         if (!cli->no_default_ignores && rules_add_defaults(&cli->rules) < 0)
                 return -ENOMEM;
+        cli->judge = (struct judge_policy) {
+                .mode = JUDGE_PID,
+                .idle = cli->idle,
+                .min_blocked_ms = cli->min_blocked_ms,
+                .rules = &cli->rules,
+                .baseline = cli->baseline.path ? &cli->baseline : NULL,
+        };
+        cli->supervise.judge = &cli->judge;
+        if (cli->idle && cli->at_exit)
+                return usage_error("%s", "--idle goes with -p: at exit every thread alive is reported");
         if (cli->at_exit) {
                 if (cli->pid)
                         return usage_error("%s", "-p and --at-exit exclude each other");
@@ -364,6 +429,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
         if (cli->watch_ms && cli->backend == &report_sarif)
                 return usage_error("%s", "--watch reports in text or json, not sarif");
+        for (int i = optind + 1; i < argc; i++)
+                if (streq(argv[i], "--at-exit"))
+                        return usage_error("--at-exit comes after PROGRAM '%s': options go before PROGRAM, "
+                                           "as in leakscan --at-exit -- %s", argv[optind], argv[optind]);
         if (optind < argc)
                 return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
         if (cli->pid == 0)
@@ -405,11 +474,6 @@ static int close_output(FILE *out, FILE *default_out, int r)
 static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
                         size_t *ret_leaked)
 {
-        if (rules_apply(&cli->rules, report) < 0) {
-                fputs("leakscan: out of memory\n", stderr);
-                leakscan_report_free(report);
-                return EXIT_CANNOT_INSPECT;
-        }
         *ret_leaked = report_count_leaked(report);
         FILE *out = open_output(cli, default_out);
         if (!out) {
@@ -426,15 +490,24 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         return close_output(out, default_out, r);
 }
 
+/* Inspects and judges the -p process into a new report in *ret.  Returns 0,
+ * or an exit status with the error printed. */
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
                                struct leakscan_report **ret)
 {
-        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, ret);
+        struct leakscan_report *report = NULL;
+        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, &report);
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
                 return EXIT_CANNOT_INSPECT;
         }
+        if (judge_report(report, &cli->judge) < 0) {
+                fputs("leakscan: out of memory\n", stderr);
+                leakscan_report_free(report);
+                return EXIT_CANNOT_INSPECT;
+        }
+        *ret = report;
         return 0;
 }
 
@@ -516,16 +589,11 @@ static int run_pid(const struct cli *cli)
                         return EXIT_CANNOT_INSPECT;
                 }
         }
-        if (cli->baseline.path && baseline_apply(&cli->baseline, report) < 0) {
-                fputs("leakscan: out of memory\n", stderr);
-                leakscan_report_free(report);
-                return EXIT_CANNOT_INSPECT;
-        }
         size_t leaked;
         status = write_report(cli, report, stdout, &leaked);
         if (status)
                 return status;
-        return leaked ? cli->error_exitcode : EXIT_SUCCESS;
+        return leaked ? cli->error_exitcode : EXIT_OK;
 }
 
 /* Exit status, in this order: PROGRAM could not start (127 not found, 126
@@ -539,7 +607,7 @@ static int run_at_exit(const struct cli *cli)
         int r = supervise_run(cli->program, &cli->supervise, &report, &res);
         if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -EISDIR || r == -ENOTDIR || r == -ELOOP) {
                 fprintf(stderr, "leakscan: cannot run %s: %s\n", cli->program[0], strerror(-r));
-                return r == -ENOENT || r == -ENOTDIR ? 127 : 126;
+                return r == -ENOENT || r == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
         }
         if (r < 0) {
                 fprintf(stderr, "leakscan: cannot supervise %s: %s%s\n", cli->program[0], strerror(-r),
@@ -552,17 +620,53 @@ static int run_at_exit(const struct cli *cli)
         if (status)
                 return status;
         if (res.timed_out)
-                return 124;
+                return EXIT_TIMEOUT;
         if (res.exit_signal)
-                return 128 + res.exit_signal;
+                return EXIT_SIGNALED_BASE + res.exit_signal;
         if (res.exited && res.exit_code != 0)
                 return res.exit_code;
-        return leaked ? cli->error_exitcode : EXIT_SUCCESS;
+        return leaked ? cli->error_exitcode : EXIT_OK;
+}
+
+/* Whether -o FILE can be written, checked before PROGRAM runs, so that a
+ * long test is not run for a report that cannot be kept.  Prints the error.
+ * A path with %-escapes is known only at the end: its folder is checked. */
+static bool output_writable(const char *path)
+{
+        int r = 0;
+        if (strchr(path, '%')) {
+                _cleanup_free_ char *dir = strdup(path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+                if (!dir)
+                        r = -ENOMEM;
+                else if (access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) < 0)
+                        r = -errno;
+        } else {
+                int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+                if (fd < 0)
+                        r = -errno;
+                else
+                        close(fd);
+        }
+        if (r < 0)
+                fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
+                        path, strerror(-r));
+        return r == 0;
 }
 
 int main(int argc, char **argv)
 {
-        struct cli cli = { .backend = &report_text, .error_exitcode = 1, .color = "auto" };
+        /* Installed setuid, setgid or with file capabilities, leakscan would
+         * let anyone read any process's memory and run programs with its
+         * rights.  It needs a debugger's rights, given the way a debugger's
+         * are: run it as root or with CAP_SYS_PTRACE. */
+        if (getauxval(AT_SECURE)) {
+                fputs("leakscan: refusing to run setuid, setgid or with file capabilities: that would let any "
+                      "user read other processes' memory; remove them (chmod u-s,g-s; setcap -r) and run "
+                      "leakscan as root or with CAP_SYS_PTRACE\n", stderr);
+                return EXIT_CANNOT_INSPECT;
+        }
+        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto" };
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,
@@ -595,14 +699,20 @@ int main(int argc, char **argv)
                 if (r <= 0) {
                         rule_set_done(&cli.rules);
                         baseline_done(&cli.baseline);
-                        return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+                        return r == 0 ? EXIT_OK : EXIT_USAGE;
                 }
         }
         int r = parse_args(argc, argv, &cli);
         if (r <= 0) {
                 rule_set_done(&cli.rules);
                 baseline_done(&cli.baseline);
-                return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+                return r == 0 ? EXIT_OK : EXIT_USAGE;
+        }
+
+        if (cli.at_exit && cli.output && !output_writable(cli.output)) {
+                rule_set_done(&cli.rules);
+                baseline_done(&cli.baseline);
+                return EXIT_CANNOT_INSPECT;
         }
 
         /* The program --at-exit runs gets our environment as it was... */

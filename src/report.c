@@ -388,6 +388,30 @@ static int text_write_groups(FILE *f, const struct leakscan_process *p, const st
         return 0;
 }
 
+/* pid mode's closing line for the threads the judge found idle, not leaked,
+ * that --idle could list (the main thread never is):
+ * "12 threads idle in 3 groups (--idle to list them)". */
+static void text_write_idle_summary(FILE *f, const struct leakscan_process *p)
+{
+        size_t idle = 0, groups = 0;
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+                if (t->verdict != LEAKSCAN_VERDICT_IDLE || t->leaked || t->ignored_by || t->main)
+                        continue;
+                idle++;
+                bool seen = false;
+                for (size_t j = 0; j < i && !seen; j++) {
+                        const struct leakscan_thread *u = &p->threads[j];
+                        seen = u->verdict == LEAKSCAN_VERDICT_IDLE && !u->leaked && !u->ignored_by &&
+                               !u->main && same_group(t, u);
+                }
+                groups += !seen;
+        }
+        if (idle)
+                fprintf(f, "%zu thread%s idle in %zu group%s (--idle to list them)\n", idle, idle == 1 ? "" : "s",
+                        groups, groups == 1 ? "" : "s");
+}
+
 static int text_write_process(FILE *f, const char *mode, const struct leakscan_process *p,
                               const struct report_options *opts)
 {
@@ -427,6 +451,7 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
         if (leaked == 0 && !opts->all && !opts->show_ignored) {
                 if (ignored)
                         fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
+                text_write_idle_summary(f, p);
                 return 0;
         }
         fputc('\n', f);
@@ -437,6 +462,8 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
                 return r;
         if (ignored && !opts->show_ignored)
                 fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
+        if (!opts->all)
+                text_write_idle_summary(f, p);
         if (p->n_vanished)
                 fprintf(f, "(%zu thread%s exited during the snapshot)\n", p->n_vanished,
                         p->n_vanished == 1 ? "" : "s");

@@ -33,6 +33,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "inspect.h"
+#include "judge.h"
 #include "procfs.h"
 #include "supervise.h"
 #include "util.h"
@@ -330,25 +331,6 @@ static void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
 
 /* ---- judging ---- */
 
-bool supervise_leaked_at_exit(const struct leakscan_thread *t, const struct leakscan_thread *threads,
-                              size_t n)
-{
-        if (t->exiting)
-                return false;
-        if (t->state != LEAKSCAN_STATE_JOIN || !t->has_wait_address)
-                return true;
-        for (size_t i = 0; i < n; i++) {
-                const struct leakscan_thread *x = &threads[i];
-                if (!x->exiting)
-                        continue;
-                if (t->has_futex_value && (pid_t) t->futex_value == x->tid)
-                        return false;
-                if (x->tls && t->wait_address >= x->tls && t->wait_address < x->tls + 4096)
-                        return false;
-        }
-        return true;
-}
-
 static struct leakscan_process *sv_report_add(struct supervisor *sv)
 {
         struct leakscan_report *r = sv->report;
@@ -394,11 +376,9 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
         process_capture_free(cap);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < lp->n_threads; i++) {
-                struct leakscan_thread *t = &lp->threads[i];
-                t->leaked = everything_leaks ? !t->exiting : supervise_leaked_at_exit(t, lp->threads, lp->n_threads);
-        }
-        return 0;
+        struct judge_policy policy = sv->opts->judge ? *sv->opts->judge : (struct judge_policy) {0};
+        policy.mode = everything_leaks ? JUDGE_TIMEOUT : JUDGE_AT_EXIT;
+        return judge_process(lp, &policy);
 }
 
 static void sv_respond_continue(struct supervisor *sv, uint64_t id)

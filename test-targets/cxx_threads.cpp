@@ -3,13 +3,13 @@
 // suppressions must escape or keep: a lambda ("{lambda()#1}", a '#') and a
 // template instance ('*', '<', ' ').
 // leakscan-expect-at-exit: leaked=6
-// leakscan-expect: leaked=6
-// leakscan-expect: thread cxxmutex state=mutex verdict=blocked top=lock_shared_state line=@mutex
-// leakscan-expect: thread cxxcond state=condvar verdict=blocked top=wait_for_job line=@cond
-// leakscan-expect: thread cxxfuture state=condvar verdict=blocked top=wait_for_result line=@future
-// leakscan-expect: thread cxxjoin state=join verdict=blocked top=join_worker line=@join
-// leakscan-expect: thread cxxlambda state=condvar line=@lambda
-// leakscan-expect: thread cxxtemplate state=mutex line=@template
+// leakscan-expect: leaked=0
+// leakscan-expect: thread cxxmutex state=mutex verdict=idle top=lock_shared_state line=@mutex
+// leakscan-expect: thread cxxcond state=condvar verdict=idle top=wait_for_job line=@cond
+// leakscan-expect: thread cxxfuture state=condvar verdict=idle top=wait_for_result line=@future
+// leakscan-expect: thread cxxjoin state=join verdict=idle top=join_worker line=@join
+// leakscan-expect: thread cxxlambda state=condvar verdict=idle line=@lambda
+// leakscan-expect: thread cxxtemplate state=mutex verdict=idle line=@template
 #include <condition_variable>
 #include <future>
 #include <mutex>

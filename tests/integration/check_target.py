@@ -133,6 +133,8 @@ def check_threads(proc, expected, a, errors, at_exit):
             props["leaked"] = "true"        # alive at exit: every one is a leak
             if "atexit-verdict" in props:   # the exiting main thread cannot help any more
                 props["verdict"] = props["atexit-verdict"]
+            elif props.get("verdict") == "idle":    # idle is a live process's word
+                props["verdict"] = "blocked"
         else:
             props.pop("created", None)      # creation is only seen when we ran it
         if len(mine) != want:
