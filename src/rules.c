@@ -96,6 +96,15 @@ static const struct runtime runtimes[] = {
           .modules = { "libtbb.so*", "libtbbmalloc.so*" }, .symbols = { "tbb::*", "rml::*" },
           .entries = { "tbb::*", "rml::*" },
           .why = "the worker pool waits in its market for the next parallel algorithm" },
+        /* HotSpot's own threads (GC, compiler, VM thread) wait in libjvm;
+         * a Java thread runs interpreted or compiled code from memory no
+         * module backs, which is never the runtime's, so it is judged.
+         * (No such rule for interpreters whose user code runs in the
+         * library's own frames, CPython's for one: nothing there tells a
+         * user's thread from the runtime's.) */
+        { .id = "jvm", .title = "the JVM (HotSpot)",
+          .modules = { "libjvm.so*" }, .entries = { "thread_native_entry*", "java_start*", "*" },
+          .why = "its garbage collector, compiler and service threads live as long as the VM" },
         { .id = "cuda", .title = "CUDA",
           .modules = { "libcuda.so*" }, .entries = { "*" },
           .why = "the driver's own threads (cuda-EvtHandlr, in poll for the life of the context)" },

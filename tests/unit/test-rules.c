@@ -304,6 +304,25 @@ static void test_runtimes(void)
         uv[2].function = "wait_for_request";    /* a user's "worker" */
         CHECK(!matched(&d, &t));
 
+        /* the JVM: a GC thread idle in libjvm is the runtime's; a Java thread
+         * (frames of generated code, in no module) is judged */
+#define JVM "/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so"
+        struct leakscan_frame gc[] = {
+                F("__futex_abstimed_wait_common", LIBC), F("pthread_cond_wait", LIBC),
+                F("PlatformMonitor::wait(long)", JVM), F("G1ConcurrentRefineThread::run_service()", JVM),
+                F("Thread::call_run()", JVM), F("thread_native_entry(Thread*)", JVM), F("start_thread", LIBC),
+        };
+        t = thread("G1 Refine#0", gc, 7);
+        CHECK_EQ_STR(matched(&d, &t), "default: the JVM (HotSpot)");
+        struct leakscan_frame java[] = {
+                F("__futex_abstimed_wait_common", LIBC), F("ObjectMonitor::wait(long, bool, JavaThread*)", JVM),
+                F(NULL, NULL), F(NULL, NULL), F("JavaCalls::call_helper(JavaValue*, methodHandle const&, "
+                                                "JavaCallArguments*, JavaThread*)", JVM),
+                F("thread_native_entry(Thread*)", JVM), F("start_thread", LIBC),
+        };
+        t = thread("worker-1", java, 7);
+        CHECK(!matched(&d, &t));
+
         /* glibc's SIGEV_THREAD helper; a user thread entered in libc is no such thing */
         struct leakscan_frame timer[] = {
                 F("__sigtimedwait", LIBC), F("timer_helper_thread", LIBC), F("start_thread", LIBC),
