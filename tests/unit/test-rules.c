@@ -304,6 +304,26 @@ static void test_runtimes(void)
         uv[2].function = "wait_for_request";    /* a user's "worker" */
         CHECK(!matched(&d, &t));
 
+        /* gRPC's timer manager, idle; a sync server's handler blocked in the
+         * user's service method is not */
+#define GRPC "/usr/lib/x86_64-linux-gnu/libgrpc.so.29"
+        struct leakscan_frame timer_mgr[] = {
+                F("syscall", LIBC),
+                F("absl::lts_20220623::synchronization_internal::Waiter::Wait(absl::lts_20220623::synchronization_internal::KernelTimeout)",
+                  "/usr/lib/x86_64-linux-gnu/libabsl_synchronization.so.20220623"),
+                F("absl::lts_20220623::CondVar::WaitWithTimeout(absl::lts_20220623::Mutex*, absl::lts_20220623::Duration)",
+                  "/usr/lib/x86_64-linux-gnu/libabsl_synchronization.so.20220623"),
+                F("gpr_cv_wait", "/usr/lib/x86_64-linux-gnu/libgpr.so.29"),
+                F("timer_thread(void*)", GRPC),
+                F("grpc_core::(anonymous namespace)::ThreadInternalsPosix::ThreadInternalsPosix(char const*, "
+                  "void (*)(void*), void*, bool*, grpc_core::Thread::Options const&)::{lambda(void*)#1}::_FUN(void*)", GRPC),
+                F("start_thread", LIBC),
+        };
+        t = thread("grpc_global_tim", timer_mgr, 7);
+        CHECK_EQ_STR(matched(&d, &t), "default: gRPC");
+        timer_mgr[4] = (struct leakscan_frame) F("Greeter::SayHello(grpc::ServerContext*)", "/srv/greeter");
+        CHECK(!matched(&d, &t));
+
         /* the JVM: a GC thread idle in libjvm is the runtime's; a Java thread
          * (frames of generated code, in no module) is judged */
 #define JVM "/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so"
