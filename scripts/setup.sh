@@ -25,8 +25,13 @@ LEAKSCAN_DEPS=(
   "memcached:test -x /usr/bin/memcached"
   "nginx-light:test -x /usr/sbin/nginx"
   "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
+  "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
+  "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
+  "graphviz:command -v dot"         # tests: --format=dot parses
+  "doctest-dev:test -f /usr/include/doctest/doctest.h"  # tests: naming doctest's tests, --per-test
+  "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
+  "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test; GLib's pools
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
-  "libglib2.0-dev:pkg-config --exists gio-2.0"  # tests: GLib's pools against the user's
 )
 
 leakscan_install_deps() {

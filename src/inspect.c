@@ -16,6 +16,7 @@
 #include "modules.h"
 #include "seize.h"
 #include "symbolize.h"
+#include "testname.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -266,6 +267,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->created_by_top = classify_top_frame(lt->created_by, lt->n_created_by);
                 }
                 lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
+                /* which test started it: from the creator's stack, else its own */
+                r = testname_recognise(lt);
+                if (r < 0)
+                        goto out_detach;
 
                 struct classify_input in = {
                         .proc_state = t->stat.state,

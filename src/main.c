@@ -13,7 +13,9 @@
 
 #include "baseline.h"
 #include "leakscan/leakscan.h"
+#include "outpath.h"
 #include "parse.h"
+#include "pertest.h"
 #include "report.h"
 #include "rules.h"
 #include "supervise.h"
@@ -49,6 +51,7 @@ static void print_help(FILE *f)
 {
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
+              "       leakscan [OPTIONS] --per-test [-j N] [--] TEST_PROGRAM [ARGS...]\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
               "threads that are leaked: deadlocked, waiting for what nothing alive can\n"
@@ -78,6 +81,11 @@ static void print_help(FILE *f)
               "      --follow-forks        also judge the processes PROGRAM starts\n"
               "      --timeout=DURATION    if PROGRAM has not exited by then, report all its\n"
               "                            threads, kill it and exit 124\n"
+              "      --per-test            PROGRAM is a GoogleTest, Catch2, doctest,\n"
+              "                            Boost.Test or GLib binary: run each of its tests\n"
+              "                            alone\n"
+              "                            under the at-exit check and report per test\n"
+              "  -j, --jobs=N              --per-test: N tests at once (default: one per CPU)\n"
               "\n"
               "Ignoring threads (shell globs on demangled names; each repeatable):\n"
               "      --ignore-top=FUNC     FUNC is on top of the stack\n"
@@ -90,12 +98,19 @@ static void print_help(FILE *f)
               "      --no-default-ignores  judge runtime pool threads (OpenMP, GLib...) too\n"
               "      --list-default-ignores  print the built-in ignore list and exit\n"
               "      --show-ignored        list the ignored threads with their rule\n"
-              "      --print-suppressions  print a suppression line for each leak\n"
+              "      --print-suppressions  a suppression line for each leak: inside a json,\n"
+              "                            sarif, junit or dot document; with text on stdout,\n"
+              "                            the report going to stderr ('>> leakscan.supp')\n"
+              "      --print-suppressions=FILE  the same lines, appended to FILE\n"
               "\n"
               "Output:\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
-              "      --format=FORMAT       text (default), json or sarif (SARIF 2.1.0)\n"
-              "  -o, --output=FILE         write the report to FILE instead of stdout\n"
+              "      --format=FORMAT       text (default), json, sarif (SARIF 2.1.0),\n"
+              "                            junit (JUnit XML) or dot (wait-for graph, Graphviz)\n"
+              "  -o, --output=FILE         write the report to FILE instead of stdout; %p in\n"
+              "                            FILE is the PID judged, %n the first free number\n"
+              "      --source-root=DIR     sarif: source paths relative to DIR (default: the\n"
+              "                            current directory)\n"
               "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
               "                            set), always or never\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
@@ -153,6 +168,8 @@ enum {
         OPT_WATCH,
         OPT_INTERVAL,
         OPT_IDLE,
+        OPT_SOURCE_ROOT,
+        OPT_PER_TEST,
 };
 
 struct cli {
@@ -167,6 +184,9 @@ struct cli {
         struct rule_set rules;
         bool no_default_ignores;
         bool print_suppressions;
+        const char *suppressions_file;  /* --print-suppressions=FILE */
+        bool per_test;                  /* --per-test: PROGRAM's tests one by one */
+        unsigned jobs;                  /* --per-test -j N; 0: one per CPU */
         bool idle;
         int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
@@ -223,7 +243,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "no-default-ignores", no_argument, NULL, OPT_NO_DEFAULT_IGNORES },
                 { "list-default-ignores", no_argument, NULL, OPT_LIST_DEFAULT_IGNORES },
                 { "show-ignored", no_argument, NULL, OPT_SHOW_IGNORED },
-                { "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
+                { "print-suppressions", optional_argument, NULL, OPT_PRINT_SUPPRESSIONS },
                 { "color", required_argument, NULL, OPT_COLOR },
                 { "save-baseline", required_argument, NULL, OPT_SAVE_BASELINE },
                 { "baseline", required_argument, NULL, OPT_BASELINE },
@@ -232,13 +252,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { "idle", no_argument, NULL, OPT_IDLE },
+                { "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
+                { "per-test", no_argument, NULL, OPT_PER_TEST },
+                { "jobs", required_argument, NULL, 'j' },
                 {}
         };
         long v;
         int64_t ms;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+p:ao:hV", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+p:ao:hVj:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
@@ -251,9 +274,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json or sarif", optarg);
+                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", optarg);
                         break;
                 case 'o':
+                        if (outpath_check(optarg) < 0)
+                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", optarg);
                         cli->output = optarg;
                         break;
                 case OPT_MIN_BLOCKED:
@@ -351,6 +376,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_PRINT_SUPPRESSIONS:
                         cli->print_suppressions = true;
+                        cli->suppressions_file = optarg && *optarg ? optarg : NULL;
+                        break;
+                case OPT_SOURCE_ROOT:
+                        cli->report.source_root = optarg;
                         break;
                 case OPT_SAVE_BASELINE:
                         cli->save_baseline = optarg;
@@ -382,6 +411,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return 0;
                 case OPT_IDLE:
                         cli->idle = true;
+                        break;
+                case OPT_PER_TEST:
+                        cli->per_test = cli->at_exit = true;
+                        break;
+                case 'j':
+                        if (parse_int(optarg, 1, 1024, &v) < 0)
+                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", optarg);
+                        cli->jobs = (unsigned) v;
                         break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
@@ -422,13 +459,19 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return usage_error("%s", "--save-baseline, --baseline and --watch go with -p");
                 if (optind >= argc)
                         return usage_error("%s", "--at-exit needs a PROGRAM to run");
+                if (cli->per_test && !pertest_format_supported(cli->backend))
+                        return usage_error("--per-test reports in text, json or junit, not %s", cli->backend->name);
+                if (cli->print_suppressions && cli->per_test)
+                        return usage_error("%s", "--print-suppressions does not go with --per-test");
                 cli->program = argv + optind;
                 return 1;
         }
+        if (cli->jobs)
+                return usage_error("%s", "-j goes with --per-test");
         if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
-        if (cli->watch_ms && cli->backend == &report_sarif)
-                return usage_error("%s", "--watch reports in text or json, not sarif");
+        if (cli->watch_ms && cli->backend != &report_text && cli->backend != &report_json)
+                return usage_error("--watch reports in text or json, not %s", cli->backend->name);
         for (int i = optind + 1; i < argc; i++)
                 if (streq(argv[i], "--at-exit"))
                         return usage_error("--at-exit comes after PROGRAM '%s': options go before PROGRAM, "
@@ -440,16 +483,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
-/* The stream the report goes to: -o FILE, or default_out.  NULL, with the
- * error printed, when FILE cannot be opened. */
-static FILE *open_output(const struct cli *cli, FILE *default_out)
+/* The stream the report goes to: -o FILE (its %p the PID judged), or
+ * default_out.  NULL, with the error printed, when FILE cannot be opened. */
+static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
 {
         if (!cli->output)
                 return default_out;
-        FILE *out = fopen(cli->output, "we");
-        if (!out)
+        FILE *out = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r = outpath_open(cli->output, pid, &out, &path);
+        if (r < 0)
                 fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
-                        cli->output, strerror(errno));
+                        cli->output, strerror(-r));
         return out;
 }
 
@@ -468,6 +513,27 @@ static int close_output(FILE *out, FILE *default_out, int r)
         return 0;
 }
 
+/* --print-suppressions: to FILE when given (appended to, so that runs add
+ * up), else inside a document format, else (text) to stdout while the
+ * report goes to stderr, unless stdout is the program's (--at-exit), where
+ * they follow the report (write_report).  Returns 0 or an exit status, with
+ * the error printed. */
+static int write_suppressions(const struct cli *cli, const struct leakscan_report *report)
+{
+        if (!cli->print_suppressions ||
+            (!cli->suppressions_file && (cli->backend != &report_text || cli->at_exit)))
+                return 0;
+        if (!cli->suppressions_file)
+                return close_output(stdout, stdout, report_write_suppressions(stdout, report));
+        FILE *f = fopen(cli->suppressions_file, "ae");
+        if (!f) {
+                fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
+                        cli->suppressions_file, strerror(errno));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return close_output(f, NULL, report_write_suppressions(f, report));
+}
+
 /* Writes the report where the options say (FILE, or default_out), counts
  * its leaked threads into *ret_leaked and frees it.  Returns 0, or an exit
  * status for a failure, with its message printed. */
@@ -475,7 +541,10 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
                         size_t *ret_leaked)
 {
         *ret_leaked = report_count_leaked(report);
-        FILE *out = open_output(cli, default_out);
+        /* text with its suppression lines on stdout: the report on stderr */
+        if (cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text && !cli->at_exit)
+                default_out = stderr;
+        FILE *out = open_output(cli, report->n_processes ? report->processes[0].pid : getpid(), default_out);
         if (!out) {
                 leakscan_report_free(report);
                 return EXIT_CANNOT_INSPECT;
@@ -483,11 +552,16 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         struct report_options ropts = cli->report;
         ropts.color = streq(cli->color, "always") ||
                       (streq(cli->color, "auto") && isatty(fileno(out)) && !getenv("NO_COLOR"));
+        ropts.suppressions = cli->print_suppressions;
         int r = cli->backend->write(out, report, &ropts);
-        if (r == 0 && cli->print_suppressions)
+        if (r == 0 && cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text &&
+            cli->at_exit)
                 r = report_write_suppressions(out, report);
+        int status = close_output(out, default_out, r);
+        if (status == 0)
+                status = write_suppressions(cli, report);
         leakscan_report_free(report);
-        return close_output(out, default_out, r);
+        return status;
 }
 
 /* Inspects and judges the -p process into a new report in *ret.  Returns 0,
@@ -552,7 +626,7 @@ static int run_watch(const struct cli *cli)
         }
         track_free(tr);
         if (status == 0) {
-                FILE *out = open_output(cli, stdout);
+                FILE *out = open_output(cli, cli->pid, stdout);
                 if (!out)
                         status = EXIT_CANNOT_INSPECT;
                 else
@@ -729,7 +803,12 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-        r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+        if (cli.per_test)
+                r = pertest_run(cli.program, &(struct pertest_options) {
+                        .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
+                        .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
+        else
+                r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
         return r;

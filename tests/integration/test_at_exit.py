@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Checks  # noqa: E402
+from targetlib import Checks, validate_leakscan_json  # noqa: E402
 
 check = Checks()
 
@@ -29,6 +29,7 @@ def run(leakscan, args, input=None, env=None, timeout=60):
         try:
             with open(out) as f:
                 report = json.load(f)
+            validate_leakscan_json(report)      # raises: a broken document fails the test
         except (json.JSONDecodeError, FileNotFoundError):
             report = None
         return p.returncode, report, p.stdout, p.stderr
