@@ -84,7 +84,12 @@ static const struct runtime runtimes[] = {
         { .id = "glibc", .title = "glibc",
           .modules = { "libc.so*", "librt.so*", "libanl.so*" },
           .symbols = { "timer_helper_thread", "handle_fildes_io", "handle_requests" },
-          .entries = { "*" }, .user_apis = { "pthread_create*" },
+          /* named: a thread still starting up sits in a libc function that
+           * start_thread called before the start routine (sigprocmask,
+           * rseq), which is no helper (a stripped libc's nameless entry
+           * counts, as for every runtime) */
+          .entries = { "timer_helper_thread", "handle_fildes_io", "handle_requests", "helper_thread" },
+          .user_apis = { "pthread_create*" },
           .why = "its own helper threads: SIGEV_THREAD timers (timer_helper_thread), POSIX AIO "
                  "(handle_fildes_io), getaddrinfo_a (handle_requests)" },
         { .id = "grpc", .title = "gRPC",

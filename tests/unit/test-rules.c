@@ -349,6 +349,13 @@ static void test_runtimes(void)
         };
         t = thread("", timer, 3);
         CHECK_EQ_STR(matched(&d, &t), "default: glibc");
+        /* ...nor is a thread still starting, in a libc function start_thread
+         * called before the start routine */
+        struct leakscan_frame starting[] = {
+                F("__GI___pthread_sigmask", LIBC), F("start_thread", LIBC), F("clone3", LIBC),
+        };
+        t = thread("", starting, 3);
+        CHECK(!matched(&d, &t));
         rule_set_done(&d);
 }
 
