@@ -3,6 +3,7 @@
  * report, and options of a newer header.  Exit status 0 when all hold. */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,15 @@ static void *ends_after_100ms(void *arg)
         return arg;
 }
 
+static sem_t release;
+
+static void *ends_when_released(void *arg)
+{
+        while (sem_wait(&release) != 0)
+                ;
+        return arg;
+}
+
 static void start_detached(void *(*fn)(void *))
 {
         pthread_t t;
@@ -50,12 +60,17 @@ int main(void)
 
         start_detached(ends_after_100ms);
         CHECK(leakscan_verify_none(&opts, NULL) == 0, "a thread that ends within the grace is no leak");
-        start_detached(ends_after_100ms);
+        /* a thread that has not ended by the check, however slow the
+         * machine: released only afterwards, and joined */
+        pthread_t pending;
+        sem_init(&release, 0, 0);
+        pthread_create(&pending, NULL, ends_when_released, NULL);
         opts.grace_ms = -1;
         int n = leakscan_verify_none(&opts, NULL);
         CHECK(n == 1, "without grace, a thread that has not ended yet is a leak (%d)", n);
         opts.grace_ms = 0;
-        usleep(300 * 1000);
+        sem_post(&release);
+        pthread_join(pending, NULL);
 
         start_detached(stuck_forever);
         n = leakscan_verify_none(&opts, &report);
