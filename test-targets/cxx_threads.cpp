@@ -27,6 +27,8 @@ static std::mutex shared_state;
 static std::mutex job_lock;
 static std::condition_variable job_ready;
 static std::promise<int> result_promise;
+static std::mutex lambda_lock;          /* globals: the waits stay reachable (idle) */
+static std::condition_variable lambda_ready;
 
 NOINLINE static void lock_shared_state()
 {
@@ -70,11 +72,9 @@ int main()
         std::thread d([&b] { pthread_setname_np(pthread_self(), "cxxjoin"); join_worker(b); });
         std::thread e([] {
                 pthread_setname_np(pthread_self(), "cxxlambda");
-                std::mutex m;
-                std::condition_variable never;
-                std::unique_lock<std::mutex> l(m);
+                std::unique_lock<std::mutex> l(lambda_lock);
                 for (;;)
-                        never.wait(l); // @lambda
+                        lambda_ready.wait(l); // @lambda
         });
         std::vector<int *> items;
         std::thread f([&items] { pthread_setname_np(pthread_self(), "cxxtemplate"); park_all(items); });
