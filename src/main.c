@@ -203,6 +203,10 @@ struct cli {
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
 };
 
+/* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
+ * the command line. */
+static const char *options_source;
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
@@ -210,6 +214,8 @@ static int usage_error(const char *fmt, ...)
         va_start(ap, fmt);
         fputs("leakscan: ", stderr);
         vfprintf(stderr, fmt, ap);
+        if (options_source)
+                fprintf(stderr, " (in %s)", options_source);
         fputs(" (see leakscan --help)\n", stderr);
         va_end(ap);
         return -EINVAL;
@@ -433,6 +439,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return -EINVAL;
                 }
         }
+        if (options_source)
+                return 1;       /* the rest once the command line is parsed too */
         const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
         if (env && *env) {
                 _cleanup_free_ char *paths = strdup(env);
@@ -748,26 +756,37 @@ int main(int argc, char **argv)
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,
-         * placed before those of the command line so that the command
-         * line's win */
-        _cleanup_free_ char *env_copy = NULL;
-        _cleanup_free_ char **all_args = NULL;
+         * parsed before the command line so that the command line's win.
+         * Split as the shell would (quotes and backslashes) but with no
+         * expansion, and parsed on their own: an option missing its value
+         * there cannot take the first word of the command line, and its
+         * errors say where they come from. */
+        _cleanup_strv_free_ char **env_words = NULL;
+        _cleanup_free_ char **env_argv = NULL;
         const char *env = getenv("LEAKSCAN_OPTIONS");
         if (env && *env) {
-                env_copy = strdup(env);
-                all_args = calloc((size_t) argc + strlen(env) / 2 + 2, sizeof *all_args);
-                if (!env_copy || !all_args) {
-                        fputs("leakscan: out of memory\n", stderr);
-                        return EXIT_CANNOT_INSPECT;
+                size_t n_words;
+                const char *why = "out of memory";
+                int r = parse_shell_words(env, &env_words, &n_words, &why);
+                if (r >= 0 && !(env_argv = calloc(n_words + 2, sizeof *env_argv)))
+                        r = -ENOMEM;
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot split LEAKSCAN_OPTIONS: %s\n", why);
+                        return r == -ENOMEM ? EXIT_CANNOT_INSPECT : EXIT_USAGE;
                 }
-                int n = 0;
-                all_args[n++] = argv[0];
-                for (char *save = NULL, *w = strtok_r(env_copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-                        all_args[n++] = w;
-                for (int i = 1; i < argc; i++)
-                        all_args[n++] = argv[i];
-                argc = n;
-                argv = all_args;
+                env_argv[0] = "leakscan (LEAKSCAN_OPTIONS)";     /* getopt's messages start with it */
+                memcpy(env_argv + 1, env_words, n_words * sizeof *env_argv);
+                options_source = "LEAKSCAN_OPTIONS";
+                r = parse_args((int) n_words + 1, env_argv, &cli);
+                if (r > 0 && optind <= (int) n_words)
+                        r = usage_error("unexpected argument '%s': only options go there", env_argv[optind]);
+                options_source = NULL;
+                optind = 0;             /* getopt starts afresh on the command line */
+                if (r <= 0) {
+                        rule_set_done(&cli.rules);
+                        baseline_done(&cli.baseline);
+                        return r == 0 ? EXIT_OK : EXIT_USAGE;
+                }
         }
         int r = parse_args(argc, argv, &cli);
         if (r <= 0) {

@@ -344,3 +344,28 @@ enum fd_kind procfs_fd_kind(const char *target)
                 return FD_KIND_SOCKET;
         return FD_KIND_OTHER;
 }
+
+int procfs_parse_fdinfo_flags(const char *text, long *ret_flags)
+{
+        /* "pos:\t0\nflags:\t02000002\nmnt_id:\t15\n..." (fs/proc/fd.c) */
+        for (const char *line = text; line && *line; ) {
+                if (startswith(line, "flags:")) {
+                        const char *p = line + 6;
+                        while (*p == ' ' || *p == '\t')
+                                p++;
+                        if (*p < '0' || *p > '7')
+                                return -EINVAL;
+                        char *end;
+                        errno = 0;
+                        long v = strtol(p, &end, 8);
+                        if (errno || (*end && *end != '\n'))
+                                return -EINVAL;
+                        *ret_flags = v;
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
+}

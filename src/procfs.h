@@ -75,6 +75,10 @@ int procfs_split_cmdline(const char *buf, size_t len, char ***ret, size_t *ret_n
 
 enum fd_kind { FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET };
 
+/* The "flags:" field of /proc/PID/fdinfo/N (octal open flags).  Returns 0,
+ * or -ENOENT when the field is missing, -EINVAL when it is not octal. */
+int procfs_parse_fdinfo_flags(const char *text, long *ret_flags);
+
 /* What a /proc/PID/fd/N link target ("pipe:[123]", "socket:[45]") names. */
 enum fd_kind procfs_fd_kind(const char *target);
 
