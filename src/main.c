@@ -441,16 +441,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         }
         if (options_source)
                 return 1;       /* the rest once the command line is parsed too */
-        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
-        if (env && *env) {
-                _cleanup_free_ char *paths = strdup(env);
-                for (char *save = NULL, *path = paths ? strtok_r(paths, ":", &save) : NULL; path;
-                     path = strtok_r(NULL, ":", &save)) {
-                        _cleanup_free_ char *why = NULL;
-                        if (rules_load_file(&cli->rules, path, &why) < 0)
-                                return usage_error("%s (from LEAKSCAN_SUPPRESSIONS)", why ? why : "out of memory");
-                }
-        }
+        _cleanup_free_ char *why = NULL;
+        if (rules_load_env(&cli->rules, &why) < 0)
+                return usage_error("%s", why ? why : "out of memory");
         if (!cli->no_default_ignores && rules_add_defaults(&cli->rules) < 0)
                 return -ENOMEM;
         cli->judge = (struct judge_policy) {
