@@ -269,10 +269,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         int c;
 
         while ((c = getopt_long(argc, argv, "+p:ao:hVj:", options, NULL)) >= 0) {
+                /* a value quoted back in an error line: short and escaped */
+                char shown[256];
+                if (optarg)
+                        escape_excerpt(optarg, 60, shown, sizeof shown);
                 switch (c) {
                 case 'p':
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
-                                return usage_error("invalid PID '%s': expected a positive number", optarg);
+                                return usage_error("invalid PID '%s': expected a positive number", shown);
                         cli->pid = (pid_t) v;
                         break;
                 case 'a':
@@ -281,21 +285,21 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", optarg);
+                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", shown);
                         break;
                 case 'o':
                         if (outpath_check(optarg) < 0)
-                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", optarg);
+                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", shown);
                         cli->output = optarg;
                         break;
                 case OPT_MIN_BLOCKED:
                         if (parse_duration_ms(optarg, &ms) < 0)
-                                return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", optarg);
+                                return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", shown);
                         cli->min_blocked_ms = ms;
                         break;
                 case OPT_ERROR_EXITCODE:
                         if (parse_int(optarg, 0, 255, &v) < 0)
-                                return usage_error("invalid --error-exitcode '%s': expected 0 to 255", optarg);
+                                return usage_error("invalid --error-exitcode '%s': expected 0 to 255", shown);
                         cli->error_exitcode = (int) v;
                         break;
                 case OPT_UNWINDER:
@@ -307,23 +311,23 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (!unwinder_find(optarg)) {
                                 char names[128];
                                 unwinder_list_names(names, sizeof names);
-                                return usage_error("unknown unwinder '%s': use one of %s", optarg, names);
+                                return usage_error("unknown unwinder '%s': use one of %s", shown, names);
                         }
                         cli->supervise.inspect.unwinder = optarg;
                         break;
                 case OPT_STACK_WINDOW:
                         if (parse_size(optarg, &cli->supervise.inspect.stack_window) < 0 ||
                             cli->supervise.inspect.stack_window < 256 || cli->supervise.inspect.stack_window > (64u << 20))
-                                return usage_error("invalid --stack-window '%s': expected 256 bytes to 64M", optarg);
+                                return usage_error("invalid --stack-window '%s': expected 256 bytes to 64M", shown);
                         break;
                 case OPT_MAX_FRAMES:
                         if (parse_int(optarg, 1, 100000, &v) < 0)
-                                return usage_error("invalid --max-frames '%s': expected 1 to 100000", optarg);
+                                return usage_error("invalid --max-frames '%s': expected 1 to 100000", shown);
                         cli->supervise.inspect.max_frames = (unsigned) v;
                         break;
                 case OPT_STOP_TIMEOUT:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1 || ms > 600000)
-                                return usage_error("invalid --stop-timeout '%s': use e.g. 500ms or 5s", optarg);
+                                return usage_error("invalid --stop-timeout '%s': use e.g. 500ms or 5s", shown);
                         cli->supervise.inspect.stop_timeout_ms = (unsigned) ms;
                         break;
                 case OPT_SYSTEM_LINES:
@@ -334,7 +338,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_GRACE:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms > 3600000)
-                                return usage_error("invalid --grace '%s': use e.g. 500ms, 2s, 0", optarg);
+                                return usage_error("invalid --grace '%s': use e.g. 500ms, 2s, 0", shown);
                         cli->supervise.grace_ms = ms;
                         break;
                 case OPT_FOLLOW_FORKS:
@@ -342,7 +346,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_TIMEOUT:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1)
-                                return usage_error("invalid --timeout '%s': use e.g. 30s or 5m", optarg);
+                                return usage_error("invalid --timeout '%s': use e.g. 30s or 5m", shown);
                         cli->supervise.timeout_ms = ms;
                         break;
                 case OPT_IGNORE_TOP:
@@ -400,17 +404,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 }
                 case OPT_WATCH:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1)
-                                return usage_error("invalid --watch '%s': use e.g. 60s or 10m", optarg);
+                                return usage_error("invalid --watch '%s': use e.g. 60s or 10m", shown);
                         cli->watch_ms = ms;
                         break;
                 case OPT_INTERVAL:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 10)
-                                return usage_error("invalid --interval '%s': use e.g. 1s or 200ms (10ms at least)", optarg);
+                                return usage_error("invalid --interval '%s': use e.g. 1s or 200ms (10ms at least)", shown);
                         cli->interval_ms = ms;
                         break;
                 case OPT_COLOR:
                         if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never"))
-                                return usage_error("invalid --color '%s': use auto, always or never", optarg);
+                                return usage_error("invalid --color '%s': use auto, always or never", shown);
                         cli->color = optarg;
                         break;
                 case 'h':
@@ -424,12 +428,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case 'j':
                         if (parse_int(optarg, 1, 1024, &v) < 0)
-                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", optarg);
+                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", shown);
                         cli->jobs = (unsigned) v;
                         break;
                 case OPT_SCAN_LIMIT:
                         if (reach_parse_size(optarg, &cli->scan_limit) < 0)
-                                return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", optarg);
+                                return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", shown);
                         break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
@@ -441,16 +445,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         }
         if (options_source)
                 return 1;       /* the rest once the command line is parsed too */
-        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
-        if (env && *env) {
-                _cleanup_free_ char *paths = strdup(env);
-                for (char *save = NULL, *path = paths ? strtok_r(paths, ":", &save) : NULL; path;
-                     path = strtok_r(NULL, ":", &save)) {
-                        _cleanup_free_ char *why = NULL;
-                        if (rules_load_file(&cli->rules, path, &why) < 0)
-                                return usage_error("%s (from LEAKSCAN_SUPPRESSIONS)", why ? why : "out of memory");
-                }
-        }
+        _cleanup_free_ char *why = NULL;
+        if (rules_load_env(&cli->rules, &why) < 0)
+                return usage_error("%s", why ? why : "out of memory");
         if (!cli->no_default_ignores && rules_add_defaults(&cli->rules) < 0)
                 return -ENOMEM;
         cli->judge = (struct judge_policy) {

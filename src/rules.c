@@ -304,6 +304,26 @@ int rules_load_file(struct rule_set *set, const char *path, char **ret_error)
         return rules_load_text(set, path, text, (size_t) r, ret_error);
 }
 
+int rules_load_env(struct rule_set *set, char **ret_error)
+{
+        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
+        if (!env || !*env)
+                return 0;
+        _cleanup_free_ char *paths = strdup(env);
+        if (!paths)
+                return -ENOMEM;
+        for (char *save = NULL, *path = strtok_r(paths, ":", &save); path; path = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *why = NULL;
+                int r = rules_load_file(set, path, &why);
+                if (r < 0) {
+                        if (why && asprintf(ret_error, "%s (from LEAKSCAN_SUPPRESSIONS)", why) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+        }
+        return 0;
+}
+
 int rules_add_defaults(struct rule_set *set)
 {
         for (size_t i = 0; i < ARRAY_SIZE(runtimes); i++) {

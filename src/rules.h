@@ -78,6 +78,11 @@ int rules_add_line(struct rule_set *set, const char *line, const char *origin, c
  * line (owned by the caller). */
 int rules_load_file(struct rule_set *set, const char *path, char **ret_error);
 
+/* Loads the suppressions files that LEAKSCAN_SUPPRESSIONS names, separated
+ * by colons (none when it is unset or empty).  Returns 0, or a negative
+ * errno with *ret_error a new message that says it came from there. */
+int rules_load_env(struct rule_set *set, char **ret_error);
+
 /* The same on text already in memory (of len bytes: a NUL byte before the
  * end is an error naming its line); name is used in messages and origins. */
 int rules_load_text(struct rule_set *set, const char *name, const char *text, size_t len, char **ret_error);
