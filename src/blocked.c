@@ -203,8 +203,8 @@ void blocked_memory_free(struct blocked_memory *m)
 uint64_t blocked_memory_since(const struct blocked_memory *m, pid_t tid, uint64_t start_time,
                               uint64_t since_ns, bool has_nvcsw, uint64_t nvcsw)
 {
-        if (!m || !has_nvcsw)
-                return since_ns;
+        if (!m || !has_nvcsw || m->n_old == 0)
+                return since_ns;        /* (bsearch must not see a NULL array) */
         struct blocked_entry key = { .tid = tid };
         const struct blocked_entry *e = bsearch(&key, m->old, m->n_old, sizeof *m->old, entry_cmp);
         /* the same count: it never slept anew since it went back to sleep
