@@ -14,6 +14,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -35,8 +36,10 @@
 #include "capture.h"
 #include "classify.h"
 #include "inspect.h"
+#include "modules.h"
 #include "procfs.h"
 #include "supervise.h"
+#include "symbolize.h"
 #include "util.h"
 
 /* The stack that created a thread, found again by the thread's TLS. */
@@ -55,8 +58,12 @@ struct sv_hold {
         pid_t tid;
         bool in_exit;           /* held in exit, not exit_group */
         bool answered;
+        bool parked;            /* in a ptrace stop of ours: see sv_park */
+        int park_sig;
         uint64_t group_ip;      /* where its exit_group's syscall instruction
-                                 * ends: to call it again from there */
+                                 * ends: to call it again from there; 0 when
+                                 * we never saw that exit_group */
+        uint64_t exit_ip;       /* in_exit: the same for its exit */
 };
 
 /* A process with threads held in exit_group. */
@@ -101,6 +108,16 @@ struct supervisor {
         bool killable_wait;     /* held calls wait through signals (5.19+) */
         pid_t probe_pid;        /* see sv_should_forward */
         int probe_sock;
+        uint64_t last_id;       /* of the last notification received */
+        bool have_last_id;
+        uint64_t n_lost;        /* notifications a signal undid before we got
+                                 * them: ids are consecutive, these are gaps */
+        struct exit_site { pid_t tgid; uint64_t ip; bool in_exit_fn; } *exit_sites;
+        size_t n_exit_sites;
+        pthread_t receiver;     /* see receiver_main */
+        bool receiver_running;
+        volatile sig_atomic_t receiver_stop;
+        int queue[2];           /* received notifications, receiver -> loop */
 };
 
 void supervise_options_init(struct supervise_options *opts)
@@ -444,6 +461,7 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *re
                         }
                 } else {
                         f.err = fd;
+                        close(sv[1]);
                 }
                 (void) !write(err[1], &f, sizeof f);
                 for (;;)        /* the parent kills us */
@@ -670,6 +688,16 @@ static void sv_publish_pending(struct supervisor *sv, uint64_t in_hand)
         sv->guardian->known = 1;
 }
 
+/* Remembers tid as a tracee of ours that has not stopped yet. */
+static void sv_add_lingering(struct supervisor *sv, pid_t tid)
+{
+        pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
+        if (l) {
+                sv->lingering = l;
+                sv->lingering[sv->n_lingering++] = tid;
+        }
+}
+
 /* Snapshots process pid (held threads as /proc shows them) and adds it to
  * the report.  everything_leaks: the --timeout report, where every thread
  * counts, the main one included.  A failure is the report's, not ours: it
@@ -695,13 +723,8 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
         lp->stopped_us = cap->stop_end_us - cap->stop_begin_us;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 const struct thread_capture *t = &cap->threads[i];
-                if (!t->seized || t->vanished)
-                        continue;
-                pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
-                if (l) {
-                        sv->lingering = l;
-                        sv->lingering[sv->n_lingering++] = t->tid;
-                }
+                if (t->seized && !t->vanished)
+                        sv_add_lingering(sv, t->tid);
         }
         struct creator_lookup creators = { sv_find_creator, sv };
         r = inspect_analyse(cap, &sv->opts->inspect, &creators, lp);
@@ -729,7 +752,7 @@ static bool sv_is_held(const struct sv_process *p, pid_t tid)
         return false;
 }
 
-/* Makes process pid call exit_group(code) again, from one of its threads
+/* Makes process p call exit_group(code) again, from one of its threads
  * that none of held waits in: the call its exiting thread made was undone by
  * a signal, and that thread now waits in the exit glibc's _exit falls back
  * to, after which glibc halts (SIGSEGV), and another libc may end just that
@@ -739,8 +762,9 @@ static bool sv_is_held(const struct sv_process *p, pid_t tid)
  * with exit_group's number and the code in its registers; the filter then
  * asks us about that exit_group, which goes on.  Returns 0, or a negative
  * errno when no thread could be made to (none left, none stops). */
-static int sv_redo_exit_group(pid_t pid, const struct sv_process *p, uint64_t syscall_end, int code)
+static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64_t syscall_end, int code)
 {
+        pid_t pid = p->pid;
         uint8_t insn[ARCH_SYSCALL_INSN_LEN];
         struct iovec local = { insn, sizeof insn };
         struct iovec remote = { (void *) (uintptr_t) (syscall_end - sizeof insn), sizeof insn };
@@ -768,7 +792,8 @@ static int sv_redo_exit_group(pid_t pid, const struct sv_process *p, uint64_t sy
                 if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
                         /* a thread that does not stop (uninterruptible
                          * sleep): leave it, another may */
-                        (void) ptrace(PTRACE_DETACH, tid, 0, 0);
+                        if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno == ESRCH && w != tid)
+                                sv_add_lingering(sv, tid);
                         continue;
                 }
                 arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
@@ -781,35 +806,64 @@ static int sv_redo_exit_group(pid_t pid, const struct sv_process *p, uint64_t sy
         return r;
 }
 
-/* Makes thread tid, waiting in an exit that stands in for an interrupted
- * exit_group, call exit_group(code) again at once: interrupted by a ptrace
- * stop (its wait is interruptible), it resumes at the syscall instruction of
- * its exit_group (syscall_end: the address after it), with exit_group's
- * number: if a signal undoes that again, libc falls back to exit again.  A signal that stopped it first is
- * delivered on the way: its handler runs, then the exit_group.  Returns 0,
- * or a negative errno (it did not stop). */
-static int sv_rewind_to_exit_group(pid_t tid, uint64_t syscall_end, int code)
+/* Parks thread tid, which waits for our answer in exit_group or in the exit
+ * that stands in for it, in a ptrace stop: where the wait is interruptible
+ * (kernels before 5.19) any signal would undo the call, and libc would then
+ * halt; a stopped thread is interrupted by nothing, and the signals that
+ * come meanwhile wait for its release.  The stop itself interrupts the call
+ * (its notification goes away).  Returns 0 and the signal to deliver on
+ * release (one that arrived as we stopped it) in *ret_sig, or a negative
+ * errno (not allowed to trace it, or it did not stop). */
+static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
 {
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
                 return -errno;
-        int status = 0, r = -ETIMEDOUT;
+        int status = 0;
         pid_t w = 0;
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
-                for (int i = 0; i < 200 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
-                        usleep(1000);
-        arch_regs regs;
-        int sig = 0;
-        if (w == tid && WIFSTOPPED(status) && ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0) {
-                sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
-                arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
-                                      (uint64_t) code);
-                r = ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0 ? -errno : 0;
+                for (int i = 0; i < 20000 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                        usleep(10);
+        if (w != tid || !WIFSTOPPED(status)) {
+                /* not stopped yet: the stop, when it comes, is reaped and
+                 * let go by the main loop */
+                if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno == ESRCH)
+                        sv_add_lingering(sv, tid);
+                return -ETIMEDOUT;
         }
-        (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) sig);
-        return r;
+        *ret_sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+        return 0;
 }
 
-/* Lets p's held threads go on.  exit_group continues.  A thread held in the
+/* Releases a parked thread into exit_group(code), made again from the
+ * syscall instruction of its own exit_group (syscall_end: the address
+ * after it), after the handler of sig if any. */
+static void sv_unpark_to_exit_group(pid_t tid, int sig, uint64_t syscall_end, int code)
+{
+        arch_regs regs;
+        if (ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0) {
+                arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
+                                      (uint64_t) code);
+                (void) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+        }
+        (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) sig);
+}
+
+/* Holds h where its notification is no longer at the mercy of signals (see
+ * sv_park), when the wait is interruptible. */
+static void sv_secure_hold(struct supervisor *sv, struct sv_hold *h)
+{
+        if (sv->killable_wait || h->parked || !(h->group_ip || h->exit_ip))
+                return;
+        int sig = 0;
+        if (sv_park(sv, h->tid, &sig) < 0)
+                return;
+        h->parked = true;
+        h->park_sig = sig;
+        h->answered = true;     /* the stop ended the notification */
+}
+
+/* Lets p's held threads go on.  exit_group continues; a parked thread is
+ * resumed into exit_group.  A thread held in the
  * exit that stood in for an interrupted exit_group is left waiting: another
  * thread calls exit_group for it, which ends them all; if none can (it is
  * the last), its exit goes on, which then ends the process with that same
@@ -818,10 +872,16 @@ static void sv_release_held(struct supervisor *sv, struct sv_process *p)
 {
         for (size_t i = 0; i < p->n_holds; i++) {
                 struct sv_hold *h = &p->holds[i];
+                if (h->parked) {
+                        sv_unpark_to_exit_group(h->tid, h->park_sig, h->group_ip ? h->group_ip : h->exit_ip,
+                                                p->exit_code);
+                        h->parked = false;
+                        continue;
+                }
                 if (h->answered)
                         continue;
                 if (h->in_exit && !p->exit_redone &&
-                    sv_redo_exit_group(p->pid, p, h->group_ip, p->exit_code) == 0) {
+                    sv_redo_exit_group(sv, p, h->group_ip ? h->group_ip : h->exit_ip, p->exit_code) == 0) {
                         p->exit_redone = true;
                         continue;       /* ended by the exit_group */
                 }
@@ -917,15 +977,59 @@ static struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid)
         return NULL;
 }
 
-/* A thread waits in exit_group. */
-static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n)
+static struct sv_hold sv_hold_of(const struct seccomp_notif *n, bool in_exit)
+{
+        struct sv_hold h = { .id = n->id, .tid = (pid_t) n->pid, .in_exit = in_exit };
+        if (in_exit)
+                h.exit_ip = n->data.instruction_pointer;
+        else
+                h.group_ip = n->data.instruction_pointer;
+        return h;
+}
+
+/* Whether ip, where a thread of tgid calls exit, lies in libc's _exit (the
+ * fallback after a failed exit_group) rather than where a thread ends
+ * alone.  Looked up in the symbol tables once per place and process. */
+static bool sv_is_exit_function(struct supervisor *sv, pid_t tgid, uint64_t ip)
+{
+        for (size_t i = 0; i < sv->n_exit_sites; i++)
+                if (sv->exit_sites[i].tgid == tgid && sv->exit_sites[i].ip == ip)
+                        return sv->exit_sites[i].in_exit_fn;
+        bool in_exit_fn = false;
+        char path[64];
+        _cleanup_free_ char *maps = NULL;
+        struct modules *mods = NULL;
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) tgid);
+        if (read_full_file(path, &maps) >= 0 && modules_new(tgid, maps, &mods) == 0) {
+                struct symbolizer *sym = symbolizer_new(mods, false);
+                struct leakscan_frame *frames = NULL;
+                size_t n = 0;
+                if (sym && symbolize_pc(sym, ip - 1, true, &frames, &n) == 0 && n > 0 && frames[n - 1].function) {
+                        const char *f = frames[n - 1].function;
+                        in_exit_fn = streq(f, "_exit") || streq(f, "_Exit") || streq(f, "__GI__exit");
+                }
+                frames_free(frames, n);
+                symbolizer_free(sym);
+                modules_free(mods);
+        }
+        struct exit_site *es = realloc(sv->exit_sites, (sv->n_exit_sites + 1) * sizeof *es);
+        if (es) {
+                sv->exit_sites = es;
+                sv->exit_sites[sv->n_exit_sites++] = (struct exit_site) { tgid, ip, in_exit_fn };
+        }
+        return in_exit_fn;
+}
+
+/* A thread waits in exit_group, or (in_exit) in the exit that libc's _exit
+ * made after a signal undid an exit_group we never received. */
+static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool in_exit)
 {
         pid_t tid = (pid_t) n->pid;
         pid_t tgid = tid_tgid(tid);
         if (tgid != sv->main_pid && !sv->opts->follow_forks)
                 tgid = 0;
         struct sv_process *p = tgid ? sv_find_process(sv, tgid) : NULL;
-        if (!tgid || sv->result.timed_out || (p && p->phase == SV_JUDGED)) {
+        if (!tgid || sv->result.timed_out || (p && p->phase == SV_JUDGED && !in_exit)) {
                 sv_respond_continue(sv, n->id);
                 return 0;
         }
@@ -951,8 +1055,10 @@ static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n
          * called it anew */
         for (size_t i = 0; i < p->n_holds; i++)
                 if (p->holds[i].tid == tid) {
-                        p->holds[i] = (struct sv_hold) { .id = n->id, .tid = tid,
-                                                         .group_ip = n->data.instruction_pointer };
+                        p->holds[i] = sv_hold_of(n, in_exit);
+                        sv_secure_hold(sv, &p->holds[i]);
+                        if (p->phase == SV_JUDGED)
+                                sv_release_held(sv, p);
                         return 0;
                 }
         struct sv_hold *holds = realloc(p->holds, (p->n_holds + 1) * sizeof *holds);
@@ -961,8 +1067,10 @@ static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n
                 return -ENOMEM;
         }
         p->holds = holds;
-        p->holds[p->n_holds++] = (struct sv_hold) { .id = n->id, .tid = tid,
-                                                    .group_ip = n->data.instruction_pointer };
+        p->holds[p->n_holds++] = sv_hold_of(n, in_exit);
+        sv_secure_hold(sv, &p->holds[p->n_holds - 1]);
+        if (p->phase == SV_JUDGED)      /* an exit_group undone after we judged */
+                sv_release_held(sv, p);
         return 0;
 }
 
@@ -983,18 +1091,28 @@ static void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n)
                                 continue;
                         if (n->data.arch != ARCH_SECCOMP_NATIVE->audit_arch)
                                 break;  /* no exit_group to redo for it */
-                        /* the wait is interruptible: the next signal would
-                         * end it too, so do not wait in it */
-                        if (!sv->killable_wait && sv_rewind_to_exit_group(tid, h->group_ip, p->exit_code) == 0)
-                                return;
                         h->id = n->id;
                         h->in_exit = true;
                         h->answered = false;
+                        h->exit_ip = n->data.instruction_pointer;
+                        sv_secure_hold(sv, h);
                         /* released already, but too late for the exit_group
                          * a signal had just interrupted */
                         if (p->phase == SV_JUDGED)
                                 sv_release_held(sv, p);
                         return;
+                }
+        }
+        /* an exit_group that a signal undid before we even received it:
+         * a gap in the ids, then an exit from libc's _exit */
+        if (sv->n_lost > 0 && n->data.arch == ARCH_SECCOMP_NATIVE->audit_arch) {
+                pid_t tgid = tid_tgid(tid);
+                if (tgid && (tgid == sv->main_pid || sv->opts->follow_forks) &&
+                    sv_is_exit_function(sv, tgid, n->data.instruction_pointer)) {
+                        sv->n_lost--;
+                        struct seccomp_notif as_group = *n;
+                        if (sv_on_exit_group(sv, &as_group, true) == 0)
+                                return;
                 }
         }
         sv_respond_continue(sv, n->id);
@@ -1013,17 +1131,115 @@ static void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n)
         sv_respond_continue(sv, n->id);
 }
 
+/* ---- the receiver ----
+ * A held call is safe from signals only once it was received
+ * (WAIT_KILLABLE_RECV); until then any signal undoes it.  So a thread of
+ * ours does nothing but receive, at once (at real-time priority where that
+ * is allowed, so that a busy machine does not delay it), and queues what it
+ * received on a pipe for the event loop, which may be busy judging another
+ * process for a while.  It is stopped by SIGURG, which only it unblocks. */
+
+static void receiver_wake(int sig)
+{
+        (void) sig;
+}
+
+static void *receiver_main(void *arg)
+{
+        struct supervisor *sv = arg;
+        struct sched_param sp = { .sched_priority = 1 };
+        (void) pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+        sigset_t wake;
+        sigemptyset(&wake);
+        sigaddset(&wake, SIGURG);
+        pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+        while (!sv->receiver_stop) {
+                struct seccomp_notif n;
+                memset(&n, 0, sizeof n);
+                if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+                        if (errno == EINTR || errno == ENOENT)
+                                continue;
+                        break;
+                }
+                if (sv->guardian && (!sv->guardian->known || (int64_t) (n.id - sv->guardian->hi) > 0)) {
+                        if (!sv->guardian->known)
+                                sv->guardian->lo = n.id;
+                        sv->guardian->hi = n.id;
+                        sv->guardian->known = 1;
+                }
+                /* 80 bytes: one atomic pipe write */
+                if (write(sv->queue[1], &n, sizeof n) != (ssize_t) sizeof n)
+                        sv_respond_continue(sv, n.id);
+        }
+        return NULL;
+}
+
+static int sv_start_receiver(struct supervisor *sv)
+{
+        if (pipe2(sv->queue, O_CLOEXEC) < 0)
+                return -errno;
+        (void) fcntl(sv->queue[0], F_SETFL, O_NONBLOCK);
+        struct sigaction sa = { .sa_handler = receiver_wake };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGURG, &sa, NULL);
+        int r = -pthread_create(&sv->receiver, NULL, receiver_main, sv);
+        if (r < 0) {
+                close(sv->queue[0]);
+                close(sv->queue[1]);
+                sv->queue[0] = sv->queue[1] = -1;
+                return r;
+        }
+        sv->receiver_running = true;
+        return 0;
+}
+
+/* Stops the receiver; what it queued and nobody handled is answered
+ * "continue". */
+static void sv_stop_receiver(struct supervisor *sv)
+{
+        if (!sv->receiver_running)
+                return;
+        sv->receiver_stop = 1;
+        /* again and again: the signal may come just before it blocks */
+        for (;;) {
+                pthread_kill(sv->receiver, SIGURG);
+                struct timespec deadline;
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_nsec += 10 * 1000 * 1000;
+                if (deadline.tv_nsec >= 1000000000) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000;
+                }
+                if (pthread_timedjoin_np(sv->receiver, NULL, &deadline) == 0)
+                        break;
+        }
+        sv->receiver_running = false;
+        signal(SIGURG, SIG_DFL);
+        struct seccomp_notif n;
+        while (read(sv->queue[0], &n, sizeof n) == (ssize_t) sizeof n)
+                sv_respond_continue(sv, n.id);
+}
+
 static int sv_on_notification(struct supervisor *sv)
 {
         struct seccomp_notif n;
         memset(&n, 0, sizeof n);
-        if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
+        if (sv->receiver_running) {
+                ssize_t got = read(sv->queue[0], &n, sizeof n);
+                if (got != (ssize_t) sizeof n)
+                        return got < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+        } else if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
                 return errno == ENOENT || errno == EINTR ? 0 : -errno;
+        }
         sv_publish_pending(sv, n.id);
+        if (sv->have_last_id && n.id - sv->last_id > 1 && n.id - sv->last_id < (1u << 30))
+                sv->n_lost += n.id - sv->last_id - 1;
+        sv->last_id = n.id;
+        sv->have_last_id = true;
         int r = 0;
         switch (sv_call_of(&n.data)) {
         case SV_CALL_EXIT_GROUP:
-                r = sv_on_exit_group(sv, &n);
+                r = sv_on_exit_group(sv, &n, false);
                 break;
         case SV_CALL_EXIT:
                 sv_on_exit(sv, &n);
@@ -1078,6 +1294,22 @@ static void sv_on_main_exit(struct supervisor *sv, int status)
                 sv->main_identity = (struct leakscan_process) {0};
                 lp->pid = sv->main_pid;
                 lp->not_inspected = true;
+        }
+        struct sv_process *p = sv_find_process(sv, sv->main_pid);
+        if (lp && p && p->phase == SV_EXITING) {
+                /* it ended while its exit was held, before its threads
+                 * could be stopped: a fatal signal (another thread's abort) */
+                p->phase = SV_JUDGED;
+                char buf[256];
+                if (sv->result.exit_signal)
+                        snprintf(buf, sizeof buf, "its threads could not be checked: it was killed by signal %d "
+                                 "(%s) during the grace period, while leakscan held its exit",
+                                 sv->result.exit_signal, strsignal(sv->result.exit_signal));
+                else
+                        snprintf(buf, sizeof buf, "its threads could not be checked: it ended during the grace "
+                                 "period, while leakscan held its exit");
+                free(lp->inspect_error);
+                lp->inspect_error = strdup(buf);
         }
         if (lp) {
                 lp->has_exit = true;
@@ -1218,6 +1450,7 @@ static int sv_start_guardian(struct supervisor *sv)
  * it ends at once, and is reaped here; otherwise it outlives us. */
 static void sv_hand_off_listener(struct supervisor *sv)
 {
+        sv_stop_receiver(sv);
         if (sv->guardian_pipe < 0 && (sv->guardian || sv_start_guardian(sv) < 0))
                 return;
         close(sv->guardian_pipe);
@@ -1242,6 +1475,11 @@ static void supervisor_free(struct supervisor *sv)
                 free(sv->main_identity.cmdline[i]);
         free(sv->main_identity.cmdline);
         free(sv->loop_error);
+        free(sv->exit_sites);
+        if (sv->queue[0] >= 0)
+                close(sv->queue[0]);
+        if (sv->queue[1] >= 0)
+                close(sv->queue[1]);
         if (sv->guardian_pipe >= 0)
                 close(sv->guardian_pipe);
         if (sv->guardian)
@@ -1255,6 +1493,7 @@ static void supervisor_free(struct supervisor *sv)
  * runs on to its own end. */
 static void sv_give_up(struct supervisor *sv, int err)
 {
+        sv_stop_receiver(sv);
         for (size_t i = 0; i < sv->n_procs; i++)
                 sv_release_held(sv, &sv->procs[i]);
         sv_hand_off_listener(sv);
@@ -1272,9 +1511,9 @@ static void sv_give_up(struct supervisor *sv, int err)
  * runner's killpg, coreutils timeout's second kill) reached the program
  * already, and passing it on would deliver it twice.  Nothing in siginfo
  * tells the two apart, so a probe does: a child of ours in the same process
- * group that blocks every signal and does nothing.  A group signal reaches
- * it (before us: the kernel signals a group's newest member first), a
- * signal sent to us does not.  After each batch the probe drains what it
+ * group, started before the program, that blocks every signal and does
+ * nothing.  A group signal reaches it (before us: the kernel signals a
+ * group's members in one go, newest first), a signal sent to us does not.  After each batch the probe drains what it
  * got, on our request over a socket (so that its death cannot raise
  * SIGPIPE here). */
 
@@ -1322,6 +1561,7 @@ static void sv_stop_probe(struct supervisor *sv)
                 return;
         close(sv->probe_sock);
         sv->probe_sock = -1;
+        kill(sv->probe_pid, SIGKILL);
         while (waitpid(sv->probe_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
 }
@@ -1342,11 +1582,15 @@ static int sv_probe_saw(const struct supervisor *sv, int sig)
         return sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
 }
 
+/* Asks the probe to drain its signals and waits for it, briefly: a probe
+ * that does not answer (stopped by SIGSTOP, which nobody can block) is
+ * dropped, and the simpler rule applies from then on. */
 static void sv_probe_drain(struct supervisor *sv)
 {
         char c = 'd';
+        struct pollfd pfd = { sv->probe_sock, POLLIN, 0 };
         if (sv->probe_sock < 0 || send(sv->probe_sock, &c, 1, MSG_NOSIGNAL) != 1 ||
-            recv(sv->probe_sock, &c, 1, 0) != 1)
+            poll(&pfd, 1, 200) != 1 || recv(sv->probe_sock, &c, 1, MSG_DONTWAIT) != 1)
                 sv_stop_probe(sv);
 }
 
@@ -1370,7 +1614,8 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                   struct leakscan_report **ret_report, struct supervise_result *ret,
                   enum supervise_step *ret_failed)
 {
-        struct supervisor sv = { .opts = opts, .listener = -1, .guardian_pipe = -1, .probe_sock = -1 };
+        struct supervisor sv = { .opts = opts, .listener = -1, .guardian_pipe = -1, .probe_sock = -1,
+                                 .queue = { -1, -1 } };
         *ret_failed = SUPERVISE_STEP_START;
         sv.report = calloc(1, sizeof *sv.report);
         if (!sv.report)
@@ -1384,14 +1629,22 @@ int supervise_run(char **argv, const struct supervise_options *opts,
         sigaddset(&loop_set, SIGCHLD);
         for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
                 sigaddset(&loop_set, forwarded_signals[i]);
-        sigprocmask(SIG_BLOCK, &loop_set, &old_mask);
+        sigset_t blocked = loop_set;
+        sigaddset(&blocked, SIGURG);    /* the receiver's alone */
+        sigprocmask(SIG_BLOCK, &blocked, &old_mask);
         int sfd = signalfd(-1, &loop_set, SFD_CLOEXEC | SFD_NONBLOCK);
+        /* the probe first: it must be in the group before the program can
+         * run, or signal anyone */
+        (void) sv_start_probe(&sv);     /* if not, a simpler rule */
         int r = sfd < 0 ? -errno : spawn(argv, opts->envp, &old_mask, &sv.main_pid, &sv.listener, &sv.killable_wait,
                                           ret_failed);
         if (r < 0)
                 goto out;
         (void) sv_start_guardian(&sv);  /* if not now, at the end */
-        (void) sv_start_probe(&sv);     /* if not, a simpler rule */
+        /* where the wait is interruptible, only a ptrace stop protects a
+         * held call, and the loop must take it at once itself */
+        if (sv.killable_wait)
+                (void) sv_start_receiver(&sv);  /* if not, the loop receives */
         sv.main_identity.pid = sv.main_pid;
         inspect_read_identity(&sv.main_identity);
 
@@ -1425,9 +1678,11 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 /* once no process uses the filter, the listener only says
                  * POLLHUP: stop asking it */
                 listener_done |= sv.loop_error != NULL;
-                struct pollfd pfd[2] = { { listener_done ? -1 : sv.listener, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+                int source = sv.receiver_running ? sv.queue[0] : sv.listener;
+                struct pollfd pfd[3] = { { listener_done ? -1 : source, POLLIN, 0 }, { sfd, POLLIN, 0 },
+                                         { listener_done ? -1 : sv.listener, 0, 0 } };
                 int wait_ms = next == UINT64_MAX ? -1 : next <= now ? 0 : (int) ((next - now + 999) / 1000);
-                if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
+                if (poll(pfd, 3, wait_ms) < 0 && errno != EINTR) {
                         /* cannot wait for anything: the program is the
                          * guardian's, and its end ours to wait for */
                         sv_give_up(&sv, -errno);
@@ -1441,7 +1696,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                         int k = sv_on_notification(&sv);
                         if (k < 0)
                                 sv_give_up(&sv, k);
-                } else if (pfd[0].revents & (POLLHUP | POLLERR)) {
+                } else if (pfd[2].revents & (POLLHUP | POLLERR)) {
                         listener_done = true;
                 }
                 if (pfd[1].revents & POLLIN) {
@@ -1456,13 +1711,20 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                                 sv_probe_drain(&sv);
                         sv_reap_lingering(&sv);
                         int status;
-                        if (!sv.main_ended && waitpid(sv.main_pid, &status, WNOHANG) == sv.main_pid)
-                                sv_on_main_exit(&sv, status);
+                        if (!sv.main_ended && waitpid(sv.main_pid, &status, WNOHANG) == sv.main_pid) {
+                                if (WIFSTOPPED(status))
+                                        /* the main thread was a lingering
+                                         * tracee of ours and stopped at last */
+                                        (void) ptrace(PTRACE_DETACH, sv.main_pid, 0,
+                                                      (void *) (long) ((status >> 16) == 0 ? WSTOPSIG(status) : 0));
+                                else
+                                        sv_on_main_exit(&sv, status);
+                        }
                 }
         }
         sv_hand_off_listener(&sv);
-        sv_stop_probe(&sv);
 out:
+        sv_stop_probe(&sv);
         if (sfd >= 0)
                 close(sfd);
         sigprocmask(SIG_SETMASK, &old_mask, NULL);
