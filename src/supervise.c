@@ -1,13 +1,21 @@
 /* The --at-exit supervisor; see supervise.h.
  *
- * One event loop over poll(): the seccomp listener (a thread wants to create
- * a thread, or to exit), a signalfd (SIGCHLD: the program ended; SIGINT,
- * SIGTERM, SIGHUP: pass them on) and the deadlines (grace re-checks,
- * --timeout).  An exiting thread is held in its exit_group while its process
- * is judged: a grace period with growing back-off while some other thread
- * still runs or waits with a timeout, then a snapshot of the others as -p
- * takes it, then the exit_group goes on and the process ends as it would
- * have. */
+ * One event loop over poll(): the notifications a receiver thread took from
+ * the seccomp listener (a thread wants to create a thread, or to exit), a
+ * signalfd (SIGCHLD: the program ended; SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+ * SIGUSR1, SIGUSR2: pass them on unless the program's group got them too)
+ * and the deadlines (grace re-checks, --timeout).  An exiting thread is held
+ * in its exit_group while its process is judged: a grace period with growing
+ * back-off while some other thread still runs or waits with a timeout, then
+ * a snapshot of the others as -p takes it, then the exit_group goes on and
+ * the process ends as it would have.
+ *
+ * Three helpers keep that transparent: the receiver thread (a held call is
+ * safe from signals only once received), a guardian process (answers the
+ * filter when leakscan is gone) and a probe process (tells a signal sent to
+ * leakscan from one sent to its process group).  Nothing that goes wrong
+ * once the program runs is an error of supervise_run: it is said in the
+ * report, and the program's status stands. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -419,10 +427,11 @@ struct spawn_failure {
 /* Forks the program: the child installs the filter, hands us its listener
  * and execs.  A failure in the child comes back on a close-on-exec pipe; the
  * child then ends with a plain exit, which the supervisor answers like any.
- * Returns 0 with the pid, the listener and whether a held call waits
- * killably, or a negative errno and the step that failed in *ret_step. */
-static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *ret_pid, int *ret_listener,
-                 bool *ret_killable, enum supervise_step *ret_step)
+ * ready(userdata, listener) is called before the child may exec.  Returns 0
+ * with the pid, the listener and whether a held call waits killably, or a
+ * negative errno and the step that failed in *ret_step. */
+static int spawn(char **argv, char **envp, const sigset_t *child_mask, void (*ready)(void *userdata, int listener),
+                 void *userdata, pid_t *ret_pid, int *ret_listener, bool *ret_killable, enum supervise_step *ret_step)
 {
         int sv[2], err[2];
         *ret_step = SUPERVISE_STEP_START;
@@ -450,6 +459,11 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *re
                 if (fd >= 0) {
                         f.err = send_fd(sv[1], fd, killable ? 'K' : 'I');
                         close(fd);
+                        /* go on only once the parent says so: its guardian
+                         * must hold the listener before the program runs */
+                        char go = 0;
+                        if (f.err == 0 && read(sv[1], &go, 1) != 1)
+                                f.err = -ECANCELED;
                         close(sv[1]);
                         if (f.err == 0) {
                                 f.step = SUPERVISE_STEP_EXEC;
@@ -471,6 +485,11 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *re
         close(err[1]);
         char mode = 0;
         int listener = recv_fd(sv[0], &mode);
+        if (listener >= 0) {
+                char go = 'g';
+                ready(userdata, listener);
+                (void) !write(sv[0], &go, 1);
+        }
         close(sv[0]);
         struct spawn_failure f = { SUPERVISE_STEP_FILTER, 0 };
         ssize_t n;
@@ -1461,6 +1480,16 @@ static void sv_hand_off_listener(struct supervisor *sv)
                         ;
 }
 
+/* The child has installed the filter and waits to exec: the guardian starts
+ * now, so that it holds the listener before the program can run. */
+static void sv_on_listener(void *userdata, int listener)
+{
+        struct supervisor *sv = userdata;
+        sv->listener = listener;
+        (void) sv_start_guardian(sv);   /* if not now, at the end */
+        sv->listener = -1;              /* ours once spawn succeeds */
+}
+
 static void supervisor_free(struct supervisor *sv)
 {
         for (size_t i = 0; i < sv->n_creators; i++)
@@ -1636,11 +1665,10 @@ int supervise_run(char **argv, const struct supervise_options *opts,
         /* the probe first: it must be in the group before the program can
          * run, or signal anyone */
         (void) sv_start_probe(&sv);     /* if not, a simpler rule */
-        int r = sfd < 0 ? -errno : spawn(argv, opts->envp, &old_mask, &sv.main_pid, &sv.listener, &sv.killable_wait,
-                                          ret_failed);
+        int r = sfd < 0 ? -errno : spawn(argv, opts->envp, &old_mask, sv_on_listener, &sv, &sv.main_pid,
+                                          &sv.listener, &sv.killable_wait, ret_failed);
         if (r < 0)
                 goto out;
-        (void) sv_start_guardian(&sv);  /* if not now, at the end */
         /* where the wait is interruptible, only a ptrace stop protects a
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
@@ -1724,6 +1752,13 @@ int supervise_run(char **argv, const struct supervise_options *opts,
         }
         sv_hand_off_listener(&sv);
 out:
+        if (r < 0 && sv.guardian_pipe >= 0) {
+                /* the program never ran: its guardian ends at once */
+                close(sv.guardian_pipe);
+                sv.guardian_pipe = -1;
+                while (waitpid(sv.guardian_pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
         sv_stop_probe(&sv);
         if (sfd >= 0)
                 close(sfd);
