@@ -556,13 +556,14 @@ static int run_at_exit(const struct cli *cli)
          * SIGPIPE: ignored now, after the program was started with the
          * disposition we were given. */
         signal(SIGPIPE, SIG_IGN);
-        size_t leaked = 0;
-        int report_status = write_report(cli, report, stderr, &leaked);
         if (res.strict_seccomp) {
+                leakscan_report_free(report);
                 fprintf(stderr, "leakscan: %s enters SECCOMP_MODE_STRICT, which a program cannot do under "
                         "--at-exit's seccomp filter: it was stopped; run it without --at-exit\n", prog);
                 return EXIT_CANNOT_INSPECT;
         }
+        size_t leaked = 0;
+        int report_status = write_report(cli, report, stderr, &leaked);
         if (res.timed_out)
                 return 124;
         if (res.exit_signal)
