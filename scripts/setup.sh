@@ -18,6 +18,19 @@ LEAKSCAN_DEPS=(
   "libc6-dbg:test -d /usr/lib/debug/.build-id"
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
+  "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
+  "libunwind-dev:pkg-config --exists libunwind-generic libunwind-ptrace"   # --unwinder=libunwind, ptrace
+  "redis-server:command -v redis-server"    # tests/real: healthy servers report nothing
+  "redis-tools:command -v redis-benchmark"
+  "memcached:test -x /usr/bin/memcached"
+  "nginx-light:test -x /usr/sbin/nginx"
+  "libgtest-dev:pkg-config --exists gtest"   # tests: the GoogleTest listener
+  "python3-jsonschema:python3 -c 'import jsonschema'"  # tests: JSON and SARIF schemas
+  "npm:command -v npm"              # tests: fetches the official SARIF 2.1.0 schema
+  "graphviz:command -v dot"         # tests: --format=dot parses
+  "doctest-dev:test -f /usr/include/doctest/doctest.h"  # tests: naming doctest's tests, --per-test
+  "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
+  "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test
 )
 
 leakscan_install_deps() {

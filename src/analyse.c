@@ -30,12 +30,80 @@ static bool lock_read32(const struct thread_capture *t, uint64_t addr, uint32_t 
         return true;
 }
 
-static const struct leakscan_thread *find_thread(const struct leakscan_thread *threads, size_t n, pid_t tid)
+/* ---- looking threads up: sorted indexes, so that every step stays
+ * linear (up to a log) in the number of threads ---- */
+
+static int cmp_by_tid(const void *a, const void *b, void *threads)
 {
-        for (size_t i = 0; i < n && tid > 0; i++)
-                if (threads[i].tid == tid)
-                        return &threads[i];
-        return NULL;
+        const struct leakscan_thread *t = threads;
+        pid_t x = t[*(const size_t *) a].tid, y = t[*(const size_t *) b].tid;
+        return (x > y) - (x < y);
+}
+
+static int cmp_by_tls(const void *a, const void *b, void *threads)
+{
+        const struct leakscan_thread *t = threads;
+        uint64_t x = t[*(const size_t *) a].tls, y = t[*(const size_t *) b].tls;
+        return (x > y) - (x < y);
+}
+
+int thread_index_init(struct thread_index *ix, const struct leakscan_thread *threads, size_t n)
+{
+        *ix = (struct thread_index) { .threads = threads, .n = n };
+        ix->by_tid = malloc((n ? n : 1) * sizeof *ix->by_tid);
+        ix->by_tls = malloc((n ? n : 1) * sizeof *ix->by_tls);
+        if (!ix->by_tid || !ix->by_tls) {
+                thread_index_done(ix);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                ix->by_tid[i] = i;
+                if (threads[i].tls)
+                        ix->by_tls[ix->n_tls++] = i;
+        }
+        qsort_r(ix->by_tid, n, sizeof *ix->by_tid, cmp_by_tid, (void *) threads);
+        qsort_r(ix->by_tls, ix->n_tls, sizeof *ix->by_tls, cmp_by_tls, (void *) threads);
+        return 0;
+}
+
+void thread_index_done(struct thread_index *ix)
+{
+        free(ix->by_tid);
+        free(ix->by_tls);
+        ix->by_tid = ix->by_tls = NULL;
+}
+
+long thread_index_by_tid(const struct thread_index *ix, pid_t tid)
+{
+        size_t lo = 0, hi = ix->n;
+        while (tid > 0 && lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                pid_t t = ix->threads[ix->by_tid[mid]].tid;
+                if (t == tid)
+                        return (long) ix->by_tid[mid];
+                if (t < tid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+/* The thread whose struct pthread (at its thread pointer) holds addr, or -1. */
+static long thread_index_by_pthread(const struct thread_index *ix, uint64_t addr)
+{
+        size_t lo = 0, hi = ix->n_tls;      /* the first tls above addr */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (ix->threads[ix->by_tls[mid]].tls <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == 0)
+                return -1;
+        size_t i = ix->by_tls[lo - 1];
+        return addr < ix->threads[i].tls + STRUCT_PTHREAD_SPAN ? (long) i : -1;
 }
 
 /* glibc's rwlock (x86_64): __readers 0, __writers 4, __wrphase_futex 8,
@@ -70,8 +138,7 @@ static bool rwlock_base(const struct thread_capture *t, uint64_t uaddr, uint64_t
         return false;
 }
 
-void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt,
-                        const struct leakscan_thread *threads, size_t n)
+void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt, const struct thread_index *ix)
 {
         if (!lt->has_wait_address)
                 return;
@@ -105,13 +172,11 @@ void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *
                 /* up to glibc 2.42 the joiner sleeps on the joined thread's
                  * tid word, whose value is that TID; later on a join word;
                  * both live in the joined thread's struct pthread */
-                const struct leakscan_thread *x = lt->has_futex_value ?
-                        find_thread(threads, n, (pid_t) lt->futex_value) : NULL;
-                for (size_t i = 0; !x && i < n; i++)
-                        if (threads[i].tls && uaddr >= threads[i].tls && uaddr < threads[i].tls + STRUCT_PTHREAD_SPAN)
-                                x = &threads[i];
-                if (x && x != lt)
-                        lt->joined_tid = x->tid;
+                long x = lt->has_futex_value ? thread_index_by_tid(ix, (pid_t) lt->futex_value) : -1;
+                if (x < 0)
+                        x = thread_index_by_pthread(ix, uaddr);
+                if (x >= 0 && ix->threads[x].tid != lt->tid)
+                        lt->joined_tid = ix->threads[x].tid;
                 break;
         }
         case LEAKSCAN_STATE_SEMAPHORE:
@@ -127,6 +192,38 @@ void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *
 }
 
 /* ---- naming the object ---- */
+
+/* The address a variable's location expression starts with: DW_OP_addr,
+ * or in DWARF 5 (clang's default) an index into .debug_addr. */
+static bool location_address(Dwarf_Attribute *attr, Dwarf_Op *op, uint64_t *ret)
+{
+        if (op->atom == DW_OP_addr) {
+                *ret = op->number;
+                return true;
+        }
+        if (op->atom != DW_OP_addrx && op->atom != DW_OP_GNU_addr_index)
+                return false;
+        Dwarf_Attribute result;
+        Dwarf_Addr a;
+        if (dwarf_getlocation_attr(attr, op, &result) != 0 || dwarf_formaddr(&result, &a) != 0)
+                return false;
+        *ret = a;
+        return true;
+}
+
+/* The file a DIE was declared in.  Not dwarf_decl_file: DWARF 5 numbers
+ * files from 0, and elfutils 0.188 takes a DW_AT_decl_file of 0 for none. */
+static const char *die_decl_file(Dwarf_Die *cu, Dwarf_Die *die)
+{
+        Dwarf_Attribute attr;
+        Dwarf_Word index;
+        Dwarf_Files *files;
+        size_t n;
+        if (dwarf_formudata(dwarf_attr(die, DW_AT_decl_file, &attr), &index) != 0 ||
+            dwarf_getsrcfiles(cu, &files, &n) != 0 || index >= n)
+                return NULL;
+        return dwarf_filesrc(files, index, NULL, NULL);
+}
 
 /* Where global variable name (at address addr of module mod) is defined,
  * from the top-level variables of the module's CUs. */
@@ -148,11 +245,12 @@ static void variable_definition(Dwfl_Module *mod, const char *name, uint64_t add
                         Dwarf_Attribute attr;
                         Dwarf_Op *expr;
                         size_t len;
+                        uint64_t at;
                         if (!dwarf_attr(&die, DW_AT_location, &attr) ||
                             dwarf_getlocation(&attr, &expr, &len) != 0 || len < 1 ||
-                            expr[0].atom != DW_OP_addr || expr[0].number + bias != addr)
+                            !location_address(&attr, &expr[0], &at) || at + bias != addr)
                                 continue;
-                        const char *file = dwarf_decl_file(&die);
+                        const char *file = die_decl_file(cu, &die);
                         int line = 0;
                         if (file && dwarf_decl_line(&die, &line) == 0) {
                                 Dwarf_Attribute ca;
@@ -165,19 +263,71 @@ static void variable_definition(Dwfl_Module *mod, const char *name, uint64_t add
         }
 }
 
-static const struct map_entry *stack_mapping_of(const struct modules *mods, uint64_t addr)
+/* Which thread's stack each stack mapping is: built once per process, so
+ * that naming an object on a stack costs a lookup, not a pass over every
+ * thread. */
+struct stack_owner {
+        const struct map_entry *map;
+        size_t thread;
+};
+
+static int cmp_stack_owner(const void *a, const void *b)
 {
-        return map_entries_find(mods->maps, mods->n_maps, addr);
+        const struct map_entry *x = ((const struct stack_owner *) a)->map, *y = ((const struct stack_owner *) b)->map;
+        return (x > y) - (x < y);
 }
 
-static int analyse_object(struct modules *mods, const struct leakscan_process *p, struct leakscan_thread *lt)
+struct naming {
+        struct modules *mods;
+        const struct leakscan_process *p;
+        struct stack_owner *owners;     /* by mapping */
+        size_t n_owners;
+        size_t *named;                  /* hash of objects named so far: thread index + 1, or 0 */
+        size_t n_named;                 /* slots, a power of two */
+};
+
+static int naming_init(struct naming *nm, struct modules *mods, const struct leakscan_process *p)
+{
+        *nm = (struct naming) { .mods = mods, .p = p, .n_named = 16 };
+        while (nm->n_named < 2 * p->n_threads)
+                nm->n_named *= 2;
+        nm->owners = malloc((p->n_threads ? p->n_threads : 1) * sizeof *nm->owners);
+        nm->named = calloc(nm->n_named, sizeof *nm->named);
+        if (!nm->owners || !nm->named)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *x = &p->threads[i];
+                const struct map_entry *m = x->n_frames ?
+                        map_entries_find(mods->maps, mods->n_maps, x->frames[0].sp) : NULL;
+                if (m)
+                        nm->owners[nm->n_owners++] = (struct stack_owner) { m, i };
+        }
+        qsort(nm->owners, nm->n_owners, sizeof *nm->owners, cmp_stack_owner);
+        return 0;
+}
+
+static void naming_done(struct naming *nm)
+{
+        free(nm->owners);
+        free(nm->named);
+}
+
+/* The thread whose stack lies in mapping m, or NULL. */
+static const struct leakscan_thread *naming_stack_owner(const struct naming *nm, const struct map_entry *m)
+{
+        struct stack_owner key = { m, 0 };
+        const struct stack_owner *o = bsearch(&key, nm->owners, nm->n_owners, sizeof key, cmp_stack_owner);
+        return o ? &nm->p->threads[o->thread] : NULL;
+}
+
+static int analyse_object(const struct naming *nm, struct leakscan_thread *lt)
 {
         struct leakscan_wait_object *o = &lt->object;
         uint64_t addr = o->address;
         o->kind = leakscan_state_to_string(lt->state);
         lt->has_object = true;
 
-        Dwfl_Module *mod = dwfl_addrmodule(mods->dwfl, addr);
+        Dwfl_Module *mod = dwfl_addrmodule(nm->mods->dwfl, addr);
         GElf_Sym sym;
         GElf_Word shndx;
         const char *name = mod ? dwfl_module_addrsym(mod, addr, &sym, &shndx) : NULL;
@@ -209,11 +359,9 @@ static int analyse_object(struct modules *mods, const struct leakscan_process *p
         }
 
         /* on a thread's stack: the mapping of some thread's stack pointer */
-        const struct map_entry *m = stack_mapping_of(mods, addr);
-        for (size_t i = 0; m && i < p->n_threads; i++) {
-                const struct leakscan_thread *x = &p->threads[i];
-                if (x->n_frames == 0 || stack_mapping_of(mods, x->frames[0].sp) != m)
-                        continue;
+        const struct map_entry *m = map_entries_find(nm->mods->maps, nm->mods->n_maps, addr);
+        const struct leakscan_thread *x = m ? naming_stack_owner(nm, m) : NULL;
+        if (x) {
                 o->region = LEAKSCAN_REGION_STACK;
                 o->stack_tid = x->tid;
                 /* the frame whose locals hold it: the outermost one whose
@@ -232,40 +380,63 @@ static int analyse_object(struct modules *mods, const struct leakscan_process *p
         return 0;
 }
 
-/* Threads waiting on one object share its name: looked up once. */
-static int analyse_object_cached(struct modules *mods, const struct leakscan_process *p, struct leakscan_thread *lt,
-                                 size_t upto)
+static int object_copy(struct leakscan_wait_object *to, const struct leakscan_wait_object *from)
 {
-        for (size_t i = 0; i < upto; i++) {
-                const struct leakscan_thread *x = &p->threads[i];
-                if (!x->has_object || x->object.address != lt->object.address || x->state != lt->state)
-                        continue;
-                struct leakscan_wait_object o = x->object;
-                o.symbol = o.symbol ? strdup(o.symbol) : NULL;
-                o.file = o.file ? strdup(o.file) : NULL;
-                o.stack_function = o.stack_function ? strdup(o.stack_function) : NULL;
-                if ((x->object.symbol && !o.symbol) || (x->object.file && !o.file) ||
-                    (x->object.stack_function && !o.stack_function)) {
-                        free(o.symbol);
-                        free(o.file);
-                        free(o.stack_function);
-                        return -ENOMEM;
-                }
-                lt->object = o;
-                lt->has_object = true;
-                return 0;
+        struct leakscan_wait_object o = *from;
+        o.symbol = from->symbol ? strdup(from->symbol) : NULL;
+        o.file = from->file ? strdup(from->file) : NULL;
+        o.stack_function = from->stack_function ? strdup(from->stack_function) : NULL;
+        if ((from->symbol && !o.symbol) || (from->file && !o.file) || (from->stack_function && !o.stack_function)) {
+                free(o.symbol);
+                free(o.file);
+                free(o.stack_function);
+                return -ENOMEM;
         }
-        return analyse_object(mods, p, lt);
+        *to = o;
+        return 0;
+}
+
+/* Threads waiting on one futex word in one state share the object's name:
+ * looked up once, then found in a hash of (futex word, state). */
+static int analyse_object_cached(struct naming *nm, size_t i)
+{
+        const struct leakscan_thread *threads = nm->p->threads;
+        struct leakscan_thread *lt = (struct leakscan_thread *) &threads[i];
+        uint64_t h = (lt->wait_address * 0x9e3779b97f4a7c15u) ^ (uint64_t) lt->state;
+        size_t mask = nm->n_named - 1, slot = (size_t) (h >> 20) & mask;
+        for (; nm->named[slot]; slot = (slot + 1) & mask) {
+                const struct leakscan_thread *x = &threads[nm->named[slot] - 1];
+                if (x->state == lt->state && x->wait_address == lt->wait_address) {
+                        lt->has_object = true;
+                        return object_copy(&lt->object, &x->object);
+                }
+        }
+        nm->named[slot] = i + 1;
+        return analyse_object(nm, lt);
 }
 
 /* ---- pipes ---- */
 
-static bool pipe_fd_writable(pid_t pid, const char *fd)
+/* What the system holds of one pipe a thread waits on: its ends open in
+ * this process and the first other process holding each end.  Found for
+ * every pipe at once, in one pass over every process's fds. */
+struct pipe_ends {
+        const char *target;     /* "pipe:[N]", a thread's fd_target */
+        unsigned here[2];       /* ends open in this process: [0] read, [1] write */
+        pid_t other[2];         /* another process holding that end, or 0 */
+};
+
+static int cmp_pipe_target(const void *a, const void *b)
+{
+        return strcmp(((const struct pipe_ends *) a)->target, ((const struct pipe_ends *) b)->target);
+}
+
+static bool pipe_fd_writable(const char *fd_dir, const char *fd)
 {
         char path[320];
         _cleanup_free_ char *text = NULL;
         long flags = 0;
-        snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", (int) pid, fd);
+        snprintf(path, sizeof path, "%.*sinfo/%s", (int) strlen(fd_dir) - 1, fd_dir, fd);   /* .../fdinfo/N */
         if (read_full_file(path, &text) < 0)
                 return false;
         const char *f = strstr(text, "flags:");
@@ -274,59 +445,96 @@ static bool pipe_fd_writable(pid_t pid, const char *fd)
         return (flags & O_ACCMODE) != O_RDONLY;
 }
 
-/* Counts the ends of pipe target ("pipe:[N]") that process pid holds open
- * for writing (want_writer) or reading. */
-static unsigned pipe_ends_in(pid_t pid, const char *target, bool want_writer)
+/* Adds the ends of the wanted pipes that process q holds to ends. */
+static void pipe_ends_scan(pid_t self, pid_t q, struct pipe_ends *ends, size_t n)
 {
-        char path[64], link[64];
-        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
-        DIR *d = opendir(path);
-        unsigned n = 0;
+        char dir[64], link[64];
+        snprintf(dir, sizeof dir, "/proc/%d/fd", (int) q);
+        DIR *d = opendir(dir);
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
                 char fdpath[320];
-                snprintf(fdpath, sizeof fdpath, "%s/%s", path, de->d_name);
+                snprintf(fdpath, sizeof fdpath, "%s/%s", dir, de->d_name);
                 ssize_t k = readlink(fdpath, link, sizeof link - 1);
-                if (k <= 0)
+                if (k <= 0 || !startswith(link, "pipe:"))
                         continue;
                 link[k] = 0;
-                if (streq(link, target) && pipe_fd_writable(pid, de->d_name) == want_writer)
-                        n++;
+                struct pipe_ends key = { .target = link };
+                struct pipe_ends *e = bsearch(&key, ends, n, sizeof key, cmp_pipe_target);
+                if (!e)
+                        continue;
+                int end = pipe_fd_writable(dir, de->d_name);
+                if (q == self)
+                        e->here[end]++;
+                else if (!e->other[end])
+                        e->other[end] = q;
         }
         if (d)
                 closedir(d);
-        return n;
 }
 
-/* Who holds the other end of the pipe t waits on: this process only, or
- * (where /proc lets us see) another process too. */
-static int analyse_pipe(pid_t pid, struct leakscan_thread *t)
+/* Who holds the other end of each pipe p's threads wait on, as t->peer: this
+ * process only, or (where /proc lets us see) another process too. */
+static int analyse_pipes(struct leakscan_process *p)
 {
-        bool reading = t->state == LEAKSCAN_STATE_PIPE_READ;
-        const char *other = reading ? "writer" : "reader";
-        unsigned here = pipe_ends_in(pid, t->fd_target, reading);
+        size_t n = 0;
+        _cleanup_free_ struct pipe_ends *ends = malloc((p->n_threads ? p->n_threads : 1) * sizeof *ends);
+        if (!ends)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+                if (t->fd_target && procfs_fd_kind(t->fd_target) == FD_KIND_PIPE &&
+                    (t->state == LEAKSCAN_STATE_PIPE_READ || t->state == LEAKSCAN_STATE_PIPE_WRITE))
+                        ends[n++] = (struct pipe_ends) { .target = t->fd_target };
+        }
+        if (n == 0)
+                return 0;
+        qsort(ends, n, sizeof *ends, cmp_pipe_target);
+        size_t distinct = 0;
+        for (size_t i = 0; i < n; i++)
+                if (distinct == 0 || !streq(ends[distinct - 1].target, ends[i].target))
+                        ends[distinct++] = ends[i];
+
         DIR *d = opendir("/proc");
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 pid_t q = (pid_t) atoi(de->d_name);
-                if (q <= 0 || q == pid || pipe_ends_in(q, t->fd_target, reading) == 0)
-                        continue;
-                char path[64], comm[32] = "?";
-                _cleanup_free_ char *text = NULL;
-                snprintf(path, sizeof path, "/proc/%d/comm", (int) q);
-                if (read_full_file(path, &text) > 0)
-                        snprintf(comm, sizeof comm, "%.*s", (int) strcspn(text, "\n"), text);
-                t->peer_pid = q;
-                closedir(d);
-                return asprintf(&t->peer, "%s end held by pid %d (%s)", other, (int) q, comm) < 0 ? -ENOMEM : 0;
+                if (q > 0)
+                        pipe_ends_scan(p->pid, q, ends, distinct);
         }
         if (d)
                 closedir(d);
-        int r = here ? asprintf(&t->peer, "no %s other than this process", other) :
-                       asprintf(&t->peer, "no %s end open", other);
-        return r < 0 ? -ENOMEM : 0;
+
+        for (size_t i = 0; i < p->n_threads; i++) {
+                struct leakscan_thread *t = &p->threads[i];
+                if (!t->fd_target || (t->state != LEAKSCAN_STATE_PIPE_READ && t->state != LEAKSCAN_STATE_PIPE_WRITE))
+                        continue;
+                struct pipe_ends key = { .target = t->fd_target };
+                const struct pipe_ends *e = bsearch(&key, ends, distinct, sizeof key, cmp_pipe_target);
+                if (!e)
+                        continue;
+                int want = t->state == LEAKSCAN_STATE_PIPE_READ;      /* a reader wants a writer */
+                const char *other = want ? "writer" : "reader";
+                int r;
+                if (e->other[want]) {
+                        char path[64], comm[32] = "?";
+                        _cleanup_free_ char *text = NULL;
+                        snprintf(path, sizeof path, "/proc/%d/comm", (int) e->other[want]);
+                        if (read_full_file(path, &text) > 0)
+                                snprintf(comm, sizeof comm, "%.*s", (int) strcspn(text, "\n"), text);
+                        t->peer_pid = e->other[want];
+                        r = asprintf(&t->peer, "%s end held by pid %d (%s)", other, (int) e->other[want], comm);
+                } else if (e->here[want]) {
+                        r = asprintf(&t->peer, "no %s other than this process", other);
+                } else {
+                        r = asprintf(&t->peer, "no %s end open", other);
+                }
+                if (r < 0)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 /* ---- the graph ---- */
@@ -336,16 +544,13 @@ static bool is_stuck(const struct leakscan_thread *t)
         return t->verdict == LEAKSCAN_VERDICT_DEADLOCK || t->verdict == LEAKSCAN_VERDICT_ORPHANED;
 }
 
-/* The thread t waits for, as an index into p->threads, or -1. */
-static long edge_of(const struct leakscan_process *p, const struct leakscan_thread *t)
+/* The thread t waits for, as an index into the threads, or -1. */
+static long edge_of(const struct thread_index *ix, const struct leakscan_thread *t)
 {
         pid_t to = t->owner_tid ? t->owner_tid : t->joined_tid;
         if (!to || t->verdict != LEAKSCAN_VERDICT_BLOCKED)
                 return -1;
-        for (size_t i = 0; i < p->n_threads; i++)
-                if (p->threads[i].tid == to)
-                        return (long) i;
-        return -1;
+        return thread_index_by_tid(ix, to);
 }
 
 static int add_cycle(struct leakscan_process *p, const long *path, size_t from, size_t to)
@@ -420,14 +625,15 @@ int analyse_graph(struct leakscan_process *p)
                 return 0;
         long *edge = malloc(n * sizeof *edge), *path = malloc(n * sizeof *path);
         unsigned char *state = calloc(n, 1);    /* 0 new, 1 on the walk, 2 done */
+        struct thread_index ix = {0};
         int r = 0;
-        if (!edge || !path || !state) {
+        if (!edge || !path || !state || thread_index_init(&ix, p->threads, n) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
                 struct leakscan_thread *t = &p->threads[i];
-                edge[i] = edge_of(p, t);
+                edge[i] = edge_of(&ix, t);
                 /* an owner that is no thread of ours any more can release nothing */
                 if (t->owner_tid && edge[i] < 0 && t->verdict == LEAKSCAN_VERDICT_BLOCKED) {
                         t->owner_gone = true;
@@ -485,75 +691,35 @@ int analyse_graph(struct leakscan_process *p)
                         propagate(p, edge);
                 }
         }
-        /* Stuck threads are leaks whatever --min-blocked says; the main
-         * thread too when it is on a cycle itself. */
-        for (size_t i = 0; i < n; i++) {
-                struct leakscan_thread *t = &p->threads[i];
-                bool on_cycle = false;
-                for (size_t c = 0; c < p->n_deadlocks; c++)
-                        for (size_t k = 0; k < p->deadlocks[c].n; k++)
-                                on_cycle |= p->deadlocks[c].tids[k] == t->tid;
-                if (is_stuck(t) && (!t->main || on_cycle))
-                        t->leaked = true;
-        }
 out:
+        thread_index_done(&ix);
         free(edge);
         free(path);
         free(state);
         return r;
 }
 
-/* The other end of a pipe is looked up once per pipe and direction: a pool
- * of readers on one pipe shares the answer (the lookup reads every process's
- * fds). */
-static int analyse_pipe_cached(pid_t pid, struct leakscan_thread *t, struct leakscan_process *p, size_t upto)
-{
-        for (size_t i = 0; i < upto; i++) {
-                const struct leakscan_thread *x = &p->threads[i];
-                if (x->peer && x->state == t->state && streq(x->fd_target, t->fd_target)) {
-                        t->peer = strdup(x->peer);
-                        t->peer_pid = x->peer_pid;
-                        return t->peer ? 0 : -ENOMEM;
-                }
-        }
-        return analyse_pipe(pid, t);
-}
-
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p)
 {
+        struct thread_index ix;
+        int r = thread_index_init(&ix, p->threads, p->n_threads);
+        if (r < 0)
+                return r;
         size_t k = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 const struct thread_capture *t = &cap->threads[i];
-                if (t->vanished)
-                        continue;
-                struct leakscan_thread *lt = &p->threads[k++];
-                analyse_lock_state(t, lt, p->threads, p->n_threads);
+                if (!t->vanished)
+                        analyse_lock_state(t, &p->threads[k++], &ix);
         }
-        for (size_t i = 0; i < p->n_threads; i++) {
-                struct leakscan_thread *lt = &p->threads[i];
-                int r = 0;
-                if (lt->has_wait_address && lt->verdict != LEAKSCAN_VERDICT_RUNNING)
-                        r = analyse_object_cached(mods, p, lt, i);
-                if (r == 0 && lt->fd_target && procfs_fd_kind(lt->fd_target) == FD_KIND_PIPE &&
-                    (lt->state == LEAKSCAN_STATE_PIPE_READ || lt->state == LEAKSCAN_STATE_PIPE_WRITE))
-                        r = analyse_pipe_cached(p->pid, lt, p, i);
-                if (r < 0)
-                        return r;
-        }
-        return analyse_graph(p);
-}
+        thread_index_done(&ix);
 
-void analyse_thread_free(struct leakscan_thread *t)
-{
-        free(t->object.symbol);
-        free(t->object.file);
-        free(t->object.stack_function);
-        free(t->peer);
-}
-
-void analyse_process_free(struct leakscan_process *p)
-{
-        for (size_t i = 0; i < p->n_deadlocks; i++)
-                free(p->deadlocks[i].tids);
-        free(p->deadlocks);
+        struct naming nm;
+        r = naming_init(&nm, mods, p);
+        for (size_t i = 0; r == 0 && i < p->n_threads; i++)
+                if (p->threads[i].has_wait_address && p->threads[i].verdict != LEAKSCAN_VERDICT_RUNNING)
+                        r = analyse_object_cached(&nm, i);
+        naming_done(&nm);
+        if (r == 0)
+                r = analyse_pipes(p);
+        return r < 0 ? r : analyse_graph(p);
 }

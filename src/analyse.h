@@ -21,21 +21,33 @@
  * -ENOMEM. */
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p);
 
+/* The threads of a process sorted by TID and by thread pointer, for
+ * lookups in log time.  The threads array must outlive the index. */
+struct thread_index {
+        const struct leakscan_thread *threads;
+        size_t n;
+        size_t *by_tid;         /* indexes into threads, by TID */
+        size_t *by_tls;         /* indexes of the threads with a thread pointer, by it */
+        size_t n_tls;
+};
+
+/* Returns 0 or -ENOMEM; on failure *ix needs no thread_index_done. */
+int thread_index_init(struct thread_index *ix, const struct leakscan_thread *threads, size_t n);
+void thread_index_done(struct thread_index *ix);
+
+/* The index in ix->threads of thread tid, or -1. */
+long thread_index_by_tid(const struct thread_index *ix, pid_t tid);
+
 /* Reads the owner, joined thread and counts of thread t's wait from the
  * bytes copied around its futex word (t->lock).  Pure: unit-tested on
- * synthetic windows.  threads/n: the whole process, to tell a TID from a
- * count and to find a join word inside a thread's struct pthread. */
-void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt,
-                        const struct leakscan_thread *threads, size_t n);
+ * synthetic windows.  ix: the whole process, to find the thread joined, by
+ * its TID or by the join word inside its struct pthread. */
+void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt, const struct thread_index *ix);
 
 /* The wait-for graph of p's threads (their owner_tid and joined_tid edges):
- * marks deadlocked and orphaned threads, records each cycle once in
- * p->deadlocks, and makes those threads leaked whatever else the leak rule
- * says.  Returns 0 or -ENOMEM. */
+ * marks deadlocked and orphaned threads and records each cycle once in
+ * p->deadlocks.  Whether they are leaks is the judge's to say.  Returns 0 or
+ * -ENOMEM. */
 int analyse_graph(struct leakscan_process *p);
-
-/* Frees what analyse_process added to a thread or a process. */
-void analyse_thread_free(struct leakscan_thread *t);
-void analyse_process_free(struct leakscan_process *p);
 
 #endif

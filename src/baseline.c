@@ -97,19 +97,13 @@ int baseline_read(const char *path, struct baseline *ret, char **ret_error)
         return 0;
 }
 
-static int baseline_reason(void *userdata, const struct leakscan_thread *t, char **ret_reason)
+bool baseline_contains(const struct baseline *b, pid_t tid, uint64_t start_time)
 {
-        const struct baseline *b = userdata;
         for (size_t j = 0; j < b->n; j++)
                 /* a reused TID starts later: a new thread */
-                if (b->entries[j].tid == t->tid && b->entries[j].start_time == t->start_time)
-                        return asprintf(ret_reason, "baseline (%s)", b->path) < 0 ? -ENOMEM : 0;
-        return 0;
-}
-
-int baseline_apply(const struct baseline *b, struct leakscan_report *report)
-{
-        return rules_ignore_where(report, baseline_reason, (void *) b);
+                if (b->entries[j].tid == tid && b->entries[j].start_time == start_time)
+                        return true;
+        return false;
 }
 
 /* ---- watch ---- */

@@ -37,9 +37,8 @@ struct baseline {
 int baseline_read(const char *path, struct baseline *ret, char **ret_error);
 void baseline_done(struct baseline *b);
 
-/* Marks the leaked threads of report that the baseline lists as not leaked
- * (ignored_by "baseline FILE").  Returns the number marked, or -ENOMEM. */
-int baseline_apply(const struct baseline *b, struct leakscan_report *report);
+/* Whether the baseline lists the thread tid that started at start_time. */
+bool baseline_contains(const struct baseline *b, pid_t tid, uint64_t start_time);
 
 /* One group of identical stacks followed across a watch. */
 struct watch_group {

@@ -36,6 +36,8 @@ void process_capture_free(struct process_capture *cap)
         }
         free(cap->threads);
         free(cap->maps_text);
+        if (cap->live_unwind_free)
+                cap->live_unwind_free(cap->live_unwind);
         free(cap);
 }
 

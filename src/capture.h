@@ -78,6 +78,8 @@ struct process_capture {
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
         uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
+        void *live_unwind;      /* stacks an unwinder took while the threads */
+        void (*live_unwind_free)(void *);       /* were stopped (unwind.h) */
 };
 
 struct process_capture *process_capture_new(pid_t pid);

@@ -134,12 +134,53 @@ bool classify_frame_is_system(const struct leakscan_frame *f)
         return false;
 }
 
+/* Wrappers of the system's primitives that runtimes export: a thread
+ * waiting in g_cond_wait waits where its caller called it.  By name, so
+ * that statically linked copies count too. */
+static const char *const runtime_wrappers[] = {
+        "g_cond_wait", "g_cond_wait_until", "g_mutex_lock", "g_rec_mutex_lock", "g_rw_lock_reader_lock",
+        "g_rw_lock_writer_lock", "g_async_queue_pop", "g_async_queue_pop_unlocked",
+        "g_async_queue_timeout_pop", "g_async_queue_timeout_pop_unlocked", "g_thread_join",
+        "g_main_context_iteration", "g_main_loop_run", "g_poll", "uv_cond_wait", "uv_cond_timedwait",
+        "uv_mutex_lock", "uv_rwlock_rdlock", "uv_rwlock_wrlock", "uv_sem_wait", "uv_thread_join", "uv_run",
+        "PyThread_acquire_lock", "PyThread_acquire_lock_timed", "PyMUTEX_LOCK", "PyCOND_WAIT",
+        "PyCOND_TIMEDWAIT", "apr_thread_cond_wait", "apr_thread_mutex_lock", "apr_queue_pop",
+};
+
+/* Code the user did not write though it is not the system's: a library
+ * installed on the system (its code, not the user's, though its maker's),
+ * a template from a system header instantiated in the user's module
+ * (std::condition_variable::wait<...> comes from /usr/include/c++), or a
+ * runtime's wrapper of a primitive. */
+static bool frame_is_foreign(const struct leakscan_frame *f)
+{
+        static const char *const header_dirs[] = { "/usr/include/", "/usr/lib/gcc/", "/usr/lib/llvm-" };
+        static const char *const library_dirs[] = { "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/",
+                                                    "/usr/local/lib/" };
+        for (size_t i = 0; f->file && i < ARRAY_SIZE(header_dirs); i++)
+                if (startswith(f->file, header_dirs[i]))
+                        return true;
+        for (size_t i = 0; f->module && i < ARRAY_SIZE(library_dirs); i++)
+                if (startswith(f->module, library_dirs[i]))
+                        return true;
+        for (size_t i = 0; f->function && i < ARRAY_SIZE(runtime_wrappers); i++)
+                if (streq(f->function, runtime_wrappers[i]))
+                        return true;
+        return false;
+}
+
 size_t classify_top_frame(const struct leakscan_frame *frames, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
-                if (!classify_frame_is_system(&frames[i]))
+        size_t first_non_system = n;
+        for (size_t i = 0; i < n; i++) {
+                if (classify_frame_is_system(&frames[i]))
+                        continue;
+                if (!frame_is_foreign(&frames[i]))
                         return i;
-        return n;
+                if (first_non_system == n)
+                        first_non_system = i;
+        }
+        return first_non_system;
 }
 
 /* The innermost frame (before the first user frame) whose name a rule knows. */
@@ -288,11 +329,4 @@ int64_t classify_blocked_ms(bool has_exec_start, uint64_t exec_start_ns, bool ha
         if (now_ns <= exec_start_ns)
                 return 0;
         return (int64_t) ((now_ns - exec_start_ns) / 1000000u);
-}
-
-bool classify_is_leaked(const struct leakscan_thread *t, int64_t min_blocked_ms)
-{
-        if (t->main || t->verdict != LEAKSCAN_VERDICT_BLOCKED || t->state == LEAKSCAN_STATE_STOPPED)
-                return false;
-        return t->blocked_ms < 0 || t->blocked_ms >= min_blocked_ms;
 }

@@ -35,18 +35,17 @@ void classify_thread(const struct classify_input *in, struct classify_result *re
  * than the user: by module, and by name for static binaries. */
 bool classify_frame_is_system(const struct leakscan_frame *f);
 
-/* Index of the first frame outside the system libraries ("the function on
- * top of the stack"), or n when every frame is a system one. */
+/* Index of "the function on top of the stack": the first frame of the
+ * user's own code, skipping the system libraries, installed libraries,
+ * templates from system headers and runtimes' wrappers (g_cond_wait,
+ * uv_mutex_lock...); when there is none, the first frame outside the system
+ * libraries; n when every frame is a system one.  "Created by" uses the same
+ * rule. */
 size_t classify_top_frame(const struct leakscan_frame *frames, size_t n);
 
 /* Milliseconds since the thread last ran, from the scheduler clock, or -1. */
 int64_t classify_blocked_ms(bool has_exec_start, uint64_t exec_start_ns,
                             bool has_now, uint64_t now_ns);
-
-/* The pid-mode rule: a thread other than the main one, in an indefinite wait
- * of its own (not a job-control stop) for at least min_blocked_ms; unknown
- * blocked time counts as long enough. */
-bool classify_is_leaked(const struct leakscan_thread *t, int64_t min_blocked_ms);
 
 /* The static name of syscall nr, or NULL. */
 const char *classify_syscall_name(long nr);

@@ -10,68 +10,15 @@
 #include "analyse.h"
 #include "classify.h"
 #include "inspect.h"
+#include "judge.h"
 #include "leakscan/leakscan.h"
+#include "model.h"
 #include "modules.h"
 #include "seize.h"
 #include "symbolize.h"
+#include "testname.h"
 #include "unwind.h"
 #include "util.h"
-
-static const char *const state_names[_LEAKSCAN_STATE_MAX] = {
-        [LEAKSCAN_STATE_RUNNING] = "running",
-        [LEAKSCAN_STATE_MUTEX] = "mutex",
-        [LEAKSCAN_STATE_CONDVAR] = "condvar",
-        [LEAKSCAN_STATE_RWLOCK] = "rwlock",
-        [LEAKSCAN_STATE_SEMAPHORE] = "semaphore",
-        [LEAKSCAN_STATE_BARRIER] = "barrier",
-        [LEAKSCAN_STATE_JOIN] = "join",
-        [LEAKSCAN_STATE_FUTEX] = "futex",
-        [LEAKSCAN_STATE_PIPE_READ] = "pipe-read",
-        [LEAKSCAN_STATE_PIPE_WRITE] = "pipe-write",
-        [LEAKSCAN_STATE_SOCKET_READ] = "socket-read",
-        [LEAKSCAN_STATE_SOCKET_WRITE] = "socket-write",
-        [LEAKSCAN_STATE_ACCEPT] = "accept",
-        [LEAKSCAN_STATE_CONNECT] = "connect",
-        [LEAKSCAN_STATE_POLL] = "poll",
-        [LEAKSCAN_STATE_SLEEP] = "sleep",
-        [LEAKSCAN_STATE_WAIT_CHILD] = "wait-child",
-        [LEAKSCAN_STATE_SIGNAL_WAIT] = "signal-wait",
-        [LEAKSCAN_STATE_DISK_IO] = "disk-io",
-        [LEAKSCAN_STATE_STOPPED] = "stopped",
-        [LEAKSCAN_STATE_SYSCALL] = "syscall",
-        [LEAKSCAN_STATE_UNKNOWN] = "unknown",
-};
-
-static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {
-        [LEAKSCAN_VERDICT_RUNNING] = "running",
-        [LEAKSCAN_VERDICT_TIMED] = "timed",
-        [LEAKSCAN_VERDICT_BLOCKED] = "blocked",
-        [LEAKSCAN_VERDICT_DEADLOCK] = "deadlock",
-        [LEAKSCAN_VERDICT_ORPHANED] = "orphaned",
-        [LEAKSCAN_VERDICT_IDLE] = "idle",
-        [LEAKSCAN_VERDICT_UNREACHABLE] = "unreachable",
-};
-
-const char *leakscan_state_to_string(enum leakscan_state state)
-{
-        return (unsigned) state < _LEAKSCAN_STATE_MAX ? state_names[state] : "unknown";
-}
-
-const char *leakscan_region_to_string(enum leakscan_region region)
-{
-        static const char *const names[] = {
-                [LEAKSCAN_REGION_UNKNOWN] = "unknown",
-                [LEAKSCAN_REGION_GLOBAL] = "global",
-                [LEAKSCAN_REGION_STACK] = "stack",
-                [LEAKSCAN_REGION_HEAP] = "heap",
-        };
-        return (unsigned) region < ARRAY_SIZE(names) ? names[region] : "unknown";
-}
-
-const char *leakscan_verdict_to_string(enum leakscan_verdict verdict)
-{
-        return (unsigned) verdict < _LEAKSCAN_VERDICT_MAX ? verdict_names[verdict] : "unknown";
-}
 
 void leakscan_options_init(struct leakscan_options *opts)
 {
@@ -82,43 +29,6 @@ void leakscan_options_init(struct leakscan_options *opts)
                 .unwinder = "libdw",
                 .stop_timeout_ms = 2000,
         };
-}
-
-static void thread_free_contents(struct leakscan_thread *t)
-{
-        analyse_thread_free(t);
-        free(t->ignored_by);
-        frames_free(t->frames, t->n_frames);
-        frames_free(t->created_by, t->n_created_by);
-        free(t->fd_target);
-        if (t->test) {
-                free(t->test->name);
-                free(t->test->file);
-                free(t->test);
-        }
-}
-
-static void process_free_contents(struct leakscan_process *p)
-{
-        analyse_process_free(p);
-        free(p->exe);
-        free(p->inspect_error);
-        for (size_t i = 0; i < p->n_cmdline; i++)
-                free(p->cmdline[i]);
-        free(p->cmdline);
-        for (size_t i = 0; i < p->n_threads; i++)
-                thread_free_contents(&p->threads[i]);
-        free(p->threads);
-}
-
-void leakscan_report_free(struct leakscan_report *report)
-{
-        if (!report)
-                return;
-        for (size_t i = 0; i < report->n_processes; i++)
-                process_free_contents(&report->processes[i]);
-        free(report->processes);
-        free(report);
 }
 
 const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
@@ -249,6 +159,10 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         }
         if (capture_process(cap) < 0 && err == 0)
                 err = -ESRCH;
+        /* an unwinder that reads the live process does it now (unwind.h) */
+        const struct unwinder *unwinder = unwinder_find(opts->unwinder);
+        if (err == 0 && unwinder && unwinder->while_stopped)
+                err = unwinder->while_stopped(cap, opts->stack_window, opts->max_frames);
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 if (!t->vanished && err == 0)
@@ -353,6 +267,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->created_by_top = classify_top_frame(lt->created_by, lt->n_created_by);
                 }
                 lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
+                /* which test started it: from the creator's stack, else its own */
+                r = testname_recognise(lt);
+                if (r < 0)
+                        goto out_detach;
 
                 struct classify_input in = {
                         .proc_state = t->stat.state,
@@ -378,7 +296,6 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 }
                 lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 :
                         classify_blocked_ms(t->has_exec_start, t->exec_start_ns, cap->has_now, cap->now_sched_ns);
-                lt->leaked = classify_is_leaked(lt, opts->min_blocked_ms);
         }
         r = analyse_process(cap, mods, p);
 out_detach:
@@ -405,17 +322,12 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         if (r < 0)
                 return r;
 
-        struct leakscan_report *report = calloc(1, sizeof *report);
-        struct leakscan_process *p = calloc(1, sizeof *p);
-        if (!report || !p) {
-                free(report);
-                free(p);
+        struct leakscan_report *report = report_new("pid", 1);
+        if (!report) {
                 process_capture_free(cap);
                 return -ENOMEM;
         }
-        report->mode = "pid";
-        report->processes = p;
-        report->n_processes = 1;
+        struct leakscan_process *p = &report->processes[0];
         p->pid = pid;
         p->n_vanished = cap->n_vanished;
         p->incomplete = cap->incomplete;
@@ -434,5 +346,17 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
 
 int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct leakscan_report **ret_report)
 {
-        return inspect_pid(pid, opts, NULL, ret_report);
+        struct leakscan_report *report = NULL;
+        int r = inspect_pid(pid, opts, NULL, &report);
+        if (r < 0)
+                return r;
+        /* judged as plain -p judges: only what is proven */
+        struct judge_policy policy = { .mode = JUDGE_PID };
+        r = judge_report(report, &policy);
+        if (r < 0) {
+                leakscan_report_free(report);
+                return r;
+        }
+        *ret_report = report;
+        return 0;
 }

@@ -4,22 +4,45 @@
 #include <errno.h>
 #include <signal.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 
 #include "baseline.h"
 #include "leakscan/leakscan.h"
+#include "outpath.h"
 #include "parse.h"
+#include "pertest.h"
 #include "report.h"
 #include "rules.h"
 #include "supervise.h"
 #include "inspect.h"
+#include "judge.h"
 #include "track.h"
+#include "unwind.h"
 #include "util.h"
 
-#define EXIT_USAGE 2
-#define EXIT_CANNOT_INSPECT 3
+/* Exit statuses.  -p: CANNOT_INSPECT before LEAKS before OK.  --at-exit, in
+ * this order of precedence: PROGRAM could not be started (NOT_FOUND,
+ * NOT_EXECUTABLE); PROGRAM failed (its own status, or SIGNALED_BASE + N when
+ * killed by signal N: meson's 77 and 99 pass through like any other); the
+ * --timeout struck (TIMEOUT); leaks (--error-exitcode, LEAKS by default);
+ * else OK.  A failure of leakscan's own (CANNOT_INSPECT) never hides
+ * PROGRAM's status: a program that ran keeps it. */
+enum {
+        EXIT_OK = 0,
+        EXIT_LEAKS = 1,
+        EXIT_USAGE = 2,
+        EXIT_CANNOT_INSPECT = 3,
+        EXIT_TIMEOUT = 124,
+        EXIT_NOT_EXECUTABLE = 126,
+        EXIT_NOT_FOUND = 127,
+        EXIT_SIGNALED_BASE = 128,
+};
 
 #ifndef LEAKSCAN_VERSION
 #define LEAKSCAN_VERSION "0"
@@ -29,22 +52,43 @@ static void print_help(FILE *f)
 {
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
+              "       leakscan [OPTIONS] --per-test [-j N] [--] TEST_PROGRAM [ARGS...]\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
-              "threads that look leaked: blocked in an indefinite wait, with the\n"
-              "symbolized stack and what they wait on.  With --at-exit, run PROGRAM and\n"
-              "report the threads still alive when it exits, with the stack that\n"
-              "created each.\n"
+              "threads that are leaked: deadlocked, waiting for what nothing alive can\n"
+              "release, or on an object nobody can reach any more, with the symbolized\n"
+              "stack and what they wait on.  With --at-exit, run PROGRAM and report the\n"
+              "threads still alive when it exits, with the stack that created each.\n"
+              "Options go before PROGRAM: what follows it is PROGRAM's own.\n"
               "\n"
+              "Mode:\n"
               "  -p, --pid=PID             the process to inspect\n"
               "      --at-exit             run PROGRAM; judge it when it calls exit\n"
+              "\n"
+              "Judging a running process (-p):\n"
+              "      --idle                also report idle threads: indefinite waits that\n"
+              "                            someone alive could still end (worker pools...)\n"
+              "      --min-blocked=DURATION  with --idle, only those idle at least this\n"
+              "                            long (default 1s; 0: every one)\n"
+              "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
+              "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
+              "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
+              "                            identical stacks whose thread count grew\n"
+              "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
+              "\n"
+              "Running a program (--at-exit):\n"
               "      --grace=DURATION      at exit, let running and timed threads finish\n"
               "                            for up to this long (default 500ms; 0: off)\n"
               "      --follow-forks        also judge the processes PROGRAM starts\n"
               "      --timeout=DURATION    if PROGRAM has not exited by then, report all its\n"
               "                            threads, kill it and exit 124\n"
+              "      --per-test            PROGRAM is a GoogleTest, Catch2, doctest,\n"
+              "                            Boost.Test or GLib binary: run each of its tests\n"
+              "                            alone\n"
+              "                            under the at-exit check and report per test\n"
+              "  -j, --jobs=N              --per-test: N tests at once (default: one per CPU)\n"
               "\n"
-              "  Ignoring threads (shell globs on demangled names; each repeatable):\n"
+              "Ignoring threads (shell globs on demangled names; each repeatable):\n"
               "      --ignore-top=FUNC     FUNC is on top of the stack\n"
               "      --ignore-any=FUNC     FUNC is anywhere in the stack\n"
               "      --ignore-created-by=FUNC  FUNC is in the stack that created it\n"
@@ -55,21 +99,27 @@ static void print_help(FILE *f)
               "      --no-default-ignores  judge runtime pool threads (OpenMP, GLib...) too\n"
               "      --list-default-ignores  print the built-in ignore list and exit\n"
               "      --show-ignored        list the ignored threads with their rule\n"
-              "      --print-suppressions  print a suppression line for each leak\n"
+              "      --print-suppressions  a suppression line for each leak: inside a json,\n"
+              "                            sarif, junit or dot document; with text on stdout,\n"
+              "                            the report going to stderr ('>> leakscan.supp')\n"
+              "      --print-suppressions=FILE  the same lines, appended to FILE\n"
+              "\n"
+              "Output:\n"
+              "  -a, --all                 print every thread, not only the leaked ones\n"
+              "      --format=FORMAT       text (default), json, sarif (SARIF 2.1.0),\n"
+              "                            junit (JUnit XML) or dot (wait-for graph, Graphviz)\n"
+              "  -o, --output=FILE         write the report to FILE instead of stdout; %p in\n"
+              "                            FILE is the PID judged, %n the first free number\n"
+              "      --source-root=DIR     sarif: source paths relative to DIR (default: the\n"
+              "                            current directory)\n"
               "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
               "                            set), always or never\n"
-              "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
-              "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
-              "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
-              "                            identical stacks whose thread count grew\n"
-              "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
-              "  -a, --all                 print every thread, not only the leaked ones\n"
-              "      --format=FORMAT       text (default), json or sarif (SARIF 2.1.0)\n"
-              "  -o, --output=FILE         write the report to FILE instead of stdout\n"
-              "      --min-blocked=DURATION  report blocked threads idle at least this\n"
-              "                            long (default 1s; 0 reports every blocked thread)\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
-              "      --unwinder=NAME       libdw (default) or fp (frame pointers only)\n"
+              "\n"
+              "Unwinding:\n"
+              "      --unwinder=NAME       how stacks are unwound: libdw (default), fp (frame\n"
+              "                            pointers only), libunwind (offline, like libdw), or\n"
+              "                            ptrace (libunwind on the live threads: slow, a reference)\n"
               "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
               "      --max-frames=N        frames per stack at most (default 256)\n"
               "      --system-lines        also show source lines and inlined frames inside\n"
@@ -77,8 +127,9 @@ static void print_help(FILE *f)
               "                            debug info: slower)\n"
               "      --stop-timeout=DURATION  wait this long for a thread to stop\n"
               "                            (default 2s)\n"
+              "\n"
               "  -h, --help                show this help\n"
-              "      --version             show the version\n"
+              "  -V, --version             show the version\n"
               "\n"
               "DURATION: 500ms, 1.5s, 2m (a bare number is seconds).  SIZE: 65536, 64K, 1M.\n"
               "LEAKSCAN_OPTIONS in the environment holds default options.\n"
@@ -117,7 +168,9 @@ enum {
         OPT_BASELINE,
         OPT_WATCH,
         OPT_INTERVAL,
-        OPT_VERSION,
+        OPT_IDLE,
+        OPT_SOURCE_ROOT,
+        OPT_PER_TEST,
 };
 
 struct cli {
@@ -132,18 +185,28 @@ struct cli {
         struct rule_set rules;
         bool no_default_ignores;
         bool print_suppressions;
+        const char *suppressions_file;  /* --print-suppressions=FILE */
+        bool per_test;                  /* --per-test: PROGRAM's tests one by one */
+        unsigned jobs;                  /* --per-test -j N; 0: one per CPU */
+        bool idle;
+        int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
         const char *save_baseline;
         struct baseline baseline;
         int64_t watch_ms;       /* 0: one snapshot */
         int64_t interval_ms;
+        struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
 };
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+        va_list ap;
+        va_start(ap, fmt);
         fputs("leakscan: ", stderr);
-        fprintf(stderr, fmt, arg);
+        vfprintf(stderr, fmt, ap);
         fputs(" (see leakscan --help)\n", stderr);
+        va_end(ap);
         return -EINVAL;
 }
 
@@ -175,21 +238,25 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "no-default-ignores", no_argument, NULL, OPT_NO_DEFAULT_IGNORES },
                 { "list-default-ignores", no_argument, NULL, OPT_LIST_DEFAULT_IGNORES },
                 { "show-ignored", no_argument, NULL, OPT_SHOW_IGNORED },
-                { "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
+                { "print-suppressions", optional_argument, NULL, OPT_PRINT_SUPPRESSIONS },
                 { "color", required_argument, NULL, OPT_COLOR },
                 { "save-baseline", required_argument, NULL, OPT_SAVE_BASELINE },
                 { "baseline", required_argument, NULL, OPT_BASELINE },
                 { "watch", required_argument, NULL, OPT_WATCH },
                 { "interval", required_argument, NULL, OPT_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
+                { "version", no_argument, NULL, 'V' },
+                { "idle", no_argument, NULL, OPT_IDLE },
+                { "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
+                { "per-test", no_argument, NULL, OPT_PER_TEST },
+                { "jobs", required_argument, NULL, 'j' },
                 {}
         };
         long v;
         int64_t ms;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+p:ao:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+p:ao:hVj:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
@@ -202,15 +269,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json or sarif", optarg);
+                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", optarg);
                         break;
                 case 'o':
+                        if (outpath_check(optarg) < 0)
+                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", optarg);
                         cli->output = optarg;
                         break;
                 case OPT_MIN_BLOCKED:
                         if (parse_duration_ms(optarg, &ms) < 0)
                                 return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", optarg);
-                        cli->supervise.inspect.min_blocked_ms = ms;
+                        cli->min_blocked_ms = ms;
                         break;
                 case OPT_ERROR_EXITCODE:
                         if (parse_int(optarg, 0, 255, &v) < 0)
@@ -218,8 +287,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         cli->error_exitcode = (int) v;
                         break;
                 case OPT_UNWINDER:
-                        if (!streq(optarg, "libdw") && !streq(optarg, "fp"))
-                                return usage_error("unknown unwinder '%s': use libdw or fp", optarg);
+                        if (unwinder_absent_reason(optarg)) {
+                                fprintf(stderr, "leakscan: unwinder '%s' is not available: %s\n", optarg,
+                                        unwinder_absent_reason(optarg));
+                                return -EINVAL;
+                        }
+                        if (!unwinder_find(optarg)) {
+                                char names[128];
+                                unwinder_list_names(names, sizeof names);
+                                return usage_error("unknown unwinder '%s': use one of %s", optarg, names);
+                        }
                         cli->supervise.inspect.unwinder = optarg;
                         break;
                 case OPT_STACK_WINDOW:
@@ -294,6 +371,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_PRINT_SUPPRESSIONS:
                         cli->print_suppressions = true;
+                        cli->suppressions_file = optarg && *optarg ? optarg : NULL;
+                        break;
+                case OPT_SOURCE_ROOT:
+                        cli->report.source_root = optarg;
                         break;
                 case OPT_SAVE_BASELINE:
                         cli->save_baseline = optarg;
@@ -323,7 +404,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case 'h':
                         print_help(stdout);
                         return 0;
-                case OPT_VERSION:
+                case OPT_IDLE:
+                        cli->idle = true;
+                        break;
+                case OPT_PER_TEST:
+                        cli->per_test = cli->at_exit = true;
+                        break;
+                case 'j':
+                        if (parse_int(optarg, 1, 1024, &v) < 0)
+                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", optarg);
+                        cli->jobs = (unsigned) v;
+                        break;
+                case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
                 default:
@@ -343,6 +435,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         }
         if (!cli->no_default_ignores && rules_add_defaults(&cli->rules) < 0)
                 return -ENOMEM;
+        cli->judge = (struct judge_policy) {
+                .mode = JUDGE_PID,
+                .idle = cli->idle,
+                .min_blocked_ms = cli->min_blocked_ms,
+                .rules = &cli->rules,
+                .baseline = cli->baseline.path ? &cli->baseline : NULL,
+        };
+        cli->supervise.judge = &cli->judge;
+        if (cli->idle && cli->at_exit)
+                return usage_error("%s", "--idle goes with -p: at exit every thread alive is reported");
         if (cli->at_exit) {
                 if (cli->pid)
                         return usage_error("%s", "-p and --at-exit exclude each other");
@@ -350,13 +452,23 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return usage_error("%s", "--save-baseline, --baseline and --watch go with -p");
                 if (optind >= argc)
                         return usage_error("%s", "--at-exit needs a PROGRAM to run");
+                if (cli->per_test && !pertest_format_supported(cli->backend))
+                        return usage_error("--per-test reports in text, json or junit, not %s", cli->backend->name);
+                if (cli->print_suppressions && cli->per_test)
+                        return usage_error("%s", "--print-suppressions does not go with --per-test");
                 cli->program = argv + optind;
                 return 1;
         }
+        if (cli->jobs)
+                return usage_error("%s", "-j goes with --per-test");
         if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
-        if (cli->watch_ms && cli->backend == &report_sarif)
-                return usage_error("%s", "--watch reports in text or json, not sarif");
+        if (cli->watch_ms && cli->backend != &report_text && cli->backend != &report_json)
+                return usage_error("--watch reports in text or json, not %s", cli->backend->name);
+        for (int i = optind + 1; i < argc; i++)
+                if (streq(argv[i], "--at-exit"))
+                        return usage_error("--at-exit comes after PROGRAM '%s': options go before PROGRAM, "
+                                           "as in leakscan --at-exit -- %s", argv[optind], argv[optind]);
         if (optind < argc)
                 return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
         if (cli->pid == 0)
@@ -364,16 +476,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
-/* The stream the report goes to: -o FILE, or default_out.  NULL, with the
- * error printed, when FILE cannot be opened. */
-static FILE *open_output(const struct cli *cli, FILE *default_out)
+/* The stream the report goes to: -o FILE (its %p the PID judged), or
+ * default_out.  NULL, with the error printed, when FILE cannot be opened. */
+static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
 {
         if (!cli->output)
                 return default_out;
-        FILE *out = fopen(cli->output, "we");
-        if (!out)
+        FILE *out = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r = outpath_open(cli->output, pid, &out, &path);
+        if (r < 0)
                 fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
-                        cli->output, strerror(errno));
+                        cli->output, strerror(-r));
         return out;
 }
 
@@ -392,19 +506,38 @@ static int close_output(FILE *out, FILE *default_out, int r)
         return 0;
 }
 
+/* --print-suppressions: to FILE when given (appended to, so that runs add
+ * up), else inside a document format, else (text) to stdout while the
+ * report goes to stderr, unless stdout is the program's (--at-exit), where
+ * they follow the report (write_report).  Returns 0 or an exit status, with
+ * the error printed. */
+static int write_suppressions(const struct cli *cli, const struct leakscan_report *report)
+{
+        if (!cli->print_suppressions ||
+            (!cli->suppressions_file && (cli->backend != &report_text || cli->at_exit)))
+                return 0;
+        if (!cli->suppressions_file)
+                return close_output(stdout, stdout, report_write_suppressions(stdout, report));
+        FILE *f = fopen(cli->suppressions_file, "ae");
+        if (!f) {
+                fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
+                        cli->suppressions_file, strerror(errno));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return close_output(f, NULL, report_write_suppressions(f, report));
+}
+
 /* Writes the report where the options say (FILE, or default_out), counts
  * its leaked threads into *ret_leaked and frees it.  Returns 0, or an exit
  * status for a failure, with its message printed. */
 static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
                         size_t *ret_leaked)
 {
-        if (rules_apply(&cli->rules, report) < 0) {
-                fputs("leakscan: out of memory\n", stderr);
-                leakscan_report_free(report);
-                return EXIT_CANNOT_INSPECT;
-        }
         *ret_leaked = report_count_leaked(report);
-        FILE *out = open_output(cli, default_out);
+        /* text with its suppression lines on stdout: the report on stderr */
+        if (cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text && !cli->at_exit)
+                default_out = stderr;
+        FILE *out = open_output(cli, report->n_processes ? report->processes[0].pid : getpid(), default_out);
         if (!out) {
                 leakscan_report_free(report);
                 return EXIT_CANNOT_INSPECT;
@@ -412,22 +545,36 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         struct report_options ropts = cli->report;
         ropts.color = streq(cli->color, "always") ||
                       (streq(cli->color, "auto") && isatty(fileno(out)) && !getenv("NO_COLOR"));
+        ropts.suppressions = cli->print_suppressions;
         int r = cli->backend->write(out, report, &ropts);
-        if (r == 0 && cli->print_suppressions)
+        if (r == 0 && cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text &&
+            cli->at_exit)
                 r = report_write_suppressions(out, report);
+        int status = close_output(out, default_out, r);
+        if (status == 0)
+                status = write_suppressions(cli, report);
         leakscan_report_free(report);
-        return close_output(out, default_out, r);
+        return status;
 }
 
+/* Inspects and judges the -p process into a new report in *ret.  Returns 0,
+ * or an exit status with the error printed. */
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
                                struct leakscan_report **ret)
 {
-        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, ret);
+        struct leakscan_report *report = NULL;
+        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, &report);
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
                 return EXIT_CANNOT_INSPECT;
         }
+        if (judge_report(report, &cli->judge) < 0) {
+                fputs("leakscan: out of memory\n", stderr);
+                leakscan_report_free(report);
+                return EXIT_CANNOT_INSPECT;
+        }
+        *ret = report;
         return 0;
 }
 
@@ -472,7 +619,7 @@ static int run_watch(const struct cli *cli)
         }
         track_free(tr);
         if (status == 0) {
-                FILE *out = open_output(cli, stdout);
+                FILE *out = open_output(cli, cli->pid, stdout);
                 if (!out)
                         status = EXIT_CANNOT_INSPECT;
                 else
@@ -509,16 +656,11 @@ static int run_pid(const struct cli *cli)
                         return EXIT_CANNOT_INSPECT;
                 }
         }
-        if (cli->baseline.path && baseline_apply(&cli->baseline, report) < 0) {
-                fputs("leakscan: out of memory\n", stderr);
-                leakscan_report_free(report);
-                return EXIT_CANNOT_INSPECT;
-        }
         size_t leaked;
         status = write_report(cli, report, stdout, &leaked);
         if (status)
                 return status;
-        return leaked ? cli->error_exitcode : EXIT_SUCCESS;
+        return leaked ? cli->error_exitcode : EXIT_OK;
 }
 
 /* Exit status, in this order: PROGRAM could not start (127 not found, 126
@@ -537,7 +679,7 @@ static int run_at_exit(const struct cli *cli)
         int r = supervise_run(cli->program, &cli->supervise, &report, &res, &failed);
         if (r < 0 && failed == SUPERVISE_STEP_EXEC) {
                 fprintf(stderr, "leakscan: cannot run %s: %s\n", prog, strerror(-r));
-                return r == -ENOENT || r == -ENOTDIR ? 127 : 126;
+                return r == -ENOENT || r == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
         }
         if (r < 0 && failed == SUPERVISE_STEP_FILTER) {
                 fprintf(stderr, "leakscan: cannot watch %s: installing the seccomp filter failed: %s%s\n", prog,
@@ -565,19 +707,55 @@ static int run_at_exit(const struct cli *cli)
         size_t leaked = 0;
         int report_status = write_report(cli, report, stderr, &leaked);
         if (res.timed_out)
-                return 124;
+                return EXIT_TIMEOUT;
         if (res.exit_signal)
-                return 128 + res.exit_signal;
+                return EXIT_SIGNALED_BASE + res.exit_signal;
         if (res.exited && res.exit_code != 0)
                 return res.exit_code;
         if (leaked)
                 return cli->error_exitcode;
-        return report_status ? report_status : EXIT_SUCCESS;
+        return report_status ? report_status : EXIT_OK;
+}
+
+/* Whether -o FILE can be written, checked before PROGRAM runs, so that a
+ * long test is not run for a report that cannot be kept.  Prints the error.
+ * A path with %-escapes is known only at the end: its folder is checked. */
+static bool output_writable(const char *path)
+{
+        int r = 0;
+        if (strchr(path, '%')) {
+                _cleanup_free_ char *dir = strdup(path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+                if (!dir)
+                        r = -ENOMEM;
+                else if (access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) < 0)
+                        r = -errno;
+        } else {
+                int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+                if (fd < 0)
+                        r = -errno;
+                else
+                        close(fd);
+        }
+        if (r < 0)
+                fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
+                        path, strerror(-r));
+        return r == 0;
 }
 
 int main(int argc, char **argv)
 {
-        struct cli cli = { .backend = &report_text, .error_exitcode = 1, .color = "auto" };
+        /* Installed setuid, setgid or with file capabilities, leakscan would
+         * let anyone read any process's memory and run programs with its
+         * rights.  It needs a debugger's rights, given the way a debugger's
+         * are: run it as root or with CAP_SYS_PTRACE. */
+        if (getauxval(AT_SECURE)) {
+                fputs("leakscan: refusing to run setuid, setgid or with file capabilities: that would let any "
+                      "user read other processes' memory; remove them (chmod u-s,g-s; setcap -r) and run "
+                      "leakscan as root or with CAP_SYS_PTRACE\n", stderr);
+                return EXIT_CANNOT_INSPECT;
+        }
+        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto" };
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,
@@ -606,7 +784,13 @@ int main(int argc, char **argv)
         if (r <= 0) {
                 rule_set_done(&cli.rules);
                 baseline_done(&cli.baseline);
-                return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+                return r == 0 ? EXIT_OK : EXIT_USAGE;
+        }
+
+        if (cli.at_exit && cli.output && !output_writable(cli.output)) {
+                rule_set_done(&cli.rules);
+                baseline_done(&cli.baseline);
+                return EXIT_CANNOT_INSPECT;
         }
 
         /* The program --at-exit runs gets our environment as it was... */
@@ -623,7 +807,12 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-        r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+        if (cli.per_test)
+                r = pertest_run(cli.program, &(struct pertest_options) {
+                        .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
+                        .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
+        else
+                r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
         return r;

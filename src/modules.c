@@ -1,5 +1,7 @@
 /* Module reporting for libdw; see modules.h. */
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
@@ -18,6 +20,8 @@ struct module_file {
         bool deleted;
         bool vdso;
         uint64_t start, end;    /* the first mapping, for map_files */
+        dev_t dev;              /* what the mapping maps, to check that the */
+        uint64_t inode;         /* path still names that file */
         void *image;            /* the vdso's bytes, owned */
 };
 
@@ -44,6 +48,24 @@ static int open_vdso(struct module_file *f, Elf **elfp)
         return -1;
 }
 
+/* Opens path for reading only if it is a regular file, never blocking: the
+ * target's owner may have put a FIFO or a device where its library was, and
+ * a report must not wait on the target's cooperation.  With inode set, the
+ * file must also be the one mapped.  Returns the fd or -1. */
+static int open_regular_file(const char *path, dev_t dev, uint64_t inode)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return -1;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            (inode && (st.st_ino != inode || st.st_dev != dev))) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
 static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
                             Dwarf_Addr base, char **file_name, Elf **elfp)
 {
@@ -55,16 +77,15 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         if (f->vdso)
                 return open_vdso(f, elfp);
 
-        int fd = -1;
-        if (!f->deleted) {
+        /* The mapping itself first: it is the file mapped, whatever the path
+         * names now (needs CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE since
+         * Linux 5.9); else the path inside the target's mount namespace,
+         * checked to be that same file. */
+        snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int) f->pid, f->start, f->end);
+        int fd = open_regular_file(path, 0, 0);
+        if (fd < 0 && !f->deleted) {
                 snprintf(path, sizeof path, "/proc/%d/root%s", (int) f->pid, f->path);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-        }
-        if (fd < 0) {
-                /* deleted or replaced on disk: the mapping still holds it */
-                snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-                         (int) f->pid, f->start, f->end);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
+                fd = open_regular_file(path, f->dev, f->inode);
         }
         if (fd < 0)
                 return -1;
@@ -74,9 +95,16 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         return fd;
 }
 
+/* Separate debug info only from the system's tree (by build-id, or by path
+ * mirrored under it), never beside the module: the module's directory is
+ * the target owner's to fill, with a FIFO where a .debug file would be. */
+static char debuginfo_dirs[] = "/usr/lib/debug";
+static char *debuginfo_path = debuginfo_dirs;
+
 static const Dwfl_Callbacks modules_callbacks = {
         .find_elf = modules_find_elf,
         .find_debuginfo = dwfl_standard_find_debuginfo,
+        .debuginfo_path = &debuginfo_path,
 };
 
 bool modules_path_is_system(const char *path)
@@ -120,6 +148,8 @@ static int report_module(struct modules *mods, size_t i, size_t j)
         f->pid = mods->pid;
         f->start = first->start;
         f->end = first->end;
+        f->dev = makedev(first->dev_major, first->dev_minor);
+        f->inode = first->inode;
         f->vdso = streq(first->path, "[vdso]");
         f->path = strdup(first->path);
         if (!f->path) {

@@ -9,31 +9,64 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report-common.h"
 #include "report.h"
 #include "rules.h"
 #include "util.h"
 
-int report_write_suppressions(FILE *f, const struct leakscan_report *report)
+/* The suggested line of each leaked thread, once each. */
+int report_suppressions(const struct leakscan_report *report, char ***ret_lines, size_t *ret_n)
 {
-        fputs("# leakscan suppressions for the leaks above (--suppressions=FILE):\n", f);
+        size_t n = 0, cap = report_count_leaked(report) + 1;
+        char **lines = calloc(cap, sizeof *lines);
+        if (!lines)
+                return -ENOMEM;
         for (size_t i = 0; i < report->n_processes; i++) {
                 const struct leakscan_process *p = &report->processes[i];
                 for (size_t k = 0; k < p->n_threads; k++) {
                         if (!p->threads[k].leaked)
                                 continue;
-                        _cleanup_free_ char *line = rules_suggest(&p->threads[k]);
-                        if (!line)
-                                continue;
-                        /* once per distinct line */
-                        bool seen = false;
-                        for (size_t j = 0; j < k && !seen; j++) {
-                                _cleanup_free_ char *other = p->threads[j].leaked ? rules_suggest(&p->threads[j]) : NULL;
-                                seen = other && streq(other, line);
-                        }
-                        if (!seen)
-                                fprintf(f, "%s\n", line);
+                        char *line = rules_suggest(&p->threads[k]);
+                        bool seen = !line;
+                        for (size_t j = 0; j < n && !seen; j++)
+                                seen = streq(lines[j], line);
+                        if (seen)
+                                free(line);
+                        else
+                                lines[n++] = line;
                 }
         }
+        *ret_lines = lines;
+        *ret_n = n;
+        return 0;
+}
+
+static void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+int report_write_suppressions(FILE *f, const struct leakscan_report *report)
+{
+        char **lines;
+        size_t n;
+        int r = report_suppressions(report, &lines, &n);
+        if (r < 0)
+                return r;
+        /* a comment only: the file may be appended to and read back */
+        fputs("# leakscan suppressions (--suppressions=FILE) for the leaks of", f);
+        for (size_t i = 0; i < report->n_processes; i++) {
+                const char *exe = report->processes[i].exe;
+                fprintf(f, "%s process %d", i ? "," : "", (int) report->processes[i].pid);
+                if (exe && !strpbrk(exe, "\n\r"))
+                        fprintf(f, " (%s)", exe);
+        }
+        fputc('\n', f);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s\n", lines[i]);
+        strv_free(lines);
         return ferror(f) ? -EIO : 0;
 }
 
@@ -44,6 +77,152 @@ size_t report_count_leaked(const struct leakscan_report *report)
                 for (size_t k = 0; k < report->processes[i].n_threads; k++)
                         n += report->processes[i].threads[k].leaked;
         return n;
+}
+
+/* ---- escaping ---- */
+
+size_t utf8_char(const char *str, uint32_t *ret_cp)
+{
+        const unsigned char *s = (const unsigned char *) str;
+        uint32_t cp;
+        size_t len;
+        if (s[0] < 0x80) {
+                *ret_cp = s[0];
+                return 1;
+        }
+        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+                len = 2;
+                cp = s[0] & 0x1f;
+        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                len = 3;
+                cp = s[0] & 0x0f;
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                len = 4;
+                cp = s[0] & 0x07;
+        } else {
+                return 0;
+        }
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)      /* also stops at the NUL */
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3f);
+        }
+        static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        *ret_cp = cp;
+        return len;
+}
+
+void json_string(FILE *f, const char *s)
+{
+        if (!s) {
+                fputs("null", f);
+                return;
+        }
+        fputc('"', f);
+        while (*s) {
+                uint32_t cp;
+                size_t len = utf8_char(s, &cp);
+                if (len == 0) {
+                        fprintf(f, "\\\\x%02x", (unsigned char) *s);
+                        s++;
+                        continue;
+                }
+                switch (cp) {
+                case '"': fputs("\\\"", f); break;
+                case '\\': fputs("\\\\", f); break;
+                case '\n': fputs("\\n", f); break;
+                case '\t': fputs("\\t", f); break;
+                case '\r': fputs("\\r", f); break;
+                default:
+                        if (cp < 0x20 || cp == 0x7f)
+                                fprintf(f, "\\u%04x", (unsigned) cp);
+                        else
+                                fwrite(s, 1, len, f);
+                }
+                s += len;
+        }
+        fputc('"', f);
+}
+
+void xml_text(FILE *f, const char *s)
+{
+        while (s && *s) {
+                uint32_t cp;
+                size_t len = utf8_char(s, &cp);
+                bool allowed = len > 0 && (cp >= 0x20 || cp == '\t' || cp == '\n' || cp == '\r') &&
+                               cp != 0x7f && cp != 0xfffe && cp != 0xffff;
+                if (!allowed) {
+                        fprintf(f, "\\x%02x", (unsigned char) *s);
+                        s++;
+                        continue;
+                }
+                switch (cp) {
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '&': fputs("&amp;", f); break;
+                case '"': fputs("&quot;", f); break;
+                case '\'': fputs("&apos;", f); break;
+                case '\n': fputs("&#10;", f); break;   /* kept in attributes too */
+                case '\r': fputs("&#13;", f); break;
+                case '\t': fputs("&#9;", f); break;
+                default: fwrite(s, 1, len, f);
+                }
+                s += len;
+        }
+}
+
+void dot_text(FILE *f, const char *s)
+{
+        while (s && *s) {
+                uint32_t cp;
+                size_t len = utf8_char(s, &cp);
+                if (len == 0 || cp < 0x20 || cp == 0x7f) {
+                        /* \\ in a DOT string is one backslash */
+                        fprintf(f, "\\\\x%02x", (unsigned char) *s);
+                        s++;
+                        continue;
+                }
+                if (cp == '"' || cp == '\\')
+                        fputc('\\', f);
+                fwrite(s, 1, len, f);
+                s += len;
+        }
+}
+
+unsigned report_rule_of(enum leakscan_verdict v)
+{
+        static const unsigned rules[_LEAKSCAN_VERDICT_MAX] = {
+                [LEAKSCAN_VERDICT_RUNNING] = REPORT_RULE_RUNNING,
+                [LEAKSCAN_VERDICT_TIMED] = REPORT_RULE_TIMED,
+                [LEAKSCAN_VERDICT_BLOCKED] = REPORT_RULE_LEAKED,
+                [LEAKSCAN_VERDICT_DEADLOCK] = REPORT_RULE_DEADLOCK,
+                [LEAKSCAN_VERDICT_ORPHANED] = REPORT_RULE_ORPHANED,
+                /* an idle thread is reported (--idle) for what a blocked
+                 * one is at exit: an indefinite wait */
+                [LEAKSCAN_VERDICT_IDLE] = REPORT_RULE_LEAKED,
+                [LEAKSCAN_VERDICT_UNREACHABLE] = REPORT_RULE_UNREACHABLE,
+        };
+        return (unsigned) v < ARRAY_SIZE(rules) ? rules[v] : REPORT_RULE_LEAKED;
+}
+
+const char *report_rule_name(unsigned rule)
+{
+        static const char *const ids[_REPORT_RULE_MAX] = {
+                [REPORT_RULE_RUNNING] = "running-thread",
+                [REPORT_RULE_TIMED] = "timed-wait-thread",
+                [REPORT_RULE_LEAKED] = "leaked-thread",
+                [REPORT_RULE_DEADLOCK] = "deadlock",
+                [REPORT_RULE_ORPHANED] = "orphaned-wait",
+                [REPORT_RULE_UNREACHABLE] = "unreachable-wait",
+        };
+        return rule < ARRAY_SIZE(ids) ? ids[rule] : "leaked-thread";
+}
+
+const char *report_rule_id(enum leakscan_verdict v)
+{
+        return report_rule_name(report_rule_of(v));
 }
 
 /* ---- text ---- */
@@ -68,7 +247,12 @@ static bool same_group(const struct leakscan_thread *a, const struct leakscan_th
         for (size_t i = 0; i < a->n_created_by; i++)
                 if (a->created_by[i].pc != b->created_by[i].pc)
                         return false;
-        return true;
+        if ((a->ignored_by != NULL) != (b->ignored_by != NULL))
+                return false;
+        /* one group per test: each test is named with its own leaks */
+        if (!a->test || !b->test)
+                return a->test == b->test;
+        return streq(a->test->framework, b->test->framework) && streq(a->test->name, b->test->name);
 }
 
 static void format_duration(char *buf, size_t size, int64_t ms)
@@ -140,17 +324,21 @@ static void text_write_frames(FILE *f, const struct report_options *opts, const 
         }
 }
 
-static const struct leakscan_thread *thread_by_tid(const struct leakscan_thread *threads, size_t n, pid_t tid)
+const struct leakscan_thread *report_thread_by_tid(const struct leakscan_process *p, pid_t tid)
 {
-        for (size_t i = 0; i < n; i++)
-                if (threads[i].tid == tid)
-                        return &threads[i];
+        for (size_t i = 0; i < p->n_threads; i++)
+                if (p->threads[i].tid == tid)
+                        return &p->threads[i];
         return NULL;
 }
 
+const struct leakscan_frame *report_top_frame(const struct leakscan_thread *t)
+{
+        return t->top_frame < t->n_frames ? &t->frames[t->top_frame] : t->n_frames ? &t->frames[0] : NULL;
+}
+
 /* "mutex held_lock (file:line), owned by thread 12 "name"" */
-static void text_write_wait(FILE *f, const struct leakscan_thread *t,
-                            const struct leakscan_thread *threads, size_t n)
+static void text_write_wait(FILE *f, const struct leakscan_thread *t, const struct leakscan_process *p)
 {
         const struct leakscan_wait_object *o = &t->object;
         fputs(o->kind, f);
@@ -174,7 +362,7 @@ static void text_write_wait(FILE *f, const struct leakscan_thread *t,
         pid_t other = t->owner_tid ? t->owner_tid : t->joined_tid;
         if (!other)
                 return;
-        const struct leakscan_thread *x = thread_by_tid(threads, n, other);
+        const struct leakscan_thread *x = report_thread_by_tid(p, other);
         fprintf(f, ", %s thread %d", t->owner_tid ? "owned by" : "joining", (int) other);
         if (x)
                 fprintf(f, " \"%s\"", x->name);
@@ -188,7 +376,7 @@ static void text_write_deadlocks(FILE *f, const struct leakscan_process *p)
                 const struct leakscan_cycle *cy = &p->deadlocks[c];
                 fputs("deadlock:", f);
                 for (size_t i = 0; i < cy->n; i++) {
-                        const struct leakscan_thread *t = thread_by_tid(p->threads, p->n_threads, cy->tids[i]);
+                        const struct leakscan_thread *t = report_thread_by_tid(p, cy->tids[i]);
                         if (!t)
                                 continue;
                         fprintf(f, "%s thread %d \"%s\" -> ", i ? " ->" : "", (int) t->tid, t->name);
@@ -208,9 +396,27 @@ static void text_write_deadlocks(FILE *f, const struct leakscan_process *p)
                 fputc('\n', f);
 }
 
-static void text_write_group(FILE *f, const struct report_options *opts, const struct leakscan_thread *const *group,
-                             size_t n, const struct leakscan_thread *threads, size_t n_threads)
+/* " leaked by test Suite.Name (file.cpp:18)" */
+static void text_write_test(FILE *f, const struct leakscan_thread *t)
 {
+        const struct leakscan_test *test = t->test;
+        if (!test)
+                return;
+        fprintf(f, ", %s test %s", t->leaked ? "leaked by" : "started by", test->name);
+        char place[512] = "";
+        if (test->file && test->line > 0)
+                snprintf(place, sizeof place, "%s:%d", basename_of(test->file), test->line);
+        else if (test->file)
+                snprintf(place, sizeof place, "%s", basename_of(test->file));
+        if (*place && !streq(place, test->name))       /* Catch2, doctest: named by place */
+                fprintf(f, " (%s)", place);
+}
+
+void report_text_group(FILE *f, const struct report_options *opts, const struct report_group *g,
+                       const struct leakscan_process *p)
+{
+        const struct leakscan_thread *const *group = g->threads;
+        size_t n = g->n;
         const struct leakscan_thread *t = group[0];
         int64_t lo = t->blocked_ms, hi = t->blocked_ms;
         bool same_name = true;
@@ -254,7 +460,10 @@ static void text_write_group(FILE *f, const struct report_options *opts, const s
                         fprintf(f, ", deadlocked");
                 else if (t->verdict == LEAKSCAN_VERDICT_ORPHANED)
                         fprintf(f, ", orphaned");
+                else if (t->verdict == LEAKSCAN_VERDICT_UNREACHABLE)
+                        fprintf(f, ", unreachable");
         }
+        text_write_test(f, t);
         const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] : NULL;
         if (t->exiting)
                 fprintf(f, " (calling exit)");
@@ -299,7 +508,7 @@ static void text_write_group(FILE *f, const struct report_options *opts, const s
                 same_object &= group[i]->has_object && group[i]->object.address == t->object.address;
         if (same_object) {
                 fputs("    waits for ", f);
-                text_write_wait(f, t, threads, n_threads);
+                text_write_wait(f, t, p);
                 fputc('\n', f);
         }
         text_write_frames(f, opts, t);
@@ -308,33 +517,28 @@ static void text_write_group(FILE *f, const struct report_options *opts, const s
 
 void report_text_thread(FILE *f, const struct leakscan_thread *t, const struct leakscan_process *p)
 {
-        const struct leakscan_thread *group[1] = { t };
+        const struct leakscan_thread *one[1] = { t };
+        struct report_group g = { .threads = one, .n = 1 };
         struct report_options opts = {0};
-        text_write_group(f, &opts, group, 1, p->threads, p->n_threads);
+        report_text_group(f, &opts, &g, p);
 }
-
-struct text_group {
-        const struct leakscan_thread **threads;
-        size_t n;
-        int section;            /* 0 leaked, 1 ignored, 2 the rest */
-        int rank;               /* deadlock, orphaned, blocked, timed, running */
-        size_t first;           /* index of its first thread: keeps the order stable */
-};
 
 static int verdict_rank(enum leakscan_verdict v)
 {
         switch (v) {
         case LEAKSCAN_VERDICT_DEADLOCK: return 0;
         case LEAKSCAN_VERDICT_ORPHANED: return 1;
-        case LEAKSCAN_VERDICT_BLOCKED: return 2;
-        case LEAKSCAN_VERDICT_TIMED: return 3;
-        default: return 4;
+        case LEAKSCAN_VERDICT_UNREACHABLE: return 2;
+        case LEAKSCAN_VERDICT_BLOCKED: return 3;
+        case LEAKSCAN_VERDICT_IDLE: return 4;
+        case LEAKSCAN_VERDICT_TIMED: return 5;
+        default: return 6;
         }
 }
 
 static int group_cmp(const void *a, const void *b)
 {
-        const struct text_group *x = a, *y = b;
+        const struct report_group *x = a, *y = b;
         if (x->section != y->section)
                 return x->section - y->section;
         if (x->rank != y->rank)
@@ -344,53 +548,100 @@ static int group_cmp(const void *a, const void *b)
         return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* Threads in the same state with identical stacks form one group, as
- * panicparse does; groups sorted leaked first, then by verdict, then by
- * size. */
-static int text_write_groups(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+int report_groups_make(const struct leakscan_process *p, bool all, bool show_ignored, struct report_groups *ret)
 {
-        size_t n = p->n_threads, n_groups = 0;
-        const struct leakscan_thread **members = malloc(n * sizeof *members);
-        struct text_group *groups = malloc(n * sizeof *groups);
-        bool *done = calloc(n, sizeof *done);
+        size_t n = p->n_threads, n_groups = 0, used = 0;
+        const struct leakscan_thread **members = malloc((n ? n : 1) * sizeof *members);
+        struct report_group *groups = malloc((n ? n : 1) * sizeof *groups);
+        bool *done = calloc(n ? n : 1, sizeof *done);
         if (!members || !groups || !done) {
                 free(members);
                 free(groups);
                 free(done);
                 return -ENOMEM;
         }
-        size_t used = 0;
         for (size_t i = 0; i < n; i++) {
                 const struct leakscan_thread *t = &p->threads[i];
                 int section = t->leaked ? 0 : t->ignored_by ? 1 : 2;
-                if (done[i] || (section == 1 && !opts->show_ignored) || (section == 2 && !opts->all))
+                if (done[i] || (section == 1 && !show_ignored) || (section == 2 && !all))
                         continue;
-                struct text_group *g = &groups[n_groups++];
-                *g = (struct text_group) { members + used, 0, section, verdict_rank(t->verdict), i };
+                struct report_group *g = &groups[n_groups++];
+                *g = (struct report_group) { members + used, 0, section, verdict_rank(t->verdict), i };
                 for (size_t k = i; k < n; k++)
-                        if (!done[k] && same_group(t, &p->threads[k]) &&
-                            (p->threads[k].ignored_by != NULL) == (t->ignored_by != NULL)) {
+                        if (!done[k] && same_group(t, &p->threads[k])) {
                                 g->threads[g->n++] = &p->threads[k];
                                 done[k] = true;
                         }
                 used += g->n;
         }
-        qsort(groups, n_groups, sizeof *groups, group_cmp);
-        static const char *const headings[] = { "", "Ignored threads:", "Other threads:" };
-        for (size_t i = 0; i < n_groups; i++) {
-                if (groups[i].section && (i == 0 || groups[i - 1].section != groups[i].section))
-                        fprintf(f, "%s\n\n", headings[groups[i].section]);
-                text_write_group(f, opts, groups[i].threads, groups[i].n, p->threads, p->n_threads);
-        }
-        free(members);
-        free(groups);
         free(done);
+        qsort(groups, n_groups, sizeof *groups, group_cmp);
+        *ret = (struct report_groups) { groups, n_groups, members };
         return 0;
 }
 
-static int text_write_process(FILE *f, const char *mode, const struct leakscan_process *p,
-                              const struct report_options *opts)
+void report_groups_done(struct report_groups *g)
 {
+        free(g->groups);
+        free(g->members);
+        *g = (struct report_groups) {0};
+}
+
+/* Groups of identical stacks, leaked first, then ignored and the rest
+ * under their headings. */
+static int text_write_groups(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+{
+        struct report_groups gs;
+        int r = report_groups_make(p, opts->all, opts->show_ignored, &gs);
+        if (r < 0)
+                return r;
+        static const char *const headings[] = { "", "Ignored threads:", "Other threads:" };
+        for (size_t i = 0; i < gs.n; i++) {
+                if (gs.groups[i].section && (i == 0 || gs.groups[i - 1].section != gs.groups[i].section))
+                        fprintf(f, "%s\n\n", headings[gs.groups[i].section]);
+                report_text_group(f, opts, &gs.groups[i], p);
+        }
+        report_groups_done(&gs);
+        return 0;
+}
+
+/* pid mode's closing line for the threads the judge found idle, not leaked,
+ * that --idle could list (the main thread never is):
+ * "12 threads idle in 3 groups (--idle to list them)". */
+static void text_write_idle_summary(FILE *f, const struct leakscan_process *p)
+{
+        size_t idle = 0, groups = 0;
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+                if (t->verdict != LEAKSCAN_VERDICT_IDLE || t->leaked || t->ignored_by || t->main)
+                        continue;
+                idle++;
+                bool seen = false;
+                for (size_t j = 0; j < i && !seen; j++) {
+                        const struct leakscan_thread *u = &p->threads[j];
+                        seen = u->verdict == LEAKSCAN_VERDICT_IDLE && !u->leaked && !u->ignored_by &&
+                               !u->main && same_group(t, u);
+                }
+                groups += !seen;
+        }
+        if (idle)
+                fprintf(f, "%zu thread%s idle in %zu group%s (--idle to list them)\n", idle, idle == 1 ? "" : "s",
+                        groups, groups == 1 ? "" : "s");
+}
+
+/* "leakscan: could not check everything in process N: WHY", on its own
+ * line: said whatever else the report says. */
+static void text_write_inspect_error(FILE *f, const struct leakscan_process *p)
+{
+        if (p->inspect_error)
+                fprintf(f, "leakscan: process %d (%s) could not be fully checked: %s\n", (int) p->pid,
+                        p->exe ? p->exe : "?", p->inspect_error);
+}
+
+int report_text_process(FILE *f, const char *mode, const struct leakscan_process *p,
+                        const struct report_options *opts)
+{
+        text_write_inspect_error(f, p);
         size_t leaked = 0;
         for (size_t i = 0; i < p->n_threads; i++)
                 leaked += p->threads[i].leaked;
@@ -427,6 +678,7 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
         if (leaked == 0 && !opts->all && !opts->show_ignored) {
                 if (ignored)
                         fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
+                text_write_idle_summary(f, p);
                 return 0;
         }
         fputc('\n', f);
@@ -437,6 +689,8 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
                 return r;
         if (ignored && !opts->show_ignored)
                 fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
+        if (!opts->all)
+                text_write_idle_summary(f, p);
         if (p->n_vanished)
                 fprintf(f, "(%zu thread%s exited during the snapshot)\n", p->n_vanished,
                         p->n_vanished == 1 ? "" : "s");
@@ -448,7 +702,7 @@ static int text_write_process(FILE *f, const char *mode, const struct leakscan_p
 static int text_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
 {
         for (size_t i = 0; i < report->n_processes; i++) {
-                int r = text_write_process(f, report->mode, &report->processes[i], opts);
+                int r = report_text_process(f, report->mode, &report->processes[i], opts);
                 if (r < 0)
                         return r;
         }
@@ -458,30 +712,6 @@ static int text_write(FILE *f, const struct leakscan_report *report, const struc
 const struct report_backend report_text = { .name = "text", .write = text_write };
 
 /* ---- JSON ---- */
-
-static void json_string(FILE *f, const char *s)
-{
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\t': fputs("\\t", f); break;
-                case '\r': fputs("\\r", f); break;
-                default:
-                        if (*p < 0x20)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        }
-        fputc('"', f);
-}
 
 static void json_hex(FILE *f, uint64_t v)
 {
@@ -575,6 +805,19 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
         json_string(f, t->unwind_note);
         fprintf(f, ", \"exiting\": %s, \"ignored_by\": ", t->exiting ? "true" : "false");
         json_string(f, t->ignored_by);
+        fputs(", \"test\": ", f);
+        if (t->test) {
+                fputs("{\"framework\": ", f);
+                json_string(f, t->test->framework);
+                fputs(", \"name\": ", f);
+                json_string(f, t->test->name);
+                fputs(", \"file\": ", f);
+                json_string(f, t->test->file);
+                json_int_or_null(f, "line", t->test->line > 0, t->test->line);
+                fputs("}", f);
+        } else {
+                fputs("null", f);
+        }
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);
@@ -587,7 +830,7 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
 
 static int json_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
 {
-        (void) opts;    /* JSON always holds every thread, with "leaked" */
+        /* JSON always holds every thread, with "leaked" */
         size_t threads = 0;
         fprintf(f, "{\"schema\": \"%s\", \"mode\": ", LEAKSCAN_SCHEMA);
         json_string(f, report->mode);
@@ -611,7 +854,9 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                         fprintf(f, "{\"signal\": %d}", p->exit_signal);
                 else
                         fprintf(f, "{\"code\": %d}", p->exit_code);
-                fprintf(f, ", \"inspected\": %s,\n      \"threads\": [", p->not_inspected ? "false" : "true");
+                fprintf(f, ", \"inspected\": %s, \"inspect_error\": ", p->not_inspected ? "false" : "true");
+                json_string(f, p->inspect_error);
+                fputs(",\n      \"threads\": [", f);
                 for (size_t k = 0; k < p->n_threads; k++) {
                         fputs(k ? ",\n        " : "\n        ", f);
                         report_json_thread(f, &p->threads[k]);
@@ -625,133 +870,41 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                 }
                 fputs("]}", f);
         }
-        fprintf(f, "],\n  \"summary\": {\"processes\": %zu, \"threads\": %zu, \"leaked\": %zu}}\n",
+        fputs("]", f);
+        if (opts && opts->suppressions) {
+                char **lines;
+                size_t n;
+                int r = report_suppressions(report, &lines, &n);
+                if (r < 0)
+                        return r;
+                fputs(",\n  \"suppressions\": [", f);
+                for (size_t i = 0; i < n; i++) {
+                        fputs(i ? ", " : "", f);
+                        json_string(f, lines[i]);
+                }
+                fputs("]", f);
+                strv_free(lines);
+        }
+        fprintf(f, ",\n  \"summary\": {\"processes\": %zu, \"threads\": %zu, \"leaked\": %zu}}\n",
                 report->n_processes, threads, report_count_leaked(report));
         return ferror(f) ? -EIO : 0;
 }
 
 const struct report_backend report_json = { .name = "json", .write = json_write };
 
-/* ---- SARIF 2.1.0 ---- */
-
-static void sarif_location(FILE *f, const struct leakscan_frame *fr)
-{
-        fputs("{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ", f);
-        if (fr->file && fr->file[0] == '/') {
-                _cleanup_free_ char *uri = NULL;
-                if (asprintf(&uri, "file://%s", fr->file) < 0)
-                        uri = NULL;
-                json_string(f, uri ? uri : fr->file);
-        } else {
-                json_string(f, fr->file ? fr->file : fr->module ? fr->module : "unknown");
-        }
-        fputs("}", f);
-        if (fr->file && fr->line > 0)
-                fprintf(f, ", \"region\": {\"startLine\": %d}", fr->line);
-        fputs("}", f);
-        if (fr->function) {
-                fputs(", \"logicalLocations\": [{\"fullyQualifiedName\": ", f);
-                json_string(f, fr->function);
-                fputs(", \"kind\": \"function\"}]", f);
-        }
-        fputs("}", f);
-}
-
-static void sarif_stack(FILE *f, const char *message, const struct leakscan_frame *frames, size_t n)
-{
-        fputs("{\"message\": {\"text\": ", f);
-        json_string(f, message);
-        fputs("}, \"frames\": [", f);
-        for (size_t i = 0; i < n; i++) {
-                fputs(i ? ", {\"location\": " : "{\"location\": ", f);
-                sarif_location(f, &frames[i]);
-                fprintf(f, ", \"address\": {\"absoluteAddress\": %" PRIu64 "}}", frames[i].pc);
-        }
-        fputs("]}", f);
-}
-
-static const char *sarif_rule(const struct leakscan_thread *t)
-{
-        return t->verdict == LEAKSCAN_VERDICT_DEADLOCK ? "deadlock" :
-               t->verdict == LEAKSCAN_VERDICT_ORPHANED ? "orphaned-wait" : "leaked-thread";
-}
-
-/* One result per group of leaked threads, at the file:line of the top user
- * frame, with the stack (and the creator's) as SARIF stacks and a code flow,
- * so that code-scanning views annotate the line. */
-static int sarif_write(FILE *f, const struct leakscan_report *report, const struct report_options *opts)
-{
-        (void) opts;
-        fputs("{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"version\": \"2.1.0\",\n"
-              " \"runs\": [{\"tool\": {\"driver\": {\"name\": \"leakscan\", \"version\": \"" LEAKSCAN_VERSION "\", "
-              "\"rules\": ["
-              "{\"id\": \"leaked-thread\", \"shortDescription\": {\"text\": \"A thread left blocked in a wait that has no timeout.\"}}, "
-              "{\"id\": \"deadlock\", \"shortDescription\": {\"text\": \"A thread on (or waiting for) a cycle of lock owners and joins.\"}}, "
-              "{\"id\": \"orphaned-wait\", \"shortDescription\": {\"text\": \"A thread waiting for something no live thread can release.\"}}]}},\n"
-              "  \"results\": [", f);
-        bool first = true;
-        for (size_t i = 0; i < report->n_processes; i++) {
-                const struct leakscan_process *p = &report->processes[i];
-                bool *done = calloc(p->n_threads ? p->n_threads : 1, sizeof *done);
-                if (!done)
-                        return -ENOMEM;
-                for (size_t k = 0; k < p->n_threads; k++) {
-                        const struct leakscan_thread *t = &p->threads[k];
-                        if (!t->leaked || done[k])
-                                continue;
-                        size_t n = 0;
-                        for (size_t j = k; j < p->n_threads; j++)
-                                if (!done[j] && p->threads[j].leaked && same_group(t, &p->threads[j])) {
-                                        done[j] = true;
-                                        n++;
-                                }
-                        const struct leakscan_frame *top = t->top_frame < t->n_frames ? &t->frames[t->top_frame] :
-                                                           t->n_frames ? &t->frames[0] : NULL;
-                        _cleanup_free_ char *msg = NULL;
-                        if (asprintf(&msg, "%zu thread%s of process %d (%s) left %s in state %s%s%s", n,
-                                     n == 1 ? "" : "s", (int) p->pid, p->exe ? p->exe : "?",
-                                     t->verdict == LEAKSCAN_VERDICT_DEADLOCK ? "deadlocked" :
-                                     t->verdict == LEAKSCAN_VERDICT_ORPHANED ? "orphaned" : "blocked",
-                                     leakscan_state_to_string(t->state), top && top->function ? " in " : "",
-                                     top && top->function ? top->function : "") < 0) {
-                                free(done);
-                                return -ENOMEM;
-                        }
-                        fprintf(f, "%s\n    {\"ruleId\": \"%s\", \"level\": \"error\", \"message\": {\"text\": ",
-                                first ? "" : ",", sarif_rule(t));
-                        first = false;
-                        json_string(f, msg);
-                        fputs("}, \"locations\": [", f);
-                        if (top)
-                                sarif_location(f, top);
-                        fputs("], \"stacks\": [", f);
-                        sarif_stack(f, "the thread's stack", t->frames, t->n_frames);
-                        if (t->has_created_by) {
-                                fputs(", ", f);
-                                sarif_stack(f, "the stack that created it", t->created_by, t->n_created_by);
-                        }
-                        fputs("], \"codeFlows\": [{\"threadFlows\": [{\"locations\": [", f);
-                        for (size_t j = t->n_frames; j-- > 0; ) {
-                                fputs(j + 1 == t->n_frames ? "{\"location\": " : ", {\"location\": ", f);
-                                sarif_location(f, &t->frames[j]);
-                                fputs("}", f);
-                        }
-                        fprintf(f, "]}]}], \"properties\": {\"pid\": %d, \"tid\": %d, \"threads\": %zu}}",
-                                (int) p->pid, (int) t->tid, n);
-                }
-                free(done);
-        }
-        fputs("]}]}\n", f);
-        return ferror(f) ? -EIO : 0;
-}
-
-const struct report_backend report_sarif = { .name = "sarif", .write = sarif_write };
+static const struct report_backend *const backends[] = {
+        &report_text, &report_json, &report_sarif, &report_junit, &report_dot,
+};
 
 const struct report_backend *report_backend_find(const char *name)
 {
-        static const struct report_backend *const all[] = { &report_text, &report_json, &report_sarif };
-        for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-                if (streq(all[i]->name, name))
-                        return all[i];
+        for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+                if (streq(backends[i]->name, name))
+                        return backends[i];
         return NULL;
+}
+
+const char *report_backend_names(void)
+{
+        return "text, json, sarif, junit or dot";
 }

@@ -1,7 +1,8 @@
-/* Report: write a leakscan_report for a person (text) or a program (JSON).
- * Formats are backends behind a small table, so SARIF and others slot in
- * beside them.  Report backends, with main.c, are the only code that
- * prints. */
+/* Report: write a leakscan_report for a person (text), a program (JSON), a
+ * code-scanning service (SARIF), a CI test view (JUnit XML) or Graphviz
+ * (DOT).  Formats are backends behind a small table.  Report backends, with
+ * main.c, are the only code that prints.  Every document format is valid
+ * whatever bytes the target's names hold (see report-common.h). */
 #ifndef LEAKSCAN_REPORT_H
 #define LEAKSCAN_REPORT_H
 
@@ -14,6 +15,12 @@ struct report_options {
         bool all;               /* every thread, not only the leaked ones */
         bool show_ignored;      /* list the threads an ignore rule matched */
         bool color;             /* ANSI colours (text) */
+        bool suppressions;      /* document formats: carry a suppression line
+                                 * per leak (JSON "suppressions", SARIF and
+                                 * JUnit properties, DOT comments) */
+        const char *source_root; /* SARIF: source paths under it are written
+                                 * relative to %SRCROOT%; NULL: the current
+                                 * directory */
 };
 
 struct report_backend {
@@ -25,12 +32,24 @@ struct report_backend {
 extern const struct report_backend report_text;
 extern const struct report_backend report_json;
 extern const struct report_backend report_sarif;
+extern const struct report_backend report_junit;
+extern const struct report_backend report_dot;
 
 /* The backend called name, or NULL. */
 const struct report_backend *report_backend_find(const char *name);
 
-/* Writes, for each group of leaked threads, a suppression line that would
- * ignore it ("top:FUNC"), for a suppressions file.  Returns 0 or -EIO. */
+/* "text, json, sarif, junit or dot": the names, for messages. */
+const char *report_backend_names(void);
+
+/* The suppression lines ("top:FUNC") that would ignore the leaks of the
+ * report, each once, in report order.  Returns 0 or -ENOMEM; *ret_lines (a
+ * NULL-terminated array, free each line and the array) and *ret_n written
+ * only on success. */
+int report_suppressions(const struct leakscan_report *report, char ***ret_lines, size_t *ret_n);
+
+/* Writes those lines as a suppressions file leakscan reads back: a comment
+ * naming the processes, then one line per leak.  Returns 0, -ENOMEM or
+ * -EIO. */
 int report_write_suppressions(FILE *f, const struct leakscan_report *report);
 
 /* One thread as the text report prints it (of process p), and as the JSON

@@ -247,44 +247,13 @@ const struct rule *rules_match(const struct rule_set *set, const struct leakscan
         return NULL;
 }
 
-int rules_ignore_where(struct leakscan_report *report,
-                       int (*why)(void *userdata, const struct leakscan_thread *t, char **ret_reason),
-                       void *userdata)
+char *rules_describe(const struct rule *r)
 {
-        int n = 0;
-        for (size_t i = 0; i < report->n_processes; i++) {
-                struct leakscan_process *p = &report->processes[i];
-                for (size_t k = 0; k < p->n_threads; k++) {
-                        struct leakscan_thread *t = &p->threads[k];
-                        char *reason = NULL;
-                        if (!t->leaked)
-                                continue;
-                        int r = why(userdata, t, &reason);
-                        if (r < 0)
-                                return r;
-                        if (!reason)
-                                continue;
-                        free(t->ignored_by);
-                        t->ignored_by = reason;
-                        t->leaked = false;
-                        n++;
-                }
-        }
-        return n;
-}
-
-static int rule_reason(void *userdata, const struct leakscan_thread *t, char **ret_reason)
-{
-        const struct rule *r = rules_match(userdata, t);
-        if (r && asprintf(ret_reason, "%s:%s%s%s (%s)", kind_names[r->kind], r->pattern, r->module ? " in " : "",
-                          r->module ? r->module : "", r->origin) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
-int rules_apply(const struct rule_set *set, struct leakscan_report *report)
-{
-        return rules_ignore_where(report, rule_reason, (void *) set);
+        char *s = NULL;
+        if (asprintf(&s, "%s:%s%s%s (%s)", kind_names[r->kind], r->pattern, r->module ? " in " : "",
+                     r->module ? r->module : "", r->origin) < 0)
+                return NULL;
+        return s;
 }
 
 char *rules_suggest(const struct leakscan_thread *t)

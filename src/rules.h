@@ -1,4 +1,4 @@
-/* Rules: the judge step's ignore list.  A thread that a rule matches stays in
+/* Rules: the judge's ignore list.  A thread that a rule matches stays in
  * the report, marked with the rule and where it came from, but is not a
  * leak.
  *
@@ -67,16 +67,9 @@ void rules_print_defaults(FILE *f);
 /* The first rule that matches thread t, or NULL. */
 const struct rule *rules_match(const struct rule_set *set, const struct leakscan_thread *t);
 
-/* Marks every leaked thread of report for which why() gives a reason (a new
- * string, or NULL for none) as not leaked, with that reason in ignored_by.
- * Returns the number ignored, or why()'s negative errno. */
-int rules_ignore_where(struct leakscan_report *report,
-                       int (*why)(void *userdata, const struct leakscan_thread *t, char **ret_reason),
-                       void *userdata);
-
-/* Marks every leaked thread of report that a rule matches: not leaked, with
- * ignored_by set (a new string).  Returns the number ignored, or -ENOMEM. */
-int rules_apply(const struct rule_set *set, struct leakscan_report *report);
+/* The rule in words with its origin, as the report gives it ("top:f
+ * (--ignore-top)"): a new string, or NULL on -ENOMEM. */
+char *rules_describe(const struct rule *r);
 
 /* The "KIND:PATTERN" line that would ignore a thread like t, in a new
  * string: its top function, else the module of its top frame, else its name;

@@ -44,6 +44,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "inspect.h"
+#include "judge.h"
 #include "modules.h"
 #include "procfs.h"
 #include "supervise.h"
@@ -613,25 +614,6 @@ static void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
 
 /* ---- judging ---- */
 
-bool supervise_leaked_at_exit(const struct leakscan_thread *t, const struct leakscan_thread *threads,
-                              size_t n)
-{
-        if (t->exiting)
-                return false;
-        if (t->state != LEAKSCAN_STATE_JOIN || !t->has_wait_address)
-                return true;
-        for (size_t i = 0; i < n; i++) {
-                const struct leakscan_thread *x = &threads[i];
-                if (!x->exiting)
-                        continue;
-                if (t->has_futex_value && (pid_t) t->futex_value == x->tid)
-                        return false;
-                if (x->tls && t->wait_address >= x->tls && t->wait_address < x->tls + 4096)
-                        return false;
-        }
-        return true;
-}
-
 static struct leakscan_process *sv_report_add(struct supervisor *sv)
 {
         struct leakscan_report *r = sv->report;
@@ -644,6 +626,24 @@ static struct leakscan_process *sv_report_add(struct supervisor *sv)
         return p;
 }
 
+/* Whether process pid has ended or is ending (a fatal signal kills its
+ * threads one by one): watched for up to 100 ms, since a live process whose
+ * exit we hold does not fail an analysis by itself. */
+static bool sv_process_ending(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        for (int i = 0; i < 100; i++) {
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat ps;
+                if (read_full_file(path, &text) < 0 ||
+                    (procfs_parse_stat(text, &ps) == 0 && (ps.state == 'Z' || ps.state == 'X')))
+                        return true;
+                usleep(1000);
+        }
+        return false;
+}
+
 /* One sentence for the report saying why process pid's threads could not be
  * checked, when the snapshot (snapshot true) or the analysis of its copy
  * failed with err.  Returns a new string, or NULL without memory. */
@@ -651,8 +651,13 @@ static char *sv_describe_judge_error(pid_t pid, int err, bool snapshot)
 {
         char buf[640], path[64];
         struct stat st;
-        snprintf(path, sizeof path, "/proc/%d", (int) pid);
-        if (snapshot && err == -ESRCH) {
+        /* a non-dumpable process's /proc files (not its folder) belong to
+         * root; a process that died has none, or is a zombie */
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        if (!snapshot && sv_process_ending(pid)) {
+                snprintf(buf, sizeof buf, "its threads could not be checked: the process ended (it was killed) "
+                         "while leakscan held its exit, before their stacks were unwound");
+        } else if (snapshot && err == -ESRCH) {
                 snprintf(buf, sizeof buf, "its threads could not be checked: the process ended (it was killed) "
                          "while leakscan held its exit, before they could be stopped");
         } else if (snapshot && err == -EPERM && geteuid() != 0 && stat(path, &st) == 0 && st.st_uid == 0) {
@@ -756,11 +761,9 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
                 lp->inspect_error = sv_describe_judge_error(pid, r, false);
                 return 0;
         }
-        for (size_t i = 0; i < lp->n_threads; i++) {
-                struct leakscan_thread *t = &lp->threads[i];
-                t->leaked = everything_leaks ? !t->exiting : supervise_leaked_at_exit(t, lp->threads, lp->n_threads);
-        }
-        return 0;
+        struct judge_policy policy = sv->opts->judge ? *sv->opts->judge : (struct judge_policy) {0};
+        policy.mode = everything_leaks ? JUDGE_TIMEOUT : JUDGE_AT_EXIT;
+        return judge_process(lp, &policy);
 }
 
 static bool sv_is_held(const struct sv_process *p, pid_t tid)

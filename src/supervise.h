@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "judge.h"
 #include "leakscan/leakscan.h"
 
 struct supervise_options {
@@ -30,6 +31,8 @@ struct supervise_options {
         bool follow_forks;      /* judge child processes too */
         size_t creator_window;  /* stack bytes copied from a thread's creator */
         char **envp;            /* the program's environment; NULL: ours */
+        const struct judge_policy *judge;       /* rules and baseline; its mode
+                                                 * is set per process; NULL: none */
 };
 
 void supervise_options_init(struct supervise_options *opts);
@@ -70,13 +73,5 @@ enum supervise_step {
 int supervise_run(char **argv, const struct supervise_options *opts,
                   struct leakscan_report **ret_report, struct supervise_result *ret,
                   enum supervise_step *ret_failed);
-
-/* Whether thread t of a process judged at exit counts as leaked: every
- * thread but the ones calling exit_group, and but those blocked joining one
- * of them (in glibc up to 2.42 the join futex holds the joined thread's TID;
- * in any glibc the join word lies in the joined thread's struct pthread, at
- * its thread pointer). */
-bool supervise_leaked_at_exit(const struct leakscan_thread *t, const struct leakscan_thread *threads,
-                              size_t n);
 
 #endif

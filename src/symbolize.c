@@ -42,18 +42,6 @@ struct symbolizer *symbolizer_new(struct modules *mods, bool system_lines)
         return s;
 }
 
-void frames_free(struct leakscan_frame *frames, size_t n)
-{
-        if (!frames)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                free(frames[i].function);
-                free(frames[i].file);
-                free(frames[i].module);
-        }
-        free(frames);
-}
-
 void symbolizer_free(struct symbolizer *s)
 {
         if (!s)
@@ -152,6 +140,25 @@ static int frame_append(struct leakscan_frame **frames, size_t *n, const struct 
         return 0;
 }
 
+/* The compile unit that covers addr (module-relative to the DWARF: addr -
+ * *ret_bias), or NULL.  libdw finds it through .debug_aranges; clang 14 and
+ * later emit DWARF 5 without them, and elfutils 0.188 then finds no unit
+ * although the unit's own DW_AT_ranges or low_pc/high_pc cover the address:
+ * so walk the units and ask each. */
+static Dwarf_Die *module_cu_for_pc(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *ret_bias)
+{
+        Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, ret_bias);
+        if (cu)
+                return cu;
+        Dwarf_Addr bias = 0;
+        while ((cu = dwfl_module_nextcu(mod, cu, &bias)))
+                if (dwarf_haspc(cu, addr - bias) > 0) {
+                        *ret_bias = bias;
+                        return cu;
+                }
+        return NULL;
+}
+
 /* Fills the uncached frames for one pc. */
 static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                             struct leakscan_frame **ret, size_t *ret_n)
@@ -189,7 +196,12 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 
         Dwarf_Addr bias = 0;
-        Dwarf_Die *cudie = want_dwarf ? dwfl_module_addrdie(mod, lookup, &bias) : NULL;
+        Dwarf_Die *cudie = want_dwarf ? module_cu_for_pc(mod, lookup, &bias) : NULL;
+        Dwarf_Line *cu_line = !dl && cudie ? dwarf_getsrc_die(cudie, lookup - bias) : NULL;
+        if (cu_line) {
+                file = dwarf_linesrc(cu_line, NULL, NULL);
+                (void) dwarf_lineno(cu_line, &line);
+        }
         /* dwarf_getscopes follows an inlined subroutine into its abstract
          * definition; the DIE-tree parents of the innermost scope
          * (dwarf_getscopes_die) lead instead through the functions it was

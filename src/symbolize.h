@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "leakscan/leakscan.h"
+#include "model.h"
 #include "modules.h"
 
 struct symbolizer;
@@ -27,9 +28,6 @@ void symbolizer_free(struct symbolizer *s);
  * Returns 0 or -ENOMEM. */
 int symbolize_pc(struct symbolizer *s, uint64_t pc, bool activation,
                  struct leakscan_frame **frames, size_t *n);
-
-/* Frees the strings of frames[0..n) and the array. */
-void frames_free(struct leakscan_frame *frames, size_t n);
 
 /* Returns the demangled form of a C++ symbol (new string), or a copy of name. */
 char *symbolize_demangle(const char *name);

@@ -2,6 +2,7 @@
  * memory reads from the stack copy and, for other addresses, from the ELF
  * files (modules_read_file_word), never from the live process. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,60 @@ bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *
         return true;
 }
 
-static int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation)
+const char unwind_note_capped[] = "stack cut at the frame limit (a loop or a very deep stack)";
+const char unwind_note_window[] = "stack window full: raise --stack-window to see the outer frames";
+const char unwind_note_no_cfi[] = "no unwind information for the top frame";
+
+const char unwind_note_altstack[] =
+        "the signal handler runs on an alternate signal stack: the interrupted code's stack was not copied";
+
+static const struct map_entry *map_at(const struct modules *mods, uint64_t addr)
+{
+        size_t lo = 0, hi = mods->n_maps;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (addr < mods->maps[mid].start)
+                        hi = mid;
+                else if (addr >= mods->maps[mid].end)
+                        lo = mid + 1;
+                else
+                        return &mods->maps[mid];
+        }
+        return NULL;
+}
+
+const char *unwind_note_other_stack(const struct modules *mods, const struct thread_capture *t,
+                                    const struct unwound_stack *out)
+{
+        if (!t->stack || out->n < 2)
+                return NULL;
+        uint64_t sp = out->frames[out->n - 1].sp;
+        if (sp >= t->stack_addr && sp - t->stack_addr < t->stack_len)
+                return NULL;
+        /* a frame just above the window on the same stack is the window
+         * running out, not another stack */
+        const struct map_entry *window = map_at(mods, t->stack_addr);
+        const struct map_entry *last = map_at(mods, sp);
+        if (!window || !last || window == last)
+                return NULL;
+        return unwind_note_altstack;
+}
+
+bool unwind_is_above_window(const struct modules *mods, const struct thread_capture *t, uint64_t addr)
+{
+        return t->stack && t->stack_truncated && addr >= t->stack_addr + t->stack_len &&
+               map_at(mods, addr) && map_at(mods, addr) == map_at(mods, t->stack_addr);
+}
+
+bool unwound_is_runaway(const struct unwound_stack *out, uint64_t pc, uint64_t sp, bool activation)
+{
+        /* the same pc at the same stack pointer: the unwind made no
+         * progress (a recursion repeats the pc, never the stack pointer) */
+        return !activation && out->n > 0 && out->frames[out->n - 1].pc == pc &&
+               out->frames[out->n - 1].sp == sp;
+}
+
+int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation)
 {
         if (out->n == *cap) {
                 size_t n = *cap ? *cap * 2 : 32;
@@ -37,6 +91,7 @@ struct libdw_state {
         struct modules *mods;
         struct process_capture *cap;
         const struct thread_capture *current;   /* memory_read has no thread argument */
+        bool window_miss;       /* a read above the stack window failed */
         size_t next_index;
 };
 
@@ -85,6 +140,8 @@ static bool libdw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, v
                 *result = w;
                 return true;
         }
+        if (s->current && unwind_is_above_window(s->mods, s->current, addr))
+                s->window_miss = true;
         if (modules_read_file_word(s->mods, addr, &w)) {
                 *result = w;
                 return true;
@@ -134,14 +191,13 @@ static int libdw_frame_cb(Dwfl_Frame *frame, void *arg)
                 w->capped = true;
                 return DWARF_CB_ABORT;
         }
+        Dwarf_Word sp = 0;
+        (void) dwfl_frame_reg(frame, ARCH_DWARF_SP, &sp);
         /* A runaway unwind repeats a frame; stop there rather than at the cap. */
-        if (w->out->n > 0 && w->out->frames[w->out->n - 1].pc == pc && !activation &&
-            w->out->n > 1 && w->out->frames[w->out->n - 2].pc == pc) {
+        if (unwound_is_runaway(w->out, pc, sp, activation)) {
                 w->capped = true;
                 return DWARF_CB_ABORT;
         }
-        Dwarf_Word sp = 0;
-        (void) dwfl_frame_reg(frame, ARCH_DWARF_SP, &sp);
         int r = unwound_push(w->out, &w->cap, pc, sp, activation);
         if (r < 0) {
                 w->error = r;
@@ -156,16 +212,20 @@ static int libdw_unwind_thread(void *state, const struct thread_capture *t, unsi
         struct libdw_state *s = state;
         struct libdw_walk w = { .out = out, .max_frames = max_frames };
         s->current = t;
+        s->window_miss = false;
         int r = dwfl_getthread_frames(s->mods->dwfl, t->tid, libdw_frame_cb, &w);
         s->current = NULL;
         if (w.error < 0)
                 return w.error;
         if (w.capped)
-                out->note = "stack cut at the frame limit (a loop or a very deep stack)";
-        else if (r != 0 && out->n > 0 && t->stack_truncated)
-                out->note = "stack window full: raise --stack-window to see the outer frames";
+                out->note = unwind_note_capped;
+        else if (out->n > 0 && s->window_miss)
+                /* libdw ends a walk without an error when a read fails */
+                out->note = unwind_note_window;
         else if (r != 0 && out->n <= 1)
-                out->note = "no unwind information for the top frame";
+                out->note = unwind_note_no_cfi;
+        if (!w.capped && unwind_note_other_stack(s->mods, t, out))
+                out->note = unwind_note_altstack;
         if (out->n == 0) {
                 size_t cap = 0;
                 return unwound_push(out, &cap, arch_regs_pc(&t->regs), arch_regs_sp(&t->regs), true);
@@ -217,7 +277,7 @@ static int fp_unwind_thread(void *state, const struct thread_capture *t, unsigne
                 fp = next_fp;
         }
         if (out->n >= max_frames)
-                out->note = "stack cut at the frame limit (a loop or a very deep stack)";
+                out->note = unwind_note_capped;
         return 0;
 }
 
@@ -233,11 +293,43 @@ const struct unwinder unwinder_fp = {
         .detach = fp_detach,
 };
 
+static const struct unwinder *const unwinders[] = {
+        &unwinder_libdw,
+        &unwinder_fp,
+#if HAVE_LIBUNWIND
+        &unwinder_libunwind,
+        &unwinder_ptrace,
+#endif
+};
+
 const struct unwinder *unwinder_find(const char *name)
 {
-        static const struct unwinder *const all[] = { &unwinder_libdw, &unwinder_fp };
-        for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-                if (streq(all[i]->name, name))
-                        return all[i];
+        for (size_t i = 0; i < ARRAY_SIZE(unwinders); i++)
+                if (streq(unwinders[i]->name, name))
+                        return unwinders[i];
         return NULL;
+}
+
+const char *unwinder_absent_reason(const char *name)
+{
+#if !HAVE_LIBUNWIND
+        if (streq(name, "libunwind") || streq(name, "ptrace"))
+                return "this build has no libunwind; install libunwind-dev "
+                       "(pkg-config libunwind-generic and libunwind-ptrace) and rebuild leakscan";
+#else
+        (void) name;
+#endif
+        return NULL;
+}
+
+void unwinder_list_names(char *buf, size_t size)
+{
+        size_t used = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(unwinders) && used < size; i++) {
+                int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", unwinders[i]->name);
+                if (n < 0)
+                        break;
+                used += (size_t) n;
+        }
 }

@@ -40,16 +40,62 @@ struct unwinder {
         int (*unwind_thread)(void *state, const struct thread_capture *t, unsigned max_frames,
                              struct unwound_stack *out);
         void (*detach)(void *state);
+        /* Optional: runs while every thread of cap is stopped and seized,
+         * before any is released, for a backend that reads the live process.
+         * What it finds it keeps in cap (cap->live_unwind).  Returns 0 or a
+         * negative errno. */
+        int (*while_stopped)(struct process_capture *cap, size_t stack_window, unsigned max_frames);
 };
 
 extern const struct unwinder unwinder_libdw;
 extern const struct unwinder unwinder_fp;
 
+#if HAVE_LIBUNWIND
+extern const struct unwinder unwinder_libunwind;
+extern const struct unwinder unwinder_ptrace;
+#endif
+
 /* The backend called name, or NULL. */
 const struct unwinder *unwinder_find(const char *name);
+
+/* Writes the names of the backends built in, "libdw, fp", into buf. */
+void unwinder_list_names(char *buf, size_t size);
+
+/* Why name is not a backend although leakscan knows of it (built without
+ * the library it needs), as static text naming the remedy; NULL when name is
+ * built in or unknown. */
+const char *unwinder_absent_reason(const char *name);
 
 /* Reads a word at addr from a thread's stack copy.  Returns true when the
  * whole word lies in the copy. */
 bool unwind_read_stack(const struct thread_capture *t, uint64_t addr, uint64_t *ret);
+
+/* For backends. */
+
+/* Appends a frame to out; *cap is the allocated length of out->frames (0
+ * for an empty stack).  Returns 0 or -ENOMEM. */
+int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t sp, bool activation);
+
+/* Whether the frame about to be pushed repeats out's last one, pc and stack
+ * pointer: a runaway unwind, cut there rather than at the frame limit. */
+bool unwound_is_runaway(const struct unwound_stack *out, uint64_t pc, uint64_t sp, bool activation);
+
+/* The notes every backend gives for the same cause, so that reports do not
+ * depend on the unwinder. */
+extern const char unwind_note_capped[];         /* the frame limit */
+extern const char unwind_note_window[];         /* the stack window ran out */
+extern const char unwind_note_no_cfi[];         /* nothing past the top frame */
+extern const char unwind_note_altstack[];       /* left the copied stack */
+
+/* Whether addr lies past t's copied stack window, on the same stack: the
+ * window was full and the unwind wanted more. */
+bool unwind_is_above_window(const struct modules *mods, const struct thread_capture *t, uint64_t addr);
+
+/* The note for a walk of t whose last frame (out's) lies on another stack
+ * than the copied window: a signal handler ran on an alternate signal stack
+ * (sigaltstack), and the interrupted code's stack below the signal frame was
+ * not copied.  NULL otherwise. */
+const char *unwind_note_other_stack(const struct modules *mods, const struct thread_capture *t,
+                                    const struct unwound_stack *out);
 
 #endif

@@ -1,7 +1,7 @@
 /* One thread at a barrier sized for two.
  * leakscan-expect-at-exit: leaked=1
- * leakscan-expect: leaked=1
- * leakscan-expect: thread phase state=barrier verdict=blocked top=finish_phase line=@barrier
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread phase state=barrier verdict=idle top=finish_phase line=@barrier
  */
 #include "common.h"
 

@@ -1,9 +1,9 @@
 /* A chain: collector joins producer, which waits on a semaphore nobody
  * posts.  Blocked, not a deadlock: any thread could still post.
  * leakscan-expect-at-exit: leaked=2
- * leakscan-expect: leaked=2
- * leakscan-expect: thread collector state=join verdict=blocked joined=producer
- * leakscan-expect: thread producer state=semaphore verdict=blocked object=slots value=0
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread collector state=join verdict=idle joined=producer
+ * leakscan-expect: thread producer state=semaphore verdict=idle object=slots value=0
  */
 #include <semaphore.h>
 

@@ -1,11 +1,11 @@
 // C++ std::thread waits: std::mutex, std::condition_variable, std::future,
 // std::thread::join.
 // leakscan-expect-at-exit: leaked=4
-// leakscan-expect: leaked=4
-// leakscan-expect: thread cxxmutex state=mutex verdict=blocked top=lock_shared_state line=@mutex
-// leakscan-expect: thread cxxcond state=condvar verdict=blocked top=wait_for_job line=@cond
-// leakscan-expect: thread cxxfuture state=condvar verdict=blocked top=wait_for_result line=@future
-// leakscan-expect: thread cxxjoin state=join verdict=blocked top=join_worker line=@join
+// leakscan-expect: leaked=0
+// leakscan-expect: thread cxxmutex state=mutex verdict=idle top=lock_shared_state line=@mutex
+// leakscan-expect: thread cxxcond state=condvar verdict=idle top=wait_for_job line=@cond
+// leakscan-expect: thread cxxfuture state=condvar verdict=idle top=wait_for_result line=@future
+// leakscan-expect: thread cxxjoin state=join verdict=idle top=join_worker line=@join
 #include <condition_variable>
 #include <future>
 #include <mutex>

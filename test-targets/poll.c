@@ -1,9 +1,9 @@
 /* Event loops waiting forever: poll() and epoll_wait() without a timeout, and
  * one poll() with a timeout (a timed wait, not a leak).
  * leakscan-expect-at-exit: leaked=3
- * leakscan-expect: leaked=2
- * leakscan-expect: thread poller state=poll syscall=poll timeout=false verdict=blocked top=poll_forever line=@poll
- * leakscan-expect: thread epoller state=poll syscall=epoll_wait timeout=false verdict=blocked top=epoll_forever line=@epoll
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread poller state=poll syscall=poll timeout=false verdict=idle top=poll_forever line=@poll
+ * leakscan-expect: thread epoller state=poll syscall=epoll_wait timeout=false verdict=idle top=epoll_forever line=@epoll
  * leakscan-expect: thread ticker state=poll timeout=true verdict=timed leaked=false
  */
 #include <poll.h>

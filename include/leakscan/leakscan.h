@@ -1,10 +1,29 @@
 /* leakscan public API: the types of a snapshot report and the one call that
- * produces it for a live process.
+ * produces it for a live process.  Installed with libleakscan.so.0
+ * (pkg-config --cflags --libs leakscan); the in-process check of a test is
+ * in <leakscan/verify.h>.
  *
  * A report is plain data owned by the caller (free it with
- * leakscan_report_free).  Every string in it is owned by the report.  The
- * enums only grow: new states and verdicts are appended, never renumbered, so
- * a program built against an older header keeps working. */
+ * leakscan_report_free).  Every string in it is owned by the report.
+ *
+ * ABI policy of libleakscan.so.0 (docs/library.md says it at length):
+ *  - Only the functions declared in the installed headers are exported,
+ *    each under the symbol version of the release that added it (the
+ *    source's src/libleakscan.sym); everything else is local.
+ *  - Structs a report is made of are allocated by the library only, and only
+ *    grow at their end.  Reach the elements of the report's arrays through
+ *    leakscan_report_process(), leakscan_process_thread() and the other
+ *    accessors at the end of this header: they step by the library's own
+ *    element size, so a program built against an older header keeps working
+ *    when an element grows.  Indexing an array directly (p->threads[i]) is
+ *    right only with the header the library was built with.
+ *  - struct leakscan_wait_object (embedded in a thread) and struct
+ *    leakscan_options (allocated by the caller) never change.  Options added
+ *    later come in new structs that carry their own size (as
+ *    struct leakscan_verify_options does).
+ *  - The enums only grow: new values are appended before the _MAX entry,
+ *    never renumbered (so a _MAX value is not part of the ABI).
+ *  - Any other change is a break: the soname moves to libleakscan.so.1. */
 #ifndef LEAKSCAN_LEAKSCAN_H
 #define LEAKSCAN_LEAKSCAN_H
 
@@ -182,7 +201,8 @@ struct leakscan_report {
 };
 
 struct leakscan_options {
-        int64_t min_blocked_ms;         /* threshold for "leaked" (pid mode) */
+        int64_t min_blocked_ms;         /* not used: leakscan_inspect_pid reports
+                                         * only what is proven (kept for the ABI) */
         size_t stack_window;            /* bytes of stack copied per thread */
         unsigned max_frames;
         const char *unwinder;           /* "libdw" (default) or "fp" */
@@ -194,7 +214,9 @@ struct leakscan_options {
 void leakscan_options_init(struct leakscan_options *opts);
 
 /* Snapshots every thread of process pid, lets it run again, then unwinds,
- * symbolizes and classifies.  Returns 0 and a new report in *ret_report (free
+ * symbolizes, classifies, analyses and judges as `leakscan -p` does without
+ * options: leaked are the threads proven stuck (deadlock, orphaned,
+ * unreachable); blocked threads that are not are idle.  Returns 0 and a new report in *ret_report (free
  * with leakscan_report_free), or a negative errno:
  *   -ESRCH  no such process, or it exited during the snapshot
  *   -ENOTUNIQ pid is a thread of another process
@@ -215,6 +237,21 @@ void leakscan_report_free(struct leakscan_report *report);
 const char *leakscan_state_to_string(enum leakscan_state state);
 const char *leakscan_region_to_string(enum leakscan_region region);
 const char *leakscan_verdict_to_string(enum leakscan_verdict verdict);
+
+/* The version of the library, "MAJOR.MINOR.PATCH" (static). */
+const char *leakscan_version(void);
+
+/* The i-th element of a report's arrays, or NULL when i is out of range.
+ * Pointers into the report, valid until leakscan_report_free.  Use these
+ * rather than indexing the arrays, so that an element struct can grow in a
+ * later library (see the ABI policy above). */
+const struct leakscan_process *leakscan_report_process(const struct leakscan_report *report, size_t i);
+const struct leakscan_thread *leakscan_process_thread(const struct leakscan_process *process, size_t i);
+const struct leakscan_cycle *leakscan_process_deadlock(const struct leakscan_process *process, size_t i);
+/* Frame i of a thread's stack (0: the innermost), or of the stack that
+ * created it. */
+const struct leakscan_frame *leakscan_thread_frame(const struct leakscan_thread *thread, size_t i);
+const struct leakscan_frame *leakscan_thread_created_by(const struct leakscan_thread *thread, size_t i);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
+from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, validate_leakscan_json, wait_settled  # noqa: E402
 
 
 def parse_expectations(source):
@@ -133,6 +133,8 @@ def check_threads(proc, expected, a, errors, at_exit):
             props["leaked"] = "true"        # alive at exit: every one is a leak
             if "atexit-verdict" in props:   # the exiting main thread cannot help any more
                 props["verdict"] = props["atexit-verdict"]
+            elif props.get("verdict") == "idle":    # idle is a live process's word
+                props["verdict"] = "blocked"
         else:
             props.pop("created", None)      # creation is only seen when we ran it
         if len(mine) != want:
@@ -186,6 +188,7 @@ def run_at_exit(a, leaked, expected, extra_args, errors):
     try:
         with open(out) as f:
             report = json.load(f)
+        validate_leakscan_json(report)
     finally:
         os.unlink(out)
     if p.returncode != (1 if leaked else 0):

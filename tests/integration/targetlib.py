@@ -1,10 +1,20 @@
 """Helpers shared by the integration tests: start a test target and wait
-until it is ready, run leakscan, read /proc."""
+until it is ready, run leakscan, read /proc, validate its documents against
+docs/leakscan-1.schema.json and the official SARIF 2.1.0 schema."""
+import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tarfile
+import tempfile
 import time
+
+TOP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+LEAKSCAN_SCHEMA = os.path.join(TOP, "docs", "leakscan-1.schema.json")
+# The official schema ships in this npm package (as sarif-2.1.0.json)
+SARIF_NPM_PACKAGE = "@microsoft/sarif-multitool-linux@5.7.0"
 
 
 class Target:
@@ -42,7 +52,7 @@ def tasks(pid):
 
 def task_stat(pid, tid):
     """(comm, state letter) of a thread."""
-    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+    with open(f"/proc/{pid}/task/{tid}/stat", errors="surrogateescape") as f:   # names are bytes
         text = f.read()
     comm = text[text.index("(") + 1:text.rindex(")")]
     return comm, text[text.rindex(")") + 2]
@@ -90,7 +100,71 @@ def leakscan_json(leakscan, pid, extra=()):
     code, out, err = run_leakscan(leakscan, ["-p", str(pid), "--format=json"] + list(extra))
     if code not in (0, 1):
         raise RuntimeError(f"leakscan exited {code}: {err.strip()}")
-    return code, json.loads(out)
+    doc = json.loads(out)
+    validate_leakscan_json(doc)
+    return code, doc
+
+
+_validators = {}
+
+
+def _validator(path):
+    if path not in _validators:
+        try:
+            import jsonschema
+        except ImportError:
+            raise RuntimeError("python3-jsonschema is missing: run scripts/setup.sh (or apt-get install "
+                               "python3-jsonschema) to validate leakscan's documents")
+        with open(path) as f:
+            schema = json.load(f)
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        _validators[path] = cls(schema)
+    return _validators[path]
+
+
+def schema_errors(doc, schema_path):
+    """Every way doc breaks the JSON schema at schema_path, as short strings."""
+    return [f"{e.json_path}: {e.message[:200]}" for e in _validator(schema_path).iter_errors(doc)]
+
+
+def validate_leakscan_json(doc):
+    """Raises ValueError when doc breaks docs/leakscan-1.schema.json."""
+    errors = schema_errors(doc, LEAKSCAN_SCHEMA)
+    if errors:
+        raise ValueError("leakscan/1 schema: " + "; ".join(errors[:5]))
+
+
+def sarif_schema(cache_dir):
+    """Path of the official SARIF 2.1.0 schema, fetched once with npm into
+    cache_dir (under a lock: tests run in parallel), or (None, why)."""
+    path = os.environ.get("LEAKSCAN_SARIF_SCHEMA") or os.path.join(cache_dir, "sarif-2.1.0.json")
+    if os.path.exists(path):
+        return path, None
+    if not shutil.which("npm"):
+        return None, "npm is not installed (scripts/setup.sh installs it)"
+    os.makedirs(cache_dir, exist_ok=True)
+    with open(os.path.join(cache_dir, ".sarif-schema.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(path):
+            return path, None
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                p = subprocess.run(["npm", "pack", "--silent", "--pack-destination", tmp, SARIF_NPM_PACKAGE],
+                                   capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                return None, f"npm pack {SARIF_NPM_PACKAGE} timed out"
+            tgz = [x for x in os.listdir(tmp) if x.endswith(".tgz")]
+            if p.returncode != 0 or not tgz:
+                return None, f"npm pack {SARIF_NPM_PACKAGE} failed: {p.stderr.strip()[-300:]}"
+            with tarfile.open(os.path.join(tmp, tgz[0])) as tar:
+                member = tar.extractfile("package/sarif-2.1.0.json")
+                data = member.read()
+            json.loads(data)
+            with open(path + ".tmp", "wb") as f:
+                f.write(data)
+            os.rename(path + ".tmp", path)
+    return path, None
 
 
 class Checks:

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Checks  # noqa: E402
+from targetlib import Checks, validate_leakscan_json  # noqa: E402
 
 check = Checks()
 
@@ -30,6 +30,7 @@ def run(leakscan, args, input=None, env=None, timeout=60):
         try:
             with open(out) as f:
                 report = json.load(f)
+            validate_leakscan_json(report)      # raises: a broken document fails the test
         except (json.JSONDecodeError, FileNotFoundError):
             report = None
         return p.returncode, report, p.stdout, p.stderr
@@ -224,7 +225,7 @@ def main():
         procs = rep["processes"] if rep else []
         ok = (code == 128 + signal.SIGABRT and "cannot" not in err and len(procs) == 1
               and procs[0]["exit"] == {"signal": signal.SIGABRT} and not procs[0]["inspected"]
-              and ("inspect_error" not in procs[0] or "signal 6" in procs[0]["inspect_error"]))
+              and ("inspect_error" not in procs[0] or "killed" in procs[0]["inspect_error"]))
         key = "ok" if ok else (code, err.strip()[:80], len(procs))
         outcomes[key] = outcomes.get(key, 0) + 1
     check(list(outcomes) == ["ok"], f"a program that aborts while its exit is held: its status, one process "

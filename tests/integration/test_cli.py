@@ -37,7 +37,12 @@ def main():
     expect(leakscan, ["--bogus"], 2, "--help")
     expect(leakscan, ["-p", "1", "--format=xml"], 2, "unknown format")
     expect(leakscan, ["-p", "1", "--min-blocked=soon"], 2, "invalid duration")
-    expect(leakscan, ["-p", "1", "--unwinder=magic"], 2, "unknown unwinder")
+    expect(leakscan, ["-p", "1", "--unwinder=magic"], 2, "unknown unwinder 'magic': use one of libdw")
+    expect(leakscan, ["--at-exit", "--unwinder=magic", "--", "true"], 2, "unknown unwinder",
+           label="an unknown unwinder under --at-exit is a usage error too")
+    expect(leakscan, ["true", "--at-exit"], 2, "options go before PROGRAM",
+           label="leakscan PROGRAM --at-exit explains where options go")
+    expect(leakscan, ["--at-exit", "--idle", "true"], 2, "--idle goes with -p")
     expect(leakscan, ["-p", "1", "extra"], 2, "unexpected argument")
     out, _ = expect(leakscan, ["--help"], 0, "--pid", "--min-blocked", "--format")
     with open(manpage) as f:
@@ -45,6 +50,44 @@ def main():
     undocumented = sorted(o for o in set(re.findall(r"--[a-z][a-z-]*", out)) if o not in man)
     check(not undocumented, f"every option in --help is in leakscan(1) (missing: {undocumented})")
     expect(leakscan, ["--version"], 0, "leakscan ")
+    expect(leakscan, ["-V"], 0, "leakscan ")
+    help_lines = out.splitlines()
+
+    def heading_of(option):
+        """The heading ("Output:") above the line that defines option."""
+        heading = None
+        for line in help_lines:
+            if line and not line.startswith(" "):
+                heading = line
+            elif re.match(r"\s+(-\w, )?" + re.escape(option) + r"\b", line):
+                return heading
+        return None
+    for option, heading in (("--idle", "Judging a running process"), ("--grace", "Running a program"),
+                            ("--ignore-top", "Ignoring threads"), ("--format", "Output"),
+                            ("--unwinder", "Unwinding"), ("--watch", "Judging a running process")):
+        check((heading_of(option) or "").startswith(heading),
+              f"--help lists {option} under {heading!r} (got {heading_of(option)!r})")
+
+    # -o is checked before PROGRAM runs: a long test is not run for nothing
+    marker = f"/tmp/leakscan-cli-ran-{os.getpid()}"
+    expect(leakscan, ["--at-exit", "-o", "/nonexistent/dir/r.json", "--", "sh", "-c", f"touch {marker}"], 3,
+           "cannot write the report to /nonexistent/dir/r.json")
+    check(not os.path.exists(marker), "an unwritable -o FILE stops leakscan before PROGRAM runs")
+
+    # installed setuid, leakscan refuses to run at all
+    tmp = f"/tmp/leakscan-cli-suid-{os.getpid()}"
+    os.makedirs(tmp, exist_ok=True)
+    os.chmod(tmp, 0o755)
+    suid = os.path.join(tmp, "leakscan")
+    with open(leakscan, "rb") as src, open(suid, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(suid, 0o4755)
+    p = subprocess.run([suid, "--at-exit", "--", "head", "-c1", "/etc/shadow"], capture_output=True, text=True,
+                       preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)))
+    check(p.returncode == 3 and "refusing to run setuid" in p.stderr and not p.stdout,
+          f"a setuid leakscan run by nobody refuses, reads nothing ({p.returncode} {p.stderr.strip()[:120]!r})")
+    os.unlink(suid)
+    os.rmdir(tmp)
 
     # could not inspect: exit 3, the cause and the remedy
     expect(leakscan, ["-p", str(free_pid())], 3, "no such process", label="a pid that is gone")
@@ -69,23 +112,27 @@ def main():
         expect(leakscan, ["-p", str(tid)], 3, f"is a thread of process {t.pid}", f"use -p {t.pid}",
                label="a TID instead of a PID")
 
+        # by default a live process's idle threads are not leaks: the
+        # locker waits for a mutex that main, alive, holds
+        out, _ = expect(leakscan, ["-p", str(t.pid), "--min-blocked=0"], 0, "no unexpected threads",
+                        "1 thread idle in 1 group (--idle to list them)", label="an idle thread is no leak by default")
         # report shaping
-        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0"], 1, "found 1 unexpected thread",
+        expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0"], 1, "found 1 unexpected thread",
                "with wait_for_lock on top of the stack")
-        expect(leakscan, ["-p", str(t.pid), "--min-blocked=1h"], 0, "no unexpected threads",
+        expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=1h"], 0, "no unexpected threads",
                label="--min-blocked=1h hides a thread blocked for less")
-        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--error-exitcode=7"], 7, "found 1")
-        out, _ = expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--all"], 1, "(main)", "Other threads")
-        out, _ = expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--unwinder=fp", "--format=json"], 1)
+        expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--error-exitcode=7"], 7, "found 1")
+        out, _ = expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--all"], 1, "(main)", "Other threads")
+        out, _ = expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--unwinder=fp", "--format=json"], 1)
         fp = json.loads(out)["processes"][0]["threads"]
         check(all(len(th["frames"]) >= 2 for th in fp), "--unwinder=fp walks past the first frame")
         path = f"/tmp/leakscan-cli-{os.getpid()}.json"
-        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=json", "-o", path], 1)
+        expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=json", "-o", path], 1)
         with open(path) as f:
             check(json.load(f)["summary"]["leaked"] == 1, "-o FILE holds the JSON report")
         os.unlink(path)
         expect(leakscan, ["-p", str(t.pid), "-o", "/nonexistent/dir/report"], 3, "cannot write the report")
-        expect(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--stack-window=512", "--format=json"], 1,
+        expect(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--stack-window=512", "--format=json"], 1,
                label="a small stack window still reports")
 
     # already traced: the tracer target traces its own child

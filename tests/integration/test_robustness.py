@@ -96,7 +96,7 @@ def test_signals(leakscan, exe):
     with Target([exe]) as t:
         wait_settled(t.pid, {"blocked"})
         finish = signal_storm(t.pid, signal.SIGRTMIN + 1)
-        codes = [run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0"])[0] for _ in range(15)]
+        codes = [run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0"])[0] for _ in range(15)]
         sent = finish()
         check(all(c == 1 for c in codes), f"15 snapshots under a signal storm all found the leak ({codes})")
         got = received(t)
@@ -111,7 +111,7 @@ def test_job_control_stop(leakscan, exe):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not all(s == "T" for s in states(t.pid).values()):
             time.sleep(0.01)
-        code, report = leakscan_json(leakscan, t.pid, ["--min-blocked=0"])
+        code, report = leakscan_json(leakscan, t.pid, ["--idle", "--min-blocked=0"])
         threads = report["processes"][0]["threads"]
         check(all(th["state"] == "stopped" for th in threads), "a stopped process: every thread in state stopped")
         check(code == 0 and report["summary"]["leaked"] == 0, "a job-control stop is not a leak")
@@ -130,7 +130,7 @@ def test_churn(leakscan, exe):
         wait_settled(t.pid, {"stuck"})
         results = []
         for _ in range(25):
-            code, out, err = run_leakscan(leakscan, ["-p", str(t.pid), "--format=json", "--min-blocked=0"])
+            code, out, err = run_leakscan(leakscan, ["-p", str(t.pid), "--format=json", "--idle", "--min-blocked=0"])
             results.append(code)
             if code in (0, 1):
                 stuck = [th for th in json.loads(out)["processes"][0]["threads"] if th["name"] == "stuck"]

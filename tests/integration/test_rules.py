@@ -21,7 +21,7 @@ check = Checks()
 
 
 def leaks(leakscan, pid, *args, env=None):
-    p = subprocess.run([leakscan, "-p", str(pid), "--min-blocked=0", "--format=json"] + list(args),
+    p = subprocess.run([leakscan, "-p", str(pid), "--idle", "--min-blocked=0", "--format=json"] + list(args),
                        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
     if p.returncode not in (0, 1):
         return None, p
@@ -134,7 +134,7 @@ def main():
         check(code == 2 and "/nonexistent/supp" in err, "a missing suppressions file is a usage error")
 
         # LEAKSCAN_OPTIONS, overridden by the command line
-        env = dict(os.environ, LEAKSCAN_OPTIONS="--format=json --min-blocked=0 --ignore-name=locker")
+        env = dict(os.environ, LEAKSCAN_OPTIONS="--format=json --idle --min-blocked=0 --ignore-name=locker")
         p = subprocess.run([leakscan, "-p", str(t.pid)], capture_output=True, text=True, env=env)
         check(p.returncode == 0 and json.loads(p.stdout)["summary"]["leaked"] == 0,
               "LEAKSCAN_OPTIONS holds default options")
@@ -142,16 +142,16 @@ def main():
         check(p.stdout.startswith("leakscan: no unexpected threads"), "the command line wins over LEAKSCAN_OPTIONS")
 
         # text: the count of ignored threads; --show-ignored lists them
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--ignore-name=locker"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--ignore-name=locker"])
         check(code == 0 and "1 thread ignored (use --show-ignored)" in out and "locker" not in out,
               "the text report counts the ignored threads")
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--ignore-name=locker",
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--ignore-name=locker",
                                                "--show-ignored"])
         check("Ignored threads:" in out and "ignored by name:locker (--ignore-name)" in out,
               "--show-ignored lists them with the rule")
 
         # --print-suppressions: a line that, pasted into a file, silences the leak
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--print-suppressions"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--print-suppressions"])
         lines = [x for x in out.splitlines() if re.match(r"^(top|any|name|module|created-by):", x)]
         check(lines == ["top:wait_for_lock"], f"--print-suppressions prints top:wait_for_lock ({lines})")
         path = suppressions("\n".join(lines) + "\n")
@@ -160,13 +160,13 @@ def main():
         os.unlink(path)
 
         # colour
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--color=always"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--color=always"])
         check("\033[1;33mwait_for_lock\033[0m" in out and "\033[2m" in out, "--color=always: top highlighted, system dim")
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--color=auto"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--color=auto"])
         check("\033[" not in out, "--color=auto: no colour into a pipe")
 
         # SARIF
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=sarif"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=sarif"])
         doc = json.loads(out)
         errors = validate_sarif(doc)
         res = doc["runs"][0]["results"]
@@ -177,7 +177,7 @@ def main():
 
         # baseline: what was there is ignored; a reused TID is a new thread
         base = tempfile.NamedTemporaryFile(suffix=".baseline", delete=False).name
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", f"--save-baseline={base}"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", f"--save-baseline={base}"])
         check(code == 1 and os.path.getsize(base) > 0, "--save-baseline writes the threads, and the report is as usual")
         rep, _ = leaks(leakscan, t.pid, f"--baseline={base}")
         lt = [x for x in rep["processes"][0]["threads"] if x["name"] == "locker"][0]
@@ -249,19 +249,19 @@ def main():
     # 64 identical threads: one group
     with Target([pool64]) as t:
         wait_settled(t.pid, {"handler"})
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0"])
         groups = re.findall(r"^(\d+ threads|Thread \d+)", out, re.M)
         check(code == 1 and groups == ["64 threads"] and
               re.search(r"^64 threads in state condvar, blocked[^,]*, with handle_request on top of the stack: "
                         r"\(tids [\d, .-]+, \"handler\"\)$", out, re.M),   # a range when the TIDs follow each other
               f"64 identical threads print as one group ({groups}: {[x for x in out.splitlines() if x.startswith('64')]})")
-        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0", "--format=sarif"])
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--format=sarif"])
         check(len(json.loads(out)["runs"][0]["results"]) == 1, "...and make one SARIF result")
 
     # default ignores, on a real OpenMP program
     if openmp:
         with Target([openmp]) as t:
-            code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--min-blocked=0"])
+            code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0"])
             check(code == 0 and "ignored (use --show-ignored)" in out, "OpenMP's worker team is ignored by default")
             rep, _ = leaks(leakscan, t.pid, "--no-default-ignores")
             check(rep["summary"]["leaked"] >= 2, f"...and reported with --no-default-ignores ({rep['summary']['leaked']})")

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "analyse.h"
+#include "model.h"
 #include "check.h"
 
 /* ---- lock words ---- */
@@ -25,6 +26,44 @@ static struct leakscan_thread waiting(pid_t tid, enum leakscan_state state)
                                           .has_wait_address = true, .wait_address = 0x1000 };
 }
 
+/* analyse_lock_state with threads[0..n) as the process */
+static void lock_state(const struct thread_capture *t, struct leakscan_thread *lt,
+                       const struct leakscan_thread *threads, size_t n)
+{
+        struct thread_index ix;
+        CHECK_EQ_INT(thread_index_init(&ix, threads, n), 0);
+        analyse_lock_state(t, lt, &ix);
+        thread_index_done(&ix);
+}
+
+static void test_thread_index(void)
+{
+        struct thread_capture t;
+        uint32_t w[32] = {0};
+        struct leakscan_thread ts[4] = {
+                { .tid = 300, .tls = 0x7000000 }, { .tid = 100, .tls = 0x5000000 },
+                { .tid = 200, .tls = 0x6000000 }, waiting(400, LEAKSCAN_STATE_JOIN),
+        };
+        struct thread_index ix;
+        CHECK_EQ_INT(thread_index_init(&ix, ts, 4), 0);
+        CHECK_EQ_INT(thread_index_by_tid(&ix, 200), 2);
+        CHECK_EQ_INT(thread_index_by_tid(&ix, 100), 1);
+        CHECK_EQ_INT(thread_index_by_tid(&ix, 999), -1);
+        CHECK_EQ_INT(thread_index_by_tid(&ix, 0), -1);
+        thread_index_done(&ix);
+
+        /* a join word is found in the struct pthread it lies in, among
+         * several; an address past every struct pthread names nobody */
+        window(&t, w);
+        ts[3].wait_address = 0x6000000 + 0x2d0;
+        lock_state(&t, &ts[3], ts, 4);
+        CHECK_EQ_INT(ts[3].joined_tid, 200);
+        ts[3] = waiting(400, LEAKSCAN_STATE_JOIN);
+        ts[3].wait_address = 0x7000000 + 8192;
+        lock_state(&t, &ts[3], ts, 4);
+        CHECK_EQ_INT(ts[3].joined_tid, 0);
+}
+
 static void test_lock_state(void)
 {
         struct thread_capture t;
@@ -34,7 +73,7 @@ static void test_lock_state(void)
         w[16] = 2; w[18] = 77;
         window(&t, w);
         struct leakscan_thread lt = waiting(5, LEAKSCAN_STATE_MUTEX);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK_EQ_INT(lt.owner_tid, 77);
         CHECK_EQ_INT(lt.object.address, 0x1000);
 
@@ -43,20 +82,20 @@ static void test_lock_state(void)
         w[16] = 0x80000000u | 88; w[18] = 0; w[20] = 16;
         window(&t, w);
         lt = waiting(5, LEAKSCAN_STATE_MUTEX);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK_EQ_INT(lt.owner_tid, 88);
         /* PI mutex, kind 32 */
         w[20] = 32; w[16] = 0x80000000u | 99;
         window(&t, w);
         lt = waiting(5, LEAKSCAN_STATE_MUTEX);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK_EQ_INT(lt.owner_tid, 99);
         /* an unlocked word names no owner even if __owner is stale */
         memset(w, 0, sizeof w);
         w[18] = 77;
         window(&t, w);
         lt = waiting(5, LEAKSCAN_STATE_MUTEX);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK_EQ_INT(lt.owner_tid, 0);
 
         /* rwlock held by a writer, waiter on __writers_futex (12): base at
@@ -65,7 +104,7 @@ static void test_lock_state(void)
         w[13] = 3; w[16] = 1; w[19] = 42;
         window(&t, w);
         lt = waiting(5, LEAKSCAN_STATE_RWLOCK);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK_EQ_INT(lt.owner_tid, 42);
         CHECK_EQ_INT(lt.object.address, 0x1000 - 12);
         /* held by two readers, waiter on __wrphase_futex (8): base word 14 */
@@ -73,7 +112,7 @@ static void test_lock_state(void)
         w[14] = (2 << 3) | 2; w[16] = 2; w[17] = 1;
         window(&t, w);
         lt = waiting(5, LEAKSCAN_STATE_RWLOCK);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK_EQ_INT(lt.owner_tid, 0);
         CHECK(lt.has_count && lt.count == 2);
         CHECK_EQ_INT(lt.object.address, 0x1000 - 8);
@@ -84,13 +123,13 @@ static void test_lock_state(void)
         threads[0].futex_value = 6;
         memset(w, 0, sizeof w);
         window(&t, w);
-        analyse_lock_state(&t, &threads[0], threads, 2);
+        lock_state(&t, &threads[0], threads, 2);
         CHECK_EQ_INT(threads[0].joined_tid, 6);
         /* later glibc: a join word inside the joined thread's struct pthread */
         threads[0].joined_tid = 0;
         threads[0].futex_value = 2;
         threads[0].wait_address = 0x7000 + 0x2d0;
-        analyse_lock_state(&t, &threads[0], threads, 2);
+        lock_state(&t, &threads[0], threads, 2);
         CHECK_EQ_INT(threads[0].joined_tid, 6);
 
         /* semaphore value */
@@ -98,7 +137,7 @@ static void test_lock_state(void)
         w[16] = 0;
         window(&t, w);
         lt = waiting(5, LEAKSCAN_STATE_SEMAPHORE);
-        analyse_lock_state(&t, &lt, &lt, 1);
+        lock_state(&t, &lt, &lt, 1);
         CHECK(lt.has_count && lt.count == 0);
 }
 
@@ -118,8 +157,7 @@ static struct leakscan_thread *threads_new(size_t n)
 
 static void process_done(struct leakscan_process *p)
 {
-        analyse_process_free(p);
-        free(p->threads);
+        process_free_contents(p);
 }
 
 static void test_cycles(void)
@@ -136,7 +174,6 @@ static void test_cycles(void)
                 CHECK_EQ_INT(p.deadlocks[0].tids[0], 100);     /* starts at the smallest TID */
                 for (size_t i = 0; i < len; i++) {
                         CHECK_EQ_INT(p.threads[i].verdict, LEAKSCAN_VERDICT_DEADLOCK);
-                        CHECK(p.threads[i].leaked);
                         CHECK_EQ_INT(p.deadlocks[0].tids[i], 100 + (pid_t) i);
                 }
                 CHECK_EQ_INT(p.threads[len].verdict, LEAKSCAN_VERDICT_BLOCKED);
@@ -188,12 +225,11 @@ static void test_orphans_and_chains(void)
         CHECK_EQ_INT(p.threads[1].verdict, LEAKSCAN_VERDICT_ORPHANED);
         CHECK_EQ_INT(p.threads[2].verdict, LEAKSCAN_VERDICT_ORPHANED);
         CHECK_EQ_INT(p.threads[3].verdict, LEAKSCAN_VERDICT_TIMED);
-        CHECK(!p.threads[3].leaked);
         CHECK_EQ_INT(p.n_deadlocks, 0);
         process_done(&p);
 
-        /* the main thread: leaked when on a cycle, not when it only waits
-         * for one */
+        /* the main thread on a cycle, and one that only waits for it (the
+         * judge leaks only the first) */
         p = (struct leakscan_process) { .threads = threads_new(3), .n_threads = 3 };
         p.threads[0].main = true;
         p.threads[0].owner_tid = 101;
@@ -201,9 +237,10 @@ static void test_orphans_and_chains(void)
         p.threads[2].main = true;       /* (a second "main" only for the test) */
         p.threads[2].owner_tid = 101;
         CHECK_EQ_INT(analyse_graph(&p), 0);
-        CHECK(p.threads[0].leaked);
+        CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_DEADLOCK);
+        CHECK_EQ_INT(p.n_deadlocks, 1);
+        CHECK_EQ_INT(p.deadlocks[0].n, 2);
         CHECK_EQ_INT(p.threads[2].verdict, LEAKSCAN_VERDICT_DEADLOCK);
-        CHECK(!p.threads[2].leaked);
         process_done(&p);
 
         /* a pipe read no other process can write to, while the only other
@@ -216,6 +253,7 @@ static void test_orphans_and_chains(void)
         CHECK_EQ_INT(analyse_graph(&p), 0);
         CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_ORPHANED);
         p.threads[0].peer = NULL;
+        p.threads[0].fd_target = NULL;
         process_done(&p);
         /* ...but not while another process holds the write end, nor while
          * another thread could still write */
@@ -241,6 +279,7 @@ static void test_orphans_and_chains(void)
 int main(void)
 {
         test_lock_state();
+        test_thread_index();
         test_cycles();
         test_many_on_one_lock();
         test_orphans_and_chains();

@@ -1,9 +1,57 @@
 /* Unit tests of the report backends on a hand-built report: JSON escaping
- * and fields, text grouping of identical stacks. */
+ * and fields, text grouping of identical stacks, valid UTF-8 in every
+ * document format, the test that leaked a thread, what could not be
+ * checked. */
 #include <stdlib.h>
 
 #include "check.h"
+#include "report-common.h"
 #include "report.h"
+
+/* What an escaper writes for s. */
+static char *escaped(void (*escape)(FILE *, const char *), const char *s)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        escape(f, s);
+        fclose(f);
+        return buf;
+}
+
+static char *render_opts(const struct report_backend *b, const struct leakscan_report *r,
+                         const struct report_options *opts)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        CHECK_EQ_INT(b->write(f, r, opts), 0);
+        fclose(f);
+        return buf;
+}
+
+static void check_escaping(void)
+{
+        uint32_t cp;
+        CHECK_EQ_INT(utf8_char("\xc3\xa9", &cp), 2);
+        CHECK_EQ_INT(cp, 0xe9);
+        CHECK_EQ_INT(utf8_char("\xf0\x9f\x98\x80", &cp), 4);
+        CHECK_EQ_INT(utf8_char("\xff", &cp), 0);
+        CHECK_EQ_INT(utf8_char("\xc0\xaf", &cp), 0);          /* overlong '/' */
+        CHECK_EQ_INT(utf8_char("\xed\xa0\x80", &cp), 0);      /* a surrogate */
+        CHECK_EQ_INT(utf8_char("\xf4\x90\x80\x80", &cp), 0); /* past U+10FFFF */
+        CHECK_EQ_INT(utf8_char("\xe2\x82", &cp), 0);          /* cut short by the NUL */
+
+        char *s = escaped(json_string, "\xff\xfe" "bad \xc3\xa9\x01\"\\");
+        CHECK_EQ_STR(s, "\"\\\\xff\\\\xfebad \xc3\xa9\\u0001\\\"\\\\\"");
+        free(s);
+        s = escaped(xml_text, "a<b>&\"'\xff\x01\n");
+        CHECK_EQ_STR(s, "a&lt;b&gt;&amp;&quot;&apos;\\xff\\x01&#10;");
+        free(s);
+        s = escaped(dot_text, "q\"\\\xfe\n");
+        CHECK_EQ_STR(s, "q\\\"\\\\\\\\xfe\\\\x0a");
+        free(s);
+}
 
 static char *render(const struct report_backend *b, const struct leakscan_report *r, bool all)
 {
@@ -131,10 +179,103 @@ int main(void)
         CHECK(strstr(text, "?? [memcached+0x1d44b]") != NULL);
         free(text);
 
+        threads[1].frames = threads[2].frames = frames;
+
+        /* a test that leaked a thread: in the headline, the JSON, a group of its own */
+        struct leakscan_test test = { .framework = "googletest", .name = "QueueTest.Leaky",
+                                      .file = "/src/tests.cpp", .line = 18 };
+        threads[1].test = &test;
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "Thread 101 \"handler\" in state mutex, blocked 1.2s, leaked by test QueueTest.Leaky "
+                           "(tests.cpp:18), with handle \"odd\"\tname on top of the stack:") != NULL);
+        CHECK(strstr(text, "Thread 102 \"handler\"") != NULL);       /* no longer grouped with 101 */
+        free(text);
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"test\": {\"framework\": \"googletest\", \"name\": \"QueueTest.Leaky\", "
+                           "\"file\": \"/src/tests.cpp\", \"line\": 18}") != NULL);
+        CHECK(strstr(json, "\"test\": null") != NULL);
+        free(json);
+        char *junit = render(&report_junit, &r, false);
+        CHECK(strstr(junit, "<testcase classname=\"googletest\" name=\"QueueTest.Leaky\" file=\"/src/tests.cpp\" "
+                            "line=\"18\">") != NULL);
+        CHECK(strstr(junit, "<testsuites name=\"leakscan\" tests=\"2\" failures=\"2\" errors=\"0\">") != NULL);
+        free(junit);
+        threads[1].test = NULL;
+
+        /* suppression lines inside the documents */
+        struct report_options with_supp = { .suppressions = true };
+        json = render_opts(&report_json, &r, &with_supp);
+        CHECK(strstr(json, "\"suppressions\": [\"top:handle \\\"odd\\\"\\tname\"]") != NULL);
+        free(json);
+        char *sarif = render_opts(&report_sarif, &r, &with_supp);
+        CHECK(strstr(sarif, "\"suppression\": \"top:handle") != NULL);
+        CHECK(strstr(sarif, "\"address\": {\"absoluteAddress\": 4198432") != NULL);
+        CHECK(strstr(sarif, "\"partialFingerprints\": {\"leakscanStack/v1\": \"") != NULL);
+        free(sarif);
+
+        /* SARIF paths: under --source-root relative to SRCROOT, percent-encoded;
+         * elsewhere absolute file: URIs; a stack with no frame has no code flow */
+        struct leakscan_frame odd[2] = {
+                { .pc = 0x7f0000001234, .function = "__lll_lock_wait", .module = "/lib/libc.so.6", .system = true },
+                { .pc = 0x401020, .function = "f", .file = "/src/a b/\xc3\xbc%.c", .line = 3, .module = "/bin/s" },
+        };
+        threads[1].frames = odd;
+        struct leakscan_frame *saved_frames = threads[2].frames;
+        threads[2].frames = NULL;
+        threads[2].n_frames = 0;
+        struct report_options rooted = { .source_root = "/src/" };
+        sarif = render_opts(&report_sarif, &r, &rooted);
+        CHECK(strstr(sarif, "{\"uri\": \"a%20b/%C3%BC%25.c\", \"uriBaseId\": \"SRCROOT\"}") != NULL);
+        CHECK(strstr(sarif, "\"originalUriBaseIds\": {\"SRCROOT\": {\"uri\": \"file:///src/\"}}") != NULL);
+        CHECK(strstr(sarif, "{\"uri\": \"file:///lib/libc.so.6\"}") != NULL);
+        const char *second = strstr(sarif, "\"tid\": 102");
+        CHECK(second != NULL);
+        free(sarif);
+        struct report_options elsewhere = { .source_root = "/elsewhere" };
+        sarif = render_opts(&report_sarif, &r, &elsewhere);
+        CHECK(strstr(sarif, "{\"uri\": \"file:///src/a%20b/%C3%BC%25.c\"}") != NULL);
+        free(sarif);
+        threads[1].frames = frames;
+        threads[2].frames = saved_frames;
+        threads[2].n_frames = 2;
+
+        /* what could not be checked is said in every format */
+        p.inspect_error = "the creator stacks could not be read (Operation not permitted)";
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "leakscan: process 100 (/bin/s) could not be fully checked: the creator stacks") != NULL);
+        free(text);
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"inspect_error\": \"the creator stacks could not be read") != NULL);
+        free(json);
+        sarif = render(&report_sarif, &r, false);
+        CHECK(strstr(sarif, "\"executionSuccessful\": false, \"toolExecutionNotifications\": [{\"level\": \"error\", "
+                            "\"message\": {\"text\": \"process 100 (/bin/s) could not be fully checked") != NULL);
+        free(sarif);
+        junit = render(&report_junit, &r, false);
+        CHECK(strstr(junit, "<property name=\"inspect_error\" value=\"the creator stacks") != NULL);
+        free(junit);
+        char *dot = render(&report_dot, &r, false);
+        CHECK(strstr(dot, "not fully checked: the creator stacks") != NULL);
+        free(dot);
+        p.inspect_error = NULL;
+
+        /* DOT: the lock's owner is drawn, the edge labelled */
+        threads[1].has_object = true;
+        threads[1].object = (struct leakscan_wait_object) { .kind = "mutex", .address = 0x601040, .symbol = "lock" };
+        threads[1].owner_tid = 100;
+        dot = render(&report_dot, &r, false);
+        CHECK(strstr(dot, "t100_101 -> o100_601040 [label=\"waits\"];") != NULL);
+        CHECK(strstr(dot, "o100_601040 -> t100_100 [label=\"owned by\"];") != NULL);
+        CHECK(strstr(dot, "t100_100 [shape=box") != NULL);
+        free(dot);
+        threads[1].has_object = false;
+        threads[1].owner_tid = 0;
+
         for (int i = 0; i < 4; i++)
                 threads[i].leaked = false;
         text = render(&report_text, &r, false);
         CHECK(strstr(text, "leakscan: no unexpected threads in process 100 (/bin/s): 4 threads checked") != NULL);
         free(text);
+        check_escaping();
         return CHECK_DONE();
 }

@@ -1,0 +1,248 @@
+/* leakscan-verify-helper: the half of leakscan_verify_none (src/verify.c)
+ * that runs in its own process, because a process cannot stop and read its
+ * own threads.  Started by the library in the process under test, with one
+ * socket as stdin and stdout; installed in libexecdir, not meant to be run
+ * by hand.
+ *
+ * It judges its parent the way --at-exit judges a process that exits: every
+ * thread counts, but the calling one, the main one, the baseline's and the
+ * ones ignore rules match.  It first waits, reading /proc only, while some
+ * thread that would count is running or in a timed wait (the grace of
+ * --at-exit, with the same growing back-off), and stops the process only
+ * when such threads remain: a test that leaves nothing behind is never
+ * stopped.
+ *
+ * Request (stdin, until EOF): "thread TID START" (a thread to ignore) and
+ * "rule KIND:PATTERN" lines.  Answer (stdout): "leaked N" and the report, or
+ * "error -ERRNO MESSAGE" on one line. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "inspect.h"
+#include "judge.h"
+#include "procfs.h"
+#include "report.h"
+#include "rules.h"
+#include "supervise.h"
+#include "util.h"
+
+struct request {
+        pid_t pid;
+        pid_t caller;
+        int64_t grace_ms;
+        bool json;
+        bool no_default_ignores;
+        struct baseline baseline;       /* the threads to ignore */
+        struct rule_set rules;
+};
+
+/* Answers with an error and exits: the library returns err. */
+static _Noreturn void fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(int err, const char *fmt, ...)
+{
+        va_list ap;
+        printf("error %d ", err);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        fflush(stdout);
+        exit(EXIT_SUCCESS);
+}
+
+static bool ignored_without_looking(const struct request *rq, pid_t tid, uint64_t start)
+{
+        if (tid == rq->caller || tid == rq->pid)
+                return true;
+        return baseline_contains(&rq->baseline, tid, start);
+}
+
+/* Counts the threads of rq->pid that would count (alive, not ignored
+ * without looking at their stacks) and tells whether one of them may still
+ * end by itself: on a CPU, or in a wait with a timeout.  Reads /proc only. */
+static size_t scan_candidates(const struct request *rq, bool *ret_busy)
+{
+        char path[80];
+        snprintf(path, sizeof path, "/proc/%d/task", (int) rq->pid);
+        DIR *d = opendir(path);
+        size_t n = 0;
+        bool busy = false;
+        if (!d) {
+                *ret_busy = false;
+                return 0;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                pid_t tid = (pid_t) atoi(de->d_name);
+                if (tid <= 0)
+                        continue;
+                _cleanup_free_ char *stat = NULL, *sc = NULL;
+                struct proc_stat st;
+                snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) rq->pid, (int) tid);
+                if (read_full_file(path, &stat) < 0 || procfs_parse_stat(stat, &st) < 0 ||
+                    st.state == 'Z' || st.state == 'X' || ignored_without_looking(rq, tid, st.starttime))
+                        continue;
+                n++;
+                if (busy)
+                        continue;
+                struct proc_syscall psc;
+                snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) rq->pid, (int) tid);
+                if (st.state == 'R' || read_full_file(path, &sc) < 0 || procfs_parse_syscall(sc, &psc) < 0 ||
+                    psc.running) {
+                        busy = st.state == 'R' || (sc && psc.running);
+                        continue;
+                }
+                struct classify_input in = { .proc_state = st.state, .syscall_nr = psc.nr };
+                memcpy(in.args, psc.args, sizeof in.args);
+                struct classify_result cr;
+                classify_thread(&in, &cr);
+                busy = cr.verdict != LEAKSCAN_VERDICT_BLOCKED;
+        }
+        closedir(d);
+        *ret_busy = busy;
+        return n;
+}
+
+static void read_request(struct request *rq)
+{
+        char line[4096];
+        unsigned lineno = 0;
+        while (fgets(line, sizeof line, stdin)) {
+                lineno++;
+                line[strcspn(line, "\n")] = 0;
+                if (startswith(line, "thread ")) {
+                        int tid;
+                        uint64_t start;
+                        if (sscanf(line + 7, "%d %" SCNu64, &tid, &start) != 2)
+                                fail(-EPROTO, "leakscan-verify-helper: bad request line %u", lineno);
+                        struct baseline_entry *n = realloc(rq->baseline.entries,
+                                                           (rq->baseline.n + 1) * sizeof *n);
+                        if (!n)
+                                fail(-ENOMEM, "leakscan_verify_none: out of memory");
+                        rq->baseline.entries = n;
+                        rq->baseline.entries[rq->baseline.n++] = (struct baseline_entry) { tid, start };
+                } else if (startswith(line, "rule ")) {
+                        enum rule_kind kind;
+                        const char *pattern, *why;
+                        if (rules_parse(line + 5, &kind, &pattern, &why) < 0)
+                                fail(-EINVAL, "leakscan_verify_none: ignore rule '%s': %s", line + 5, why);
+                        if (rules_add(&rq->rules, kind, pattern, NULL, "leakscan_verify_options.ignore") < 0)
+                                fail(-ENOMEM, "leakscan_verify_none: out of memory");
+                } else
+                        fail(-EPROTO, "leakscan-verify-helper: bad request line %u", lineno);
+        }
+}
+
+static void parse_args(int argc, char **argv, struct request *rq)
+{
+        static const struct option options[] = {
+                { "pid", required_argument, NULL, 'p' },
+                { "caller", required_argument, NULL, 'c' },
+                { "grace", required_argument, NULL, 'g' },
+                { "json", no_argument, NULL, 'j' },
+                { "no-default-ignores", no_argument, NULL, 'n' },
+                {}
+        };
+        int c;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (c) {
+                case 'p':
+                        rq->pid = (pid_t) atoi(optarg);
+                        break;
+                case 'c':
+                        rq->caller = (pid_t) atoi(optarg);
+                        break;
+                case 'g':
+                        rq->grace_ms = strtoll(optarg, NULL, 10);
+                        break;
+                case 'j':
+                        rq->json = true;
+                        break;
+                case 'n':
+                        rq->no_default_ignores = true;
+                        break;
+                default:
+                        fail(-EPROTO, "leakscan-verify-helper: started with bad arguments (a library of "
+                             "another version?); it is run by leakscan_verify_none only");
+                }
+        }
+        if (rq->pid <= 0 || rq->caller <= 0)
+                fail(-EPROTO, "leakscan-verify-helper: started without --pid and --caller; "
+                     "it is run by leakscan_verify_none only");
+}
+
+int main(int argc, char **argv)
+{
+        struct request rq = { .grace_ms = -1 };
+        parse_args(argc, argv, &rq);
+        if (rq.grace_ms < 0) {
+                struct supervise_options defaults;
+                supervise_options_init(&defaults);
+                rq.grace_ms = defaults.grace_ms;
+        }
+        read_request(&rq);
+        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
+        if (env && *env) {
+                _cleanup_free_ char *paths = strdup(env);
+                for (char *save = NULL, *path = paths ? strtok_r(paths, ":", &save) : NULL; path;
+                     path = strtok_r(NULL, ":", &save)) {
+                        _cleanup_free_ char *why = NULL;
+                        if (rules_load_file(&rq.rules, path, &why) < 0)
+                                fail(-EINVAL, "leakscan_verify_none: %s (from LEAKSCAN_SUPPRESSIONS)",
+                                     why ? why : "out of memory");
+                }
+        }
+        if (!rq.no_default_ignores && rules_add_defaults(&rq.rules) < 0)
+                fail(-ENOMEM, "leakscan_verify_none: out of memory");
+        /* separate debug info is looked up on this machine only, as leakscan does */
+        unsetenv("DEBUGINFOD_URLS");
+
+        /* the grace: wait while a thread that counts may still finish */
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) rq.grace_ms * 1000u;
+        uint64_t backoff_us = 1000;
+        bool busy;
+        size_t n;
+        while ((n = scan_candidates(&rq, &busy)) > 0 && busy && now_usec(CLOCK_MONOTONIC) < deadline) {
+                uint64_t left = deadline - now_usec(CLOCK_MONOTONIC);
+                uint64_t us = backoff_us < left ? backoff_us : left;
+                struct timespec ts = { (time_t) (us / 1000000u), (long) (us % 1000000u) * 1000 };
+                nanosleep(&ts, NULL);
+                backoff_us = backoff_us * 2 > 100000 ? 100000 : backoff_us * 2;
+        }
+        if (n == 0) {
+                puts("leaked 0");
+                return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        }
+
+        struct leakscan_report *report = NULL;
+        int r = inspect_pid(rq.pid, NULL, NULL, &report);
+        if (r < 0) {
+                char msg[512];
+                fail(r, "leakscan_verify_none: %s", leakscan_describe_error(r, rq.pid, msg, sizeof msg));
+        }
+        report->mode = "verify";
+        /* judged afresh: inspect_pid judged it as -p would */
+        struct judge_policy policy = {
+                .mode = JUDGE_VERIFY, .caller = rq.caller, .baseline = &rq.baseline, .rules = &rq.rules,
+        };
+        r = judge_report(report, &policy);
+        if (r < 0)
+                fail(r, "leakscan_verify_none: out of memory");
+        size_t leaked = report_count_leaked(report);
+        printf("leaked %zu\n", leaked);
+        if (leaked > 0) {
+                struct report_options ropts = {0};
+                r = (rq.json ? &report_json : &report_text)->write(stdout, report, &ropts);
+        }
+        leakscan_report_free(report);
+        rule_set_done(&rq.rules);
+        baseline_done(&rq.baseline);
+        return r == 0 && fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

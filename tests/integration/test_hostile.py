@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""A hostile target must not hang leakscan: after the target has loaded its
+program and a library, it mounts FIFOs over their paths in its own mount
+namespace (where leakscan looks them up, through /proc/PID/root), and an
+open() for reading would wait on a FIFO forever.  leakscan must finish, with the stacks
+named through the mappings themselves where it may read them
+(/proc/PID/map_files, as root), and by module and offset where it may not
+(without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, as an unprivileged
+debugger would run).
+
+Usage: test_hostile.py LEAKSCAN DLOPEN_MAIN PLUGIN"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, Target, wait_settled  # noqa: E402
+
+check = Checks()
+
+
+def snapshot(argv, label):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        check(False, f"{label}: leakscan finishes (it hung on a FIFO)")
+        return None
+    check(p.returncode == 0, f"{label}: leakscan finishes with exit 0 ({p.returncode}: {p.stderr.strip()[:200]})")
+    try:
+        return json.loads(p.stdout)["processes"][0]["threads"]
+    except (ValueError, KeyError, IndexError):
+        check(False, f"{label}: a JSON report")
+        return None
+
+
+def main():
+    leakscan, dlopen_main, plugin = sys.argv[1:4]
+    with tempfile.TemporaryDirectory(prefix="leakscan-hostile-") as tmp:
+        exe = os.path.join(tmp, "dlopen_main")
+        lib = os.path.join(tmp, "plugin.so")
+        fifo = os.path.join(tmp, "fifo")
+        shutil.copy(dlopen_main, exe)
+        shutil.copy(plugin, lib)
+        os.mkfifo(fifo)
+        if not shutil.which("unshare") or not shutil.which("nsenter"):
+            print("skip: no unshare/nsenter for a mount namespace of the target's own")
+            return 77
+        with Target(["unshare", "--mount", "--propagation", "private", exe]) as t:
+            wait_settled(t.pid, {"plugin"})
+            for path in (exe, lib):
+                subprocess.run(["nsenter", "-t", str(t.pid), "-m", "--", "mount", "--bind", fifo, path], check=True)
+
+            threads = snapshot([leakscan, "-p", str(t.pid), "--format=json"], "root, FIFOs in place")
+            plugin_thread = [x for x in threads or [] if x["name"] == "plugin"]
+            top = plugin_thread and plugin_thread[0]["frames"][plugin_thread[0]["top_frame"]]
+            check(bool(top) and top["function"] == "plugin_wait_for_work",
+                  f"root: the library is read through its mapping, not its path ({top and top['function']})")
+
+            if shutil.which("setpriv"):
+                # root without the capabilities map_files needs: the paths
+                # are tried, and must be refused, not waited on
+                threads = snapshot(["setpriv", "--bounding-set=-sys_admin,-checkpoint_restore", "--inh-caps=-all",
+                                    leakscan, "-p", str(t.pid), "--format=json"], "no CAP_SYS_ADMIN, FIFOs in place")
+                plugin_thread = [x for x in threads or [] if x["name"] == "plugin"]
+                top = plugin_thread and plugin_thread[0]["frames"][plugin_thread[0]["top_frame"]]
+                check(bool(top) and top["function"] is None and top["module"] and top["module"].endswith("plugin.so"),
+                      f"no CAP_SYS_ADMIN: the FIFO is refused, the frame named by module and offset ({top})")
+            else:
+                print("skip: no setpriv to drop CAP_SYS_ADMIN")
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
