@@ -654,12 +654,10 @@ static char *sv_describe_judge_error(pid_t pid, int err, bool snapshot)
         /* a non-dumpable process's /proc files (not its folder) belong to
          * root; a process that died has none, or is a zombie */
         snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
-        if (!snapshot && sv_process_ending(pid)) {
+        if ((snapshot && err == -ESRCH) || sv_process_ending(pid)) {
                 snprintf(buf, sizeof buf, "its threads could not be checked: the process ended (it was killed) "
-                         "while leakscan held its exit, before their stacks were unwound");
-        } else if (snapshot && err == -ESRCH) {
-                snprintf(buf, sizeof buf, "its threads could not be checked: the process ended (it was killed) "
-                         "while leakscan held its exit, before they could be stopped");
+                         "while leakscan held its exit, before %s", snapshot ? "they could be stopped" :
+                         "their stacks were unwound");
         } else if (snapshot && err == -EPERM && geteuid() != 0 && stat(path, &st) == 0 && st.st_uid == 0) {
                 /* a non-dumpable process's /proc files belong to root */
                 snprintf(buf, sizeof buf, "its threads could not be checked: the process made itself non-dumpable "
