@@ -155,6 +155,11 @@ static const struct arch_seccomp_abi arch_seccomp_abis[] = {
 /* Sets a stopped thread's registers to make syscall nr(arg0) at insn (the
  * address of a syscall instruction) when it resumes; orig_rax -1 keeps the
  * kernel from restarting the call it was stopped in. */
+static inline bool arch_is_syscall_insn(const uint8_t insn[ARCH_SYSCALL_INSN_LEN])
+{
+        return insn[0] == 0x0f && insn[1] == 0x05;
+}
+
 static inline void arch_regs_set_syscall(arch_regs *r, uint64_t insn, int nr, uint64_t arg0)
 {
         r->orig_rax = (unsigned long long) -1;

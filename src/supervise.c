@@ -73,6 +73,8 @@ struct sv_hold {
                                  * ends: to call it again from there; 0 when
                                  * we never saw that exit_group */
         uint64_t exit_ip;       /* in_exit: the same for its exit */
+        bool native;            /* made with the native ABI: the only one we
+                                 * can make exit_group again for */
 };
 
 /* A process with threads held in exit_group. */
@@ -788,9 +790,7 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
         uint8_t insn[ARCH_SYSCALL_INSN_LEN];
         struct iovec local = { insn, sizeof insn };
         struct iovec remote = { (void *) (uintptr_t) (syscall_end - sizeof insn), sizeof insn };
-        arch_regs probe = {0};
-        if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn ||
-            !arch_regs_rewind_syscall(&probe, insn))
+        if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn || !arch_is_syscall_insn(insn))
                 return -ENOEXEC;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
@@ -872,7 +872,7 @@ static void sv_unpark_to_exit_group(pid_t tid, int sig, uint64_t syscall_end, in
  * sv_park), when the wait is interruptible. */
 static void sv_secure_hold(struct supervisor *sv, struct sv_hold *h)
 {
-        if (sv->killable_wait || h->parked || !(h->group_ip || h->exit_ip))
+        if (sv->killable_wait || h->parked || !h->native || !(h->group_ip || h->exit_ip))
                 return;
         int sig = 0;
         if (sv_park(sv, h->tid, &sig) < 0)
@@ -900,7 +900,7 @@ static void sv_release_held(struct supervisor *sv, struct sv_process *p)
                 }
                 if (h->answered)
                         continue;
-                if (h->in_exit && !p->exit_redone &&
+                if (h->in_exit && h->native && !p->exit_redone &&
                     sv_redo_exit_group(sv, p, h->group_ip ? h->group_ip : h->exit_ip, p->exit_code) == 0) {
                         p->exit_redone = true;
                         continue;       /* ended by the exit_group */
@@ -999,7 +999,9 @@ static struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid)
 
 static struct sv_hold sv_hold_of(const struct seccomp_notif *n, bool in_exit)
 {
-        struct sv_hold h = { .id = n->id, .tid = (pid_t) n->pid, .in_exit = in_exit };
+        struct sv_hold h = { .id = n->id, .tid = (pid_t) n->pid, .in_exit = in_exit,
+                             .native = n->data.arch == ARCH_SECCOMP_NATIVE->audit_arch &&
+                                       !((uint32_t) n->data.nr & ARCH_X32_SYSCALL_BIT) };
         if (in_exit)
                 h.exit_ip = n->data.instruction_pointer;
         else
