@@ -14,6 +14,7 @@
 #include "leakscan/leakscan.h"
 #include "model.h"
 #include "modules.h"
+#include "reach.h"
 #include "seize.h"
 #include "symbolize.h"
 #include "testname.h"
@@ -306,8 +307,32 @@ out:
         return r;
 }
 
+/* Pid mode, after analyse: whether the objects that blocked threads wait
+ * on can still be reached (reach_process), with the registers captured
+ * during the stop as roots. */
+static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
+{
+        _cleanup_free_ const uint64_t **regs = calloc(p->n_threads + 1, sizeof *regs);
+        if (!regs)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < cap->n_threads && k < p->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                regs[k++] = t->regs_valid ? (const uint64_t *) &t->regs : NULL;
+        }
+        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL);
+}
+
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                 struct leakscan_report **ret_report)
+{
+        return inspect_pid_limited(pid, opts, creators, REACH_DEFAULT_SCAN_LIMIT, ret_report);
+}
+
+int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                        uint64_t scan_limit, struct leakscan_report **ret_report)
 {
         struct leakscan_options defaults;
         if (!opts) {
@@ -335,6 +360,8 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         inspect_read_identity(p);
 
         r = inspect_analyse(cap, opts, creators, p);
+        if (r == 0)
+                r = inspect_reach(cap, scan_limit, p);
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);

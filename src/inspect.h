@@ -38,6 +38,12 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                 struct leakscan_report **ret_report);
 
+/* inspect_pid, reading at most scan_limit bytes of the process (0: no
+ * limit) to tell whether the objects its blocked threads wait on can still
+ * be reached (src/reach.h; struct leakscan_options is frozen by the ABI). */
+int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                        uint64_t scan_limit, struct leakscan_report **ret_report);
+
 /* Reads exe and cmdline of process p->pid into p. */
 void inspect_read_identity(struct leakscan_process *p);
 

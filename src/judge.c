@@ -24,12 +24,14 @@ static const struct leakscan_thread *find_thread(const struct leakscan_process *
         return NULL;
 }
 
-/* Step 1, pid mode: a blocked thread is idle unless proven unreachable. */
+/* Step 1, pid mode: a blocked thread is idle unless proven unreachable
+ * (reach_process, src/reach.h). */
 static void judge_verdict(struct leakscan_thread *t, const struct judge_policy *policy)
 {
         if (policy->mode != JUDGE_PID || t->verdict != LEAKSCAN_VERDICT_BLOCKED)
                 return;
-        t->verdict = LEAKSCAN_VERDICT_IDLE;
+        t->verdict = t->reach == LEAKSCAN_REACH_UNREACHABLE ? LEAKSCAN_VERDICT_UNREACHABLE :
+                                                              LEAKSCAN_VERDICT_IDLE;
 }
 
 static bool proven_stuck(enum leakscan_verdict v)

@@ -22,6 +22,7 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "reach.h"
 #include "track.h"
 #include "unwind.h"
 #include "util.h"
@@ -70,6 +71,9 @@ static void print_help(FILE *f)
               "                            someone alive could still end (worker pools...)\n"
               "      --min-blocked=DURATION  with --idle, only those idle at least this\n"
               "                            long (default 1s; 0: every one)\n"
+              "      --scan-limit=SIZE     read at most SIZE of the process's memory to prove\n"
+              "                            a wait object unreachable (default 256M; 0: no\n"
+              "                            limit); past it reachability is unknown: idle\n"
               "      --save-baseline=FILE  write the threads present now (TID, start time)\n"
               "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
               "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
@@ -171,6 +175,7 @@ enum {
         OPT_IDLE,
         OPT_SOURCE_ROOT,
         OPT_PER_TEST,
+        OPT_SCAN_LIMIT,
 };
 
 struct cli {
@@ -189,6 +194,7 @@ struct cli {
         bool per_test;                  /* --per-test: PROGRAM's tests one by one */
         unsigned jobs;                  /* --per-test -j N; 0: one per CPU */
         bool idle;
+        uint64_t scan_limit;    /* -p: bytes read at most to prove unreachable */
         int64_t min_blocked_ms; /* --idle: how long idle at least */
         const char *color;      /* auto, always, never */
         const char *save_baseline;
@@ -250,6 +256,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
                 { "per-test", no_argument, NULL, OPT_PER_TEST },
                 { "jobs", required_argument, NULL, 'j' },
+                { "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
                 {}
         };
         long v;
@@ -415,6 +422,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                 return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", optarg);
                         cli->jobs = (unsigned) v;
                         break;
+                case OPT_SCAN_LIMIT:
+                        if (reach_parse_size(optarg, &cli->scan_limit) < 0)
+                                return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", optarg);
+                        break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
@@ -563,7 +574,7 @@ static int inspect_or_complain(const struct cli *cli, const struct creator_looku
                                struct leakscan_report **ret)
 {
         struct leakscan_report *report = NULL;
-        int r = inspect_pid(cli->pid, &cli->supervise.inspect, creators, &report);
+        int r = inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
@@ -755,7 +766,8 @@ int main(int argc, char **argv)
                       "leakscan as root or with CAP_SYS_PTRACE\n", stderr);
                 return EXIT_CANNOT_INSPECT;
         }
-        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto" };
+        struct cli cli = { .backend = &report_text, .min_blocked_ms = 1000, .error_exitcode = EXIT_LEAKS, .color = "auto",
+                           .scan_limit = REACH_DEFAULT_SCAN_LIMIT };
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,

@@ -506,11 +506,21 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
         bool same_object = t->has_object;
         for (size_t i = 1; i < n; i++)
                 same_object &= group[i]->has_object && group[i]->object.address == t->object.address;
+        bool same_region = t->has_object;
+        for (size_t i = 1; i < n; i++)
+                same_region &= group[i]->has_object && group[i]->object.region == t->object.region;
         if (same_object) {
                 fputs("    waits for ", f);
                 text_write_wait(f, t, p);
                 fputc('\n', f);
+        } else if (same_region) {
+                fprintf(f, "    each waits for a %s of its own%s\n", t->object.kind,
+                        t->object.region == LEAKSCAN_REGION_HEAP ? " on the heap" :
+                        t->object.region == LEAKSCAN_REGION_STACK ? " on a stack" : "");
         }
+        if (t->verdict == LEAKSCAN_VERDICT_UNREACHABLE)
+                fprintf(f, "    nothing that can still run points to %s: no thread, global or kernel buffer "
+                        "can reach %s to end the wait\n", n > 1 ? "them" : "it", n > 1 ? "them" : "it");
         text_write_frames(f, opts, t);
         fputc('\n', f);
 }
@@ -818,6 +828,8 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
         } else {
                 fputs("null", f);
         }
+        fprintf(f, ", \"reach\": \"%s\", \"reach_note\": ", leakscan_reach_to_string(t->reach));
+        json_string(f, t->reach_note);
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);

@@ -14,7 +14,9 @@
  * waited on), cycle (the length of the deadlock cycle the thread is on),
  * value (a semaphore's value, an rwlock's readers), region and in (where the
  * object lies: global/stack/heap, and in which function's frame), atexit-verdict (the
- * verdict under --at-exit, where the exiting main thread can help no one).
+ * verdict under --at-exit, where the exiting main thread can help no one),
+ * reach (pid mode: whether the object waited on can still be reached:
+ * none/unknown/reachable/unreachable).
  * "leakscan-expect-at-exit: leaked=N" opts a target into the --at-exit run
  * of the harness, where every thread alive at exit but the exiting one
  * counts as leaked. */

@@ -82,6 +82,16 @@ enum leakscan_verdict {
         _LEAKSCAN_VERDICT_MAX,
 };
 
+/* Whether anyone who could end a thread's wait can still reach the object it
+ * waits on (pid mode; src/reach.h).  NONE: not a wait reachability judges. */
+enum leakscan_reach {
+        LEAKSCAN_REACH_NONE,
+        LEAKSCAN_REACH_UNKNOWN,         /* not decided: see reach_note */
+        LEAKSCAN_REACH_REACHABLE,
+        LEAKSCAN_REACH_UNREACHABLE,
+        _LEAKSCAN_REACH_MAX,
+};
+
 struct leakscan_frame {
         uint64_t pc;            /* the address as unwound (a return address for
                                  * outer frames) */
@@ -164,6 +174,8 @@ struct leakscan_thread {
         size_t created_by_top;  /* first non-system frame of created_by */
         char *ignored_by;       /* the rule that made it no leak, and its origin */
         struct leakscan_test *test;     /* the test that created it, or NULL */
+        enum leakscan_reach reach;      /* pid mode: the reachability of its wait object */
+        const char *reach_note;         /* static text: why reach is unknown, or NULL */
 };
 
 struct leakscan_process {
@@ -237,6 +249,7 @@ void leakscan_report_free(struct leakscan_report *report);
 const char *leakscan_state_to_string(enum leakscan_state state);
 const char *leakscan_region_to_string(enum leakscan_region region);
 const char *leakscan_verdict_to_string(enum leakscan_verdict verdict);
+const char *leakscan_reach_to_string(enum leakscan_reach reach);
 
 /* The version of the library, "MAJOR.MINOR.PATCH" (static). */
 const char *leakscan_version(void);

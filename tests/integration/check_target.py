@@ -71,6 +71,7 @@ def check_thread(t, props, sources, stripped, errors, label, proc):
     expect("leaked", t["leaked"])
     expect("timeout", t["timeout"])
     expect("syscall", t["syscall"])
+    expect("reach", t.get("reach"))
     names = {x["tid"]: x["name"] for x in proc["threads"]}
     wait = t["wait"]
     for key, field in (("owner", "owner_tid"), ("joined", "joined_tid")):
