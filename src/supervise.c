@@ -430,11 +430,14 @@ struct spawn_failure {
 /* Forks the program: the child installs the filter, hands us its listener
  * and execs.  A failure in the child comes back on a close-on-exec pipe; the
  * child then ends with a plain exit, which the supervisor answers like any.
- * ready(userdata, listener) is called before the child may exec.  Returns 0
+ * The child makes one call the filter reports (clone3 without arguments,
+ * which then fails) before it may exec: its notification tells where the
+ * ids start.  ready(userdata, listener, that notification or NULL) is
+ * called before the child may exec.  Returns 0
  * with the pid, the listener and whether a held call waits killably, or a
  * negative errno and the step that failed in *ret_step. */
-static int spawn(char **argv, char **envp, const sigset_t *child_mask, void (*ready)(void *userdata, int listener),
-                 void *userdata, pid_t *ret_pid, int *ret_listener, bool *ret_killable, enum supervise_step *ret_step)
+static int spawn(char **argv, char **envp, const sigset_t *child_mask,
+                 void (*ready)(void *userdata, int listener, const struct seccomp_notif *first), void *userdata, pid_t *ret_pid, int *ret_listener, bool *ret_killable, enum supervise_step *ret_step)
 {
         int sv[2], err[2];
         *ret_step = SUPERVISE_STEP_START;
@@ -462,6 +465,10 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, void (*re
                 if (fd >= 0) {
                         f.err = send_fd(sv[1], fd, killable ? 'K' : 'I');
                         close(fd);
+                        /* a first notification, answered by the parent
+                         * before the program runs: where the ids start */
+                        if (f.err == 0)
+                                (void) syscall(SYS_clone3, NULL, 0);
                         /* go on only once the parent says so: its guardian
                          * must hold the listener before the program runs */
                         char go = 0;
@@ -490,7 +497,18 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, void (*re
         int listener = recv_fd(sv[0], &mode);
         if (listener >= 0) {
                 char go = 'g';
-                ready(userdata, listener);
+                struct seccomp_notif first;
+                memset(&first, 0, sizeof first);
+                int k;
+                do
+                        k = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &first);
+                while (k < 0 && errno == EINTR);
+                ready(userdata, listener, k == 0 ? &first : NULL);
+                if (k == 0) {
+                        struct seccomp_notif_resp resp = { .id = first.id,
+                                                           .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+                        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+                }
                 (void) !write(sv[0], &go, 1);
         }
         close(sv[0]);
@@ -1484,13 +1502,24 @@ static void sv_hand_off_listener(struct supervisor *sv)
 }
 
 /* The child has installed the filter and waits to exec: the guardian starts
- * now, so that it holds the listener before the program can run. */
-static void sv_on_listener(void *userdata, int listener)
+ * now, so that it holds the listener before the program can run, and learns
+ * the first notification's id. */
+static void sv_on_listener(void *userdata, int listener, const struct seccomp_notif *first)
 {
         struct supervisor *sv = userdata;
         sv->listener = listener;
         (void) sv_start_guardian(sv);   /* if not now, at the end */
         sv->listener = -1;              /* ours once spawn succeeds */
+        if (!first)
+                return;
+        /* from here the guardian knows the ids to answer if we die, even
+         * before we published one more */
+        if (sv->guardian) {
+                sv->guardian->lo = sv->guardian->hi = first->id;
+                sv->guardian->known = 1;
+        }
+        sv->last_id = first->id;
+        sv->have_last_id = true;
 }
 
 static void supervisor_free(struct supervisor *sv)
