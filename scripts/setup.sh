@@ -30,7 +30,8 @@ LEAKSCAN_DEPS=(
   "graphviz:command -v dot"         # tests: --format=dot parses
   "doctest-dev:test -f /usr/include/doctest/doctest.h"  # tests: naming doctest's tests, --per-test
   "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
-  "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test
+  "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test; GLib's pools
+  "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
 )
 
 leakscan_install_deps() {
@@ -57,15 +58,26 @@ leakscan_install_deps() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-leakscan_build() {
-  local log="$LEAKSCAN_TOP/.build.log"
-  echo "leakscan: building in $LEAKSCAN_BUILD (log: $log)" >&2
+# leakscan_build_in DIR [NINJA-TARGET...] [-- MESON-SETUP-ARGS...]: configures
+# DIR once (with the setup arguments) and builds the targets (all by default).
+leakscan_build_in() {
+  local dir=$1 targets=() setup=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do targets+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  setup=("$@")
+  local log="$LEAKSCAN_TOP/.build${dir##*/build}.log"
+  echo "leakscan: building in $dir (log: $log)" >&2
   {
-    if [ ! -f "$LEAKSCAN_BUILD/build.ninja" ]; then
-      meson setup "$LEAKSCAN_BUILD" "$LEAKSCAN_TOP" -Dwerror=true --buildtype=debugoptimized
+    if [ ! -f "$dir/build.ninja" ]; then
+      meson setup "$dir" "$LEAKSCAN_TOP" -Dwerror=true "${setup[@]}"
     fi
-    ninja -C "$LEAKSCAN_BUILD"
-  } > "$log" 2>&1 || { cat "$log" >&2; echo "leakscan: the build failed (above)" >&2; exit 1; }
+    ninja -C "$dir" "${targets[@]}"
+  } > "$log" 2>&1 || { cat "$log" >&2; echo "leakscan: the build in $dir failed (above)" >&2; exit 1; }
+}
+
+leakscan_build() {
+  leakscan_build_in "$LEAKSCAN_BUILD" -- --buildtype=debugoptimized
 }
 
 leakscan_install_deps

@@ -437,11 +437,8 @@ static bool pipe_fd_writable(const char *fd_dir, const char *fd)
         _cleanup_free_ char *text = NULL;
         long flags = 0;
         snprintf(path, sizeof path, "%.*sinfo/%s", (int) strlen(fd_dir) - 1, fd_dir, fd);   /* .../fdinfo/N */
-        if (read_full_file(path, &text) < 0)
+        if (read_full_file(path, &text) < 0 || procfs_parse_fdinfo_flags(text, &flags) < 0)
                 return false;
-        const char *f = strstr(text, "flags:");
-        if (f)
-                flags = strtol(f + 6, NULL, 8);
         return (flags & O_ACCMODE) != O_RDONLY;
 }
 

@@ -1,11 +1,40 @@
-/* The few facts about the target's machine that capture, unwind and classify
- * need: which registers hold the pc, stack and syscall, and how the kernel
- * marks a syscall that a ptrace stop interrupted.  x86_64 only for now; a new
- * architecture adds a block here and nothing elsewhere. */
+/* The few facts about the target's machine that seize, capture, unwind and
+ * classify need: which registers hold the pc, stack and syscall, and how the
+ * kernel marks a syscall that a ptrace stop interrupted.  x86_64 only for
+ * now; a new architecture adds a block here and nothing elsewhere (syscall
+ * numbers come from the build's <sys/syscall.h>, and src/syscalls.c leaves
+ * out the rows an architecture lacks).
+ *
+ * What a port to aarch64 needs, function by function:
+ * - arch_regs: struct user_pt_regs (x0..x30, sp, pc, pstate) through
+ *   PTRACE_GETREGSET NT_PRSTATUS, as here; arch_regs_native: a compat
+ *   (AArch32) thread gives a shorter regset.
+ * - The syscall number is not in user_pt_regs: read it with the
+ *   NT_ARM_SYSTEM_CALL regset (and write it there to rewind).  Worse, x0 is
+ *   both the first argument and the return value, and the kernel keeps the
+ *   original x0 (orig_x0) only in its own pt_regs: at a stop after
+ *   -ERESTARTSYS, x0 holds the error, not the futex address or fd.  Read the
+ *   number and the six arguments from /proc/PID/task/TID/syscall while the
+ *   thread is stopped (the kernel answers from orig_x0), not from registers.
+ * - arch_regs_blocked_syscall and arch_regs_returned_eintr: the same
+ *   -ERESTART* codes (512, 513, 514, 516) and -EINTR, in x0.
+ * - arch_regs_rewind_syscall: "svc #0" is 4 bytes (d4000001 little-endian);
+ *   pc -= 4, x0 = the original first argument, x8 = the number.
+ * - arch_regs_return_to: a leaf function's return address is in x30 (lr),
+ *   not on the stack: pc = lr, sp unchanged.
+ * - arch_regs_tls: tpidr_el0, from the NT_ARM_TLS regset (not in
+ *   user_pt_regs): one more PTRACE_GETREGSET in capture.
+ * - arch_regs_fp: x29.  DWARF numbers: x0..x30 are 0..30, sp 31, pc 32.
+ * - /proc/PID/task/TID/syscall prints the same fields; restart_syscall is
+ *   128 there and the asm-generic table has no poll, select, epoll_wait or
+ *   pause (glibc calls ppoll, pselect6, epoll_pwait, ppoll).
+ * - The --at-exit seccomp filter checks AUDIT_ARCH_AARCH64 instead of
+ *   AUDIT_ARCH_X86_64 / I386 and has no x32 bit. */
 #ifndef LEAKSCAN_ARCH_H
 #define LEAKSCAN_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -46,6 +75,14 @@ static inline void arch_regs_return_to(arch_regs *r, uint64_t ret_addr)
 
 /* The thread pointer: where glibc keeps the thread's struct pthread. */
 static inline uint64_t arch_regs_tls(const arch_regs *r) { return r->fs_base; }
+
+/* Whether a regset of len bytes is this architecture's own: a compat
+ * (32-bit) thread gives a shorter one. */
+static inline bool arch_regs_native(size_t len) { return len == sizeof(arch_regs); }
+
+/* The syscall number the kernel recorded at the last syscall entry of a
+ * stopped thread (orig_rax), or -1 after an interrupt or exception entry. */
+static inline long arch_regs_syscall_nr(const arch_regs *r) { return (long) r->orig_rax; }
 
 static inline void arch_regs_syscall_args(const arch_regs *r, uint64_t args[6])
 {

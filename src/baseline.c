@@ -1,4 +1,5 @@
 /* Baselines and watches; see baseline.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -56,6 +57,76 @@ void baseline_done(struct baseline *b)
         *b = (struct baseline) {0};
 }
 
+/* One line: "TID START-TIME ..." in decimal.  Returns 0 or -EINVAL. */
+static int parse_line(const char *line, struct baseline_entry *ret)
+{
+        char *end;
+        if (!isdigit((unsigned char) line[0]))
+                return -EINVAL;
+        errno = 0;
+        unsigned long tid = strtoul(line, &end, 10);
+        if (errno || tid == 0 || tid > INT32_MAX || (*end != ' ' && *end != '\t'))
+                return -EINVAL;
+        while (*end == ' ' || *end == '\t')
+                end++;
+        const char *p = end;
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+        uint64_t start = strtoull(p, &end, 10);
+        if (errno || (*end && *end != ' ' && *end != '\t' && *end != '\r'))
+                return -EINVAL;
+        *ret = (struct baseline_entry) { (pid_t) tid, start };
+        return 0;
+}
+
+int baseline_parse(const char *name, const char *text, size_t len, struct baseline *ret, char **ret_error)
+{
+        struct baseline b = { .path = strdup(name) };
+        _cleanup_free_ char *copy = malloc(len + 1);
+        if (!b.path || !copy) {
+                free(b.path);
+                return -ENOMEM;
+        }
+        memcpy(copy, text, len);
+        copy[len] = 0;
+        unsigned lineno = 0;
+        for (char *line = copy, *next; line; line = next) {
+                char *eol = memchr(line, '\n', (size_t) (copy + len - line));
+                size_t linelen = eol ? (size_t) (eol - line) : (size_t) (copy + len - line);
+                lineno++;
+                next = eol ? eol + 1 : NULL;
+                const char *why = NULL;
+                struct baseline_entry e;
+                if (memchr(line, 0, linelen))
+                        why = "a NUL byte: not a text file";
+                else {
+                        line[linelen] = 0;
+                        if (!*line || *line == '#')
+                                continue;
+                        if (parse_line(line, &e) < 0)
+                                why = "not a baseline line (TID START-TIME ...)";
+                }
+                if (why) {
+                        char quoted[128];
+                        int r = memchr(line, 0, linelen) ?
+                                asprintf(ret_error, "%s:%u: %s", name, lineno, why) :
+                                asprintf(ret_error, "%s:%u: %s: \"%s\"", name, lineno, why,
+                                         escape_excerpt(line, 60, quoted, sizeof quoted));
+                        if (r < 0)
+                                *ret_error = NULL;
+                        baseline_done(&b);
+                        return -EINVAL;
+                }
+                if (grow_array(&b.entries, &b.cap, b.n + 1, sizeof *b.entries) < 0) {
+                        baseline_done(&b);
+                        return -ENOMEM;
+                }
+                b.entries[b.n++] = e;
+        }
+        *ret = b;
+        return 0;
+}
+
 int baseline_read(const char *path, struct baseline *ret, char **ret_error)
 {
         _cleanup_free_ char *text = NULL;
@@ -65,36 +136,7 @@ int baseline_read(const char *path, struct baseline *ret, char **ret_error)
                         *ret_error = NULL;
                 return (int) r;
         }
-        struct baseline b = { .path = strdup(path) };
-        if (!b.path)
-                return -ENOMEM;
-        unsigned lineno = 0;
-        for (char *line = text, *next; line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                lineno++;
-                if (!*line || *line == '#')
-                        continue;
-                int tid;
-                uint64_t start;
-                if (sscanf(line, "%d %" SCNu64, &tid, &start) != 2 || tid <= 0) {
-                        if (asprintf(ret_error, "%s:%u: not a baseline line (TID START-TIME ...): \"%s\"",
-                                     path, lineno, line) < 0)
-                                *ret_error = NULL;
-                        baseline_done(&b);
-                        return -EINVAL;
-                }
-                struct baseline_entry *ne = realloc(b.entries, (b.n + 1) * sizeof *ne);
-                if (!ne) {
-                        baseline_done(&b);
-                        return -ENOMEM;
-                }
-                b.entries = ne;
-                b.entries[b.n++] = (struct baseline_entry) { (pid_t) tid, start };
-        }
-        *ret = b;
-        return 0;
+        return baseline_parse(path, text, (size_t) r, ret, ret_error);
 }
 
 bool baseline_contains(const struct baseline *b, pid_t tid, uint64_t start_time)

@@ -30,11 +30,16 @@ struct baseline {
         struct baseline_entry *entries;
         size_t n;
         char *path;
+        size_t cap;
 };
 
 /* Reads a baseline file.  Returns 0, or a negative errno with *ret_error a
  * new message naming the file (and line). */
 int baseline_read(const char *path, struct baseline *ret, char **ret_error);
+
+/* The same on text in memory (len bytes; a NUL byte before the end is an
+ * error naming its line); name is used in messages. */
+int baseline_parse(const char *name, const char *text, size_t len, struct baseline *ret, char **ret_error);
 void baseline_done(struct baseline *b);
 
 /* Whether the baseline lists the thread tid that started at start_time. */

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "capture.h"
+#include "seize.h"
+#include "syscalls.h"
 #include "util.h"
 
 struct process_capture *process_capture_new(pid_t pid)
@@ -124,25 +125,16 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
          * unknown rather than guessed. */
         snprintf(path, sizeof path, "/proc/%d/task/%d/sched", (int) pid, (int) t->tid);
         if (read_full_file(path, &text) >= 0 &&
-            procfs_parse_sched_exec_start(text, &t->exec_start_ns) == 0)
+            procfs_parse_sched_exec_start(text, &t->exec_start_ns) == 0) {
                 t->has_exec_start = true;
+                t->has_nvcsw = procfs_parse_sched_field(text, "nr_voluntary_switches", &t->nvcsw) == 0;
+        }
         return 0;
 }
 
 int capture_syscall_fd_arg(long nr)
 {
-        switch (nr) {
-        case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
-        case SYS_pread64: case SYS_pwrite64: case SYS_preadv: case SYS_pwritev:
-        case SYS_preadv2: case SYS_pwritev2:
-        case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
-        case SYS_recvmmsg: case SYS_sendmmsg:
-        case SYS_accept: case SYS_accept4: case SYS_connect:
-        case SYS_flock: case SYS_splice: case SYS_tee:
-                return 0;
-        default:
-                return -1;
-        }
+        return syscalls_fd_arg(nr);
 }
 
 int capture_reserve(struct process_capture *cap, size_t bytes)
@@ -190,7 +182,9 @@ static void capture_stack(struct process_capture *cap, struct thread_capture *t,
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
         pid_t pid = cap->pid;
-        if (t->held) {
+        if (t->stat.flags & PF_IO_WORKER_FLAG)
+                return 0;       /* no user registers worth the name, no user stack */
+        if (t->held || !t->stopped) {
                 struct thread_capture b;
                 int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);
                 if (r < 0)
@@ -200,27 +194,34 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 t->syscall_nr = b.syscall_nr;
                 return 0;
         }
-        struct iovec iov = { &t->regs, sizeof t->regs };
-        if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
-                return errno == ESRCH ? -ESRCH : -errno;
-        if (iov.iov_len != sizeof t->regs)
-                return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
-        t->regs_valid = true;
+        if (!t->regs_valid) {   /* seize reads them when the thread stops */
+                struct iovec iov = { &t->regs, sizeof t->regs };
+                if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
+                        return errno == ESRCH ? -ESRCH : -errno;
+                if (!arch_regs_native(iov.iov_len))
+                        return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
+                t->regs_valid = true;
+        }
 
-        long nr = arch_regs_slept_in_syscall(&t->regs, t->stat.state == 'S' || t->stat.state == 'D');
+        /* A thread that was running when /proc was read may have gone to
+         * sleep before our interrupt came: a wait that our interrupt ended
+         * counts as one it slept in. */
+        bool was_asleep = t->stat.state == 'S' || t->stat.state == 'D' || seize_eintr_was_ours(pid, t);
+        long nr = arch_regs_slept_in_syscall(&t->regs, was_asleep);
         t->syscall_nr = nr;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
 
-        if (nr == SYS_futex && args[0] >= CAPTURE_LOCK_WINDOW / 2) {
+        uint64_t word;
+        if (syscalls_futex_word(nr, args, &word) && word >= CAPTURE_LOCK_WINDOW / 2) {
                 /* the window, or from the word on when the page before it is
                  * not readable */
                 for (uint64_t before = CAPTURE_LOCK_WINDOW / 2; ; before = 0) {
                         struct iovec local = { t->lock, CAPTURE_LOCK_WINDOW / 2 + before };
-                        struct iovec remote = { (void *) (uintptr_t) (args[0] - before), local.iov_len };
+                        struct iovec remote = { (void *) (uintptr_t) (word - before), local.iov_len };
                         ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
                         if (n >= (ssize_t) (before + sizeof t->futex_word)) {
-                                t->lock_addr = args[0] - before;
+                                t->lock_addr = word - before;
                                 t->lock_len = (size_t) n;
                                 memcpy(&t->futex_word, t->lock + before, sizeof t->futex_word);
                                 t->has_futex_word = true;
@@ -246,8 +247,9 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 
 void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
 {
-        /* a held thread waits in the kernel for the caller: its stack is as
-         * still as a stopped one's */
+        /* a held thread waits in the kernel for the caller, a proc_only one
+         * in an uninterruptible sleep: their stacks are as still as a
+         * stopped one's */
         if (t->regs_valid)
                 capture_stack(cap, t, stack_window);
 }

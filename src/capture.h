@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "arch.h"
@@ -53,6 +54,18 @@ struct thread_capture {
         uint64_t lock_addr;                     /* enough of any glibc lock object */
         size_t lock_len;                        /* to read its owner and counts */
         char *fd_target;        /* readlink of the fd in argument 0, if any */
+
+        /* seize.c: never seized, read from /proc alone: it was in an
+         * uninterruptible sleep (D), where a ptrace stop cannot reach it */
+        bool proc_only;
+
+        /* read before the stop, with exec_start */
+        bool has_nvcsw;
+        uint64_t nvcsw;         /* voluntary context switches so far */
+
+        /* seize.c: our stop ended its indefinite wait with EINTR, and it was
+         * rewound into the wait when it stopped; regs show it as found */
+        bool rewound;
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -80,6 +93,11 @@ struct process_capture {
         uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
         void *live_unwind;      /* stacks an unwinder took while the threads */
         void (*live_unwind_free)(void *);       /* were stopped (unwind.h) */
+        bool remember_blocked;  /* pid mode: blocked times survive our snapshots (blocked.c) */
+        bool rewind_at_release; /* seize.c: leave the registers as found while
+                                 * held (a live unwinder reads them) */
+        bool sigmask_saved;     /* seize.c: our own signal mask before the stop */
+        sigset_t saved_sigmask; /* window, restored when it ends */
 };
 
 struct process_capture *process_capture_new(pid_t pid);
@@ -115,8 +133,10 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 /* Copies the registers of a stopped thread, and what its wait depends on that
  * other threads could change: the futex word, the file its fd names.  Done
  * for every thread while all are stopped, so these agree with each other.
- * A held thread, blocked in a syscall the caller holds, is not stopped: its
- * pc, stack pointer and syscall come from /proc/PID/task/TID/syscall.
+ * A thread that is not stopped (held by the caller in a syscall, or in an
+ * uninterruptible sleep: proc_only, or seized but never stopped) gives its
+ * pc, stack pointer and syscall from /proc/PID/task/TID/syscall; none when
+ * it runs.
  * Returns 0, -ESRCH when the thread vanished, -EPROTONOSUPPORT for a
  * 32-bit thread, or another negative errno. */
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t);

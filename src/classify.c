@@ -3,21 +3,19 @@
  * leading underscores stripped, since glibc exports the same function as
  * pthread_mutex_lock, __pthread_mutex_lock and ___pthread_mutex_lock across
  * versions. */
+#include <ctype.h>
 #include <string.h>
 #include <sys/syscall.h>
 
 #include "classify.h"
+#include "procfs.h"
 #include "modules.h"
-#include "syscall-names.h"
+#include "syscalls.h"
 #include "util.h"
-
-#define FUTEX_CMD_MASK 0x7f     /* without PRIVATE (128) and CLOCK_REALTIME (256) */
 
 const char *classify_syscall_name(long nr)
 {
-        if (nr < 0 || (size_t) nr >= ARRAY_SIZE(syscall_names))
-                return NULL;
-        return syscall_names[nr];
+        return syscalls_name(nr);
 }
 
 struct name_rule {
@@ -52,21 +50,6 @@ static const struct name_rule futex_rules[] = {
         { "pthread_clockjoin", LEAKSCAN_STATE_JOIN },
         { "pthread_timedjoin", LEAKSCAN_STATE_JOIN },
         { "std::thread::join", LEAKSCAN_STATE_JOIN },
-};
-
-/* After a thread's timed wait is interrupted (by SIGSTOP, a debugger, an
- * earlier leakscan) the kernel resumes it as restart_syscall, and the
- * arguments are gone: the frames tell what it was. */
-static const struct name_rule restart_rules[] = {
-        { "nanosleep", LEAKSCAN_STATE_SLEEP },
-        { "clock_nanosleep", LEAKSCAN_STATE_SLEEP },
-        { "sleep", LEAKSCAN_STATE_SLEEP },
-        { "usleep", LEAKSCAN_STATE_SLEEP },
-        { "thrd_sleep", LEAKSCAN_STATE_SLEEP },
-        { "poll", LEAKSCAN_STATE_POLL },
-        { "ppoll", LEAKSCAN_STATE_POLL },
-        { "select", LEAKSCAN_STATE_POLL },
-        { "epoll_", LEAKSCAN_STATE_POLL },
 };
 
 /* libc entry points that a static binary carries in its own module: frames
@@ -210,94 +193,102 @@ static enum leakscan_state fd_state(const char *fd_target, enum leakscan_state p
         }
 }
 
+/* The call a thread in restart_syscall was in, from its frames: after a
+ * stop (SIGSTOP, a debugger, an earlier leakscan) the kernel resumes poll,
+ * nanosleep and timed futex waits that way, and the registers still hold
+ * the original arguments. */
+struct restart_rule {
+        const char *prefix;
+        long nr;
+};
+static const struct restart_rule restart_rules[] = {
+        { "clock_nanosleep", SYS_clock_nanosleep },
+        { "nanosleep", SYS_nanosleep },
+        { "sleep", SYS_clock_nanosleep },
+        { "usleep", SYS_clock_nanosleep },
+        { "thrd_sleep", SYS_clock_nanosleep },
+#ifdef SYS_poll
+        { "poll", SYS_poll },
+#endif
+        { "ppoll", SYS_ppoll },
+#ifdef SYS_select
+        { "select", SYS_select },
+#endif
+        { "pselect", SYS_pselect6 },
+        { "epoll_", SYS_epoll_pwait },
+};
+
+/* The innermost frame (before the first user frame) naming a call that
+ * restarts through restart_syscall.  Returns its number, or -1. */
+static long restarted_call(const struct classify_input *in)
+{
+        for (size_t i = 0; i < in->n_frames; i++) {
+                const struct leakscan_frame *f = &in->frames[i];
+                if (f->function) {
+                        const char *plain = strip_underscores(f->function);
+                        for (size_t k = 0; k < ARRAY_SIZE(restart_rules); k++) {
+                                /* "poll" names poll, poll64 and poll_nocancel,
+                                 * not pollster; "epoll_" every epoll_ call */
+                                const char *prefix = restart_rules[k].prefix;
+                                size_t len = strlen(prefix);
+                                if (strncmp(plain, prefix, len) == 0 &&
+                                    (prefix[len - 1] == '_' || !isalpha((unsigned char) plain[len])))
+                                        return restart_rules[k].nr;
+                        }
+                }
+                if (!classify_frame_is_system(f))
+                        break;
+        }
+        return -1;
+}
+
+/* State and timeout of syscall nr from its row of the syscall table. */
+static void classify_syscall(const struct classify_input *in, long nr, struct classify_result *r)
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        if (!s) {
+                r->state = LEAKSCAN_STATE_SYSCALL;
+                return;
+        }
+        r->state = s->state;
+        r->timeout = syscalls_is_timed(nr, in->args);
+        if (s->fd_dir == SYSCALL_FD_READ)
+                r->state = fd_state(in->fd_target, LEAKSCAN_STATE_PIPE_READ, LEAKSCAN_STATE_SOCKET_READ);
+        else if (s->fd_dir == SYSCALL_FD_WRITE)
+                r->state = fd_state(in->fd_target, LEAKSCAN_STATE_PIPE_WRITE, LEAKSCAN_STATE_SOCKET_WRITE);
+        r->has_wait_address = syscalls_futex_word(nr, in->args, &r->wait_address);
+        if ((s->flags & SYSCALL_STATE_FROM_FRAMES) &&
+            !state_from_frames(in, futex_rules, ARRAY_SIZE(futex_rules), &r->state))
+                r->state = s->state;
+}
+
 void classify_thread(const struct classify_input *in, struct classify_result *ret)
 {
         struct classify_result r = { .state = LEAKSCAN_STATE_SYSCALL };
-        const uint64_t *a = in->args;
+        const struct syscall_info *s = syscalls_lookup(in->syscall_nr);
 
-        switch (in->syscall_nr) {
-        case -1:
+        if (in->syscall_nr < 0) {
                 r.state = LEAKSCAN_STATE_RUNNING;
-                break;
-        case SYS_futex: {
-                unsigned cmd = (unsigned) a[1] & FUTEX_CMD_MASK;
-                /* WAIT (0), LOCK_PI (6), WAIT_BITSET (9), WAIT_REQUEUE_PI
-                 * (11), LOCK_PI2 (13) block; the rest wake or requeue. */
-                if (cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13) {
-                        r.timeout = a[3] != 0;
-                        r.has_wait_address = true;
-                        r.wait_address = a[0];
+        } else if (s && (s->flags & SYSCALL_RESTART)) {
+                long orig = restarted_call(in);
+                if (state_from_frames(in, futex_rules, ARRAY_SIZE(futex_rules), &r.state)) {
+                        r.timeout = true;       /* futex restarts this way only when timed */
+                } else if (orig >= 0) {
+                        classify_syscall(in, orig, &r);
+                } else {
+                        r.state = s->state;
+                        r.timeout = true;       /* unknown: never invent an indefinite wait */
                 }
-                if (!state_from_frames(in, futex_rules, ARRAY_SIZE(futex_rules), &r.state))
-                        r.state = LEAKSCAN_STATE_FUTEX;
-                break;
+        } else {
+                classify_syscall(in, in->syscall_nr, &r);
         }
-        case SYS_futex_waitv:
-                r.state = LEAKSCAN_STATE_FUTEX;
-                r.timeout = a[3] != 0;
-                break;
-        case SYS_nanosleep:
-        case SYS_clock_nanosleep:
-                r.state = LEAKSCAN_STATE_SLEEP;
-                r.timeout = true;
-                break;
-        case SYS_restart_syscall:
-                r.timeout = true;       /* only timed waits are restarted this way */
-                if (!state_from_frames(in, futex_rules, ARRAY_SIZE(futex_rules), &r.state) &&
-                    !state_from_frames(in, restart_rules, ARRAY_SIZE(restart_rules), &r.state))
-                        r.state = LEAKSCAN_STATE_SYSCALL;
-                break;
-        case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
-                r.state = fd_state(in->fd_target, LEAKSCAN_STATE_PIPE_READ, LEAKSCAN_STATE_SOCKET_READ);
-                break;
-        case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev: case SYS_pwritev2:
-                r.state = fd_state(in->fd_target, LEAKSCAN_STATE_PIPE_WRITE, LEAKSCAN_STATE_SOCKET_WRITE);
-                break;
-        case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
-                r.state = LEAKSCAN_STATE_SOCKET_READ;
-                break;
-        case SYS_sendto: case SYS_sendmsg: case SYS_sendmmsg:
-                r.state = LEAKSCAN_STATE_SOCKET_WRITE;
-                break;
-        case SYS_accept: case SYS_accept4:
-                r.state = LEAKSCAN_STATE_ACCEPT;
-                break;
-        case SYS_connect:
-                r.state = LEAKSCAN_STATE_CONNECT;
-                break;
-        case SYS_poll:
-                r.state = LEAKSCAN_STATE_POLL;
-                r.timeout = (int) a[2] >= 0;
-                break;
-        case SYS_ppoll:
-                r.state = LEAKSCAN_STATE_POLL;
-                r.timeout = a[2] != 0;
-                break;
-        case SYS_select: case SYS_pselect6:
-                r.state = LEAKSCAN_STATE_POLL;
-                r.timeout = a[4] != 0;
-                break;
-        case SYS_epoll_wait: case SYS_epoll_pwait:
-                r.state = LEAKSCAN_STATE_POLL;
-                r.timeout = (int) a[3] >= 0;
-                break;
-        case SYS_epoll_pwait2:
-                r.state = LEAKSCAN_STATE_POLL;
-                r.timeout = a[3] != 0;
-                break;
-        case SYS_wait4: case SYS_waitid:
-                r.state = LEAKSCAN_STATE_WAIT_CHILD;
-                break;
-        case SYS_rt_sigtimedwait:
-                r.state = LEAKSCAN_STATE_SIGNAL_WAIT;
-                r.timeout = a[2] != 0;
-                break;
-        case SYS_pause: case SYS_rt_sigsuspend:
-                r.state = LEAKSCAN_STATE_SIGNAL_WAIT;
-                break;
-        default:
-                r.state = LEAKSCAN_STATE_SYSCALL;
-                break;
+
+        /* A kernel worker inside the process (io_uring) runs no user code:
+         * whatever it waits for is the kernel's business, never a leak. */
+        if (in->proc_flags & PF_IO_WORKER_FLAG) {
+                *ret = (struct classify_result) { .state = LEAKSCAN_STATE_KERNEL_WORKER,
+                                                  .verdict = LEAKSCAN_VERDICT_IDLE };
+                return;
         }
 
         /* What the scheduler said before we stopped the thread overrides the

@@ -19,6 +19,7 @@ struct classify_input {
         const char *fd_target;          /* for fd syscalls, else NULL */
         const struct leakscan_frame *frames;
         size_t n_frames;
+        unsigned proc_flags;            /* flags from /proc/TID/stat (PF_*) */
 };
 
 struct classify_result {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyse.h"
+#include "blocked.h"
 #include "classify.h"
 #include "inspect.h"
 #include "judge.h"
@@ -38,7 +39,7 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
         char comm[64] = "?";
         switch (err) {
         case -ESRCH:
-                snprintf(buf, size, "no such process %d (it may have exited during the snapshot); check the PID with ps", (int) pid);
+                snprintf(buf, size, "no such process %d; check the PID with ps", (int) pid);
                 break;
         case -ENOTUNIQ: {
                 char path[64];
@@ -57,17 +58,28 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
                 snprintf(buf, size, "process %d is a kernel thread: only user-space processes can be inspected", (int) pid);
                 break;
         case -EBUSY: {
-                (void) seize_check_process(pid, &tracer, NULL);
-                char path[64];
+                pid_t tid = pid;
+                (void) seize_find_tracer(pid, &tracer, &tid);
+                char path[64], who[64];
                 _cleanup_free_ char *text = NULL;
                 snprintf(path, sizeof path, "/proc/%d/comm", (int) tracer);
                 if (read_full_file(path, &text) > 0) {
                         text[strcspn(text, "\n")] = 0;
                         snprintf(comm, sizeof comm, "%s", text);
                 }
-                snprintf(buf, size, "process %d is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", (int) pid, (int) tracer, comm);
+                if (tid == pid)
+                        snprintf(who, sizeof who, "process %d", (int) pid);
+                else
+                        snprintf(who, sizeof who, "thread %d of process %d", (int) tid, (int) pid);
+                snprintf(buf, size, "%s is already traced by process %d (%s); detach that debugger or tracer first, a thread has only one tracer", who, (int) tracer, comm);
                 break;
         }
+        case -EDEADLK:
+                snprintf(buf, size, "process %d is leakscan itself: it cannot stop its own threads; inspect it from another leakscan", (int) pid);
+                break;
+        case -EOWNERDEAD:
+                snprintf(buf, size, "process %d exited while leakscan was inspecting it: there is nothing left to report", (int) pid);
+                break;
         case -EPERM: {
                 char scope[48] = "not set: Yama is not enabled here";
                 _cleanup_free_ char *text = NULL;
@@ -130,13 +142,20 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
         (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
+        /* an unwinder that reads the live process must see the registers as
+         * we found them: seize then re-enters waits only at the release */
+        const struct unwinder *live = unwinder_find(opts->unwinder);
+        cap->rewind_at_release = live && live->while_stopped;
 
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {
                 process_capture_free(cap);
-                /* A refusal from a process that is traced now is "busy". */
+                /* A refusal from a process that is traced now is "busy";
+                 * any failure of a process that is gone now is its exit. */
                 if (r == -EPERM && seize_check_process(pid, NULL, NULL) == -EBUSY)
                         r = -EBUSY;
+                if (r != -ENOMEM && seize_process_gone(pid))
+                        r = -EOWNERDEAD;
                 return r;
         }
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
@@ -148,7 +167,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if ((!t->stopped && !t->held) || t->vanished)
+                if (t->vanished)
                         continue;
                 int k = capture_thread_state(cap, t);
                 if (k == -ESRCH) {
@@ -175,7 +194,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
 
         if (err < 0) {
                 process_capture_free(cap);
-                return err;
+                return err == -ESRCH && seize_process_gone(pid) ? -EOWNERDEAD : err;
         }
         *ret = cap;
         return 0;
@@ -214,6 +233,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 return -EINVAL;
 
         struct modules *mods = NULL;
+        struct blocked_memory *blocked = NULL;
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -226,6 +246,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = unwinder->attach(mods, cap, &ustate);
         if (r < 0)
                 goto out;
+        blocked = blocked_memory_for(cap);
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -253,7 +274,9 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
-                } else if (!t->stopped && !t->held) {
+                } else if (t->stat.flags & PF_IO_WORKER_FLAG) {
+                        lt->unwind_note = "a kernel worker (io_uring): it runs no user code, it has no user stack";
+                } else if (!t->stopped && !t->held && !t->proc_only) {
                         lt->unwind_note = "the thread did not stop in time (uninterruptible sleep): no stack";
                 }
                 const struct thread_capture *creator = creators && t->regs_valid ?
@@ -275,6 +298,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
 
                 struct classify_input in = {
                         .proc_state = t->stat.state,
+                        .proc_flags = t->stat.flags,
                         .syscall_nr = lt->syscall_nr,
                         .fd_target = t->fd_target,
                         .frames = lt->frames,
@@ -295,13 +319,14 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
-                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 :
-                        classify_blocked_ms(t->has_exec_start, t->exec_start_ns, cap->has_now, cap->now_sched_ns);
+                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
         }
         r = analyse_process(cap, mods, p);
+        blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);
 out:
+        blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);
         return r;
@@ -346,6 +371,7 @@ int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const st
         int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
         if (r < 0)
                 return r;
+        cap->remember_blocked = true;
 
         struct leakscan_report *report = report_new("pid", 1);
         if (!report) {
@@ -365,7 +391,9 @@ int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const st
         process_capture_free(cap);
         if (r < 0) {
                 leakscan_report_free(report);
-                return r;
+                /* libdw and /proc fail in their own words when the process
+                 * is gone: say what happened */
+                return r != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : r;
         }
         *ret_report = report;
         return 0;

@@ -43,6 +43,10 @@ static bool proven_stuck(enum leakscan_verdict v)
 bool judge_is_leak(const struct leakscan_process *p, const struct leakscan_thread *t,
                    const struct judge_policy *policy)
 {
+        /* io_uring's workers are the kernel's threads in the process: they
+         * come and go with the ring, never a leak of the program's */
+        if (t->state == LEAKSCAN_STATE_KERNEL_WORKER)
+                return false;
         switch (policy->mode) {
         case JUDGE_TIMEOUT:
                 return !t->exiting;

@@ -8,7 +8,8 @@
  *      blocked, deadlock, orphaned); in pid mode a blocked thread whose wait
  *      object the reachability scan proved unreachable becomes UNREACHABLE,
  *      and any other blocked thread IDLE;
- *   2. the leak rule of the mode:
+ *   2. the leak rule of the mode (a kernel worker, io_uring's, is never a
+ *      leak):
  *      pid      proven stuck (deadlock, orphaned, unreachable), whatever
  *               --min-blocked says; the main thread only on a deadlock cycle
  *               of its own; with --idle also idle threads blocked at least

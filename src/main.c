@@ -204,6 +204,10 @@ struct cli {
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
 };
 
+/* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
+ * the command line. */
+static const char *options_source;
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
@@ -211,6 +215,8 @@ static int usage_error(const char *fmt, ...)
         va_start(ap, fmt);
         fputs("leakscan: ", stderr);
         vfprintf(stderr, fmt, ap);
+        if (options_source)
+                fprintf(stderr, " (in %s)", options_source);
         fputs(" (see leakscan --help)\n", stderr);
         va_end(ap);
         return -EINVAL;
@@ -264,10 +270,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         int c;
 
         while ((c = getopt_long(argc, argv, "+p:ao:hVj:", options, NULL)) >= 0) {
+                /* a value quoted back in an error line: short and escaped */
+                char shown[256];
+                if (optarg)
+                        escape_excerpt(optarg, 60, shown, sizeof shown);
                 switch (c) {
                 case 'p':
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
-                                return usage_error("invalid PID '%s': expected a positive number", optarg);
+                                return usage_error("invalid PID '%s': expected a positive number", shown);
                         cli->pid = (pid_t) v;
                         break;
                 case 'a':
@@ -276,21 +286,21 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", optarg);
+                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", shown);
                         break;
                 case 'o':
                         if (outpath_check(optarg) < 0)
-                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", optarg);
+                                return usage_error("invalid -o '%s': after %% use p (PID), n (a number) or %%", shown);
                         cli->output = optarg;
                         break;
                 case OPT_MIN_BLOCKED:
                         if (parse_duration_ms(optarg, &ms) < 0)
-                                return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", optarg);
+                                return usage_error("invalid duration '%s' for --min-blocked: use e.g. 500ms, 2s, 0", shown);
                         cli->min_blocked_ms = ms;
                         break;
                 case OPT_ERROR_EXITCODE:
                         if (parse_int(optarg, 0, 255, &v) < 0)
-                                return usage_error("invalid --error-exitcode '%s': expected 0 to 255", optarg);
+                                return usage_error("invalid --error-exitcode '%s': expected 0 to 255", shown);
                         cli->error_exitcode = (int) v;
                         break;
                 case OPT_UNWINDER:
@@ -302,23 +312,23 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (!unwinder_find(optarg)) {
                                 char names[128];
                                 unwinder_list_names(names, sizeof names);
-                                return usage_error("unknown unwinder '%s': use one of %s", optarg, names);
+                                return usage_error("unknown unwinder '%s': use one of %s", shown, names);
                         }
                         cli->supervise.inspect.unwinder = optarg;
                         break;
                 case OPT_STACK_WINDOW:
                         if (parse_size(optarg, &cli->supervise.inspect.stack_window) < 0 ||
                             cli->supervise.inspect.stack_window < 256 || cli->supervise.inspect.stack_window > (64u << 20))
-                                return usage_error("invalid --stack-window '%s': expected 256 bytes to 64M", optarg);
+                                return usage_error("invalid --stack-window '%s': expected 256 bytes to 64M", shown);
                         break;
                 case OPT_MAX_FRAMES:
                         if (parse_int(optarg, 1, 100000, &v) < 0)
-                                return usage_error("invalid --max-frames '%s': expected 1 to 100000", optarg);
+                                return usage_error("invalid --max-frames '%s': expected 1 to 100000", shown);
                         cli->supervise.inspect.max_frames = (unsigned) v;
                         break;
                 case OPT_STOP_TIMEOUT:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1 || ms > 600000)
-                                return usage_error("invalid --stop-timeout '%s': use e.g. 500ms or 5s", optarg);
+                                return usage_error("invalid --stop-timeout '%s': use e.g. 500ms or 5s", shown);
                         cli->supervise.inspect.stop_timeout_ms = (unsigned) ms;
                         break;
                 case OPT_SYSTEM_LINES:
@@ -329,7 +339,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_GRACE:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms > 3600000)
-                                return usage_error("invalid --grace '%s': use e.g. 500ms, 2s, 0", optarg);
+                                return usage_error("invalid --grace '%s': use e.g. 500ms, 2s, 0", shown);
                         cli->supervise.grace_ms = ms;
                         break;
                 case OPT_FOLLOW_FORKS:
@@ -337,7 +347,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_TIMEOUT:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1)
-                                return usage_error("invalid --timeout '%s': use e.g. 30s or 5m", optarg);
+                                return usage_error("invalid --timeout '%s': use e.g. 30s or 5m", shown);
                         cli->supervise.timeout_ms = ms;
                         break;
                 case OPT_IGNORE_TOP:
@@ -395,17 +405,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 }
                 case OPT_WATCH:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 1)
-                                return usage_error("invalid --watch '%s': use e.g. 60s or 10m", optarg);
+                                return usage_error("invalid --watch '%s': use e.g. 60s or 10m", shown);
                         cli->watch_ms = ms;
                         break;
                 case OPT_INTERVAL:
                         if (parse_duration_ms(optarg, &ms) < 0 || ms < 10)
-                                return usage_error("invalid --interval '%s': use e.g. 1s or 200ms (10ms at least)", optarg);
+                                return usage_error("invalid --interval '%s': use e.g. 1s or 200ms (10ms at least)", shown);
                         cli->interval_ms = ms;
                         break;
                 case OPT_COLOR:
                         if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never"))
-                                return usage_error("invalid --color '%s': use auto, always or never", optarg);
+                                return usage_error("invalid --color '%s': use auto, always or never", shown);
                         cli->color = optarg;
                         break;
                 case 'h':
@@ -419,12 +429,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case 'j':
                         if (parse_int(optarg, 1, 1024, &v) < 0)
-                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", optarg);
+                                return usage_error("invalid -j '%s': expected 1 to 1024 tests at once", shown);
                         cli->jobs = (unsigned) v;
                         break;
                 case OPT_SCAN_LIMIT:
                         if (reach_parse_size(optarg, &cli->scan_limit) < 0)
-                                return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", optarg);
+                                return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", shown);
                         break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
@@ -434,16 +444,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         return -EINVAL;
                 }
         }
-        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
-        if (env && *env) {
-                _cleanup_free_ char *paths = strdup(env);
-                for (char *save = NULL, *path = paths ? strtok_r(paths, ":", &save) : NULL; path;
-                     path = strtok_r(NULL, ":", &save)) {
-                        _cleanup_free_ char *why = NULL;
-                        if (rules_load_file(&cli->rules, path, &why) < 0)
-                                return usage_error("%s (from LEAKSCAN_SUPPRESSIONS)", why ? why : "out of memory");
-                }
-        }
+        if (options_source)
+                return 1;       /* the rest once the command line is parsed too */
+        _cleanup_free_ char *why = NULL;
+        if (rules_load_env(&cli->rules, &why) < 0)
+                return usage_error("%s", why ? why : "out of memory");
         if (!cli->no_default_ignores && rules_add_defaults(&cli->rules) < 0)
                 return -ENOMEM;
         cli->judge = (struct judge_policy) {
@@ -771,26 +776,37 @@ int main(int argc, char **argv)
         supervise_options_init(&cli.supervise);
 
         /* LEAKSCAN_OPTIONS: default options, as the sanitizers' *_OPTIONS,
-         * placed before those of the command line so that the command
-         * line's win */
-        _cleanup_free_ char *env_copy = NULL;
-        _cleanup_free_ char **all_args = NULL;
+         * parsed before the command line so that the command line's win.
+         * Split as the shell would (quotes and backslashes) but with no
+         * expansion, and parsed on their own: an option missing its value
+         * there cannot take the first word of the command line, and its
+         * errors say where they come from. */
+        _cleanup_strv_free_ char **env_words = NULL;
+        _cleanup_free_ char **env_argv = NULL;
         const char *env = getenv("LEAKSCAN_OPTIONS");
         if (env && *env) {
-                env_copy = strdup(env);
-                all_args = calloc((size_t) argc + strlen(env) / 2 + 2, sizeof *all_args);
-                if (!env_copy || !all_args) {
-                        fputs("leakscan: out of memory\n", stderr);
-                        return EXIT_CANNOT_INSPECT;
+                size_t n_words;
+                const char *why = "out of memory";
+                int r = parse_shell_words(env, &env_words, &n_words, &why);
+                if (r >= 0 && !(env_argv = calloc(n_words + 2, sizeof *env_argv)))
+                        r = -ENOMEM;
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot split LEAKSCAN_OPTIONS: %s\n", why);
+                        return r == -ENOMEM ? EXIT_CANNOT_INSPECT : EXIT_USAGE;
                 }
-                int n = 0;
-                all_args[n++] = argv[0];
-                for (char *save = NULL, *w = strtok_r(env_copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-                        all_args[n++] = w;
-                for (int i = 1; i < argc; i++)
-                        all_args[n++] = argv[i];
-                argc = n;
-                argv = all_args;
+                env_argv[0] = "leakscan (LEAKSCAN_OPTIONS)";     /* getopt's messages start with it */
+                memcpy(env_argv + 1, env_words, n_words * sizeof *env_argv);
+                options_source = "LEAKSCAN_OPTIONS";
+                r = parse_args((int) n_words + 1, env_argv, &cli);
+                if (r > 0 && optind <= (int) n_words)
+                        r = usage_error("unexpected argument '%s': only options go there", env_argv[optind]);
+                options_source = NULL;
+                optind = 0;             /* getopt starts afresh on the command line */
+                if (r <= 0) {
+                        rule_set_done(&cli.rules);
+                        baseline_done(&cli.baseline);
+                        return r == 0 ? EXIT_OK : EXIT_USAGE;
+                }
         }
         int r = parse_args(argc, argv, &cli);
         if (r <= 0) {

@@ -61,6 +61,52 @@ int procfs_parse_status_field(const char *text, const char *key, long *ret)
         return -ENOENT;
 }
 
+int procfs_parse_status_mask(const char *text, const char *key, uint64_t *ret)
+{
+        size_t klen = strlen(key);
+        for (const char *line = text; line && *line; ) {
+                if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+                        char *end;
+                        errno = 0;
+                        unsigned long long v = strtoull(line + klen + 1, &end, 16);
+                        if (errno != 0 || end == line + klen + 1)
+                                return -ENOENT;
+                        *ret = v;
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
+}
+
+int procfs_parse_sched_field(const char *text, const char *key, uint64_t *ret)
+{
+        size_t klen = strlen(key);
+        for (const char *line = text; line && *line; ) {
+                /* "key      :   value": the key is followed by spaces, so a
+                 * longer key sharing the prefix does not match */
+                if (strncmp(line, key, klen) == 0 && (line[klen] == ' ' || line[klen] == ':')) {
+                        const char *colon = strchr(line + klen, ':');
+                        const char *nl = strchr(line, '\n');
+                        if (!colon || (nl && colon > nl))
+                                return -ENOENT;
+                        char *end;
+                        errno = 0;
+                        unsigned long long v = strtoull(colon + 1, &end, 10);
+                        if (errno != 0 || end == colon + 1)
+                                return -ENOENT;
+                        *ret = v;
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
+}
+
 int procfs_parse_sched_exec_start(const char *text, uint64_t *ret_ns)
 {
         const char *p = strstr(text, "se.exec_start");
@@ -237,4 +283,29 @@ enum fd_kind procfs_fd_kind(const char *target)
         if (startswith(target, "socket:"))
                 return FD_KIND_SOCKET;
         return FD_KIND_OTHER;
+}
+
+int procfs_parse_fdinfo_flags(const char *text, long *ret_flags)
+{
+        /* "pos:\t0\nflags:\t02000002\nmnt_id:\t15\n..." (fs/proc/fd.c) */
+        for (const char *line = text; line && *line; ) {
+                if (startswith(line, "flags:")) {
+                        const char *p = line + 6;
+                        while (*p == ' ' || *p == '\t')
+                                p++;
+                        if (*p < '0' || *p > '7')
+                                return -EINVAL;
+                        char *end;
+                        errno = 0;
+                        long v = strtol(p, &end, 8);
+                        if (errno || (*end && *end != '\n'))
+                                return -EINVAL;
+                        *ret_flags = v;
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
 }

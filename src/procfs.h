@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #define PF_KTHREAD_FLAG 0x00200000u
+#define PF_EXITING_FLAG 0x00000004u   /* in do_exit */
+#define PF_IO_WORKER_FLAG 0x00000010u /* a kernel io_uring worker (iou-wrk-*, iou-sqp-*) */
 
 struct proc_stat {
         char comm[16];
@@ -26,9 +28,18 @@ int procfs_parse_stat(const char *text, struct proc_stat *ret);
  * Returns 0 or -ENOENT when the key is absent. */
 int procfs_parse_status_field(const char *text, const char *key, long *ret);
 
+/* Reads a hexadecimal signal mask ("SigPnd", "ShdPnd", "SigBlk", "SigIgn",
+ * "SigCgt") of /proc/PID/task/TID/status: bit n-1 is signal n.  Returns 0 or
+ * -ENOENT when the key is absent. */
+int procfs_parse_status_mask(const char *text, const char *key, uint64_t *ret);
+
 /* se.exec_start of /proc/PID/task/TID/sched, in nanoseconds of the scheduler
  * clock.  Returns 0, or -ENOENT when the kernel does not provide it. */
 int procfs_parse_sched_exec_start(const char *text, uint64_t *ret_ns);
+
+/* An integer field ("nr_voluntary_switches") of /proc/PID/task/TID/sched.
+ * Returns 0, or -ENOENT when absent. */
+int procfs_parse_sched_field(const char *text, const char *key, uint64_t *ret);
 
 struct proc_syscall {
         bool running;           /* "running": on a CPU, nothing to read */
@@ -62,6 +73,10 @@ const struct map_entry *map_entries_find(const struct map_entry *maps, size_t n,
 int procfs_split_cmdline(const char *buf, size_t len, char ***ret, size_t *ret_n);
 
 enum fd_kind { FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET };
+
+/* The "flags:" field of /proc/PID/fdinfo/N (octal open flags).  Returns 0,
+ * or -ENOENT when the field is missing, -EINVAL when it is not octal. */
+int procfs_parse_fdinfo_flags(const char *text, long *ret_flags);
 
 /* What a /proc/PID/fd/N link target ("pipe:[123]", "socket:[45]") names. */
 enum fd_kind procfs_fd_kind(const char *target);

@@ -41,13 +41,6 @@ int report_suppressions(const struct leakscan_report *report, char ***ret_lines,
         return 0;
 }
 
-static void strv_free(char **v)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
 int report_write_suppressions(FILE *f, const struct leakscan_report *report)
 {
         char **lines;

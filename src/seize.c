@@ -2,20 +2,23 @@
  * in docs/design.md ("Stopping threads safely"). */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <elf.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "seize.h"
+#include "syscalls.h"
 #include "util.h"
 
 #define SEIZE_MAX_PASSES 10
+/* How often the stop wait looks for threads in an uninterruptible sleep. */
+#define SEIZE_D_CHECK_US 10000u
 
 int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads)
 {
@@ -26,6 +29,8 @@ int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads)
 
         if (pid <= 0)
                 return -ESRCH;
+        if (pid == getpid())
+                return -EDEADLK;        /* we cannot stop our own threads */
         snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
         if (read_full_file(path, &text) < 0 || procfs_parse_stat(text, &st) < 0)
                 return -ESRCH;
@@ -91,6 +96,86 @@ static int list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
         return 0;
 }
 
+int seize_find_tracer(pid_t pid, pid_t *ret_tracer, pid_t *ret_tid)
+{
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        int r = list_tasks(pid, &tids, &n);
+        if (r < 0)
+                return r;
+        /* the main thread first: when the whole process is traced, name it */
+        for (size_t pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < n; i++) {
+                        if ((pass == 0) != (tids[i] == pid))
+                                continue;
+                        char path[64];
+                        _cleanup_free_ char *text = NULL;
+                        long tracer = 0;
+                        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tids[i]);
+                        if (read_full_file(path, &text) < 0 ||
+                            procfs_parse_status_field(text, "TracerPid", &tracer) < 0 ||
+                            tracer == 0 || tracer == getpid())
+                                continue;
+                        *ret_tracer = (pid_t) tracer;
+                        *ret_tid = tids[i];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* Threads killed while we held them end as zombies that only their tracer
+ * may reap: the process lingers until we do.  Reaps those of pid's threads
+ * that are ours; never the main thread, which may be the caller's child. */
+static void reap_our_zombies(pid_t pid)
+{
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        if (list_tasks(pid, &tids, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                int status;
+                if (tids[i] != pid)
+                        (void) waitpid(tids[i], &status, __WALL | WNOHANG);
+        }
+}
+
+bool seize_process_gone(pid_t pid)
+{
+        /* A process being killed is torn down in steps: its memory goes
+         * first (then libdw and /proc fail), its threads one by one, the
+         * zombie last.  While its main thread is exiting, give the exit a
+         * moment to finish; a main thread that ended alone (pthread_exit)
+         * while others live on stays a zombie with threads: not gone. */
+        for (int i = 0; i < 20; i++) {
+                reap_our_zombies(pid);
+                char path[64];
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat st;
+                long threads = 1;
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+                if (read_full_file(path, &text) < 0 || procfs_parse_stat(text, &st) < 0)
+                        return true;
+                bool zombie = st.state == 'Z' || st.state == 'X';
+                bool exiting = zombie || (st.flags & PF_EXITING_FLAG);
+                free(TAKE_PTR(text));
+                snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+                if (read_full_file(path, &text) < 0)
+                        return true;
+                (void) procfs_parse_status_field(text, "Threads", &threads);
+                if (zombie && threads <= 1)
+                        return true;
+                /* killed, and the main thread has not begun its exit yet */
+                uint64_t pending = 0, shared = 0, sigkill = UINT64_C(1) << (SIGKILL - 1);
+                (void) procfs_parse_status_mask(text, "SigPnd", &pending);
+                (void) procfs_parse_status_mask(text, "ShdPnd", &shared);
+                if (!exiting && !((pending | shared) & sigkill))
+                        return false;
+                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        return false;
+}
+
 /* Interprets one wait status of a seized thread.  Returns true when the
  * thread is now held (stopped) or gone. */
 static bool seize_note_status(struct thread_capture *t, int status)
@@ -115,11 +200,74 @@ static bool seize_note_status(struct thread_capture *t, int status)
         return true;
 }
 
+/* Reads the wait status of a seized thread, without blocking.  A
+ * signal-delivery-stop is left unreaped (WNOWAIT): until a wait consumes it,
+ * the signal stays in the thread's exit code, so if leakscan is killed
+ * before it detaches with the signal, the kernel's own detach delivers it
+ * and nothing is lost.  Everything else is reaped as usual (an exited
+ * thread must not linger as our zombie).  Returns as waitpid. */
+static pid_t seize_wait_status(pid_t tid, int *status)
+{
+        /* wait4 knows no WNOWAIT: peek with waitid, whose si_status of a
+         * ptrace stop carries the event in its second byte as the wait
+         * status does */
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+                return -1;
+        if (si.si_pid != tid)
+                return 0;
+        if (si.si_code == CLD_TRAPPED && (si.si_status >> 8) == 0) {
+                *status = (si.si_status << 8) | 0x7f;
+                return tid;
+        }
+        return waitpid(tid, status, __WALL | WNOHANG);
+}
+
+/* Whether every seized thread in [from, n) that has not stopped yet sleeps
+ * uninterruptibly now. */
+static bool only_asleep_in_d_left(struct process_capture *cap, size_t from)
+{
+        for (size_t i = from; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (!t->seized || t->stopped || t->vanished)
+                        continue;
+                char path[64];
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat st;
+                snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) cap->pid, (int) t->tid);
+                if (read_full_file(path, &text) < 0 || procfs_parse_stat(text, &st) < 0)
+                        continue;       /* gone: the next wait says so */
+                if (st.state != 'D')
+                        return false;
+        }
+        return true;
+}
+
+static void seize_undo_eintr(pid_t pid, struct thread_capture *t);
+
+/* Right when a thread stops: reads its registers (capture uses this copy),
+ * and if our interrupt ended an indefinite wait with EINTR, rewinds it into
+ * the wait at once rather than at the release, so that a leakscan killed
+ * in between (SIGKILL cannot wait) leaves no EINTR behind either (unless
+ * cap->rewind_at_release). */
+static void seize_on_stop(struct process_capture *cap, struct thread_capture *t)
+{
+        if (!t->stopped || t->vanished || t->regs_valid)
+                return;
+        struct iovec iov = { &t->regs, sizeof t->regs };
+        if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0 || !arch_regs_native(iov.iov_len))
+                return;         /* capture reads again, and reports what it finds */
+        t->regs_valid = true;
+        if (!cap->rewind_at_release)
+                seize_undo_eintr(cap->pid, t);
+}
+
 /* Waits until every thread seized in [from, n) is stopped or gone, polling so
  * that one thread stuck in an uninterruptible sleep cannot hang us. */
 static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigned timeout_ms)
 {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000u;
+        uint64_t next_d_check = now_usec(CLOCK_MONOTONIC) + SEIZE_D_CHECK_US;
         unsigned idle_us = 1;
         for (;;) {
                 bool pending = false, progress = false;
@@ -128,8 +276,9 @@ static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigne
                         if (!t->seized || t->stopped || t->vanished)
                                 continue;
                         int status;
-                        pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+                        pid_t r = seize_wait_status(t->tid, &status);
                         if (r == t->tid && seize_note_status(t, status)) {
+                                seize_on_stop(cap, t);
                                 progress = true;
                                 continue;
                         }
@@ -145,8 +294,19 @@ static void seize_wait_stopped(struct process_capture *cap, size_t from, unsigne
                         idle_us = 1;
                         continue;
                 }
-                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                if (now >= deadline)
                         return;
+                /* Threads that entered an uninterruptible sleep after we
+                 * read their state stop only when it ends: once only such
+                 * threads are left, waiting for them would hold the others
+                 * for nothing.  They stay seized, and stop (to be let go at
+                 * the release, or by our exit) whenever they wake. */
+                if (now >= next_d_check) {
+                        if (only_asleep_in_d_left(cap, from))
+                                return;
+                        next_d_check = now + SEIZE_D_CHECK_US;
+                }
                 struct timespec ts = { 0, (long) idle_us * 1000 };
                 nanosleep(&ts, NULL);
                 if (idle_us < 1000)
@@ -181,21 +341,40 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         t->held = true;
                         continue;
                 }
+                if (t->stat.state == 'D' || (t->stat.flags & PF_IO_WORKER_FLAG)) {
+                        /* A ptrace stop waits until the sleep ends, which may
+                         * be never (a vfork parent, a hung NFS read), and a
+                         * kernel io_uring worker never returns to user
+                         * space to stop: read them from /proc and leave
+                         * them alone. */
+                        t->proc_only = true;
+                        continue;
+                }
                 if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
                         int e = errno;
                         /* EPERM for a thread that just exited looks the same
-                         * as a real refusal; a vanished task settles it.  A
-                         * thread that is our tracee already (it never stopped
-                         * to be let go, in --watch) is simply ours. */
+                         * as a real refusal; a vanished or zombie task
+                         * settles it.  A thread that is our tracee already
+                         * (it never stopped to be let go, in --watch) is
+                         * simply ours; one traced by someone else is "busy",
+                         * whichever thread it is. */
                         char path[64];
                         _cleanup_free_ char *status = NULL;
                         long tracer = 0;
                         snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) cap->pid, (int) t->tid);
                         bool exists = read_full_file(path, &status) >= 0;
-                        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 &&
-                            tracer == getpid()) {
-                                t->seized = true;
-                                continue;
+                        if (exists) {
+                                const char *state = strstr(status, "\nState:\t");
+                                if (state && (state[8] == 'Z' || state[8] == 'X'))
+                                        exists = false;
+                        }
+                        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 && tracer != 0) {
+                                if (tracer == getpid()) {
+                                        t->seized = true;
+                                        continue;
+                                }
+                                if (r == 0 || r == -EPERM)
+                                        r = -EBUSY;
                         }
                         if (e == EPERM && exists && r == 0)
                                 r = -EPERM;
@@ -216,9 +395,27 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         return (int) (cap->n_threads - first_new);
 }
 
+/* The signals that end leakscan by default and that a user or a parent
+ * sends (^C, kill, a closed terminal or pipe).  While threads are held they
+ * wait: the window ends with every thread detached as it was, then they act.
+ * SIGKILL cannot wait; seize_wait_status keeps what it could lose. */
+static void seize_defer_signals(struct process_capture *cap)
+{
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGPIPE);
+        sigaddset(&set, SIGQUIT);
+        if (!cap->sigmask_saved && pthread_sigmask(SIG_BLOCK, &set, &cap->saved_sigmask) == 0)
+                cap->sigmask_saved = true;
+}
+
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
 {
         int r;
+        seize_defer_signals(cap);
         for (int pass = 0; pass < SEIZE_MAX_PASSES; pass++) {
                 _cleanup_free_ pid_t *tids = NULL;
                 size_t n = 0;
@@ -241,7 +438,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
         for (size_t i = 0; i < cap->n_threads; i++) {
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
-                else if (cap->threads[i].seized || cap->threads[i].held)
+                else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only)
                         held++;
         }
         if (held == 0) {
@@ -256,36 +453,65 @@ fail:
 
 bool seize_eintr_restartable(long nr, const uint64_t args[6])
 {
-        switch (nr) {
-        case SYS_epoll_wait: case SYS_epoll_pwait:
-                return (int) args[3] < 0;
-        case SYS_epoll_pwait2:
-                return args[3] == 0;
-        case SYS_rt_sigtimedwait:
-                return args[2] == 0;
-        case SYS_semtimedop:
-                return args[3] == 0;
-        case SYS_io_getevents: case SYS_io_pgetevents:
-                return args[4] == 0;
-        case SYS_semop: case SYS_msgrcv: case SYS_msgsnd:
-                return true;
-        default:
+        return syscalls_eintr_restartable(nr, args);
+}
+
+/* Whether signal sig, arriving now, would be ignored by the thread: set
+ * to SIG_IGN, or left at a default action of "ignore" (signal(7)). */
+static bool signal_ignored(int sig, uint64_t ignored, uint64_t caught)
+{
+        uint64_t bit = UINT64_C(1) << (sig - 1);
+        if (sig <= 0 || sig > 64)
                 return false;
-        }
+        if (ignored & bit)
+                return true;
+        bool default_ignore = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+        return default_ignore && !(caught & bit);
+}
+
+bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t)
+{
+        if (!t->regs_valid || t->group_stop || !arch_regs_returned_eintr(&t->regs))
+                return false;
+        uint64_t args[6];
+        arch_regs_syscall_args(&t->regs, args);
+        if (!seize_eintr_restartable(arch_regs_syscall_nr(&t->regs), args))
+                return false;
+
+        /* Any signal that the thread will act on (a handler, a default action)
+         * may be what ended the wait, or would have ended it anyway: the
+         * program must see that EINTR.  Only ignored signals and our own
+         * interrupt leave the wait's end to us.  The thread is stopped, so its
+         * masks hold still while we read them. */
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        uint64_t pending = 0, shared = 0, blocked = 0, ignored = 0, caught = 0;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) t->tid);
+        if (read_full_file(path, &text) < 0 ||
+            procfs_parse_status_mask(text, "SigPnd", &pending) < 0 ||
+            procfs_parse_status_mask(text, "ShdPnd", &shared) < 0 ||
+            procfs_parse_status_mask(text, "SigBlk", &blocked) < 0 ||
+            procfs_parse_status_mask(text, "SigIgn", &ignored) < 0 ||
+            procfs_parse_status_mask(text, "SigCgt", &caught) < 0)
+                return false;
+        if (t->pending_signal && !signal_ignored(t->pending_signal, ignored, caught))
+                return false;
+        uint64_t deliverable = (pending | shared) & ~blocked;
+        for (int sig = 1; sig <= 64; sig++)
+                if ((deliverable & (UINT64_C(1) << (sig - 1))) && !signal_ignored(sig, ignored, caught))
+                        return false;
+        return true;
 }
 
 /* Our interrupt made an indefinite wait that the kernel never restarts
  * return -EINTR: make the thread enter it again, so that the program never
- * sees an error it would not have had without us.  Only when the thread was
- * asleep in it before we came and no real signal is involved. */
+ * sees an error it would not have had without us.  Whether the thread was
+ * asleep or just entering the wait when we came makes no difference (the
+ * /proc state read before the stop cannot tell); a signal it will act on
+ * does. */
 static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
 {
-        if (!t->regs_valid || t->pending_signal || t->group_stop || t->stat.state != 'S' ||
-            !arch_regs_returned_eintr(&t->regs))
-                return;
-        uint64_t args[6];
-        arch_regs_syscall_args(&t->regs, args);
-        if (!seize_eintr_restartable((long) t->regs.orig_rax, args))
+        if (t->rewound || !seize_eintr_was_ours(pid, t))
                 return;
         uint8_t insn[ARCH_SYSCALL_INSN_LEN];
         struct iovec local = { insn, sizeof insn };
@@ -296,7 +522,8 @@ static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
         if (!arch_regs_rewind_syscall(&regs, insn))
                 return;
         struct iovec iov = { &regs, sizeof regs };
-        (void) ptrace(PTRACE_SETREGSET, t->tid, (void *) NT_PRSTATUS, &iov);
+        if (ptrace(PTRACE_SETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) == 0)
+                t->rewound = true;      /* t->regs keep the state as we found it */
 }
 
 void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
@@ -308,7 +535,7 @@ void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
                  * still has not stopped, the kernel lets it go when we exit,
                  * since PTRACE_DETACH needs a stopped tracee. */
                 int status;
-                if (waitpid(t->tid, &status, __WALL | WNOHANG) != t->tid ||
+                if (seize_wait_status(t->tid, &status) != t->tid ||
                     !seize_note_status(t, status) || t->vanished)
                         return;
         }
@@ -323,4 +550,8 @@ void seize_release(struct process_capture *cap)
         for (size_t i = 0; i < cap->n_threads; i++)
                 seize_release_thread(cap, &cap->threads[i]);
         cap->stop_end_us = now_usec(CLOCK_MONOTONIC);
+        if (cap->sigmask_saved) {
+                cap->sigmask_saved = false;
+                (void) pthread_sigmask(SIG_SETMASK, &cap->saved_sigmask, NULL);
+        }
 }

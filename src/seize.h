@@ -16,15 +16,25 @@
 
 /* Checks that pid can be inspected at all.  Returns 0, or -ESRCH (no such
  * process), -ENOTUNIQ (a thread of another process), -ECHILD (zombie),
- * -EINVAL (kernel thread), -EBUSY (another tracer; its pid in *ret_tracer).
+ * -EINVAL (kernel thread), -EDEADLK (leakscan itself), -EBUSY (another
+ * tracer of the main thread; its pid in *ret_tracer).
  * *ret_threads (may be NULL) gets its thread count, as /proc says now. */
 int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads);
+
+/* Finds a thread of pid traced by another process.  Returns 0 with the
+ * tracer and the thread, or -ENOENT (or -ESRCH: no such process). */
+int seize_find_tracer(pid_t pid, pid_t *ret_tracer, pid_t *ret_tid);
+
+/* Whether process pid has exited (no longer exists, or is a zombie with no
+ * thread left), e.g. during a snapshot. */
+bool seize_process_gone(pid_t pid);
 
 /* Lists the threads of cap->pid, reads their pre-stop facts, seizes and stops
  * each, and repeats until a pass finds no new thread.  On return every thread
  * not marked vanished is held stopped (unless it did not stop within
  * stop_timeout_ms: then stopped is false).  Starts the stop clock in cap.
- * Returns 0, -ESRCH when no thread could be seized, or -EPERM.  On failure
+ * Returns 0, -ESRCH when no thread could be seized, -EBUSY when a thread has
+ * another tracer, or -EPERM.  On failure
  * the threads already seized are released. */
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
 
@@ -44,5 +54,11 @@ void seize_release(struct process_capture *cap);
  * io_getevents...).  Timed forms are left alone: restarting them would
  * lengthen the wait. */
 bool seize_eintr_restartable(long nr, const uint64_t args[6]);
+
+/* Whether a stopped thread's syscall returned -EINTR because of our
+ * interrupt alone: an indefinite wait of seize_eintr_restartable, and no
+ * signal pending or in delivery that the thread would act on.  seize_release
+ * then makes it enter the wait again. */
+bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t);
 
 #endif

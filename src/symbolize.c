@@ -251,6 +251,7 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                         line = (int) call_line;
         }
         free(scopes);
+        scopes = NULL;          /* the oom path below frees it too */
 
         if (n == 0) {
                 struct leakscan_frame f = base;

@@ -42,3 +42,48 @@ ssize_t read_full_file(const char *path, char **ret)
 {
         return read_full_file_at(AT_FDCWD, path, ret);
 }
+
+char *escape_excerpt(const char *s, size_t max, char *buf, size_t size)
+{
+        size_t o = 0, shown = 0;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                char tmp[8];
+                if (*p < 0x20 || *p >= 0x7f)
+                        snprintf(tmp, sizeof tmp, "\\x%02x", *p);
+                else if (*p == '"' || *p == '\\')
+                        snprintf(tmp, sizeof tmp, "\\%c", *p);
+                else
+                        snprintf(tmp, sizeof tmp, "%c", *p);
+                size_t l = strlen(tmp);
+                if (shown == max || o + l + 4 > size) {
+                        /* room for "..." and the NUL is kept in reserve */
+                        memcpy(buf + o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                memcpy(buf + o, tmp, l);
+                o += l;
+                shown++;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+int grow_array(void *array, size_t *cap, size_t n, size_t size)
+{
+        void **a = array;
+        if (n <= *cap)
+                return 0;
+        size_t ncap = *cap ? *cap : 16;
+        while (ncap < n) {
+                if (ncap > SIZE_MAX / 2 / size)
+                        return -ENOMEM;
+                ncap *= 2;
+        }
+        void *na = realloc(*a, ncap * size);
+        if (!na)
+                return -ENOMEM;
+        *a = na;
+        *cap = ncap;
+        return 0;
+}

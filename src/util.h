@@ -27,6 +27,16 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
+/* Frees a NULL-terminated array of strings and the strings; NULL is fine. */
+static inline void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+static inline void strv_freep(char ***v) { strv_free(*v); }
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
 static inline bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
 static inline bool startswith(const char *s, const char *prefix)
 {
@@ -47,5 +57,16 @@ ssize_t read_full_file(const char *path, char **ret);
 
 /* The same, relative to a directory fd. */
 ssize_t read_full_file_at(int dirfd, const char *path, char **ret);
+
+/* Writes into buf (of size >= 16) a short excerpt of s fit to quote in an
+ * error line: at most max visible characters (then "..."), with control
+ * characters, quotes, backslashes and bytes >= 0x7f as \xNN, \", \\.
+ * Returns buf. */
+char *escape_excerpt(const char *s, size_t max, char *buf, size_t size);
+
+/* Grows *array (of *cap elements of size each) to hold at least n elements,
+ * doubling, so that appending one by one stays linear.  Returns 0 or
+ * -ENOMEM (the array is then unchanged). */
+int grow_array(void *array, size_t *cap, size_t n, size_t size);
 
 #endif

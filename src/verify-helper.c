@@ -188,17 +188,9 @@ int main(int argc, char **argv)
                 rq.grace_ms = defaults.grace_ms;
         }
         read_request(&rq);
-        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
-        if (env && *env) {
-                _cleanup_free_ char *paths = strdup(env);
-                for (char *save = NULL, *path = paths ? strtok_r(paths, ":", &save) : NULL; path;
-                     path = strtok_r(NULL, ":", &save)) {
-                        _cleanup_free_ char *why = NULL;
-                        if (rules_load_file(&rq.rules, path, &why) < 0)
-                                fail(-EINVAL, "leakscan_verify_none: %s (from LEAKSCAN_SUPPRESSIONS)",
-                                     why ? why : "out of memory");
-                }
-        }
+        _cleanup_free_ char *why = NULL;
+        if (rules_load_env(&rq.rules, &why) < 0)
+                fail(-EINVAL, "leakscan_verify_none: %s", why ? why : "out of memory");
         if (!rq.no_default_ignores && rules_add_defaults(&rq.rules) < 0)
                 fail(-ENOMEM, "leakscan_verify_none: out of memory");
         /* separate debug info is looked up on this machine only, as leakscan does */

@@ -1,6 +1,8 @@
 /* Robustness target (tests/integration/test_robustness.py): counts the
  * queued real-time signals it receives while a worker blocks, and prints the
- * count on SIGUSR2 ("count N").  A heartbeat thread proves the process runs. */
+ * count on SIGUSR2 ("count N").  A heartbeat thread proves the process runs.
+ * An optional argument adds that many idle threads (a longer snapshot, for
+ * bench/kill_stress.py). */
 #include "common.h"
 
 static volatile sig_atomic_t received;
@@ -37,7 +39,15 @@ static void *heartbeat(void *arg)
         return NULL;
 }
 
-int main(void)
+static void *idle(void *arg)
+{
+        (void) arg;
+        for (;;)
+                pause();
+        return NULL;
+}
+
+int main(int argc, char **argv)
 {
         struct sigaction sa = { .sa_handler = on_rt, .sa_flags = SA_RESTART };
         sigemptyset(&sa.sa_mask);
@@ -47,5 +57,7 @@ int main(void)
         pthread_mutex_lock(&never);
         spawn_thread(blocked, NULL);
         spawn_thread(heartbeat, NULL);
+        for (int i = 0; argc > 1 && i < atoi(argv[1]); i++)
+                spawn_thread(idle, NULL);
         ready_and_wait();
 }

@@ -62,6 +62,8 @@ enum leakscan_state {
         LEAKSCAN_STATE_STOPPED,
         LEAKSCAN_STATE_SYSCALL,
         LEAKSCAN_STATE_UNKNOWN,
+        LEAKSCAN_STATE_KERNEL_WORKER,   /* a kernel thread inside the process (io_uring's
+                                         * iou-wrk-*, iou-sqp-*): no user stack, never a leak */
         _LEAKSCAN_STATE_MAX,
 };
 
@@ -233,9 +235,11 @@ void leakscan_options_init(struct leakscan_options *opts);
  *   -ESRCH  no such process, or it exited during the snapshot
  *   -ENOTUNIQ pid is a thread of another process
  *   -EPERM  not allowed to trace it (ptrace_scope, capabilities)
- *   -EBUSY  already traced by another tracer
+ *   -EBUSY  already traced by another tracer (any of its threads)
  *   -ECHILD it is a zombie
  *   -EINVAL it is a kernel thread, or an option is out of range
+ *   -EDEADLK pid is the calling process itself
+ *   -EOWNERDEAD the process exited during the snapshot or its analysis
  * leakscan_describe_error() turns these into one line with a remedy. */
 int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts,
                          struct leakscan_report **ret_report);

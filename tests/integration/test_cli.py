@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The command line: usage errors, each "could not inspect" cause with its
 message and exit status, and the options that shape the report.
-Usage: test_cli.py LEAKSCAN MUTEX_TARGET TRACER_TARGET MANPAGE"""
+Usage: test_cli.py LEAKSCAN MUTEX_TARGET TRACER_TARGET MANPAGE [POOL_TARGET]"""
 import json
 import os
+import random
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targetlib import Checks, Target, run_leakscan, wait_settled  # noqa: E402
@@ -145,7 +147,46 @@ def main():
         os.killpg(tracer.pid, 9)
         tracer.wait()
 
+    test_failure_messages(leakscan, tracer_exe, sys.argv[5] if len(sys.argv) > 5 else None)
     return check.finish()
+
+
+def test_failure_messages(leakscan, tracer_exe, pool_exe):
+    """Failures of -p say what happened, not "permission denied" while root."""
+    # one non-main thread traced by another process: name the thread and the tracer
+    tracer = subprocess.Popen([tracer_exe, "thread"], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        child = int(tracer.stdout.readline().decode().split()[1])
+        traced = [t for t in os.listdir(f"/proc/{child}/task") if int(t) != child]
+        expect(leakscan, ["-p", str(child)], 3,
+               f"thread {traced[0] if traced else '?'} of process {child} is already traced by process {tracer.pid} (tracer)",
+               label="a process whose second thread has another tracer")
+    finally:
+        os.killpg(tracer.pid, 9)
+        tracer.wait()
+
+    # leakscan's own pid
+    p = subprocess.run(["sh", "-c", f"exec {leakscan} -p $$"], capture_output=True, text=True)
+    check(p.returncode == 3 and "is leakscan itself" in p.stderr,
+          f"-p naming leakscan itself -> exit 3, says so ({p.returncode} {p.stderr.strip()!r})")
+
+    # the target exits at random points of the snapshot and of the analysis
+    if not pool_exe:
+        return
+    rng = random.Random(11)
+    outcomes = []
+    for _ in range(40):
+        t = Target([pool_exe])
+        p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+        time.sleep(rng.uniform(0, 0.05))
+        t.kill()
+        _, err = p.communicate()
+        outcomes.append((p.returncode, err.strip()))
+    bad = [o for o in outcomes if o[0] not in (0, 1) and
+           not (o[0] == 3 and o[1].count("\n") == 0 and ("exited while leakscan was inspecting it" in o[1] or
+                                                          "no such process" in o[1] or "is a zombie" in o[1]))]
+    check(not bad, f"a target killed during -p: exit 3 says it exited, 40 runs ({bad[:3]})")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,17 @@ suppression keyword with a case it ignores and one it does not, a malformed
 suppressions file, the environment variables, OpenMP's pool reported only
 with --no-default-ignores, a baseline against a reused TID, --watch on a
 target that leaks a thread every 100 ms, 64 identical threads in one group,
-and the structure of the SARIF 2.1.0 output.
-Usage: test_rules.py LEAKSCAN MUTEX_TARGET POOL64_TARGET GROWS_TARGET [OPENMP_TARGET]"""
+and the structure of the SARIF 2.1.0 output.  Issues 8, 9 and 12: entry:
+lines, '#' only as a comment after a blank, NUL bytes and excerpts in
+errors, LEAKSCAN_OPTIONS split with quotes and no expansion (its errors
+named, an option missing its value there taking nothing from the command
+line), duration overflow, and the round trips of --list-default-ignores
+(OpenMP) and --print-suppressions (C++ lambdas and templates); a runtime's
+thread ignored only while idle inside the runtime (an OpenMP worker blocked
+in the user's function is a leak, -p and at exit, with libgomp and LLVM's
+libomp); GLib's own pools ignored, the user's GThreadPool not.
+Usage: test_rules.py LEAKSCAN MUTEX_TARGET POOL64_TARGET GROWS_TARGET
+                     [openmp=PATH] [openmp_user=PATH] [openmp_llvm=PATH] [cxx=PATH] [glib=PATH]"""
 import json
 import os
 import re
@@ -92,9 +101,152 @@ def validate_sarif(doc):
     return errors
 
 
+def suppression_lines(text):
+    return [x for x in text.splitlines() if re.match(r"^(top|any|name|module|created-by|entry|runtime):", x)]
+
+
+def test_files_and_options(leakscan, pid):
+    """Issue 8 and 12 on the mutex target (locker, entered at locker())."""
+    # entry: crashed (fnmatch on NULL)
+    for line, ok in (("entry:locker", True), ("entry:lock*", True), ("entry:wait_for_lock", False),
+                     ("entry:locker in libfoo.so*", False), ("top:wait_for_lock in *mutex*", True),
+                     ("top:wait_for_lock#1", False), ("top:wait_for_lock\t# comment after a tab", True)):
+        path = suppressions(line.replace("\\t", "\t") + "\n")
+        rep, p = leaks(leakscan, pid, f"--suppressions={path}")
+        check(rep is not None and (rep["summary"]["leaked"] == 0) == ok,
+              f"suppression {line!r} {'ignores' if ok else 'does not ignore'} the leak "
+              f"({p.returncode}: {p.stderr.strip()[:80]})")
+        os.unlink(path)
+
+    # a NUL byte is an error naming its line, not the end of the file
+    path = suppressions("top:nothing\ntop:x\0\ntop:wait_for_lock\n")
+    code, _, err = run_leakscan(leakscan, ["-p", str(pid), f"--suppressions={path}"])
+    check(code == 2 and f"{path}:2:" in err and "NUL" in err, f"a NUL byte in a suppressions file: {err.strip()!r}")
+    os.unlink(path)
+    base = suppressions("# baseline\n1 2\n3\0 4\n")
+    code, _, err = run_leakscan(leakscan, ["-p", str(pid), f"--baseline={base}"])
+    check(code == 2 and f"{base}:3:" in err and "NUL" in err, f"a NUL byte in a baseline: {err.strip()!r}")
+    os.unlink(base)
+    # errors quote a short, escaped excerpt
+    path = suppressions("bogus:\033[2J" + "x" * 5000 + "\n")
+    code, _, err = run_leakscan(leakscan, ["-p", str(pid), f"--suppressions={path}"])
+    check(code == 2 and len(err) < 300 and "\033" not in err and "\\x1b[2J" in err,
+          f"a malformed line is quoted short and escaped ({len(err)} bytes)")
+    os.unlink(path)
+
+    # LEAKSCAN_OPTIONS: quotes as the shell's, no expansion, errors named
+    d = tempfile.mkdtemp(prefix="leakscan rules ")
+    path = os.path.join(d, "with space.supp")
+    with open(path, "w") as f:
+        f.write("name:locker\n")
+    env = dict(os.environ, LEAKSCAN_OPTIONS=f"--format=json --idle --min-blocked=0 '--suppressions={path}'")
+    p = subprocess.run([leakscan, "-p", str(pid)], capture_output=True, text=True, env=env, cwd=d)
+    check(p.returncode == 0 and json.loads(p.stdout)["summary"]["leaked"] == 0,
+          f"LEAKSCAN_OPTIONS honours quotes (a path with spaces) ({p.stderr.strip()[:80]})")
+    env = dict(os.environ, LEAKSCAN_OPTIONS="--format=json --idle --min-blocked=0 --ignore-top=\"wait for lock\" "
+               "--ignore-name=\\$LOCKNAME --ignore-top=wait_for_*", LOCKNAME="locker")
+    open(os.path.join(d, "--ignore-top=wait_for_zzz"), "w").close()    # a glob would pick this file
+    p = subprocess.run([leakscan, "-p", str(pid)], capture_output=True, text=True, env=env, cwd=d)
+    rep = json.loads(p.stdout) if p.returncode in (0, 1) else None
+    lt = [x for x in rep["processes"][0]["threads"] if x["name"] == "locker"][0] if rep else {}
+    check(rep and rep["summary"]["leaked"] == 0 and lt["ignored_by"].startswith("top:wait_for_*"),
+          f"LEAKSCAN_OPTIONS expands no variables or globs ({lt.get('ignored_by')})")
+    env = dict(os.environ, LEAKSCAN_OPTIONS="--format=json -o")
+    p = subprocess.run([leakscan, "--min-blocked=0", "-p", str(pid)], capture_output=True, text=True, env=env, cwd=d)
+    check(p.returncode == 2 and "LEAKSCAN_OPTIONS" in p.stderr and not os.path.exists(os.path.join(d, "--min-blocked=0")),
+          f"an option missing its value in LEAKSCAN_OPTIONS takes nothing from the command line ({p.stderr.strip()!r})")
+    for opts, what in (("--format=yaml", "unknown format"), ("--grace=forever", "--grace"), ("'--grace=1s", "not closed"),
+                       ("--min-blocked=0 stray", "stray")):
+        p = subprocess.run([leakscan, "-p", str(pid)], capture_output=True, text=True,
+                           env=dict(os.environ, LEAKSCAN_OPTIONS=opts))
+        check(p.returncode == 2 and "LEAKSCAN_OPTIONS" in p.stderr and what in p.stderr and p.stderr.count("\n") == 1,
+              f"LEAKSCAN_OPTIONS={opts}: one error line naming LEAKSCAN_OPTIONS ({p.stderr.strip()!r})")
+    os.unlink(os.path.join(d, "--ignore-top=wait_for_zzz"))
+    os.unlink(path)
+    os.rmdir(d)
+
+    # durations that overflow are usage errors, not instant timeouts
+    for opt in ("--timeout=18446744073709.552", "--grace=1e9", "--timeout=inf"):
+        code, _, err = run_leakscan(leakscan, [opt, "--at-exit", "true"])
+        check(code == 2 and "invalid" in err, f"{opt} is a usage error ({code}: {err.strip()!r})")
+
+
+def test_print_suppressions_cxx(leakscan, cxx):
+    """Every --print-suppressions line reads back and silences its leak."""
+    with Target([cxx]) as t:
+        wait_settled(t.pid, {"cxxlambda", "cxxtemplate", "cxxcond"})
+        code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--idle", "--min-blocked=0", "--print-suppressions"])
+        lines = suppression_lines(out)
+        check(any("{lambda()#" in x for x in lines) and any("park_all<int>" in x for x in lines),
+              f"--print-suppressions names the lambda and the template ({lines})")
+        path = suppressions("\n".join(lines) + "\n")
+        rep, p = leaks(leakscan, t.pid, f"--suppressions={path}")
+        left = [x["name"] for x in rep["processes"][0]["threads"] if x["leaked"]] if rep else p.stderr
+        check(rep is not None and rep["summary"]["leaked"] == 0, f"...and each line silences its leak (left: {left})")
+        os.unlink(path)
+    rep = at_exit_leaks(leakscan, cxx, "--min-blocked=0")
+    check(rep["summary"]["leaked"] == 6, f"at exit, the C++ target leaks 6 threads ({rep['summary']['leaked']})")
+
+
+def test_openmp(leakscan, openmp, openmp_user, openmp_llvm):
+    # every line --list-default-ignores prints is a suppressions line with the same meaning
+    code, listing, _ = run_leakscan(leakscan, ["--list-default-ignores"])
+    path = suppressions(listing)
+    with Target([openmp]) as t:
+        rep, _ = leaks(leakscan, t.pid)
+        byrule = {x["tid"]: x["ignored_by"] for x in rep["processes"][0]["threads"] if x["ignored_by"]}
+        rep2, p = leaks(leakscan, t.pid, "--no-default-ignores", f"--suppressions={path}")
+        byfile = {x["tid"]: x["ignored_by"] for x in rep2["processes"][0]["threads"] if x["ignored_by"]} if rep2 else {}
+        check(byrule and byfile.keys() == byrule.keys() and rep2["summary"] == rep["summary"] and
+              all(v.startswith("runtime:libgomp (" + path) for v in byfile.values()),
+              f"--list-default-ignores read back as suppressions ignores the same threads ({list(byfile.values())[:1]}"
+              f"{p.stderr.strip()[:80]})")
+    os.unlink(path)
+    for target, runtime in ((openmp_user, "libgomp"), (openmp_llvm, "libomp")):
+        if target:
+            test_openmp_user(leakscan, target, runtime)
+
+
+def test_openmp_user(leakscan, target, runtime):
+    """An OpenMP worker blocked in the user's function is no idle runtime thread."""
+    with Target([target]) as t:
+        wait_settled(t.pid, {"ompblocked", "ompidle"})
+        rep, _ = leaks(leakscan, t.pid)
+        th = {x["name"]: x for x in rep["processes"][0]["threads"]}
+        check(th["ompblocked"]["leaked"] and not th["ompidle"]["leaked"] and
+              (th["ompidle"]["ignored_by"] or "").startswith(f"runtime:{runtime} "),
+              f"{runtime}, -p: the worker blocked in wait_for_config is a leak; the idle one is ignored "
+              f"({th['ompidle']['ignored_by']})")
+    rep = at_exit_leaks(leakscan, target)
+    th = {x["name"]: x for x in rep["processes"][0]["threads"]}
+    check(rep["summary"]["leaked"] == 2 and th["ompblocked"]["leaked"] and not th["ompidle"]["leaked"] and
+          (th["ompidle"]["ignored_by"] or "").startswith(f"runtime:{runtime} "),
+          f"{runtime}, at exit too, with the creator stack known ({rep['summary']['leaked']}: {th['ompidle']['ignored_by']})")
+
+
+def test_glib(leakscan, glib):
+    """GLib: its own threads ignored whatever their names; the user's pool and thread are not."""
+    rep = at_exit_leaks(leakscan, glib)
+    th = {x["name"]: x for x in rep["processes"][0]["threads"]}
+    glibs = {n: (th[n]["ignored_by"] or "") for n in ("gtaskpool", "gmain") if n in th}
+    check(th["userpool"]["leaked"] and th["userloop"]["leaked"] and rep["summary"]["leaked"] == 2 and
+          "gtaskpool" in glibs and all(v.startswith("runtime:glib ") for v in glibs.values()),
+          f"at exit: the user's GThreadPool and the user's blocked main-loop callback are leaks, GLib's "
+          f"GTask pool and worker context are not ({rep['summary']['leaked']}, {glibs})")
+    rep = at_exit_leaks(leakscan, glib, "--no-default-ignores")
+    check(rep["summary"]["leaked"] == 2 + len(glibs), f"...all of them with --no-default-ignores ({rep['summary']['leaked']})")
+    with Target([glib]) as t:
+        wait_settled(t.pid, {"userloop", "gtaskpool"})
+        rep, _ = leaks(leakscan, t.pid)
+        th = {x["name"]: x for x in rep["processes"][0]["threads"]}
+        check(th["userloop"]["leaked"] and not th["gmain"]["leaked"],
+              "-p: the callback blocked in user code is a leak, GLib's idle worker context is not")
+
+
 def main():
-    leakscan, mutex, pool64, grows = sys.argv[1:5]
-    openmp = sys.argv[5] if len(sys.argv) > 5 else None
+    leakscan, mutex, pool64, grows = [os.path.abspath(x) for x in sys.argv[1:5]]
+    extra = dict(a.split("=", 1) for a in sys.argv[5:])
+    openmp = extra.get("openmp")
 
     with Target([mutex]) as t:
         wait_settled(t.pid, {"locker"})
@@ -203,6 +355,8 @@ def main():
         check(code == 2 and "go with -p" in err, "--baseline goes with -p")
         os.unlink(base)
 
+        test_files_and_options(leakscan, t.pid)
+
         # --watch on a process whose thread count does not change
         code, out, _ = run_leakscan(leakscan, ["-p", str(t.pid), "--watch=400ms", "--interval=100ms"])
         check(code == 0 and "no group of threads grew" in out, f"--watch on a stable process: nothing grew ({code})")
@@ -270,11 +424,16 @@ def main():
             rep, _ = leaks(leakscan, t.pid)
             ign = [x["ignored_by"] for x in rep["processes"][0]["threads"] if x["ignored_by"]]
             check(ign and all("default: OpenMP (libgomp)" in x for x in ign), f"...naming the entry ({ign[:1]})")
+        test_openmp(leakscan, openmp, extra.get("openmp_user"), extra.get("openmp_llvm"))
     else:
         check(False, "no OpenMP target: the compiler has no -fopenmp")
+    if extra.get("cxx"):
+        test_print_suppressions_cxx(leakscan, extra["cxx"])
+    if extra.get("glib"):
+        test_glib(leakscan, extra["glib"])
     code, out, _ = run_leakscan(leakscan, ["--list-default-ignores"])
-    check(code == 0 and "libgomp" in out and "libuv" in out and "jemalloc" in out and "CUDA" in out,
-          "--list-default-ignores documents the built-in list")
+    check(code == 0 and "libgomp" in out and "libuv" in out and "jemalloc" in out and "CUDA" in out
+          and "libomp" in out and "gRPC" in out, "--list-default-ignores documents the built-in list")
 
     return check.finish()
 

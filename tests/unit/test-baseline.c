@@ -1,10 +1,66 @@
 /* Unit tests of --watch's growth rule and of baselines, on synthetic
  * snapshots: a thread that moves from one state to another is no growth,
  * new threads in a group are; a baseline matches TID and start time. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "baseline.h"
 #include "check.h"
+
+void *__real_realloc(void *p, size_t n);
+static unsigned long realloc_calls;
+void *__wrap_realloc(void *p, size_t n)         /* linked with -Wl,--wrap=realloc */
+{
+        realloc_calls++;
+        return __real_realloc(p, n);
+}
+
+/* Parsing baseline files: NUL bytes, excerpts, linear time on 40,000 lines. */
+static void test_parse(void)
+{
+        struct baseline b = {0};
+        char *err = NULL;
+        static const char ok[] = "# leakscan baseline 1\n# TID ...\n12 345 00ab name\n13\t346\n\n";
+        CHECK_EQ_INT(baseline_parse("b", ok, sizeof ok - 1, &b, &err), 0);
+        CHECK_EQ_INT(b.n, 2);
+        CHECK(b.n == 2 && b.entries[1].tid == 13 && b.entries[1].start_time == 346);
+        baseline_done(&b);
+
+        /* issue 12: a NUL byte is an error naming the line, not an end */
+        static const char nul[] = "12 345\n13 3\0 x\n14 1\n";
+        CHECK_EQ_INT(baseline_parse("b", nul, sizeof nul - 1, &b, &err), -EINVAL);
+        CHECK(err && strstr(err, "b:2:") && strstr(err, "NUL"));
+        free(err);
+        err = NULL;
+
+        static const char *const bads[] = { "-1 5", "0 5", "12", "12 x", " 12 5", "99999999999 1", "12 5x",
+                                            "12 99999999999999999999999" };
+        for (size_t i = 0; i < sizeof bads / sizeof *bads; i++) {
+                CHECK_EQ_INT(baseline_parse("b", bads[i], strlen(bads[i]), &b, &err), -EINVAL);
+                CHECK(err && strstr(err, "b:1:"));
+                free(err);
+                err = NULL;
+        }
+
+        /* the excerpt is short and escaped */
+        char bad[400] = "\x1b]0;title\x07";
+        memset(bad + strlen(bad), 'a', 300);
+        CHECK_EQ_INT(baseline_parse("b", bad, strlen(bad), &b, &err), -EINVAL);
+        CHECK(err && strlen(err) < 160 && !strchr(err, '\x1b') && !strchr(err, '\x07') && strstr(err, "\\x1b]0;title"));
+        free(err);
+
+        enum { N = 40000 };
+        char *text = malloc((size_t) N * 40), *p = text;
+        for (int i = 0; i < N; i++)
+                p += sprintf(p, "%d %d 0123456789abcdef name\n", i + 1, i * 7);
+        realloc_calls = 0;
+        err = NULL;
+        CHECK_EQ_INT(baseline_parse("b", text, (size_t) (p - text), &b, &err), 0);
+        CHECK_EQ_INT(b.n, N);
+        CHECK(realloc_calls < 64);      /* was one per line */
+        baseline_done(&b);
+        free(text);
+}
 
 /* A one-process report of n threads: (tid, start time, state) triples. */
 static struct leakscan_report *snapshot(size_t n, const int (*spec)[3])
@@ -81,5 +137,6 @@ int main(void)
         CHECK(baseline_contains(&bl, 101, 1));
         CHECK(!baseline_contains(&bl, 102, 5));         /* 102 started at 5, not 4 */
         CHECK(!baseline_contains(&bl, 103, 1));
+        test_parse();
         return CHECK_DONE();
 }

@@ -124,6 +124,37 @@ static void test_syscalls(void)
         CHECK(r.state == LEAKSCAN_STATE_SLEEP && r.timeout && r.verdict == LEAKSCAN_VERDICT_TIMED);
         struct leakscan_frame tcond[] = { F("__pthread_cond_wait_common", LIBC), F("w", PROG) };
         CHECK_EQ_INT(run('S', SYS_restart_syscall, NULL, NULL, tcond, 2).state, LEAKSCAN_STATE_CONDVAR);
+
+        /* restart_syscall after an interrupted poll: the registers still hold
+         * poll's arguments, so poll(-1) stays an indefinite wait and poll(100)
+         * a timed one, whatever number of stops came before */
+        struct leakscan_frame in_poll[] = { F("__GI___poll", LIBC), F("poll_forever", PROG), F("start_thread", LIBC) };
+        r = run('S', SYS_restart_syscall, poll_inf, NULL, in_poll, 3);
+        CHECK(r.state == LEAKSCAN_STATE_POLL && !r.timeout && r.verdict == LEAKSCAN_VERDICT_BLOCKED);
+        r = run('S', SYS_restart_syscall, poll_100, NULL, in_poll, 3);
+        CHECK(r.state == LEAKSCAN_STATE_POLL && r.timeout && r.verdict == LEAKSCAN_VERDICT_TIMED);
+        /* a static binary's poll, without the leading underscores */
+        struct leakscan_frame in_poll_static[] = { F("poll", PROG), F("loop", PROG) };
+        CHECK(!run('S', SYS_restart_syscall, poll_inf, NULL, in_poll_static, 2).timeout);
+        /* a user function named like poll is not libc's poll */
+        struct leakscan_frame pollster[] = { F(NULL, LIBC), F("pollster", PROG) };
+        r = run('S', SYS_restart_syscall, poll_inf, NULL, pollster, 2);
+        CHECK(r.state == LEAKSCAN_STATE_SYSCALL && r.timeout);
+        /* nothing known: a timed wait, never an invented leak */
+        r = run('S', SYS_restart_syscall, poll_inf, NULL, NULL, 0);
+        CHECK(r.timeout && r.verdict == LEAKSCAN_VERDICT_TIMED);
+
+        /* futex with a timeout and the ops that do not wait */
+        const uint64_t lock_pi[6] = { 0x6000, 0x86, 0, 0, 0, 0 };
+        r = run('S', SYS_futex, lock_pi, NULL, NULL, 0);
+        CHECK(r.has_wait_address && r.wait_address == 0x6000 && !r.timeout);
+        const uint64_t requeue[6] = { 0x6000, 0x84, 1, 0x1234, 0x7000, 0 };
+        r = run('S', SYS_futex, requeue, NULL, NULL, 0);
+        CHECK(!r.has_wait_address && !r.timeout);
+        /* recvmmsg with a timeout ends by itself */
+        const uint64_t mm_timed[6] = { 3, 0x1000, 4, 0, 0x2000, 0 };
+        r = run('S', SYS_recvmmsg, mm_timed, "socket:[9]", NULL, 0);
+        CHECK(r.state == LEAKSCAN_STATE_SOCKET_READ && r.timeout);
 }
 
 static void test_scheduler_states(void)
@@ -136,6 +167,12 @@ static void test_scheduler_states(void)
         r = run('D', -1, NULL, NULL, NULL, 0);
         CHECK(r.state == LEAKSCAN_STATE_DISK_IO && r.verdict == LEAKSCAN_VERDICT_BLOCKED);
         CHECK_EQ_INT(run('S', -1, NULL, NULL, NULL, 0).state, LEAKSCAN_STATE_UNKNOWN);
+
+        /* an io_uring worker (PF_IO_WORKER): its own state, never blocked */
+        struct classify_input in = { .proc_state = 'S', .syscall_nr = -1, .proc_flags = 0x404010 };
+        classify_thread(&in, &r);
+        CHECK(r.state == LEAKSCAN_STATE_KERNEL_WORKER && r.verdict == LEAKSCAN_VERDICT_IDLE && !r.timeout);
+        CHECK_EQ_STR(leakscan_state_to_string(LEAKSCAN_STATE_KERNEL_WORKER), "kernel-worker");
 }
 
 static void test_top_frame(void)

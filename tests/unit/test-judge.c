@@ -96,6 +96,15 @@ static void test_at_exit(void)
         CHECK_EQ_INT(judge_process(&p, &policy), 0);
         CHECK(!t[0].leaked);
         CHECK(t[2].leaked);
+
+        /* io_uring's workers are the kernel's, in every mode */
+        t[4].state = LEAKSCAN_STATE_KERNEL_WORKER;
+        t[4].verdict = LEAKSCAN_VERDICT_IDLE;
+        CHECK_EQ_INT(judge_process(&p, &policy), 0);
+        CHECK(!t[4].leaked);
+        policy.mode = JUDGE_AT_EXIT;
+        CHECK_EQ_INT(judge_process(&p, &policy), 0);
+        CHECK(!t[4].leaked);
         process_done(&p);
 }
 

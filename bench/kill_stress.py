@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Kills leakscan in the middle of its snapshots and counts the target's
+signals lost (issue 12, item 8).
+
+Starts the signals test target (a blocked worker, a heartbeat and THREADS
+idle threads, counting the queued real-time signals it receives), sends it
+SIGRTMIN+1 every 0.5 ms, and KILLS times runs `leakscan -p` and kills it
+with SIG after a random delay within the time a snapshot takes (measured
+first).  After each kill, checks that no thread is left stopped or traced.
+At the end compares the signals sent with those received.
+
+With --eintr, the target is instead test-targets/eintr (indefinite
+epoll_wait, semop and sigwaitinfo woken every millisecond), and the count
+is of the EINTRs those calls returned.
+
+Usage: bench/kill_stress.py [--build DIR] [--kills 100] [--signal KILL]
+                            [--threads 50] [--leakscan PATH] [--eintr]
+Prints one line: kills, sent, received, lost, threads left stopped or
+traced (or, with --eintr, the EINTRs seen)."""
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from targetlib import Target, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
+
+
+def left_behind(pid):
+    """Threads left stopped or traced by a killed leakscan."""
+    bad = 0
+    for tid in tasks(pid):
+        try:
+            st = task_stat(pid, tid)[1]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if st in "tT" or tracer_pid(pid, tid) != 0:
+            bad += 1
+    return bad
+
+
+def eintr_run(a, leakscan, target, sig):
+    with Target([target]) as t:
+        time.sleep(0.2)
+        durations = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            durations.append(time.perf_counter() - t0)
+        span = statistics.median(durations)
+        os.kill(t.pid, signal.SIGUSR2)
+        before = int(t.proc.stdout.readline().decode().split()[1])
+        stuck = 0
+        for _ in range(a.kills):
+            p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(random.uniform(0, span))
+            p.send_signal(sig)
+            p.wait()
+            time.sleep(0.01)
+            stuck += left_behind(t.pid) > 0
+        os.kill(t.pid, signal.SIGUSR2)
+        after = int(t.proc.stdout.readline().decode().split()[1])
+        print(f"SIG{a.signal.upper()} on EINTR waiters: kills {a.kills} (within {span * 1000:.0f} ms of start), "
+              f"EINTR seen {after - before} (unkilled snapshots before: {before}), left stopped or traced {stuck}")
+        return 0 if after == before and stuck == 0 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--leakscan")
+    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--signal", default="KILL")
+    ap.add_argument("--threads", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--eintr", action="store_true")
+    a = ap.parse_args()
+    leakscan = a.leakscan or os.path.join(a.build, "leakscan")
+    target = os.path.join(a.build, "test-targets", "signals")
+    sig = getattr(signal, "SIG" + a.signal.upper())
+    random.seed(a.seed)
+    if a.eintr:
+        return eintr_run(a, leakscan, os.path.join(a.build, "test-targets", "eintr"), sig)
+
+    with Target([target, str(a.threads)]) as t:
+        wait_settled(t.pid, {"blocked"})
+        durations = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            durations.append(time.perf_counter() - t0)
+        span = statistics.median(durations)
+
+        sent = 0
+        stop = threading.Event()
+
+        def sender():
+            nonlocal sent
+            while not stop.is_set():
+                os.kill(t.pid, signal.SIGRTMIN + 1)
+                sent += 1
+                time.sleep(0.0005)
+        th = threading.Thread(target=sender)
+        th.start()
+        stuck = 0
+        for _ in range(a.kills):
+            p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(random.uniform(0, span))
+            p.send_signal(sig)
+            p.wait()
+            time.sleep(0.01)
+            stuck += left_behind(t.pid) > 0
+        stop.set()
+        th.join()
+        time.sleep(0.3)
+        os.kill(t.pid, signal.SIGUSR2)
+        line = t.proc.stdout.readline().decode().split()
+        got = int(line[1])
+        print(f"SIG{a.signal.upper()}: kills {a.kills} (within {span * 1000:.0f} ms of start), "
+              f"sent {sent}, received {got}, lost {sent - got}, left stopped or traced {stuck}")
+        return 0 if got == sent and stuck == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

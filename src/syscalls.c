@@ -1,0 +1,175 @@
+/* The syscall table; see syscalls.h.  A row is written once, with
+ * designated initialisers indexed by number, so that a syscall the build's
+ * architecture lacks (poll, select and epoll_wait on aarch64) is left out by
+ * its #ifdef and nothing else changes. */
+#include <sys/syscall.h>
+
+#include "syscalls.h"
+#include "syscall-names.h"
+#include "util.h"
+
+#define B SYSCALL_BLOCKS
+#define EINTR_RESTART SYSCALL_EINTR_RESTARTABLE
+
+/* State, fd direction, fd argument, timeout argument, timeout kind, flags. */
+#define ROW(st, dir, fd, targ, tkind, fl) \
+        { .state = LEAKSCAN_STATE_##st, .fd_dir = SYSCALL_FD_##dir, .fd_arg = (fd), \
+          .timeout_arg = (targ), .timeout = SYSCALL_TIMEOUT_##tkind, .flags = (fl) | SYSCALL_KNOWN }
+
+/* Marks a row as written: rows left out are zero, and a zero row must not
+ * read as "running, blocks never" of a real syscall. */
+#define SYSCALL_KNOWN (1u << 31)
+
+static const struct syscall_info table[] = {
+        /* locks: futex ops and the frames name the primitive */
+        [SYS_futex] =           ROW(FUTEX, NONE, -1, 3, FUTEX, B | SYSCALL_STATE_FROM_FRAMES),
+#ifdef SYS_futex_waitv
+        [SYS_futex_waitv] =     ROW(FUTEX, NONE, -1, 3, PTR, B),
+#endif
+        /* sleeps */
+        [SYS_nanosleep] =       ROW(SLEEP, NONE, -1, 0, ALWAYS, B),
+        [SYS_clock_nanosleep] = ROW(SLEEP, NONE, -1, 2, ALWAYS, B),
+        /* a wait the kernel resumes after a stop with its restart block: the
+         * frames tell which call it was; alone it is a timed wait, since
+         * futex and nanosleep restart this way only with a timeout */
+        [SYS_restart_syscall] = ROW(SYSCALL, NONE, -1, -1, ALWAYS, B | SYSCALL_RESTART),
+        /* fds: a pipe or a socket names the wait */
+        [SYS_read] =            ROW(SYSCALL, READ, 0, -1, NONE, B),
+        [SYS_readv] =           ROW(SYSCALL, READ, 0, -1, NONE, B),
+        [SYS_pread64] =         ROW(SYSCALL, READ, 0, -1, NONE, B),
+        [SYS_preadv] =          ROW(SYSCALL, READ, 0, -1, NONE, B),
+        [SYS_preadv2] =         ROW(SYSCALL, READ, 0, -1, NONE, B),
+        [SYS_write] =           ROW(SYSCALL, WRITE, 0, -1, NONE, B),
+        [SYS_writev] =          ROW(SYSCALL, WRITE, 0, -1, NONE, B),
+        [SYS_pwrite64] =        ROW(SYSCALL, WRITE, 0, -1, NONE, B),
+        [SYS_pwritev] =         ROW(SYSCALL, WRITE, 0, -1, NONE, B),
+        [SYS_pwritev2] =        ROW(SYSCALL, WRITE, 0, -1, NONE, B),
+        [SYS_recvfrom] =        ROW(SOCKET_READ, NONE, 0, -1, NONE, B),
+        [SYS_recvmsg] =         ROW(SOCKET_READ, NONE, 0, -1, NONE, B),
+        [SYS_recvmmsg] =        ROW(SOCKET_READ, NONE, 0, 4, PTR, B),
+        [SYS_sendto] =          ROW(SOCKET_WRITE, NONE, 0, -1, NONE, B),
+        [SYS_sendmsg] =         ROW(SOCKET_WRITE, NONE, 0, -1, NONE, B),
+        [SYS_sendmmsg] =        ROW(SOCKET_WRITE, NONE, 0, -1, NONE, B),
+        [SYS_accept] =          ROW(ACCEPT, NONE, 0, -1, NONE, B),
+        [SYS_accept4] =         ROW(ACCEPT, NONE, 0, -1, NONE, B),
+        [SYS_connect] =         ROW(CONNECT, NONE, 0, -1, NONE, B),
+        [SYS_flock] =           ROW(SYSCALL, NONE, 0, -1, NONE, B),
+        [SYS_splice] =          ROW(SYSCALL, NONE, 0, -1, NONE, B),
+        [SYS_tee] =             ROW(SYSCALL, NONE, 0, -1, NONE, B),
+        /* event loops */
+#ifdef SYS_poll
+        [SYS_poll] =            ROW(POLL, NONE, -1, 2, INT_MS, B),
+#endif
+        [SYS_ppoll] =           ROW(POLL, NONE, -1, 2, PTR, B),
+#ifdef SYS_select
+        [SYS_select] =          ROW(POLL, NONE, -1, 4, PTR, B),
+#endif
+        [SYS_pselect6] =        ROW(POLL, NONE, -1, 4, PTR, B),
+#ifdef SYS_epoll_wait
+        [SYS_epoll_wait] =      ROW(POLL, NONE, -1, 3, INT_MS, B | EINTR_RESTART),
+#endif
+        [SYS_epoll_pwait] =     ROW(POLL, NONE, -1, 3, INT_MS, B | EINTR_RESTART),
+#ifdef SYS_epoll_pwait2
+        [SYS_epoll_pwait2] =    ROW(POLL, NONE, -1, 3, PTR, B | EINTR_RESTART),
+#endif
+        /* children and signals */
+        [SYS_wait4] =           ROW(WAIT_CHILD, NONE, -1, -1, NONE, B),
+        [SYS_waitid] =          ROW(WAIT_CHILD, NONE, -1, -1, NONE, B),
+        [SYS_rt_sigtimedwait] = ROW(SIGNAL_WAIT, NONE, -1, 2, PTR, B | EINTR_RESTART),
+#ifdef SYS_pause
+        [SYS_pause] =           ROW(SIGNAL_WAIT, NONE, -1, -1, NONE, B),
+#endif
+        [SYS_rt_sigsuspend] =   ROW(SIGNAL_WAIT, NONE, -1, -1, NONE, B),
+        /* System V IPC and AIO: never restarted after a stop */
+#ifdef SYS_semop
+        [SYS_semop] =           ROW(SYSCALL, NONE, -1, -1, NONE, B | EINTR_RESTART),
+#endif
+        [SYS_semtimedop] =      ROW(SYSCALL, NONE, -1, 3, PTR, B | EINTR_RESTART),
+        [SYS_msgrcv] =          ROW(SYSCALL, NONE, -1, -1, NONE, B | EINTR_RESTART),
+        [SYS_msgsnd] =          ROW(SYSCALL, NONE, -1, -1, NONE, B | EINTR_RESTART),
+        [SYS_io_getevents] =    ROW(SYSCALL, NONE, -1, 4, PTR, B | EINTR_RESTART),
+#ifdef SYS_io_pgetevents
+        [SYS_io_pgetevents] =   ROW(SYSCALL, NONE, -1, 4, PTR, B | EINTR_RESTART),
+#endif
+        [SYS_mq_timedreceive] = ROW(SYSCALL, NONE, -1, 4, PTR, B),
+        [SYS_mq_timedsend] =    ROW(SYSCALL, NONE, -1, 4, PTR, B),
+};
+
+const struct syscall_info *syscalls_lookup(long nr)
+{
+        if (nr < 0 || (size_t) nr >= ARRAY_SIZE(table) || !(table[nr].flags & SYSCALL_KNOWN))
+                return NULL;
+        return &table[nr];
+}
+
+const char *syscalls_name(long nr)
+{
+        if (nr < 0 || (size_t) nr >= ARRAY_SIZE(syscall_names))
+                return NULL;
+        return syscall_names[nr];
+}
+
+int syscalls_fd_arg(long nr)
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        return s ? s->fd_arg : -1;
+}
+
+bool syscalls_futex_op_waits(uint64_t op)
+{
+        switch ((unsigned) op & FUTEX_OP_CMD_MASK) {
+        case FUTEX_OP_WAIT: case FUTEX_OP_WAIT_BITSET: case FUTEX_OP_LOCK_PI: case FUTEX_OP_LOCK_PI2:
+        case FUTEX_OP_WAIT_REQUEUE_PI:
+                return true;
+        default:
+                return false;
+        }
+}
+
+bool syscalls_futex_word(long nr, const uint64_t args[6], uint64_t *ret_addr)
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        if (!s || s->timeout != SYSCALL_TIMEOUT_FUTEX || !syscalls_futex_op_waits(args[1]))
+                return false;
+        *ret_addr = args[0];
+        return true;
+}
+
+bool syscalls_blocks(long nr, const uint64_t args[6])
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        if (!s || !(s->flags & SYSCALL_BLOCKS))
+                return false;
+        if (s->timeout == SYSCALL_TIMEOUT_FUTEX)
+                return syscalls_futex_op_waits(args[1]);
+        return true;
+}
+
+bool syscalls_is_timed(long nr, const uint64_t args[6])
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        if (!s)
+                return false;
+        switch (s->timeout) {
+        case SYSCALL_TIMEOUT_NONE:
+                return false;
+        case SYSCALL_TIMEOUT_ALWAYS:
+                return true;
+        case SYSCALL_TIMEOUT_PTR:
+                return args[s->timeout_arg] != 0;
+        case SYSCALL_TIMEOUT_INT_MS:
+                return (int) args[s->timeout_arg] >= 0;
+        case SYSCALL_TIMEOUT_FUTEX:
+                /* a wake or requeue does not wait at all; of the waits, the
+                 * argument is a timeout (FUTEX_WAIT: relative, the rest
+                 * absolute) */
+                return syscalls_futex_op_waits(args[1]) && args[s->timeout_arg] != 0;
+        }
+        return false;
+}
+
+bool syscalls_eintr_restartable(long nr, const uint64_t args[6])
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        return s && (s->flags & SYSCALL_EINTR_RESTARTABLE) && !syscalls_is_timed(nr, args);
+}

@@ -1,0 +1,135 @@
+/* Robustness target (tests/integration/test_robustness.py): three threads in
+ * indefinite waits that the kernel ends with EINTR, not restarts, when a
+ * ptrace stop interrupts them (epoll_wait(-1), semop, sigwaitinfo), each
+ * woken every millisecond and busy for half of it, so that a snapshot often
+ * finds them running just before they sleep again.  Counts the EINTR
+ * returns each saw and prints them on SIGUSR2 ("eintr N"): leakscan must
+ * leave the count at 0. */
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <time.h>
+
+#include "common.h"
+
+static atomic_int eintr;
+static int efd, semid;
+static pthread_t sigwaiter_thread;
+
+static void on_report(int sig)
+{
+        (void) sig;
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "eintr %d\n", atomic_load(&eintr));
+        (void) !write(STDOUT_FILENO, buf, (size_t) n);
+}
+
+static void spin_us(long us)
+{
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        do
+                clock_gettime(CLOCK_MONOTONIC, &b);
+        while ((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000 < us);
+}
+
+static void *epoller(void *arg)
+{
+        (void) arg;
+        name_self("epoller");
+        int ep = epoll_create1(0);
+        struct epoll_event ev = { .events = EPOLLIN }, out;
+        epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+        for (;;) {
+                if (epoll_wait(ep, &out, 1, -1) < 0 && errno == EINTR)
+                        atomic_fetch_add(&eintr, 1);
+                uint64_t v;
+                (void) !read(efd, &v, sizeof v);
+                spin_us(500);
+        }
+        return NULL;
+}
+
+static void *semwaiter(void *arg)
+{
+        (void) arg;
+        name_self("semwaiter");
+        struct sembuf down = { .sem_num = 0, .sem_op = -1 };
+        for (;;) {
+                if (semop(semid, &down, 1) < 0 && errno == EINTR)
+                        atomic_fetch_add(&eintr, 1);
+                spin_us(500);
+        }
+        return NULL;
+}
+
+static void *sigwaiter(void *arg)
+{
+        (void) arg;
+        name_self("sigwaiter");
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        for (;;) {
+                if (sigwaitinfo(&set, NULL) < 0 && errno == EINTR)
+                        atomic_fetch_add(&eintr, 1);
+                spin_us(500);
+        }
+        return NULL;
+}
+
+static void *waker(void *arg)
+{
+        (void) arg;
+        name_self("waker");
+        struct sembuf up = { .sem_num = 0, .sem_op = 1 };
+        for (;;) {
+                uint64_t one = 1;
+                (void) !write(efd, &one, sizeof one);
+                semop(semid, &up, 1);
+                pthread_kill(sigwaiter_thread, SIGUSR1);
+                usleep(1000);
+        }
+        return NULL;
+}
+
+/* A System V semaphore outlives its process: a child in a session of its
+ * own (out of reach of the harness's kill of our group) removes it when we
+ * die. */
+static void remove_sem_at_death(void)
+{
+        pid_t parent = getpid();
+        if (fork() != 0)
+                return;
+        setsid();
+        while (getppid() == parent)
+                usleep(100000);
+        semctl(semid, 0, IPC_RMID);
+        _exit(0);
+}
+
+int main(void)
+{
+        struct sigaction sa = { .sa_handler = on_report, .sa_flags = SA_RESTART };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR2, &sa, NULL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);   /* inherited: only sigwaitinfo takes it */
+        efd = eventfd(0, 0);
+        semid = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+        if (efd < 0 || semid < 0)
+                die("eventfd/semget");
+        remove_sem_at_death();
+        spawn_thread(epoller, NULL);
+        spawn_thread(semwaiter, NULL);
+        sigwaiter_thread = spawn_thread(sigwaiter, NULL);
+        spawn_thread(waker, NULL);
+        printf("ready %d\n", (int) getpid());
+        fflush(stdout);
+        for (;;)
+                pause();
+}

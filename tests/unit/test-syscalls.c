@@ -1,0 +1,117 @@
+/* Unit tests of the syscall table: every row's fd and timeout argument as
+ * the kernel defines them, and the rules built on the rows. */
+#include <sys/syscall.h>
+
+#include "check.h"
+#include "syscalls.h"
+
+static void test_rows(void)
+{
+        /* every row that names a timeout argument names one of the six */
+        for (long nr = 0; nr < 1024; nr++) {
+                const struct syscall_info *s = syscalls_lookup(nr);
+                if (!s)
+                        continue;
+                CHECK(s->fd_arg >= -1 && s->fd_arg < 6);
+                CHECK(s->timeout_arg >= -1 && s->timeout_arg < 6);
+                if (s->timeout == SYSCALL_TIMEOUT_PTR || s->timeout == SYSCALL_TIMEOUT_INT_MS ||
+                    s->timeout == SYSCALL_TIMEOUT_FUTEX)
+                        CHECK(s->timeout_arg >= 0);
+                CHECK(s->flags & SYSCALL_BLOCKS);
+                CHECK(syscalls_name(nr) != NULL);
+                /* an fd direction needs the fd */
+                if (s->fd_dir != SYSCALL_FD_NONE)
+                        CHECK(s->fd_arg >= 0);
+        }
+        CHECK(syscalls_lookup(-1) == NULL);
+        CHECK(syscalls_lookup(100000) == NULL);
+        CHECK(syscalls_lookup(SYS_getpid) == NULL);
+        CHECK_EQ_STR(syscalls_name(SYS_restart_syscall), "restart_syscall");
+
+        CHECK_EQ_INT(syscalls_fd_arg(SYS_read), 0);
+        CHECK_EQ_INT(syscalls_fd_arg(SYS_accept4), 0);
+        CHECK_EQ_INT(syscalls_fd_arg(SYS_flock), 0);
+        CHECK_EQ_INT(syscalls_fd_arg(SYS_futex), -1);
+        CHECK_EQ_INT(syscalls_fd_arg(SYS_getpid), -1);
+        CHECK_EQ_INT(syscalls_lookup(SYS_poll)->timeout_arg, 2);
+        CHECK_EQ_INT(syscalls_lookup(SYS_ppoll)->timeout_arg, 2);
+        CHECK_EQ_INT(syscalls_lookup(SYS_pselect6)->timeout_arg, 4);
+        CHECK_EQ_INT(syscalls_lookup(SYS_epoll_wait)->timeout_arg, 3);
+        CHECK_EQ_INT(syscalls_lookup(SYS_rt_sigtimedwait)->timeout_arg, 2);
+        CHECK_EQ_INT(syscalls_lookup(SYS_semtimedop)->timeout_arg, 3);
+        CHECK_EQ_INT(syscalls_lookup(SYS_io_getevents)->timeout_arg, 4);
+}
+
+static void test_futex(void)
+{
+        CHECK(syscalls_futex_op_waits(FUTEX_OP_WAIT | FUTEX_OP_PRIVATE_FLAG));
+        CHECK(syscalls_futex_op_waits(FUTEX_OP_WAIT_BITSET | FUTEX_OP_PRIVATE_FLAG | FUTEX_OP_CLOCK_REALTIME));
+        CHECK(syscalls_futex_op_waits(FUTEX_OP_LOCK_PI));
+        CHECK(syscalls_futex_op_waits(FUTEX_OP_LOCK_PI2 | FUTEX_OP_PRIVATE_FLAG));
+        CHECK(syscalls_futex_op_waits(FUTEX_OP_WAIT_REQUEUE_PI));
+        CHECK(!syscalls_futex_op_waits(FUTEX_OP_WAKE | FUTEX_OP_PRIVATE_FLAG));
+        CHECK(!syscalls_futex_op_waits(FUTEX_OP_UNLOCK_PI));
+        CHECK(!syscalls_futex_op_waits(FUTEX_OP_CMP_REQUEUE));
+        CHECK(!syscalls_futex_op_waits(FUTEX_OP_TRYLOCK_PI));
+
+        const uint64_t wait[6] = { 0x5000, FUTEX_OP_WAIT | FUTEX_OP_PRIVATE_FLAG, 2, 0, 0, 0 };
+        const uint64_t timed[6] = { 0x5000, FUTEX_OP_WAIT_BITSET | FUTEX_OP_PRIVATE_FLAG, 0, 0x7ff0, 0, ~0u };
+        const uint64_t wake[6] = { 0x5000, FUTEX_OP_WAKE | FUTEX_OP_PRIVATE_FLAG, 1, 0x7ff0, 0, 0 };
+        uint64_t word = 0;
+        CHECK(syscalls_futex_word(SYS_futex, wait, &word) && word == 0x5000);
+        CHECK(!syscalls_futex_word(SYS_futex, wake, &word));
+        CHECK(!syscalls_futex_word(SYS_read, wait, &word));
+        CHECK(syscalls_blocks(SYS_futex, wait));
+        CHECK(!syscalls_blocks(SYS_futex, wake));
+        CHECK(!syscalls_is_timed(SYS_futex, wait));
+        CHECK(syscalls_is_timed(SYS_futex, timed));
+        /* a wake's fourth argument (val2 of CMP_REQUEUE) is no timeout */
+        CHECK(!syscalls_is_timed(SYS_futex, wake));
+}
+
+static void test_timeouts_and_restart(void)
+{
+        const uint64_t none[6] = { 0 };
+        const uint64_t int_inf[6] = { 4, 0x1000, 0xffffffffu, 0xffffffffu, 0, 0 };
+        const uint64_t int_zero[6] = { 4, 0x1000, 0, 0, 0, 0 };
+        const uint64_t ptr[6] = { 4, 0x1000, 0x2000, 0x2000, 0x2000, 0 };
+
+        CHECK(syscalls_is_timed(SYS_nanosleep, none));
+        CHECK(syscalls_is_timed(SYS_clock_nanosleep, none));
+        CHECK(!syscalls_is_timed(SYS_read, none));
+        CHECK(!syscalls_is_timed(SYS_poll, int_inf));
+        CHECK(syscalls_is_timed(SYS_poll, int_zero));
+        CHECK(!syscalls_is_timed(SYS_ppoll, none));
+        CHECK(syscalls_is_timed(SYS_ppoll, ptr));
+        CHECK(!syscalls_is_timed(SYS_epoll_wait, int_inf));
+        CHECK(syscalls_is_timed(SYS_epoll_pwait, int_zero));
+        CHECK(syscalls_is_timed(SYS_pselect6, ptr));
+        CHECK(!syscalls_is_timed(SYS_getpid, ptr));
+
+        /* our stop ends these with -EINTR; indefinite ones are re-entered */
+        CHECK(syscalls_eintr_restartable(SYS_epoll_wait, int_inf));
+        CHECK(!syscalls_eintr_restartable(SYS_epoll_wait, int_zero));
+        CHECK(syscalls_eintr_restartable(SYS_epoll_pwait2, none));
+        CHECK(!syscalls_eintr_restartable(SYS_epoll_pwait2, ptr));
+        CHECK(syscalls_eintr_restartable(SYS_rt_sigtimedwait, none));
+        CHECK(!syscalls_eintr_restartable(SYS_rt_sigtimedwait, ptr));
+        CHECK(syscalls_eintr_restartable(SYS_semop, ptr));
+        CHECK(syscalls_eintr_restartable(SYS_semtimedop, none));
+        CHECK(!syscalls_eintr_restartable(SYS_semtimedop, ptr));
+        CHECK(syscalls_eintr_restartable(SYS_msgrcv, none));
+        CHECK(syscalls_eintr_restartable(SYS_io_getevents, none));
+        CHECK(!syscalls_eintr_restartable(SYS_io_getevents, ptr));
+        /* the kernel restarts these itself */
+        CHECK(!syscalls_eintr_restartable(SYS_poll, int_inf));
+        CHECK(!syscalls_eintr_restartable(SYS_futex, none));
+        CHECK(!syscalls_eintr_restartable(SYS_read, none));
+        CHECK(syscalls_lookup(SYS_restart_syscall)->flags & SYSCALL_RESTART);
+}
+
+int main(void)
+{
+        test_rows();
+        test_futex();
+        test_timeouts_and_restart();
+        return CHECK_DONE();
+}
