@@ -419,3 +419,31 @@ int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct 
         *ret_report = report;
         return 0;
 }
+
+int inspect_thread_may_finish(pid_t pid, pid_t tid, struct proc_stat *ret_stat)
+{
+        char path[96];
+        _cleanup_free_ char *stat = NULL, *sc = NULL;
+        struct proc_stat st;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
+        if (read_full_file(path, &stat) < 0 || procfs_parse_stat(stat, &st) < 0 ||
+            st.state == 'Z' || st.state == 'X')
+                return -ESRCH;
+        if (ret_stat)
+                *ret_stat = st;
+        if (st.state == 'R')
+                return 1;
+        /* a syscall file that cannot be read or parsed tells nothing: the
+         * thread is asleep, as its state says */
+        struct proc_syscall psc = {0};
+        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
+        if (read_full_file(path, &sc) < 0 || procfs_parse_syscall(sc, &psc) < 0)
+                return 0;
+        if (psc.running)
+                return 1;
+        struct classify_input in = { .proc_state = st.state, .syscall_nr = psc.nr };
+        memcpy(in.args, psc.args, sizeof in.args);
+        struct classify_result cr;
+        classify_thread(&in, &cr);
+        return cr.verdict != LEAKSCAN_VERDICT_BLOCKED;
+}

@@ -47,4 +47,12 @@ int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const st
 /* Reads exe and cmdline of process p->pid into p. */
 void inspect_read_identity(struct leakscan_process *p);
 
+/* Whether thread tid of process pid may still end its wait by itself, read
+ * from /proc without stopping it: 1 when it runs or waits with a timeout, 0
+ * when it is blocked indefinitely (or asleep where /proc cannot tell more),
+ * -ESRCH when it is gone or a zombie.  *ret_stat (may be NULL) gets its
+ * stat line.  For the grace periods of --at-exit and of the in-process
+ * check. */
+int inspect_thread_may_finish(pid_t pid, pid_t tid, struct proc_stat *ret_stat);
+
 #endif

@@ -1,5 +1,6 @@
 /* /proc parsers; see procfs.h.  The formats are the kernel's (fs/proc/array.c,
  * kernel/sched/debug.c, fs/proc/base.c proc_pid_syscall). */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -371,4 +372,38 @@ int procfs_parse_fdinfo_flags(const char *text, long *ret_flags)
                         line++;
         }
         return -ENOENT;
+}
+
+int procfs_list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        DIR *d = opendir(path);
+        if (!d)
+                return errno == ENOENT ? -ESRCH : -errno;
+        size_t n = 0, cap = 64;
+        pid_t *tids = malloc(cap * sizeof *tids);
+        if (!tids) {
+                closedir(d);
+                return -ENOMEM;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                if (n == cap) {
+                        pid_t *nt = realloc(tids, (cap *= 2) * sizeof *tids);
+                        if (!nt) {
+                                free(tids);
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        tids = nt;
+                }
+                tids[n++] = (pid_t) atoi(de->d_name);
+        }
+        closedir(d);
+        *ret = tids;
+        *ret_n = n;
+        return 0;
 }

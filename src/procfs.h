@@ -82,4 +82,9 @@ int procfs_parse_fdinfo_flags(const char *text, long *ret_flags);
 /* What a /proc/PID/fd/N link target ("pipe:[123]", "socket:[45]") names. */
 enum fd_kind procfs_fd_kind(const char *target);
 
+/* The TIDs of process pid, from /proc/PID/task, in a new array (*ret, of
+ * *ret_n).  Returns 0, -ESRCH when the process is gone, -ENOMEM or another
+ * negative errno. */
+int procfs_list_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
+
 #endif

@@ -1,6 +1,5 @@
 /* Seize and release; see seize.h.  The ptrace corners handled here are listed
  * in docs/design.md ("Stopping threads safely"). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -64,46 +63,11 @@ int seize_check_process(pid_t pid, pid_t *ret_tracer, long *ret_threads)
         return 0;
 }
 
-/* Lists /proc/PID/task.  Returns 0 and a new array, or a negative errno. */
-static int list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
-{
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
-        DIR *d = opendir(path);
-        if (!d)
-                return errno == ENOENT ? -ESRCH : -errno;
-        size_t n = 0, cap = 64;
-        pid_t *tids = malloc(cap * sizeof *tids);
-        if (!tids) {
-                closedir(d);
-                return -ENOMEM;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                        continue;
-                if (n == cap) {
-                        pid_t *nt = realloc(tids, (cap *= 2) * sizeof *tids);
-                        if (!nt) {
-                                free(tids);
-                                closedir(d);
-                                return -ENOMEM;
-                        }
-                        tids = nt;
-                }
-                tids[n++] = (pid_t) atoi(de->d_name);
-        }
-        closedir(d);
-        *ret = tids;
-        *ret_n = n;
-        return 0;
-}
-
 int seize_find_tracer(pid_t pid, pid_t *ret_tracer, pid_t *ret_tid)
 {
         _cleanup_free_ pid_t *tids = NULL;
         size_t n = 0;
-        int r = list_tasks(pid, &tids, &n);
+        int r = procfs_list_tasks(pid, &tids, &n);
         if (r < 0)
                 return r;
         /* the main thread first: when the whole process is traced, name it */
@@ -133,7 +97,7 @@ static void reap_our_zombies(pid_t pid)
 {
         _cleanup_free_ pid_t *tids = NULL;
         size_t n = 0;
-        if (list_tasks(pid, &tids, &n) < 0)
+        if (procfs_list_tasks(pid, &tids, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
                 int status;
@@ -520,7 +484,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
                 size_t n = 0;
                 if (pass > 0 && seize_holds_all(cap))
                         break;
-                r = list_tasks(cap->pid, &tids, &n);
+                r = procfs_list_tasks(cap->pid, &tids, &n);
                 if (r < 0)
                         goto fail;
                 size_t from = cap->n_threads;

@@ -941,45 +941,14 @@ static pid_t *sv_held_tids(const struct sv_process *p)
  * stopping anything. */
 static bool sv_others_busy(const struct sv_process *p)
 {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/task", (int) p->pid);
-        DIR *d = opendir(path);
-        bool busy = false;
-        if (!d)
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        if (procfs_list_tasks(p->pid, &tids, &n) < 0)
                 return false;
-        struct dirent *de;
-        while (!busy && (de = readdir(d))) {
-                pid_t tid = (pid_t) atoi(de->d_name);
-                if (tid <= 0 || sv_is_held(p, tid))
-                        continue;
-                _cleanup_free_ char *stat = NULL, *sc = NULL;
-                struct proc_stat st;
-                snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) p->pid, (int) tid);
-                if (read_full_file(path, &stat) < 0 || procfs_parse_stat(stat, &st) < 0 ||
-                    st.state == 'Z' || st.state == 'X')
-                        continue;
-                if (st.state == 'R') {
-                        busy = true;
-                        continue;
-                }
-                /* a syscall file that cannot be read or parsed tells
-                 * nothing: the thread is asleep, as its state says */
-                struct proc_syscall psc = {0};
-                snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) p->pid, (int) tid);
-                if (read_full_file(path, &sc) < 0 || procfs_parse_syscall(sc, &psc) < 0)
-                        continue;
-                if (psc.running) {
-                        busy = true;
-                        continue;
-                }
-                struct classify_input in = { .proc_state = st.state, .syscall_nr = psc.nr };
-                memcpy(in.args, psc.args, sizeof in.args);
-                struct classify_result cr;
-                classify_thread(&in, &cr);
-                busy = cr.verdict != LEAKSCAN_VERDICT_BLOCKED;
-        }
-        closedir(d);
-        return busy;
+        for (size_t i = 0; i < n; i++)
+                if (!sv_is_held(p, tids[i]) && inspect_thread_may_finish(p->pid, tids[i], NULL) > 0)
+                        return true;
+        return false;
 }
 
 /* One grace check of an exiting process: judge it once nothing can change

@@ -1,5 +1,4 @@
 /* Thread-creation tracking for --watch; see track.h. */
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
@@ -73,25 +72,19 @@ static void drop(struct track *tr, pid_t tid)
 
 int track_start(struct track *tr)
 {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/task", (int) tr->pid);
-        DIR *d = opendir(path);
-        if (!d)
-                return -ESRCH;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                pid_t tid = (pid_t) atoi(de->d_name);
-                if (tid <= 0)
-                        continue;
-                if (ptrace(PTRACE_SEIZE, tid, 0, (void *) (long) PTRACE_O_TRACECLONE) < 0)
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        int r = procfs_list_tasks(tr->pid, &tids, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *) (long) PTRACE_O_TRACECLONE) < 0)
                         continue;       /* gone, or not ours: its creations go untold */
-                if (!add(tr, tid, true)) {
-                        closedir(d);
+                if (!add(tr, tids[i], true)) {
                         track_stop(tr);
                         return -ENOMEM;
                 }
         }
-        closedir(d);
         return 0;
 }
 

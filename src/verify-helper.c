@@ -15,7 +15,6 @@
  * Request (stdin, until EOF): "thread TID START" (a thread to ignore) and
  * "rule KIND:PATTERN" lines.  Answer (stdout): "leaked N" and the report, or
  * "error -ERRNO MESSAGE" on one line. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -69,43 +68,21 @@ static bool ignored_without_looking(const struct request *rq, pid_t tid, uint64_
  * end by itself: on a CPU, or in a wait with a timeout.  Reads /proc only. */
 static size_t scan_candidates(const struct request *rq, bool *ret_busy)
 {
-        char path[80];
-        snprintf(path, sizeof path, "/proc/%d/task", (int) rq->pid);
-        DIR *d = opendir(path);
-        size_t n = 0;
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n_tids = 0, n = 0;
         bool busy = false;
-        if (!d) {
+        if (procfs_list_tasks(rq->pid, &tids, &n_tids) < 0) {
                 *ret_busy = false;
                 return 0;
         }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                pid_t tid = (pid_t) atoi(de->d_name);
-                if (tid <= 0)
-                        continue;
-                _cleanup_free_ char *stat = NULL, *sc = NULL;
+        for (size_t i = 0; i < n_tids; i++) {
                 struct proc_stat st;
-                snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) rq->pid, (int) tid);
-                if (read_full_file(path, &stat) < 0 || procfs_parse_stat(stat, &st) < 0 ||
-                    st.state == 'Z' || st.state == 'X' || ignored_without_looking(rq, tid, st.starttime))
+                int r = inspect_thread_may_finish(rq->pid, tids[i], &st);
+                if (r < 0 || ignored_without_looking(rq, tids[i], st.starttime))
                         continue;
                 n++;
-                if (busy)
-                        continue;
-                struct proc_syscall psc;
-                snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) rq->pid, (int) tid);
-                if (st.state == 'R' || read_full_file(path, &sc) < 0 || procfs_parse_syscall(sc, &psc) < 0 ||
-                    psc.running) {
-                        busy = st.state == 'R' || (sc && psc.running);
-                        continue;
-                }
-                struct classify_input in = { .proc_state = st.state, .syscall_nr = psc.nr };
-                memcpy(in.args, psc.args, sizeof in.args);
-                struct classify_result cr;
-                classify_thread(&in, &cr);
-                busy = cr.verdict != LEAKSCAN_VERDICT_BLOCKED;
+                busy |= r > 0;
         }
-        closedir(d);
         *ret_busy = busy;
         return n;
 }
