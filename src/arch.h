@@ -156,3 +156,52 @@ static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWAR
 }
 
 #endif
+
+/* ---- The exit trap's seccomp filter (supervise.c) ----
+ * A filter sees every ABI the machine can run: on x86_64 the native one,
+ * x32 (native audit arch, syscall numbers with bit 30 set) and i386.  Each
+ * row names the calls the trap watches by that ABI's own numbers; -1: the
+ * ABI has no such call, or leakscan does not watch it there. */
+#ifndef LEAKSCAN_ARCH_SECCOMP_H
+#define LEAKSCAN_ARCH_SECCOMP_H
+#include <linux/audit.h>
+
+struct arch_seccomp_abi {
+        const char *name;
+        uint32_t audit_arch;
+        uint32_t nr_bit;        /* or'ed into every number of this ABI */
+        int exit_group, exit, clone, clone3, prctl, seccomp;
+};
+
+#define ARCH_X32_SYSCALL_BIT 0x40000000u
+/* Native first: the supervisor decodes clone's arguments for it only. */
+static const struct arch_seccomp_abi arch_seccomp_abis[] = {
+        { "x86_64", AUDIT_ARCH_X86_64, 0, 231, 60, 56, 435, 157, 317 },
+        { "x32", AUDIT_ARCH_X86_64, ARCH_X32_SYSCALL_BIT, 231, 60, -1, -1, 157, 317 },
+        { "i386", AUDIT_ARCH_I386, 0, 252, 1, -1, -1, 172, 354 },
+};
+#define ARCH_SECCOMP_NATIVE (&arch_seccomp_abis[0])
+
+/* struct clone_args (clone3): flags pidfd child_tid parent_tid exit_signal
+ * stack stack_size tls, each 64 bits on every ABI. */
+#define ARCH_CLONE_ARGS_TLS_OFFSET 56
+/* clone(flags, stack, parent_tid, child_tid, tls) on x86_64: the argument
+ * that holds the new thread's TLS. */
+#define ARCH_CLONE_TLS_ARG 4
+
+/* Sets a stopped thread's registers to make syscall nr(arg0) at insn (the
+ * address of a syscall instruction) when it resumes; orig_rax -1 keeps the
+ * kernel from restarting the call it was stopped in. */
+static inline bool arch_is_syscall_insn(const uint8_t insn[ARCH_SYSCALL_INSN_LEN])
+{
+        return insn[0] == 0x0f && insn[1] == 0x05;
+}
+
+static inline void arch_regs_set_syscall(arch_regs *r, uint64_t insn, int nr, uint64_t arg0)
+{
+        r->orig_rax = (unsigned long long) -1;
+        r->rax = (unsigned long long) nr;
+        r->rdi = arg0;
+        r->rip = insn;
+}
+#endif

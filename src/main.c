@@ -2,6 +2,7 @@
  * a report backend).  It is, with the report backends, the only code that
  * prints; every failure is one line naming the cause and the remedy. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -679,35 +680,57 @@ static int run_pid(const struct cli *cli)
 }
 
 /* Exit status, in this order: PROGRAM could not start (127 not found, 126
- * not executable), PROGRAM failed (its status, or 128+N for signal N), the
- * --timeout struck (124), leaks (--error-exitcode), else 0.  meson's 77 and
- * 99 pass through as any other failure status does. */
+ * not executable, 3 when leakscan could not set up its supervision), PROGRAM
+ * failed (its status, or 128+N for signal N), the --timeout struck (124),
+ * leaks (--error-exitcode), the report could not be written (3), else 0.
+ * meson's 77 and 99 pass through as any other failure status does.  Once the
+ * program ran, nothing leakscan fails at replaces its status: what could not
+ * be checked is in the report. */
 static int run_at_exit(const struct cli *cli)
 {
         struct leakscan_report *report = NULL;
         struct supervise_result res;
-        int r = supervise_run(cli->program, &cli->supervise, &report, &res);
-        if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -EISDIR || r == -ENOTDIR || r == -ELOOP) {
-                fprintf(stderr, "leakscan: cannot run %s: %s\n", cli->program[0], strerror(-r));
+        enum supervise_step failed;
+        const char *prog = cli->program[0];
+        int r = supervise_run(cli->program, &cli->supervise, &report, &res, &failed);
+        if (r < 0 && failed == SUPERVISE_STEP_EXEC) {
+                fprintf(stderr, "leakscan: cannot run %s: %s\n", prog, strerror(-r));
                 return r == -ENOENT || r == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
         }
-        if (r < 0) {
-                fprintf(stderr, "leakscan: cannot supervise %s: %s%s\n", cli->program[0], strerror(-r),
-                        r == -EPERM ? " (ptrace or seccomp is not allowed here: run with CAP_SYS_PTRACE, "
-                                      "and in a container allow ptrace and seccomp)" : "");
+        if (r < 0 && failed == SUPERVISE_STEP_FILTER) {
+                fprintf(stderr, "leakscan: cannot watch %s: installing the seccomp filter failed: %s%s\n", prog,
+                        strerror(-r),
+                        r == -ENOSYS || r == -EINVAL ? " (--at-exit needs seccomp user notification, Linux 5.5 or later)" :
+                        r == -EACCES || r == -EPERM ? " (seccomp is not allowed here: in a container, allow the "
+                                                      "seccomp syscall)" : "");
                 return EXIT_CANNOT_INSPECT;
         }
-        size_t leaked;
-        int status = write_report(cli, report, stderr, &leaked);
-        if (status)
-                return status;
+        if (r < 0) {
+                fprintf(stderr, "leakscan: cannot start %s under supervision: %s\n", prog, strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        /* From here the program's status comes first.  A report that cannot
+         * be written (a closed stderr) must not replace it with a death by
+         * SIGPIPE: ignored now, after the program was started with the
+         * disposition we were given. */
+        signal(SIGPIPE, SIG_IGN);
+        if (res.strict_seccomp) {
+                leakscan_report_free(report);
+                fprintf(stderr, "leakscan: %s enters SECCOMP_MODE_STRICT, which a program cannot do under "
+                        "--at-exit's seccomp filter: it was stopped; run it without --at-exit\n", prog);
+                return EXIT_CANNOT_INSPECT;
+        }
+        size_t leaked = 0;
+        int report_status = write_report(cli, report, stderr, &leaked);
         if (res.timed_out)
                 return EXIT_TIMEOUT;
         if (res.exit_signal)
                 return EXIT_SIGNALED_BASE + res.exit_signal;
         if (res.exited && res.exit_code != 0)
                 return res.exit_code;
-        return leaked ? cli->error_exitcode : EXIT_OK;
+        if (leaked)
+                return cli->error_exitcode;
+        return report_status ? report_status : EXIT_OK;
 }
 
 /* Whether -o FILE can be written, checked before PROGRAM runs, so that a

@@ -377,7 +377,8 @@ static _Noreturn void run_child(char **argv, const struct framework_runner *fw, 
 
         struct leakscan_report *report = NULL;
         struct supervise_result res = {0};
-        o.run_error = supervise_run(argv, opts->supervise, &report, &res);
+        enum supervise_step failed;
+        o.run_error = supervise_run(argv, opts->supervise, &report, &res, &failed);
         if (o.run_error == 0) {
                 o.exited = res.exited;
                 o.exit_code = res.exit_code;

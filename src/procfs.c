@@ -49,39 +49,42 @@ int procfs_parse_stat(const char *text, struct proc_stat *ret)
         return 0;
 }
 
-int procfs_parse_status_field(const char *text, const char *key, long *ret)
+/* The value of "Key:" in /proc/PID/status text: just past the colon, or
+ * NULL when no line has that key. */
+static const char *status_value(const char *text, const char *key)
 {
         size_t klen = strlen(key);
         for (const char *line = text; line && *line; ) {
-                if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-                        *ret = strtol(line + klen + 1, NULL, 10);
-                        return 0;
-                }
+                if (strncmp(line, key, klen) == 0 && line[klen] == ':')
+                        return line + klen + 1;
                 line = strchr(line, '\n');
                 if (line)
                         line++;
         }
-        return -ENOENT;
+        return NULL;
+}
+
+int procfs_parse_status_field(const char *text, const char *key, long *ret)
+{
+        const char *v = status_value(text, key);
+        if (!v)
+                return -ENOENT;
+        *ret = strtol(v, NULL, 10);
+        return 0;
 }
 
 int procfs_parse_status_mask(const char *text, const char *key, uint64_t *ret)
 {
-        size_t klen = strlen(key);
-        for (const char *line = text; line && *line; ) {
-                if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-                        char *end;
-                        errno = 0;
-                        unsigned long long v = strtoull(line + klen + 1, &end, 16);
-                        if (errno != 0 || end == line + klen + 1)
-                                return -ENOENT;
-                        *ret = v;
-                        return 0;
-                }
-                line = strchr(line, '\n');
-                if (line)
-                        line++;
-        }
-        return -ENOENT;
+        const char *v = status_value(text, key);
+        if (!v)
+                return -ENOENT;
+        char *end;
+        errno = 0;
+        unsigned long long mask = strtoull(v, &end, 16);
+        if (errno != 0 || end == v)
+                return -ENOENT;
+        *ret = mask;
+        return 0;
 }
 
 int procfs_parse_sched_field(const char *text, const char *key, uint64_t *ret)

@@ -23,6 +23,10 @@ size_t utf8_char(const char *s, uint32_t *ret_cp);
 /* s as a JSON string with its quotes, or null for NULL. */
 void json_string(FILE *f, const char *s);
 
+/* Writes the suppression lines of the report's leaks as a JSON array of
+ * strings.  Returns 0 or -ENOMEM. */
+int json_write_suppressions(FILE *f, const struct leakscan_report *report);
+
 /* s as XML character data (also fit for an attribute value): markup
  * characters as entities, characters XML 1.0 forbids as \xNN. */
 void xml_text(FILE *f, const char *s);

@@ -350,19 +350,11 @@ static int sarif_write(FILE *f, const struct leakscan_report *report, const stru
         }
         fputs("]", f);
         if (opts && opts->suppressions) {
-                char **lines;
-                size_t n;
-                int r = report_suppressions(report, &lines, &n);
+                fputs(",\n  \"properties\": {\"suppressions\": ", f);
+                int r = json_write_suppressions(f, report);
                 if (r < 0)
                         return r;
-                fputs(",\n  \"properties\": {\"suppressions\": [", f);
-                for (size_t i = 0; i < n; i++) {
-                        fputs(i ? ", " : "", f);
-                        json_string(f, lines[i]);
-                        free(lines[i]);
-                }
-                free(lines);
-                fputs("]}", f);
+                fputc('}', f);
         }
         fputs("}]}\n", f);
         return ferror(f) ? -EIO : 0;

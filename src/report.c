@@ -139,6 +139,23 @@ void json_string(FILE *f, const char *s)
         fputc('"', f);
 }
 
+int json_write_suppressions(FILE *f, const struct leakscan_report *report)
+{
+        char **lines;
+        size_t n;
+        int r = report_suppressions(report, &lines, &n);
+        if (r < 0)
+                return r;
+        fputc('[', f);
+        for (size_t i = 0; i < n; i++) {
+                fputs(i ? ", " : "", f);
+                json_string(f, lines[i]);
+        }
+        fputc(']', f);
+        strv_free(lines);
+        return 0;
+}
+
 void xml_text(FILE *f, const char *s)
 {
         while (s && *s) {
@@ -877,18 +894,10 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
         }
         fputs("]", f);
         if (opts && opts->suppressions) {
-                char **lines;
-                size_t n;
-                int r = report_suppressions(report, &lines, &n);
+                fputs(",\n  \"suppressions\": ", f);
+                int r = json_write_suppressions(f, report);
                 if (r < 0)
                         return r;
-                fputs(",\n  \"suppressions\": [", f);
-                for (size_t i = 0; i < n; i++) {
-                        fputs(i ? ", " : "", f);
-                        json_string(f, lines[i]);
-                }
-                fputs("]", f);
-                strv_free(lines);
         }
         fprintf(f, ",\n  \"summary\": {\"processes\": %zu, \"threads\": %zu, \"leaked\": %zu}}\n",
                 report->n_processes, threads, report_count_leaked(report));

@@ -1,20 +1,28 @@
 /* The --at-exit supervisor; see supervise.h.
  *
- * One event loop over poll(): the seccomp listener (a thread wants to create
- * a thread, or to exit), a signalfd (SIGCHLD: the program ended; SIGINT,
- * SIGTERM, SIGHUP: pass them on) and the deadlines (grace re-checks,
- * --timeout).  An exiting thread is held in its exit_group while its process
- * is judged: a grace period with growing back-off while some other thread
- * still runs or waits with a timeout, then a snapshot of the others as -p
- * takes it, then the exit_group goes on and the process ends as it would
- * have. */
+ * One event loop over poll(): the notifications a receiver thread took from
+ * the seccomp listener (a thread wants to create a thread, or to exit), a
+ * signalfd (SIGCHLD: the program ended; SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+ * SIGUSR1, SIGUSR2: pass them on unless the program's group got them too)
+ * and the deadlines (grace re-checks, --timeout).  An exiting thread is held
+ * in its exit_group while its process is judged: a grace period with growing
+ * back-off while some other thread still runs or waits with a timeout, then
+ * a snapshot of the others as -p takes it, then the exit_group goes on and
+ * the process ends as it would have.
+ *
+ * Three helpers keep that transparent: the receiver thread (a held call is
+ * safe from signals only once received), a guardian process (answers the
+ * filter when leakscan is gone) and a probe process (tells a signal sent to
+ * leakscan from one sent to its process group).  Nothing that goes wrong
+ * once the program runs is an error of supervise_run: it is said in the
+ * report, and the program's status stands. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -22,26 +30,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "arch.h"
 #include "capture.h"
 #include "classify.h"
 #include "inspect.h"
 #include "judge.h"
+#include "modules.h"
 #include "procfs.h"
 #include "supervise.h"
+#include "symbolize.h"
 #include "util.h"
-
-#define X32_SYSCALL_BIT 0x40000000u
-#define I386_EXIT_GROUP 252
-#define CLONE_ARGS_TLS_OFFSET 56        /* struct clone_args: flags pidfd child_tid
-                                         * parent_tid exit_signal stack stack_size tls */
 
 /* The stack that created a thread, found again by the thread's TLS. */
 struct creator_record {
@@ -52,15 +60,41 @@ struct creator_record {
 
 enum sv_phase { SV_EXITING, SV_JUDGED };
 
+/* A thread held in exit_group, or in the exit that glibc's _exit falls back
+ * to when a signal interrupted its exit_group (see sv_on_exit). */
+struct sv_hold {
+        uint64_t id;            /* the pending notification */
+        pid_t tid;
+        bool in_exit;           /* held in exit, not exit_group */
+        bool answered;
+        bool parked;            /* in a ptrace stop of ours: see sv_park */
+        int park_sig;
+        uint64_t group_ip;      /* where its exit_group's syscall instruction
+                                 * ends: to call it again from there; 0 when
+                                 * we never saw that exit_group */
+        uint64_t exit_ip;       /* in_exit: the same for its exit */
+        bool native;            /* made with the native ABI: the only one we
+                                 * can make exit_group again for */
+};
+
 /* A process with threads held in exit_group. */
 struct sv_process {
         pid_t pid;
         enum sv_phase phase;
         int exit_code;          /* exit_group's argument */
-        uint64_t *held_ids;     /* seccomp notification ids, and */
-        pid_t *held;            /* the threads that wait on them */
-        size_t n_held;
+        struct sv_hold *holds;  /* kept once answered: see sv_on_exit */
+        size_t n_holds;
+        bool exit_redone;       /* exit_group was called again for it */
         uint64_t grace_deadline_us, next_check_us, backoff_us;
+};
+
+/* What the guardian needs to answer the notifications the supervisor had
+ * received but not answered when it died: shared memory, written by the
+ * supervisor only.  Ids are consecutive per filter; every one from lo to
+ * hi may still wait. */
+struct guardian_page {
+        volatile uint64_t lo, hi;
+        volatile int known;     /* lo and hi were written */
 };
 
 struct supervisor {
@@ -78,6 +112,23 @@ struct supervisor {
         struct leakscan_process main_identity;  /* exe and cmdline, read at start */
         struct supervise_result result;
         bool main_ended;
+        struct guardian_page *guardian;
+        int guardian_pipe;      /* its other end wakes the guardian when we end */
+        pid_t guardian_pid;
+        char *loop_error;       /* why the supervision stopped early, or NULL */
+        bool killable_wait;     /* held calls wait through signals (5.19+) */
+        pid_t probe_pid;        /* see sv_should_forward */
+        int probe_sock;
+        uint64_t last_id;       /* of the last notification received */
+        bool have_last_id;
+        uint64_t n_lost;        /* notifications a signal undid before we got
+                                 * them: ids are consecutive, these are gaps */
+        struct exit_site { pid_t tgid; uint64_t ip; bool in_exit_fn; } *exit_sites;
+        size_t n_exit_sites;
+        pthread_t receiver;     /* see receiver_main */
+        bool receiver_running;
+        volatile sig_atomic_t receiver_stop;
+        int queue[2];           /* received notifications, receiver -> loop */
 };
 
 void supervise_options_init(struct supervise_options *opts)
@@ -89,48 +140,251 @@ void supervise_options_init(struct supervise_options *opts)
         leakscan_options_init(&opts->inspect);
 }
 
-/* ---- starting the program ---- */
+/* ---- the seccomp filter ----
+ * Written as a list of instructions whose jumps name labels; the assembler
+ * below turns labels into the forward offsets classic BPF wants, so that no
+ * offset is ever counted by hand. */
 
-/* The child's filter: notify exit_group (x86_64, x32, i386 numbers), clone
- * with CLONE_THREAD and clone3 (its flags are in memory, out of the filter's
- * reach; the supervisor lets a fork through); allow everything else. */
-static int install_filter(void)
+#define FILTER_MAX 96
+enum { LABEL_NEXT = -1 };       /* a jump's "fall through" */
+
+struct filter_builder {
+        struct sock_filter code[FILTER_MAX];
+        int jt[FILTER_MAX], jf[FILTER_MAX];     /* labels of jumps */
+        int label_at[32];                       /* instruction index, or -1 */
+        size_t n;
+        int n_labels;
+        bool overflow;
+};
+
+static int fb_label(struct filter_builder *b)
 {
-        struct sock_filter code[] = {
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 9),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 12, 0),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, X32_SYSCALL_BIT | SYS_exit_group, 11, 0),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 10, 0),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-                BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 7, 0),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 2),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, I386_EXIT_GROUP, 2, 0),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-        };
-        struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
-        unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
-        /* Without CAP_SYS_ADMIN a filter needs no_new_privs (which then also
-         * stops set-user-ID programs from gaining privileges). */
-        int fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-        if (fd < 0 && errno == EACCES) {
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        return -errno;
-                fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+        if (b->n_labels == (int) ARRAY_SIZE(b->label_at)) {
+                b->overflow = true;
+                return 0;
         }
-        return fd < 0 ? -errno : fd;
+        b->label_at[b->n_labels] = -1;
+        return b->n_labels++;
 }
 
-static int send_fd(int sock, int fd)
+static void fb_place(struct filter_builder *b, int label)
 {
-        char data = 'L';
+        b->label_at[label] = (int) b->n;
+}
+
+static void fb_emit(struct filter_builder *b, uint16_t code, uint32_t k, int jt, int jf)
+{
+        if (b->n == FILTER_MAX) {
+                b->overflow = true;
+                return;
+        }
+        b->code[b->n] = (struct sock_filter) BPF_JUMP(code, k, 0, 0);
+        b->jt[b->n] = jt;
+        b->jf[b->n] = jf;
+        b->n++;
+}
+
+static void fb_stmt(struct filter_builder *b, uint16_t code, uint32_t k)
+{
+        fb_emit(b, code, k, LABEL_NEXT, LABEL_NEXT);
+}
+
+/* Resolves the labels into offsets.  Returns 0, or -E2BIG for a program that
+ * does not fit or a jump that is not forward and short. */
+static int fb_assemble(struct filter_builder *b, struct sock_fprog *ret)
+{
+        if (b->overflow)
+                return -E2BIG;
+        for (size_t i = 0; i < b->n; i++) {
+                if (BPF_CLASS(b->code[i].code) != BPF_JMP)
+                        continue;
+                int to[2] = { b->jt[i], b->jf[i] };
+                uint8_t off[2];
+                for (int j = 0; j < 2; j++) {
+                        long at = to[j] == LABEL_NEXT ? (long) i + 1 : b->label_at[to[j]];
+                        if (at <= (long) i || at - (long) i - 1 > 255)
+                                return -E2BIG;
+                        off[j] = (uint8_t) (at - (long) i - 1);
+                }
+                b->code[i].jt = off[0];
+                b->code[i].jf = off[1];
+        }
+        *ret = (struct sock_fprog) { .len = (unsigned short) b->n, .filter = b->code };
+        return 0;
+}
+
+/* The child's filter: notify exit_group and exit (the fallback of glibc's
+ * _exit) on every ABI, thread creation (clone with CLONE_THREAD, clone3:
+ * its flags are in memory, out of the filter's reach, and the supervisor
+ * lets a fork through) on the native one, and an attempt to enter
+ * SECCOMP_MODE_STRICT (which no filtered task can: the supervisor refuses
+ * the program); allow everything else. */
+static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
+{
+        *b = (struct filter_builder) {0};
+        int allow = fb_label(b), notify = fb_label(b);
+        int prctl = fb_label(b), seccomp = fb_label(b);
+        int abi_label[ARRAY_SIZE(arch_seccomp_abis)], clone_label[ARRAY_SIZE(arch_seccomp_abis)];
+        for (size_t a = 0; a < ARRAY_SIZE(arch_seccomp_abis); a++) {
+                abi_label[a] = fb_label(b);
+                clone_label[a] = fb_label(b);
+        }
+
+        /* load the audit arch */
+        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+        for (size_t a = 0; a < ARRAY_SIZE(arch_seccomp_abis); a++) {
+                /* ABIs sharing an audit arch (x86_64, x32) share a block */
+                if (a > 0 && arch_seccomp_abis[a].audit_arch == arch_seccomp_abis[a - 1].audit_arch)
+                        continue;
+                /* this arch: go to its block */
+                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, arch_seccomp_abis[a].audit_arch, abi_label[a], LABEL_NEXT);
+        }
+        /* an arch we do not know: nothing to watch */
+        fb_stmt(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+
+        for (size_t a = 0; a < ARRAY_SIZE(arch_seccomp_abis); a++) {
+                const struct arch_seccomp_abi *abi = &arch_seccomp_abis[a];
+                bool first = a == 0 || abi->audit_arch != arch_seccomp_abis[a - 1].audit_arch;
+                bool last = a + 1 == ARRAY_SIZE(arch_seccomp_abis) ||
+                            abi->audit_arch != arch_seccomp_abis[a + 1].audit_arch;
+                if (first) {
+                        fb_place(b, abi_label[a]);
+                        /* load the syscall number */
+                        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+                }
+                /* exit_group: hold it */
+                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->exit_group, notify, LABEL_NEXT);
+                /* exit: glibc's fallback when exit_group returned */
+                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->exit, notify, LABEL_NEXT);
+                /* prctl: check for PR_SET_SECCOMP */
+                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->prctl, prctl, LABEL_NEXT);
+                /* seccomp: check for SECCOMP_SET_MODE_STRICT */
+                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->seccomp, seccomp, LABEL_NEXT);
+                if (abi->clone3 >= 0)
+                        /* clone3: its flags are in memory, ask the supervisor */
+                        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->clone3, notify, LABEL_NEXT);
+                if (abi->clone >= 0)
+                        /* clone: check its flags */
+                        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->clone, clone_label[a], LABEL_NEXT);
+                if (last)
+                        /* any other call of this arch */
+                        fb_stmt(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        }
+        for (size_t a = 0; a < ARRAY_SIZE(arch_seccomp_abis); a++) {
+                if (arch_seccomp_abis[a].clone < 0)
+                        continue;
+                fb_place(b, clone_label[a]);
+                /* load clone's flags (low word) */
+                fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+                /* a thread: ask the supervisor; a process: allow */
+                fb_emit(b, BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, notify, allow);
+        }
+        fb_place(b, prctl);
+        /* load prctl's option */
+        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+        /* PR_SET_SECCOMP: look at the mode; anything else: allow */
+        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, LABEL_NEXT, allow);
+        /* load the mode */
+        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+        /* strict: tell the supervisor; a filter of its own: allow */
+        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_MODE_STRICT, notify, allow);
+        fb_place(b, seccomp);
+        /* load seccomp's operation */
+        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+        /* strict: tell the supervisor; anything else: allow */
+        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_SET_MODE_STRICT, notify, allow);
+        fb_place(b, allow);
+        /* let it run */
+        fb_stmt(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        fb_place(b, notify);
+        /* wait for the supervisor's answer */
+        fb_stmt(b, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        return fb_assemble(b, ret);
+}
+
+/* What a notification asks about. */
+enum sv_call { SV_CALL_OTHER, SV_CALL_EXIT_GROUP, SV_CALL_EXIT, SV_CALL_CLONE, SV_CALL_CLONE3, SV_CALL_STRICT };
+
+static enum sv_call sv_call_of(const struct seccomp_data *d)
+{
+        for (size_t a = 0; a < ARRAY_SIZE(arch_seccomp_abis); a++) {
+                const struct arch_seccomp_abi *abi = &arch_seccomp_abis[a];
+                if (d->arch != abi->audit_arch)
+                        continue;
+                int nr = d->nr;
+                if (abi->nr_bit) {
+                        if (!((uint32_t) nr & abi->nr_bit))
+                                continue;
+                        nr = (int) ((uint32_t) nr & ~abi->nr_bit);
+                } else if ((uint32_t) nr & ARCH_X32_SYSCALL_BIT && abi->audit_arch == ARCH_SECCOMP_NATIVE->audit_arch) {
+                        continue;
+                }
+                if (nr == abi->exit_group)
+                        return SV_CALL_EXIT_GROUP;
+                if (nr == abi->exit)
+                        return SV_CALL_EXIT;
+                if (nr == abi->prctl || nr == abi->seccomp)
+                        return SV_CALL_STRICT;  /* the filter lets no other through */
+                if (abi == ARCH_SECCOMP_NATIVE && nr == abi->clone)
+                        return SV_CALL_CLONE;
+                if (abi == ARCH_SECCOMP_NATIVE && nr == abi->clone3)
+                        return SV_CALL_CLONE3;
+        }
+        return SV_CALL_OTHER;
+}
+
+/* ---- starting the program ---- */
+
+/* Installs the filter in the calling process.  With
+ * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19) a held exit_group,
+ * once received, waits through any signal but a fatal one; without it (an
+ * older kernel, or LEAKSCAN_TEST_INTERRUPTIBLE_EXIT set, which the tests use
+ * to exercise that path) a signal interrupts it and the exit fallback above
+ * keeps the exit held.  Returns the listener, and in *ret_killable whether
+ * the wait is killable only, or a negative errno. */
+static int install_filter(bool *ret_killable)
+{
+        struct filter_builder b;
+        struct sock_fprog prog;
+        int r = build_filter(&b, &prog);
+        if (r < 0)
+                return r;
+        unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+        if (!getenv("LEAKSCAN_TEST_INTERRUPTIBLE_EXIT"))
+                flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+#endif
+        for (;;) {
+                int fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+                if (fd >= 0) {
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                        *ret_killable = flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+#else
+                        *ret_killable = false;
+#endif
+                        return fd;
+                }
+                /* Without CAP_SYS_ADMIN a filter needs no_new_privs (which
+                 * then also stops set-user-ID programs from gaining
+                 * privileges). */
+                if (errno == EACCES && !prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)) {
+                        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                                return -errno;
+                        continue;
+                }
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                if (errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)) {
+                        flags &= ~(unsigned) SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+                        continue;
+                }
+#endif
+                return -errno;
+        }
+}
+
+/* Sends fd with one byte of data. */
+static int send_fd(int sock, int fd, char data)
+{
         union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctrl = {0};
         struct iovec iov = { &data, 1 };
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
@@ -143,8 +397,9 @@ static int send_fd(int sock, int fd)
         return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
 }
 
-/* Returns the fd received, or a negative errno (-EPIPE: none came). */
-static int recv_fd(int sock)
+/* Returns the fd received, with its byte of data in *ret_data, or a
+ * negative errno (-EPIPE: none came). */
+static int recv_fd(int sock, char *ret_data)
 {
         char data;
         union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctrl;
@@ -162,17 +417,30 @@ static int recv_fd(int sock)
                 return -EPIPE;
         int fd;
         memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        *ret_data = data;
         return fd;
 }
 
+/* How the child tells why it could not start: the step and an errno. */
+struct spawn_failure {
+        int step;               /* enum supervise_step */
+        int err;
+};
+
 /* Forks the program: the child installs the filter, hands us its listener
- * and execs.  A failure in the child comes back as an errno on a
- * close-on-exec pipe; the child then ends with a plain exit, which the
- * filter does not watch.  Returns 0 with the pid and the listener, or a
- * negative errno. */
-static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *ret_pid, int *ret_listener)
+ * and execs.  A failure in the child comes back on a close-on-exec pipe; the
+ * child then ends with a plain exit, which the supervisor answers like any.
+ * The child makes one call the filter reports (clone3 without arguments,
+ * which then fails) before it may exec: its notification tells where the
+ * ids start.  ready(userdata, listener, that notification or NULL) is
+ * called before the child may exec.  Returns 0
+ * with the pid, the listener and whether a held call waits killably, or a
+ * negative errno and the step that failed in *ret_step. */
+static int spawn(char **argv, char **envp, const sigset_t *child_mask,
+                 void (*ready)(void *userdata, int listener, const struct seccomp_notif *first), void *userdata, pid_t *ret_pid, int *ret_listener, bool *ret_killable, enum supervise_step *ret_step)
 {
         int sv[2], err[2];
+        *ret_step = SUPERVISE_STEP_START;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
         if (pipe2(err, O_CLOEXEC) < 0) {
@@ -191,45 +459,80 @@ static int spawn(char **argv, char **envp, const sigset_t *child_mask, pid_t *re
                 close(sv[0]);
                 close(err[0]);
                 sigprocmask(SIG_SETMASK, child_mask, NULL);
-                int e, fd = install_filter();
+                struct spawn_failure f = { SUPERVISE_STEP_FILTER, 0 };
+                bool killable = false;
+                int fd = install_filter(&killable);
                 if (fd >= 0) {
-                        e = send_fd(sv[1], fd);
+                        f.err = send_fd(sv[1], fd, killable ? 'K' : 'I');
                         close(fd);
+                        /* a first notification, answered by the parent
+                         * before the program runs: where the ids start */
+                        if (f.err == 0)
+                                (void) syscall(SYS_clone3, NULL, 0);
+                        /* go on only once the parent says so: its guardian
+                         * must hold the listener before the program runs */
+                        char go = 0;
+                        if (f.err == 0 && read(sv[1], &go, 1) != 1)
+                                f.err = -ECANCELED;
                         close(sv[1]);
-                        if (e == 0) {
+                        if (f.err == 0) {
+                                f.step = SUPERVISE_STEP_EXEC;
                                 if (envp)
                                         execvpe(argv[0], argv, envp);
                                 else
                                         execvp(argv[0], argv);
-                                e = -errno;
+                                f.err = -errno;
                         }
                 } else {
-                        e = fd;
+                        f.err = fd;
+                        close(sv[1]);
                 }
-                (void) !write(err[1], &e, sizeof e);
-                syscall(SYS_exit, 127);
+                (void) !write(err[1], &f, sizeof f);
+                for (;;)        /* the parent kills us */
+                        pause();
         }
         close(sv[1]);
         close(err[1]);
-        int listener = recv_fd(sv[0]);
+        char mode = 0;
+        int listener = recv_fd(sv[0], &mode);
+        if (listener >= 0) {
+                char go = 'g';
+                struct seccomp_notif first;
+                memset(&first, 0, sizeof first);
+                int k;
+                do
+                        k = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &first);
+                while (k < 0 && errno == EINTR);
+                ready(userdata, listener, k == 0 ? &first : NULL);
+                if (k == 0) {
+                        struct seccomp_notif_resp resp = { .id = first.id,
+                                                           .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+                        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+                }
+                (void) !write(sv[0], &go, 1);
+        }
         close(sv[0]);
-        int child_err = 0;
+        struct spawn_failure f = { SUPERVISE_STEP_FILTER, 0 };
         ssize_t n;
         do
-                n = read(err[0], &child_err, sizeof child_err);
+                n = read(err[0], &f, sizeof f);
         while (n < 0 && errno == EINTR);
         close(err[0]);
-        int r = n == (ssize_t) sizeof child_err ? child_err : listener < 0 ? listener : 0;
+        int r = n == (ssize_t) sizeof f ? f.err : listener < 0 ? listener : 0;
         if (r < 0) {
+                /* killed, not left to exit: its exit would wait for a
+                 * listener */
+                kill(pid, SIGKILL);
                 if (listener >= 0)
                         close(listener);
-                kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
+                *ret_step = n == (ssize_t) sizeof f ? (enum supervise_step) f.step : SUPERVISE_STEP_FILTER;
                 return r;
         }
         *ret_pid = pid;
         *ret_listener = listener;
+        *ret_killable = mode == 'K';
         return 0;
 }
 
@@ -304,15 +607,15 @@ static void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
         struct thread_capture c;
         if (!tgid || capture_blocked_thread(tgid, tid, sv->opts->creator_window, &c) < 0)
                 return;
-        uint64_t tls = n->data.args[4];         /* clone(flags, stack, ptid, ctid, tls) */
-        if (n->data.nr == SYS_clone3) {
+        uint64_t tls = n->data.args[ARCH_CLONE_TLS_ARG];
+        if (sv_call_of(&n->data) == SV_CALL_CLONE3) {
                 uint64_t args[8];
                 if (!read_creator_memory(tid, &c, n->data.args[0], args, sizeof args) ||
                     !(args[0] & CLONE_THREAD)) {
                         free(c.stack);  /* a fork through clone3: no thread */
                         return;
                 }
-                tls = args[CLONE_ARGS_TLS_OFFSET / 8];
+                tls = args[ARCH_CLONE_ARGS_TLS_OFFSET / 8];
         }
         /* glibc's clone and clone3 wrappers end their unwind information
          * before the syscall (the child could not use it) and push nothing:
@@ -343,9 +646,105 @@ static struct leakscan_process *sv_report_add(struct supervisor *sv)
         return p;
 }
 
+/* Whether process pid has ended or is ending (a fatal signal kills its
+ * threads one by one): watched for up to 100 ms, since a live process whose
+ * exit we hold does not fail an analysis by itself. */
+static bool sv_process_ending(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        for (int i = 0; i < 100; i++) {
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat ps;
+                if (read_full_file(path, &text) < 0 ||
+                    (procfs_parse_stat(text, &ps) == 0 && (ps.state == 'Z' || ps.state == 'X')))
+                        return true;
+                usleep(1000);
+        }
+        return false;
+}
+
+/* One sentence for the report saying why process pid's threads could not be
+ * checked, when the snapshot (snapshot true) or the analysis of its copy
+ * failed with err.  Returns a new string, or NULL without memory. */
+static char *sv_describe_judge_error(pid_t pid, int err, bool snapshot)
+{
+        char buf[640], path[64];
+        struct stat st;
+        /* a non-dumpable process's /proc files (not its folder) belong to
+         * root; a process that died has none, or is a zombie */
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        if ((snapshot && err == -ESRCH) || sv_process_ending(pid)) {
+                snprintf(buf, sizeof buf, "its threads could not be checked: the process ended (it was killed) "
+                         "while leakscan held its exit, before %s", snapshot ? "they could be stopped" :
+                         "their stacks were unwound");
+        } else if (snapshot && err == -EPERM && geteuid() != 0 && stat(path, &st) == 0 && st.st_uid == 0) {
+                /* a non-dumpable process's /proc files belong to root */
+                snprintf(buf, sizeof buf, "its threads could not be checked: the process made itself non-dumpable "
+                         "(prctl PR_SET_DUMPABLE 0), which only a tracer with CAP_SYS_PTRACE may stop; "
+                         "run leakscan with that capability to check it");
+        } else if (snapshot) {
+                char why[512];
+                snprintf(buf, sizeof buf, "its threads could not be checked: %s",
+                         leakscan_describe_error(err, pid, why, sizeof why));
+        } else {
+                snprintf(buf, sizeof buf, "its threads were stopped and copied, but the copy could not be "
+                         "unwound and analysed (%s%s)", err == -ENOEXEC ? "libdw could not attach: " : "",
+                         strerror(-err));
+        }
+        return strdup(buf);
+}
+
+static void sv_respond(struct supervisor *sv, uint64_t id, int error)
+{
+        struct seccomp_notif_resp resp = { .id = id };
+        if (error)
+                resp.error = -error;
+        else
+                resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        /* ENOENT: the thread was killed or interrupted meanwhile */
+        (void) ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void sv_respond_continue(struct supervisor *sv, uint64_t id)
+{
+        sv_respond(sv, id, 0);
+}
+
+/* Tells the guardian which notifications may still wait for an answer:
+ * received (the one in hand, and the held ones) and not answered. */
+static void sv_publish_pending(struct supervisor *sv, uint64_t in_hand)
+{
+        if (!sv->guardian)
+                return;
+        uint64_t lo = in_hand;
+        for (size_t i = 0; i < sv->n_procs; i++)
+                for (size_t j = 0; j < sv->procs[i].n_holds; j++) {
+                        const struct sv_hold *h = &sv->procs[i].holds[j];
+                        if (!h->answered && (int64_t) (h->id - lo) < 0)
+                                lo = h->id;
+                }
+        sv->guardian->lo = lo;
+        if (!sv->guardian->known || (int64_t) (in_hand - sv->guardian->hi) > 0)
+                sv->guardian->hi = in_hand;
+        sv->guardian->known = 1;
+}
+
+/* Remembers tid as a tracee of ours that has not stopped yet. */
+static void sv_add_lingering(struct supervisor *sv, pid_t tid)
+{
+        pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
+        if (l) {
+                sv->lingering = l;
+                sv->lingering[sv->n_lingering++] = tid;
+        }
+}
+
 /* Snapshots process pid (held threads as /proc shows them) and adds it to
  * the report.  everything_leaks: the --timeout report, where every thread
- * counts, the main one included. */
+ * counts, the main one included.  A failure is the report's, not ours: it
+ * goes into the process's inspect_error, and the program's own status
+ * stands.  Returns 0, or -ENOMEM when not even that could be recorded. */
 static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held, bool everything_leaks)
 {
         struct leakscan_process *lp = sv_report_add(sv);
@@ -356,47 +755,185 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
 
         struct process_capture *cap = NULL;
         int r = inspect_snapshot(pid, &sv->opts->inspect, held, n_held, &cap);
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                lp->not_inspected = true;
+                lp->inspect_error = sv_describe_judge_error(pid, r, true);
+                return 0;
+        }
         lp->n_vanished = cap->n_vanished;
         lp->incomplete = cap->incomplete;
         lp->stopped_us = cap->stop_end_us - cap->stop_begin_us;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 const struct thread_capture *t = &cap->threads[i];
-                if (!t->seized || t->vanished)
-                        continue;
-                pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
-                if (l) {
-                        sv->lingering = l;
-                        sv->lingering[sv->n_lingering++] = t->tid;
-                }
+                if (t->seized && !t->vanished)
+                        sv_add_lingering(sv, t->tid);
         }
         struct creator_lookup creators = { sv_find_creator, sv };
         r = inspect_analyse(cap, &sv->opts->inspect, &creators, lp);
         process_capture_free(cap);
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                /* what was analysed stays listed, judged by nobody */
+                for (size_t i = 0; i < lp->n_threads; i++)
+                        lp->threads[i].leaked = false;
+                lp->not_inspected = lp->n_threads == 0;
+                lp->inspect_error = sv_describe_judge_error(pid, r, false);
+                return 0;
+        }
         struct judge_policy policy = sv->opts->judge ? *sv->opts->judge : (struct judge_policy) {0};
         policy.mode = everything_leaks ? JUDGE_TIMEOUT : JUDGE_AT_EXIT;
         return judge_process(lp, &policy);
 }
 
-static void sv_respond_continue(struct supervisor *sv, uint64_t id)
+static bool sv_is_held(const struct sv_process *p, pid_t tid)
 {
-        struct seccomp_notif_resp resp = { .id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
-        /* ENOENT: the thread was killed or interrupted meanwhile */
-        (void) ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        for (size_t i = 0; i < p->n_holds; i++)
+                if (p->holds[i].tid == tid)
+                        return true;
+        return false;
 }
 
+/* Makes process p call exit_group(code) again, from one of its threads
+ * that none of held waits in: the call its exiting thread made was undone by
+ * a signal, and that thread now waits in the exit glibc's _exit falls back
+ * to, after which glibc halts (SIGSEGV), and another libc may end just that
+ * thread.  The thread is stopped with ptrace and resumed at the syscall
+ * instruction the exiting thread's exit_group used (syscall_end: the
+ * address after it),
+ * with exit_group's number and the code in its registers; the filter then
+ * asks us about that exit_group, which goes on.  Returns 0, or a negative
+ * errno when no thread could be made to (none left, none stops). */
+static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64_t syscall_end, int code)
+{
+        pid_t pid = p->pid;
+        uint8_t insn[ARCH_SYSCALL_INSN_LEN];
+        struct iovec local = { insn, sizeof insn };
+        struct iovec remote = { (void *) (uintptr_t) (syscall_end - sizeof insn), sizeof insn };
+        if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn || !arch_is_syscall_insn(insn))
+                return -ENOEXEC;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        DIR *d = opendir(path);
+        if (!d)
+                return -errno;
+        int r = -ESRCH;
+        struct dirent *de;
+        while (r < 0 && (de = readdir(d))) {
+                pid_t tid = (pid_t) atoi(de->d_name);
+                if (tid <= 0 || sv_is_held(p, tid) || ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
+                        continue;
+                int status = 0;
+                pid_t w = 0;
+                if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
+                        for (int i = 0; i < 200 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                                usleep(1000);
+                arch_regs regs;
+                if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
+                        /* a thread that does not stop (uninterruptible
+                         * sleep): leave it, another may */
+                        if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno == ESRCH && w != tid)
+                                sv_add_lingering(sv, tid);
+                        continue;
+                }
+                arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
+                                      (uint64_t) code);
+                if (ptrace(PTRACE_SETREGS, tid, 0, &regs) == 0)
+                        r = 0;
+                (void) ptrace(PTRACE_DETACH, tid, 0, 0);
+        }
+        closedir(d);
+        return r;
+}
+
+/* Parks thread tid, which waits for our answer in exit_group or in the exit
+ * that stands in for it, in a ptrace stop: where the wait is interruptible
+ * (kernels before 5.19) any signal would undo the call, and libc would then
+ * halt; a stopped thread is interrupted by nothing, and the signals that
+ * come meanwhile wait for its release.  The stop itself interrupts the call
+ * (its notification goes away).  Returns 0 and the signal to deliver on
+ * release (one that arrived as we stopped it) in *ret_sig, or a negative
+ * errno (not allowed to trace it, or it did not stop). */
+static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
+{
+        if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
+                return -errno;
+        int status = 0;
+        pid_t w = 0;
+        if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
+                for (int i = 0; i < 20000 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                        usleep(10);
+        if (w != tid || !WIFSTOPPED(status)) {
+                /* not stopped yet: the stop, when it comes, is reaped and
+                 * let go by the main loop */
+                if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno == ESRCH)
+                        sv_add_lingering(sv, tid);
+                return -ETIMEDOUT;
+        }
+        *ret_sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+        return 0;
+}
+
+/* Releases a parked thread into exit_group(code), made again from the
+ * syscall instruction of its own exit_group (syscall_end: the address
+ * after it), after the handler of sig if any. */
+static void sv_unpark_to_exit_group(pid_t tid, int sig, uint64_t syscall_end, int code)
+{
+        arch_regs regs;
+        if (ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0) {
+                arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
+                                      (uint64_t) code);
+                (void) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+        }
+        (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) sig);
+}
+
+/* Holds h where its notification is no longer at the mercy of signals (see
+ * sv_park), when the wait is interruptible. */
+static void sv_secure_hold(struct supervisor *sv, struct sv_hold *h)
+{
+        if (sv->killable_wait || h->parked || !h->native || !(h->group_ip || h->exit_ip))
+                return;
+        int sig = 0;
+        if (sv_park(sv, h->tid, &sig) < 0)
+                return;
+        h->parked = true;
+        h->park_sig = sig;
+        h->answered = true;     /* the stop ended the notification */
+}
+
+/* Lets p's held threads go on.  exit_group continues; a parked thread is
+ * resumed into exit_group.  A thread held in the
+ * exit that stood in for an interrupted exit_group is left waiting: another
+ * thread calls exit_group for it, which ends them all; if none can (it is
+ * the last), its exit goes on, which then ends the process with that same
+ * status. */
 static void sv_release_held(struct supervisor *sv, struct sv_process *p)
 {
-        for (size_t i = 0; i < p->n_held; i++)
-                sv_respond_continue(sv, p->held_ids[i]);
-        free(p->held_ids);
-        free(p->held);
-        p->held_ids = NULL;
-        p->held = NULL;
-        p->n_held = 0;
+        for (size_t i = 0; i < p->n_holds; i++) {
+                struct sv_hold *h = &p->holds[i];
+                if (h->parked) {
+                        sv_unpark_to_exit_group(h->tid, h->park_sig, h->group_ip ? h->group_ip : h->exit_ip,
+                                                p->exit_code);
+                        h->parked = false;
+                        continue;
+                }
+                if (h->answered)
+                        continue;
+                if (h->in_exit && h->native && !p->exit_redone &&
+                    sv_redo_exit_group(sv, p, h->group_ip ? h->group_ip : h->exit_ip, p->exit_code) == 0) {
+                        p->exit_redone = true;
+                        continue;       /* ended by the exit_group */
+                }
+                sv_respond_continue(sv, h->id);
+                h->answered = true;
+        }
+}
+
+static pid_t *sv_held_tids(const struct sv_process *p)
+{
+        pid_t *tids = calloc(p->n_holds + 1, sizeof *tids);
+        for (size_t i = 0; tids && i < p->n_holds; i++)
+                tids[i] = p->holds[i].tid;
+        return tids;
 }
 
 /* Whether some thread of p other than the held ones may still finish by
@@ -413,10 +950,7 @@ static bool sv_others_busy(const struct sv_process *p)
         struct dirent *de;
         while (!busy && (de = readdir(d))) {
                 pid_t tid = (pid_t) atoi(de->d_name);
-                bool held = tid <= 0;
-                for (size_t i = 0; i < p->n_held; i++)
-                        held |= p->held[i] == tid;
-                if (held)
+                if (tid <= 0 || sv_is_held(p, tid))
                         continue;
                 _cleanup_free_ char *stat = NULL, *sc = NULL;
                 struct proc_stat st;
@@ -424,11 +958,18 @@ static bool sv_others_busy(const struct sv_process *p)
                 if (read_full_file(path, &stat) < 0 || procfs_parse_stat(stat, &st) < 0 ||
                     st.state == 'Z' || st.state == 'X')
                         continue;
-                struct proc_syscall psc;
+                if (st.state == 'R') {
+                        busy = true;
+                        continue;
+                }
+                /* a syscall file that cannot be read or parsed tells
+                 * nothing: the thread is asleep, as its state says */
+                struct proc_syscall psc = {0};
                 snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) p->pid, (int) tid);
-                if (st.state == 'R' || read_full_file(path, &sc) < 0 || procfs_parse_syscall(sc, &psc) < 0 ||
-                    psc.running) {
-                        busy = st.state == 'R' || (sc && psc.running);
+                if (read_full_file(path, &sc) < 0 || procfs_parse_syscall(sc, &psc) < 0)
+                        continue;
+                if (psc.running) {
+                        busy = true;
                         continue;
                 }
                 struct classify_input in = { .proc_state = st.state, .syscall_nr = psc.nr };
@@ -454,7 +995,8 @@ static int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t 
                         p->next_check_us = p->grace_deadline_us;
                 return 0;
         }
-        int r = sv_judge(sv, p->pid, p->held, p->n_held, false);
+        _cleanup_free_ pid_t *held = sv_held_tids(p);
+        int r = held ? sv_judge(sv, p->pid, held, p->n_holds, false) : -ENOMEM;
         struct leakscan_report *rep = sv->report;
         if (rep->n_processes > 0 && rep->processes[rep->n_processes - 1].pid == p->pid) {
                 rep->processes[rep->n_processes - 1].has_exit = true;
@@ -465,18 +1007,69 @@ static int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t 
         return r;
 }
 
-/* A thread waits in exit_group. */
-static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n)
+static struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid)
+{
+        for (size_t i = 0; i < sv->n_procs; i++)
+                if (sv->procs[i].pid == pid)
+                        return &sv->procs[i];
+        return NULL;
+}
+
+static struct sv_hold sv_hold_of(const struct seccomp_notif *n, bool in_exit)
+{
+        struct sv_hold h = { .id = n->id, .tid = (pid_t) n->pid, .in_exit = in_exit,
+                             .native = n->data.arch == ARCH_SECCOMP_NATIVE->audit_arch &&
+                                       !((uint32_t) n->data.nr & ARCH_X32_SYSCALL_BIT) };
+        if (in_exit)
+                h.exit_ip = n->data.instruction_pointer;
+        else
+                h.group_ip = n->data.instruction_pointer;
+        return h;
+}
+
+/* Whether ip, where a thread of tgid calls exit, lies in libc's _exit (the
+ * fallback after a failed exit_group) rather than where a thread ends
+ * alone.  Looked up in the symbol tables once per place and process. */
+static bool sv_is_exit_function(struct supervisor *sv, pid_t tgid, uint64_t ip)
+{
+        for (size_t i = 0; i < sv->n_exit_sites; i++)
+                if (sv->exit_sites[i].tgid == tgid && sv->exit_sites[i].ip == ip)
+                        return sv->exit_sites[i].in_exit_fn;
+        bool in_exit_fn = false;
+        char path[64];
+        _cleanup_free_ char *maps = NULL;
+        struct modules *mods = NULL;
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) tgid);
+        if (read_full_file(path, &maps) >= 0 && modules_new(tgid, maps, &mods) == 0) {
+                struct symbolizer *sym = symbolizer_new(mods, false);
+                struct leakscan_frame *frames = NULL;
+                size_t n = 0;
+                if (sym && symbolize_pc(sym, ip - 1, true, &frames, &n) == 0 && n > 0 && frames[n - 1].function) {
+                        const char *f = frames[n - 1].function;
+                        in_exit_fn = streq(f, "_exit") || streq(f, "_Exit") || streq(f, "__GI__exit");
+                }
+                frames_free(frames, n);
+                symbolizer_free(sym);
+                modules_free(mods);
+        }
+        struct exit_site *es = realloc(sv->exit_sites, (sv->n_exit_sites + 1) * sizeof *es);
+        if (es) {
+                sv->exit_sites = es;
+                sv->exit_sites[sv->n_exit_sites++] = (struct exit_site) { tgid, ip, in_exit_fn };
+        }
+        return in_exit_fn;
+}
+
+/* A thread waits in exit_group, or (in_exit) in the exit that libc's _exit
+ * made after a signal undid an exit_group we never received. */
+static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool in_exit)
 {
         pid_t tid = (pid_t) n->pid;
         pid_t tgid = tid_tgid(tid);
         if (tgid != sv->main_pid && !sv->opts->follow_forks)
                 tgid = 0;
-        struct sv_process *p = NULL;
-        for (size_t i = 0; i < sv->n_procs; i++)
-                if (sv->procs[i].pid == tgid)
-                        p = &sv->procs[i];
-        if (!tgid || sv->result.timed_out || (p && p->phase == SV_JUDGED)) {
+        struct sv_process *p = tgid ? sv_find_process(sv, tgid) : NULL;
+        if (!tgid || sv->result.timed_out || (p && p->phase == SV_JUDGED && !in_exit)) {
                 sv_respond_continue(sv, n->id);
                 return 0;
         }
@@ -497,34 +1090,214 @@ static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n
                         .next_check_us = now,
                 };
         }
-        uint64_t *ids = realloc(p->held_ids, (p->n_held + 1) * sizeof *ids);
-        if (ids)
-                p->held_ids = ids;
-        pid_t *held = realloc(p->held, (p->n_held + 1) * sizeof *held);
-        if (held)
-                p->held = held;
-        if (!ids || !held) {
+        /* the same thread again: a signal interrupted its exit_group (on a
+         * kernel without killable waits, or before we received it) and it
+         * called it anew */
+        for (size_t i = 0; i < p->n_holds; i++)
+                if (p->holds[i].tid == tid) {
+                        p->holds[i] = sv_hold_of(n, in_exit);
+                        sv_secure_hold(sv, &p->holds[i]);
+                        if (p->phase == SV_JUDGED)
+                                sv_release_held(sv, p);
+                        return 0;
+                }
+        struct sv_hold *holds = realloc(p->holds, (p->n_holds + 1) * sizeof *holds);
+        if (!holds) {
                 sv_respond_continue(sv, n->id);
                 return -ENOMEM;
         }
-        p->held_ids[p->n_held] = n->id;
-        p->held[p->n_held++] = tid;
+        p->holds = holds;
+        p->holds[p->n_holds++] = sv_hold_of(n, in_exit);
+        sv_secure_hold(sv, &p->holds[p->n_holds - 1]);
+        if (p->phase == SV_JUDGED)      /* an exit_group undone after we judged */
+                sv_release_held(sv, p);
         return 0;
+}
+
+/* A thread waits in exit.  Ordinary thread ends go on at once.  But a
+ * thread that called exit_group and waits in exit now had its exit_group
+ * undone by a signal (a kernel without killable waits, or a signal that came
+ * before we received the notification), and this is glibc's _exit falling
+ * back: hold it, and have the exit_group made again on release
+ * (sv_release_held).  Returns whether it was held. */
+static void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n)
+{
+        pid_t tid = (pid_t) n->pid;
+        for (size_t i = 0; i < sv->n_procs; i++) {
+                struct sv_process *p = &sv->procs[i];
+                for (size_t j = 0; j < p->n_holds; j++) {
+                        struct sv_hold *h = &p->holds[j];
+                        if (h->tid != tid || tid_tgid(tid) != p->pid)
+                                continue;
+                        if (n->data.arch != ARCH_SECCOMP_NATIVE->audit_arch)
+                                break;  /* no exit_group to redo for it */
+                        h->id = n->id;
+                        h->in_exit = true;
+                        h->answered = false;
+                        h->exit_ip = n->data.instruction_pointer;
+                        sv_secure_hold(sv, h);
+                        /* released already, but too late for the exit_group
+                         * a signal had just interrupted */
+                        if (p->phase == SV_JUDGED)
+                                sv_release_held(sv, p);
+                        return;
+                }
+        }
+        /* an exit_group that a signal undid before we even received it:
+         * a gap in the ids, then an exit from libc's _exit */
+        if (sv->n_lost > 0 && n->data.arch == ARCH_SECCOMP_NATIVE->audit_arch) {
+                pid_t tgid = tid_tgid(tid);
+                if (tgid && (tgid == sv->main_pid || sv->opts->follow_forks) &&
+                    sv_is_exit_function(sv, tgid, n->data.instruction_pointer)) {
+                        sv->n_lost--;
+                        struct seccomp_notif as_group = *n;
+                        if (sv_on_exit_group(sv, &as_group, true) == 0)
+                                return;
+                }
+        }
+        sv_respond_continue(sv, n->id);
+}
+
+/* A thread tries to enter SECCOMP_MODE_STRICT, which the kernel refuses to a
+ * filtered task: the program cannot run as it would without us.  Kill that
+ * process and say so, rather than let it go on with a failure it would
+ * never see otherwise. */
+static void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n)
+{
+        pid_t tgid = tid_tgid((pid_t) n->pid);
+        sv->result.strict_seccomp = true;
+        if (tgid > 0 && kill(tgid, SIGKILL) == 0)
+                return;
+        sv_respond_continue(sv, n->id);
+}
+
+/* ---- the receiver ----
+ * A held call is safe from signals only once it was received
+ * (WAIT_KILLABLE_RECV); until then any signal undoes it.  So a thread of
+ * ours does nothing but receive, at once (at real-time priority where that
+ * is allowed, so that a busy machine does not delay it), and queues what it
+ * received on a pipe for the event loop, which may be busy judging another
+ * process for a while.  It is stopped by SIGURG, which only it unblocks. */
+
+static void receiver_wake(int sig)
+{
+        (void) sig;
+}
+
+static void *receiver_main(void *arg)
+{
+        struct supervisor *sv = arg;
+        struct sched_param sp = { .sched_priority = 1 };
+        (void) pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+        sigset_t wake;
+        sigemptyset(&wake);
+        sigaddset(&wake, SIGURG);
+        pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+        while (!sv->receiver_stop) {
+                struct seccomp_notif n;
+                memset(&n, 0, sizeof n);
+                if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+                        if (errno == EINTR || errno == ENOENT)
+                                continue;
+                        break;
+                }
+                if (sv->guardian && (!sv->guardian->known || (int64_t) (n.id - sv->guardian->hi) > 0)) {
+                        if (!sv->guardian->known)
+                                sv->guardian->lo = n.id;
+                        sv->guardian->hi = n.id;
+                        sv->guardian->known = 1;
+                }
+                /* 80 bytes: one atomic pipe write */
+                if (write(sv->queue[1], &n, sizeof n) != (ssize_t) sizeof n)
+                        sv_respond_continue(sv, n.id);
+        }
+        return NULL;
+}
+
+static int sv_start_receiver(struct supervisor *sv)
+{
+        if (pipe2(sv->queue, O_CLOEXEC) < 0)
+                return -errno;
+        (void) fcntl(sv->queue[0], F_SETFL, O_NONBLOCK);
+        struct sigaction sa = { .sa_handler = receiver_wake };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGURG, &sa, NULL);
+        int r = -pthread_create(&sv->receiver, NULL, receiver_main, sv);
+        if (r < 0) {
+                close(sv->queue[0]);
+                close(sv->queue[1]);
+                sv->queue[0] = sv->queue[1] = -1;
+                return r;
+        }
+        sv->receiver_running = true;
+        return 0;
+}
+
+/* Stops the receiver; what it queued and nobody handled is answered
+ * "continue". */
+static void sv_stop_receiver(struct supervisor *sv)
+{
+        if (!sv->receiver_running)
+                return;
+        sv->receiver_stop = 1;
+        /* again and again: the signal may come just before it blocks */
+        for (;;) {
+                pthread_kill(sv->receiver, SIGURG);
+                struct timespec deadline;
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_nsec += 10 * 1000 * 1000;
+                if (deadline.tv_nsec >= 1000000000) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000;
+                }
+                if (pthread_timedjoin_np(sv->receiver, NULL, &deadline) == 0)
+                        break;
+        }
+        sv->receiver_running = false;
+        signal(SIGURG, SIG_DFL);
+        struct seccomp_notif n;
+        while (read(sv->queue[0], &n, sizeof n) == (ssize_t) sizeof n)
+                sv_respond_continue(sv, n.id);
 }
 
 static int sv_on_notification(struct supervisor *sv)
 {
         struct seccomp_notif n;
         memset(&n, 0, sizeof n);
-        if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
+        if (sv->receiver_running) {
+                ssize_t got = read(sv->queue[0], &n, sizeof n);
+                if (got != (ssize_t) sizeof n)
+                        return got < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+        } else if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
                 return errno == ENOENT || errno == EINTR ? 0 : -errno;
-        if (n.data.nr == SYS_exit_group || n.data.nr == (int) (X32_SYSCALL_BIT | SYS_exit_group) ||
-            (n.data.arch == AUDIT_ARCH_I386 && n.data.nr == I386_EXIT_GROUP))
-                return sv_on_exit_group(sv, &n);
-        if (n.data.arch == AUDIT_ARCH_X86_64 && (n.data.nr == SYS_clone || n.data.nr == SYS_clone3))
+        }
+        sv_publish_pending(sv, n.id);
+        if (sv->have_last_id && n.id - sv->last_id > 1 && n.id - sv->last_id < (1u << 30))
+                sv->n_lost += n.id - sv->last_id - 1;
+        sv->last_id = n.id;
+        sv->have_last_id = true;
+        int r = 0;
+        switch (sv_call_of(&n.data)) {
+        case SV_CALL_EXIT_GROUP:
+                r = sv_on_exit_group(sv, &n, false);
+                break;
+        case SV_CALL_EXIT:
+                sv_on_exit(sv, &n);
+                break;
+        case SV_CALL_STRICT:
+                sv_on_strict(sv, &n);
+                break;
+        case SV_CALL_CLONE:
+        case SV_CALL_CLONE3:
                 sv_on_clone(sv, &n);
-        sv_respond_continue(sv, n.id);
-        return 0;
+                sv_respond_continue(sv, n.id);
+                break;
+        case SV_CALL_OTHER:
+                sv_respond_continue(sv, n.id);
+                break;
+        }
+        sv_publish_pending(sv, n.id + 1);
+        return r;
 }
 
 /* --timeout: report every thread of the program, then kill it. */
@@ -533,14 +1306,9 @@ static void sv_on_timeout(struct supervisor *sv)
         sv->result.timed_out = true;
         sv->report->mode = "timeout";
         if (!sv->main_ended) {
-                const pid_t *held = NULL;
-                size_t n_held = 0;
-                for (size_t i = 0; i < sv->n_procs; i++)
-                        if (sv->procs[i].pid == sv->main_pid && sv->procs[i].phase == SV_EXITING) {
-                                held = sv->procs[i].held;
-                                n_held = sv->procs[i].n_held;
-                        }
-                (void) sv_judge(sv, sv->main_pid, held, n_held, true);
+                struct sv_process *p = sv_find_process(sv, sv->main_pid);
+                _cleanup_free_ pid_t *held = p && p->phase == SV_EXITING ? sv_held_tids(p) : NULL;
+                (void) sv_judge(sv, sv->main_pid, held, held ? p->n_holds : 0, true);
         }
         kill(sv->main_pid, SIGKILL);
 }
@@ -567,10 +1335,30 @@ static void sv_on_main_exit(struct supervisor *sv, int status)
                 lp->pid = sv->main_pid;
                 lp->not_inspected = true;
         }
+        struct sv_process *p = sv_find_process(sv, sv->main_pid);
+        if (lp && p && p->phase == SV_EXITING) {
+                /* it ended while its exit was held, before its threads
+                 * could be stopped: a fatal signal (another thread's abort) */
+                p->phase = SV_JUDGED;
+                char buf[256];
+                if (sv->result.exit_signal)
+                        snprintf(buf, sizeof buf, "its threads could not be checked: it was killed by signal %d "
+                                 "(%s) during the grace period, while leakscan held its exit",
+                                 sv->result.exit_signal, strsignal(sv->result.exit_signal));
+                else
+                        snprintf(buf, sizeof buf, "its threads could not be checked: it ended during the grace "
+                                 "period, while leakscan held its exit");
+                free(lp->inspect_error);
+                lp->inspect_error = strdup(buf);
+        }
         if (lp) {
                 lp->has_exit = true;
                 lp->exit_code = sv->result.exit_code;
                 lp->exit_signal = sv->result.exit_signal;
+                if (sv->loop_error && !lp->inspect_error) {
+                        lp->inspect_error = sv->loop_error;
+                        sv->loop_error = NULL;
+                }
         }
 }
 
@@ -594,34 +1382,144 @@ static void sv_reap_lingering(struct supervisor *sv)
         }
 }
 
-/* Descendants may outlive the program, and the filter they inherited would
- * make their exit_group fail without a listener: a detached child of ours
- * answers "go on" to every notification until no filtered process is left. */
-static void sv_hand_off_listener(struct supervisor *sv)
+/* ---- the guardian ----
+ * Without a listener, every call the filter sends to it fails with ENOSYS:
+ * a program whose supervisor died could create no thread and never exit.
+ * So a second holder of the listener lives from the start: a child of ours
+ * in a session of its own (no terminal or process-group signal reaches it), with no other fd
+ * (a test runner waiting for the end of stdout does not wait for it), and
+ * all signals blocked.  It sleeps until the pipe whose other end only the
+ * supervisor holds ends, which the kernel does when the supervisor ends or
+ * dies, however.  Then it answers "continue" to whatever the supervisor had
+ * received and left unanswered (ids from the shared page) and to everything
+ * after, until no task uses the filter any more.  It can say nothing else. */
+
+#define GUARDIAN_PROBE_AHEAD 64         /* received but not yet published */
+#define GUARDIAN_PROBE_MAX (1u << 20)
+
+/* Closes every fd but a and b (which may be equal). */
+static void close_all_but(int a, int b)
 {
-        struct pollfd pfd = { sv->listener, POLLIN, 0 };
-        if (poll(&pfd, 1, 0) >= 0 && (pfd.revents & POLLHUP))
-                return;         /* nobody uses the filter any more */
-        pid_t pid = fork();
-        if (pid != 0)
-                return;
-        /* the responder: no stdio of the test runner kept open */
-        setsid();
-        for (int fd = 0; fd < 1024; fd++)
-                if (fd != sv->listener)
+        unsigned lo = (unsigned) (a < b ? a : b), hi = (unsigned) (a < b ? b : a);
+        bool ok = (lo == 0 || syscall(SYS_close_range, 0u, lo - 1, 0u) == 0) &&
+                  (hi <= lo + 1 || syscall(SYS_close_range, lo + 1, hi - 1, 0u) == 0) &&
+                  syscall(SYS_close_range, hi + 1, ~0u, 0u) == 0;
+        for (int fd = 0; !ok && fd < 65536; fd++)
+                if (fd != a && fd != b)
                         close(fd);
+}
+
+static void guardian_answer(int listener, uint64_t id)
+{
+        struct seccomp_notif_resp resp = { .id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static _Noreturn void guardian_main(int listener, int life, const struct guardian_page *page)
+{
+        setsid();
         sigset_t all;
         sigfillset(&all);
         sigprocmask(SIG_BLOCK, &all, NULL);
+        prctl(PR_SET_NAME, "leakscan-guard", 0, 0, 0);
+        close_all_but(listener, life);
+
+        /* events 0 on the listener: POLLHUP alone, once no task uses it */
+        struct pollfd pfd[2] = { { life, POLLIN, 0 }, { listener, 0, 0 } };
         for (;;) {
-                pfd.revents = 0;
-                if (poll(&pfd, 1, -1) < 0 || (pfd.revents & (POLLHUP | POLLERR)))
+                if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+                        _exit(1);
+                if (pfd[1].revents & (POLLHUP | POLLERR))
+                        _exit(0);
+                if (pfd[0].revents)
+                        break;
+        }
+        if (page->known)
+                for (uint64_t id = page->lo, k = 0; id != page->hi + GUARDIAN_PROBE_AHEAD && k < GUARDIAN_PROBE_MAX;
+                     id++, k++)
+                        guardian_answer(listener, id);
+        pfd[1].events = POLLIN;
+        for (;;) {
+                pfd[1].revents = 0;
+                if (poll(&pfd[1], 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(1);
+                }
+                if (pfd[1].revents & (POLLHUP | POLLERR | POLLNVAL))
                         _exit(0);
                 struct seccomp_notif n;
                 memset(&n, 0, sizeof n);
-                if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
-                        sv_respond_continue(sv, n.id);
+                if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
+                        guardian_answer(listener, n.id);
         }
+}
+
+/* Starts the guardian of sv->listener.  Returns 0 or a negative errno. */
+static int sv_start_guardian(struct supervisor *sv)
+{
+        struct guardian_page *page = mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                                          -1, 0);
+        if (page == MAP_FAILED)
+                return -errno;
+        int life[2];
+        if (pipe2(life, O_CLOEXEC) < 0) {
+                int r = -errno;
+                munmap(page, sizeof *page);
+                return r;
+        }
+        pid_t pid = fork();
+        if (pid == 0)
+                guardian_main(sv->listener, life[0], page);
+        int r = pid < 0 ? -errno : 0;
+        close(life[0]);
+        if (r < 0) {
+                close(life[1]);
+                munmap(page, sizeof *page);
+                return r;
+        }
+        sv->guardian = page;
+        sv->guardian_pipe = life[1];
+        sv->guardian_pid = pid;
+        return 0;
+}
+
+/* The supervisor is done with the listener: the guardian answers from now
+ * on (descendants may outlive the program), or, if it could not be started
+ * at the beginning, one started now.  When nothing uses the filter any more
+ * it ends at once, and is reaped here; otherwise it outlives us. */
+static void sv_hand_off_listener(struct supervisor *sv)
+{
+        sv_stop_receiver(sv);
+        if (sv->guardian_pipe < 0 && (sv->guardian || sv_start_guardian(sv) < 0))
+                return;
+        close(sv->guardian_pipe);
+        sv->guardian_pipe = -1;
+        struct pollfd pfd = { sv->listener, 0, 0 };
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+                while (waitpid(sv->guardian_pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+}
+
+/* The child has installed the filter and waits to exec: the guardian starts
+ * now, so that it holds the listener before the program can run, and learns
+ * the first notification's id. */
+static void sv_on_listener(void *userdata, int listener, const struct seccomp_notif *first)
+{
+        struct supervisor *sv = userdata;
+        sv->listener = listener;
+        (void) sv_start_guardian(sv);   /* if not now, at the end */
+        sv->listener = -1;              /* ours once spawn succeeds */
+        if (!first)
+                return;
+        /* from here the guardian knows the ids to answer if we die, even
+         * before we published one more */
+        if (sv->guardian) {
+                sv->guardian->lo = sv->guardian->hi = first->id;
+                sv->guardian->known = 1;
+        }
+        sv->last_id = first->id;
+        sv->have_last_id = true;
 }
 
 static void supervisor_free(struct supervisor *sv)
@@ -629,43 +1527,184 @@ static void supervisor_free(struct supervisor *sv)
         for (size_t i = 0; i < sv->n_creators; i++)
                 free(sv->creators[i].creator.stack);
         free(sv->creators);
-        for (size_t i = 0; i < sv->n_procs; i++) {
-                free(sv->procs[i].held);
-                free(sv->procs[i].held_ids);
-        }
+        for (size_t i = 0; i < sv->n_procs; i++)
+                free(sv->procs[i].holds);
         free(sv->procs);
         free(sv->lingering);
         free(sv->main_identity.exe);
         for (size_t i = 0; i < sv->main_identity.n_cmdline; i++)
                 free(sv->main_identity.cmdline[i]);
         free(sv->main_identity.cmdline);
+        free(sv->loop_error);
+        free(sv->exit_sites);
+        if (sv->queue[0] >= 0)
+                close(sv->queue[0]);
+        if (sv->queue[1] >= 0)
+                close(sv->queue[1]);
+        if (sv->guardian_pipe >= 0)
+                close(sv->guardian_pipe);
+        if (sv->guardian)
+                munmap(sv->guardian, sizeof *sv->guardian);
         if (sv->listener >= 0)
                 close(sv->listener);
 }
 
-int supervise_run(char **argv, const struct supervise_options *opts,
-                  struct leakscan_report **ret_report, struct supervise_result *ret)
+/* The supervision cannot go on (err): let every held thread go, leave the
+ * listener to the guardian, and remember why for the report.  The program
+ * runs on to its own end. */
+static void sv_give_up(struct supervisor *sv, int err)
 {
-        struct supervisor sv = { .opts = opts, .listener = -1 };
+        sv_stop_receiver(sv);
+        for (size_t i = 0; i < sv->n_procs; i++)
+                sv_release_held(sv, &sv->procs[i]);
+        sv_hand_off_listener(sv);
+        if (!sv->loop_error) {
+                char buf[256];
+                snprintf(buf, sizeof buf, "leakscan stopped watching the program early (%s): threads alive "
+                         "at its exit could not be checked", strerror(-err));
+                sv->loop_error = strdup(buf);
+        }
+}
+
+/* ---- which signals to pass on ----
+ * A signal sent to leakscan alone is meant for the program and must be
+ * passed on; one sent to the process group (the terminal's ^C, a test
+ * runner's killpg, coreutils timeout's second kill) reached the program
+ * already, and passing it on would deliver it twice.  Nothing in siginfo
+ * tells the two apart, so a probe does: a child of ours in the same process
+ * group, started before the program, that blocks every signal and does
+ * nothing.  A group signal reaches it (before us: the kernel signals a
+ * group's members in one go, newest first), a signal sent to us does not.  After each batch the probe drains what it
+ * got, on our request over a socket (so that its death cannot raise
+ * SIGPIPE here). */
+
+static _Noreturn void probe_main(int sock)
+{
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+        prctl(PR_SET_NAME, "leakscan-probe", 0, 0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        close_all_but(sock, sock);
+        char c;
+        while (read(sock, &c, 1) == 1) {
+                struct timespec zero = { 0, 0 };
+                while (sigtimedwait(&all, NULL, &zero) > 0)
+                        ;
+                if (send(sock, &c, 1, MSG_NOSIGNAL) != 1)
+                        break;
+        }
+        _exit(0);
+}
+
+static int sv_start_probe(struct supervisor *sv)
+{
+        int sock[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid == 0)
+                probe_main(sock[1]);
+        int r = pid < 0 ? -errno : 0;
+        close(sock[1]);
+        if (r < 0) {
+                close(sock[0]);
+                return r;
+        }
+        sv->probe_pid = pid;
+        sv->probe_sock = sock[0];
+        return 0;
+}
+
+static void sv_stop_probe(struct supervisor *sv)
+{
+        if (sv->probe_sock < 0)
+                return;
+        close(sv->probe_sock);
+        sv->probe_sock = -1;
+        kill(sv->probe_pid, SIGKILL);
+        while (waitpid(sv->probe_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* Whether the probe has signal sig pending: it was sent to the group.
+ * Returns 1, 0, or a negative errno. */
+static int sv_probe_saw(const struct supervisor *sv, int sig)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) sv->probe_pid);
+        if (read_full_file(path, &text) < 0)
+                return -ESRCH;
+        const char *p = strstr(text, "\nShdPnd:");
+        if (!p)
+                return -EINVAL;
+        unsigned long long mask = strtoull(p + strlen("\nShdPnd:"), NULL, 16);
+        return sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
+}
+
+/* Asks the probe to drain its signals and waits for it, briefly: a probe
+ * that does not answer (stopped by SIGSTOP, which nobody can block) is
+ * dropped, and the simpler rule applies from then on. */
+static void sv_probe_drain(struct supervisor *sv)
+{
+        char c = 'd';
+        struct pollfd pfd = { sv->probe_sock, POLLIN, 0 };
+        if (sv->probe_sock < 0 || send(sv->probe_sock, &c, 1, MSG_NOSIGNAL) != 1 ||
+            poll(&pfd, 1, 200) != 1 || recv(sv->probe_sock, &c, 1, MSG_DONTWAIT) != 1)
+                sv_stop_probe(sv);
+}
+
+/* Whether a signal leakscan received should be passed on to the program. */
+static bool sv_should_forward(const struct supervisor *sv, const struct signalfd_siginfo *si)
+{
+        if (si->ssi_signo == SIGCHLD || sv->main_ended)
+                return false;
+        int saw = sv->probe_sock >= 0 ? sv_probe_saw(sv, (int) si->ssi_signo) : -ESRCH;
+        if (saw >= 0)
+                return !saw;
+        /* without a probe: the terminal signals the whole group */
+        return si->ssi_code != SI_KERNEL;
+}
+
+/* The signals leakscan passes on: the ones that end or wake a program and
+ * that a user or a test runner sends to the command it started. */
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+int supervise_run(char **argv, const struct supervise_options *opts,
+                  struct leakscan_report **ret_report, struct supervise_result *ret,
+                  enum supervise_step *ret_failed)
+{
+        struct supervisor sv = { .opts = opts, .listener = -1, .guardian_pipe = -1, .probe_sock = -1,
+                                 .queue = { -1, -1 } };
+        *ret_failed = SUPERVISE_STEP_START;
         sv.report = calloc(1, sizeof *sv.report);
         if (!sv.report)
                 return -ENOMEM;
         sv.report->mode = "at-exit";
 
-        /* SIGCHLD ends the loop; SIGINT, SIGTERM and SIGHUP are passed on.
-         * Blocked and read from a signalfd; the child gets the mask we were
-         * started with. */
+        /* SIGCHLD ends the loop; the others are passed on.  Blocked and read
+         * from a signalfd; the child gets the mask we were started with. */
         sigset_t loop_set, old_mask;
         sigemptyset(&loop_set);
         sigaddset(&loop_set, SIGCHLD);
-        sigaddset(&loop_set, SIGINT);
-        sigaddset(&loop_set, SIGTERM);
-        sigaddset(&loop_set, SIGHUP);
-        sigprocmask(SIG_BLOCK, &loop_set, &old_mask);
+        for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+                sigaddset(&loop_set, forwarded_signals[i]);
+        sigset_t blocked = loop_set;
+        sigaddset(&blocked, SIGURG);    /* the receiver's alone */
+        sigprocmask(SIG_BLOCK, &blocked, &old_mask);
         int sfd = signalfd(-1, &loop_set, SFD_CLOEXEC | SFD_NONBLOCK);
-        int r = sfd < 0 ? -errno : spawn(argv, opts->envp, &old_mask, &sv.main_pid, &sv.listener);
+        /* the probe first: it must be in the group before the program can
+         * run, or signal anyone */
+        (void) sv_start_probe(&sv);     /* if not, a simpler rule */
+        int r = sfd < 0 ? -errno : spawn(argv, opts->envp, &old_mask, sv_on_listener, &sv, &sv.main_pid,
+                                          &sv.listener, &sv.killable_wait, ret_failed);
         if (r < 0)
                 goto out;
+        /* where the wait is interruptible, only a ptrace stop protects a
+         * held call, and the loop must take it at once itself */
+        if (sv.killable_wait)
+                (void) sv_start_receiver(&sv);  /* if not, the loop receives */
         sv.main_identity.pid = sv.main_pid;
         inspect_read_identity(&sv.main_identity);
 
@@ -679,11 +1718,8 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                         struct sv_process *p = &sv.procs[i];
                         if (p->phase != SV_EXITING)
                                 continue;
-                        if (now >= p->next_check_us) {
-                                int k = sv_grace_check(&sv, p, now);
-                                if (k < 0 && r == 0)
-                                        r = k;
-                        }
+                        if (now >= p->next_check_us && sv_grace_check(&sv, p, now) < 0)
+                                sv_give_up(&sv, -ENOMEM);
                         if (p->phase == SV_EXITING) {
                                 exiting = true;
                                 if (p->next_check_us < next)
@@ -701,36 +1737,61 @@ int supervise_run(char **argv, const struct supervise_options *opts,
 
                 /* once no process uses the filter, the listener only says
                  * POLLHUP: stop asking it */
-                struct pollfd pfd[2] = { { listener_done ? -1 : sv.listener, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+                listener_done |= sv.loop_error != NULL;
+                int source = sv.receiver_running ? sv.queue[0] : sv.listener;
+                struct pollfd pfd[3] = { { listener_done ? -1 : source, POLLIN, 0 }, { sfd, POLLIN, 0 },
+                                         { listener_done ? -1 : sv.listener, 0, 0 } };
                 int wait_ms = next == UINT64_MAX ? -1 : next <= now ? 0 : (int) ((next - now + 999) / 1000);
-                if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
-                        r = -errno;
+                if (poll(pfd, 3, wait_ms) < 0 && errno != EINTR) {
+                        /* cannot wait for anything: the program is the
+                         * guardian's, and its end ours to wait for */
+                        sv_give_up(&sv, -errno);
+                        int status;
+                        while (waitpid(sv.main_pid, &status, 0) < 0 && errno == EINTR)
+                                ;
+                        sv_on_main_exit(&sv, status);
                         break;
                 }
                 if (pfd[0].revents & POLLIN) {
                         int k = sv_on_notification(&sv);
-                        if (k < 0 && r == 0)
-                                r = k;
-                } else if (pfd[0].revents & (POLLHUP | POLLERR)) {
+                        if (k < 0)
+                                sv_give_up(&sv, k);
+                } else if (pfd[2].revents & (POLLHUP | POLLERR)) {
                         listener_done = true;
                 }
                 if (pfd[1].revents & POLLIN) {
                         struct signalfd_siginfo si;
+                        bool any = false;
                         while (read(sfd, &si, sizeof si) == (ssize_t) sizeof si) {
-                                /* A signal the terminal sent reached the
-                                 * program's process group too; one another
-                                 * process sent to us is passed on. */
-                                if (si.ssi_signo != SIGCHLD && si.ssi_code != SI_KERNEL && !sv.main_ended)
+                                if (sv_should_forward(&sv, &si))
                                         kill(sv.main_pid, (int) si.ssi_signo);
+                                any |= si.ssi_signo != SIGCHLD;
                         }
+                        if (any)
+                                sv_probe_drain(&sv);
                         sv_reap_lingering(&sv);
                         int status;
-                        if (!sv.main_ended && waitpid(sv.main_pid, &status, WNOHANG) == sv.main_pid)
-                                sv_on_main_exit(&sv, status);
+                        if (!sv.main_ended && waitpid(sv.main_pid, &status, WNOHANG) == sv.main_pid) {
+                                if (WIFSTOPPED(status))
+                                        /* the main thread was a lingering
+                                         * tracee of ours and stopped at last */
+                                        (void) ptrace(PTRACE_DETACH, sv.main_pid, 0,
+                                                      (void *) (long) ((status >> 16) == 0 ? WSTOPSIG(status) : 0));
+                                else
+                                        sv_on_main_exit(&sv, status);
+                        }
                 }
         }
         sv_hand_off_listener(&sv);
 out:
+        if (r < 0 && sv.guardian_pipe >= 0) {
+                /* the program never ran: its guardian ends at once */
+                close(sv.guardian_pipe);
+                sv.guardian_pipe = -1;
+                while (waitpid(sv.guardian_pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        sv_stop_probe(&sv);
         if (sfd >= 0)
                 close(sfd);
         sigprocmask(SIG_SETMASK, &old_mask, NULL);

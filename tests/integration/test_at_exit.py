@@ -7,6 +7,7 @@ environment, programs that cannot be started.
 Usage: test_at_exit.py LEAKSCAN AT_EXIT_BUILD_DIR"""
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -35,6 +36,43 @@ def run(leakscan, args, input=None, env=None, timeout=60):
         return p.returncode, report, p.stdout, p.stderr
     finally:
         os.unlink(out)
+
+
+def run_plain(cmd, timeout=20, **kw):
+    """Runs cmd; returns (status, stdout, stderr), status "hang" when it did not end in time."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL, **kw)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        return "hang", "", ""
+
+
+def read_line(fd, timeout=10):
+    """Reads one line from a raw fd, or what came before the timeout or EOF."""
+    data = b""
+    end = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        if not select.select([fd], [], [], max(0, end - time.monotonic()))[0]:
+            break
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode()
+
+
+def read_to_eof(fd, timeout=10):
+    """Reads until EOF (every writer gone); None when it did not come in time."""
+    data = b""
+    end = time.monotonic() + timeout
+    while True:
+        if not select.select([fd], [], [], max(0, end - time.monotonic()))[0]:
+            return None
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return data.decode()
+        data += chunk
 
 
 def leaked_threads(report):
@@ -145,6 +183,118 @@ def main():
     code, _, out, err = run(leakscan, [prog("echo_stdin")], input="line one\nline two\n", env=env)
     check(code == 0 and out == "line one\nline two\n" and err == "var=kept\n",
           f"stdin, stdout, stderr and the environment are the program's ({out!r}, {err!r})")
+
+    # a held exit survives signals (issue 12 item 1): 5 ms SIGALRMs without
+    # SA_RESTART through the whole grace period; killable wait, and the
+    # interruptible one of kernels before 5.19
+    for extra, label in (({}, "killable wait"),
+                         ({"LEAKSCAN_TEST_INTERRUPTIBLE_EXIT": "1"}, "interruptible wait")):
+        for grace in ("--grace=100ms", "--grace=0"):
+            outcomes = {}
+            for _ in range(20 if grace != "--grace=0" else 10):
+                try:
+                    code, rep, out, _ = run(leakscan, [grace, prog("alarm_exit")], env=dict(os.environ, **extra),
+                                            timeout=10)
+                    key = (code, out, rep["summary"]["leaked"] if rep else None)
+                except subprocess.TimeoutExpired:
+                    key = "hang"
+                outcomes[key] = outcomes.get(key, 0) + 1
+            check(list(outcomes) == [(1, "bye\n", 1)],
+                  f"signals during a held exit ({label}, {grace}): the program ends with its own status and "
+                  f"output every time ({outcomes})")
+
+    # leakscan killed (issue 12 item 2): the guardian answers in its place
+    for mode, want in (("create", "pthread_create 0\ndone\n"), ("exit", "")):
+        p = subprocess.Popen([leakscan, "--at-exit", "--grace=5s", prog("outlive"), mode], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=0)
+        fd = p.stdout.fileno()
+        first = read_line(fd)
+        time.sleep(0.1)
+        p.kill()
+        p.wait()
+        rest = read_to_eof(fd)
+        p.stdout.close()
+        check(first in ("ready\n", "exiting\n") and rest == want,
+              f"kill -9 of leakscan ({mode}): the program runs on as without it and ends ({first!r} {rest!r})")
+
+    # failures while judging never replace the program's result (issue 12
+    # item 3, issue 8): a thread that aborts while the exit is held
+    outcomes = {}
+    for _ in range(10):
+        code, rep, _, err = run(leakscan, [prog("late_abort")], timeout=20)
+        procs = rep["processes"] if rep else []
+        ok = (code == 128 + signal.SIGABRT and "cannot" not in err and len(procs) == 1
+              and procs[0]["exit"] == {"signal": signal.SIGABRT}
+              # judged before the abort (it may come while the copy is
+              # analysed), or not inspected, and then never for a wrong reason
+              and (procs[0]["inspected"] or not procs[0].get("inspect_error")
+                   or "killed" in procs[0]["inspect_error"]))
+        key = "ok" if ok else (code, err.strip()[:80], len(procs))
+        outcomes[key] = outcomes.get(key, 0) + 1
+    check(list(outcomes) == ["ok"], f"a program that aborts while its exit is held: its status, one process, "
+                                     f"killed by SIGABRT, and if not inspected, because it was killed ({outcomes})")
+    # a traced child cannot be seized
+    code, rep, out, err = run(leakscan, ["--follow-forks", prog("trace_child")])
+    child = [p for p in rep["processes"] if not p["inspected"]] if rep else []
+    check(code == 0 and out == "child 0\n" and "cannot" not in err and len(rep["processes"]) == 2
+          and len(child) == 1 and "traced" in (child[0].get("inspect_error") or ""),
+          f"--follow-forks, a child traced by its parent: the program's status, the child not inspected "
+          f"({code}, {out!r}, {err.strip()[:100]!r})")
+    # non-dumpable, as a user without CAP_SYS_PTRACE
+    as_user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
+    code, out, err = run_plain([leakscan, "--at-exit", "--format=json", prog("dumpable")], **as_user)
+    try:
+        procs = json.loads(err)["processes"]
+    except json.JSONDecodeError:
+        procs = []
+    check(code == 0 and len(procs) == 1 and not procs[0]["inspected"]
+          and "PR_SET_DUMPABLE" in (procs[0].get("inspect_error") or ""),
+          f"a non-dumpable program run by a user: its status, reported as not inspected ({code}, {err[:100]!r})")
+    # the filter cannot be installed: not "cannot run"
+    code, _, err = run_plain([prog("deny_seccomp"), leakscan, "--at-exit", prog("status"), "0"])
+    check(code == 3 and "installing the seccomp filter failed" in err and "cannot run" not in err,
+          f"seccomp unavailable: said so, exit 3 ({code}, {err.strip()!r})")
+
+    # signals (issue 12 items 5, 6): one sent to the process group reaches
+    # the program once, from the sender, and leakscan does not pass it on;
+    # one sent to leakscan is passed on (the program's parent sends it)
+    for how, runs, want in (("group", 5, "term 1, from the parent 0\n"), ("leakscan", 2, "term 1, from the parent 1\n")):
+        outcomes = {}
+        for _ in range(runs):
+            p = subprocess.Popen([leakscan, "--at-exit", prog("signals"), "--count-term"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=0,
+                                 start_new_session=True)
+            fd = p.stdout.fileno()
+            first = read_line(fd)
+            if how == "group":
+                os.killpg(p.pid, signal.SIGTERM)
+            else:
+                p.send_signal(signal.SIGTERM)
+            rest = read_to_eof(fd)
+            p.stdout.close()
+            key = (first, rest, p.wait(timeout=10))
+            outcomes[key] = outcomes.get(key, 0) + 1
+        check(list(outcomes) == [("waiting\n", want, 0)],
+              f"SIGTERM sent to the {how}: the program gets it once ({outcomes})")
+    # a closed stderr: the program's status, not a death by SIGPIPE
+    for args, want in ((["3"], 3), (["0"], 1)):
+        r, w = os.pipe()
+        os.close(r)
+        p = subprocess.run([leakscan, "--at-exit", prog("status")] + args, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=w, timeout=20)
+        os.close(w)
+        check(p.returncode == want, f"stderr a closed pipe, program status {args[0]}: exit {want} ({p.returncode})")
+    # ...while the program keeps the SIGPIPE of a direct run
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.run([leakscan, "--at-exit", prog("echo_stdin")], input=b"line\n", stdout=w,
+                       stderr=subprocess.DEVNULL, timeout=20)
+    os.close(w)
+    check(p.returncode == 128 + signal.SIGPIPE, f"a program writing to a closed pipe dies of SIGPIPE ({p.returncode})")
+    # SECCOMP_MODE_STRICT (issue 12 item 7)
+    code, out, err = run_plain([leakscan, "--at-exit", prog("strict")])
+    check(code == 3 and out == "before\n" and "SECCOMP_MODE_STRICT" in err,
+          f"a program entering strict mode is refused with a message ({code}, {out!r}, {err.strip()!r})")
 
     # cannot start
     code, _, _, err = run(leakscan, ["/nonexistent/program"])

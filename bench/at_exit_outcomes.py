@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Does `leakscan --at-exit` change a racy program's outcome?
+
+Runs each program of test-targets/at-exit that races with its own exit N
+times directly and N times under `leakscan --at-exit --error-exitcode=0`
+(so that leakscan's status is the program's own), and counts the outcomes:
+(exit status, standard output), "hang" when it did not end in 20 s.  Also
+kills leakscan with SIGKILL while the program runs or while its exit is
+held, and checks that the program still ends (its stdout reaches EOF).
+
+Usage: bench/at_exit_outcomes.py BUILD_DIR [N] [--load K]
+  --load K: K other copies of the same loop run at the same time (a busy
+  machine: the exit trap's races show there first).
+Prints one line per case: direct outcomes, outcomes under leakscan, and
+whether they match.  Results go in docs/RELIABILITY.md."""
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+
+def outcome(cmd, env=None, timeout=20):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                           stdin=subprocess.DEVNULL)
+        return (p.returncode, p.stdout)
+    except subprocess.TimeoutExpired:
+        return "hang"
+
+
+def tally(runs):
+    counts = {}
+    for r in runs:
+        counts[r] = counts.get(r, 0) + 1
+    return counts
+
+
+def killed_leakscan(leakscan, prog, mode):
+    """kill -9 of leakscan; returns what the program printed after, or "hang"."""
+    p = subprocess.Popen([leakscan, "--at-exit", "--grace=5s", prog, mode], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=0)
+    fd = p.stdout.fileno()
+    while not os.read(fd, 1) in (b"\n", b""):   # its first line
+        pass
+    time.sleep(0.1)
+    p.kill()
+    p.wait()
+    data, end = b"", time.monotonic() + 20
+    while True:
+        if not select.select([fd], [], [], max(0, end - time.monotonic()))[0]:
+            return "hang"
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return data.decode()
+        data += chunk
+
+
+def main():
+    build = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 and not sys.argv[2].startswith("-") else 50
+    load = int(sys.argv[sys.argv.index("--load") + 1]) if "--load" in sys.argv else 0
+    leakscan = os.path.join(build, "leakscan")
+    d = os.path.join(build, "test-targets", "at-exit")
+    prog = lambda name: os.path.join(d, "ae-" + name)
+    under = [leakscan, "--at-exit", "--error-exitcode=0", "--format=json", "-o", os.devnull]
+    interruptible = dict(os.environ, LEAKSCAN_TEST_INTERRUPTIBLE_EXIT="1")
+
+    loaders = [subprocess.Popen([sys.executable, __file__, build, str(n * 4)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(load)]
+    try:
+        cases = [
+            ("5 ms SIGALRM during the exit, killable wait", [prog("alarm_exit")], None, "--grace=100ms"),
+            ("5 ms SIGALRM during the exit, interruptible wait (before 5.19)", [prog("alarm_exit")],
+             interruptible, "--grace=100ms"),
+            ("thread aborting 20 ms after main returns", [prog("late_abort")], None, None),
+        ]
+        for label, argv, env, extra in cases:
+            direct = tally(outcome(argv) for _ in range(n))
+            opts = under + ([extra] if extra else [])
+            supervised = tally(outcome(opts + argv, env=env) for _ in range(n))
+            same = direct == supervised
+            print(f"{label}: direct {direct}; under leakscan {supervised}; {'match' if same else 'DIFFER'}")
+        for mode, want in (("create", "pthread_create 0\ndone\n"), ("exit", "")):
+            runs = tally(killed_leakscan(leakscan, prog("outlive"), mode) for _ in range(n))
+            print(f"kill -9 of leakscan ({mode}): {runs}; {'ok' if list(runs) == [want] else 'FAIL'}")
+    finally:
+        for p in loaders:
+            p.send_signal(signal.SIGTERM)
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()
