@@ -343,8 +343,90 @@ static void seize_hurry(struct process_capture *cap)
         cap->nice_saved = true;
 }
 
+/* Seizes one listed thread, or marks why it is left alone (vanished, held
+ * by the caller, read from /proc only).  Returns 0, or -EBUSY (another
+ * tracer has it) or -EPERM (we may not) for the pass to report. */
+static int seize_one(struct process_capture *cap, struct thread_capture *t)
+{
+        if (t->vanished)
+                return 0;
+        if (t->stat.state == 'Z' || t->stat.state == 'X') {
+                t->vanished = true;     /* a zombie leader cannot be stopped */
+                return 0;
+        }
+        if (process_capture_holds(cap, t->tid)) {
+                t->held = true;
+                return 0;
+        }
+        if (t->stat.state == 'D' || (t->stat.flags & PF_IO_WORKER_FLAG)) {
+                /* A ptrace stop waits until the sleep ends, which may be
+                 * never (a vfork parent, a hung NFS read), and a kernel
+                 * io_uring worker never returns to user space to stop: read
+                 * them from /proc and leave them alone. */
+                t->proc_only = true;
+                return 0;
+        }
+        if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) == 0) {
+                t->seized = true;
+                return 0;
+        }
+        int e = errno, r = 0;
+        /* EPERM for a thread that just exited looks the same as a real
+         * refusal; a vanished or zombie task settles it.  A thread that is
+         * our tracee already (it never stopped to be let go, in --watch) is
+         * simply ours; one traced by someone else is "busy", whichever
+         * thread it is. */
+        char path[64];
+        _cleanup_free_ char *status = NULL;
+        long tracer = 0;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) cap->pid, (int) t->tid);
+        bool exists = read_full_file(path, &status) >= 0;
+        if (exists) {
+                const char *state = strstr(status, "\nState:\t");
+                if (state && (state[8] == 'Z' || state[8] == 'X'))
+                        exists = false;
+        }
+        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 && tracer != 0) {
+                if (tracer == getpid()) {
+                        t->seized = true;
+                        return 0;
+                }
+                r = -EBUSY;
+        } else if (e == EPERM && exists) {
+                r = -EPERM;
+        }
+        t->vanished = true;
+        return r;
+}
+
+static void seize_interrupt(struct thread_capture *t)
+{
+        if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
+                t->vanished = true;
+}
+
 /* One pass: seize and interrupt every listed thread not seen before.
- * Returns the number of new threads, or a negative errno. */
+ * Returns the number of new threads, or a negative errno (-EBUSY before
+ * -EPERM).
+ *
+ * The main thread comes last, after every other thread is seized and
+ * interrupted.  A process-directed signal is checked against the main
+ * thread only (kernel/signal.c: prepare_signal -> sig_ignored(leader)): a
+ * signal the process ignores (SIGCHLD, SIGURG, SIGWINCH by default, or
+ * SIG_IGN) is thrown away at once, unless the main thread is traced, when
+ * it is queued for the tracer to see.  complete_signal then wakes one
+ * thread that is not stopped, and any thread may take the signal off the
+ * shared queue.  A woken thread in epoll_wait, semop, sigwaitinfo... returns
+ * -EINTR; if it is not ours yet, or ours but with no interrupt pending and
+ * another thread took the signal, it has nothing to stop for and goes back
+ * to the program with EINTR, which we never see.  Seized and interrupted
+ * first, the other threads stop in the kernel (our trap is taken before any
+ * signal is dequeued) with that -EINTR in their registers, which
+ * seize_on_stop rewinds; the main thread itself stops for the signal
+ * (signal-delivery-stop) or for our interrupt, both seen.  seize_release
+ * lets the main thread go first, for the same reason, and so does the
+ * kernel's own detach if we are killed (it detaches the newest tracee
+ * first). */
 static int seize_new_threads(struct process_capture *cap, const pid_t *tids, size_t n)
 {
         size_t first_new = cap->n_threads;
@@ -358,68 +440,29 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         t->vanished = true;
         }
         int r = 0;
+        struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (t->vanished)
-                        continue;
-                if (t->stat.state == 'Z' || t->stat.state == 'X') {
-                        t->vanished = true;     /* a zombie leader cannot be stopped */
+                if (t->tid == cap->pid) {
+                        leader = t;
                         continue;
                 }
-                if (process_capture_holds(cap, t->tid)) {
-                        t->held = true;
-                        continue;
-                }
-                if (t->stat.state == 'D' || (t->stat.flags & PF_IO_WORKER_FLAG)) {
-                        /* A ptrace stop waits until the sleep ends, which may
-                         * be never (a vfork parent, a hung NFS read), and a
-                         * kernel io_uring worker never returns to user
-                         * space to stop: read them from /proc and leave
-                         * them alone. */
-                        t->proc_only = true;
-                        continue;
-                }
-                if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) < 0) {
-                        int e = errno;
-                        /* EPERM for a thread that just exited looks the same
-                         * as a real refusal; a vanished or zombie task
-                         * settles it.  A thread that is our tracee already
-                         * (it never stopped to be let go, in --watch) is
-                         * simply ours; one traced by someone else is "busy",
-                         * whichever thread it is. */
-                        char path[64];
-                        _cleanup_free_ char *status = NULL;
-                        long tracer = 0;
-                        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) cap->pid, (int) t->tid);
-                        bool exists = read_full_file(path, &status) >= 0;
-                        if (exists) {
-                                const char *state = strstr(status, "\nState:\t");
-                                if (state && (state[8] == 'Z' || state[8] == 'X'))
-                                        exists = false;
-                        }
-                        if (exists && procfs_parse_status_field(status, "TracerPid", &tracer) == 0 && tracer != 0) {
-                                if (tracer == getpid()) {
-                                        t->seized = true;
-                                        continue;
-                                }
-                                if (r == 0 || r == -EPERM)
-                                        r = -EBUSY;
-                        }
-                        if (e == EPERM && exists && r == 0)
-                                r = -EPERM;
-                        t->vanished = true;
-                        continue;
-                }
-                t->seized = true;
+                int k = seize_one(cap, t);
+                if (k == -EBUSY || (k == -EPERM && r == 0))
+                        r = k;
         }
         if (cap->stop_begin_us == 0) {
                 seize_hurry(cap);
                 cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
         }
-        for (size_t i = first_new; i < cap->n_threads; i++) {
-                struct thread_capture *t = &cap->threads[i];
-                if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
-                        t->vanished = true;
+        for (size_t i = first_new; i < cap->n_threads; i++)
+                if (&cap->threads[i] != leader)
+                        seize_interrupt(&cap->threads[i]);
+        if (leader) {
+                int k = seize_one(cap, leader);
+                if (k == -EBUSY || (k == -EPERM && r == 0))
+                        r = k;
+                seize_interrupt(leader);
         }
         if (r < 0)
                 return r;
@@ -612,6 +655,13 @@ void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
 
 void seize_release(struct process_capture *cap)
 {
+        /* The main thread first: once it is untraced, an ignored signal sent
+         * to the process is thrown away again rather than queued to wake
+         * the threads we let go after it (see seize_new_threads).  /proc
+         * lists it first, so it is threads[0] when it was seized. */
+        struct thread_capture *leader = process_capture_find(cap, cap->pid);
+        if (leader)
+                seize_release_thread(cap, leader);
         for (size_t i = 0; i < cap->n_threads; i++)
                 seize_release_thread(cap, &cap->threads[i]);
         cap->stop_end_us = now_usec(CLOCK_MONOTONIC);

@@ -39,7 +39,9 @@ bool seize_process_gone(pid_t pid);
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
 
 /* Lets one held thread go (see seize_release).  The stop clock keeps
- * running until seize_release. */
+ * running until seize_release.  The main thread must go first (it is
+ * cap->threads[0] when seized): while it is traced, signals the process
+ * ignores are queued and may end the waits of threads already let go. */
 void seize_release_thread(struct process_capture *cap, struct thread_capture *t);
 
 /* Lets every held thread go, re-injecting pending signals, and re-entering

@@ -168,8 +168,9 @@ def test_restart_syscall(leakscan, poll_exe):
 
 
 def test_eintr(leakscan, eintr_exe):
-    """Indefinite epoll_wait, semop and sigwaitinfo, woken every millisecond:
-    our stop must never make them return EINTR."""
+    """Indefinite epoll_wait, semop and sigwaitinfo, woken every millisecond,
+    and the main thread in an epoll_wait nothing wakes: our stop must never
+    make them return EINTR."""
     with Target([eintr_exe]) as t:
         time.sleep(0.1)
         codes = [run_leakscan(leakscan, ["-p", str(t.pid)])[0] for _ in range(60)]
