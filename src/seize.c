@@ -213,7 +213,6 @@ static bool only_asleep_in_d_left(struct process_capture *cap, size_t from)
         return true;
 }
 
-static void seize_undo_eintr(pid_t pid, struct thread_capture *t);
 
 /* Right when a thread stops: reads its registers (capture uses this copy),
  * and if our interrupt ended an indefinite wait with EINTR, rewinds it into
@@ -617,7 +616,7 @@ bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t)
  * asleep or just entering the wait when we came makes no difference (the
  * /proc state read before the stop cannot tell); a signal it will act on
  * does. */
-static void seize_undo_eintr(pid_t pid, struct thread_capture *t)
+void seize_undo_eintr(pid_t pid, struct thread_capture *t)
 {
         if (t->rewound || !seize_eintr_was_ours(pid, t))
                 return;

@@ -63,4 +63,10 @@ bool seize_eintr_restartable(long nr, const uint64_t args[6]);
  * then makes it enter the wait again. */
 bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t);
 
+/* Makes thread t, stopped with its registers in t->regs, enter again the
+ * indefinite wait that a stop of ours ended with -EINTR
+ * (seize_eintr_was_ours); sets t->rewound when it did.  For seize's own
+ * stops and for --watch's signal stops between snapshots. */
+void seize_undo_eintr(pid_t pid, struct thread_capture *t);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "seize.h"
 #include "track.h"
 #include "util.h"
 
@@ -122,6 +123,22 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
 
 /* Handles one wait status of a tracked thread.  stopping: we are letting
  * everything go, so a stopped thread is detached rather than continued. */
+/* A traced thread is sent even the signals its process ignores (an
+ * untraced one never sees them), and one sleeping in an indefinite wait
+ * that the kernel never restarts (epoll_wait, semop, sigwaitinfo...)
+ * comes back from it with -EINTR before its signal-delivery stop: re-enter
+ * the wait, as seize does after its own interrupt, so that watching changes
+ * nothing for the program. */
+static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
+{
+        struct thread_capture c = { .tid = tid, .pending_signal = sig };
+        struct iovec iov = { &c.regs, sizeof c.regs };
+        if (ptrace(PTRACE_GETREGSET, tid, (void *) NT_PRSTATUS, &iov) < 0)
+                return;
+        c.regs_valid = true;
+        seize_undo_eintr(tr->pid, &c);
+}
+
 static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -153,6 +170,7 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
                         listen = true;          /* a job-control stop: stay in it */
         } else if (event == 0) {
                 deliver = sig;                  /* a signal for the program */
+                track_undo_eintr(tr, tid, sig);
         }
         if (stopping) {
                 /* detached in a group stop, the kernel puts it back in it */
