@@ -471,6 +471,19 @@ static void write_outcome_words(FILE *f, const struct outcome *o)
                 fprintf(f, ", leaked %zu thread%s", o->leaked, o->leaked == 1 ? "" : "s");
 }
 
+/* write_outcome_words into a new string, or NULL on -ENOMEM. */
+static char *outcome_words(const struct outcome *o)
+{
+        char *words = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&words, &len);
+        if (!m)
+                return NULL;
+        write_outcome_words(m, o);
+        fclose(m);
+        return words;
+}
+
 static void write_text(FILE *f, const struct test_run *runs, size_t n, const char *dir, const struct pertest_options *opts,
                        const char *prog)
 {
@@ -570,25 +583,13 @@ static void write_junit(FILE *f, const struct test_run *runs, size_t n, const ch
                         fputs("      <error type=\"", f);
                         fputs(o->timed_out ? "timeout" : "not-checked", f);
                         fputs("\" message=\"", f);
-                        _cleanup_free_ char *words = NULL;
-                        size_t len = 0;
-                        FILE *m = open_memstream(&words, &len);
-                        if (m) {
-                                write_outcome_words(m, o);
-                                fclose(m);
-                        }
+                        _cleanup_free_ char *words = outcome_words(o);
                         xml_text(f, words);
                         fputs("\"/>\n", f);
                 } else if (o->leaked || program_failed(o)) {
                         _cleanup_free_ char *text = read_file(dir, "report", i);
                         fprintf(f, "      <failure type=\"%s\" message=\"", o->leaked ? "leaked-thread" : "test-failed");
-                        _cleanup_free_ char *words = NULL;
-                        size_t len = 0;
-                        FILE *m = open_memstream(&words, &len);
-                        if (m) {
-                                write_outcome_words(m, o);
-                                fclose(m);
-                        }
+                        _cleanup_free_ char *words = outcome_words(o);
                         xml_text(f, words);
                         fputs("\">", f);
                         xml_text(f, text);
