@@ -80,14 +80,9 @@ int blocked_parse(const char *text, pid_t pid, uint64_t proc_start, struct block
                 x.tid = tid;
                 if (n == BLOCKED_MAX_THREADS)
                         goto bad;
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        struct blocked_entry *ne = realloc(e, cap * sizeof *e);
-                        if (!ne) {
-                                free(e);
-                                return -ENOMEM;
-                        }
-                        e = ne;
+                if (grow_array(&e, &cap, n + 1, sizeof *e) < 0) {
+                        free(e);
+                        return -ENOMEM;
                 }
                 e[n++] = x;
                 p = nl + 1;

@@ -75,14 +75,8 @@ static int tid_index_grow(struct process_capture *cap)
 
 struct thread_capture *process_capture_add(struct process_capture *cap, pid_t tid)
 {
-        if (cap->n_threads == cap->cap_threads) {
-                size_t n = cap->cap_threads ? cap->cap_threads * 2 : 16;
-                struct thread_capture *t = realloc(cap->threads, n * sizeof *t);
-                if (!t)
-                        return NULL;
-                cap->threads = t;
-                cap->cap_threads = n;
-        }
+        if (grow_array(&cap->threads, &cap->cap_threads, cap->n_threads + 1, sizeof *cap->threads) < 0)
+                return NULL;
         if ((cap->n_threads + 1) * 2 > cap->tid_index_size && tid_index_grow(cap) < 0)
                 return NULL;
         struct thread_capture *t = &cap->threads[cap->n_threads];
@@ -473,14 +467,9 @@ static int capture_readable_runs(struct process_capture *cap)
                         if (n > 0 && runs[n - 1].end == start) {
                                 runs[n - 1].end = stop;
                         } else {
-                                if (n == size) {
-                                        size = size ? size * 2 : 256;
-                                        struct capture_run *r = realloc(runs, size * sizeof *runs);
-                                        if (!r) {
-                                                free(runs);
-                                                return -ENOMEM;
-                                        }
-                                        runs = r;
+                                if (grow_array(&runs, &size, n + 1, sizeof *runs) < 0) {
+                                        free(runs);
+                                        return -ENOMEM;
                                 }
                                 runs[n++] = (struct capture_run) { start, stop };
                         }

@@ -276,14 +276,9 @@ int procfs_parse_maps(const char *text, struct map_entry **ret, size_t *ret_n)
                 m.path = strndup(path, (size_t) (end - path));
                 if (!m.path)
                         goto oom;
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 64;
-                        struct map_entry *nm = realloc(maps, cap * sizeof *maps);
-                        if (!nm) {
-                                free(m.path);
-                                goto oom;
-                        }
-                        maps = nm;
+                if (grow_array(&maps, &cap, n + 1, sizeof *maps) < 0) {
+                        free(m.path);
+                        goto oom;
                 }
                 maps[n++] = m;
                 line = eol ? eol + 1 : NULL;

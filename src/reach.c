@@ -195,14 +195,8 @@ static int push_work(struct scan *s, uint64_t start, uint64_t end)
 {
         if (end <= start)
                 return 0;
-        if (s->n_work == s->cap_work) {
-                size_t cap = s->cap_work ? s->cap_work * 2 : 256;
-                struct range *w = realloc(s->work, cap * sizeof *w);
-                if (!w)
-                        return -ENOMEM;
-                s->work = w;
-                s->cap_work = cap;
-        }
+        if (grow_array(&s->work, &s->cap_work, s->n_work + 1, sizeof *s->work) < 0)
+                return -ENOMEM;
         s->work[s->n_work++] = (struct range) { start, end };
         return 0;
 }

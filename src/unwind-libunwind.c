@@ -316,14 +316,8 @@ static struct lu_module *lu_module_at(struct libunwind_state *s, uint64_t addr)
         Dwfl_Module *mod = dwfl_addrmodule(s->mods->dwfl, addr);
         if (!mod)
                 return NULL;
-        if (s->n_modules == s->cap_modules) {
-                size_t n = s->cap_modules ? s->cap_modules * 2 : 16;
-                struct lu_module *m = realloc(s->modules, n * sizeof *m);
-                if (!m)
-                        return NULL;
-                s->modules = m;
-                s->cap_modules = n;
-        }
+        if (grow_array(&s->modules, &s->cap_modules, s->n_modules + 1, sizeof *s->modules) < 0)
+                return NULL;
         struct lu_module *m = &s->modules[s->n_modules];
         if (!lu_module_load(mod, m) || addr < m->low || addr >= m->high) {
                 free(m->index);
