@@ -45,6 +45,21 @@ def left_behind(pid):
     return bad
 
 
+def kill_mid_snapshot(leakscan, pid, sig, kills, span):
+    """Starts `leakscan -p pid` kills times and sends it sig at a random
+    moment within span seconds; returns how many times it left a thread of
+    pid stopped or traced."""
+    stuck = 0
+    for _ in range(kills):
+        p = subprocess.Popen([leakscan, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(random.uniform(0, span))
+        p.send_signal(sig)
+        p.wait()
+        time.sleep(0.01)
+        stuck += left_behind(pid) > 0
+    return stuck
+
+
 def eintr_run(a, leakscan, target, sig):
     with Target([target]) as t:
         time.sleep(0.2)
@@ -56,15 +71,7 @@ def eintr_run(a, leakscan, target, sig):
         span = statistics.median(durations)
         os.kill(t.pid, signal.SIGUSR2)
         before = int(t.proc.stdout.readline().decode().split()[1])
-        stuck = 0
-        for _ in range(a.kills):
-            p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-            time.sleep(random.uniform(0, span))
-            p.send_signal(sig)
-            p.wait()
-            time.sleep(0.01)
-            stuck += left_behind(t.pid) > 0
+        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span)
         os.kill(t.pid, signal.SIGUSR2)
         after = int(t.proc.stdout.readline().decode().split()[1])
         print(f"SIG{a.signal.upper()} on EINTR waiters: kills {a.kills} (within {span * 1000:.0f} ms of start), "
@@ -109,15 +116,7 @@ def main():
                 time.sleep(0.0005)
         th = threading.Thread(target=sender)
         th.start()
-        stuck = 0
-        for _ in range(a.kills):
-            p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-            time.sleep(random.uniform(0, span))
-            p.send_signal(sig)
-            p.wait()
-            time.sleep(0.01)
-            stuck += left_behind(t.pid) > 0
+        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span)
         stop.set()
         th.join()
         time.sleep(0.3)
