@@ -61,7 +61,10 @@ static const struct runtime runtimes[] = {
           .entries = { "blas_thread_server" },
           .why = "BLAS worker threads wait for the next call" },
         { .id = "glib", .title = "GLib",
-          .modules = { "libglib-2.0.so*", "libgio-2.0.so*", "libgobject-2.0.so*" },
+          /* and the extension modules GIO loads by itself from its modules
+           * directory (dconf's GSettings backend, gvfs, glib-networking):
+           * the program never links or calls them */
+          .modules = { "libglib-2.0.so*", "libgio-2.0.so*", "libgobject-2.0.so*", "*/gio/modules/*.so" },
           .symbols = { "g_*", "_g_*", "glib_*", "gdbus_*" },
           .entries = { "g_thread_proxy" },
           .user_apis = { "g_thread_new", "g_thread_try_new", "g_thread_create*", "g_thread_pool_new*",
@@ -71,8 +74,9 @@ static const struct runtime runtimes[] = {
            * queue is waited on with the _unlocked ones */
           .shared_idle = { "g_async_queue_pop", "g_async_queue_timeout_pop", "g_thread_pool_wait_for_new_pool",
                            "g_thread_pool_spawn_thread" },
-          .why = "its worker context, the D-Bus thread, GTask's pool and the threads kept for any pool wait "
-                 "for work; a thread or a GThreadPool the user made is the user's" },
+          .why = "its worker context, the D-Bus thread, GTask's pool, the threads kept for any pool and "
+                 "those of GIO's modules (dconf's worker) wait for work; a thread or a GThreadPool the user made "
+                 "is the user's" },
         { .id = "libuv", .title = "libuv",
           .modules = { "libuv.so*" }, .symbols = { "uv_*", "uv__*" }, .entries = { "worker", "uv__*" },
           .user_apis = { "uv_thread_create*" },

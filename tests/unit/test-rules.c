@@ -356,6 +356,36 @@ static void test_runtimes(void)
         };
         t = thread("", starting, 3);
         CHECK(!matched(&d, &t));
+
+        /* GIO's extension modules are GLib's runtime: `gsettings get` leaves
+         * dconf's worker (made by the dconf module on g_settings_new, never
+         * ended) in its main loop, as Debian's stripped libraries show it */
+#define GIO "/usr/lib/x86_64-linux-gnu/libgio-2.0.so.0.7400.6"
+#define GOBJECT "/usr/lib/x86_64-linux-gnu/libgobject-2.0.so.0.7400.6"
+#define DCONF "/usr/lib/x86_64-linux-gnu/gio/modules/libdconfsettings.so"
+        struct leakscan_frame dconf[] = {
+                F("__poll", LIBC), F(NULL, GLIB), F("g_main_context_iteration", GLIB), F(NULL, DCONF),
+                F(NULL, GLIB), F("start_thread", LIBC), F("__clone3", LIBC),
+        };
+        struct leakscan_frame by_settings[] = {
+                F("__clone_internal", LIBC), F("create_thread", LIBC), F("pthread_create", LIBC), F(NULL, GLIB),
+                F("g_thread_new", GLIB), F(NULL, DCONF), F(NULL, DCONF), F(NULL, DCONF), F(NULL, GOBJECT),
+                F("g_object_new_valist", GOBJECT), F("g_object_new", GOBJECT), F("g_settings_new_full", GIO),
+                F(NULL, "/usr/bin/gsettings"), F("__libc_start_call_main", LIBC),
+        };
+        t = thread("dconf worker", dconf, 7);
+        t.has_created_by = true;
+        t.created_by = by_settings;
+        t.n_created_by = 14;
+        CHECK_EQ_STR(matched(&d, &t), "default: GLib");
+        /* ...but a program's own library of that name elsewhere is the user's */
+        dconf[3].module = by_settings[5].module = by_settings[6].module = by_settings[7].module =
+                (char *) "/srv/app/lib/libdconfsettings.so";
+        CHECK(!matched(&d, &t));
+        /* ...and so is a thread the program made with g_thread_new itself */
+        dconf[3].module = (char *) DCONF;
+        by_settings[5] = (struct leakscan_frame) F("start_watcher", "/srv/app/bin/app");
+        CHECK(!matched(&d, &t));
         rule_set_done(&d);
 }
 
