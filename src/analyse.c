@@ -433,10 +433,10 @@ static int cmp_pipe_target(const void *a, const void *b)
 
 static bool pipe_fd_writable(const char *fd_dir, const char *fd)
 {
-        char path[320];
+        char path[400];         /* a fd directory (64) and a d_name (256) */
         _cleanup_free_ char *text = NULL;
         long flags = 0;
-        snprintf(path, sizeof path, "%.*sinfo/%s", (int) strlen(fd_dir) - 1, fd_dir, fd);   /* .../fdinfo/N */
+        snprintf(path, sizeof path, "%sinfo/%s", fd_dir, fd);  /* ".../fd" -> ".../fdinfo/N" */
         if (read_full_file(path, &text) < 0 || procfs_parse_fdinfo_flags(text, &flags) < 0)
                 return false;
         return (flags & O_ACCMODE) != O_RDONLY;
