@@ -386,6 +386,55 @@ static void test_runtimes(void)
         dconf[3].module = (char *) DCONF;
         by_settings[5] = (struct leakscan_frame) F("start_watcher", "/srv/app/bin/app");
         CHECK(!matched(&d, &t));
+
+        /* Go: the scheduler's idle Ms, as a Go 1.19 program shows them at
+         * exit.  Their unwind ends in runtime.mcall (past it lie another
+         * stack's frames) or runtime.clone (a raw clone, no start_thread) */
+#define GOAPP "/srv/bin/gotool"
+        struct leakscan_frame go_idle[] = {
+                F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP), F("runtime.notesleep", GOAPP),
+                F("runtime.mPark", GOAPP), F("runtime.stopm", GOAPP), F("runtime.findRunnable", GOAPP),
+                F("runtime.schedule", GOAPP), F("runtime.goexit0", GOAPP), F("runtime.mcall", GOAPP),
+                F("runtime.newproc.abi0", GOAPP), F(NULL, GOAPP),
+        };
+        struct leakscan_frame go_newm[] = {
+                F("runtime.newosproc", GOAPP), F("runtime.newm1", GOAPP), F("runtime.newm", GOAPP),
+                F("runtime.startm", GOAPP), F("runtime.wakep", GOAPP), F("runtime.newproc.func1", GOAPP),
+                F("runtime.systemstack.abi0", GOAPP), F("main.main", GOAPP),
+        };
+        t = thread("gotool", go_idle, 11);
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        t.has_created_by = true;
+        t.created_by = go_newm;
+        t.n_created_by = 8;
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        struct leakscan_frame go_template[] = {
+                F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP), F("runtime.notesleep", GOAPP),
+                F("runtime.templateThread", GOAPP), F("runtime.mstart1", GOAPP), F("runtime.mstart0", GOAPP),
+                F("runtime.mstart.abi0", GOAPP), F("runtime.clone.abi0", GOAPP),
+        };
+        t = thread("gotool", go_template, 8);
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        /* os/signal's loop holds an M in the runtime for good */
+        struct leakscan_frame go_signal[] = {
+                F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP),
+                F("runtime.notetsleep_internal", GOAPP), F("runtime.notetsleepg", GOAPP),
+                F("os/signal.signal_recv", GOAPP), F("os/signal.loop", GOAPP), F("runtime.goexit.abi0", GOAPP),
+        };
+        t = thread("gotool", go_signal, 7);
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        /* a goroutine of the user's blocked in read(2) holds its M: judged */
+        struct leakscan_frame go_read[] = {
+                F("runtime/internal/syscall.Syscall6", GOAPP), F("syscall.RawSyscall6", GOAPP),
+                F("syscall.Syscall", GOAPP), F("syscall.read", GOAPP), F("main.waitForever", GOAPP),
+                F("main.main.func2", GOAPP), F("runtime.goexit.abi0", GOAPP),
+        };
+        t = thread("gotool", go_read, 7);
+        CHECK(!matched(&d, &t));
+        /* ...and a C function is never Go's, whatever its name */
+        go_template[3] = (struct leakscan_frame) F("mstart_worker", GOAPP);
+        t = thread("gotool", go_template, 8);
+        CHECK(!matched(&d, &t));
         rule_set_done(&d);
 }
 
