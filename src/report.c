@@ -115,6 +115,18 @@ void json_string(FILE *f, const char *s)
         }
         fputc('"', f);
         while (*s) {
+                /* a run of printable ASCII that needs no escape goes out in
+                 * one write: a report of 1000 threads holds ~1M such bytes,
+                 * and a write per character was a quarter of the wall time */
+                size_t plain = 0;
+                while ((unsigned char) s[plain] >= 0x20 && (unsigned char) s[plain] < 0x7f &&
+                       s[plain] != '"' && s[plain] != '\\')
+                        plain++;
+                if (plain > 0) {
+                        fwrite(s, 1, plain, f);
+                        s += plain;
+                        continue;
+                }
                 uint32_t cp;
                 size_t len = utf8_char(s, &cp);
                 if (len == 0) {
