@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,48 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
                 t->has_nvcsw = procfs_parse_sched_field(sched, "nr_voluntary_switches", &t->nvcsw) == 0;
         }
         return 0;
+}
+
+/* Threads handed out per grab, so that the two readers share the list
+ * without a lock per thread. */
+#define PRESTOP_CHUNK 32
+/* Fewer threads than this are read by the caller alone: starting a thread
+ * costs about as much as 10 reads. */
+#define PRESTOP_PARALLEL_MIN 128
+
+struct prestop_job {
+        struct process_capture *cap;
+        size_t next;            /* the next thread to read (atomic) */
+        size_t end;
+};
+
+static void *prestop_run(void *arg)
+{
+        struct prestop_job *job = arg;
+        for (;;) {
+                size_t i = __atomic_fetch_add(&job->next, PRESTOP_CHUNK, __ATOMIC_RELAXED);
+                if (i >= job->end)
+                        return NULL;
+                size_t end = i + PRESTOP_CHUNK < job->end ? i + PRESTOP_CHUNK : job->end;
+                for (; i < end; i++) {
+                        struct thread_capture *t = &job->cap->threads[i];
+                        if (!t->vanished && capture_thread_prestop(job->cap->pid, t) < 0)
+                                t->vanished = true;
+                }
+        }
+}
+
+void capture_threads_prestop(struct process_capture *cap, size_t from)
+{
+        struct prestop_job job = { .cap = cap, .next = from, .end = cap->n_threads };
+        pthread_t helper;
+        /* Each entry is written by whichever thread took its chunk; the
+         * join orders those writes before anything reads them. */
+        bool helped = job.end - from >= PRESTOP_PARALLEL_MIN &&
+                      pthread_create(&helper, NULL, prestop_run, &job) == 0;
+        prestop_run(&job);
+        if (helped)
+                (void) pthread_join(helper, NULL);
 }
 
 int capture_syscall_fd_arg(long nr)

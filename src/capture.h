@@ -146,6 +146,13 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
  * when the thread is gone. */
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 
+/* capture_thread_prestop for threads[from] to the last, on two threads of
+ * ours when there are many (the reads are independent, and most of a
+ * snapshot's wall time at 1000 threads); a thread whose facts cannot be read
+ * is marked vanished.  Call with the thread list complete: it must not grow
+ * meanwhile. */
+void capture_threads_prestop(struct process_capture *cap, size_t from);
+
 /* Copies the registers of a stopped thread, and finds what its wait
  * depends on that other threads could change: the futex word (read by
  * capture_locks while every thread is still held, so that lock words agree
