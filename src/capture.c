@@ -527,12 +527,46 @@ static int capture_readable_runs(struct process_capture *cap)
         return 0;
 }
 
-int capture_process(struct process_capture *cap)
+static int read_maps(pid_t pid, char **ret)
 {
         char path[64];
-        snprintf(path, sizeof path, "/proc/%d/maps", (int) cap->pid);
-        ssize_t r = read_full_file(path, &cap->maps_text);
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) pid);
+        ssize_t r = read_full_file(path, ret);
+        return r < 0 ? (int) r : 0;
+}
+
+int capture_process(struct process_capture *cap)
+{
+        if (cap->maps_early)
+                return 0;
+        free(cap->maps_text);
+        cap->maps_text = NULL;
+        int r = read_maps(cap->pid, &cap->maps_text);
         if (r < 0)
-                return (int) r;
+                return r;
         return capture_readable_runs(cap);
+}
+
+int capture_process_early(struct process_capture *cap)
+{
+        if (cap->rewind_at_release)
+                return 0;
+        char *text = NULL;
+        int r = read_maps(cap->pid, &text);
+        if (r < 0)
+                return r;
+        free(cap->maps_text);
+        cap->maps_text = text;
+        r = capture_readable_runs(cap);
+        cap->maps_early = r == 0;
+        return r;
+}
+
+void capture_process_late(struct process_capture *cap)
+{
+        char *text = NULL;
+        if (!cap->maps_early || read_maps(cap->pid, &text) < 0)
+                return;
+        free(cap->maps_text);
+        cap->maps_text = text;
 }

@@ -114,6 +114,8 @@ struct process_capture {
         size_t n_readable;              /* the stack copies (capture_stacks) */
         bool nice_saved;        /* seize.c: our own priority before the stop */
         int saved_nice;         /* window, restored when it ends */
+        bool maps_early;        /* maps_text and readable were read before the
+                                 * stop (capture_process_early) */
 };
 
 struct process_capture *process_capture_new(pid_t pid);
@@ -189,6 +191,23 @@ void capture_fds(struct process_capture *cap);
  * (/proc/PID/maps, and from it the readable ranges the stack copies need).
  * Returns 0 or a negative errno. */
 int capture_process(struct process_capture *cap);
+
+/* Just before the stop: reads /proc/PID/maps and from it the readable
+ * ranges that the stack copies are sized by, so that capture_process reads
+ * nothing while every thread is held (a maps read grows with the mappings:
+ * 2 per thread, 11-44 ms of the window at 10,000 threads).  The ranges need
+ * not be exact: a stack the early maps do not cover (a thread created
+ * since) is copied on its own, as far as it is readable.  Not done when a
+ * live unwinder reads the maps while the threads are held
+ * (cap->rewind_at_release): that one gets them as they are then.  Returns
+ * 0 or a negative errno (then capture_process reads in the window). */
+int capture_process_early(struct process_capture *cap);
+
+/* After the release, when the maps were read early: reads them again for
+ * the steps after (modules, wait objects, reachability), which then see
+ * every mapping made before the stop, including any made after the early
+ * read.  Keeps the early text when the process is gone. */
+void capture_process_late(struct process_capture *cap);
 
 /* The syscall argument that is a fd for syscall nr, or -1 when it takes none
  * that a wait would block on. */

@@ -161,9 +161,11 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
 
         /* ---- the target is held from here ----
-         * First what must agree across threads (registers, lock words,
-         * maps) while every thread is stopped; then each thread's stack,
-         * which only that thread writes, releasing it right after. */
+         * First what must agree across threads (registers, lock words)
+         * while every thread is stopped; then each thread's stack, which
+         * only that thread writes, releasing it right after.  The maps
+         * were read just before the stop and are read again after it
+         * (capture_process_early, capture_process_late). */
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
@@ -195,6 +197,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         seize_release(cap);
         /* ---- released ---- */
         capture_fds(cap);
+        capture_process_late(cap);
 
         if (err < 0) {
                 process_capture_free(cap);

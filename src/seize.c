@@ -449,6 +449,7 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         r = k;
         }
         if (cap->stop_begin_us == 0) {
+                (void) capture_process_early(cap);
                 seize_hurry(cap);
                 cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
         }
