@@ -116,6 +116,8 @@ struct process_capture {
         int saved_nice;         /* window, restored when it ends */
         bool maps_early;        /* maps_text and readable were read before the
                                  * stop (capture_process_early) */
+        size_t reserve_ahead;   /* bytes capture_threads_prestop reserves
+                                 * (capture_reserve) beside its reads */
 };
 
 struct process_capture *process_capture_new(pid_t pid);
@@ -151,8 +153,9 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 /* capture_thread_prestop for threads[from] to the last, on two threads of
  * ours when there are many (the reads are independent, and most of a
  * snapshot's wall time at 1000 threads); a thread whose facts cannot be read
- * is marked vanished.  Call with the thread list complete: it must not grow
- * meanwhile. */
+ * is marked vanished.  Meanwhile, the second thread (or else this one)
+ * reserves cap->reserve_ahead bytes of copies, and clears it.  Call with the
+ * thread list complete: it must not grow meanwhile. */
 void capture_threads_prestop(struct process_capture *cap, size_t from);
 
 /* Copies the registers of a stopped thread, and finds what its wait

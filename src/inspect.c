@@ -138,10 +138,11 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                 return -ENOMEM;
         cap->held_tids = held_tids;
         cap->n_held = n_held;
-        /* Room for the stack copies, faulted in before the stop: a blocked
+        /* Room for the stack copies, faulted in before the stop (beside
+         * the pre-stop reads, capture_threads_prestop): a blocked
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
-        (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
+        cap->reserve_ahead = (size_t) threads * 8192 + opts->stack_window;
         /* an unwinder that reads the live process must see the registers as
          * we found them: seize then re-enters waits only at the release */
         const struct unwinder *live = unwinder_find(opts->unwinder);
