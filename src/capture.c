@@ -234,8 +234,16 @@ void capture_threads_prestop(struct process_capture *cap, size_t from)
         /* Each entry is written by whichever thread took its chunk, and the
          * chunk list by the helper alone; the join orders those writes
          * before anything reads them. */
-        bool helped = job.end - from >= PRESTOP_PARALLEL_MIN &&
-                      pthread_create(&helper, NULL, prestop_help, &job) == 0;
+        bool helped = false;
+        if (job.end - from >= PRESTOP_PARALLEL_MIN) {
+                /* signals stay with the caller's thread */
+                sigset_t all, old;
+                sigfillset(&all);
+                bool masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
+                helped = pthread_create(&helper, NULL, prestop_help, &job) == 0;
+                if (masked)
+                        (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
         if (!helped && cap->reserve_ahead)
                 (void) capture_reserve(cap, cap->reserve_ahead);
         prestop_run(&job);

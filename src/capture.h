@@ -151,8 +151,8 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 
 /* capture_thread_prestop for threads[from] to the last, on two threads of
- * ours when there are many (the reads are independent, and most of a
- * snapshot's wall time at 1000 threads); a thread whose facts cannot be read
+ * ours when there are many (the reads are independent, and about a quarter
+ * of a snapshot's CPU time at 1000 threads); a thread whose facts cannot be read
  * is marked vanished.  Meanwhile, the second thread (or else this one)
  * reserves cap->reserve_ahead bytes of copies, and clears it.  Call with the
  * thread list complete: it must not grow meanwhile. */
@@ -191,8 +191,9 @@ size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_wi
 void capture_fds(struct process_capture *cap);
 
 /* Reads the process-wide facts that must match the stopped threads
- * (/proc/PID/maps, and from it the readable ranges the stack copies need).
- * Returns 0 or a negative errno. */
+ * (/proc/PID/maps, and from it the readable ranges the stack copies need),
+ * unless capture_process_early read them just before the stop.  Returns 0
+ * or a negative errno. */
 int capture_process(struct process_capture *cap);
 
 /* Just before the stop: reads /proc/PID/maps and from it the readable
