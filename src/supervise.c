@@ -103,6 +103,9 @@ struct sv_qthread {
         bool in_notif;          /* HELD waiting for our answer to its clone,
                                  * not in a ptrace stop */
         bool exiting;           /* held in an exit_group of its own */
+        long slept_in;          /* the call our first stop interrupted, or -1 */
+        bool restarted;         /* HELD entering slept_in again: a wait it
+                                 * was in before the exit, not a new call */
 };
 
 struct sv_quarantine {
@@ -115,6 +118,7 @@ struct sv_quarantine {
         uint64_t begin_us;      /* when we received the exit */
         bool has_stop_us;
         uint64_t stop_us;       /* from begin_us to every thread stopped */
+        bool settled;           /* a thread ended or was held: judge sooner */
 };
 
 /* A process with threads held in exit_group. */
@@ -774,6 +778,8 @@ static void sv_publish_pending(struct supervisor *sv, uint64_t in_hand)
 /* Remembers tid as a tracee of ours that has not stopped yet. */
 static void sv_add_lingering(struct supervisor *sv, pid_t tid)
 {
+        if (tid == sv->main_pid)
+                return;         /* its stops and its end are supervise_run's */
         pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
         if (l) {
                 sv->lingering = l;
@@ -782,6 +788,7 @@ static void sv_add_lingering(struct supervisor *sv, pid_t tid)
 }
 
 static struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid);
+static pid_t sv_wait_stop(pid_t tid, int *status);
 
 /* ---- the quarantine ----
  * When a process begins to exit, its atexit handlers and static destructors
@@ -816,7 +823,7 @@ static struct sv_qthread *sv_q_add(struct sv_quarantine *q, pid_t tid)
         if (!nt)
                 return NULL;
         q->threads = nt;
-        nt[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1 };
+        nt[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1, .slept_in = -1 };
         return &nt[q->n++];
 }
 
@@ -835,8 +842,9 @@ static void sv_q_resume(struct sv_qthread *qt)
  * makes it, should it ever be let go, call exit_group(code) instead: the
  * same syscall instruction, the call skipped (orig_rax -1) and the pc moved
  * back onto the instruction with exit_group's number. */
-static void sv_q_hold(struct sv_qthread *qt, bool native, int code)
+static void sv_q_hold(struct sv_quarantine *q, struct sv_qthread *qt, bool native, int code)
 {
+        q->settled = true;
         qt->state = SVQ_HELD;
         qt->exiting = native && qt->nr == ARCH_SECCOMP_NATIVE->exit_group;
         if (!native)
@@ -873,13 +881,18 @@ static void sv_q_on_syscall_stop(struct sv_process *p, struct sv_qthread *qt)
         memcpy(qt->args, info.entry.args, sizeof qt->args);
         qt->entry_pc = info.instruction_pointer;
         if (native && syscalls_quiet(qt->nr, qt->args)) {
+                qt->slept_in = -1;
                 if (qt->stopping)
                         qt->state = SVQ_STOPPED;
                 else
                         sv_q_resume(qt);
                 return;
         }
-        sv_q_hold(qt, native, p->exit_code);
+        /* the first call after our first stop: the one that stop ended,
+         * restarted (or restart_syscall resuming it) */
+        qt->restarted = qt->slept_in >= 0 && (qt->nr == qt->slept_in || qt->nr == SYS_restart_syscall);
+        qt->slept_in = -1;
+        sv_q_hold(&p->q, qt, native, p->exit_code);
 }
 
 /* One wait status of a quarantined thread, consumed. */
@@ -904,6 +917,8 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                             arch_regs_native(iov.iov_len)) {
                                 t.regs_valid = true;
                                 seize_undo_eintr(p->pid, &t);
+                                qt->slept_in = t.rewound ? arch_regs_syscall_nr(&t.regs) :
+                                                           arch_regs_blocked_syscall(&t.regs);
                         }
                 } else {
                         sv_q_resume(qt);        /* an interrupt a signal overtook */
@@ -952,6 +967,7 @@ static bool sv_q_poll(struct supervisor *sv, struct sv_process *p)
                 any = true;
                 if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED) {
                         qt->state = SVQ_GONE;
+                        p->q.settled = true;
                         if (qt->tid != sv->main_pid)
                                 (void) waitpid(qt->tid, NULL, __WALL | WNOHANG);
                         continue;
@@ -1162,6 +1178,7 @@ static bool sv_q_hold_clone(struct supervisor *sv, const struct seccomp_notif *n
                         continue;
                 qt->state = SVQ_HELD;
                 qt->in_notif = true;
+                p->q.settled = true;
                 qt->nr = n->data.nr;
                 memcpy(qt->args, n->data.args, sizeof qt->args);
                 return true;
@@ -1273,6 +1290,15 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
                         continue;
                 arch_regs_at_syscall_entry(&t->regs, qt->nr, qt->args, qt->entry_pc);
                 t->syscall_nr = qt->nr;
+                /* the file its fd argument names (capture_fds saw no call) */
+                int fd_arg = syscalls_fd_arg(qt->nr);
+                char path[64], target[512];
+                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) pid, fd_arg >= 0 ? (int) qt->args[fd_arg] : -1);
+                ssize_t len = fd_arg >= 0 && !t->fd_target ? readlink(path, target, sizeof target - 1) : -1;
+                if (len > 0) {
+                        target[len] = 0;
+                        t->fd_target = strdup(target);
+                }
         }
         lp->n_vanished = cap->n_vanished;
         lp->incomplete = cap->incomplete;
@@ -1295,7 +1321,8 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
                 lt->exiting = qt->exiting ||
                         (qt->state != SVQ_STOPPED && qt->state != SVQ_HELD &&
                          (lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit || lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit_group));
-                if (qt->state == SVQ_HELD && !qt->exiting && !(lt->held_call = sv_q_describe_call(qt)))
+                if (qt->state == SVQ_HELD && !qt->exiting && !qt->restarted &&
+                    !(lt->held_call = sv_q_describe_call(qt)))
                         r = -ENOMEM;
         }
         if (r < 0) {
@@ -1352,7 +1379,7 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
                 int status = 0;
                 pid_t w = 0;
                 if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
-                        for (int i = 0; i < 200 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                        for (int i = 0; i < 200 && (w = sv_wait_stop(tid, &status)) == 0; i++)
                                 usleep(1000);
                 arch_regs regs;
                 if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
@@ -1372,6 +1399,21 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
         return r;
 }
 
+/* Takes a ptrace stop of tid, without blocking; an exit is left unreaped
+ * (the main thread's is the program's status, which supervise_run waits
+ * for).  Returns tid with the status, 0 when it has not stopped, or -1. */
+static pid_t sv_wait_stop(pid_t tid, int *status)
+{
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+                return -1;
+        if (si.si_pid != tid)
+                return 0;
+        if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED)
+                return -1;
+        return waitpid(tid, status, __WALL | WNOHANG);
+}
+
 /* Parks thread tid, which waits for our answer in exit_group or in the exit
  * that stands in for it, in a ptrace stop: where the wait is interruptible
  * (kernels before 5.19) any signal would undo the call, and libc would then
@@ -1387,7 +1429,7 @@ static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
         int status = 0;
         pid_t w = 0;
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
-                for (int i = 0; i < 20000 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                for (int i = 0; i < 20000 && (w = sv_wait_stop(tid, &status)) == 0; i++)
                         usleep(10);
         if (w != tid || !WIFSTOPPED(status)) {
                 /* not stopped yet: the stop, when it comes, is reaped and
@@ -1601,8 +1643,10 @@ static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n
                         return -ENOMEM;
                 }
                 p->holds[p->n_holds++] = first;
-                sv_q_start(sv, p);
+                /* the held exit first: where its wait is interruptible, a
+                 * signal could undo it while we stop the others */
                 sv_secure_hold(sv, &p->holds[0]);
+                sv_q_start(sv, p);
                 return 0;
         }
         /* the same thread again: a signal interrupted its exit_group (on a
@@ -2303,9 +2347,16 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                         if (any)
                                 sv_probe_drain(&sv);
                         sv_reap_lingering(&sv);
-                        for (size_t i = 0; i < sv.n_procs; i++)
-                                if (sv.procs[i].q.active)
-                                        (void) sv_q_poll(&sv, &sv.procs[i]);
+                        for (size_t i = 0; i < sv.n_procs; i++) {
+                                struct sv_process *p = &sv.procs[i];
+                                if (!p->q.active)
+                                        continue;
+                                (void) sv_q_poll(&sv, p);
+                                /* one fewer to wait for: look again now */
+                                if (p->q.settled && p->phase == SV_EXITING)
+                                        p->next_check_us = now_usec(CLOCK_MONOTONIC);
+                                p->q.settled = false;
+                        }
                         int status;
                         if (!sv.main_ended && sv_wait_main(&sv, &status)) {
                                 if (WIFSTOPPED(status))
