@@ -241,8 +241,8 @@ def main():
               and procs[0]["inspected"] and len(leaks) == 1 and top == "abort_later"
               and (leaks[0].get("held_call") or "").startswith("tgkill(")
               and leaks[0]["held_call"].endswith(f", {int(signal.SIGABRT)})"))
-        key = "ok" if ok else (code, err.strip()[:80], procs[0]["exit"] if procs else None,
-                               [t.get("held_call") for t in leaks])
+        key = "ok" if ok else (code, err.strip()[:80], str(procs[0]["exit"]) if procs else None,
+                               str([t.get("held_call") for t in leaks]))
         outcomes[key] = outcomes.get(key, 0) + 1
     check(direct == {0} and list(outcomes) == ["ok"],
           f"a thread aborting 20 ms after main returns: status 0 as directly ({direct}), the thread reported "
@@ -259,7 +259,7 @@ def main():
         leaks = leaked_threads(rep) if rep else []
         ok = (code == 1 and after is not None and after <= 1 and len(lines) <= most + 1 and len(leaks) == 1
               and (leaks[0].get("held_call") or "").startswith("write(1, "))
-        key = "ok" if ok else (code, len(lines), after, [t.get("held_call") for t in leaks])
+        key = "ok" if ok else (code, len(lines), after, str([t.get("held_call") for t in leaks]))
         outcomes[key] = outcomes.get(key, 0) + 1
     # Known residual under heavy load: ticks printed between the exit
     # handler's line and the moment leakscan stops the threads, as directly
@@ -277,7 +277,7 @@ def main():
             leaks = leaked_threads(rep) if rep else []
             ok = (code == 1 and "Broken promise" not in err and rep["processes"][0]["exit"] == {"code": 0}
                   and len(leaks) == 1 and (leaks[0].get("held_call") or "").startswith("write(2, "))
-            key = "ok" if ok else (code, err.strip()[-60:], [t.get("held_call") for t in leaks])
+            key = "ok" if ok else (code, err.strip()[-60:], str([t.get("held_call") for t in leaks]))
             outcomes[key] = outcomes.get(key, 0) + 1
         check(direct == {0} and list(outcomes) == ["ok"],
               f"a static std::promise broken at exit: status 0 as directly ({direct}), no \"Broken promise\", "
