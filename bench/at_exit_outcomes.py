@@ -75,6 +75,7 @@ def main():
             ("5 ms SIGALRM during the exit, interruptible wait (before 5.19)", [prog("alarm_exit")],
              interruptible, "--grace=100ms"),
             ("thread aborting 20 ms after main returns", [prog("late_abort")], None, None),
+            ("static std::promise broken at exit, read 20 ms later", [prog("static_promise")], None, None),
         ]
         for label, argv, env, extra in cases:
             direct = tally(outcome(argv) for _ in range(n))

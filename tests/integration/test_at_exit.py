@@ -296,7 +296,7 @@ def main():
     # --grace=0: stopped, judged, released at once
     code, rep, _, _ = run(leakscan, ["--grace=0", prog("late_abort")])
     leaks = leaked_threads(rep) if rep else []
-    check(code == 1 and rep["processes"][0]["exit"] == {"code": 0} and len(leaks) == 1
+    check(code == 1 and rep is not None and rep["processes"][0]["exit"] == {"code": 0} and len(leaks) == 1
           and leaks[0].get("held_call") is None,
           f"--grace=0: the thread reported as it stood, the program's status ({code})")
 
