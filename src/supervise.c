@@ -1000,8 +1000,8 @@ static bool sv_q_thread_exists(pid_t pid, pid_t tid)
 }
 
 /* Whether a thread that has not stopped yet never will soon: it waits for
- * our answer to its own exit (the loop answers once we return), or sleeps
- * uninterruptibly. */
+ * our answer to its own exit or to a thread creation (the loop answers, or
+ * holds it, once we return), or sleeps uninterruptibly. */
 static bool sv_q_wont_stop(pid_t pid, pid_t tid)
 {
         struct proc_stat st;
@@ -1015,7 +1015,8 @@ static bool sv_q_wont_stop(pid_t pid, pid_t tid)
         snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
         if (read_full_file(path, &text) < 0 || procfs_parse_syscall(text, &sc) < 0 || sc.running)
                 return false;
-        return sc.nr == ARCH_SECCOMP_NATIVE->exit || sc.nr == ARCH_SECCOMP_NATIVE->exit_group;
+        const struct arch_seccomp_abi *abi = ARCH_SECCOMP_NATIVE;
+        return sc.nr == abi->exit || sc.nr == abi->exit_group || sc.nr == abi->clone || sc.nr == abi->clone3;
 }
 
 /* Waits, polling, until no thread of p is PENDING or (for the snapshot)
