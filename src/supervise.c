@@ -1226,6 +1226,20 @@ static bool sv_q_traces(const struct supervisor *sv, pid_t tid)
         return false;
 }
 
+/* The loop must stop an exiting process's threads the moment its exit
+ * arrives (the quarantine): on a busy machine a loop thread of ordinary
+ * priority can wait tens of milliseconds for a CPU while they run on.  So
+ * it runs at the receiver's real-time priority where that is allowed, and
+ * drops it only for the long analysis of a snapshot, which must not starve
+ * the machine.  realtime: the priority to take. */
+static void sv_loop_priority(bool realtime)
+{
+        struct sched_param sp = { .sched_priority = realtime ? 1 : 0 };
+        /* the guardian, if started late, must not inherit it */
+        (void) pthread_setschedparam(pthread_self(), realtime ? SCHED_FIFO | SCHED_RESET_ON_FORK : SCHED_OTHER,
+                                     &sp);
+}
+
 /* Snapshots process pid (held threads as /proc shows them) and adds it to
  * the report.  everything_leaks: the --timeout report, where every thread
  * counts, the main one included.  A failure is the report's, not ours: it
@@ -1310,7 +1324,14 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
                         sv_add_lingering(sv, t->tid);
         }
         struct creator_lookup creators = { sv_find_creator, sv };
+        int policy_before = SCHED_OTHER;
+        struct sched_param param_before;
+        (void) pthread_getschedparam(pthread_self(), &policy_before, &param_before);
+        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
+                sv_loop_priority(false);
         r = inspect_analyse(cap, &sv->opts->inspect, &creators, lp);
+        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
+                sv_loop_priority(true);
         process_capture_free(cap);
         for (size_t i = 0; q && r == 0 && i < lp->n_threads; i++) {
                 struct leakscan_thread *lt = &lp->threads[i];
@@ -2283,6 +2304,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
                 (void) sv_start_receiver(&sv);  /* if not, the loop receives */
+        sv_loop_priority(true);         /* if allowed: see there */
         sv.main_identity.pid = sv.main_pid;
         inspect_read_identity(&sv.main_identity);
 
@@ -2371,6 +2393,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 }
         }
         sv_hand_off_listener(&sv);
+        sv_loop_priority(false);
 out:
         if (r < 0 && sv.guardian_pipe >= 0) {
                 /* the program never ran: its guardian ends at once */
