@@ -945,46 +945,55 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
         (void) sv;
 }
 
-/* Takes every wait status p's quarantined threads have now.  An exit is
- * reaped (a traced thread's zombie is ours to reap), but not the main
- * thread's: that is the program's end, which supervise_run waits for.
- * Returns whether any status came. */
+/* Takes the wait status thread qt of p has now, if any.  An exit is reaped
+ * (a traced thread's zombie is ours to reap), but not the main thread's:
+ * that is the program's end, which supervise_run waits for.  Returns
+ * whether a status came. */
+static bool sv_q_poll_one(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt)
+{
+        if (qt->state == SVQ_GONE)
+                return false;
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) qt->tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0) {
+                if (errno == ECHILD)
+                        qt->state = SVQ_GONE;
+                return false;
+        }
+        if (si.si_pid != qt->tid)
+                return false;
+        if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED) {
+                qt->state = SVQ_GONE;
+                p->q.settled = true;
+                if (qt->tid != sv->main_pid)
+                        (void) waitpid(qt->tid, NULL, __WALL | WNOHANG);
+                return true;
+        }
+        int status;
+        if (waitpid(qt->tid, &status, __WALL | WNOHANG) == qt->tid && WIFSTOPPED(status))
+                sv_q_on_stop(sv, p, qt, status);
+        return true;
+}
+
+/* Notes when no thread of p is left to stop for the first time. */
+static void sv_q_note_stopped(struct sv_process *p)
+{
+        if (p->q.has_stop_us || !p->q.active)
+                return;
+        for (size_t i = 0; i < p->q.n; i++)
+                if (p->q.threads[i].state == SVQ_PENDING)
+                        return;
+        p->q.has_stop_us = true;
+        p->q.stop_us = now_usec(CLOCK_MONOTONIC) - p->q.begin_us;
+}
+
+/* Takes every wait status p's quarantined threads have now (sv_q_poll_one).
+ * Returns whether any came. */
 static bool sv_q_poll(struct supervisor *sv, struct sv_process *p)
 {
         bool any = false;
-        for (size_t i = 0; i < p->q.n; i++) {
-                struct sv_qthread *qt = &p->q.threads[i];
-                if (qt->state == SVQ_GONE)
-                        continue;
-                siginfo_t si = {0};
-                if (waitid(P_PID, (id_t) qt->tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0) {
-                        if (errno == ECHILD)
-                                qt->state = SVQ_GONE;
-                        continue;
-                }
-                if (si.si_pid != qt->tid)
-                        continue;
-                any = true;
-                if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED) {
-                        qt->state = SVQ_GONE;
-                        p->q.settled = true;
-                        if (qt->tid != sv->main_pid)
-                                (void) waitpid(qt->tid, NULL, __WALL | WNOHANG);
-                        continue;
-                }
-                int status;
-                if (waitpid(qt->tid, &status, __WALL | WNOHANG) == qt->tid && WIFSTOPPED(status))
-                        sv_q_on_stop(sv, p, qt, status);
-        }
-        if (!p->q.has_stop_us && p->q.active) {
-                bool pending = false;
-                for (size_t i = 0; i < p->q.n; i++)
-                        pending |= p->q.threads[i].state == SVQ_PENDING;
-                if (!pending) {
-                        p->q.has_stop_us = true;
-                        p->q.stop_us = now_usec(CLOCK_MONOTONIC) - p->q.begin_us;
-                }
-        }
+        for (size_t i = 0; i < p->q.n; i++)
+                any |= sv_q_poll_one(sv, p, &p->q.threads[i]);
+        sv_q_note_stopped(p);
         return any;
 }
 
@@ -1019,19 +1028,43 @@ static bool sv_q_wont_stop(pid_t pid, pid_t tid)
         return sc.nr == abi->exit || sc.nr == abi->exit_group || sc.nr == abi->clone || sc.nr == abi->clone3;
 }
 
+static bool sv_q_waiting(const struct sv_qthread *qt)
+{
+        return qt->state == SVQ_PENDING || (qt->stopping && qt->state == SVQ_FREE);
+}
+
 /* Waits, polling, until no thread of p is PENDING or (for the snapshot)
- * FREE, or timeout_ms passed, or the ones left will not stop soon. */
+ * FREE, or timeout_ms passed, or the ones left will not stop soon.  First
+ * each thread in the order they were interrupted, a little patience each
+ * (when one has stopped, those interrupted after it mostly have too: about
+ * one wait per thread, as seize.c does), then all the rest in rounds.  It
+ * sleeps rather than yields: the loop thread may run at real-time
+ * priority, where yielding lets no thread of the target run. */
 static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned timeout_ms)
 {
         uint64_t start = now_usec(CLOCK_MONOTONIC), deadline = start + (uint64_t) timeout_ms * 1000u;
-        uint64_t next_look = start + 5000;
-        for (unsigned tries = 0;; tries++) {
+        unsigned patience = 11;
+        for (size_t i = 0; i < p->q.n && patience; i++) {
+                struct sv_qthread *qt = &p->q.threads[i];
+                for (unsigned tries = 0; sv_q_waiting(qt); tries++) {
+                        if (sv_q_poll_one(sv, p, qt))
+                                continue;
+                        if (tries >= patience) {
+                                patience = 0;   /* it will not stop soon: the rest in rounds */
+                                break;
+                        }
+                        struct timespec ts = { 0, 1000L << tries };     /* 1 us ... 1 ms */
+                        nanosleep(&ts, NULL);
+                }
+        }
+        sv_q_note_stopped(p);
+        uint64_t next_look = now_usec(CLOCK_MONOTONIC) + 5000;
+        unsigned idle_us = 10;
+        for (;;) {
                 bool progress = sv_q_poll(sv, p);
                 bool waiting = false;
-                for (size_t i = 0; i < p->q.n && !waiting; i++) {
-                        const struct sv_qthread *qt = &p->q.threads[i];
-                        waiting = qt->state == SVQ_PENDING || (qt->stopping && qt->state == SVQ_FREE);
-                }
+                for (size_t i = 0; i < p->q.n && !waiting; i++)
+                        waiting = sv_q_waiting(&p->q.threads[i]);
                 if (!waiting)
                         return;
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -1039,23 +1072,16 @@ static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned time
                         return;
                 if (now >= next_look) {
                         bool all_stuck = true;
-                        for (size_t i = 0; i < p->q.n && all_stuck; i++) {
-                                const struct sv_qthread *qt = &p->q.threads[i];
-                                if (qt->state == SVQ_PENDING || (qt->stopping && qt->state == SVQ_FREE))
-                                        all_stuck = sv_q_wont_stop(p->pid, qt->tid);
-                        }
+                        for (size_t i = 0; i < p->q.n && all_stuck; i++)
+                                if (sv_q_waiting(&p->q.threads[i]))
+                                        all_stuck = sv_q_wont_stop(p->pid, p->q.threads[i].tid);
                         if (all_stuck)
                                 return;
                         next_look = now + 5000;
                 }
-                if (progress)
-                        tries = 0;
-                if (tries < 4) {
-                        sched_yield();
-                } else {
-                        struct timespec ts = { 0, 1000L << (tries < 14 ? tries - 4 : 10) };
-                        nanosleep(&ts, NULL);
-                }
+                idle_us = progress ? 10 : idle_us < 1000 ? idle_us * 2 : 1000;
+                struct timespec ts = { 0, (long) idle_us * 1000 };
+                nanosleep(&ts, NULL);
         }
 }
 
