@@ -110,7 +110,7 @@ struct sv_qthread {
 
 struct sv_quarantine {
         struct sv_qthread *threads;
-        size_t n;
+        size_t n, cap;
         bool active;            /* some threads are our tracees */
         bool released;          /* judged, its exit went on: only reaping left */
         int error;              /* why a thread runs unquarantined (-EPERM,
@@ -819,12 +819,10 @@ static struct sv_qthread *sv_q_find(struct sv_quarantine *q, pid_t tid)
 
 static struct sv_qthread *sv_q_add(struct sv_quarantine *q, pid_t tid)
 {
-        struct sv_qthread *nt = realloc(q->threads, (q->n + 1) * sizeof *nt);
-        if (!nt)
+        if (grow_array(&q->threads, &q->cap, q->n + 1, sizeof *q->threads) < 0)
                 return NULL;
-        q->threads = nt;
-        nt[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1, .slept_in = -1 };
-        return &nt[q->n++];
+        q->threads[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1, .slept_in = -1 };
+        return &q->threads[q->n++];
 }
 
 /* Lets a stopped thread go on to its next syscall-stop. */
