@@ -106,6 +106,8 @@ struct sv_qthread {
         long slept_in;          /* the call our first stop interrupted, or -1 */
         bool restarted;         /* HELD entering slept_in again: a wait it
                                  * was in before the exit, not a new call */
+        long last_call;         /* the last call it entered but restart_syscall
+                                 * (which resumes it), or -1 */
 };
 
 struct sv_quarantine {
@@ -821,7 +823,8 @@ static struct sv_qthread *sv_q_add(struct sv_quarantine *q, pid_t tid)
 {
         if (grow_array(&q->threads, &q->cap, q->n + 1, sizeof *q->threads) < 0)
                 return NULL;
-        q->threads[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1, .slept_in = -1 };
+        q->threads[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1, .slept_in = -1,
+                                                 .last_call = -1 };
         return &q->threads[q->n++];
 }
 
@@ -878,6 +881,8 @@ static void sv_q_on_syscall_stop(struct sv_process *p, struct sv_qthread *qt)
         qt->nr = (long) info.entry.nr;
         memcpy(qt->args, info.entry.args, sizeof qt->args);
         qt->entry_pc = info.instruction_pointer;
+        if (qt->nr != SYS_restart_syscall)
+                qt->last_call = qt->nr;
         if (native && syscalls_quiet(qt->nr, qt->args)) {
                 qt->slept_in = -1;
                 if (qt->stopping)
@@ -917,6 +922,8 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                                 seize_undo_eintr(p->pid, &t);
                                 qt->slept_in = t.rewound ? arch_regs_syscall_nr(&t.regs) :
                                                            arch_regs_blocked_syscall(&t.regs);
+                                if (qt->slept_in >= 0 && qt->slept_in != SYS_restart_syscall)
+                                        qt->last_call = qt->slept_in;
                         }
                 } else {
                         sv_q_resume(qt);        /* an interrupt a signal overtook */
@@ -1324,11 +1331,16 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
         for (size_t i = 0; q && i < q->n; i++) {
                 const struct sv_qthread *qt = &q->threads[i];
                 struct thread_capture *t = process_capture_find(cap, qt->tid);
-                if (!t || t->vanished || !t->regs_valid || qt->in_notif ||
-                    !(qt->at_entry && (qt->state == SVQ_STOPPED || qt->state == SVQ_HELD)))
+                if (!t || t->vanished || !t->regs_valid || qt->in_notif)
+                        continue;
+                /* restart_syscall resumes the last call our stops ended:
+                 * name that one (its arguments are still in the registers) */
+                if (t->syscall_nr == SYS_restart_syscall && qt->last_call >= 0)
+                        t->syscall_nr = qt->last_call;
+                if (!(qt->at_entry && (qt->state == SVQ_STOPPED || qt->state == SVQ_HELD)))
                         continue;
                 arch_regs_at_syscall_entry(&t->regs, qt->nr, qt->args, qt->entry_pc);
-                t->syscall_nr = qt->nr;
+                t->syscall_nr = qt->nr == SYS_restart_syscall && qt->last_call >= 0 ? qt->last_call : qt->nr;
                 /* the file its fd argument names (capture_fds saw no call) */
                 int fd_arg = syscalls_fd_arg(qt->nr);
                 char path[64], target[512];
