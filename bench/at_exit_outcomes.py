@@ -6,13 +6,16 @@ times directly and N times under `leakscan --at-exit --error-exitcode=0`
 (so that leakscan's status is the program's own), and counts the outcomes:
 (exit status, standard output), "hang" when it did not end in 20 s.  Also
 kills leakscan with SIGKILL while the program runs or while its exit is
-held, and checks that the program still ends (its stdout reaches EOF).
+held, and checks that the program still ends (its stdout reaches EOF), and
+while a thread of late_abort is held in quarantine (its abort must never be
+made: the program's own status 0).
 
 Usage: bench/at_exit_outcomes.py BUILD_DIR [N] [--load K]
   --load K: K other copies of the same loop run at the same time (a busy
   machine: the exit trap's races show there first).
 Prints one line per case: direct outcomes, outcomes under leakscan, and
 whether they match.  Results go in docs/RELIABILITY.md."""
+import ctypes
 import os
 import select
 import signal
@@ -57,6 +60,26 @@ def killed_leakscan(leakscan, prog, mode):
         data += chunk
 
 
+def killed_in_quarantine(leakscan, prog):
+    """kill -9 of leakscan while a thread of late_abort is held in quarantine;
+    returns the program's own exit status (we are its subreaper), or "hang"."""
+    p = subprocess.Popen([leakscan, "--at-exit", "--grace=5s", "-o", os.devnull, prog, "linger"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=0)
+    first = p.stdout.readline().decode()
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    p.stdout.close()
+    pid = int(first.split()[1])
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        got, status = os.waitpid(pid, os.WNOHANG)
+        if got == pid:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.01)
+    return "hang"
+
+
 def main():
     build = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 and not sys.argv[2].startswith("-") else 50
@@ -75,6 +98,7 @@ def main():
             ("5 ms SIGALRM during the exit, interruptible wait (before 5.19)", [prog("alarm_exit")],
              interruptible, "--grace=100ms"),
             ("thread aborting 20 ms after main returns", [prog("late_abort")], None, None),
+            ("static std::promise broken at exit, read 20 ms later", [prog("static_promise")], None, None),
         ]
         for label, argv, env, extra in cases:
             direct = tally(outcome(argv) for _ in range(n))
@@ -85,6 +109,10 @@ def main():
         for mode, want in (("create", "pthread_create 0\ndone\n"), ("exit", "")):
             runs = tally(killed_leakscan(leakscan, prog("outlive"), mode) for _ in range(n))
             print(f"kill -9 of leakscan ({mode}): {runs}; {'ok' if list(runs) == [want] else 'FAIL'}")
+        if ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0:      # PR_SET_CHILD_SUBREAPER
+            runs = tally(killed_in_quarantine(leakscan, prog("late_abort")) for _ in range(n))
+            print(f"kill -9 of leakscan with a thread held in quarantine: program status {runs}; "
+                  f"{'ok' if list(runs) == [0] else 'FAIL'}")
     finally:
         for p in loaders:
             p.send_signal(signal.SIGTERM)

@@ -128,6 +128,22 @@ static inline bool arch_regs_returned_eintr(const arch_regs *r)
         return (long) r->orig_rax >= 0 && (long) r->rax == -4;
 }
 
+/* The registers of a thread held at the entry of syscall nr(args), the
+ * syscall instruction ending at pc, as a thread blocked in that call shows
+ * them: for a copy whose live registers the tracer rewrote. */
+static inline void arch_regs_at_syscall_entry(arch_regs *r, long nr, const uint64_t args[6], uint64_t pc)
+{
+        r->orig_rax = (unsigned long long) nr;
+        r->rax = (unsigned long long) -38;     /* -ENOSYS: at the syscall's entry */
+        r->rdi = args[0];
+        r->rsi = args[1];
+        r->rdx = args[2];
+        r->r10 = args[3];
+        r->r8 = args[4];
+        r->r9 = args[5];
+        r->rip = pc;
+}
+
 /* Makes a thread stopped just after a syscall returned execute it again on
  * resume, as the kernel itself does for -ERESTARTNOHAND: the argument
  * registers are preserved across syscalls, so only the number and the pc

@@ -70,6 +70,11 @@ struct thread_capture {
         /* capture.c: what capture_thread_state found to read in a batch */
         uint64_t futex_addr;    /* the futex word it waits on (capture_locks), or 0 */
         int wait_fd;            /* the fd it waits on (capture_fds), or -1 */
+
+        /* seize.c: the caller holds it in a ptrace stop of its own
+         * (cap->preseized_tids): read like a thread we stopped, never
+         * seized, interrupted or detached here */
+        bool preseized;
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -118,6 +123,9 @@ struct process_capture {
                                  * stop (capture_process_early) */
         size_t reserve_ahead;   /* bytes capture_threads_prestop reserves
                                  * (capture_reserve) beside its reads */
+        const pid_t *preseized_tids;    /* threads the caller traces and holds in a */
+        size_t n_preseized;             /* ptrace stop (--at-exit's quarantine): read
+                                         * while stopped, left stopped on release */
 };
 
 struct process_capture *process_capture_new(pid_t pid);

@@ -128,6 +128,13 @@ static bool sched_clock_now(uint64_t *ret)
 int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret)
 {
+        return inspect_snapshot_preseized(pid, opts, held_tids, n_held, NULL, 0, ret);
+}
+
+int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, const pid_t *held_tids,
+                               size_t n_held, const pid_t *preseized_tids, size_t n_preseized,
+                               struct process_capture **ret)
+{
         long threads = 1;
         int r = seize_check_process(pid, NULL, &threads);
         if (r < 0)
@@ -138,6 +145,8 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                 return -ENOMEM;
         cap->held_tids = held_tids;
         cap->n_held = n_held;
+        cap->preseized_tids = preseized_tids;
+        cap->n_preseized = n_preseized;
         /* Room for the stack copies, faulted in before the stop (beside
          * the pre-stop reads, capture_threads_prestop): a blocked
          * thread's stack from SP to its top is a few KiB (its frames, struct

@@ -19,6 +19,13 @@
 int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret);
 
+/* inspect_snapshot, where the caller also traces some threads and holds them
+ * in a ptrace stop (preseized_tids; --at-exit's quarantine): they are read
+ * as stopped threads and stay stopped, never detached. */
+int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, const pid_t *held_tids,
+                               size_t n_held, const pid_t *preseized_tids, size_t n_preseized,
+                               struct process_capture **ret);
+
 /* Where the stacks that created threads were copied (--at-exit, --watch):
  * find returns the copy for thread t of process pid, or NULL.  Found by the
  * thread's TID, or by its thread pointer (glibc's struct pthread: what clone

@@ -87,6 +87,7 @@ void thread_free_contents(struct leakscan_thread *t)
         frames_free(t->frames, t->n_frames);
         frames_free(t->created_by, t->n_created_by);
         free(t->fd_target);
+        free(t->held_call);
         if (t->test) {
                 free(t->test->name);
                 free(t->test->file);

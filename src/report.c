@@ -522,6 +522,9 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
         fputc('\n', f);
         if (t->ignored_by)
                 fprintf(f, "    ignored by %s\n", t->ignored_by);
+        if (t->held_call)
+                fprintf(f, "    held at exit: attempted %s after the process began to exit; never made\n",
+                        t->held_call);
         if (t->fd_target)
                 fprintf(f, "    waiting on fd %d -> %s%s%s\n", t->wait_fd, t->fd_target,
                         t->peer ? ": " : "", t->peer ? t->peer : "");
@@ -862,6 +865,8 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
         }
         fprintf(f, ", \"reach\": \"%s\", \"reach_note\": ", leakscan_reach_to_string(t->reach));
         json_string(f, t->reach_note);
+        fputs(", \"held_call\": ", f);
+        json_string(f, t->held_call);
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);
@@ -900,6 +905,7 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
                         fprintf(f, "{\"code\": %d}", p->exit_code);
                 fprintf(f, ", \"inspected\": %s, \"inspect_error\": ", p->not_inspected ? "false" : "true");
                 json_string(f, p->inspect_error);
+                json_int_or_null(f, "exit_stop_us", p->has_exit_stop, (long long) p->exit_stop_us);
                 fputs(",\n      \"threads\": [", f);
                 for (size_t k = 0; k < p->n_threads; k++) {
                         fputs(k ? ",\n        " : "\n        ", f);

@@ -357,6 +357,14 @@ static int seize_one(struct process_capture *cap, struct thread_capture *t)
                 t->held = true;
                 return 0;
         }
+        for (size_t i = 0; i < cap->n_preseized; i++)
+                if (cap->preseized_tids[i] == t->tid) {
+                        /* the caller's tracee, stopped: ours to read, not
+                         * to let go (seize_release_thread skips it) */
+                        t->preseized = true;
+                        t->stopped = true;
+                        return 0;
+                }
         if (t->stat.state == 'D' || (t->stat.flags & PF_IO_WORKER_FLAG)) {
                 /* A ptrace stop waits until the sleep ends, which may be
                  * never (a vfork parent, a hung NFS read), and a kernel
@@ -499,7 +507,7 @@ static bool seize_holds_all(const struct process_capture *cap)
                 const struct thread_capture *t = &cap->threads[i];
                 if (t->vanished)
                         continue;
-                if (!t->seized || !t->stopped)
+                if (!(t->seized || t->preseized) || !t->stopped)
                         return false;
                 stopped++;
         }
@@ -544,7 +552,8 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
         for (size_t i = 0; i < cap->n_threads; i++) {
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
-                else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only)
+                else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only ||
+                         cap->threads[i].preseized)
                         held++;
         }
         if (held == 0) {

@@ -35,7 +35,9 @@ bool seize_process_gone(pid_t pid);
  * stop_timeout_ms: then stopped is false).  Starts the stop clock in cap.
  * Returns 0, -ESRCH when no thread could be seized, -EBUSY when a thread has
  * another tracer, or -EPERM.  On failure
- * the threads already seized are released. */
+ * the threads already seized are released.  Threads in cap->preseized_tids
+ * are the caller's tracees, already stopped: they are read as stopped and
+ * never seized nor released here. */
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
 
 /* Lets one held thread go (see seize_release).  The stop clock keeps

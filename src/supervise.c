@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -47,7 +48,9 @@
 #include "judge.h"
 #include "modules.h"
 #include "procfs.h"
+#include "seize.h"
 #include "supervise.h"
+#include "syscalls.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -77,6 +80,49 @@ struct sv_hold {
                                  * can make exit_group again for */
 };
 
+/* Where a thread of an exiting process stands in its quarantine (see
+ * "the quarantine" below). */
+enum sv_qstate {
+        SVQ_PENDING,            /* seized and interrupted, not stopped yet */
+        SVQ_STOPPED,            /* in a ptrace stop we keep */
+        SVQ_FREE,               /* running, stopped at each syscall */
+        SVQ_HELD,               /* held before a call with an effect outside */
+        SVQ_GONE,               /* ended, or never ours */
+};
+
+struct sv_qthread {
+        pid_t tid;
+        enum sv_qstate state;
+        bool stopping;          /* interrupted for the snapshot: keep its stop */
+        bool group_stop;        /* in a job-control stop: left there */
+        int sig;                /* to deliver when it goes on */
+        bool at_entry;          /* stopped at the entry of nr(args), the */
+        long nr;                /* syscall instruction ending at entry_pc */
+        uint64_t args[6];
+        uint64_t entry_pc;
+        bool in_notif;          /* HELD waiting for our answer to its clone,
+                                 * not in a ptrace stop */
+        bool exiting;           /* held in an exit_group of its own */
+        long slept_in;          /* the call our first stop interrupted, or -1 */
+        bool restarted;         /* HELD entering slept_in again: a wait it
+                                 * was in before the exit, not a new call */
+        long last_call;         /* the last call it entered but restart_syscall
+                                 * (which resumes it), or -1 */
+};
+
+struct sv_quarantine {
+        struct sv_qthread *threads;
+        size_t n, cap;
+        bool active;            /* some threads are our tracees */
+        bool released;          /* judged, its exit went on: only reaping left */
+        int error;              /* why a thread runs unquarantined (-EPERM,
+                                 * -EBUSY), or 0 */
+        uint64_t begin_us;      /* when we received the exit */
+        bool has_stop_us;
+        uint64_t stop_us;       /* from begin_us to every thread stopped */
+        bool settled;           /* a thread ended or was held: judge sooner */
+};
+
 /* A process with threads held in exit_group. */
 struct sv_process {
         pid_t pid;
@@ -86,6 +132,7 @@ struct sv_process {
         size_t n_holds;
         bool exit_redone;       /* exit_group was called again for it */
         uint64_t grace_deadline_us, next_check_us, backoff_us;
+        struct sv_quarantine q; /* its other threads while it exits */
 };
 
 /* What the guardian needs to answer the notifications the supervisor had
@@ -733,11 +780,495 @@ static void sv_publish_pending(struct supervisor *sv, uint64_t in_hand)
 /* Remembers tid as a tracee of ours that has not stopped yet. */
 static void sv_add_lingering(struct supervisor *sv, pid_t tid)
 {
+        if (tid == sv->main_pid)
+                return;         /* its stops and its end are supervise_run's */
         pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
         if (l) {
                 sv->lingering = l;
                 sv->lingering[sv->n_lingering++] = tid;
         }
+}
+
+static struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid);
+static pid_t sv_wait_stop(pid_t tid, int *status);
+
+/* ---- the quarantine ----
+ * When a process begins to exit, its atexit handlers and static destructors
+ * have run: a thread that ran on could do what it never could directly
+ * (abort on a destroyed object, print after main's last line).  So the
+ * moment its exit_group is received, every other thread is seized and
+ * interrupted (PTRACE_SEIZE with PTRACE_O_TRACESYSGOOD, PTRACE_INTERRUPT),
+ * and through the grace period runs only under ptrace syscall-stops: a call
+ * that nobody outside the process can observe (syscalls_quiet: waits,
+ * sleeps, clocks, its memory, its own end) goes on; any other is held at its
+ * entry, never made, and the thread is reported with that call.  The
+ * snapshot takes the stopped threads as they are (preseized), and the
+ * exit_group, when it goes on, kills the held ones where they stand.
+ *
+ * If leakscan dies, the kernel lets its tracees go, and a held thread would
+ * make its call after all.  So a held thread is turned, at once, into a
+ * thread about to call exit_group with the process's own status: let go, it
+ * ends the process as it would have ended without us (the guardian answers
+ * that exit_group), and the held call is still never made. */
+
+static struct sv_qthread *sv_q_find(struct sv_quarantine *q, pid_t tid)
+{
+        for (size_t i = 0; i < q->n; i++)
+                if (q->threads[i].tid == tid)
+                        return &q->threads[i];
+        return NULL;
+}
+
+static struct sv_qthread *sv_q_add(struct sv_quarantine *q, pid_t tid)
+{
+        if (grow_array(&q->threads, &q->cap, q->n + 1, sizeof *q->threads) < 0)
+                return NULL;
+        q->threads[q->n] = (struct sv_qthread) { .tid = tid, .state = SVQ_PENDING, .nr = -1, .slept_in = -1,
+                                                 .last_call = -1 };
+        return &q->threads[q->n++];
+}
+
+/* Lets a stopped thread go on to its next syscall-stop. */
+static void sv_q_resume(struct sv_qthread *qt)
+{
+        int sig = qt->sig;
+        qt->sig = 0;
+        qt->at_entry = false;
+        qt->state = SVQ_FREE;
+        /* ESRCH: killed meanwhile; its exit is reaped by sv_q_poll */
+        (void) ptrace(PTRACE_SYSCALL, qt->tid, 0, (void *) (long) sig);
+}
+
+/* Holds a thread stopped at the entry of a call with an effect outside, and
+ * makes it, should it ever be let go, call exit_group(code) instead: the
+ * same syscall instruction, the call skipped (orig_rax -1) and the pc moved
+ * back onto the instruction with exit_group's number. */
+static void sv_q_hold(struct sv_quarantine *q, struct sv_qthread *qt, bool native, int code)
+{
+        q->settled = true;
+        qt->state = SVQ_HELD;
+        qt->exiting = native && qt->nr == ARCH_SECCOMP_NATIVE->exit_group;
+        if (!native)
+                return;
+        arch_regs regs;
+        uint8_t insn[ARCH_SYSCALL_INSN_LEN];
+        struct iovec local = { insn, sizeof insn };
+        struct iovec remote = { (void *) (uintptr_t) (qt->entry_pc - sizeof insn), sizeof insn };
+        if (process_vm_readv(qt->tid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn ||
+            !arch_is_syscall_insn(insn) || ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) < 0)
+                return;
+        arch_regs_set_syscall(&regs, qt->entry_pc - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
+                              (uint64_t) code);
+        (void) ptrace(PTRACE_SETREGS, qt->tid, 0, &regs);
+}
+
+/* A syscall-stop of a quarantined thread: at entry, a quiet call goes on
+ * and any other is held; at exit, the thread goes on. */
+static void sv_q_on_syscall_stop(struct sv_process *p, struct sv_qthread *qt)
+{
+        struct __ptrace_syscall_info info;
+        memset(&info, 0, sizeof info);
+        if (ptrace(PTRACE_GET_SYSCALL_INFO, qt->tid, (void *) sizeof info, &info) <= 0 ||
+            info.op != PTRACE_SYSCALL_INFO_ENTRY) {
+                if (qt->stopping)
+                        qt->state = SVQ_STOPPED;
+                else
+                        sv_q_resume(qt);
+                return;
+        }
+        bool native = info.arch == ARCH_SECCOMP_NATIVE->audit_arch && !(info.entry.nr & ARCH_X32_SYSCALL_BIT);
+        qt->at_entry = true;
+        qt->nr = (long) info.entry.nr;
+        memcpy(qt->args, info.entry.args, sizeof qt->args);
+        qt->entry_pc = info.instruction_pointer;
+        if (qt->nr != SYS_restart_syscall)
+                qt->last_call = qt->nr;
+        if (native && syscalls_quiet(qt->nr, qt->args)) {
+                qt->slept_in = -1;
+                if (qt->stopping)
+                        qt->state = SVQ_STOPPED;
+                else
+                        sv_q_resume(qt);
+                return;
+        }
+        /* the first call after our first stop: the one that stop ended,
+         * restarted (or restart_syscall resuming it) */
+        qt->restarted = qt->slept_in >= 0 && (qt->nr == qt->slept_in || qt->nr == SYS_restart_syscall);
+        qt->slept_in = -1;
+        sv_q_hold(&p->q, qt, native, p->exit_code);
+}
+
+/* One wait status of a quarantined thread, consumed. */
+static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt, int status)
+{
+        int sig = WSTOPSIG(status), event = status >> 16;
+        if (p->q.released || qt->state == SVQ_HELD)
+                return;         /* ending: nothing goes on any more */
+        if (event == PTRACE_EVENT_STOP) {
+                if (sig != SIGTRAP) {
+                        /* a job-control stop: it stays stopped, as it would */
+                        qt->group_stop = true;
+                        qt->state = SVQ_STOPPED;
+                } else if (qt->state == SVQ_PENDING || qt->stopping) {
+                        /* our interrupt; an indefinite epoll_wait, semop...
+                         * it ended with EINTR is entered again */
+                        bool first = qt->state == SVQ_PENDING;
+                        qt->state = SVQ_STOPPED;
+                        struct thread_capture t = { .tid = qt->tid };
+                        struct iovec iov = { &t.regs, sizeof t.regs };
+                        if (first && ptrace(PTRACE_GETREGSET, qt->tid, (void *) NT_PRSTATUS, &iov) == 0 &&
+                            arch_regs_native(iov.iov_len)) {
+                                t.regs_valid = true;
+                                seize_undo_eintr(p->pid, &t);
+                                qt->slept_in = t.rewound ? arch_regs_syscall_nr(&t.regs) :
+                                                           arch_regs_blocked_syscall(&t.regs);
+                                if (qt->slept_in >= 0 && qt->slept_in != SYS_restart_syscall)
+                                        qt->last_call = qt->slept_in;
+                        }
+                } else {
+                        sv_q_resume(qt);        /* an interrupt a signal overtook */
+                }
+                return;
+        }
+        if (event) {
+                if (qt->stopping)
+                        qt->state = SVQ_STOPPED;
+                else
+                        sv_q_resume(qt);
+                return;
+        }
+        if (sig == (SIGTRAP | 0x80)) {
+                sv_q_on_syscall_stop(p, qt);
+                return;
+        }
+        /* a signal-delivery-stop: the signal goes on with the thread */
+        qt->sig = sig;
+        if (qt->state == SVQ_PENDING || qt->stopping)
+                qt->state = SVQ_STOPPED;
+        else
+                sv_q_resume(qt);
+        (void) sv;
+}
+
+/* Takes the wait status thread qt of p has now, if any.  An exit is reaped
+ * (a traced thread's zombie is ours to reap), but not the main thread's:
+ * that is the program's end, which supervise_run waits for.  Returns
+ * whether a status came. */
+static bool sv_q_poll_one(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt)
+{
+        if (qt->state == SVQ_GONE)
+                return false;
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) qt->tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0) {
+                if (errno == ECHILD)
+                        qt->state = SVQ_GONE;
+                return false;
+        }
+        if (si.si_pid != qt->tid)
+                return false;
+        if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED) {
+                qt->state = SVQ_GONE;
+                p->q.settled = true;
+                if (qt->tid != sv->main_pid)
+                        (void) waitpid(qt->tid, NULL, __WALL | WNOHANG);
+                return true;
+        }
+        int status;
+        if (waitpid(qt->tid, &status, __WALL | WNOHANG) == qt->tid && WIFSTOPPED(status))
+                sv_q_on_stop(sv, p, qt, status);
+        return true;
+}
+
+/* Notes when no thread of p is left to stop for the first time. */
+static void sv_q_note_stopped(struct sv_process *p)
+{
+        if (p->q.has_stop_us || !p->q.active)
+                return;
+        for (size_t i = 0; i < p->q.n; i++)
+                if (p->q.threads[i].state == SVQ_PENDING)
+                        return;
+        p->q.has_stop_us = true;
+        p->q.stop_us = now_usec(CLOCK_MONOTONIC) - p->q.begin_us;
+}
+
+/* Takes every wait status p's quarantined threads have now (sv_q_poll_one).
+ * Returns whether any came. */
+static bool sv_q_poll(struct supervisor *sv, struct sv_process *p)
+{
+        bool any = false;
+        for (size_t i = 0; i < p->q.n; i++)
+                any |= sv_q_poll_one(sv, p, &p->q.threads[i]);
+        sv_q_note_stopped(p);
+        return any;
+}
+
+/* Whether thread tid of p still exists (not a zombie). */
+static bool sv_q_thread_exists(pid_t pid, pid_t tid)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        struct proc_stat st;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
+        return read_full_file(path, &text) >= 0 && procfs_parse_stat(text, &st) == 0 &&
+               st.state != 'Z' && st.state != 'X';
+}
+
+/* Whether a thread that has not stopped yet never will soon: it waits for
+ * our answer to its own exit or to a thread creation (the loop answers, or
+ * holds it, once we return), or sleeps uninterruptibly. */
+static bool sv_q_wont_stop(pid_t pid, pid_t tid)
+{
+        struct proc_stat st;
+        if (inspect_thread_may_finish(pid, tid, &st) < 0)
+                return true;
+        if (st.state == 'D')
+                return true;
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        struct proc_syscall sc = {0};
+        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
+        if (read_full_file(path, &text) < 0 || procfs_parse_syscall(text, &sc) < 0 || sc.running)
+                return false;
+        const struct arch_seccomp_abi *abi = ARCH_SECCOMP_NATIVE;
+        return sc.nr == abi->exit || sc.nr == abi->exit_group || sc.nr == abi->clone || sc.nr == abi->clone3;
+}
+
+static bool sv_q_waiting(const struct sv_qthread *qt)
+{
+        return qt->state == SVQ_PENDING || (qt->stopping && qt->state == SVQ_FREE);
+}
+
+/* Waits, polling, until no thread of p is PENDING or (for the snapshot)
+ * FREE, or timeout_ms passed, or the ones left will not stop soon.  First
+ * each thread in the order they were interrupted, a little patience each
+ * (when one has stopped, those interrupted after it mostly have too: about
+ * one wait per thread, as seize.c does), then all the rest in rounds.  It
+ * sleeps rather than yields: the loop thread may run at real-time
+ * priority, where yielding lets no thread of the target run. */
+static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned timeout_ms)
+{
+        uint64_t start = now_usec(CLOCK_MONOTONIC), deadline = start + (uint64_t) timeout_ms * 1000u;
+        unsigned patience = 11;
+        for (size_t i = 0; i < p->q.n && patience; i++) {
+                struct sv_qthread *qt = &p->q.threads[i];
+                for (unsigned tries = 0; sv_q_waiting(qt); tries++) {
+                        if (sv_q_poll_one(sv, p, qt))
+                                continue;
+                        if (tries >= patience) {
+                                patience = 0;   /* it will not stop soon: the rest in rounds */
+                                break;
+                        }
+                        struct timespec ts = { 0, 1000L << tries };     /* 1 us ... 1 ms */
+                        nanosleep(&ts, NULL);
+                }
+        }
+        sv_q_note_stopped(p);
+        uint64_t next_look = now_usec(CLOCK_MONOTONIC) + 5000;
+        unsigned idle_us = 10;
+        for (;;) {
+                bool progress = sv_q_poll(sv, p);
+                bool waiting = false;
+                for (size_t i = 0; i < p->q.n && !waiting; i++)
+                        waiting = sv_q_waiting(&p->q.threads[i]);
+                if (!waiting)
+                        return;
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                if (now >= deadline)
+                        return;
+                if (now >= next_look) {
+                        bool all_stuck = true;
+                        for (size_t i = 0; i < p->q.n && all_stuck; i++)
+                                if (sv_q_waiting(&p->q.threads[i]))
+                                        all_stuck = sv_q_wont_stop(p->pid, p->q.threads[i].tid);
+                        if (all_stuck)
+                                return;
+                        next_look = now + 5000;
+                }
+                idle_us = progress ? 10 : idle_us < 1000 ? idle_us * 2 : 1000;
+                struct timespec ts = { 0, (long) idle_us * 1000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* Process p begins to exit: seize and interrupt every thread but the held
+ * ones, at once, then let them run quarantined through the grace period.
+ * A thread we may not trace (-EPERM: the program made itself non-dumpable;
+ * -EBUSY: another tracer) runs on as before, and the report says so. */
+static void sv_q_start(struct supervisor *sv, struct sv_process *p)
+{
+        struct sv_quarantine *q = &p->q;
+        q->begin_us = now_usec(CLOCK_MONOTONIC);
+        for (int pass = 0; pass < 10; pass++) {
+                _cleanup_free_ pid_t *tids = NULL;
+                size_t n = 0, added = 0;
+                if (procfs_list_tasks(p->pid, &tids, &n) < 0)
+                        break;
+                for (size_t i = 0; i < n; i++) {
+                        bool held = false;
+                        for (size_t k = 0; k < p->n_holds; k++)
+                                held |= p->holds[k].tid == tids[i];
+                        if (held || sv_q_find(q, tids[i]))
+                                continue;
+                        struct sv_qthread *qt = sv_q_add(q, tids[i]);
+                        if (!qt)
+                                break;
+                        if (ptrace(PTRACE_SEIZE, qt->tid, 0, (void *) (long) PTRACE_O_TRACESYSGOOD) < 0) {
+                                int e = errno;
+                                qt->state = SVQ_GONE;
+                                if (sv_q_thread_exists(p->pid, qt->tid) && !q->error)
+                                        q->error = e == EPERM ? -EPERM : -e;
+                                continue;
+                        }
+                        q->active = true;
+                        if (ptrace(PTRACE_INTERRUPT, qt->tid, 0, 0) < 0)
+                                qt->state = SVQ_GONE;   /* gone already */
+                        added++;
+                }
+                if (added == 0)
+                        break;
+        }
+        if (!q->active)
+                return;
+        /* a thread that waits for our answer (its own exit) stops only
+         * later: the loop takes its stop then */
+        sv_q_wait(sv, p, 50);
+        if (sv->opts->grace_ms == 0)
+                return;         /* judged at once, as they stand */
+        for (size_t i = 0; i < q->n; i++) {
+                struct sv_qthread *qt = &q->threads[i];
+                if (qt->state == SVQ_STOPPED && !qt->group_stop)
+                        sv_q_resume(qt);
+        }
+}
+
+/* Stops p's quarantined threads that still run, for the snapshot. */
+static void sv_q_stop_all(struct supervisor *sv, struct sv_process *p)
+{
+        for (size_t i = 0; i < p->q.n; i++) {
+                struct sv_qthread *qt = &p->q.threads[i];
+                if (qt->state != SVQ_FREE && qt->state != SVQ_PENDING)
+                        continue;
+                qt->stopping = true;
+                if (qt->state == SVQ_FREE && ptrace(PTRACE_INTERRUPT, qt->tid, 0, 0) < 0 && errno == ESRCH)
+                        qt->state = SVQ_GONE;
+        }
+        sv_q_wait(sv, p, sv->opts->inspect.stop_timeout_ms);
+}
+
+/* Whether a thread not held or quarantined may still end by itself; for
+ * quarantined ones, whether they still run free (held and stopped ones are
+ * done).  Read from /proc without stopping anything. */
+static bool sv_q_busy(struct sv_process *p, pid_t tid)
+{
+        struct sv_qthread *qt = p->q.active ? sv_q_find(&p->q, tid) : NULL;
+        if (qt && qt->state != SVQ_FREE && qt->state != SVQ_PENDING)
+                return false;
+        struct proc_stat st;
+        int r = inspect_thread_may_finish(p->pid, tid, &st);
+        /* in a syscall-stop between two calls, about to go on */
+        return r > 0 || (r == 0 && qt && st.state == 't');
+}
+
+/* The call a held thread attempted, in words, with its first three
+ * arguments: "write(1, 0x5581c0, 12)".
+ * Returns a new string, or NULL without memory. */
+static char *sv_q_describe_call(const struct sv_qthread *qt)
+{
+        const char *name = syscalls_name(qt->nr);
+        char buf[160], unnamed[32];
+        if (!name) {
+                snprintf(unnamed, sizeof unnamed, "syscall_%ld", qt->nr);
+                name = unnamed;
+        }
+        int len = snprintf(buf, sizeof buf, "%s(", name);
+        for (int k = 0; k < 3 && len > 0 && (size_t) len < sizeof buf; k++) {
+                /* small numbers (fds, signals, lengths) in decimal,
+                 * addresses in hex */
+                int64_t v = (int64_t) qt->args[k];
+                if (v > -4096 && v < 65536)
+                        len += snprintf(buf + len, sizeof buf - (size_t) len, "%s%" PRId64, k ? ", " : "", v);
+                else
+                        len += snprintf(buf + len, sizeof buf - (size_t) len, "%s0x%" PRIx64, k ? ", " : "",
+                                        qt->args[k]);
+        }
+        if (len > 0 && (size_t) len < sizeof buf)
+                snprintf(buf + len, sizeof buf - (size_t) len, ")");
+        return strdup(buf);
+}
+
+/* A thread asks to create a thread while its process is quarantined: the
+ * clone is held unanswered (the exit_group kills it there), as a call
+ * made at its syscall entry would be.  Returns whether it was held. */
+static bool sv_q_hold_clone(struct supervisor *sv, const struct seccomp_notif *n)
+{
+        pid_t tid = (pid_t) n->pid;
+        for (size_t i = 0; i < sv->n_procs; i++) {
+                struct sv_process *p = &sv->procs[i];
+                struct sv_qthread *qt = p->phase == SV_EXITING && p->q.active && !p->q.released ?
+                        sv_q_find(&p->q, tid) : NULL;
+                if (!qt || qt->state == SVQ_GONE || qt->state == SVQ_HELD)
+                        continue;
+                qt->state = SVQ_HELD;
+                qt->in_notif = true;
+                p->q.settled = true;
+                qt->nr = n->data.nr;
+                memcpy(qt->args, n->data.args, sizeof qt->args);
+                return true;
+        }
+        return false;
+}
+
+/* Makes process p, whose exiting thread's exit_group a signal undid, call
+ * exit_group(code) again from a thread we hold stopped in quarantine (they
+ * are our tracees: sv_redo_exit_group cannot seize them).  Returns 0, or a
+ * negative errno when none could. */
+static int sv_q_redo_exit_group(struct sv_process *p, uint64_t syscall_end, int code)
+{
+        uint8_t insn[ARCH_SYSCALL_INSN_LEN];
+        struct iovec local = { insn, sizeof insn };
+        struct iovec remote = { (void *) (uintptr_t) (syscall_end - sizeof insn), sizeof insn };
+        if (process_vm_readv(p->pid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn || !arch_is_syscall_insn(insn))
+                return -ENOEXEC;
+        for (size_t i = 0; i < p->q.n; i++) {
+                struct sv_qthread *qt = &p->q.threads[i];
+                arch_regs regs;
+                if ((qt->state != SVQ_STOPPED && qt->state != SVQ_HELD) || qt->in_notif ||
+                    ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) < 0)
+                        continue;
+                arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
+                                      (uint64_t) code);
+                if (ptrace(PTRACE_SETREGS, qt->tid, 0, &regs) == 0 && ptrace(PTRACE_DETACH, qt->tid, 0, 0) == 0) {
+                        qt->state = SVQ_GONE;
+                        return 0;
+                }
+        }
+        return -ESRCH;
+}
+
+/* Whether tid is a quarantined thread we still trace. */
+static bool sv_q_traces(const struct supervisor *sv, pid_t tid)
+{
+        for (size_t i = 0; i < sv->n_procs; i++) {
+                const struct sv_quarantine *q = &sv->procs[i].q;
+                for (size_t k = 0; q->active && k < q->n; k++)
+                        if (q->threads[k].tid == tid && q->threads[k].state != SVQ_GONE)
+                                return true;
+        }
+        return false;
+}
+
+/* The loop must stop an exiting process's threads the moment its exit
+ * arrives (the quarantine): on a busy machine a loop thread of ordinary
+ * priority can wait tens of milliseconds for a CPU while they run on.  So
+ * it runs at the receiver's real-time priority where that is allowed, and
+ * drops it only for the long analysis of a snapshot, which must not starve
+ * the machine.  realtime: the priority to take. */
+static void sv_loop_priority(bool realtime)
+{
+        struct sched_param sp = { .sched_priority = realtime ? 1 : 0 };
+        /* the guardian, if started late, must not inherit it */
+        (void) pthread_setschedparam(pthread_self(), realtime ? SCHED_FIFO | SCHED_RESET_ON_FORK : SCHED_OTHER,
+                                     &sp);
 }
 
 /* Snapshots process pid (held threads as /proc shows them) and adds it to
@@ -753,12 +1284,72 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
         lp->pid = pid;
         inspect_read_identity(lp);
 
+        /* quarantined threads: the stopped ones are read as they stand, the
+         * others (waiting for our answer, or asleep in D) from /proc */
+        struct sv_process *sp = sv_find_process(sv, pid);
+        struct sv_quarantine *q = sp && sp->q.active && !sp->q.released ? &sp->q : NULL;
+        _cleanup_free_ pid_t *proc_read = NULL, *preseized = NULL;
+        size_t n_proc_read = n_held, n_preseized = 0;
+        if (q) {
+                sv_q_stop_all(sv, sp);
+                proc_read = calloc(n_held + q->n + 1, sizeof *proc_read);
+                preseized = calloc(q->n + 1, sizeof *preseized);
+                if (!proc_read || !preseized)
+                        return -ENOMEM;
+                if (n_held)
+                        memcpy(proc_read, held, n_held * sizeof *held);
+                for (size_t i = 0; i < q->n; i++) {
+                        const struct sv_qthread *qt = &q->threads[i];
+                        if ((qt->state == SVQ_STOPPED || qt->state == SVQ_HELD) && !qt->in_notif)
+                                preseized[n_preseized++] = qt->tid;
+                        else if (qt->state != SVQ_GONE)
+                                proc_read[n_proc_read++] = qt->tid;
+                }
+                held = proc_read;
+                lp->has_exit_stop = q->has_stop_us;
+                lp->exit_stop_us = q->stop_us;
+        }
+        if (sp && sp->q.error && !lp->inspect_error) {
+                char buf[320];
+                snprintf(buf, sizeof buf, "threads ran on unquarantined after its exit began: leakscan %s",
+                         sp->q.error == -EPERM ? "may not trace them (a non-dumpable process needs CAP_SYS_PTRACE)" :
+                         sp->q.error == -EBUSY ? "could not trace one, already traced by another process" :
+                         "could not trace one");
+                lp->inspect_error = strdup(buf);
+        }
+
         struct process_capture *cap = NULL;
-        int r = inspect_snapshot(pid, &sv->opts->inspect, held, n_held, &cap);
+        int r = inspect_snapshot_preseized(pid, &sv->opts->inspect, held, n_proc_read, preseized, n_preseized, &cap);
         if (r < 0) {
                 lp->not_inspected = true;
+                free(lp->inspect_error);
                 lp->inspect_error = sv_describe_judge_error(pid, r, true);
                 return 0;
+        }
+        /* a thread stopped at a syscall's entry: described as in that call
+         * (a held one's live registers were rewritten: see sv_q_hold) */
+        for (size_t i = 0; q && i < q->n; i++) {
+                const struct sv_qthread *qt = &q->threads[i];
+                struct thread_capture *t = process_capture_find(cap, qt->tid);
+                if (!t || t->vanished || !t->regs_valid || qt->in_notif)
+                        continue;
+                /* restart_syscall resumes the last call our stops ended:
+                 * name that one (its arguments are still in the registers) */
+                if (t->syscall_nr == SYS_restart_syscall && qt->last_call >= 0)
+                        t->syscall_nr = qt->last_call;
+                if (!(qt->at_entry && (qt->state == SVQ_STOPPED || qt->state == SVQ_HELD)))
+                        continue;
+                arch_regs_at_syscall_entry(&t->regs, qt->nr, qt->args, qt->entry_pc);
+                t->syscall_nr = qt->nr == SYS_restart_syscall && qt->last_call >= 0 ? qt->last_call : qt->nr;
+                /* the file its fd argument names (capture_fds saw no call) */
+                int fd_arg = syscalls_fd_arg(qt->nr);
+                char path[64], target[512];
+                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) pid, fd_arg >= 0 ? (int) qt->args[fd_arg] : -1);
+                ssize_t len = fd_arg >= 0 && !t->fd_target ? readlink(path, target, sizeof target - 1) : -1;
+                if (len > 0) {
+                        target[len] = 0;
+                        t->fd_target = strdup(target);
+                }
         }
         lp->n_vanished = cap->n_vanished;
         lp->incomplete = cap->incomplete;
@@ -769,13 +1360,35 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
                         sv_add_lingering(sv, t->tid);
         }
         struct creator_lookup creators = { sv_find_creator, sv };
+        int policy_before = SCHED_OTHER;
+        struct sched_param param_before;
+        (void) pthread_getschedparam(pthread_self(), &policy_before, &param_before);
+        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
+                sv_loop_priority(false);
         r = inspect_analyse(cap, &sv->opts->inspect, &creators, lp);
+        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
+                sv_loop_priority(true);
         process_capture_free(cap);
+        for (size_t i = 0; q && r == 0 && i < lp->n_threads; i++) {
+                struct leakscan_thread *lt = &lp->threads[i];
+                const struct sv_qthread *qt = sv_q_find(q, lt->tid);
+                if (!qt)
+                        continue;
+                /* read from /proc as if held in exit_group: exiting only if
+                 * it is in an exit of its own */
+                lt->exiting = qt->exiting ||
+                        (qt->state != SVQ_STOPPED && qt->state != SVQ_HELD &&
+                         (lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit || lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit_group));
+                if (qt->state == SVQ_HELD && !qt->exiting && !qt->restarted &&
+                    !(lt->held_call = sv_q_describe_call(qt)))
+                        r = -ENOMEM;
+        }
         if (r < 0) {
                 /* what was analysed stays listed, judged by nobody */
                 for (size_t i = 0; i < lp->n_threads; i++)
                         lp->threads[i].leaked = false;
                 lp->not_inspected = lp->n_threads == 0;
+                free(lp->inspect_error);
                 lp->inspect_error = sv_describe_judge_error(pid, r, false);
                 return 0;
         }
@@ -824,7 +1437,7 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
                 int status = 0;
                 pid_t w = 0;
                 if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
-                        for (int i = 0; i < 200 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                        for (int i = 0; i < 200 && (w = sv_wait_stop(tid, &status)) == 0; i++)
                                 usleep(1000);
                 arch_regs regs;
                 if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
@@ -844,6 +1457,21 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
         return r;
 }
 
+/* Takes a ptrace stop of tid, without blocking; an exit is left unreaped
+ * (the main thread's is the program's status, which supervise_run waits
+ * for).  Returns tid with the status, 0 when it has not stopped, or -1. */
+static pid_t sv_wait_stop(pid_t tid, int *status)
+{
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t) tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+                return -1;
+        if (si.si_pid != tid)
+                return 0;
+        if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED)
+                return -1;
+        return waitpid(tid, status, __WALL | WNOHANG);
+}
+
 /* Parks thread tid, which waits for our answer in exit_group or in the exit
  * that stands in for it, in a ptrace stop: where the wait is interruptible
  * (kernels before 5.19) any signal would undo the call, and libc would then
@@ -859,7 +1487,7 @@ static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
         int status = 0;
         pid_t w = 0;
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
-                for (int i = 0; i < 20000 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
+                for (int i = 0; i < 20000 && (w = sv_wait_stop(tid, &status)) == 0; i++)
                         usleep(10);
         if (w != tid || !WIFSTOPPED(status)) {
                 /* not stopped yet: the stop, when it comes, is reaped and
@@ -908,6 +1536,9 @@ static void sv_secure_hold(struct supervisor *sv, struct sv_hold *h)
  * status. */
 static void sv_release_held(struct supervisor *sv, struct sv_process *p)
 {
+        /* quarantined threads stay stopped: the exit_group kills them where
+         * they stand, and sv_q_poll reaps them */
+        p->q.released = true;
         for (size_t i = 0; i < p->n_holds; i++) {
                 struct sv_hold *h = &p->holds[i];
                 if (h->parked) {
@@ -919,7 +1550,9 @@ static void sv_release_held(struct supervisor *sv, struct sv_process *p)
                 if (h->answered)
                         continue;
                 if (h->in_exit && h->native && !p->exit_redone &&
-                    sv_redo_exit_group(sv, p, h->group_ip ? h->group_ip : h->exit_ip, p->exit_code) == 0) {
+                    ((p->q.active && sv_q_redo_exit_group(p, h->group_ip ? h->group_ip : h->exit_ip,
+                                                          p->exit_code) == 0) ||
+                     sv_redo_exit_group(sv, p, h->group_ip ? h->group_ip : h->exit_ip, p->exit_code) == 0)) {
                         p->exit_redone = true;
                         continue;       /* ended by the exit_group */
                 }
@@ -939,14 +1572,14 @@ static pid_t *sv_held_tids(const struct sv_process *p)
 /* Whether some thread of p other than the held ones may still finish by
  * itself: running, or in a wait with a timeout.  Read from /proc without
  * stopping anything. */
-static bool sv_others_busy(const struct sv_process *p)
+static bool sv_others_busy(struct sv_process *p)
 {
         _cleanup_free_ pid_t *tids = NULL;
         size_t n = 0;
         if (procfs_list_tasks(p->pid, &tids, &n) < 0)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!sv_is_held(p, tids[i]) && inspect_thread_may_finish(p->pid, tids[i], NULL) > 0)
+                if (!sv_is_held(p, tids[i]) && sv_q_busy(p, tids[i]))
                         return true;
         return false;
 }
@@ -955,6 +1588,8 @@ static bool sv_others_busy(const struct sv_process *p)
  * any more by itself, or the grace period is over. */
 static int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t now)
 {
+        if (p->q.active)
+                (void) sv_q_poll(sv, p);
         if (now < p->grace_deadline_us && sv_others_busy(p)) {
                 p->backoff_us = p->backoff_us ? p->backoff_us * 2 : 1000;
                 if (p->backoff_us > 100000)
@@ -1058,6 +1693,19 @@ static int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n
                         .grace_deadline_us = now + (uint64_t) sv->opts->grace_ms * 1000u,
                         .next_check_us = now,
                 };
+                /* every other thread stopped before anything else happens */
+                struct sv_hold first = sv_hold_of(n, in_exit);
+                p->holds = malloc(sizeof *p->holds);
+                if (!p->holds) {
+                        sv_respond_continue(sv, n->id);
+                        return -ENOMEM;
+                }
+                p->holds[p->n_holds++] = first;
+                /* the held exit first: where its wait is interruptible, a
+                 * signal could undo it while we stop the others */
+                sv_secure_hold(sv, &p->holds[0]);
+                sv_q_start(sv, p);
+                return 0;
         }
         /* the same thread again: a signal interrupted its exit_group (on a
          * kernel without killable waits, or before we received it) and it
@@ -1258,6 +1906,8 @@ static int sv_on_notification(struct supervisor *sv)
                 break;
         case SV_CALL_CLONE:
         case SV_CALL_CLONE3:
+                if (sv_q_hold_clone(sv, &n))
+                        break;  /* its process exits: held, never made */
                 sv_on_clone(sv, &n);
                 sv_respond_continue(sv, n.id);
                 break;
@@ -1496,8 +2146,10 @@ static void supervisor_free(struct supervisor *sv)
         for (size_t i = 0; i < sv->n_creators; i++)
                 free(sv->creators[i].creator.stack);
         free(sv->creators);
-        for (size_t i = 0; i < sv->n_procs; i++)
+        for (size_t i = 0; i < sv->n_procs; i++) {
                 free(sv->procs[i].holds);
+                free(sv->procs[i].q.threads);
+        }
         free(sv->procs);
         free(sv->lingering);
         free(sv->main_identity.exe);
@@ -1640,6 +2292,20 @@ static bool sv_should_forward(const struct supervisor *sv, const struct signalfd
  * that a user or a test runner sends to the command it started. */
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
+/* Whether the program's main process changed state: its end, or a stop of
+ * a lingering tracee of ours, in *status.  While its main thread is
+ * quarantined, only its end: its stops are sv_q_poll's. */
+static bool sv_wait_main(struct supervisor *sv, int *status)
+{
+        if (sv_q_traces(sv, sv->main_pid)) {
+                siginfo_t si = {0};
+                if (waitid(P_PID, (id_t) sv->main_pid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0 ||
+                    si.si_pid != sv->main_pid || si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED)
+                        return false;
+        }
+        return waitpid(sv->main_pid, status, WNOHANG) == sv->main_pid;
+}
+
 int supervise_run(char **argv, const struct supervise_options *opts,
                   struct leakscan_report **ret_report, struct supervise_result *ret,
                   enum supervise_step *ret_failed)
@@ -1674,6 +2340,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
                 (void) sv_start_receiver(&sv);  /* if not, the loop receives */
+        sv_loop_priority(true);         /* if allowed: see there */
         sv.main_identity.pid = sv.main_pid;
         inspect_read_identity(&sv.main_identity);
 
@@ -1739,8 +2406,18 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                         if (any)
                                 sv_probe_drain(&sv);
                         sv_reap_lingering(&sv);
+                        for (size_t i = 0; i < sv.n_procs; i++) {
+                                struct sv_process *p = &sv.procs[i];
+                                if (!p->q.active)
+                                        continue;
+                                (void) sv_q_poll(&sv, p);
+                                /* one fewer to wait for: look again now */
+                                if (p->q.settled && p->phase == SV_EXITING)
+                                        p->next_check_us = now_usec(CLOCK_MONOTONIC);
+                                p->q.settled = false;
+                        }
                         int status;
-                        if (!sv.main_ended && waitpid(sv.main_pid, &status, WNOHANG) == sv.main_pid) {
+                        if (!sv.main_ended && sv_wait_main(&sv, &status)) {
                                 if (WIFSTOPPED(status))
                                         /* the main thread was a lingering
                                          * tracee of ours and stopped at last */
@@ -1752,6 +2429,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 }
         }
         sv_hand_off_listener(&sv);
+        sv_loop_priority(false);
 out:
         if (r < 0 && sv.guardian_pipe >= 0) {
                 /* the program never ran: its guardian ends at once */

@@ -10,11 +10,16 @@
 
 #define B SYSCALL_BLOCKS
 #define EINTR_RESTART SYSCALL_EINTR_RESTARTABLE
+#define Q SYSCALL_QUIET
 
 /* State, fd direction, fd argument, timeout argument, timeout kind, flags. */
 #define ROW(st, dir, fd, targ, tkind, fl) \
         { .state = LEAKSCAN_STATE_##st, .fd_dir = SYSCALL_FD_##dir, .fd_arg = (fd), \
           .timeout_arg = (targ), .timeout = SYSCALL_TIMEOUT_##tkind, .flags = (fl) | SYSCALL_KNOWN }
+
+/* A call that never blocks, named only for its quietness: it reads as an
+ * unknown syscall does. */
+#define QUIET_ROW ROW(SYSCALL, NONE, -1, -1, NONE, Q)
 
 /* Marks a row as written: rows left out are zero, and a zero row must not
  * read as "running, blocks never" of a real syscall. */
@@ -22,17 +27,17 @@
 
 static const struct syscall_info table[] = {
         /* locks: futex ops and the frames name the primitive */
-        [SYS_futex] =           ROW(FUTEX, NONE, -1, 3, FUTEX, B | SYSCALL_STATE_FROM_FRAMES),
+        [SYS_futex] =           ROW(FUTEX, NONE, -1, 3, FUTEX, B | SYSCALL_STATE_FROM_FRAMES | Q),
 #ifdef SYS_futex_waitv
-        [SYS_futex_waitv] =     ROW(FUTEX, NONE, -1, 3, PTR, B),
+        [SYS_futex_waitv] =     ROW(FUTEX, NONE, -1, 3, PTR, B | Q),
 #endif
         /* sleeps */
-        [SYS_nanosleep] =       ROW(SLEEP, NONE, -1, 0, ALWAYS, B),
-        [SYS_clock_nanosleep] = ROW(SLEEP, NONE, -1, 2, ALWAYS, B),
+        [SYS_nanosleep] =       ROW(SLEEP, NONE, -1, 0, ALWAYS, B | Q),
+        [SYS_clock_nanosleep] = ROW(SLEEP, NONE, -1, 2, ALWAYS, B | Q),
         /* a wait the kernel resumes after a stop with its restart block: the
          * frames tell which call it was; alone it is a timed wait, since
          * futex and nanosleep restart this way only with a timeout */
-        [SYS_restart_syscall] = ROW(SYSCALL, NONE, -1, -1, ALWAYS, B | SYSCALL_RESTART),
+        [SYS_restart_syscall] = ROW(SYSCALL, NONE, -1, -1, ALWAYS, B | SYSCALL_RESTART | Q),
         /* fds: a pipe or a socket names the wait */
         [SYS_read] =            ROW(SYSCALL, READ, 0, -1, NONE, B),
         [SYS_readv] =           ROW(SYSCALL, READ, 0, -1, NONE, B),
@@ -58,28 +63,28 @@ static const struct syscall_info table[] = {
         [SYS_tee] =             ROW(SYSCALL, NONE, 0, -1, NONE, B),
         /* event loops */
 #ifdef SYS_poll
-        [SYS_poll] =            ROW(POLL, NONE, -1, 2, INT_MS, B),
+        [SYS_poll] =            ROW(POLL, NONE, -1, 2, INT_MS, B | Q),
 #endif
-        [SYS_ppoll] =           ROW(POLL, NONE, -1, 2, PTR, B),
+        [SYS_ppoll] =           ROW(POLL, NONE, -1, 2, PTR, B | Q),
 #ifdef SYS_select
-        [SYS_select] =          ROW(POLL, NONE, -1, 4, PTR, B),
+        [SYS_select] =          ROW(POLL, NONE, -1, 4, PTR, B | Q),
 #endif
-        [SYS_pselect6] =        ROW(POLL, NONE, -1, 4, PTR, B),
+        [SYS_pselect6] =        ROW(POLL, NONE, -1, 4, PTR, B | Q),
 #ifdef SYS_epoll_wait
-        [SYS_epoll_wait] =      ROW(POLL, NONE, -1, 3, INT_MS, B | EINTR_RESTART),
+        [SYS_epoll_wait] =      ROW(POLL, NONE, -1, 3, INT_MS, B | EINTR_RESTART | Q),
 #endif
-        [SYS_epoll_pwait] =     ROW(POLL, NONE, -1, 3, INT_MS, B | EINTR_RESTART),
+        [SYS_epoll_pwait] =     ROW(POLL, NONE, -1, 3, INT_MS, B | EINTR_RESTART | Q),
 #ifdef SYS_epoll_pwait2
-        [SYS_epoll_pwait2] =    ROW(POLL, NONE, -1, 3, PTR, B | EINTR_RESTART),
+        [SYS_epoll_pwait2] =    ROW(POLL, NONE, -1, 3, PTR, B | EINTR_RESTART | Q),
 #endif
         /* children and signals */
         [SYS_wait4] =           ROW(WAIT_CHILD, NONE, -1, -1, NONE, B),
         [SYS_waitid] =          ROW(WAIT_CHILD, NONE, -1, -1, NONE, B),
-        [SYS_rt_sigtimedwait] = ROW(SIGNAL_WAIT, NONE, -1, 2, PTR, B | EINTR_RESTART),
+        [SYS_rt_sigtimedwait] = ROW(SIGNAL_WAIT, NONE, -1, 2, PTR, B | EINTR_RESTART | Q),
 #ifdef SYS_pause
-        [SYS_pause] =           ROW(SIGNAL_WAIT, NONE, -1, -1, NONE, B),
+        [SYS_pause] =           ROW(SIGNAL_WAIT, NONE, -1, -1, NONE, B | Q),
 #endif
-        [SYS_rt_sigsuspend] =   ROW(SIGNAL_WAIT, NONE, -1, -1, NONE, B),
+        [SYS_rt_sigsuspend] =   ROW(SIGNAL_WAIT, NONE, -1, -1, NONE, B | Q),
         /* System V IPC and AIO: never restarted after a stop */
 #ifdef SYS_semop
         [SYS_semop] =           ROW(SYSCALL, NONE, -1, -1, NONE, B | EINTR_RESTART),
@@ -93,6 +98,53 @@ static const struct syscall_info table[] = {
 #endif
         [SYS_mq_timedreceive] = ROW(SYSCALL, NONE, -1, 4, PTR, B),
         [SYS_mq_timedsend] =    ROW(SYSCALL, NONE, -1, 4, PTR, B),
+        /* calls that never block and that nobody outside the process sees:
+         * its memory, its signal mask and handlers, clocks, its own ids, the
+         * thread's own end (waits that are quiet are marked above) */
+        [SYS_exit] =            QUIET_ROW,
+        [SYS_rt_sigreturn] =    QUIET_ROW,
+        [SYS_rt_sigprocmask] =  QUIET_ROW,
+        [SYS_rt_sigaction] =    QUIET_ROW,
+        [SYS_rt_sigpending] =   QUIET_ROW,
+        [SYS_sigaltstack] =     QUIET_ROW,
+        [SYS_sched_yield] =     QUIET_ROW,
+        [SYS_sched_getaffinity] = QUIET_ROW,
+        [SYS_getcpu] =          QUIET_ROW,
+        [SYS_mmap] =            QUIET_ROW,
+        [SYS_munmap] =          QUIET_ROW,
+        [SYS_mprotect] =        QUIET_ROW,
+        [SYS_madvise] =         QUIET_ROW,
+        [SYS_mremap] =          QUIET_ROW,
+        [SYS_brk] =             QUIET_ROW,
+        [SYS_getpid] =          QUIET_ROW,
+        [SYS_gettid] =          QUIET_ROW,
+        [SYS_getppid] =         QUIET_ROW,
+        [SYS_getuid] =          QUIET_ROW,
+        [SYS_geteuid] =         QUIET_ROW,
+        [SYS_getgid] =          QUIET_ROW,
+        [SYS_getegid] =         QUIET_ROW,
+        [SYS_getrusage] =       QUIET_ROW,
+        [SYS_clock_gettime] =   QUIET_ROW,
+        [SYS_clock_getres] =    QUIET_ROW,
+        [SYS_gettimeofday] =    QUIET_ROW,
+#ifdef SYS_time
+        [SYS_time] =            QUIET_ROW,
+#endif
+#ifdef SYS_arch_prctl
+        [SYS_arch_prctl] =      QUIET_ROW,
+#endif
+#ifdef SYS_rseq
+        [SYS_rseq] =            QUIET_ROW,
+#endif
+        [SYS_set_robust_list] = QUIET_ROW,
+        [SYS_get_robust_list] = QUIET_ROW,
+        [SYS_set_tid_address] = QUIET_ROW,
+#ifdef SYS_getrandom
+        [SYS_getrandom] =       QUIET_ROW,
+#endif
+#ifdef SYS_membarrier
+        [SYS_membarrier] =      QUIET_ROW,
+#endif
 };
 
 const struct syscall_info *syscalls_lookup(long nr)
@@ -172,4 +224,16 @@ bool syscalls_eintr_restartable(long nr, const uint64_t args[6])
 {
         const struct syscall_info *s = syscalls_lookup(nr);
         return s && (s->flags & SYSCALL_EINTR_RESTARTABLE) && !syscalls_is_timed(nr, args);
+}
+
+bool syscalls_quiet(long nr, const uint64_t args[6])
+{
+        const struct syscall_info *s = syscalls_lookup(nr);
+        if (!s || !(s->flags & SYSCALL_QUIET))
+                return false;
+        /* a futex shared with another process (no private flag) can wake
+         * a waiter there; waiting on one changes nothing */
+        if (s->timeout == SYSCALL_TIMEOUT_FUTEX)
+                return syscalls_futex_op_waits(args[1]) || (args[1] & FUTEX_OP_PRIVATE_FLAG);
+        return true;
 }

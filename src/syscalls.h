@@ -65,6 +65,12 @@ enum syscall_flags {
         SYSCALL_RESTART = 1 << 3,       /* restart_syscall: the original call is
                                          * told by the frames, its arguments
                                          * are still in the registers */
+        SYSCALL_QUIET = 1 << 4,         /* nobody outside the calling process can
+                                         * observe it (a wait, a clock read, its
+                                         * own memory or signal mask, its own
+                                         * end): --at-exit lets it run during
+                                         * the grace period, and holds any
+                                         * other call (syscalls_quiet) */
 };
 
 struct syscall_info {
@@ -106,5 +112,12 @@ bool syscalls_futex_op_waits(uint64_t op);
  * (epoll_wait, sigtimedwait, semop, msgrcv, io_getevents...).  Timed forms
  * are left alone: restarting them would lengthen the wait. */
 bool syscalls_eintr_restartable(long nr, const uint64_t args[6]);
+
+/* Whether nr with these arguments has no effect that anyone outside the
+ * calling process could observe (SYSCALL_QUIET; a futex wake only when
+ * process-private).  A thread that runs on after its process began to exit
+ * may make these; any other call (a write, a signal, a clone, a file or
+ * socket operation, an exit_group of its own) is held by --at-exit. */
+bool syscalls_quiet(long nr, const uint64_t args[6]);
 
 #endif

@@ -178,6 +178,9 @@ struct leakscan_thread {
         struct leakscan_test *test;     /* the test that created it, or NULL */
         enum leakscan_reach reach;      /* pid mode: the reachability of its wait object */
         const char *reach_note;         /* static text: why reach is unknown, or NULL */
+        char *held_call;        /* --at-exit: the call it tried to make after its
+                                 * process began to exit, held and never made
+                                 * ("write(1, 0x5581c0, 12)"), or NULL */
 };
 
 struct leakscan_process {
@@ -200,6 +203,8 @@ struct leakscan_process {
         size_t n_deadlocks;
         char *inspect_error;    /* what could not be checked and why (the
                                  * process ran, its own status stands), or NULL */
+        bool has_exit_stop;     /* --at-exit: its other threads were stopped at */
+        uint64_t exit_stop_us;  /* its exit, this long after leakscan received it */
 };
 
 /* A deadlock: each thread waits for the next, the last for the first. */

@@ -1,10 +1,17 @@
 /* A detached thread that aborts 20 ms after main returns: directly the
- * process has ended by then (status 0).  Under --at-exit, without a
- * quarantine of the grace period, it aborts while its exit is held: the
- * report must then say that its threads could not be checked, and no
- * failure of leakscan's may take the place of the program's result. */
+ * process has ended by then (status 0).  Under --at-exit the thread runs on
+ * through the grace period in quarantine: its abort (tgkill) is held and
+ * never made, the thread is reported with that call, and the program ends
+ * with its own status 0.
+ *
+ * "linger": a second detached thread naps in 10 ms steps for 10 s, so that
+ * the grace period lasts while the first one is held (a kill -9 of leakscan
+ * then finds a held thread).  It prints its pid first, for a test that must
+ * wait for the program after leakscan is gone. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static void *abort_later(void *arg)
@@ -14,9 +21,23 @@ static void *abort_later(void *arg)
         abort();
 }
 
-int main(void)
+static void *nap(void *arg)
+{
+        (void) arg;
+        for (int i = 0; i < 1000; i++)
+                usleep(10000);
+        return NULL;
+}
+
+int main(int argc, char **argv)
 {
         pthread_t t;
+        if (argc > 1 && strcmp(argv[1], "linger") == 0) {
+                printf("pid %d\n", (int) getpid());
+                fflush(stdout);
+                pthread_create(&t, NULL, nap, NULL);
+                pthread_detach(t);
+        }
         pthread_create(&t, NULL, abort_later, NULL);
         pthread_detach(t);
         return 0;

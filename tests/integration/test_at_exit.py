@@ -5,6 +5,7 @@ pass-through, forked children with and without --follow-forks, exec chains,
 --timeout, signals delivered unchanged and forwarded, untouched streams and
 environment, programs that cannot be started.
 Usage: test_at_exit.py LEAKSCAN AT_EXIT_BUILD_DIR"""
+import ctypes
 import json
 import os
 import select
@@ -226,21 +227,115 @@ def main():
               f"kill -9 of leakscan ({mode}): the program runs on as without it and ends ({first!r} {rest!r})")
 
     # failures while judging never replace the program's result (issue 12
-    # item 3, issue 8): a thread that aborts while the exit is held
+    # item 3, issue 8), and threads run on after static destructors only in
+    # quarantine (item 2): a thread that aborts 20 ms after main returns
+    # never aborts; it is reported with the call it attempted
+    direct = {run_plain([prog("late_abort")])[0] for _ in range(3)}
     outcomes = {}
-    for _ in range(10):
+    for _ in range(20):
         code, rep, _, err = run(leakscan, [prog("late_abort")], timeout=20)
         procs = rep["processes"] if rep else []
-        ok = (code == 128 + signal.SIGABRT and "cannot" not in err and len(procs) == 1
-              and procs[0]["exit"] == {"signal": signal.SIGABRT}
-              # judged before the abort (it may come while the copy is
-              # analysed), or not inspected, and then never for a wrong reason
-              and (procs[0]["inspected"] or not procs[0].get("inspect_error")
-                   or "killed" in procs[0]["inspect_error"]))
-        key = "ok" if ok else (code, err.strip()[:80], len(procs))
+        leaks = leaked_threads(rep) if rep else []
+        top = leaks[0]["frames"][leaks[0]["top_frame"]]["function"] if len(leaks) == 1 else None
+        ok = (code == 1 and "cannot" not in err and len(procs) == 1 and procs[0]["exit"] == {"code": 0}
+              and procs[0]["inspected"] and len(leaks) == 1 and top == "abort_later"
+              and (leaks[0].get("held_call") or "").startswith("tgkill(")
+              and leaks[0]["held_call"].endswith(f", {int(signal.SIGABRT)})"))
+        key = "ok" if ok else (code, err.strip()[:80], str(procs[0]["exit"]) if procs else None,
+                               str([t.get("held_call") for t in leaks]))
         outcomes[key] = outcomes.get(key, 0) + 1
-    check(list(outcomes) == ["ok"], f"a program that aborts while its exit is held: its status, one process, "
-                                     f"killed by SIGABRT, and if not inspected, because it was killed ({outcomes})")
+    check(direct == {0} and list(outcomes) == ["ok"],
+          f"a thread aborting 20 ms after main returns: status 0 as directly ({direct}), the thread reported "
+          f"with its tgkill held, never made ({outcomes})")
+
+    # a ticker printing every 10 ms prints nothing once the exit began
+    direct = [run_plain([prog("ticker")])[1].splitlines() for _ in range(3)]
+    most = max(len(lines) for lines in direct)
+    outcomes = {}
+    for _ in range(10):
+        code, rep, out, _ = run(leakscan, [prog("ticker")], timeout=20)
+        lines = out.splitlines()
+        after = len(lines) - 1 - lines.index("exit handlers ran") if "exit handlers ran" in lines else None
+        leaks = leaked_threads(rep) if rep else []
+        ok = (code == 1 and after is not None and after <= 1 and len(lines) <= most + 1 and len(leaks) == 1
+              and (leaks[0].get("held_call") or "").startswith("write(1, "))
+        key = "ok" if ok else (code, len(lines), after, str([t.get("held_call") for t in leaks]))
+        outcomes[key] = outcomes.get(key, 0) + 1
+    # Known residual under heavy load: ticks printed between the exit
+    # handler's line and the moment leakscan stops the threads, as directly
+    # between that line and the exit (see docs/RELIABILITY.md)
+    check(outcomes.get("ok", 0) >= 9,
+          f"a ticker: no line after the program's last one (directly at most {most} lines), the ticker "
+          f"reported with its write held ({outcomes})")
+
+    # a detached thread waiting on a static std::promise: no "Broken promise"
+    if os.path.exists(prog("static_promise")):
+        direct = {run_plain([prog("static_promise")])[0] for _ in range(3)}
+        outcomes = {}
+        for _ in range(10):
+            code, rep, _, err = run(leakscan, [prog("static_promise")], timeout=20)
+            leaks = leaked_threads(rep) if rep else []
+            ok = (code == 1 and "Broken promise" not in err and rep["processes"][0]["exit"] == {"code": 0}
+                  and len(leaks) == 1 and (leaks[0].get("held_call") or "").startswith("write(2, "))
+            key = "ok" if ok else (code, err.strip()[-60:], str([t.get("held_call") for t in leaks]))
+            outcomes[key] = outcomes.get(key, 0) + 1
+        check(direct == {0} and list(outcomes) == ["ok"],
+              f"a static std::promise broken at exit: status 0 as directly ({direct}), no \"Broken promise\", "
+              f"the waiter's message held ({outcomes})")
+
+    # threads that finish within the grace with quiet calls only: no leak
+    outcomes = {}
+    for _ in range(5):
+        code, rep, out, err = run(leakscan, [prog("quiet")], timeout=20)
+        p = rep["processes"][0] if rep else {}
+        key = (code, rep["summary"]["leaked"] if rep else None, p.get("exit_stop_us") is not None, err)
+        outcomes[key] = outcomes.get(key, 0) + 1
+    check(list(outcomes) == [(0, 0, True, "")],
+          f"threads that end quietly within the grace, stopped at the exit and let run: no leak ({outcomes})")
+
+    # --grace=0: stopped, judged, released at once
+    code, rep, _, _ = run(leakscan, ["--grace=0", prog("late_abort")])
+    leaks = leaked_threads(rep) if rep else []
+    check(code == 1 and rep is not None and rep["processes"][0]["exit"] == {"code": 0} and len(leaks) == 1
+          and leaks[0].get("held_call") is None,
+          f"--grace=0: the thread reported as it stood, the program's status ({code})")
+
+    # kill -9 of leakscan while a thread is held in quarantine: the held
+    # abort is never made, the program ends with its own status (we are its
+    # subreaper once leakscan is gone)
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+        outcomes = {}
+        for _ in range(5):
+            p = subprocess.Popen([leakscan, "--at-exit", "--grace=5s", "-o", os.devnull, prog("late_abort"), "linger"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=0)
+            fd = p.stdout.fileno()
+            first = read_line(fd)
+            time.sleep(0.3)     # main returned, the abort is held
+            p.kill()
+            p.wait()
+            rest = read_to_eof(fd)
+            p.stdout.close()
+            status = None
+            if first.startswith("pid ") and rest is not None:
+                pid = int(first.split()[1])
+                try:
+                    _, st = os.waitpid(pid, 0)
+                    status = os.waitstatus_to_exitcode(st)
+                except ChildProcessError:
+                    status = "not ours"
+            key = (status, rest)
+            outcomes[key] = outcomes.get(key, 0) + 1
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        while True:     # the guardians, reparented to us
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        check(list(outcomes) == [(0, "")],
+              f"kill -9 of leakscan while a thread is held: the program ends with its own status 0 ({outcomes})")
     # a traced child cannot be seized
     code, rep, out, err = run(leakscan, ["--follow-forks", prog("trace_child")])
     child = [p for p in rep["processes"] if not p["inspected"]] if rep else []

@@ -17,7 +17,8 @@ static void test_rows(void)
                 if (s->timeout == SYSCALL_TIMEOUT_PTR || s->timeout == SYSCALL_TIMEOUT_INT_MS ||
                     s->timeout == SYSCALL_TIMEOUT_FUTEX)
                         CHECK(s->timeout_arg >= 0);
-                CHECK(s->flags & SYSCALL_BLOCKS);
+                /* a row is there for a wait, or for a quiet call */
+                CHECK(s->flags & (SYSCALL_BLOCKS | SYSCALL_QUIET));
                 CHECK(syscalls_name(nr) != NULL);
                 /* an fd direction needs the fd */
                 if (s->fd_dir != SYSCALL_FD_NONE)
@@ -25,7 +26,7 @@ static void test_rows(void)
         }
         CHECK(syscalls_lookup(-1) == NULL);
         CHECK(syscalls_lookup(100000) == NULL);
-        CHECK(syscalls_lookup(SYS_getpid) == NULL);
+        CHECK(syscalls_lookup(SYS_openat) == NULL);
         CHECK_EQ_STR(syscalls_name(SYS_restart_syscall), "restart_syscall");
 
         CHECK_EQ_INT(syscalls_fd_arg(SYS_read), 0);
@@ -108,10 +109,59 @@ static void test_timeouts_and_restart(void)
         CHECK(syscalls_lookup(SYS_restart_syscall)->flags & SYSCALL_RESTART);
 }
 
+/* What a thread may do after its process began to exit (--at-exit's
+ * quarantine): nothing anyone outside could see. */
+static void test_quiet(void)
+{
+        uint64_t none[6] = {0};
+        uint64_t wait_private[6] = { 0x1000, FUTEX_OP_WAIT | FUTEX_OP_PRIVATE_FLAG, 0, 0, 0, 0 };
+        uint64_t wait_shared[6] = { 0x1000, FUTEX_OP_WAIT_BITSET, 0, 0, 0, 0 };
+        uint64_t wake_private[6] = { 0x1000, FUTEX_OP_WAKE | FUTEX_OP_PRIVATE_FLAG, 1, 0, 0, 0 };
+        uint64_t wake_shared[6] = { 0x1000, FUTEX_OP_WAKE, 1, 0, 0, 0 };
+        CHECK(syscalls_quiet(SYS_futex, wait_private));
+        CHECK(syscalls_quiet(SYS_futex, wait_shared));
+        CHECK(syscalls_quiet(SYS_futex, wake_private));
+        CHECK(!syscalls_quiet(SYS_futex, wake_shared));   /* may wake another process */
+        CHECK(syscalls_quiet(SYS_nanosleep, none));
+        CHECK(syscalls_quiet(SYS_clock_nanosleep, none));
+        CHECK(syscalls_quiet(SYS_restart_syscall, none));
+        CHECK(syscalls_quiet(SYS_clock_gettime, none));
+        CHECK(syscalls_quiet(SYS_rt_sigprocmask, none));
+        CHECK(syscalls_quiet(SYS_rt_sigreturn, none));
+        CHECK(syscalls_quiet(SYS_sched_yield, none));
+        CHECK(syscalls_quiet(SYS_mmap, none));
+        CHECK(syscalls_quiet(SYS_munmap, none));
+        CHECK(syscalls_quiet(SYS_madvise, none));
+        CHECK(syscalls_quiet(SYS_getpid, none));
+        CHECK(syscalls_quiet(SYS_gettid, none));
+        CHECK(syscalls_quiet(SYS_exit, none));
+        CHECK(syscalls_quiet(SYS_set_robust_list, none));
+        /* effects outside: held */
+        CHECK(!syscalls_quiet(SYS_write, none));
+        CHECK(!syscalls_quiet(SYS_writev, none));
+        CHECK(!syscalls_quiet(SYS_sendmsg, none));
+        CHECK(!syscalls_quiet(SYS_read, none));
+        CHECK(!syscalls_quiet(SYS_tgkill, none));
+        CHECK(!syscalls_quiet(SYS_kill, none));
+        CHECK(!syscalls_quiet(SYS_clone, none));
+        CHECK(!syscalls_quiet(SYS_clone3, none));
+        CHECK(!syscalls_quiet(SYS_execve, none));
+        CHECK(!syscalls_quiet(SYS_openat, none));
+        CHECK(!syscalls_quiet(SYS_ioctl, none));
+        CHECK(!syscalls_quiet(SYS_exit_group, none));
+        CHECK(!syscalls_quiet(SYS_close, none));
+        CHECK(!syscalls_quiet(-1, none));
+        /* a quiet row that never blocks reads as an unknown call does */
+        CHECK(!syscalls_blocks(SYS_getpid, none));
+        CHECK(!syscalls_is_timed(SYS_getpid, none));
+        CHECK_EQ_INT(syscalls_fd_arg(SYS_mmap), -1);
+}
+
 int main(void)
 {
         test_rows();
         test_futex();
         test_timeouts_and_restart();
+        test_quiet();
         return CHECK_DONE();
 }
