@@ -1153,6 +1153,17 @@ static void receiver_wake(int sig)
         (void) sig;
 }
 
+/* Whether no task uses the filter of listener any more: then nothing will
+ * ever be received from it.  Since Linux 6.11 SECCOMP_IOCTL_NOTIF_RECV
+ * returns at once (ENOENT) on such a listener instead of waiting, so a
+ * receiver that retried would spin, at real-time priority, starving other
+ * receivers (other leakscans) of the CPU until we stopped it. */
+static bool sv_listener_unused(int listener)
+{
+        struct pollfd pfd = { listener, POLLIN, 0 };
+        return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 static void *receiver_main(void *arg)
 {
         struct supervisor *sv = arg;
@@ -1166,6 +1177,8 @@ static void *receiver_main(void *arg)
                 struct seccomp_notif n;
                 memset(&n, 0, sizeof n);
                 if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+                        if (errno == ENOENT && sv_listener_unused(sv->listener))
+                                break;
                         if (errno == EINTR || errno == ENOENT)
                                 continue;
                         break;
