@@ -129,6 +129,8 @@ struct supervisor {
         bool receiver_running;
         volatile sig_atomic_t receiver_stop;
         int queue[2];           /* received notifications, receiver -> loop */
+        bool main_reaped;       /* the program's end was reaped as a tracee's: */
+        int main_reaped_status; /* see sv_note_reaped */
 };
 
 void supervise_options_init(struct supervise_options *opts)
@@ -792,6 +794,18 @@ static bool sv_is_held(const struct sv_process *p, pid_t tid)
         return false;
 }
 
+/* A waitpid for tracee tid returned status.  When tid is the program's main
+ * thread and status its end, that was the end of the whole program, our
+ * child: its own waitpid will never see it now, so the loop is told here
+ * (or it would wait for that end for ever). */
+static void sv_note_reaped(struct supervisor *sv, pid_t tid, int status)
+{
+        if (tid == sv->main_pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+                sv->main_reaped = true;
+                sv->main_reaped_status = status;
+        }
+}
+
 /* Makes process p call exit_group(code) again, from one of its threads
  * that none of held waits in: the call its exiting thread made was undone by
  * a signal, and that thread now waits in the exit glibc's _exit falls back
@@ -826,6 +840,8 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
                 if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
                         for (int i = 0; i < 200 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
                                 usleep(1000);
+                if (w == tid)
+                        sv_note_reaped(sv, tid, status);
                 arch_regs regs;
                 if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
                         /* a thread that does not stop (uninterruptible
@@ -861,6 +877,8 @@ static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
                 for (int i = 0; i < 20000 && (w = waitpid(tid, &status, __WALL | WNOHANG)) == 0; i++)
                         usleep(10);
+        if (w == tid)
+                sv_note_reaped(sv, tid, status);
         if (w != tid || !WIFSTOPPED(status)) {
                 /* not stopped yet: the stop, when it comes, is reaped and
                  * let go by the main loop */
@@ -1196,6 +1214,24 @@ static void *receiver_main(void *arg)
         return NULL;
 }
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* Asks the kernel (6.6+, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) to wake the
+ * receiver on the CPU of the thread that notifies, which goes to sleep at
+ * once, rather than wherever the receiver slept: a context switch rather
+ * than a wake-up across CPUs (for a receiver without real-time priority, one
+ * that waits its turn there).  Answers wake the notifying thread on our CPU
+ * in the same way.  On older kernels nothing (EINVAL). */
+static void sv_sync_wake_up(int listener)
+{
+        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+}
+
 static int sv_start_receiver(struct supervisor *sv)
 {
         if (pipe2(sv->queue, O_CLOEXEC) < 0)
@@ -1353,6 +1389,8 @@ static void sv_reap_lingering(struct supervisor *sv)
                 int status;
                 pid_t tid = sv->lingering[i];
                 pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+                if (r == tid)
+                        sv_note_reaped(sv, tid, status);
                 if (r == tid && WIFSTOPPED(status)) {
                         int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
                         (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) sig);
@@ -1683,6 +1721,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                                           &sv.listener, &sv.killable_wait, ret_failed);
         if (r < 0)
                 goto out;
+        sv_sync_wake_up(sv.listener);
         /* where the wait is interruptible, only a ptrace stop protects a
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
@@ -1694,6 +1733,8 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 now_usec(CLOCK_MONOTONIC) + (uint64_t) opts->timeout_ms * 1000u : 0;
         bool listener_done = false;
         for (;;) {
+                if (sv.main_reaped && !sv.main_ended)
+                        sv_on_main_exit(&sv, sv.main_reaped_status);
                 uint64_t now = now_usec(CLOCK_MONOTONIC), next = UINT64_MAX;
                 bool exiting = false;
                 for (size_t i = 0; i < sv.n_procs; i++) {
