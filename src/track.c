@@ -79,6 +79,16 @@ int track_start(struct track *tr)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
+                /* Not the main thread: a signal sent to the process is
+                 * checked against it alone, and one the process ignores is
+                 * dropped at once unless the main thread is traced; traced,
+                 * it is queued and wakes some other thread, whose
+                 * epoll_wait, semop, sigwaitinfo... then returns EINTR,
+                 * often with no stop of ours to undo it in (another thread
+                 * took the signal).  The price: the threads the main thread
+                 * creates between snapshots have no creator stack. */
+                if (tids[i] == tr->pid)
+                        continue;
                 if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *) (long) PTRACE_O_TRACECLONE) < 0)
                         continue;       /* gone, or not ours: its creations go untold */
                 if (!add(tr, tids[i], true)) {
@@ -121,14 +131,13 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
         nc[tr->n_creations++] = (struct creation) { child, c };
 }
 
-/* Handles one wait status of a tracked thread.  stopping: we are letting
- * everything go, so a stopped thread is detached rather than continued. */
 /* A traced thread is sent even the signals its process ignores (an
  * untraced one never sees them), and one sleeping in an indefinite wait
  * that the kernel never restarts (epoll_wait, semop, sigwaitinfo...)
- * comes back from it with -EINTR before its signal-delivery stop: re-enter
- * the wait, as seize does after its own interrupt, so that watching changes
- * nothing for the program. */
+ * comes back from it with -EINTR before its signal-delivery stop (sig);
+ * so does one that track_stop interrupts (sig 0).  Re-enter the wait, as
+ * seize does after its own interrupt, so that watching changes nothing for
+ * the program. */
 static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
 {
         struct thread_capture c = { .tid = tid, .pending_signal = sig };
@@ -139,6 +148,8 @@ static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
         seize_undo_eintr(tr->pid, &c);
 }
 
+/* Handles one wait status of a tracked thread.  stopping: we are letting
+ * everything go, so a stopped thread is detached rather than continued. */
 static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -168,6 +179,8 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
                         t->started = true;      /* its birth stop */
                 else if (sig != SIGTRAP)
                         listen = true;          /* a job-control stop: stay in it */
+                else
+                        track_undo_eintr(tr, tid, 0);   /* track_stop's interrupt */
         } else if (event == 0) {
                 deliver = sig;                  /* a signal for the program */
                 track_undo_eintr(tr, tid, sig);
