@@ -148,6 +148,31 @@ static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
         seize_undo_eintr(tr->pid, &c);
 }
 
+/* Reads a wait status of a tracee (id, or any with idtype P_ALL), without
+ * blocking.  A signal-delivery-stop is left unreaped (WNOWAIT): until a wait
+ * consumes it, the signal stays in the thread's exit code, so if leakscan is
+ * killed before it continues the thread with the signal, the kernel's own
+ * detach delivers it.  Our PTRACE_CONT(sig) or PTRACE_DETACH(sig) then
+ * overwrites the exit code, so the stop is not reported again.  Every other
+ * status is reaped: an event or a job-control stop has no signal to lose
+ * (and one we leave in PTRACE_LISTEN would be reported for ever), an exit
+ * must not linger.  Returns as waitpid. */
+static pid_t track_wait(idtype_t idtype, pid_t id, int *status)
+{
+        siginfo_t si = {0};
+        if (waitid(idtype, (id_t) id, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+                return -1;
+        if (si.si_pid <= 0)
+                return 0;
+        /* a ptrace stop's si_status carries the event in its second byte,
+         * as the wait status does */
+        if (si.si_code == CLD_TRAPPED && (si.si_status >> 8) == 0) {
+                *status = (si.si_status << 8) | 0x7f;
+                return si.si_pid;
+        }
+        return waitpid(si.si_pid, status, __WALL | WNOHANG);
+}
+
 /* Handles one wait status of a tracked thread.  stopping: we are letting
  * everything go, so a stopped thread is detached rather than continued. */
 static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
@@ -205,7 +230,7 @@ void track_run(struct track *tr, uint64_t until_us)
         for (;;) {
                 int status;
                 pid_t tid;
-                while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+                while ((tid = track_wait(P_ALL, 0, &status)) > 0)
                         on_status(tr, tid, status, false);
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 if (now >= until_us)
@@ -229,7 +254,7 @@ void track_stop(struct track *tr)
                 for (size_t i = 0; i < tr->n_threads; ) {
                         int status;
                         pid_t tid = tr->threads[i].tid;
-                        pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+                        pid_t r = track_wait(P_PID, tid, &status);
                         if (r == tid) {
                                 size_t before = tr->n_threads;
                                 on_status(tr, tid, status, true);
