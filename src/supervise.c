@@ -1164,7 +1164,8 @@ static void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n)
  * ours does nothing but receive, at once (at real-time priority where that
  * is allowed, so that a busy machine does not delay it), and queues what it
  * received on a pipe for the event loop, which may be busy judging another
- * process for a while.  It is stopped by SIGURG, which only it unblocks. */
+ * process for a while.  It is stopped by SIGURG, which only it unblocks, and
+ * ends by itself once no task uses the filter (sv_listener_unused). */
 
 static void receiver_wake(int sig)
 {
