@@ -10,9 +10,16 @@ held, and checks that the program still ends (its stdout reaches EOF), and
 while a thread of late_abort is held in quarantine (its abort must never be
 made: the program's own status 0).
 
-Usage: bench/at_exit_outcomes.py BUILD_DIR [N] [--load K]
+Usage: bench/at_exit_outcomes.py BUILD_DIR [N] [--load K] [--hogs H]
+                                  [--cases LIST] [--leakscan PATH]
   --load K: K other copies of the same loop run at the same time (a busy
   machine: the exit trap's races show there first).
+  --hogs H: H processes spinning on the CPU meanwhile.
+  --cases LIST: some of alarm,alarm-interruptible,late-abort,promise,kill (all by
+  default); `--cases alarm 500 --load 2 --hogs 4` is the stress run of the
+  signal-during-exit race in docs/RELIABILITY.md.
+  --leakscan PATH: another leakscan binary (an older build, to compare),
+  with the test programs of BUILD_DIR.
 Prints one line per case: direct outcomes, outcomes under leakscan, and
 whether they match.  Results go in docs/RELIABILITY.md."""
 import ctypes
@@ -80,36 +87,46 @@ def killed_in_quarantine(leakscan, prog):
     return "hang"
 
 
+def option(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
 def main():
     build = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 and not sys.argv[2].startswith("-") else 50
-    load = int(sys.argv[sys.argv.index("--load") + 1]) if "--load" in sys.argv else 0
-    leakscan = os.path.join(build, "leakscan")
+    load = int(option("--load", 0))
+    hogs = int(option("--hogs", 0))
+    wanted = option("--cases", "alarm,alarm-interruptible,late-abort,promise,kill").split(",")
+    leakscan = os.path.abspath(option("--leakscan", os.path.join(build, "leakscan")))
     d = os.path.join(build, "test-targets", "at-exit")
     prog = lambda name: os.path.join(d, "ae-" + name)
     under = [leakscan, "--at-exit", "--error-exitcode=0", "--format=json", "-o", os.devnull]
     interruptible = dict(os.environ, LEAKSCAN_TEST_INTERRUPTIBLE_EXIT="1")
 
-    loaders = [subprocess.Popen([sys.executable, __file__, build, str(n * 4)], stdout=subprocess.DEVNULL,
+    loaders = [subprocess.Popen([sys.executable, __file__, build, str(n * 4), "--cases", ",".join(wanted),
+                                 "--leakscan", leakscan], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for _ in range(load)]
+    loaders += [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(hogs)]
     try:
         cases = [
-            ("5 ms SIGALRM during the exit, killable wait", [prog("alarm_exit")], None, "--grace=100ms"),
-            ("5 ms SIGALRM during the exit, interruptible wait (before 5.19)", [prog("alarm_exit")],
-             interruptible, "--grace=100ms"),
-            ("thread aborting 20 ms after main returns", [prog("late_abort")], None, None),
-            ("static std::promise broken at exit, read 20 ms later", [prog("static_promise")], None, None),
+            ("alarm", "5 ms SIGALRM during the exit, killable wait", [prog("alarm_exit")], None, "--grace=100ms"),
+            ("alarm-interruptible", "5 ms SIGALRM during the exit, interruptible wait (before 5.19)",
+             [prog("alarm_exit")], interruptible, "--grace=100ms"),
+            ("late-abort", "thread aborting 20 ms after main returns", [prog("late_abort")], None, None),
+            ("promise", "static std::promise broken at exit, read 20 ms later", [prog("static_promise")], None, None),
         ]
-        for label, argv, env, extra in cases:
+        for key, label, argv, env, extra in cases:
+            if key not in wanted:
+                continue
             direct = tally(outcome(argv) for _ in range(n))
             opts = under + ([extra] if extra else [])
             supervised = tally(outcome(opts + argv, env=env) for _ in range(n))
             same = direct == supervised
             print(f"{label}: direct {direct}; under leakscan {supervised}; {'match' if same else 'DIFFER'}")
-        for mode, want in (("create", "pthread_create 0\ndone\n"), ("exit", "")):
+        for mode, want in (("create", "pthread_create 0\ndone\n"), ("exit", "")) if "kill" in wanted else ():
             runs = tally(killed_leakscan(leakscan, prog("outlive"), mode) for _ in range(n))
             print(f"kill -9 of leakscan ({mode}): {runs}; {'ok' if list(runs) == [want] else 'FAIL'}")
-        if ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0:      # PR_SET_CHILD_SUBREAPER
+        if "kill" in wanted and ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0:      # PR_SET_CHILD_SUBREAPER
             runs = tally(killed_in_quarantine(leakscan, prog("late_abort")) for _ in range(n))
             print(f"kill -9 of leakscan with a thread held in quarantine: program status {runs}; "
                   f"{'ok' if list(runs) == [0] else 'FAIL'}")

@@ -9,15 +9,24 @@ with SIG after a random delay within the time a snapshot takes (measured
 first).  After each kill, checks that no thread is left stopped or traced.
 At the end compares the signals sent with those received.
 
+With --watch, leakscan runs `-p PID --watch=10s --interval=200ms` and is
+killed at a random point of its first second: during a snapshot or between
+two, while --watch traces the threads (src/track.c).  --to-threads sends
+the signals to the threads other than the main one in turn (tgkill): one
+sent to the process is taken by the main thread, which --watch does not
+trace, and makes no signal-delivery stop to lose.
+
 With --eintr, the target is instead test-targets/eintr (indefinite
 epoll_wait, semop and sigwaitinfo woken every millisecond), and the count
 is of the EINTRs those calls returned.
 
 Usage: bench/kill_stress.py [--build DIR] [--kills 100] [--signal KILL]
                             [--threads 50] [--leakscan PATH] [--eintr]
+                            [--watch] [--to-threads]
 Prints one line: kills, sent, received, lost, threads left stopped or
 traced (or, with --eintr, the EINTRs seen)."""
 import argparse
+import ctypes
 import os
 import random
 import signal
@@ -45,13 +54,17 @@ def left_behind(pid):
     return bad
 
 
-def kill_mid_snapshot(leakscan, pid, sig, kills, span):
-    """Starts `leakscan -p pid` kills times and sends it sig at a random
-    moment within span seconds; returns how many times it left a thread of
-    pid stopped or traced."""
+WATCH = ["--watch=10s", "--interval=200ms"]
+
+
+def kill_mid_snapshot(leakscan, pid, sig, kills, span, extra=()):
+    """Starts `leakscan -p pid` (and extra options) kills times and sends it
+    sig at a random moment within span seconds; returns how many times it
+    left a thread of pid stopped or traced."""
     stuck = 0
     for _ in range(kills):
-        p = subprocess.Popen([leakscan, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen([leakscan, "-p", str(pid), *extra], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         time.sleep(random.uniform(0, span))
         p.send_signal(sig)
         p.wait()
@@ -88,6 +101,8 @@ def main():
     ap.add_argument("--threads", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--eintr", action="store_true")
+    ap.add_argument("--watch", action="store_true")
+    ap.add_argument("--to-threads", action="store_true")
     a = ap.parse_args()
     leakscan = a.leakscan or os.path.join(a.build, "leakscan")
     target = os.path.join(a.build, "test-targets", "signals")
@@ -103,27 +118,33 @@ def main():
             t0 = time.perf_counter()
             subprocess.run([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             durations.append(time.perf_counter() - t0)
-        span = statistics.median(durations)
+        span = 1.0 if a.watch else statistics.median(durations)
 
         sent = 0
         stop = threading.Event()
 
+        libc = ctypes.CDLL(None, use_errno=True)
+        others = [x for x in tasks(t.pid) if x != t.pid]
+
         def sender():
             nonlocal sent
             while not stop.is_set():
-                os.kill(t.pid, signal.SIGRTMIN + 1)
+                if a.to_threads:
+                    libc.syscall(234, t.pid, others[sent % len(others)], signal.SIGRTMIN + 1)    # tgkill
+                else:
+                    os.kill(t.pid, signal.SIGRTMIN + 1)
                 sent += 1
                 time.sleep(0.0005)
         th = threading.Thread(target=sender)
         th.start()
-        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span)
+        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span, WATCH if a.watch else ())
         stop.set()
         th.join()
         time.sleep(0.3)
         os.kill(t.pid, signal.SIGUSR2)
         line = t.proc.stdout.readline().decode().split()
         got = int(line[1])
-        print(f"SIG{a.signal.upper()}: kills {a.kills} (within {span * 1000:.0f} ms of start), "
+        print(f"SIG{a.signal.upper()}{' (--watch)' if a.watch else ''}: kills {a.kills} (within {span * 1000:.0f} ms of start), "
               f"sent {sent}, received {got}, lost {sent - got}, left stopped or traced {stuck}")
         return 0 if got == sent and stuck == 0 else 1
 

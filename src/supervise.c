@@ -176,6 +176,8 @@ struct supervisor {
         bool receiver_running;
         volatile sig_atomic_t receiver_stop;
         int queue[2];           /* received notifications, receiver -> loop */
+        bool main_reaped;       /* the program's end was reaped as a tracee's: */
+        int main_reaped_status; /* see sv_note_reaped */
 };
 
 void supervise_options_init(struct supervise_options *opts)
@@ -1405,6 +1407,18 @@ static bool sv_is_held(const struct sv_process *p, pid_t tid)
         return false;
 }
 
+/* A waitpid for tracee tid returned status.  When tid is the program's main
+ * thread and status its end, that was the end of the whole program, our
+ * child: its own waitpid will never see it now, so the loop is told here
+ * (or it would wait for that end for ever). */
+static void sv_note_reaped(struct supervisor *sv, pid_t tid, int status)
+{
+        if (tid == sv->main_pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+                sv->main_reaped = true;
+                sv->main_reaped_status = status;
+        }
+}
+
 /* Makes process p call exit_group(code) again, from one of its threads
  * that none of held waits in: the call its exiting thread made was undone by
  * a signal, and that thread now waits in the exit glibc's _exit falls back
@@ -1439,6 +1453,8 @@ static int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p,
                 if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
                         for (int i = 0; i < 200 && (w = sv_wait_stop(tid, &status)) == 0; i++)
                                 usleep(1000);
+                if (w == tid)
+                        sv_note_reaped(sv, tid, status);
                 arch_regs regs;
                 if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
                         /* a thread that does not stop (uninterruptible
@@ -1489,6 +1505,8 @@ static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
                 for (int i = 0; i < 20000 && (w = sv_wait_stop(tid, &status)) == 0; i++)
                         usleep(10);
+        if (w == tid)
+                sv_note_reaped(sv, tid, status);
         if (w != tid || !WIFSTOPPED(status)) {
                 /* not stopped yet: the stop, when it comes, is reaped and
                  * let go by the main loop */
@@ -1794,11 +1812,23 @@ static void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n)
  * ours does nothing but receive, at once (at real-time priority where that
  * is allowed, so that a busy machine does not delay it), and queues what it
  * received on a pipe for the event loop, which may be busy judging another
- * process for a while.  It is stopped by SIGURG, which only it unblocks. */
+ * process for a while.  It is stopped by SIGURG, which only it unblocks, and
+ * ends by itself once no task uses the filter (sv_listener_unused). */
 
 static void receiver_wake(int sig)
 {
         (void) sig;
+}
+
+/* Whether no task uses the filter of listener any more: then nothing will
+ * ever be received from it.  Since Linux 6.11 SECCOMP_IOCTL_NOTIF_RECV
+ * returns at once (ENOENT) on such a listener instead of waiting, so a
+ * receiver that retried would spin, at real-time priority, starving other
+ * receivers (other leakscans) of the CPU until we stopped it. */
+static bool sv_listener_unused(int listener)
+{
+        struct pollfd pfd = { listener, POLLIN, 0 };
+        return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
 static void *receiver_main(void *arg)
@@ -1814,6 +1844,8 @@ static void *receiver_main(void *arg)
                 struct seccomp_notif n;
                 memset(&n, 0, sizeof n);
                 if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+                        if (errno == ENOENT && sv_listener_unused(sv->listener))
+                                break;
                         if (errno == EINTR || errno == ENOENT)
                                 continue;
                         break;
@@ -1829,6 +1861,24 @@ static void *receiver_main(void *arg)
                         sv_respond_continue(sv, n.id);
         }
         return NULL;
+}
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* Asks the kernel (6.6+, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) to wake the
+ * receiver on the CPU of the thread that notifies, which goes to sleep at
+ * once, rather than wherever the receiver slept: a context switch rather
+ * than a wake-up across CPUs (for a receiver without real-time priority, one
+ * that waits its turn there).  Answers wake the notifying thread on our CPU
+ * in the same way.  On older kernels nothing (EINVAL). */
+static void sv_sync_wake_up(int listener)
+{
+        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 }
 
 static int sv_start_receiver(struct supervisor *sv)
@@ -1990,6 +2040,8 @@ static void sv_reap_lingering(struct supervisor *sv)
                 int status;
                 pid_t tid = sv->lingering[i];
                 pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+                if (r == tid)
+                        sv_note_reaped(sv, tid, status);
                 if (r == tid && WIFSTOPPED(status)) {
                         int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
                         (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) sig);
@@ -2336,6 +2388,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                                           &sv.listener, &sv.killable_wait, ret_failed);
         if (r < 0)
                 goto out;
+        sv_sync_wake_up(sv.listener);
         /* where the wait is interruptible, only a ptrace stop protects a
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
@@ -2348,6 +2401,8 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 now_usec(CLOCK_MONOTONIC) + (uint64_t) opts->timeout_ms * 1000u : 0;
         bool listener_done = false;
         for (;;) {
+                if (sv.main_reaped && !sv.main_ended)
+                        sv_on_main_exit(&sv, sv.main_reaped_status);
                 uint64_t now = now_usec(CLOCK_MONOTONIC), next = UINT64_MAX;
                 bool exiting = false;
                 for (size_t i = 0; i < sv.n_procs; i++) {

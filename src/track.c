@@ -79,6 +79,16 @@ int track_start(struct track *tr)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
+                /* Not the main thread: a signal sent to the process is
+                 * checked against it alone, and one the process ignores is
+                 * dropped at once unless the main thread is traced; traced,
+                 * it is queued and wakes some other thread, whose
+                 * epoll_wait, semop, sigwaitinfo... then returns EINTR,
+                 * often with no stop of ours to undo it in (another thread
+                 * took the signal).  The price: the threads the main thread
+                 * creates between snapshots have no creator stack. */
+                if (tids[i] == tr->pid)
+                        continue;
                 if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *) (long) PTRACE_O_TRACECLONE) < 0)
                         continue;       /* gone, or not ours: its creations go untold */
                 if (!add(tr, tids[i], true)) {
@@ -121,14 +131,13 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
         nc[tr->n_creations++] = (struct creation) { child, c };
 }
 
-/* Handles one wait status of a tracked thread.  stopping: we are letting
- * everything go, so a stopped thread is detached rather than continued. */
 /* A traced thread is sent even the signals its process ignores (an
  * untraced one never sees them), and one sleeping in an indefinite wait
  * that the kernel never restarts (epoll_wait, semop, sigwaitinfo...)
- * comes back from it with -EINTR before its signal-delivery stop: re-enter
- * the wait, as seize does after its own interrupt, so that watching changes
- * nothing for the program. */
+ * comes back from it with -EINTR before its signal-delivery stop (sig);
+ * so does one that track_stop interrupts (sig 0).  Re-enter the wait, as
+ * seize does after its own interrupt, so that watching changes nothing for
+ * the program. */
 static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
 {
         struct thread_capture c = { .tid = tid, .pending_signal = sig };
@@ -139,6 +148,33 @@ static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
         seize_undo_eintr(tr->pid, &c);
 }
 
+/* Reads a wait status of a tracee (id, or any with idtype P_ALL), without
+ * blocking.  A signal-delivery-stop is left unreaped (WNOWAIT): until a wait
+ * consumes it, the signal stays in the thread's exit code, so if leakscan is
+ * killed before it continues the thread with the signal, the kernel's own
+ * detach delivers it.  Our PTRACE_CONT(sig) or PTRACE_DETACH(sig) then
+ * overwrites the exit code, so the stop is not reported again.  Every other
+ * status is reaped: an event or a job-control stop has no signal to lose
+ * (and one we leave in PTRACE_LISTEN would be reported for ever), an exit
+ * must not linger.  Returns as waitpid. */
+static pid_t track_wait(idtype_t idtype, pid_t id, int *status)
+{
+        siginfo_t si = {0};
+        if (waitid(idtype, (id_t) id, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+                return -1;
+        if (si.si_pid <= 0)
+                return 0;
+        /* a ptrace stop's si_status carries the event in its second byte,
+         * as the wait status does */
+        if (si.si_code == CLD_TRAPPED && (si.si_status >> 8) == 0) {
+                *status = (si.si_status << 8) | 0x7f;
+                return si.si_pid;
+        }
+        return waitpid(si.si_pid, status, __WALL | WNOHANG);
+}
+
+/* Handles one wait status of a tracked thread.  stopping: we are letting
+ * everything go, so a stopped thread is detached rather than continued. */
 static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -168,6 +204,8 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
                         t->started = true;      /* its birth stop */
                 else if (sig != SIGTRAP)
                         listen = true;          /* a job-control stop: stay in it */
+                else
+                        track_undo_eintr(tr, tid, 0);   /* track_stop's interrupt */
         } else if (event == 0) {
                 deliver = sig;                  /* a signal for the program */
                 track_undo_eintr(tr, tid, sig);
@@ -192,7 +230,7 @@ void track_run(struct track *tr, uint64_t until_us)
         for (;;) {
                 int status;
                 pid_t tid;
-                while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+                while ((tid = track_wait(P_ALL, 0, &status)) > 0)
                         on_status(tr, tid, status, false);
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 if (now >= until_us)
@@ -216,7 +254,7 @@ void track_stop(struct track *tr)
                 for (size_t i = 0; i < tr->n_threads; ) {
                         int status;
                         pid_t tid = tr->threads[i].tid;
-                        pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+                        pid_t r = track_wait(P_PID, tid, &status);
                         if (r == tid) {
                                 size_t before = tr->n_threads;
                                 on_status(tr, tid, status, true);

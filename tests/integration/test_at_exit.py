@@ -200,15 +200,17 @@ def main():
                 except subprocess.TimeoutExpired:
                     key = "hang"
                 outcomes[key] = outcomes.get(key, 0) + 1
-            # Known residual (docs/RELIABILITY.md): a signal in the instant
-            # before leakscan receives the exit ends the exit_group, then
-            # glibc's fallback exit, and _exit's hlt kills the program
-            # (SIGSEGV, 139).  Seen in 1-2 of 50 runs under load; the check
-            # is that it stays that rare, and that nothing else ever happens.
-            residual = (139, "bye\n", 0)
+            # The killable wait: every run.  The interruptible one (kernels
+            # before 5.19) is exposed until the loop has parked the exiting
+            # thread, not just until it received the exit: a signal then,
+            # and another during glibc's fallback exit, and _exit's hlt
+            # kills the program (SIGSEGV, 139); docs/RELIABILITY.md measures
+            # it.  There the check is that it stays rare, and that nothing
+            # else ever happens.
             runs = sum(outcomes.values())
             ok = outcomes.get((1, "bye\n", 1), 0)
-            check(set(outcomes) <= {(1, "bye\n", 1), residual} and ok * 10 >= runs * 9,
+            allowed = {(1, "bye\n", 1)} if not extra else {(1, "bye\n", 1), (139, "bye\n", 0)}
+            check(set(outcomes) <= allowed and ok * 10 >= runs * 9,
                   f"signals during a held exit ({label}, {grace}): the program ends with its own status and "
                   f"output ({ok} of {runs}; {outcomes})")
 
