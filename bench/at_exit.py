@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Overhead of `leakscan --at-exit`: each program run plain and under
 leakscan (and under other leakscan binaries, --compare), interleaved (the
-order rotates every round), REPEAT times; medians and their ratio to plain.
+order rotates every round), REPEAT times; medians of wall time (and the
+minimum), their ratio to plain, and the median CPU time of everything that
+ran (the program, leakscan and its helpers) with its ratio: on a loaded
+machine the wall time measures the scheduler as much as leakscan.
 
   churn    creates and joins N threads one at a time (bench/churn.c): the
            worst case, one held clone per creation (the creator's stack is
@@ -13,16 +16,22 @@ Usage: bench/at_exit.py [--build DIR] [--repeat 9] [--threads 20000]
                         [--compare NAME=LEAKSCAN]... [--only churn,churn8,compute]"""
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
 
 
-def timed(argv, env=None):
+def timed(argv):
+    """Runs argv; returns its wall time and the CPU time (user + system) of
+    it and every process it waited for (leakscan reaps the program)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env)
-    return time.perf_counter() - t0
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def main():
@@ -47,24 +56,25 @@ def main():
         if not os.path.exists(path):
             sys.exit(f"{path} is missing: build first")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; repeat {a.repeat}; medians (min)")
-    header = f"  {'program':<36} {'plain ms':>9}" + "".join(f" {name + ' ms':>16} {'ratio':>6}" for name, _ in tools)
-    print(header)
+    print(f"  {'program':<36} {'tool':<10} {'wall ms':>8} {'(min)':>7} {'ratio':>6} {'cpu ms':>8} {'ratio':>6}")
     for key in a.only.split(","):
         name, argv = programs[key]
         if not os.path.exists(argv[0]):
             sys.exit(f"{argv[0]} is missing: build first")
         runs = [("plain", argv)] + [(tool, [path, "--at-exit", "--"] + argv) for tool, path in tools]
-        times = {label: [] for label, _ in runs}
+        walls = {label: [] for label, _ in runs}
+        cpus = {label: [] for label, _ in runs}
         for r in range(a.repeat):
             k = r % len(runs)
             for label, cmd in runs[k:] + runs[:k]:
-                times[label].append(timed(cmd))
-        p = statistics.median(times["plain"])
-        line = f"  {name:<36} {p * 1000:>9.1f}"
-        for tool, _ in tools:
-            m = statistics.median(times[tool])
-            line += f" {m * 1000:>9.1f} ({min(times[tool]) * 1000:>4.0f}) {m / p:>6.2f}"
-        print(line, flush=True)
+                w, c = timed(cmd)
+                walls[label].append(w)
+                cpus[label].append(c)
+        pw, pc = statistics.median(walls["plain"]), statistics.median(cpus["plain"])
+        for label, _ in runs:
+            w, c = statistics.median(walls[label]), statistics.median(cpus[label])
+            print(f"  {name:<36} {label:<10} {w * 1000:>8.1f} {min(walls[label]) * 1000:>7.1f} {w / pw:>6.2f} "
+                  f"{c * 1000:>8.1f} {c / pc:>6.2f}", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
