@@ -71,7 +71,12 @@ __asm__(".text\n"
         "        test %rax, %rax\n"
         "        jz 1f\n"
         "        ret\n"
-        "1:      xor %ebp, %ebp\n"
+        /* the child's outermost frame: unwinders stop here, as at
+         * glibc's clone */
+        "1:\n"
+        "        .cfi_startproc\n"
+        "        .cfi_undefined rip\n"
+        "        xor %ebp, %ebp\n"
         "        and $-16, %rsp\n"
         "        mov %r8, %rdi\n"
         "        call *%rdx\n"
@@ -79,6 +84,7 @@ __asm__(".text\n"
         "        xor %edi, %edi\n"
         "        syscall\n"
         "        hlt\n"
+        "        .cfi_endproc\n"
         ".size raw_clone3, .-raw_clone3\n");
 
 /* The raw threads run without libc (their TLS is a bare control block):
@@ -112,7 +118,10 @@ static void raw_prepare(struct clone_args *args)
         memset(args, 0, sizeof *args);
         args->flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS;
         args->stack = (uint64_t) (uintptr_t) stack;
-        args->stack_size = stack_size;
+        /* room above the first frame, as glibc's threads have (their
+         * struct pthread): a frame whose stack pointer is the mapping's very
+         * end reads to leakscan as another stack's */
+        args->stack_size = stack_size - 256;
         args->tls = (uint64_t) (uintptr_t) tcb;
 }
 
