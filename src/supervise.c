@@ -628,25 +628,32 @@ static bool read_creator_memory(pid_t tid, const struct thread_capture *c, uint6
         return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t) n;
 }
 
-/* Copies the stack of thread n->pid of process tgid, waiting in the clone
- * of notification n.  For clone3 from a site (see clonesite.h) that knows
- * its stack pointer, from that stack pointer, kept when the copy bears it
- * out; else from the stack pointer /proc shows, which waits until the
- * thread is off its CPU, and the site learns from that read.  Returns 0 with
- * *ret filled (ret->stack owned by the caller), or a negative errno. */
-static int sv_capture_creator(struct supervisor *sv, pid_t tgid, const struct seccomp_notif *n,
-                              struct thread_capture *ret)
+/* The clone site (see clonesite.h) of notification n from process tgid:
+ * NULL for clone, whose arguments point to nothing on the stack, and when
+ * LEAKSCAN_CREATOR_SP=proc (a diagnostic) asks for /proc alone.  Owned by
+ * sv. */
+static struct clone_site *sv_clone_site(struct supervisor *sv, pid_t tgid, const struct seccomp_notif *n)
 {
-        pid_t tid = (pid_t) n->pid;
-        size_t window = sv->opts->creator_window;
-        struct clone_site *site = NULL;
         if (sv->creator_sp_mode == 0) {
                 const char *mode = getenv("LEAKSCAN_CREATOR_SP");
                 sv->creator_sp_mode = mode && strcmp(mode, "proc") == 0 ? 2 : 1;
         }
-        if (sv->creator_sp_mode == 1 && sv_call_of(&n->data) == SV_CALL_CLONE3)
-                site = clone_sites_get(&sv->clone_sites, tgid, n->data.instruction_pointer);
+        if (sv->creator_sp_mode != 1 || sv_call_of(&n->data) != SV_CALL_CLONE3)
+                return NULL;
+        return clone_sites_get(&sv->clone_sites, tgid, n->data.instruction_pointer);
+}
 
+/* Copies the stack of thread n->pid of process tgid, waiting in the clone
+ * of notification n.  When its site (may be NULL) knows the stack pointer,
+ * from there, kept when the copy bears it out; else from the stack pointer
+ * /proc shows, which waits until the thread is off its CPU, and
+ * *ret_from_proc says so (the site may learn from that copy).  Returns 0
+ * with *ret filled (ret->stack owned by the caller), or a negative errno. */
+static int sv_capture_creator(struct supervisor *sv, pid_t tgid, const struct seccomp_notif *n,
+                              const struct clone_site *site, struct thread_capture *ret, bool *ret_from_proc)
+{
+        pid_t tid = (pid_t) n->pid;
+        size_t window = sv->opts->creator_window;
         uint64_t sp;
         if (site && clone_site_derive_sp(site, n->data.args[0], &sp)) {
                 uint64_t args[6];
@@ -658,6 +665,7 @@ static int sv_capture_creator(struct supervisor *sv, pid_t tgid, const struct se
                         return r;
                 if (clone_site_verify(site, c.stack, c.stack_len, 8 * sizeof(uint64_t))) {
                         *ret = c;
+                        *ret_from_proc = false;
                         return 0;
                 }
                 free(c.stack);
@@ -671,9 +679,8 @@ static int sv_capture_creator(struct supervisor *sv, pid_t tgid, const struct se
                 sched_yield();
         if (r < 0)
                 return r;
-        if (site && c.syscall_nr == (long) n->data.nr && arch_regs_pc(&c.regs) == n->data.instruction_pointer)
-                clone_site_learn(site, n->data.args[0], c.stack_addr, c.stack, c.stack_len);
         *ret = c;
+        *ret_from_proc = true;
         return 0;
 }
 
@@ -699,8 +706,12 @@ static void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
 {
         pid_t tid = (pid_t) n->pid;
         pid_t tgid = sv_creator_tgid(sv, tid);
+        if (!tgid)
+                return;
+        struct clone_site *site = sv_clone_site(sv, tgid, n);
         struct thread_capture c;
-        if (!tgid || sv_capture_creator(sv, tgid, n, &c) < 0)
+        bool from_proc;
+        if (sv_capture_creator(sv, tgid, n, site, &c, &from_proc) < 0)
                 return;
         uint64_t tls = n->data.args[ARCH_CLONE_TLS_ARG];
         if (sv_call_of(&n->data) == SV_CALL_CLONE3) {
@@ -711,6 +722,11 @@ static void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
                         return;
                 }
                 tls = args[ARCH_CLONE_ARGS_TLS_OFFSET / 8];
+                /* only from thread creations: glibc's posix_spawn calls the
+                 * same clone3 from a frame of its own */
+                if (site && from_proc && c.syscall_nr == (long) n->data.nr &&
+                    arch_regs_pc(&c.regs) == n->data.instruction_pointer)
+                        clone_site_learn(site, n->data.args[0], c.stack_addr, c.stack, c.stack_len);
         }
         /* glibc's clone and clone3 wrappers end their unwind information
          * before the syscall (the child could not use it) and push nothing:
