@@ -8,7 +8,8 @@ runs every tool REPEAT times, interleaved (the order rotates each round).
 Prints medians of: the time the tool says it held the target (floor:
 first interrupt to last detach; leakscan: "stopped_us" of its JSON), the
 ratio of that to the single-tracer floor, the target's own longest gap, and
-the tool's wall time and peak RSS.
+the tool's wall time (and its least), CPU time (user + system, which the
+load of a shared machine moves less than the wall time) and peak RSS.
 
 Tools: the floor (one tracer, 64 KiB window), `leakscan -p PID --all
 --format=json` of --build, and any --compare NAME=PATH leakscan binaries
@@ -103,8 +104,8 @@ def main():
         tools.append((name, lambda pid, path=path: [path, "-p", str(pid), "--all", "--format=json"]))
 
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; repeat {a.repeat}; medians")
-    print("| threads | tool | held ms | × floor | target gap ms | wall ms | peak RSS MiB |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| threads | tool | held ms | × floor | target gap ms | wall ms (min) | CPU ms | peak RSS MiB |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for n in [int(x) for x in a.threads.split(",")]:
         make_room(n)
         gapfile = tempfile.mktemp(prefix="leakscan-gap-")
@@ -119,8 +120,8 @@ def main():
             for r in range(a.repeat):
                 order = tools[r % len(tools):] + tools[:r % len(tools)]
                 for name, mk in order:
-                    wall, rss, gap, out = measure(maxrss, mk(pid), gapfile)
-                    results[name].append((held_us(name, out), gap, wall, rss))
+                    wall, rss, gap, out, cpu = measure(maxrss, mk(pid), gapfile, cpu=True)
+                    results[name].append((held_us(name, out), gap, wall, rss, cpu))
         finally:
             proc.kill()
             proc.wait()
@@ -130,9 +131,11 @@ def main():
             held = statistics.median(x[0] for x in results[name])
             gap = statistics.median(x[1] for x in results[name])
             wall = statistics.median(x[2] for x in results[name])
+            least = min(x[2] for x in results[name])
             rss = statistics.median(x[3] for x in results[name])
+            cpu = statistics.median(x[4] for x in results[name])
             print(f"| {n} | {name} | {held / 1000:.1f} | {held / base:.2f} | {gap / 1000:.1f} | "
-                  f"{wall * 1000:.0f} | {rss / 1024:.1f} |", flush=True)
+                  f"{wall * 1000:.0f} ({least * 1000:.0f}) | {cpu * 1000:.0f} | {rss / 1024:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ import tempfile
 import time
 
 
-def measure(maxrss, argv, gapfile):
-    """Runs argv, returns (wall s, max RSS KiB, target gap us, stdout)."""
+def measure(maxrss, argv, gapfile, cpu=False):
+    """Runs argv, returns (wall s, max RSS KiB, target gap us, stdout), and
+    with cpu=True the CPU time it used (user + system, s) after them."""
     with open(gapfile, "r+b") as f:
         f.write(b"\0" * 8)
     time.sleep(0.05)
@@ -33,7 +34,11 @@ def measure(maxrss, argv, gapfile):
     time.sleep(0.05)
     with open(gapfile, "rb") as f:
         gap_us = int.from_bytes(f.read(8), "little")
-    rss = [int(line.split()[1]) for line in p.stderr.decode(errors="replace").splitlines() if line.startswith("maxrss ")]
+    lines = p.stderr.decode(errors="replace").splitlines()
+    rss = [int(line.split()[1]) for line in lines if line.startswith("maxrss ")]
+    if cpu:
+        used = [sum(int(x) for x in line.split()[1:3]) / 1e6 for line in lines if line.startswith("cpu_us ")]
+        return wall, rss[-1] if rss else 0, gap_us, p.stdout, used[-1] if used else 0.0
     return wall, rss[-1] if rss else 0, gap_us, p.stdout
 
 

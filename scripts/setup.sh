@@ -32,6 +32,8 @@ LEAKSCAN_DEPS=(
   "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
   "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test; GLib's pools
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
+  "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
+  "unbound:test -x /usr/sbin/unbound"
 )
 
 leakscan_install_deps() {

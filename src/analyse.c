@@ -312,12 +312,40 @@ static void naming_done(struct naming *nm)
         free(nm->named);
 }
 
-/* The thread whose stack lies in mapping m, or NULL. */
-static const struct leakscan_thread *naming_stack_owner(const struct naming *nm, const struct map_entry *m)
+/* Whether addr lies in the frames unwound on x's stack: from below its
+ * stack pointer (the red zone) up to the outermost frame of the run whose
+ * stack pointers ascend (past a stack switch lie another stack's). */
+static bool in_live_frames(const struct leakscan_thread *x, uint64_t addr)
+{
+        uint64_t lo = x->frames[0].sp, hi = lo;
+        for (size_t k = 1; k < x->n_frames && x->frames[k].sp >= hi; k++)
+                hi = x->frames[k].sp;
+        return addr + 128 >= lo && addr < hi;
+}
+
+/* The thread whose stack holds addr, in mapping m, or NULL.  A mapping
+ * holding one thread's stack pointer is that thread's stack (glibc maps
+ * each stack on its own, the main thread's is [stack]).  One that holds
+ * several, or the process heap, is a region that stacks were carved from
+ * (Go's heap arenas, coroutine stacks): only their live frames count. */
+static const struct leakscan_thread *naming_stack_owner(const struct naming *nm, const struct map_entry *m,
+                                                        uint64_t addr)
 {
         struct stack_owner key = { m, 0 };
         const struct stack_owner *o = bsearch(&key, nm->owners, nm->n_owners, sizeof key, cmp_stack_owner);
-        return o ? &nm->p->threads[o->thread] : NULL;
+        if (!o)
+                return NULL;
+        const struct stack_owner *first = o, *end = o + 1, *stop = nm->owners + nm->n_owners;
+        while (first > nm->owners && first[-1].map == m)
+                first--;
+        while (end < stop && end->map == m)
+                end++;
+        if (end - first == 1 && !streq(m->path, "[heap]"))
+                return &nm->p->threads[o->thread];
+        for (o = first; o < end; o++)
+                if (in_live_frames(&nm->p->threads[o->thread], addr))
+                        return &nm->p->threads[o->thread];
+        return NULL;
 }
 
 static int analyse_object(const struct naming *nm, struct leakscan_thread *lt)
@@ -360,7 +388,7 @@ static int analyse_object(const struct naming *nm, struct leakscan_thread *lt)
 
         /* on a thread's stack: the mapping of some thread's stack pointer */
         const struct map_entry *m = map_entries_find(nm->mods->maps, nm->mods->n_maps, addr);
-        const struct leakscan_thread *x = m ? naming_stack_owner(nm, m) : NULL;
+        const struct leakscan_thread *x = m ? naming_stack_owner(nm, m, addr) : NULL;
         if (x) {
                 o->region = LEAKSCAN_REGION_STACK;
                 o->stack_tid = x->tid;
@@ -433,10 +461,10 @@ static int cmp_pipe_target(const void *a, const void *b)
 
 static bool pipe_fd_writable(const char *fd_dir, const char *fd)
 {
-        char path[320];
+        char path[400];         /* a fd directory (64) and a d_name (256) */
         _cleanup_free_ char *text = NULL;
         long flags = 0;
-        snprintf(path, sizeof path, "%.*sinfo/%s", (int) strlen(fd_dir) - 1, fd_dir, fd);   /* .../fdinfo/N */
+        snprintf(path, sizeof path, "%sinfo/%s", fd_dir, fd);  /* ".../fd" -> ".../fdinfo/N" */
         if (read_full_file(path, &text) < 0 || procfs_parse_fdinfo_flags(text, &flags) < 0)
                 return false;
         return (flags & O_ACCMODE) != O_RDONLY;

@@ -205,6 +205,19 @@ int watch_add(struct watch *w, struct leakscan_report *snapshot)
                 if (!g->example || t->has_created_by || !g->example->has_created_by)
                         g->example = t;
         }
+        /* the threads of the snapshot before that are gone now ended in
+         * the group they were last seen in */
+        const struct leakscan_process *prev = idx > 0 ? &w->snapshots[idx - 1]->processes[0] : NULL;
+        for (size_t i = 0; prev && i < prev->n_threads; i++) {
+                if (alive_in(p, &prev->threads[i]))
+                        continue;
+                uint64_t sig = baseline_signature(&prev->threads[i]);
+                for (size_t k = 0; k < w->n_groups; k++)
+                        if (w->groups[k].signature == sig) {
+                                w->groups[k].ended++;
+                                break;
+                        }
+        }
         return 0;
 }
 
@@ -233,11 +246,18 @@ int watch_write_text(FILE *f, const struct watch *w, int64_t interval_ms)
                 grown += watch_growth(w, &w->groups[g]) > 0;
         fprintf(f, "leakscan: watched process %d (%s) for %zu snapshots %" PRId64 "ms apart: %zu -> %zu threads",
                 (int) last->pid, last->exe ? last->exe : "?", w->n_snapshots, interval_ms, first_n, last_n);
-        if (!grown) {
-                fputs(", no group of threads grew\n", f);
+        size_t elastic = 0;
+        for (size_t g = 0; g < w->n_groups; g++)
+                elastic += watch_elastic(w, &w->groups[g]);
+        if (!grown)
+                fputs(", no group of threads grew", f);
+        else
+                fprintf(f, ", %zu group%s grew", grown, grown == 1 ? "" : "s");
+        if (elastic)
+                fprintf(f, " (%zu more grew but also lost threads that ended: pools, not leaks)", elastic);
+        fputs(grown ? "\n\n" : "\n", f);
+        if (!grown)
                 return ferror(f) ? -EIO : 0;
-        }
-        fprintf(f, ", %zu group%s grew\n\n", grown, grown == 1 ? "" : "s");
         for (size_t g = 0; g < w->n_groups; g++) {
                 const struct watch_group *grp = &w->groups[g];
                 int64_t d = watch_growth(w, grp);
@@ -262,15 +282,16 @@ int watch_write_json(FILE *f, const struct watch *w, int64_t interval_ms)
                 fprintf(f, "%s%zu", s ? ", " : "", total_threads(w->snapshots[s]));
         fputs("],\n  \"groups\": [", f);
         bool first = true;
-        size_t grown = 0;
+        size_t grown = 0, elastic = 0;
         for (size_t g = 0; g < w->n_groups; g++) {
                 const struct watch_group *grp = &w->groups[g];
                 if (!grp->example)
                         continue;
                 int64_t d = watch_growth(w, grp);
                 grown += d > 0;
-                fprintf(f, "%s\n    {\"signature\": \"%016" PRIx64 "\", \"growth\": %" PRId64 ", \"counts\": [",
-                        first ? "" : ",", grp->signature, d);
+                elastic += watch_elastic(w, grp);
+                fprintf(f, "%s\n    {\"signature\": \"%016" PRIx64 "\", \"growth\": %" PRId64 ", \"ended\": %zu, \"counts\": [",
+                        first ? "" : ",", grp->signature, d, grp->ended);
                 first = false;
                 for (size_t s = 0; s < w->n_snapshots; s++)
                         fprintf(f, "%s%zu", s ? ", " : "", grp->counts[s]);
@@ -278,6 +299,6 @@ int watch_write_json(FILE *f, const struct watch *w, int64_t interval_ms)
                 report_json_thread(f, grp->example);
                 fputs("}", f);
         }
-        fprintf(f, "],\n  \"summary\": {\"groups_grown\": %zu}}\n", grown);
+        fprintf(f, "],\n  \"summary\": {\"groups_grown\": %zu, \"groups_elastic\": %zu}}\n", grown, elastic);
         return ferror(f) ? -EIO : 0;
 }

@@ -54,6 +54,8 @@ struct watch_group {
                                                  * saw it made), or NULL */
         size_t new_in_last;     /* its threads in the last snapshot that were not
                                  * alive in the first */
+        size_t ended;           /* its threads that ended before a later
+                                 * snapshot: a pool that shrinks by itself */
 };
 
 struct watch {
@@ -70,11 +72,20 @@ void watch_done(struct watch *w);
 /* How much group g grew from the first snapshot to the last: by threads
  * that did not exist at first, not by old threads that moved into it from
  * another state (a thread caught in another call in one snapshot).  0 when
- * it did not grow. */
+ * it did not grow, and 0 for a group some of whose threads were seen to
+ * end: leaked threads never end, an elastic pool's (workers that retire
+ * after an idle timeout) do, and its growth under a burst is no leak. */
 static inline int64_t watch_growth(const struct watch *w, const struct watch_group *g)
 {
         int64_t d = (int64_t) g->counts[w->n_snapshots - 1] - (int64_t) g->counts[0];
-        return d > 0 && g->new_in_last > 0 ? d : 0;
+        return d > 0 && g->new_in_last > 0 && g->ended == 0 ? d : 0;
+}
+
+/* Whether group g grew but is not reported, its threads having been seen
+ * to end (see watch_growth). */
+static inline bool watch_elastic(const struct watch *w, const struct watch_group *g)
+{
+        return g->ended > 0 && g->new_in_last > 0 && g->counts[w->n_snapshots - 1] > g->counts[0];
 }
 
 /* Writes the groups that grew (text or JSON).  Returns 0 or -EIO. */

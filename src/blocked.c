@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "blocked.h"
 #include "classify.h"
 #include "procfs.h"
+#include "syscalls.h"
 #include "util.h"
 
 #define BLOCKED_MAGIC "leakscan-blocked 1"
@@ -38,6 +40,19 @@ struct blocked_memory {
         size_t n_next, cap_next;
         bool has_now;
         uint64_t now_ns;                /* the scheduler clock at the snapshot */
+        /* blocked_memory_for: a thread of ours reads the switch counts of
+         * the threads likely to be remembered while the snapshot is
+         * unwound and analysed; blocked_memory_update joins it */
+        const struct process_capture *cap;
+        struct switches *seen;          /* per cap->threads index */
+        pthread_t reader;
+        bool reading;
+};
+
+/* What the reader found of one thread. */
+struct switches {
+        bool asleep;                    /* read, and asleep again */
+        uint64_t nvcsw;
 };
 
 int blocked_default_dir(char *buf, size_t size)
@@ -185,10 +200,20 @@ int blocked_memory_open(const char *dir, pid_t pid, uint64_t proc_start, struct 
         return 0;
 }
 
+static void reader_join(struct blocked_memory *m)
+{
+        if (m->reading) {
+                (void) pthread_join(m->reader, NULL);
+                m->reading = false;
+        }
+}
+
 void blocked_memory_free(struct blocked_memory *m)
 {
         if (!m)
                 return;
+        reader_join(m);
+        free(m->seen);
         close(m->dirfd);
         free(m->old);
         free(m->next);
@@ -340,6 +365,8 @@ static bool snapshot_clock(const struct process_capture *cap, uint64_t *ret)
         return true;
 }
 
+static void reader_start(struct blocked_memory *m, const struct process_capture *cap);
+
 struct blocked_memory *blocked_memory_for(const struct process_capture *cap)
 {
         if (!cap->remember_blocked)
@@ -361,6 +388,7 @@ struct blocked_memory *blocked_memory_for(const struct process_capture *cap)
                 m->has_now = cap->has_now;
                 m->now_ns = cap->now_sched_ns;
         }
+        reader_start(m, cap);
         return m;
 }
 
@@ -400,22 +428,99 @@ int64_t blocked_ms(const struct blocked_memory *m, const struct process_capture 
         return (int64_t) ((cap->stop_begin_us * 1000u - since) / 1000000u);
 }
 
-/* Reads the state letter and voluntary switch count of a thread now.
- * Returns 0, or -ESRCH when it is gone. */
+/* Reads the state letter and voluntary switch count of a thread now, with
+ * one open and one read into a buffer on the stack (this runs for every
+ * blocked thread after each snapshot).  Returns 0, or -ESRCH when it is
+ * gone. */
 static int read_switches(pid_t pid, pid_t tid, char *ret_state, uint64_t *ret_nvcsw)
 {
-        char path[64];
-        _cleanup_free_ char *text = NULL;
+        char path[64], text[4096];
         long nvcsw;
         snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
-        if (read_full_file(path, &text) < 0)
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
                 return -ESRCH;
+        ssize_t n = read(fd, text, sizeof text - 1);
+        if (n <= 0)
+                return -ESRCH;
+        text[n] = 0;
         const char *state = strstr(text, "\nState:\t");
         if (!state || procfs_parse_status_field(text, "voluntary_ctxt_switches", &nvcsw) < 0 || nvcsw < 0)
                 return -ESRCH;
         *ret_state = state[8];
         *ret_nvcsw = (uint64_t) nvcsw;
         return 0;
+}
+
+/* Whether t may be remembered, as far as its syscall tells before the
+ * unwinding: asleep in an indefinite wait (classify_thread without the
+ * frames), or in a restarted call, which only the frames tell apart. */
+static bool may_remember(const struct thread_capture *t)
+{
+        if (t->vanished || !t->has_exec_start || !t->has_nvcsw || !t->regs_valid || t->syscall_nr < 0)
+                return false;
+        const struct syscall_info *s = syscalls_lookup(t->syscall_nr);
+        if (s && (s->flags & SYSCALL_RESTART))
+                return true;
+        struct classify_input in = { .proc_state = t->stat.state, .proc_flags = t->stat.flags,
+                                     .syscall_nr = t->syscall_nr };
+        arch_regs_syscall_args(&t->regs, in.args);
+        struct classify_result cr;
+        classify_thread(&in, &cr);
+        return cr.verdict == LEAKSCAN_VERDICT_BLOCKED && !cr.timeout;
+}
+
+/* The reader: one look at each thread that may be remembered, a second
+ * after a pause at those not asleep yet.  Those still awake are left to
+ * blocked_memory_update's rounds. */
+static void *reader_main(void *arg)
+{
+        struct blocked_memory *m = arg;
+        const struct process_capture *cap = m->cap;
+        for (int look = 0; look < 2; look++) {
+                if (look > 0) {
+                        struct timespec ts = { 0, BLOCKED_SETTLE_NS / 2 };
+                        nanosleep(&ts, NULL);
+                }
+                for (size_t i = 0; i < cap->n_threads; i++) {
+                        const struct thread_capture *t = &cap->threads[i];
+                        char state;
+                        if (m->seen[i].asleep || !may_remember(t) ||
+                            read_switches(cap->pid, t->tid, &state, &m->seen[i].nvcsw) < 0)
+                                continue;
+                        m->seen[i].asleep = state == 'S' || state == 'D' || state == 'T' || state == 't';
+                }
+        }
+        return NULL;
+}
+
+/* Starts the reader; without it (out of memory, no thread) blocked_memory_update
+ * reads everything itself. */
+static void reader_start(struct blocked_memory *m, const struct process_capture *cap)
+{
+        if (cap->n_threads < 2)
+                return;
+        m->seen = calloc(cap->n_threads, sizeof *m->seen);
+        if (!m->seen)
+                return;
+        m->cap = cap;
+        /* signals stay with the caller's thread */
+        sigset_t all, old;
+        sigfillset(&all);
+        bool masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
+        m->reading = pthread_create(&m->reader, NULL, reader_main, m) == 0;
+        if (masked)
+                (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!m->reading) {
+                free(m->seen);
+                m->seen = NULL;
+        }
+}
+
+/* The capture of tid (process_capture_find only looks). */
+static const struct thread_capture *capture_find_const(const struct process_capture *cap, pid_t tid)
+{
+        return process_capture_find((struct process_capture *) cap, tid);
 }
 
 void blocked_memory_update(struct blocked_memory *m, const struct process_capture *cap,
@@ -438,11 +543,26 @@ void blocked_memory_update(struct blocked_memory *m, const struct process_captur
                 if (lt->verdict == LEAKSCAN_VERDICT_RUNNING || lt->verdict == LEAKSCAN_VERDICT_TIMED ||
                     lt->timeout)
                         continue;
-                for (size_t k = 0; k < cap->n_threads; k++) {
-                        const struct thread_capture *t = &cap->threads[k];
-                        if (t->tid == lt->tid && t->has_exec_start && t->has_nvcsw)
-                                todo[n++] = t;
+                const struct thread_capture *t = capture_find_const(cap, lt->tid);
+                if (t && t->has_exec_start && t->has_nvcsw)
+                        todo[n++] = t;
+        }
+        /* what the reader found asleep needs no second look */
+        reader_join(m);
+        for (size_t i = 0; m->seen && i < n; ) {
+                const struct thread_capture *t = todo[i];
+                const struct switches *sw = &m->seen[t - cap->threads];
+                uint64_t since;
+                if (!sw->asleep) {
+                        i++;
+                        continue;
                 }
+                if (thread_since(m, cap, t, &since) &&
+                    blocked_memory_note(m, t->tid, t->stat.starttime, since, sw->nvcsw) < 0) {
+                        n = 0;
+                        break;
+                }
+                todo[i] = todo[--n];
         }
         for (int round = 0; n > 0 && round < BLOCKED_SETTLE_ROUNDS; round++) {
                 if (round > 0) {

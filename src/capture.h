@@ -114,6 +114,10 @@ struct process_capture {
         size_t n_readable;              /* the stack copies (capture_stacks) */
         bool nice_saved;        /* seize.c: our own priority before the stop */
         int saved_nice;         /* window, restored when it ends */
+        bool maps_early;        /* maps_text and readable were read before the
+                                 * stop (capture_process_early) */
+        size_t reserve_ahead;   /* bytes capture_threads_prestop reserves
+                                 * (capture_reserve) beside its reads */
 };
 
 struct process_capture *process_capture_new(pid_t pid);
@@ -154,6 +158,14 @@ int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, 
  * when the thread is gone. */
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 
+/* capture_thread_prestop for threads[from] to the last, on two threads of
+ * ours when there are many (the reads are independent, and about a quarter
+ * of a snapshot's CPU time at 1000 threads); a thread whose facts cannot be read
+ * is marked vanished.  Meanwhile, the second thread (or else this one)
+ * reserves cap->reserve_ahead bytes of copies, and clears it.  Call with the
+ * thread list complete: it must not grow meanwhile. */
+void capture_threads_prestop(struct process_capture *cap, size_t from);
+
 /* Copies the registers of a stopped thread, and finds what its wait
  * depends on that other threads could change: the futex word (read by
  * capture_locks while every thread is still held, so that lock words agree
@@ -187,9 +199,27 @@ size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_wi
 void capture_fds(struct process_capture *cap);
 
 /* Reads the process-wide facts that must match the stopped threads
- * (/proc/PID/maps, and from it the readable ranges the stack copies need).
- * Returns 0 or a negative errno. */
+ * (/proc/PID/maps, and from it the readable ranges the stack copies need),
+ * unless capture_process_early read them just before the stop.  Returns 0
+ * or a negative errno. */
 int capture_process(struct process_capture *cap);
+
+/* Just before the stop: reads /proc/PID/maps and from it the readable
+ * ranges that the stack copies are sized by, so that capture_process reads
+ * nothing while every thread is held (a maps read grows with the mappings:
+ * 2 per thread, 11-44 ms of the window at 10,000 threads).  The ranges need
+ * not be exact: a stack the early maps do not cover (a thread created
+ * since) is copied on its own, as far as it is readable.  Not done when a
+ * live unwinder reads the maps while the threads are held
+ * (cap->rewind_at_release): that one gets them as they are then.  Returns
+ * 0 or a negative errno (then capture_process reads in the window). */
+int capture_process_early(struct process_capture *cap);
+
+/* After the release, when the maps were read early: reads them again for
+ * the steps after (modules, wait objects, reachability), which then see
+ * every mapping made before the stop, including any made after the early
+ * read.  Keeps the early text when the process is gone. */
+void capture_process_late(struct process_capture *cap);
 
 /* The syscall argument that is a fd for syscall nr, or -1 when it takes none
  * that a wait would block on. */

@@ -94,6 +94,58 @@ static bool name_matches_rules(const char *name, const struct name_rule *rules, 
         return false;
 }
 
+/* Go's standard library, linked into every Go program: a package path
+ * whose first element has no dot (the rule of the go command itself) and is
+ * one of the library's top-level directories, then '.' and the function
+ * (runtime.futex, os.(*File).Read, net/http.(*conn).serve).  A user's
+ * package is "main" or a module path ("github.com/..."), and a C function
+ * that GCC cloned ("sort.part.0") keeps its clone suffix.  A frame with a
+ * source file must be in a Go or Go assembly file. */
+static const char *const go_std_roots[] = {
+        "archive", "bufio", "bytes", "cmp", "compress", "container", "context", "crypto", "database", "debug",
+        "embed", "encoding", "errors", "expvar", "flag", "fmt", "go", "hash", "html", "image", "index", "internal",
+        "io", "iter", "log", "maps", "math", "mime", "net", "os", "path", "plugin", "reflect", "regexp", "runtime",
+        "slices", "sort", "strconv", "strings", "structs", "sync", "syscall", "testing", "text", "time", "unicode",
+        "unique", "unsafe", "vendor", "weak",
+};
+static const char *const gcc_clone_suffixes[] = {
+        "part.", "cold", "isra.", "constprop.", "lto_priv.", "localalias", "clone.", "resolver",
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), k = strlen(suffix);
+        return n >= k && streq(s + n - k, suffix);
+}
+
+static bool frame_is_go_std(const struct leakscan_frame *f)
+{
+        const char *name = f->function;
+        if (f->file && !ends_with(f->file, ".go") && !ends_with(f->file, ".s"))
+                return false;
+        size_t root = strcspn(name, "/.");
+        bool known = false;
+        for (size_t i = 0; i < ARRAY_SIZE(go_std_roots) && !known; i++)
+                known = strlen(go_std_roots[i]) == root && strncmp(name, go_std_roots[i], root) == 0;
+        if (!known)
+                return false;
+        /* the rest of the package path: lower-case elements, no dot */
+        const char *p = name + root;
+        while (*p == '/') {
+                p++;
+                size_t elem = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+                if (elem == 0)
+                        return false;
+                p += elem;
+        }
+        if (*p != '.' || !(isalpha((unsigned char) p[1]) || p[1] == '_' || p[1] == '('))
+                return false;
+        for (size_t i = 0; i < ARRAY_SIZE(gcc_clone_suffixes); i++)
+                if (startswith(p + 1, gcc_clone_suffixes[i]))
+                        return false;
+        return true;
+}
+
 bool classify_frame_is_system(const struct leakscan_frame *f)
 {
         if (f->system || modules_path_is_system(f->module))
@@ -104,6 +156,8 @@ bool classify_frame_is_system(const struct leakscan_frame *f)
          * instantiated in the program */
         if (startswith(f->function, "__") || startswith(f->function, "std::") ||
             startswith(f->function, "__gnu_cxx::"))
+                return true;
+        if (frame_is_go_std(f))
                 return true;
         if (f->file)
                 return false;   /* the user's own code, built with debug info */

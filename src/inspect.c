@@ -138,10 +138,11 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                 return -ENOMEM;
         cap->held_tids = held_tids;
         cap->n_held = n_held;
-        /* Room for the stack copies, faulted in before the stop: a blocked
+        /* Room for the stack copies, faulted in before the stop (beside
+         * the pre-stop reads, capture_threads_prestop): a blocked
          * thread's stack from SP to its top is a few KiB (its frames, struct
          * pthread and TLS); the main thread's runs into argv and environ. */
-        (void) capture_reserve(cap, (size_t) threads * 8192 + opts->stack_window);
+        cap->reserve_ahead = (size_t) threads * 8192 + opts->stack_window;
         /* an unwinder that reads the live process must see the registers as
          * we found them: seize then re-enters waits only at the release */
         const struct unwinder *live = unwinder_find(opts->unwinder);
@@ -161,9 +162,11 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         cap->has_now = sched_clock_now(&cap->now_sched_ns);
 
         /* ---- the target is held from here ----
-         * First what must agree across threads (registers, lock words,
-         * maps) while every thread is stopped; then each thread's stack,
-         * which only that thread writes, releasing it right after. */
+         * First what must agree across threads (registers, lock words)
+         * while every thread is stopped; then each thread's stack, which
+         * only that thread writes, releasing it right after.  The maps
+         * were read just before the stop and are read again after it
+         * (capture_process_early, capture_process_late). */
         int err = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
@@ -195,6 +198,7 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         seize_release(cap);
         /* ---- released ---- */
         capture_fds(cap);
+        capture_process_late(cap);
 
         if (err < 0) {
                 process_capture_free(cap);
@@ -202,6 +206,85 @@ int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
         }
         *ret = cap;
         return 0;
+}
+
+/* Threads of one process mostly share a few stacks (a pool's workers wait
+ * in the same place), and which test started a thread depends on its
+ * stack alone: testname_recognise (regular expressions on every frame) runs
+ * once per distinct stack, the others get a copy of its answer. */
+struct test_cache {
+        size_t *slots;          /* 1 + index into p->threads, 0 empty */
+        size_t size;            /* a power of two */
+};
+
+/* The frames testname_recognise looks at. */
+static const struct leakscan_frame *test_frames(const struct leakscan_thread *t, size_t *ret_n)
+{
+        bool created = t->has_created_by && t->n_created_by > 0;
+        *ret_n = created ? t->n_created_by : t->n_frames;
+        return created ? t->created_by : t->frames;
+}
+
+static uint64_t frames_hash(const struct leakscan_frame *f, size_t n)
+{
+        uint64_t h = n;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ f[i].pc ^ ((uint64_t) f[i].line << 48)) * 0x9e3779b97f4a7c15ull;
+        return h;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+        return a == b || (a && b && streq(a, b));
+}
+
+static bool frames_same(const struct leakscan_frame *a, const struct leakscan_frame *b, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (a[i].pc != b[i].pc || a[i].line != b[i].line || a[i].system != b[i].system ||
+                    a[i].inlined != b[i].inlined || !str_same(a[i].function, b[i].function) ||
+                    !str_same(a[i].file, b[i].file) || !str_same(a[i].module, b[i].module))
+                        return false;
+        return true;
+}
+
+/* testname_recognise for p->threads[i], through the cache (which may have
+ * no slots: then directly).  Returns 0 or -ENOMEM. */
+static int recognise_test(struct test_cache *c, struct leakscan_process *p, size_t i)
+{
+        struct leakscan_thread *lt = &p->threads[i];
+        if (!c->slots || lt->test)
+                return testname_recognise(lt);
+        size_t n;
+        const struct leakscan_frame *f = test_frames(lt, &n);
+        size_t h = (size_t) (frames_hash(f, n) >> 20) & (c->size - 1);
+        for (; c->slots[h]; h = (h + 1) & (c->size - 1)) {
+                const struct leakscan_thread *seen = &p->threads[c->slots[h] - 1];
+                size_t m;
+                const struct leakscan_frame *g = test_frames(seen, &m);
+                if (m != n || !frames_same(f, g, n))
+                        continue;
+                if (!seen->test)
+                        return 0;
+                struct leakscan_test *test = calloc(1, sizeof *test);
+                if (!test)
+                        return -ENOMEM;
+                *test = (struct leakscan_test) { .framework = seen->test->framework, .line = seen->test->line };
+                test->name = seen->test->name ? strdup(seen->test->name) : NULL;
+                test->file = seen->test->file ? strdup(seen->test->file) : NULL;
+                if ((seen->test->name && !test->name) || (seen->test->file && !test->file)) {
+                        free(test->name);
+                        free(test->file);
+                        free(test);
+                        return -ENOMEM;
+                }
+                lt->test = test;
+                return 0;
+        }
+        int r = testname_recognise(lt);
+        if (r == 0)
+                c->slots[h] = i + 1;
+        return r;
 }
 
 /* Unwinds t (a captured thread, or a creator's copy) and appends its
@@ -238,6 +321,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
 
         struct modules *mods = NULL;
         struct blocked_memory *blocked = NULL;
+        struct test_cache tests = {0};
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -257,6 +341,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 r = -ENOMEM;
                 goto out_detach;
         }
+        tests.size = 64;
+        while (tests.size < cap->n_threads * 2)
+                tests.size *= 2;
+        tests.slots = calloc(tests.size, sizeof *tests.slots);       /* none: no cache */
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 if (t->vanished)
@@ -296,7 +384,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 }
                 lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
                 /* which test started it: from the creator's stack, else its own */
-                r = testname_recognise(lt);
+                r = recognise_test(&tests, p, p->n_threads - 1);
                 if (r < 0)
                         goto out_detach;
 
@@ -330,6 +418,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
 out_detach:
         unwinder->detach(ustate);
 out:
+        free(tests.slots);
         blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);

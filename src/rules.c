@@ -43,6 +43,13 @@ struct runtime {
         const char *shared_idle[MAX_GLOBS];     /* waits where an idle thread is in
                                                  * the runtime's common keeping,
                                                  * whoever made it */
+        const char *stack_roots[MAX_GLOBS];     /* its functions where a thread's
+                                                 * stack begins or switches to
+                                                 * another (no start_thread below):
+                                                 * the unwind ends there, or past
+                                                 * them shows another stack's
+                                                 * frames, so they stand for the
+                                                 * entry */
         const char *why;
 };
 
@@ -61,7 +68,10 @@ static const struct runtime runtimes[] = {
           .entries = { "blas_thread_server" },
           .why = "BLAS worker threads wait for the next call" },
         { .id = "glib", .title = "GLib",
-          .modules = { "libglib-2.0.so*", "libgio-2.0.so*", "libgobject-2.0.so*" },
+          /* and the extension modules GIO loads by itself from its modules
+           * directory (dconf's GSettings backend, gvfs, glib-networking):
+           * the program never links or calls them */
+          .modules = { "libglib-2.0.so*", "libgio-2.0.so*", "libgobject-2.0.so*", "*/gio/modules/*.so" },
           .symbols = { "g_*", "_g_*", "glib_*", "gdbus_*" },
           .entries = { "g_thread_proxy" },
           .user_apis = { "g_thread_new", "g_thread_try_new", "g_thread_create*", "g_thread_pool_new*",
@@ -71,8 +81,9 @@ static const struct runtime runtimes[] = {
            * queue is waited on with the _unlocked ones */
           .shared_idle = { "g_async_queue_pop", "g_async_queue_timeout_pop", "g_thread_pool_wait_for_new_pool",
                            "g_thread_pool_spawn_thread" },
-          .why = "its worker context, the D-Bus thread, GTask's pool and the threads kept for any pool wait "
-                 "for work; a thread or a GThreadPool the user made is the user's" },
+          .why = "its worker context, the D-Bus thread, GTask's pool, the threads kept for any pool and "
+                 "those of GIO's modules (dconf's worker) wait for work; a thread or a GThreadPool the user made "
+                 "is the user's" },
         { .id = "libuv", .title = "libuv",
           .modules = { "libuv.so*" }, .symbols = { "uv_*", "uv__*" }, .entries = { "worker", "uv__*" },
           .user_apis = { "uv_thread_create*" },
@@ -110,6 +121,20 @@ static const struct runtime runtimes[] = {
         { .id = "jvm", .title = "the JVM (HotSpot)",
           .modules = { "libjvm.so*" }, .entries = { "thread_native_entry*", "java_start*", "*" },
           .why = "its garbage collector, compiler and service threads live as long as the VM" },
+        /* Go's scheduler keeps its OS threads (Ms) for the life of the
+         * process and never ends them; goroutines are not threads, and one
+         * holds an M only while it blocks in a system call or C code (its
+         * user frames are on the stack, so it is judged).  An idle M sleeps
+         * on its scheduler stack (g0), switched to by runtime.mcall or
+         * started by runtime.mstart from a raw clone: no start_thread.
+         * Go's symbols hold a dot and a package path, no C name does. */
+        { .id = "go", .title = "the Go runtime",
+          .symbols = { "runtime.*", "runtime/*", "internal/runtime/*", "os/signal.signal_recv*",
+                       "os/signal.loop*" },
+          .stack_roots = { "runtime.mcall*", "runtime.mstart*", "runtime.systemstack*", "runtime.morestack*",
+                           "runtime.goexit*", "runtime.rt0_go*", "runtime.clone*" },
+          .why = "the scheduler's threads (Ms) idle for the next goroutine, the template thread, and the "
+                 "signal loop of os/signal live as long as the process" },
         { .id = "cuda", .title = "CUDA",
           .modules = { "libcuda.so*" }, .entries = { "*" },
           .why = "the driver's own threads (cuda-EvtHandlr, in poll for the life of the context)" },
@@ -347,10 +372,10 @@ void rules_print_defaults(FILE *f)
         for (size_t i = 0; i < ARRAY_SIZE(runtimes); i++) {
                 const struct runtime *rt = &runtimes[i];
                 fprintf(f, "runtime:%s\t# %s: threads entered at ", rt->id, rt->title);
-                print_globs(f, rt->entries);
+                print_globs(f, rt->entries[0] ? rt->entries : rt->stack_roots);
                 fputs(" and idle in ", f);
-                print_globs(f, rt->modules);
-                if (rt->symbols[0]) {
+                print_globs(f, rt->modules[0] ? rt->modules : rt->symbols);
+                if (rt->modules[0] && rt->symbols[0]) {
                         fputs(" or ", f);
                         print_globs(f, rt->symbols);
                 }
@@ -456,10 +481,21 @@ static bool frame_in_runtime(const struct runtime *rt, const struct leakscan_fra
         return in_runtime(rt, &frames[i]) || (j != i && in_runtime(rt, &frames[j]));
 }
 
+/* The innermost frame that is one of the runtime's stack roots, or -1. */
+static ssize_t root_frame(const struct runtime *rt, const struct leakscan_thread *t)
+{
+        for (size_t i = 0; rt->stack_roots[0] && i < t->n_frames; i++)
+                if (any_glob(rt->stack_roots, t->frames[i].function, false))
+                        return (ssize_t) i;
+        return -1;
+}
+
 static bool runtime_idle(const struct runtime *rt, const struct leakscan_thread *t)
 {
-        ssize_t e = entry_frame(t);
-        if (e < 0 || !runtime_entry(rt, &t->frames[e]))
+        ssize_t e = entry_frame(t), root = root_frame(rt, t);
+        if (root >= 0 && (e < 0 || root < e))
+                e = root;       /* the frames past it are another stack's */
+        else if (e < 0 || !runtime_entry(rt, &t->frames[e]))
                 return false;
         /* a static copy's entry ("worker") is known by its name only: some
          * other frame must show the runtime too */

@@ -5,7 +5,7 @@
  * Rules come from the command line (--ignore-top=FUNC ...), suppressions
  * files ("KIND:PATTERN[ in MODULE]" per line) and a built-in list of the
  * runtimes whose own helper threads live as long as the process (OpenMP,
- * OpenBLAS, GLib, libuv, jemalloc, glibc, gRPC, TBB, CUDA).  Patterns are
+ * OpenBLAS, GLib, libuv, jemalloc, glibc, gRPC, TBB, the JVM, CUDA, Go).  Patterns are
  * shell globs on demangled names.
  *
  * A built-in rule ("runtime:ID") ignores a thread only while it is idle

@@ -432,12 +432,10 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         for (size_t i = 0; i < n; i++) {
                 if (process_capture_find(cap, tids[i]))
                         continue;
-                struct thread_capture *t = process_capture_add(cap, tids[i]);
-                if (!t)
+                if (!process_capture_add(cap, tids[i]))
                         return -ENOMEM;
-                if (capture_thread_prestop(cap->pid, t) < 0)
-                        t->vanished = true;
         }
+        capture_threads_prestop(cap, first_new);
         int r = 0;
         struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
@@ -451,6 +449,7 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         r = k;
         }
         if (cap->stop_begin_us == 0) {
+                (void) capture_process_early(cap);
                 seize_hurry(cap);
                 cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
         }

@@ -6,7 +6,8 @@ if it is silent on healthy software.
 Servers (each skipped when not installed; the test is skipped, exit 77, when
 none is): redis-server with 4 I/O threads under redis-benchmark, memcached
 with 4 worker threads under a get/set loop, nginx with a thread pool serving
-files through it.  Every server listens on 127.0.0.1 only, on a port picked
+files through it, haproxy with 4 threads under keep-alive HTTP requests,
+unbound with 4 threads answering a query loop.  Every server listens on 127.0.0.1 only, on a port picked
 free, with its files in a temporary directory; each load is bounded in
 requests and time.
 
@@ -14,11 +15,13 @@ Also checks that each server is left running and untraced, and that it still
 answers after the snapshots.
 
 Usage: check_servers.py LEAKSCAN"""
+import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -223,11 +226,121 @@ http {{
         stop(p)
 
 
+def check_haproxy(tmp):
+    port = free_port()
+    conf = os.path.join(tmp, "haproxy.cfg")
+    with open(conf, "w") as f:
+        f.write(f"""
+global
+    nbthread 4
+    maxconn 256
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{port}
+    http-request return status 200 content-type text/plain string ok
+""")
+    p = start(["haproxy", "-f", conf, "-db"], port)
+    if not p:
+        check(False, "haproxy starts")
+        return
+    try:
+        judge("haproxy", [p.pid], "idle")
+
+        def load(stop_event):
+            conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(8)]
+            for n in range(100000):
+                if stop_event.is_set():
+                    break
+                c = conns[n % len(conns)]
+                c.request("GET", "/")
+                c.getresponse().read()
+        with Load(load):
+            judge("haproxy", [p.pid], "under keep-alive HTTP requests")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/")
+        check(c.getresponse().status == 200, "haproxy still answers after the snapshots")
+    finally:
+        stop(p)
+
+
+def dns_query(name, qid):
+    labels = b"".join(bytes([len(x)]) + x.encode() for x in name.split(".") if x)
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack(">HH", 1, 1)
+
+
+def check_unbound(tmp):
+    port = free_port()
+    conf = os.path.join(tmp, "unbound.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+server:
+    num-threads: 4
+    interface: 127.0.0.1
+    port: {port}
+    do-daemonize: no
+    do-not-query-localhost: no
+    chroot: ""
+    username: ""
+    directory: "{tmp}"
+    pidfile: ""
+    use-syslog: no
+    logfile: "{tmp}/unbound.log"
+    local-zone: "leakscan.test." static
+    local-data: "a.leakscan.test. IN A 10.0.0.1"
+remote-control:
+    control-enable: no
+""")
+    p = subprocess.Popen(["unbound", "-d", "-c", conf], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    answered = False
+    for i in range(50):         # UDP: ready when it answers
+        s.sendto(dns_query("a.leakscan.test.", i), ("127.0.0.1", port))
+        try:
+            answered = len(s.recv(512)) > 12
+            break
+        except OSError:
+            time.sleep(0.1)
+    if not answered:
+        check(False, "unbound starts and answers")
+        stop(p)
+        return
+    try:
+        judge("unbound", [p.pid], "idle")
+
+        def load(stop_event):
+            for n in range(200000):
+                if stop_event.is_set():
+                    break
+                s.sendto(dns_query("a.leakscan.test.", n & 0xffff), ("127.0.0.1", port))
+                try:
+                    s.recv(512)
+                except socket.timeout:
+                    pass
+        with Load(load):
+            judge("unbound", [p.pid], "answering queries")
+        s.settimeout(5)
+        s.sendto(dns_query("a.leakscan.test.", 7), ("127.0.0.1", port))
+        reply = b""
+        while reply[:2] != b"\0\7":     # skip answers the load left behind
+            reply = s.recv(512)
+        check(len(reply) > 12, "unbound still answers after the snapshots")
+    finally:
+        s.close()
+        stop(p)
+
+
 def main():
     global LEAKSCAN
     LEAKSCAN = sys.argv[1]
     os.environ["PATH"] += ":/usr/sbin:/sbin"      # nginx, for a user whose PATH lacks them
-    servers = [(check_redis, "redis-server"), (check_memcached, "memcached"), (check_nginx, "nginx")]
+    servers = [(check_redis, "redis-server"), (check_memcached, "memcached"), (check_nginx, "nginx"),
+               (check_haproxy, "haproxy"), (check_unbound, "unbound")]
     ran = 0
     for fn, exe in servers:
         if not shutil.which(exe):

@@ -125,10 +125,45 @@ int main(void)
         CHECK_EQ_INT(watch_add(&w, snapshot(2, a)), 0);
         CHECK_EQ_INT(watch_add(&w, snapshot(2, b)), 0);
         CHECK_EQ_INT(watch_growth(&w, group_of(&w, COND)), 0);
+        watch_done(&w);
+
         /* ...but a reused TID (same number, later start) is a new thread */
         static const int c[][3] = { { 100, 1, MUTEX }, { 101, 7, COND } };
+        w = (struct watch) {0};
+        CHECK_EQ_INT(watch_add(&w, snapshot(2, a)), 0);
         CHECK_EQ_INT(watch_add(&w, snapshot(2, c)), 0);
         CHECK_EQ_INT(watch_growth(&w, group_of(&w, COND)), 1);
+        CHECK_EQ_INT(group_of(&w, SLEEP)->ended, 1);    /* 101 of start 1 ended */
+        watch_done(&w);
+
+        /* an elastic pool: workers that retire after an idle timeout and
+         * come back under a burst.  Counts 3 2 4: its threads are seen to
+         * end, so it grew, but no leak (leaked threads never end) */
+        static const int p1[][3] = { { 100, 1, MUTEX }, { 110, 2, COND }, { 111, 2, COND }, { 112, 2, COND } };
+        static const int p2[][3] = { { 100, 1, MUTEX }, { 110, 2, COND }, { 111, 2, COND } };
+        static const int p3[][3] = { { 100, 1, MUTEX }, { 110, 2, COND }, { 111, 2, COND }, { 113, 8, COND },
+                                     { 114, 8, COND } };
+        w = (struct watch) {0};
+        CHECK_EQ_INT(watch_add(&w, snapshot(4, p1)), 0);
+        CHECK_EQ_INT(watch_add(&w, snapshot(3, p2)), 0);
+        CHECK_EQ_INT(watch_add(&w, snapshot(5, p3)), 0);
+        const struct watch_group *pool = group_of(&w, COND);
+        CHECK(pool && pool->ended == 1 && pool->new_in_last == 2);
+        CHECK_EQ_INT(watch_growth(&w, pool), 0);
+        CHECK(watch_elastic(&w, pool));
+        CHECK(!watch_elastic(&w, group_of(&w, MUTEX)));
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        CHECK_EQ_INT(watch_write_text(f, &w, 1000), 0);
+        fclose(f);
+        CHECK(strstr(text, "no group of threads grew (1 more grew but also lost threads that ended"));
+        free(text);
+        f = open_memstream(&text, &len);
+        CHECK_EQ_INT(watch_write_json(f, &w, 1000), 0);
+        fclose(f);
+        CHECK(strstr(text, "\"groups_grown\": 0, \"groups_elastic\": 1"));
+        free(text);
         watch_done(&w);
 
         /* a baseline ignores what it lists, by TID and start time */

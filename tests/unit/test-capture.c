@@ -6,7 +6,9 @@
  * fd, and the TID index finds every thread. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -190,6 +192,49 @@ static void test_find(void)
         process_capture_free(cap);
 }
 
+/* Whether a maps text has a mapping that holds p. */
+static bool maps_cover(const char *text, const void *p)
+{
+        struct map_entry *maps = NULL;
+        size_t n = 0;
+        if (procfs_parse_maps(text, &maps, &n) < 0)
+                return false;
+        bool found = map_entries_find(maps, n, (uint64_t) (uintptr_t) p) != NULL;
+        map_entries_free(maps, n);
+        return found;
+}
+
+/* Maps read before the stop: the window reads none, a stack mapped after
+ * that read is still copied (alone), and the maps read after the release
+ * show it. */
+static void test_early_maps(void)
+{
+        struct process_capture *cap = process_capture_new(getpid());
+        CHECK_EQ_INT(capture_process_early(cap), 0);
+        CHECK(cap->maps_early);
+        const char *early = cap->maps_text;
+        /* two pages of stack and a guard page above them */
+        uint8_t *late = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(late != MAP_FAILED);
+        if (late == MAP_FAILED) {
+                process_capture_free(cap);
+                return;
+        }
+        memset(late, 0x5a, 2 * page);
+        mprotect(late + 2 * page, page, PROT_NONE);
+        CHECK(!maps_cover(early, late));
+        CHECK_EQ_INT(capture_process(cap), 0);
+        CHECK(cap->maps_text == early);         /* kept, not read again */
+        struct thread_capture *t = add_thread(cap, 1000, (uint64_t) (uintptr_t) (late + 32));
+        capture_all_stacks(cap, 64 * 1024);
+        CHECK_EQ_INT(t->stack_len, 2 * page - 32);
+        CHECK(t->stack && t->stack[0] == 0x5a);
+        capture_process_late(cap);
+        CHECK(cap->maps_text && maps_cover(cap->maps_text, late));
+        process_capture_free(cap);
+        munmap(late, 3 * page);
+}
+
 int main(void)
 {
         page = (size_t) sysconf(_SC_PAGESIZE);
@@ -197,5 +242,6 @@ int main(void)
         test_locks();
         test_fds();
         test_find();
+        test_early_maps();
         return CHECK_DONE();
 }

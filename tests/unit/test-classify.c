@@ -217,6 +217,33 @@ static void test_top_frame(void)
         struct leakscan_frame pool[] = { F("g_cond_wait", "/usr/lib/x86_64-linux-gnu/libglib-2.0.so.0"),
                                          F("g_thread_pool_thread_proxy", "/usr/lib/x86_64-linux-gnu/libglib-2.0.so.0") };
         CHECK_EQ_INT(classify_top_frame(pool, 2), 0);
+
+        /* Go: the standard library (a package path without a dot in its
+         * first element) is the system's, linked into the program; a
+         * goroutine blocked in read(2) is headlined by the user's function */
+#define GOROOT "/usr/lib/go-1.19/src/"
+        struct leakscan_frame go[] = {
+                { .function = "runtime/internal/syscall.Syscall6", .module = PROG,
+                  .file = GOROOT "runtime/internal/syscall/asm_linux_amd64.s", .line = 36 },
+                { .function = "syscall.RawSyscall6", .module = PROG,
+                  .file = GOROOT "runtime/internal/syscall/syscall_linux.go", .line = 38 },
+                { .function = "os.(*File).Read", .module = PROG, .file = GOROOT "os/file.go", .line = 118 },
+                { .function = "main.waitForever", .module = PROG, .file = "/src/tool/main.go", .line = 14 },
+                { .function = "runtime.goexit.abi0", .module = PROG, .file = GOROOT "runtime/asm_amd64.s" } };
+        CHECK_EQ_INT(classify_top_frame(go, 5), 3);
+        /* without DWARF (-ldflags=-w): by the names alone */
+        struct leakscan_frame go_w[] = { F("internal/poll.(*FD).Read", PROG), F("net.(*conn).Read", PROG),
+                                         F("github.com/acme/srv.(*Session).loop", PROG) };
+        CHECK_EQ_INT(classify_top_frame(go_w, 3), 2);
+        /* C functions that GCC cloned keep a dot; they stay the user's */
+        struct leakscan_frame c_clones[] = { F("sort.part.0", PROG), F("time.constprop.0", PROG),
+                                             { .function = "os.isra.0", .module = PROG, .file = "/src/os.c" } };
+        CHECK_EQ_INT(classify_top_frame(c_clones, 3), 0);
+        CHECK_EQ_INT(classify_top_frame(c_clones + 1, 2), 0);
+        CHECK_EQ_INT(classify_top_frame(c_clones + 2, 1), 0);
+        /* a Go name in a C file is no Go frame */
+        struct leakscan_frame c_file = { .function = "net.Dial", .module = PROG, .file = "/src/net.c" };
+        CHECK_EQ_INT(classify_top_frame(&c_file, 1), 0);
 }
 
 static void test_blocked_ms(void)

@@ -356,6 +356,85 @@ static void test_runtimes(void)
         };
         t = thread("", starting, 3);
         CHECK(!matched(&d, &t));
+
+        /* GIO's extension modules are GLib's runtime: `gsettings get` leaves
+         * dconf's worker (made by the dconf module on g_settings_new, never
+         * ended) in its main loop, as Debian's stripped libraries show it */
+#define GIO "/usr/lib/x86_64-linux-gnu/libgio-2.0.so.0.7400.6"
+#define GOBJECT "/usr/lib/x86_64-linux-gnu/libgobject-2.0.so.0.7400.6"
+#define DCONF "/usr/lib/x86_64-linux-gnu/gio/modules/libdconfsettings.so"
+        struct leakscan_frame dconf[] = {
+                F("__poll", LIBC), F(NULL, GLIB), F("g_main_context_iteration", GLIB), F(NULL, DCONF),
+                F(NULL, GLIB), F("start_thread", LIBC), F("__clone3", LIBC),
+        };
+        struct leakscan_frame by_settings[] = {
+                F("__clone_internal", LIBC), F("create_thread", LIBC), F("pthread_create", LIBC), F(NULL, GLIB),
+                F("g_thread_new", GLIB), F(NULL, DCONF), F(NULL, DCONF), F(NULL, DCONF), F(NULL, GOBJECT),
+                F("g_object_new_valist", GOBJECT), F("g_object_new", GOBJECT), F("g_settings_new_full", GIO),
+                F(NULL, "/usr/bin/gsettings"), F("__libc_start_call_main", LIBC),
+        };
+        t = thread("dconf worker", dconf, 7);
+        t.has_created_by = true;
+        t.created_by = by_settings;
+        t.n_created_by = 14;
+        CHECK_EQ_STR(matched(&d, &t), "default: GLib");
+        /* ...but a program's own library of that name elsewhere is the user's */
+        dconf[3].module = by_settings[5].module = by_settings[6].module = by_settings[7].module =
+                (char *) "/srv/app/lib/libdconfsettings.so";
+        CHECK(!matched(&d, &t));
+        /* ...and so is a thread the program made with g_thread_new itself */
+        dconf[3].module = (char *) DCONF;
+        by_settings[5] = (struct leakscan_frame) F("start_watcher", "/srv/app/bin/app");
+        CHECK(!matched(&d, &t));
+
+        /* Go: the scheduler's idle Ms, as a Go 1.19 program shows them at
+         * exit.  Their unwind ends in runtime.mcall (past it lie another
+         * stack's frames) or runtime.clone (a raw clone, no start_thread) */
+#define GOAPP "/srv/bin/gotool"
+        struct leakscan_frame go_idle[] = {
+                F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP), F("runtime.notesleep", GOAPP),
+                F("runtime.mPark", GOAPP), F("runtime.stopm", GOAPP), F("runtime.findRunnable", GOAPP),
+                F("runtime.schedule", GOAPP), F("runtime.goexit0", GOAPP), F("runtime.mcall", GOAPP),
+                F("runtime.newproc.abi0", GOAPP), F(NULL, GOAPP),
+        };
+        struct leakscan_frame go_newm[] = {
+                F("runtime.newosproc", GOAPP), F("runtime.newm1", GOAPP), F("runtime.newm", GOAPP),
+                F("runtime.startm", GOAPP), F("runtime.wakep", GOAPP), F("runtime.newproc.func1", GOAPP),
+                F("runtime.systemstack.abi0", GOAPP), F("main.main", GOAPP),
+        };
+        t = thread("gotool", go_idle, 11);
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        t.has_created_by = true;
+        t.created_by = go_newm;
+        t.n_created_by = 8;
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        struct leakscan_frame go_template[] = {
+                F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP), F("runtime.notesleep", GOAPP),
+                F("runtime.templateThread", GOAPP), F("runtime.mstart1", GOAPP), F("runtime.mstart0", GOAPP),
+                F("runtime.mstart.abi0", GOAPP), F("runtime.clone.abi0", GOAPP),
+        };
+        t = thread("gotool", go_template, 8);
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        /* os/signal's loop holds an M in the runtime for good */
+        struct leakscan_frame go_signal[] = {
+                F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP),
+                F("runtime.notetsleep_internal", GOAPP), F("runtime.notetsleepg", GOAPP),
+                F("os/signal.signal_recv", GOAPP), F("os/signal.loop", GOAPP), F("runtime.goexit.abi0", GOAPP),
+        };
+        t = thread("gotool", go_signal, 7);
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        /* a goroutine of the user's blocked in read(2) holds its M: judged */
+        struct leakscan_frame go_read[] = {
+                F("runtime/internal/syscall.Syscall6", GOAPP), F("syscall.RawSyscall6", GOAPP),
+                F("syscall.Syscall", GOAPP), F("syscall.read", GOAPP), F("main.waitForever", GOAPP),
+                F("main.main.func2", GOAPP), F("runtime.goexit.abi0", GOAPP),
+        };
+        t = thread("gotool", go_read, 7);
+        CHECK(!matched(&d, &t));
+        /* ...and a C function is never Go's, whatever its name */
+        go_template[3] = (struct leakscan_frame) F("mstart_worker", GOAPP);
+        t = thread("gotool", go_template, 8);
+        CHECK(!matched(&d, &t));
         rule_set_done(&d);
 }
 
