@@ -124,19 +124,24 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
                 return -ESRCH;
         if (sc.running || sc.nr < 0)
                 return -EAGAIN;
+        return capture_syscall_at(tid, sc.nr, sc.args, sc.sp, sc.pc, window, ret);
+}
 
-        struct thread_capture t = { .tid = tid, .syscall_nr = sc.nr, .regs_valid = true };
-        arch_regs_from_syscall(&t.regs, sc.nr, sc.args, sc.sp, sc.pc);
+int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, uint64_t pc, size_t window,
+                       struct thread_capture *ret)
+{
+        struct thread_capture t = { .tid = tid, .syscall_nr = nr, .regs_valid = true };
+        arch_regs_from_syscall(&t.regs, nr, args, sp, pc);
         if (window > 0) {
                 t.stack = malloc(window);
                 if (!t.stack)
                         return -ENOMEM;
                 struct iovec local = { t.stack, window };
-                struct iovec remote = { (void *) (uintptr_t) sc.sp, window };
+                struct iovec remote = { (void *) (uintptr_t) sp, window };
                 ssize_t k = process_vm_readv(tid, &local, 1, &remote, 1, 0);
                 t.stack_len = k > 0 ? (size_t) k : 0;
                 t.stack_truncated = t.stack_len == window;
-                t.stack_addr = sc.sp;
+                t.stack_addr = sp;
         }
         *ret = t;
         return 0;

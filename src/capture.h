@@ -154,6 +154,14 @@ bool process_capture_holds(const struct process_capture *cap, pid_t tid);
  * thread is not in a syscall. */
 int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_capture *ret);
 
+/* What capture_blocked_thread gives, from registers the caller knows: tid
+ * waits in syscall nr(args) with stack pointer sp, returning to pc (--at-exit
+ * takes them from a seccomp notification and its clone site).  Copies
+ * window bytes of its stack from sp (0: none) into a new buffer owned by
+ * the caller.  Returns 0 or -ENOMEM. */
+int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, uint64_t pc, size_t window,
+                       struct thread_capture *ret);
+
 /* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
  * when the thread is gone. */
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""--at-exit creator stacks with the stack pointer derived from clone3's
+argument (src/clonesite.h) against the same run reading every stack pointer
+from /proc (LEAKSCAN_CREATOR_SP=proc): every thread's whole "created by"
+stack must be the same, frame by frame, on test-targets/clone_sites (sites
+derived, failing their check, and never derived) and on the churn target
+(a creator thread making threads without end while the program exits).
+Usage: test_creators.py LEAKSCAN TARGET..."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, validate_leakscan_json  # noqa: E402
+
+check = Checks()
+
+
+def creator_stacks(leakscan, target, mode):
+    """Runs target under --at-exit; returns its threads' (name, created_by) sorted, or None."""
+    out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    env = dict(os.environ, LEAKSCAN_TARGET_EXIT="1")
+    env.pop("LEAKSCAN_CREATOR_SP", None)
+    if mode:
+        env["LEAKSCAN_CREATOR_SP"] = mode
+    try:
+        subprocess.run([leakscan, "--at-exit", "--format=json", "-o", out, "--", target], env=env,
+                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        with open(out) as f:
+            report = json.load(f)
+        validate_leakscan_json(report)
+    except (json.JSONDecodeError, FileNotFoundError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        os.unlink(out)
+    stacks = []
+    for p in report["processes"]:
+        for t in p["threads"]:
+            if t["main"]:
+                continue
+            frames = tuple((f["function"], f["file"], f["line"], os.path.basename(f["module"] or ""), f["offset"])
+                           for f in t["created_by"] or [])
+            stacks.append((t["name"], frames))
+    return sorted(stacks)
+
+
+def main():
+    leakscan, targets = sys.argv[1], sys.argv[2:]
+    for target in targets:
+        name = os.path.basename(target)
+        derived = creator_stacks(leakscan, target, None)
+        read = creator_stacks(leakscan, target, "proc")
+        check(derived is not None and read is not None, f"{name}: both runs give a report")
+        if derived is None or read is None:
+            continue
+        check(len(derived) > 0 and all(frames for _, frames in derived),
+              f"{name}: every thread has a creator stack ({len(derived)} threads)")
+        same = derived == read
+        if not same:
+            for a, b in zip(derived, read):
+                if a != b:
+                    print(f"  derived {a}\n  /proc   {b}")
+                    break
+        check(same, f"{name}: creator stacks derived == read from /proc, frame by frame")
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
