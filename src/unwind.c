@@ -51,7 +51,10 @@ const char *unwind_note_other_stack(const struct modules *mods, const struct thr
         /* a frame just above the window on the same stack is the window
          * running out, not another stack */
         const struct map_entry *window = map_at(mods, t->stack_addr);
-        const struct map_entry *last = map_at(mods, sp);
+        /* the outermost frame's CFA may be the very end of the stack (a
+         * thread started with its SP at the top of its mapping): that
+         * address belongs to the next mapping, but the frame to this one */
+        const struct map_entry *last = window && sp == window->end ? window : map_at(mods, sp);
         if (!window || !last || window == last)
                 return NULL;
         return unwind_note_altstack;

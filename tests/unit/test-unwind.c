@@ -153,6 +153,22 @@ static void check_helpers(void)
         CHECK(unwind_read_stack(&t, 0x1010, &w));
         CHECK(!unwind_read_stack(&t, 0x1011, &w));      /* runs past the copy */
         CHECK(!unwind_read_stack(&t, 0xff8, &w));
+
+        /* the outermost frame's stack pointer at the very end of the stack
+         * mapping is on that stack, not another (a raw clone's thread);
+         * one in another mapping is on another (a sigaltstack) */
+        static const char maps[] = "10000-20000 rw-p 00000000 00:00 0 \n"
+                                   "20000-30000 rw-p 00000000 00:00 0 \n";
+        struct modules *mods = NULL;
+        CHECK(modules_new(getpid(), maps, &mods) == 0);
+        uint8_t window[64] = {0};
+        struct thread_capture top = { .stack = window, .stack_addr = 0x1ff00, .stack_len = sizeof window };
+        struct unwound_frame outer[2] = { { .pc = 0x1000, .sp = 0x1ff00 }, { .pc = 0x2000, .sp = 0x20000 } };
+        struct unwound_stack whole = { .frames = outer, .n = 2 };
+        CHECK(mods && !unwind_note_other_stack(mods, &top, &whole));
+        outer[1].sp = 0x20100;
+        CHECK(mods && unwind_note_other_stack(mods, &top, &whole));
+        modules_free(mods);
 }
 
 int main(void)
