@@ -47,12 +47,11 @@ typedef struct user_regs_struct arch_regs;
 static inline uint64_t arch_regs_pc(const arch_regs *r) { return r->rip; }
 static inline uint64_t arch_regs_sp(const arch_regs *r) { return r->rsp; }
 static inline uint64_t arch_regs_fp(const arch_regs *r) { return r->rbp; }
-/* Registers as /proc/PID/task/TID/syscall shows them for a thread blocked in
- * a syscall: the rest are unknown and left 0. */
-static inline void arch_regs_from_syscall(arch_regs *r, long nr, const uint64_t args[6], uint64_t sp,
-                                          uint64_t pc)
+/* The registers of a thread held at the entry of syscall nr(args), the
+ * syscall instruction ending at pc, as a thread blocked in that call shows
+ * them: for a copy whose live registers the tracer rewrote. */
+static inline void arch_regs_at_syscall_entry(arch_regs *r, long nr, const uint64_t args[6], uint64_t pc)
 {
-        *r = (arch_regs) {0};
         r->orig_rax = (unsigned long long) nr;
         r->rax = (unsigned long long) -38;     /* -ENOSYS: at the syscall's entry */
         r->rdi = args[0];
@@ -61,8 +60,17 @@ static inline void arch_regs_from_syscall(arch_regs *r, long nr, const uint64_t 
         r->r10 = args[3];
         r->r8 = args[4];
         r->r9 = args[5];
-        r->rsp = sp;
         r->rip = pc;
+}
+
+/* Registers as /proc/PID/task/TID/syscall shows them for a thread blocked in
+ * a syscall: the rest are unknown and left 0. */
+static inline void arch_regs_from_syscall(arch_regs *r, long nr, const uint64_t args[6], uint64_t sp,
+                                          uint64_t pc)
+{
+        *r = (arch_regs) {0};
+        arch_regs_at_syscall_entry(r, nr, args, pc);
+        r->rsp = sp;
 }
 
 /* Pops a return address: the state the caller will see when a leaf
@@ -128,21 +136,6 @@ static inline bool arch_regs_returned_eintr(const arch_regs *r)
         return (long) r->orig_rax >= 0 && (long) r->rax == -4;
 }
 
-/* The registers of a thread held at the entry of syscall nr(args), the
- * syscall instruction ending at pc, as a thread blocked in that call shows
- * them: for a copy whose live registers the tracer rewrote. */
-static inline void arch_regs_at_syscall_entry(arch_regs *r, long nr, const uint64_t args[6], uint64_t pc)
-{
-        r->orig_rax = (unsigned long long) nr;
-        r->rax = (unsigned long long) -38;     /* -ENOSYS: at the syscall's entry */
-        r->rdi = args[0];
-        r->rsi = args[1];
-        r->rdx = args[2];
-        r->r10 = args[3];
-        r->r8 = args[4];
-        r->r9 = args[5];
-        r->rip = pc;
-}
 
 /* Makes a thread stopped just after a syscall returned execute it again on
  * resume, as the kernel itself does for -ERESTARTNOHAND: the argument
