@@ -105,6 +105,8 @@ struct sv_qthread {
                                  * not in a ptrace stop */
         bool exiting;           /* held in an exit_group of its own */
         long slept_in;          /* the call our first stop interrupted, or -1 */
+        bool woken;             /* our first stop ended a wait of its: its
+                                 * last-ran time is ours from then on */
         bool restarted;         /* HELD entering slept_in again: a wait it
                                  * was in before the exit, not a new call */
         long last_call;         /* the last call it entered but restart_syscall
@@ -1037,6 +1039,7 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                                                            arch_regs_blocked_syscall(&t.regs);
                                 if (qt->slept_in >= 0 && qt->slept_in != SYS_restart_syscall)
                                         qt->last_call = qt->slept_in;
+                                qt->woken = qt->slept_in >= 0;
                         }
                 } else {
                         sv_q_resume(qt);        /* an interrupt a signal overtook */
@@ -1446,6 +1449,11 @@ static int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t 
                 struct thread_capture *t = process_capture_find(cap, qt->tid);
                 if (!t || t->vanished || !t->regs_valid || qt->in_notif)
                         continue;
+                /* our first stop woke it from that wait, and the scheduler's
+                 * last-ran time is now ours: how long it had waited before
+                 * is unknown, not 0 */
+                if (qt->woken)
+                        t->has_exec_start = false;
                 /* restart_syscall resumes the last call our stops ended:
                  * name that one (its arguments are still in the registers) */
                 if (t->syscall_nr == SYS_restart_syscall && qt->last_call >= 0)

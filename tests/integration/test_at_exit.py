@@ -115,6 +115,12 @@ def main():
     code, rep, _, _ = run(leakscan, [prog("status"), "3"])
     check(code == 3 and rep["processes"][0]["exit"] == {"code": 3} and rep["summary"]["leaked"] == 1,
           f"exit status 3 passes through, with the leak reported ({code})")
+    # its thread waited for the mutex since before the exit; the stop at the
+    # exit woke it, so how long it had waited is unknown, never "0 ms"
+    stuck = [t for t in rep["processes"][0]["threads"] if t["leaked"]]
+    check(len(stuck) == 1 and stuck[0]["state"] == "mutex" and stuck[0]["blocked_ms"] is None,
+          f"a wait the exit's stop interrupted has an unknown blocked time, not 0 "
+          f"({[(t['state'], t['blocked_ms']) for t in stuck]})")
     for meson_status in (77, 99):
         code, _, _, _ = run(leakscan, [prog("status"), str(meson_status)])
         check(code == meson_status, f"meson's {meson_status} passes through ({code})")
