@@ -437,13 +437,8 @@ static int read_switches(pid_t pid, pid_t tid, char *ret_state, uint64_t *ret_nv
         char path[64], text[4096];
         long nvcsw;
         snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (read_small_file(path, text, sizeof text) <= 0)
                 return -ESRCH;
-        ssize_t n = read(fd, text, sizeof text - 1);
-        if (n <= 0)
-                return -ESRCH;
-        text[n] = 0;
         const char *state = strstr(text, "\nState:\t");
         if (!state || procfs_parse_status_field(text, "voluntary_ctxt_switches", &nvcsw) < 0 || nvcsw < 0)
                 return -ESRCH;

@@ -113,14 +113,7 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
         char path[64], text[256];
         struct proc_syscall sc;
         snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -ESRCH;
-        ssize_t n = read(fd, text, sizeof text - 1);
-        if (n <= 0)
-                return -ESRCH;
-        text[n] = 0;
-        if (procfs_parse_syscall(text, &sc) < 0)
+        if (read_small_file(path, text, sizeof text) <= 0 || procfs_parse_syscall(text, &sc) < 0)
                 return -ESRCH;
         if (sc.running || sc.nr < 0)
                 return -EAGAIN;
@@ -145,24 +138,6 @@ int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, 
         }
         *ret = t;
         return 0;
-}
-
-/* Reads a /proc file that fits in size - 1 bytes with one read (procfs
- * files of one record produce all of it at once): an open, a read and a
- * close, where read_full_file needs a second read for the end of file and a
- * malloc.  Returns the length, -EFBIG when it did not fit, or -errno. */
-static ssize_t read_small_file(const char *path, char *buf, size_t size)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = read(fd, buf, size - 1);
-        if (n < 0)
-                return -errno;
-        if ((size_t) n == size - 1)
-                return -EFBIG;
-        buf[n] = 0;
-        return n;
 }
 
 int capture_thread_prestop(pid_t pid, struct thread_capture *t)

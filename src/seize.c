@@ -514,13 +514,8 @@ static bool seize_holds_all(const struct process_capture *cap)
         char path[64], text[1024];
         struct proc_stat st;
         snprintf(path, sizeof path, "/proc/%d/stat", (int) cap->pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (read_small_file(path, text, sizeof text) <= 0)
                 return false;
-        ssize_t n = read(fd, text, sizeof text - 1);
-        if (n <= 0)
-                return false;
-        text[n] = 0;
         return procfs_parse_stat(text, &st) == 0 && st.num_threads == stopped;
 }
 

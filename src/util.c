@@ -87,3 +87,18 @@ int grow_array(void *array, size_t *cap, size_t n, size_t size)
         *cap = ncap;
         return 0;
 }
+
+ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n == size - 1)
+                return -EFBIG;
+        buf[n] = 0;
+        return n;
+}
+

@@ -58,6 +58,13 @@ ssize_t read_full_file(const char *path, char **ret);
 /* The same, relative to a directory fd. */
 ssize_t read_full_file_at(int dirfd, const char *path, char **ret);
 
+/* Reads a /proc file that fits in size - 1 bytes with one read into buf,
+ * NUL-terminated (procfs files of one record produce all of it at once):
+ * an open, a read and a close, where read_full_file needs a second read for
+ * the end of file and a malloc.  Returns the length, -EFBIG when it did not
+ * fit, or a negative errno. */
+ssize_t read_small_file(const char *path, char *buf, size_t size);
+
 /* Writes into buf (of size >= 16) a short excerpt of s fit to quote in an
  * error line: at most max visible characters (then "..."), with control
  * characters, quotes, backslashes and bytes >= 0x7f as \xNN, \", \\.
