@@ -22,28 +22,11 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "exitcode.h"
 #include "reach.h"
 #include "track.h"
 #include "unwind.h"
 #include "util.h"
-
-/* Exit statuses.  -p: CANNOT_INSPECT before LEAKS before OK.  --at-exit, in
- * this order of precedence: PROGRAM could not be started (NOT_FOUND,
- * NOT_EXECUTABLE); PROGRAM failed (its own status, or SIGNALED_BASE + N when
- * killed by signal N: meson's 77 and 99 pass through like any other); the
- * --timeout struck (TIMEOUT); leaks (--error-exitcode, LEAKS by default);
- * else OK.  A failure of leakscan's own (CANNOT_INSPECT) never hides
- * PROGRAM's status: a program that ran keeps it. */
-enum {
-        EXIT_OK = 0,
-        EXIT_LEAKS = 1,
-        EXIT_USAGE = 2,
-        EXIT_CANNOT_INSPECT = 3,
-        EXIT_TIMEOUT = 124,
-        EXIT_NOT_EXECUTABLE = 126,
-        EXIT_NOT_FOUND = 127,
-        EXIT_SIGNALED_BASE = 128,
-};
 
 #ifndef LEAKSCAN_VERSION
 #define LEAKSCAN_VERSION "0"
