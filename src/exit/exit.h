@@ -69,6 +69,7 @@ struct sv_hold {
         uint64_t exit_ip;       /* in_exit: the same for its exit */
         bool native;            /* made with the native ABI: the only one we
                                  * can make exit_group again for */
+        bool seized;            /* traced, never stopped: see sv_q_seize_held */
 };
 
 /* Where a thread of an exiting process stands in its quarantine (see
@@ -77,7 +78,8 @@ enum sv_qstate {
         SVQ_PENDING,            /* seized and interrupted, not stopped yet */
         SVQ_STOPPED,            /* in a ptrace stop we keep */
         SVQ_FREE,               /* running, stopped at each syscall */
-        SVQ_HELD,               /* held before a call with an effect outside */
+        SVQ_HELD,               /* held before a call with an effect outside,
+                                 * or at a signal (held_sig) */
         SVQ_GONE,               /* ended, or never ours */
 };
 
@@ -101,6 +103,13 @@ struct sv_qthread {
                                  * was in before the exit, not a new call */
         long last_call;         /* the last call it entered but restart_syscall
                                  * (which resumes it), or -1 */
+        int held_sig;           /* HELD at the delivery of this signal, or 0 */
+        int held_sig_code;      /* its si_code, */
+        uint64_t held_sig_pc, held_sig_addr;    /* where, and its si_addr */
+        bool ended;             /* ended during the grace: it finished */
+        bool asleep;            /* in an indefinite wait at the trap: stopped
+                                 * there for good, never resumed */
+        bool armed;             /* made to call exit_group if let go */
 };
 
 struct sv_quarantine {
@@ -114,6 +123,12 @@ struct sv_quarantine {
         bool has_stop_us;
         uint64_t stop_us;       /* from begin_us to every thread stopped */
         bool settled;           /* a thread ended or was held: judge sooner */
+        struct leakscan_process *trap;  /* the process as it stood at the trap,
+                                         * analysed and judged, or NULL */
+        bool trap_taken;        /* the trap snapshot was taken */
+        bool past_trap;         /* its copy is made: stopped threads may be
+                                 * armed (sv_q_arm) */
+        bool trap_failed;       /* it failed, as trap->inspect_error says */
 };
 
 /* A process with threads held in exit_group. */
@@ -124,6 +139,7 @@ struct sv_process {
         struct sv_hold *holds;  /* kept once answered: see sv_on_exit */
         size_t n_holds;
         bool exit_redone;       /* exit_group was called again for it */
+        bool no_grace;          /* --grace=0: judged as the trap found it */
         uint64_t grace_deadline_us, next_check_us, backoff_us;
         struct sv_quarantine q; /* its other threads while it exits */
 };
@@ -200,6 +216,13 @@ void sv_respond_continue(struct supervisor *sv, uint64_t id);
 void sv_publish_pending(struct supervisor *sv, uint64_t in_hand);
 void sv_add_lingering(struct supervisor *sv, pid_t tid);
 int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held, bool everything_leaks);
+/* Snapshots and analyses process p the moment its exit begins, its other
+ * threads stopped or asleep, into p->q.trap, which decides each thread's
+ * state; resume(p) is called once the copy is made. */
+void sv_judge_trap(struct supervisor *sv, struct sv_process *p, void (*resume)(struct sv_process *p));
+/* Whether thread tid could be reported, as p's trap snapshot judged it
+ * (true when there is none). */
+bool sv_trap_could_report(const struct sv_process *p, pid_t tid);
 
 /* quarantine.c: the other threads of an exiting process kept from acting outside it */
 struct sv_qthread *sv_q_find(struct sv_quarantine *q, pid_t tid);
@@ -212,6 +235,7 @@ char *sv_q_describe_call(const struct sv_qthread *qt);
 bool sv_q_hold_clone(struct supervisor *sv, const struct seccomp_notif *n);
 int sv_q_redo_exit_group(struct sv_process *p, uint64_t syscall_end, int code);
 bool sv_q_traces(const struct supervisor *sv, pid_t tid);
+void sv_q_resume_stopped(struct sv_process *p);
 
 /* hold.c: exits held, checked through the grace period, and released */
 void sv_note_reaped(struct supervisor *sv, pid_t tid, int status);

@@ -203,10 +203,14 @@ static bool sv_others_busy(struct sv_process *p)
         size_t n = 0;
         if (procfs_list_tasks(p->pid, &tids, &n) < 0)
                 return false;
+        /* only threads that could be reported are waited for (a pool
+         * thread a rule ignores is not); every one is looked at, since
+         * that also notices a sleeper that woke (sv_q_busy) */
+        bool busy = false;
         for (size_t i = 0; i < n; i++)
-                if (!sv_is_held(p, tids[i]) && sv_q_busy(p, tids[i]))
-                        return true;
-        return false;
+                if (!sv_is_held(p, tids[i]) && sv_q_busy(p, tids[i]) && sv_trap_could_report(p, tids[i]))
+                        busy = true;
+        return busy;
 }
 
 /* One grace check of an exiting process: judge it once nothing can change

@@ -3,6 +3,7 @@
  * and bookkeeping around it.  A failure to judge is the report's, never the
  * program's: it goes into the process's inspect_error. */
 #include "exit/exit.h"
+#include "model.h"
 
 /* ---- judging ---- */
 
@@ -114,27 +115,21 @@ void sv_add_lingering(struct supervisor *sv, pid_t tid)
         }
 }
 
-/* Snapshots process pid (held threads as /proc shows them) and adds it to
- * the report.  everything_leaks: the --timeout report, where every thread
- * counts, the main one included.  A failure is the report's, not ours: it
- * goes into the process's inspect_error, and the program's own status
- * stands.  Returns 0, or -ENOMEM when not even that could be recorded. */
-int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held, bool everything_leaks)
+/* Snapshots process pid into lp (its identity read already): held threads,
+ * and quarantined ones that were never stopped (asleep at the trap, or
+ * waiting for our answer), as /proc shows them, without a stop; stopped ones
+ * as they stand.  Once the copy is made, resume (if not NULL) is called
+ * with sp: the analysis runs on the copy.  A failure is lp's inspect_error.
+ * Returns 0, 1 when it failed (said in lp), or -ENOMEM when not even that
+ * could be recorded. */
+static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
+                            struct sv_process *sp, struct leakscan_process *lp,
+                            void (*resume)(struct sv_process *sp))
 {
-        struct leakscan_process *lp = sv_report_add(sv);
-        if (!lp)
-                return -ENOMEM;
-        lp->pid = pid;
-        inspect_read_identity(lp);
-
-        /* quarantined threads: the stopped ones are read as they stand, the
-         * others (waiting for our answer, or asleep in D) from /proc */
-        struct sv_process *sp = sv_find_process(sv, pid);
         struct sv_quarantine *q = sp && sp->q.active && !sp->q.released ? &sp->q : NULL;
         _cleanup_free_ pid_t *proc_read = NULL, *preseized = NULL;
         size_t n_proc_read = n_held, n_preseized = 0;
         if (q) {
-                sv_q_stop_all(sv, sp);
                 proc_read = calloc(n_held + q->n + 1, sizeof *proc_read);
                 preseized = calloc(q->n + 1, sizeof *preseized);
                 if (!proc_read || !preseized)
@@ -152,22 +147,15 @@ int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
                 lp->has_exit_stop = q->has_stop_us;
                 lp->exit_stop_us = q->stop_us;
         }
-        if (sp && sp->q.error && !lp->inspect_error) {
-                char buf[320];
-                snprintf(buf, sizeof buf, "threads ran on unquarantined after its exit began: leakscan %s",
-                         sp->q.error == -EPERM ? "may not trace them (a non-dumpable process needs CAP_SYS_PTRACE)" :
-                         sp->q.error == -EBUSY ? "could not trace one, already traced by another process" :
-                         "could not trace one");
-                lp->inspect_error = strdup(buf);
-        }
-
         struct process_capture *cap = NULL;
         int r = inspect_snapshot_preseized(pid, &sv->opts->inspect, held, n_proc_read, preseized, n_preseized, &cap);
+        if (resume)
+                resume(sp);
         if (r < 0) {
                 lp->not_inspected = true;
                 free(lp->inspect_error);
                 lp->inspect_error = sv_describe_judge_error(pid, r, true);
-                return 0;
+                return 1;
         }
         /* a thread stopped at a syscall's entry: described as in that call
          * (a held one's live registers were rewritten: see sv_q_hold) */
@@ -185,14 +173,29 @@ int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
                  * name that one (its arguments are still in the registers) */
                 if (t->syscall_nr == SYS_restart_syscall && qt->last_call >= 0)
                         t->syscall_nr = qt->last_call;
-                if (!(qt->at_entry && (qt->state == SVQ_STOPPED || qt->state == SVQ_HELD)))
+                /* asleep at the trap in a call our stop ended with some
+                 * progress (a short write): still in that call */
+                long nr = arch_regs_syscall_nr(&t->regs);
+                if (qt->asleep && !qt->at_entry && t->syscall_nr < 0 && nr >= 0) {
+                        t->syscall_nr = nr;
+                        uint64_t args[6];
+                        arch_regs_syscall_args(&t->regs, args);
+                        int fd_arg = syscalls_fd_arg(nr);
+                        if (fd_arg >= 0)
+                                t->wait_fd = (int) args[fd_arg];
+                } else if (!(qt->at_entry && (qt->state == SVQ_STOPPED || qt->state == SVQ_HELD))) {
                         continue;
-                arch_regs_at_syscall_entry(&t->regs, qt->nr, qt->args, qt->entry_pc);
-                t->syscall_nr = qt->nr == SYS_restart_syscall && qt->last_call >= 0 ? qt->last_call : qt->nr;
+                } else {
+                        arch_regs_at_syscall_entry(&t->regs, qt->nr, qt->args, qt->entry_pc);
+                        t->syscall_nr = qt->nr == SYS_restart_syscall && qt->last_call >= 0 ? qt->last_call : qt->nr;
+                        nr = qt->nr;
+                }
+                uint64_t args[6];
+                arch_regs_syscall_args(&t->regs, args);
                 /* the file its fd argument names (capture_fds saw no call) */
-                int fd_arg = syscalls_fd_arg(qt->nr);
+                int fd_arg = syscalls_fd_arg(nr);
                 char path[64], target[512];
-                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) pid, fd_arg >= 0 ? (int) qt->args[fd_arg] : -1);
+                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) pid, fd_arg >= 0 ? (int) args[fd_arg] : -1);
                 ssize_t len = fd_arg >= 0 && !t->fd_target ? readlink(path, target, sizeof target - 1) : -1;
                 if (len > 0) {
                         target[len] = 0;
@@ -227,7 +230,7 @@ int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
                 lt->exiting = qt->exiting ||
                         (qt->state != SVQ_STOPPED && qt->state != SVQ_HELD &&
                          (lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit || lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit_group));
-                if (qt->state == SVQ_HELD && !qt->exiting && !qt->restarted &&
+                if (qt->state == SVQ_HELD && !qt->exiting && !qt->restarted && !qt->held_sig &&
                     !(lt->held_call = sv_q_describe_call(qt)))
                         r = -ENOMEM;
         }
@@ -238,9 +241,154 @@ int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
                 lp->not_inspected = lp->n_threads == 0;
                 free(lp->inspect_error);
                 lp->inspect_error = sv_describe_judge_error(pid, r, false);
-                return 0;
+                return 1;
         }
+        return 0;
+}
+
+static struct judge_policy sv_policy(const struct supervisor *sv, bool everything_leaks)
+{
         struct judge_policy policy = sv->opts->judge ? *sv->opts->judge : (struct judge_policy) {0};
         policy.mode = everything_leaks ? JUDGE_TIMEOUT : JUDGE_AT_EXIT;
+        return policy;
+}
+
+void sv_judge_trap(struct supervisor *sv, struct sv_process *p, void (*resume)(struct sv_process *p))
+{
+        struct sv_quarantine *q = &p->q;
+        q->trap_taken = true;
+        struct leakscan_process *lp = calloc(1, sizeof *lp);
+        _cleanup_free_ pid_t *held = sv_held_tids(p);
+        if (!lp || !held) {
+                free(lp);
+                if (resume)
+                        resume(p);
+                q->trap_taken = false;  /* judged at the end instead */
+                return;
+        }
+        lp->pid = p->pid;
+        inspect_read_identity(lp);
+        int r = sv_snapshot_into(sv, p->pid, held, p->n_holds, p, lp, resume);
+        if (r < 0) {
+                process_free_contents(lp);
+                free(lp);
+                q->trap_taken = false;
+                return;
+        }
+        q->trap_failed = r > 0;
+        /* which threads could be reported: the grace waits for no other */
+        struct judge_policy policy = sv_policy(sv, false);
+        if (!q->trap_failed)
+                (void) judge_process(lp, &policy);
+        q->trap = lp;
+}
+
+bool sv_trap_could_report(const struct sv_process *p, pid_t tid)
+{
+        const struct leakscan_process *lp = p->q.trap;
+        if (!lp || p->q.trap_failed)
+                return true;
+        for (size_t i = 0; i < lp->n_threads; i++)
+                if (lp->threads[i].tid == tid)
+                        return lp->threads[i].leaked;
+        return true;    /* not in the snapshot: unknown */
+}
+
+/* The note for a thread held at a signal during the grace, into
+ * lt->held_call.  Returns 0 or -ENOMEM. */
+static int sv_note_signal(struct leakscan_thread *lt, const struct sv_qthread *qt)
+{
+        char buf[200];
+        const char *name = sigabbrev_np(qt->held_sig);
+        bool fault = qt->held_sig_code > 0 && (qt->held_sig == SIGSEGV || qt->held_sig == SIGBUS ||
+                                               qt->held_sig == SIGILL || qt->held_sig == SIGFPE ||
+                                               qt->held_sig == SIGTRAP);
+        if (fault)
+                snprintf(buf, sizeof buf, "SIG%s at 0x%" PRIx64 " (address 0x%" PRIx64 "): crashed during the grace, "
+                         "after the process began to exit (a use after destruction?); not delivered",
+                         name ? name : "?", qt->held_sig_pc, qt->held_sig_addr);
+        else
+                snprintf(buf, sizeof buf, "SIG%s at 0x%" PRIx64 ": received during the grace, after the process "
+                         "began to exit; not delivered", name ? name : "?", qt->held_sig_pc);
+        free(lt->held_call);
+        lt->held_call = strdup(buf);
+        return lt->held_call ? 0 : -ENOMEM;
+}
+
+/* The report of process sp from its trap snapshot: threads that ended during
+ * the grace finished and are left out; what the others did after the trap
+ * is a note (held_call), never their state. */
+static int sv_judge_from_trap(struct supervisor *sv, struct sv_process *sp, bool everything_leaks)
+{
+        struct sv_quarantine *q = &sp->q;
+        struct leakscan_process *lp = sv_report_add(sv);
+        if (!lp)
+                return -ENOMEM;
+        *lp = *q->trap;
+        free(q->trap);
+        q->trap = NULL;
+        if (!q->released)
+                sv_q_stop_all(sv, sp);
+        size_t k = 0;
+        int r = 0;
+        for (size_t i = 0; i < lp->n_threads; i++) {
+                struct leakscan_thread *lt = &lp->threads[i];
+                const struct sv_qthread *qt = sv_q_find(q, lt->tid);
+                if (qt && qt->ended && !everything_leaks) {
+                        thread_free_contents(lt);
+                        continue;
+                }
+                if (qt && qt->state == SVQ_HELD && qt->held_sig && r == 0)
+                        r = sv_note_signal(lt, qt);
+                else if (qt && qt->state == SVQ_HELD && !qt->exiting && !qt->restarted && !lt->held_call && r == 0 &&
+                         !(lt->held_call = sv_q_describe_call(qt)))
+                        r = -ENOMEM;
+                lp->threads[k++] = *lt;
+        }
+        lp->n_threads = k;
+        if (r < 0 || q->trap_failed)
+                return r;
+        struct judge_policy policy = sv_policy(sv, everything_leaks);
         return judge_process(lp, &policy);
+}
+
+/* Judges process pid and adds it to the report: from the snapshot taken at
+ * its trap when there is one (sv_judge_trap), else from a snapshot now
+ * (held threads as /proc shows them).  everything_leaks: the --timeout
+ * report, where every thread counts, the main one included.  A failure is
+ * the report's, not ours: it goes into the process's inspect_error, and the
+ * program's own status stands.  Returns 0, or -ENOMEM when not even that
+ * could be recorded. */
+int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held, bool everything_leaks)
+{
+        struct sv_process *sp = sv_find_process(sv, pid);
+        int r;
+        if (sp && sp->q.trap) {
+                r = sv_judge_from_trap(sv, sp, everything_leaks);
+        } else {
+                struct leakscan_process *lp = sv_report_add(sv);
+                if (!lp)
+                        return -ENOMEM;
+                lp->pid = pid;
+                inspect_read_identity(lp);
+                if (sp && sp->q.active && !sp->q.released)
+                        sv_q_stop_all(sv, sp);
+                r = sv_snapshot_into(sv, pid, held, n_held, sp, lp, NULL);
+                if (r == 0) {
+                        struct judge_policy policy = sv_policy(sv, everything_leaks);
+                        r = judge_process(lp, &policy);
+                }
+                r = r > 0 ? 0 : r;
+        }
+        struct leakscan_report *rep = sv->report;
+        struct leakscan_process *lp = rep->n_processes ? &rep->processes[rep->n_processes - 1] : NULL;
+        if (r == 0 && lp && lp->pid == pid && sp && sp->q.error && !lp->inspect_error) {
+                char buf[320];
+                snprintf(buf, sizeof buf, "threads ran on unquarantined after its exit began: leakscan %s",
+                         sp->q.error == -EPERM ? "may not trace them (a non-dumpable process needs CAP_SYS_PTRACE)" :
+                         sp->q.error == -EBUSY ? "could not trace one, already traced by another process" :
+                         "could not trace one");
+                lp->inspect_error = strdup(buf);
+        }
+        return r;
 }

@@ -110,6 +110,56 @@ static void sv_q_on_syscall_stop(struct sv_process *p, struct sv_qthread *qt)
         sv_q_hold(&p->q, qt, native, p->exit_code);
 }
 
+static void sv_q_arm(struct sv_process *p, struct sv_qthread *qt);
+
+/* Holds a thread in its signal-delivery-stop of sig: the signal is not
+ * delivered (a fault's handler or default action, a timer's signal, a
+ * kill), and the thread is reported with it.  Should leakscan die, a tracee
+ * let go resumes without the signal: so it is made to call exit_group with
+ * the process's status, from the exiting thread's syscall instruction. */
+static void sv_q_hold_signal(struct sv_process *p, struct sv_qthread *qt, int sig)
+{
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        p->q.settled = true;
+        qt->state = SVQ_HELD;
+        qt->held_sig = sig;
+        qt->sig = 0;
+        if (ptrace(PTRACE_GETSIGINFO, qt->tid, 0, &si) == 0) {
+                qt->held_sig_code = si.si_code;
+                qt->held_sig_addr = (uint64_t) (uintptr_t) si.si_addr;
+        }
+        arch_regs regs;
+        if (ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) == 0)
+                qt->held_sig_pc = arch_regs_pc(&regs);
+        if (p->q.past_trap)
+                sv_q_arm(p, qt);
+}
+
+/* Makes a thread we keep stopped for good (held at a signal, or asleep at
+ * the trap) call exit_group with the process's status should it ever be let
+ * go (leakscan killed), from the exiting thread's syscall instruction: it
+ * would otherwise run on from a stop the direct run never had.  Done once
+ * the trap snapshot has read its registers. */
+static void sv_q_arm(struct sv_process *p, struct sv_qthread *qt)
+{
+        arch_regs regs;
+        if (qt->armed || ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) < 0)
+                return;
+        qt->armed = true;
+        const struct sv_hold *h = p->n_holds ? &p->holds[0] : NULL;
+        uint64_t end = h && h->native ? (h->group_ip ? h->group_ip : h->exit_ip) : 0;
+        uint8_t insn[ARCH_SYSCALL_INSN_LEN];
+        struct iovec local = { insn, sizeof insn };
+        struct iovec remote = { (void *) (uintptr_t) (end - sizeof insn), sizeof insn };
+        if (!end || process_vm_readv(qt->tid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn ||
+            !arch_is_syscall_insn(insn))
+                return;
+        arch_regs_set_syscall(&regs, end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
+                              (uint64_t) p->exit_code);
+        (void) ptrace(PTRACE_SETREGS, qt->tid, 0, &regs);
+}
+
 /* One wait status of a quarantined thread, consumed. */
 static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt, int status)
 {
@@ -131,7 +181,11 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                         if (first && ptrace(PTRACE_GETREGSET, qt->tid, (void *) NT_PRSTATUS, &iov) == 0 &&
                             arch_regs_native(iov.iov_len)) {
                                 t.regs_valid = true;
-                                seize_undo_eintr(p->pid, &t);
+                                /* one asleep at the trap is never resumed:
+                                 * its registers stay as our stop left them,
+                                 * which the snapshot reads as that wait */
+                                if (!qt->asleep)
+                                        seize_undo_eintr(p->pid, &t);
                                 qt->slept_in = t.rewound ? arch_regs_syscall_nr(&t.regs) :
                                                            arch_regs_blocked_syscall(&t.regs);
                                 if (qt->slept_in >= 0 && qt->slept_in != SYS_restart_syscall)
@@ -154,12 +208,10 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                 sv_q_on_syscall_stop(p, qt);
                 return;
         }
-        /* a signal-delivery-stop: the signal goes on with the thread */
-        qt->sig = sig;
-        if (qt->state == SVQ_PENDING || qt->stopping)
-                qt->state = SVQ_STOPPED;
-        else
-                sv_q_resume(qt);
+        /* a signal-delivery-stop: a fault, or a signal sent after the exit
+         * began.  Directly the exit_group would have killed the thread
+         * first: held at the signal, never delivered */
+        sv_q_hold_signal(p, qt, sig);
         (void) sv;
 }
 
@@ -181,6 +233,7 @@ static bool sv_q_poll_one(struct supervisor *sv, struct sv_process *p, struct sv
                 return false;
         if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED) {
                 qt->state = SVQ_GONE;
+                qt->ended = !p->q.released;
                 p->q.settled = true;
                 if (qt->tid != sv->main_pid)
                         (void) waitpid(qt->tid, NULL, __WALL | WNOHANG);
@@ -303,6 +356,32 @@ static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned time
         }
 }
 
+/* Traces p's held threads without stopping them, so that a signal sent to
+ * the process while its exit is held (an alarm an atexit handler armed)
+ * stays pending: the kernel turns a fatal signal into the end of the whole
+ * process at once only when its leader is untraced, and a traced thread in
+ * a killable wait is woken by nothing but SIGKILL.  Their end is reaped as
+ * a lingering tracee's.  Where the wait is interruptible they are parked
+ * already (sv_secure_hold). */
+static void sv_q_seize_held(struct supervisor *sv, struct sv_process *p)
+{
+        for (size_t i = 0; sv->killable_wait && i < p->n_holds; i++) {
+                struct sv_hold *h = &p->holds[i];
+                if (h->parked || h->seized || ptrace(PTRACE_SEIZE, h->tid, 0, 0) < 0)
+                        continue;
+                h->seized = true;
+                sv_add_lingering(sv, h->tid);
+        }
+}
+
+/* Whether thread tid of pid sleeps in an indefinite wait (or
+ * uninterruptibly): nothing but another thread, another process or a signal
+ * can end it, and the trap reads it from /proc without a stop. */
+static bool sv_q_asleep(pid_t pid, pid_t tid, struct proc_stat *st)
+{
+        return inspect_thread_may_finish(pid, tid, st) == 0 && (st->state == 'S' || st->state == 'D');
+}
+
 /* Process p begins to exit: seize and interrupt every thread but the held
  * ones, at once, then let them run quarantined through the grace period.
  * A thread we may not trace (-EPERM: the program made itself non-dumpable;
@@ -311,6 +390,7 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
 {
         struct sv_quarantine *q = &p->q;
         q->begin_us = now_usec(CLOCK_MONOTONIC);
+        sv_q_seize_held(sv, p);
         for (int pass = 0; pass < 10; pass++) {
                 _cleanup_free_ pid_t *tids = NULL;
                 size_t n = 0, added = 0;
@@ -325,6 +405,8 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
                         struct sv_qthread *qt = sv_q_add(q, tids[i]);
                         if (!qt)
                                 break;
+                        struct proc_stat st;
+                        bool asleep = sv_q_asleep(p->pid, qt->tid, &st);
                         if (ptrace(PTRACE_SEIZE, qt->tid, 0, (void *) (long) PTRACE_O_TRACESYSGOOD) < 0) {
                                 int e = errno;
                                 qt->state = SVQ_GONE;
@@ -333,9 +415,15 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
                                 continue;
                         }
                         q->active = true;
+                        added++;
+                        /* asleep in an indefinite wait: the direct run's
+                         * exit_group would kill it there, so it never runs
+                         * again.  Our stop ends or disturbs its wait (a
+                         * short write, an EINTR, a futex word read again),
+                         * but it is never resumed to see that */
+                        qt->asleep = asleep;
                         if (ptrace(PTRACE_INTERRUPT, qt->tid, 0, 0) < 0)
                                 qt->state = SVQ_GONE;   /* gone already */
-                        added++;
                 }
                 if (added == 0)
                         break;
@@ -345,11 +433,27 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
         /* a thread that waits for our answer (its own exit) stops only
          * later: the loop takes its stop then */
         sv_q_wait(sv, p, 50);
-        if (sv->opts->grace_ms == 0)
-                return;         /* judged at once, as they stand */
-        for (size_t i = 0; i < q->n; i++) {
-                struct sv_qthread *qt = &q->threads[i];
-                if (qt->state == SVQ_STOPPED && !qt->group_stop)
+        /* the snapshot that decides each thread's state is this one;
+         * with a grace, the stopped threads go on once it is copied */
+        p->no_grace = sv->opts->grace_ms == 0;
+        sv_judge_trap(sv, p, sv_q_resume_stopped);
+}
+
+/* Once the trap snapshot is copied: lets the threads that were running or
+ * in a timed wait at the trap go on, quarantined; the others stay stopped
+ * for good, armed (sv_q_arm).  With no grace, all stay. */
+void sv_q_resume_stopped(struct sv_process *p)
+{
+        p->q.past_trap = true;
+        for (size_t i = 0; i < p->q.n; i++) {
+                struct sv_qthread *qt = &p->q.threads[i];
+                if (qt->state == SVQ_HELD && qt->held_sig)
+                        sv_q_arm(p, qt);
+                if (qt->state != SVQ_STOPPED || qt->group_stop)
+                        continue;
+                if (qt->asleep || p->no_grace)
+                        sv_q_arm(p, qt);
+                else
                         sv_q_resume(qt);
         }
 }

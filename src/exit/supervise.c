@@ -18,6 +18,7 @@
  * once the program runs is an error of supervise_run: it is said in the
  * report, and the program's status stands. */
 #include "exit/exit.h"
+#include "model.h"
 
 void supervise_options_init(struct supervise_options *opts)
 {
@@ -178,6 +179,9 @@ static void supervisor_free(struct supervisor *sv)
         for (size_t i = 0; i < sv->n_procs; i++) {
                 free(sv->procs[i].holds);
                 free(sv->procs[i].q.threads);
+                if (sv->procs[i].q.trap)
+                        process_free_contents(sv->procs[i].q.trap);
+                free(sv->procs[i].q.trap);
         }
         free(sv->procs);
         free(sv->lingering);
