@@ -437,6 +437,11 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
          * with a grace, the stopped threads go on once it is copied */
         p->no_grace = sv->opts->grace_ms == 0;
         sv_judge_trap(sv, p, sv_q_resume_stopped);
+        /* the grace starts now: during the analysis the quarantined
+         * threads waited for the loop at their first syscall-stop */
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        p->grace_deadline_us = now + (uint64_t) sv->opts->grace_ms * 1000u;
+        p->next_check_us = now;
 }
 
 /* Once the trap snapshot is copied: lets the threads that were running or

@@ -22,6 +22,9 @@
  *              reported at exit, in its write.
  *   waiters    two threads wait on one condition variable for ever: both
  *              reported as condition variable waiters.
+ *   napper     only a thread napping in 1 ms steps (a timed wait, as a
+ *              pool's idle worker): a rule that ignores it means the exit
+ *              waits no grace for it (issue 16 item 6).
  *
  * Every thread is known to be in place before main returns: main waits
  * for the condition (its /proc state), never for a time. */
@@ -221,6 +224,8 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "ualarm") == 0) {
                 start(napper, "napper", 0);
                 atexit(arm_alarm);
+        } else if (strcmp(mode, "napper") == 0) {
+                start(napper, "napper", 0);
         } else if (strcmp(mode, "sender") == 0) {
                 start(sender, "sender", 1);
         } else if (strcmp(mode, "waiters") == 0) {

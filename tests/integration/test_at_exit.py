@@ -326,6 +326,19 @@ def main():
               f"after_exit {mode}: ends as directly ({direct}), {name} reported as at the exit's start "
               f"({outcomes})")
 
+    # issue 16 item 6: the grace waits only for threads that could be
+    # reported.  A napping thread a rule ignores: a 60 s grace is not spent
+    # (the run would outlast the 30 s limit); not ignored, it is reported
+    code, rep, _, err = run(leakscan, ["--grace=60s", "--ignore-name=napper", prog("after_exit"), "napper"],
+                            timeout=30)
+    threads = rep["processes"][0]["threads"] if rep else []
+    check(code == 0 and [t["name"] for t in threads if t.get("ignored_by")] == ["napper"]
+          and not leaked_threads(rep),
+          f"an ignored thread in a timed wait: the grace is not waited for it ({code}, {err.strip()[-80:]})")
+    code, rep, _, _ = run(leakscan, ["--grace=100ms", prog("after_exit"), "napper"], timeout=30)
+    check(code == 1 and [t["name"] for t in leaked_threads(rep)] == ["napper"],
+          f"...and, not ignored, it is waited for and reported ({code})")
+
     # a thread in a timed wait at the exit finishes within the grace with
     # quiet calls only: no leak; one asleep in an indefinite wait stays
     # asleep (issue 16 item 3), however soon the other would wake it
