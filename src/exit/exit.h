@@ -157,6 +157,8 @@ struct supervisor {
         const struct supervise_options *opts;
         int listener;
         pid_t main_pid;
+        int main_pidfd;         /* the program's main process, or -1: signals
+                                 * that must never reach a reused PID */
         struct creator_record *creators;
         size_t n_creators, cap_creators;
         struct sv_process *procs;

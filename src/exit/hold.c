@@ -412,7 +412,12 @@ void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n)
 {
         pid_t tgid = tid_tgid((pid_t) n->pid);
         sv->result.strict_seccomp = true;
-        if (tgid > 0 && kill(tgid, SIGKILL) == 0)
+        /* the pidfd names the process tgid was when it was opened; the
+         * notification, still pending after that, proves it was the
+         * thread's: its number was not reused in between */
+        _cleanup_close_ int pidfd = tgid > 0 ? (int) syscall(SYS_pidfd_open, tgid, 0) : -1;
+        if (pidfd >= 0 && ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
+            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
                 return;
         sv_respond_continue(sv, n->id);
 }

@@ -71,6 +71,18 @@ static int sv_on_notification(struct supervisor *sv)
         return r;
 }
 
+/* Sends sig to the program's main process: through its pidfd, which can
+ * name no other process, or, without one, only while it is our unreaped
+ * child (with --follow-forks the loop outlives it: a reaped number may be
+ * another process's by then). */
+static void sv_kill_main(struct supervisor *sv, int sig)
+{
+        if (sv->main_pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, sv->main_pidfd, sig, NULL, 0);
+        else if (!sv->main_ended && !sv->main_reaped)
+                (void) kill(sv->main_pid, sig);
+}
+
 /* --timeout: report every thread of the program, then kill it. */
 static void sv_on_timeout(struct supervisor *sv)
 {
@@ -81,7 +93,7 @@ static void sv_on_timeout(struct supervisor *sv)
                 _cleanup_free_ pid_t *held = p && p->phase == SV_EXITING ? sv_held_tids(p) : NULL;
                 (void) sv_judge(sv, sv->main_pid, held, held ? p->n_holds : 0, true);
         }
-        kill(sv->main_pid, SIGKILL);
+        sv_kill_main(sv, SIGKILL);
 }
 
 static void sv_on_main_exit(struct supervisor *sv, int status)
@@ -201,6 +213,8 @@ static void supervisor_free(struct supervisor *sv)
                 munmap(sv->guardian, sizeof *sv->guardian);
         if (sv->listener >= 0)
                 close(sv->listener);
+        if (sv->main_pidfd >= 0)
+                close(sv->main_pidfd);
 }
 
 /* The supervision cannot go on (err): let every held thread go, leave the
@@ -242,7 +256,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                   struct leakscan_report **ret_report, struct supervise_result *ret,
                   enum supervise_step *ret_failed)
 {
-        struct supervisor sv = { .opts = opts, .listener = -1, .guardian_pipe = -1, .probe_sock = -1,
+        struct supervisor sv = { .opts = opts, .listener = -1, .guardian_pipe = -1, .probe_sock = -1, .main_pidfd = -1,
                                  .queue = { -1, -1 } };
         *ret_failed = SUPERVISE_STEP_START;
         sv.report = calloc(1, sizeof *sv.report);
@@ -269,6 +283,10 @@ int supervise_run(char **argv, const struct supervise_options *opts,
         if (r < 0)
                 goto out;
         sv_sync_wake_up(sv.listener);
+        /* our child, not reaped yet: the pidfd names it, never a process
+         * that reuses its number once it is reaped (Linux 5.3; without it,
+         * only an unreaped main process is signalled) */
+        sv.main_pidfd = (int) syscall(SYS_pidfd_open, sv.main_pid, 0);
         /* where the wait is interruptible, only a ptrace stop protects a
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
@@ -335,7 +353,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                         bool any = false;
                         while (read(sfd, &si, sizeof si) == (ssize_t) sizeof si) {
                                 if (sv_should_forward(&sv, &si))
-                                        kill(sv.main_pid, (int) si.ssi_signo);
+                                        sv_kill_main(&sv, (int) si.ssi_signo);
                                 any |= si.ssi_signo != SIGCHLD;
                         }
                         if (any)
