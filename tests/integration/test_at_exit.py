@@ -146,6 +146,22 @@ def main():
           f"--follow-forks: the child's leak, in its own process, created at fork_leak.c:{line} "
           f"({code}, {len(procs)} processes, {[creator(t) for t in leaks]})")
 
+    # -o FILE-%p.json with --follow-forks: one document per judged process,
+    # each in the file its PID names (issue 16 item 6)
+    with tempfile.TemporaryDirectory() as outdir:
+        p = subprocess.run([leakscan, "--at-exit", "--follow-forks", "--format=json", "-o",
+                            os.path.join(outdir, "r-%p.json"), prog("fork_leak")],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        docs = {}
+        for name in sorted(os.listdir(outdir)):
+            with open(os.path.join(outdir, name)) as f:
+                docs[name] = json.load(f)
+        check(p.returncode == 1 and len(docs) == 2
+              and all([q["pid"] for q in doc["processes"]] == [int(name[2:-5])] for name, doc in docs.items())
+              and sum(doc["summary"]["leaked"] for doc in docs.values()) == 1,
+              f"-o FILE-%p with --follow-forks: one file per judged process, named by its PID "
+              f"({p.returncode}, {sorted(docs)})")
+
     # exec chains
     line = marker_line(os.path.join(src, "leaker.c"), "reader-spawn")
     code, rep, _, _ = run(leakscan, [prog("exec_chain.sh")])
