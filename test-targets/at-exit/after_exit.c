@@ -22,6 +22,12 @@
  *              reported at exit, in its write.
  *   waiters    two threads wait on one condition variable for ever: both
  *              reported as condition variable waiters.
+ *   shared     a thread naps 20 ms, then stores 1 into memory shared
+ *              (MAP_SHARED) with a child process, which prints
+ *              "shared=N" once the parent is gone: directly "shared=0".
+ *              The remaining window of --at-exit (docs/RELIABILITY.md): a
+ *              thread running or in a timed wait at the exit runs on
+ *              through the grace, and a store is no call to hold.
  *   napper     only a thread napping in 1 ms steps (a timed wait, as a
  *              pool's idle worker): a rule that ignores it means the exit
  *              waits no grace for it (issue 16 item 6).
@@ -38,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +130,30 @@ static void *sender(void *arg)
         ssize_t sent = write(pipe_fds[1], buf, n);      /* once: a short write ends it */
         free(buf);
         return (void *) (intptr_t) sent;
+}
+
+static volatile int *shared;
+
+static void *shared_storer(void *arg)
+{
+        (void) arg;
+        nap_ms(20);
+        *shared = 1;
+        for (;;)
+                nap_ms(1);
+        return NULL;
+}
+
+/* The child of mode shared: prints the shared word once its parent has
+ * ended (the pipe's write end, which only the parent holds, closes). */
+static void watch_shared(void)
+{
+        char c;
+        close(pipe_fds[1]);
+        while (read(pipe_fds[0], &c, 1) > 0)
+                ;
+        dprintf(1, "shared=%d\n", *shared);
+        _exit(0);
 }
 
 static void *forever_waiter(void *arg)
@@ -224,6 +257,15 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "ualarm") == 0) {
                 start(napper, "napper", 0);
                 atexit(arm_alarm);
+        } else if (strcmp(mode, "shared") == 0) {
+                shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                if (shared == MAP_FAILED)
+                        return 2;
+                fflush(stdout);
+                if (fork() == 0)
+                        watch_shared();
+                close(pipe_fds[0]);
+                start(shared_storer, "storer", 0);
         } else if (strcmp(mode, "napper") == 0) {
                 start(napper, "napper", 0);
         } else if (strcmp(mode, "sender") == 0) {
