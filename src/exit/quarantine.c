@@ -1,7 +1,8 @@
-/* The quarantine: the other threads of a process whose exit began run on
- * only under ptrace syscall-stops, so that nothing they do is seen outside
- * the process (see the banner below for the rules).  Kept apart from the
- * held exit itself because it is the part that stops threads. */
+/* The quarantine: the other threads of a process whose exit began are
+ * stopped and snapshotted at once; those asleep stay stopped, the others
+ * run on only under ptrace syscall-stops, so that nothing they do is seen
+ * outside the process (see the banner below for the rules).  Kept apart
+ * from the held exit itself because it is the part that stops threads. */
 #include "exit/exit.h"
 
 /* ---- the quarantine ----
@@ -9,17 +10,22 @@
  * have run: a thread that ran on could do what it never could directly
  * (abort on a destroyed object, print after main's last line).  So the
  * moment its exit_group is received, every other thread is seized and
- * interrupted (PTRACE_SEIZE with PTRACE_O_TRACESYSGOOD, PTRACE_INTERRUPT),
- * and through the grace period runs only under ptrace syscall-stops: a call
- * that nobody outside the process can observe (syscalls_quiet: waits,
- * sleeps, clocks, its memory, its own end) goes on; any other is held at its
- * entry, never made, and the thread is reported with that call.  The
- * snapshot takes the stopped threads as they are (preseized), and the
- * exit_group, when it goes on, kills the held ones where they stand.
+ * interrupted (PTRACE_SEIZE with PTRACE_O_TRACESYSGOOD, PTRACE_INTERRUPT)
+ * and the process snapshotted as it stands (preseized): that snapshot
+ * decides how each thread is reported.  A thread that was asleep in an
+ * indefinite wait stays stopped for good (directly it would die in that
+ * wait).  One that was running or in a timed wait runs on through the grace
+ * period, only under ptrace syscall-stops: a call that nobody outside the
+ * process can observe (syscalls_quiet: waits, sleeps, clocks, its memory,
+ * its own end) goes on; any other is held at its entry, never made, and
+ * noted; a fault or signal is held at its signal-delivery-stop, never
+ * delivered, and noted.  The exit_group, when it goes on, kills the held
+ * and stopped ones where they stand.
  *
  * If leakscan dies, the kernel lets its tracees go, and a held thread would
- * make its call after all.  So a held thread is turned, at once, into a
- * thread about to call exit_group with the process's own status: let go, it
+ * make its call after all (a stopped one run on).  So a held or stopped
+ * thread is turned into a thread about to call exit_group with the
+ * process's own status (once the snapshot has its registers): let go, it
  * ends the process as it would have ended without us (the guardian answers
  * that exit_group), and the held call is still never made. */
 
@@ -376,14 +382,16 @@ static void sv_q_seize_held(struct supervisor *sv, struct sv_process *p)
 
 /* Whether thread tid of pid sleeps in an indefinite wait (or
  * uninterruptibly): nothing but another thread, another process or a signal
- * can end it, and the trap reads it from /proc without a stop. */
+ * can end it, and the direct run's exit_group kills it there. */
 static bool sv_q_asleep(pid_t pid, pid_t tid, struct proc_stat *st)
 {
         return inspect_thread_may_finish(pid, tid, st) == 0 && (st->state == 'S' || st->state == 'D');
 }
 
 /* Process p begins to exit: seize and interrupt every thread but the held
- * ones, at once, then let them run quarantined through the grace period.
+ * ones, at once, snapshot and judge the process as it stands
+ * (sv_judge_trap), then let the ones that were running or in a timed wait
+ * run quarantined through the grace period; the others stay stopped.
  * A thread we may not trace (-EPERM: the program made itself non-dumpable;
  * -EBUSY: another tracer) runs on as before, and the report says so. */
 void sv_q_start(struct supervisor *sv, struct sv_process *p)
