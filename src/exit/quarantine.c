@@ -166,6 +166,23 @@ static void sv_q_arm(struct sv_process *p, struct sv_qthread *qt)
         (void) ptrace(PTRACE_SETREGS, qt->tid, 0, &regs);
 }
 
+/* Whether the registers of a thread our interrupt stopped show it inside
+ * an indefinite wait (a -ERESTART* code, or the -EINTR of one the kernel
+ * never restarts, with the call still in orig_rax). */
+static bool sv_q_stop_ended_wait(const arch_regs *regs)
+{
+        long nr = arch_regs_blocked_syscall(regs);
+        if (nr < 0 && arch_regs_returned_eintr(regs))
+                nr = arch_regs_syscall_nr(regs);
+        if (nr < 0)
+                return false;
+        struct classify_input in = { .proc_state = 'S', .syscall_nr = nr };
+        arch_regs_syscall_args(regs, in.args);
+        struct classify_result cr;
+        classify_thread(&in, &cr);
+        return cr.verdict == LEAKSCAN_VERDICT_BLOCKED;
+}
+
 /* One wait status of a quarantined thread, consumed. */
 static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt, int status)
 {
@@ -187,6 +204,12 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                         if (first && ptrace(PTRACE_GETREGSET, qt->tid, (void *) NT_PRSTATUS, &iov) == 0 &&
                             arch_regs_native(iov.iov_len)) {
                                 t.regs_valid = true;
+                                /* our stop ended a wait that only another
+                                 * thread or process could end: asleep at
+                                 * the trap, though /proc showed it running
+                                 * just before (it went to sleep meanwhile) */
+                                if (!qt->asleep && !p->q.past_trap)
+                                        qt->asleep = sv_q_stop_ended_wait(&t.regs);
                                 /* one asleep at the trap is never resumed:
                                  * its registers stay as our stop left them,
                                  * which the snapshot reads as that wait */
