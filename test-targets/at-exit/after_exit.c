@@ -28,6 +28,11 @@
  *              The remaining window of --at-exit (docs/RELIABILITY.md): a
  *              thread running or in a timed wait at the exit runs on
  *              through the grace, and a store is no call to hold.
+ *   forkhold   prints "pid N" (its own), forks a child that naps in a
+ *              thread and returns (its exit held through the grace under
+ *              --follow-forks), and returns once the child is in its
+ *              exit_group: the main process is reaped long before the
+ *              child's exit is judged.
  *   napper     only a thread napping in 1 ms steps (a timed wait, as a
  *              pool's idle worker): a rule that ignores it means the exit
  *              waits no grace for it (issue 16 item 6).
@@ -266,6 +271,29 @@ int main(int argc, char **argv)
                         watch_shared();
                 close(pipe_fds[0]);
                 start(shared_storer, "storer", 0);
+        } else if (strcmp(mode, "forkhold") == 0) {
+                printf("pid %d\n", (int) getpid());
+                fflush(stdout);
+                pid_t child = fork();
+                if (child == 0) {
+                        start(napper, "napper", 0);
+                        return 0;
+                }
+                /* until the child is in its exit_group (held there under
+                 * leakscan) or has ended (a zombie, directly) */
+                char path[64], buf[64];
+                snprintf(path, sizeof path, "/proc/%d/syscall", (int) child);
+                int status;
+                while (waitpid(child, &status, WNOHANG) == 0) {
+                        FILE *f = fopen(path, "r");
+                        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+                        if (f)
+                                fclose(f);
+                        buf[n] = 0;
+                        if (strncmp(buf, "231 ", 4) == 0)
+                                break;
+                        sched_yield();
+                }
         } else if (strcmp(mode, "napper") == 0) {
                 start(napper, "napper", 0);
         } else if (strcmp(mode, "sender") == 0) {

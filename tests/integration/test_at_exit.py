@@ -162,6 +162,45 @@ def main():
               f"-o FILE-%p with --follow-forks: one file per judged process, named by its PID "
               f"({p.returncode}, {sorted(docs)})")
 
+    # --timeout with --follow-forks must never kill a reused PID (issue 17):
+    # in a PID namespace of its own, the main process's number is handed to
+    # a sleeper once the main process is reaped, while a child's exit is
+    # still held; the timeout then strikes
+    inner = r"""
+import os, signal, subprocess, sys, time
+ls, prog = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([ls, "--at-exit", "--follow-forks", "--timeout=3s", "--grace=8s", "-o", os.devnull,
+                      prog, "forkhold"], stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+main = int(p.stdout.readline().split()[1])
+while True:     # reaped: its /proc entry is gone
+    try:
+        with open(f"/proc/{main}/stat") as f:
+            f.read()
+    except FileNotFoundError:
+        break
+    time.sleep(0.01)
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(main - 1))
+sleeper = subprocess.Popen(["sleep", "60"])
+if sleeper.pid != main:
+    print("skip: pid", sleeper.pid, "not", main)
+    sys.exit(0)
+p.wait(timeout=60)
+alive = sleeper.poll() is None
+sleeper.kill()
+print("alive" if alive else "killed", p.returncode)
+"""
+    try:
+        ns = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", inner,
+                             leakscan, prog("after_exit")], capture_output=True, text=True, timeout=90)
+        got = ns.stdout.strip() if ns.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        got = None
+    if got is None or got.startswith("skip"):
+        print(f"skip --timeout and a reused PID: no PID namespace here ({got})")
+    else:
+        check(got == "alive 124", f"--timeout with --follow-forks: a process reusing the main PID survives ({got})")
+
     # exec chains
     line = marker_line(os.path.join(src, "leaker.c"), "reader-spawn")
     code, rep, _, _ = run(leakscan, [prog("exec_chain.sh")])
