@@ -166,7 +166,7 @@ static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWAR
 
 #endif
 
-/* ---- The exit trap's seccomp filter (supervise.c) ----
+/* ---- The exit trap's seccomp filter (exit/seccomp.c) ----
  * A filter sees every ABI the machine can run: on x86_64 the native one,
  * x32 (native audit arch, syscall numbers with bit 30 set) and i386.  Each
  * row names the calls the trap watches by that ABI's own numbers; -1: the

@@ -584,21 +584,22 @@ static int write_suppressions(const struct cli *cli, const struct leakscan_repor
         return close_output(f, NULL, report_write_suppressions(f, report));
 }
 
-/* Writes the report where the options say (FILE, or default_out), counts
- * its leaked threads into *ret_leaked and frees it.  Returns 0, or an exit
- * status for a failure, with its message printed. */
-static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
-                        size_t *ret_leaked)
+/* Whether the -o template names the PID: then each judged process gets a
+ * file of its own. */
+static bool output_names_pid(const char *template)
 {
-        *ret_leaked = report_count_leaked(report);
-        /* text with its suppression lines on stdout: the report on stderr */
-        if (cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text && !cli->at_exit)
-                default_out = stderr;
-        FILE *out = open_output(cli, report->n_processes ? report->processes[0].pid : getpid(), default_out);
-        if (!out) {
-                leakscan_report_free(report);
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        return outpath_expand(template, 1, 0, &a) == 0 && outpath_expand(template, 2, 0, &b) == 0 && !streq(a, b);
+}
+
+/* Writes report (or one process of it) to open_output(pid).  Returns 0, or
+ * an exit status for a failure, with its message printed. */
+static int write_document(const struct cli *cli, const struct leakscan_report *report, pid_t pid,
+                          FILE *default_out)
+{
+        FILE *out = open_output(cli, pid, default_out);
+        if (!out)
                 return EXIT_CANNOT_INSPECT;
-        }
         struct report_options ropts = cli->report;
         ropts.color = streq(cli->color, "always") ||
                       (streq(cli->color, "auto") && isatty(fileno(out)) && !getenv("NO_COLOR"));
@@ -607,7 +608,33 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         if (r == 0 && cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text &&
             cli->at_exit)
                 r = report_write_suppressions(out, report);
-        int status = close_output(out, default_out, r);
+        return close_output(out, default_out, r);
+}
+
+/* Writes the report where the options say (FILE, or default_out), counts
+ * its leaked threads into *ret_leaked and frees it.  With --follow-forks and
+ * a FILE naming the PID (%p), one document per judged process, in the file
+ * its PID names.  Returns 0, or an exit status for a failure, with its
+ * message printed. */
+static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
+                        size_t *ret_leaked)
+{
+        *ret_leaked = report_count_leaked(report);
+        /* text with its suppression lines on stdout: the report on stderr */
+        if (cli->print_suppressions && !cli->suppressions_file && cli->backend == &report_text && !cli->at_exit)
+                default_out = stderr;
+        int status = 0;
+        if (cli->output && report->n_processes > 1 && output_names_pid(cli->output)) {
+                for (size_t i = 0; i < report->n_processes && status == 0; i++) {
+                        struct leakscan_report one = *report;
+                        one.processes = &report->processes[i];
+                        one.n_processes = 1;
+                        status = write_document(cli, &one, report->processes[i].pid, default_out);
+                }
+        } else {
+                status = write_document(cli, report, report->n_processes ? report->processes[0].pid : getpid(),
+                                        default_out);
+        }
         if (status == 0)
                 status = write_suppressions(cli, report);
         leakscan_report_free(report);

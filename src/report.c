@@ -522,7 +522,9 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
         fputc('\n', f);
         if (t->ignored_by)
                 fprintf(f, "    ignored by %s\n", t->ignored_by);
-        if (t->held_call)
+        if (t->held_call && strncmp(t->held_call, "SIG", 3) == 0)
+                fprintf(f, "    held at exit: %s\n", t->held_call);       /* a signal, not a call */
+        else if (t->held_call)
                 fprintf(f, "    held at exit: attempted %s after the process began to exit; never made\n",
                         t->held_call);
         if (t->fd_target)

@@ -2,11 +2,19 @@
 // a flusher thread and never stops it: under "leakscan --at-exit" the
 // report must name that test.  The others start and stop theirs, or start
 // none.  For tests/integration/test_testname.py.
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -14,13 +22,9 @@ namespace {
 
 class Flusher {
 public:
-        /* returns once the thread waits on wake_ (it took the mutex that
-         * wait releases): a program that exits right after finds it there */
         void start()
         {
                 thread_ = std::thread([this] { run(); });
-                std::unique_lock<std::mutex> lock(mutex_);
-                waiting_cv_.wait(lock, [this] { return waiting_; });
         }
 
         void stop()
@@ -35,21 +39,35 @@ public:
 
         void detach() { thread_.detach(); }
 
+        // Waits until the thread sleeps in its wait (state S in /proc):
+        // under --at-exit a thread is reported as it stood when the exit
+        // began, and one still starting then has no wait to show yet.
+        void wait_asleep()
+        {
+                for (;;) {
+                        long tid = tid_;
+                        std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/stat");
+                        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+                        size_t paren = text.rfind(')');
+                        if (tid && paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'S')
+                                return;
+                        sched_yield();
+                }
+        }
+
         __attribute__((noinline)) void run()
         {
                 pthread_setname_np(pthread_self(), "flusher");
                 std::unique_lock<std::mutex> lock(mutex_);
-                waiting_ = true;
-                waiting_cv_.notify_all();
+                tid_ = syscall(SYS_gettid);
                 wake_.wait(lock, [this] { return stopping_; });
         }
 
 private:
         std::mutex mutex_;
         std::condition_variable wake_;
-        std::condition_variable waiting_cv_;
         bool stopping_ = false;
-        bool waiting_ = false;
+        std::atomic<long> tid_{0};
         std::thread thread_;
 };
 
@@ -82,6 +100,7 @@ TEST_F(QueueTest, Leaky)
 {
         auto *f = new Flusher;  // never stopped: its thread outlives the test
         f->start();             // @leaky-start
+        f->wait_asleep();
         f->detach();
 }
 

@@ -180,7 +180,9 @@ struct leakscan_thread {
         const char *reach_note;         /* static text: why reach is unknown, or NULL */
         char *held_call;        /* --at-exit: the call it tried to make after its
                                  * process began to exit, held and never made
-                                 * ("write(1, 0x5581c0, 12)"), or NULL */
+                                 * ("write(1, 0x5581c0, 12)"), or the signal
+                                 * it was held at, never delivered ("SIGSEGV
+                                 * at 0x..."), or NULL */
 };
 
 struct leakscan_process {

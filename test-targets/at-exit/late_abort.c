@@ -9,14 +9,18 @@
  * then finds a held thread).  It prints its pid first, for a test that must
  * wait for the program after leakscan is gone. */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static sem_t started;
+
 static void *abort_later(void *arg)
 {
         (void) arg;
+        sem_post(&started);
         usleep(20000);
         abort();
 }
@@ -38,7 +42,12 @@ int main(int argc, char **argv)
                 pthread_create(&t, NULL, nap, NULL);
                 pthread_detach(t);
         }
+        /* in its nap when the exit begins, not still starting: the
+         * exit's snapshot decides how it is reported */
+        sem_init(&started, 0, 0);
         pthread_create(&t, NULL, abort_later, NULL);
         pthread_detach(t);
+        while (sem_wait(&started) < 0)
+                ;
         return 0;
 }

@@ -1,0 +1,272 @@
+/* The parts of the --at-exit supervisor (src/exit/) and what each takes
+ * and gives.  Internal: supervise.h is the interface.  One struct
+ * supervisor is shared by all parts, owned by supervise_run (supervise.c);
+ * each part's functions are listed under the file that defines them, whose
+ * comments say what they return and who owns what. */
+#ifndef LEAKSCAN_EXIT_EXIT_H
+#define LEAKSCAN_EXIT_EXIT_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "arch.h"
+#include "capture.h"
+#include "classify.h"
+#include "clonesite.h"
+#include "inspect.h"
+#include "judge.h"
+#include "modules.h"
+#include "procfs.h"
+#include "seize.h"
+#include "supervise.h"
+#include "syscalls.h"
+#include "symbolize.h"
+#include "util.h"
+
+/* The stack that created a thread, found again by the thread's TLS. */
+struct creator_record {
+        pid_t tgid;
+        uint64_t tls;
+        struct thread_capture creator;
+};
+
+enum sv_phase { SV_EXITING, SV_JUDGED };
+
+/* A thread held in exit_group, or in the exit that glibc's _exit falls back
+ * to when a signal interrupted its exit_group (see sv_on_exit). */
+struct sv_hold {
+        uint64_t id;            /* the pending notification */
+        pid_t tid;
+        bool in_exit;           /* held in exit, not exit_group */
+        bool answered;
+        bool parked;            /* in a ptrace stop of ours: see sv_park */
+        int park_sig;
+        uint64_t group_ip;      /* where its exit_group's syscall instruction
+                                 * ends: to call it again from there; 0 when
+                                 * we never saw that exit_group */
+        uint64_t exit_ip;       /* in_exit: the same for its exit */
+        bool native;            /* made with the native ABI: the only one we
+                                 * can make exit_group again for */
+        bool seized;            /* traced, never stopped: see sv_q_seize_held */
+};
+
+/* Where a thread of an exiting process stands in its quarantine (see
+ * "the quarantine" below). */
+enum sv_qstate {
+        SVQ_PENDING,            /* seized and interrupted, not stopped yet */
+        SVQ_STOPPED,            /* in a ptrace stop we keep */
+        SVQ_FREE,               /* running, stopped at each syscall */
+        SVQ_HELD,               /* held before a call with an effect outside,
+                                 * or at a signal (held_sig) */
+        SVQ_GONE,               /* ended, or never ours */
+};
+
+struct sv_qthread {
+        pid_t tid;
+        enum sv_qstate state;
+        bool stopping;          /* interrupted for the snapshot: keep its stop */
+        bool group_stop;        /* in a job-control stop: left there */
+        int sig;                /* to deliver when it goes on */
+        bool at_entry;          /* stopped at the entry of nr(args), the */
+        long nr;                /* syscall instruction ending at entry_pc */
+        uint64_t args[6];
+        uint64_t entry_pc;
+        bool in_notif;          /* HELD waiting for our answer to its clone,
+                                 * not in a ptrace stop */
+        bool exiting;           /* held in an exit_group of its own */
+        long slept_in;          /* the call our first stop interrupted, or -1 */
+        bool woken;             /* our first stop ended a wait of its: its
+                                 * last-ran time is ours from then on */
+        bool restarted;         /* HELD entering slept_in again: a wait it
+                                 * was in before the exit, not a new call */
+        long last_call;         /* the last call it entered but restart_syscall
+                                 * (which resumes it), or -1 */
+        int held_sig;           /* HELD at the delivery of this signal, or 0 */
+        int held_sig_code;      /* its si_code, */
+        uint64_t held_sig_pc, held_sig_addr;    /* where, and its si_addr */
+        bool ended;             /* ended during the grace: it finished */
+        bool asleep;            /* in an indefinite wait at the trap: stopped
+                                 * there for good, never resumed */
+        bool armed;             /* made to call exit_group if let go */
+};
+
+struct sv_quarantine {
+        struct sv_qthread *threads;
+        size_t n, cap;
+        bool active;            /* some threads are our tracees */
+        bool released;          /* judged, its exit went on: only reaping left */
+        int error;              /* why a thread runs unquarantined (-EPERM,
+                                 * -EBUSY), or 0 */
+        uint64_t begin_us;      /* when we received the exit */
+        bool has_stop_us;
+        uint64_t stop_us;       /* from begin_us to every thread stopped */
+        bool settled;           /* a thread ended or was held: judge sooner */
+        struct leakscan_process *trap;  /* the process as it stood at the trap,
+                                         * analysed and judged, or NULL */
+        bool trap_taken;        /* the trap snapshot was taken */
+        bool past_trap;         /* its copy is made: stopped threads may be
+                                 * armed (sv_q_arm) */
+        bool trap_failed;       /* it failed, as trap->inspect_error says */
+};
+
+/* A process with threads held in exit_group. */
+struct sv_process {
+        pid_t pid;
+        enum sv_phase phase;
+        int exit_code;          /* exit_group's argument */
+        struct sv_hold *holds;  /* kept once answered: see sv_on_exit */
+        size_t n_holds;
+        bool exit_redone;       /* exit_group was called again for it */
+        bool no_grace;          /* --grace=0: judged as the trap found it */
+        uint64_t grace_deadline_us, next_check_us, backoff_us;
+        struct sv_quarantine q; /* its other threads while it exits */
+};
+
+/* What the guardian needs to answer the notifications the supervisor had
+ * received but not answered when it died: shared memory, written by the
+ * supervisor only.  Ids are consecutive per filter; every one from lo to
+ * hi may still wait. */
+struct guardian_page {
+        volatile uint64_t lo, hi;
+        volatile int known;     /* lo and hi were written */
+};
+
+struct supervisor {
+        const struct supervise_options *opts;
+        int listener;
+        pid_t main_pid;
+        int main_pidfd;         /* the program's main process, or -1: signals
+                                 * that must never reach a reused PID */
+        struct creator_record *creators;
+        size_t n_creators, cap_creators;
+        struct sv_process *procs;
+        size_t n_procs;
+        pid_t *lingering;       /* seized for a snapshot but never stopped (an
+                                 * uninterruptible sleep): still our tracees */
+        size_t n_lingering;
+        struct leakscan_report *report;
+        struct leakscan_process main_identity;  /* exe and cmdline, read at start */
+        struct supervise_result result;
+        bool main_ended;
+        struct guardian_page *guardian;
+        int guardian_pipe;      /* its other end wakes the guardian when we end */
+        pid_t guardian_pid;
+        char *loop_error;       /* why the supervision stopped early, or NULL */
+        bool killable_wait;     /* held calls wait through signals (5.19+) */
+        pid_t probe_pid;        /* see sv_should_forward */
+        int probe_sock;
+        uint64_t last_id;       /* of the last notification received */
+        bool have_last_id;
+        uint64_t n_lost;        /* notifications a signal undid before we got
+                                 * them: ids are consecutive, these are gaps */
+        struct exit_site { pid_t tgid; uint64_t ip; bool in_exit_fn; } *exit_sites;
+        size_t n_exit_sites;
+        pthread_t receiver;     /* see receiver_main */
+        bool receiver_running;
+        volatile sig_atomic_t receiver_stop;
+        int queue[2];           /* received notifications, receiver -> loop */
+        bool main_reaped;       /* the program's end was reaped as a tracee's: */
+        int main_reaped_status; /* see sv_note_reaped */
+        size_t *creator_index;  /* open addressing on (tgid, tls): 1 + index */
+        size_t creator_index_size;      /* into creators, 0 empty; a power of two */
+        struct clone_sites clone_sites; /* where creators' stack pointers come from */
+        int creator_sp_mode;    /* 0 not read yet, 1 derived where it can, 2 /proc
+                                 * only (LEAKSCAN_CREATOR_SP=proc: a diagnostic) */
+};
+
+/* What a notification asks about. */
+enum sv_call { SV_CALL_OTHER, SV_CALL_EXIT_GROUP, SV_CALL_EXIT, SV_CALL_CLONE, SV_CALL_CLONE3, SV_CALL_STRICT };
+
+/* seccomp.c: the filter (install_filter, in the child) and what a notification asks about */
+enum sv_call sv_call_of(const struct seccomp_data *d);
+int install_filter(bool *ret_killable);
+
+/* spawn.c: the program started, its listener in our hands */
+int spawn(char **argv, char **envp, const sigset_t *child_mask,
+          void (*ready)(void *userdata, int listener, const struct seccomp_notif *first), void *userdata, pid_t *ret_pid, int *ret_listener, bool *ret_killable, enum supervise_step *ret_step);
+
+/* creators.c: the creator stack of each thread, for the snapshot */
+const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const struct thread_capture *t);
+pid_t tid_tgid(pid_t tid);
+void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n);
+
+/* judging.c: a snapshot of an exiting process judged into the report; answers to notifications */
+struct leakscan_process *sv_report_add(struct supervisor *sv);
+void sv_respond_continue(struct supervisor *sv, uint64_t id);
+void sv_publish_pending(struct supervisor *sv, uint64_t in_hand);
+void sv_add_lingering(struct supervisor *sv, pid_t tid);
+int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held, bool everything_leaks);
+/* Snapshots and analyses process p the moment its exit begins, its other
+ * threads stopped or asleep, into p->q.trap, which decides each thread's
+ * state; resume(p) is called once the copy is made. */
+void sv_judge_trap(struct supervisor *sv, struct sv_process *p, void (*resume)(struct sv_process *p));
+/* Whether thread tid could be reported, as p's trap snapshot judged it
+ * (true when there is none). */
+bool sv_trap_could_report(const struct sv_process *p, pid_t tid);
+
+/* quarantine.c: the other threads of an exiting process kept from acting outside it */
+struct sv_qthread *sv_q_find(struct sv_quarantine *q, pid_t tid);
+void sv_q_hold(struct sv_quarantine *q, struct sv_qthread *qt, bool native, int code);
+bool sv_q_poll(struct supervisor *sv, struct sv_process *p);
+void sv_q_start(struct supervisor *sv, struct sv_process *p);
+void sv_q_stop_all(struct supervisor *sv, struct sv_process *p);
+bool sv_q_busy(struct sv_process *p, pid_t tid);
+char *sv_q_describe_call(const struct sv_qthread *qt);
+bool sv_q_hold_clone(struct supervisor *sv, const struct seccomp_notif *n);
+int sv_q_redo_exit_group(struct sv_process *p, uint64_t syscall_end, int code);
+bool sv_q_traces(const struct supervisor *sv, pid_t tid);
+void sv_q_resume_stopped(struct sv_process *p);
+
+/* hold.c: exits held, checked through the grace period, and released */
+void sv_note_reaped(struct supervisor *sv, pid_t tid, int status);
+int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64_t syscall_end, int code);
+void sv_release_held(struct supervisor *sv, struct sv_process *p);
+pid_t *sv_held_tids(const struct sv_process *p);
+int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t now);
+struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid);
+int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool in_exit);
+void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n);
+void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n);
+
+/* receiver.c: notifications received at once and queued for the loop */
+void sv_sync_wake_up(int listener);
+int sv_start_receiver(struct supervisor *sv);
+void sv_stop_receiver(struct supervisor *sv);
+
+/* guardian.c: the listener answered when the supervisor is gone */
+void close_all_but(int a, int b);
+void sv_hand_off_listener(struct supervisor *sv);
+void sv_on_listener(void *userdata, int listener, const struct seccomp_notif *first);
+
+/* signals.c: which signals leakscan received are the program's to get */
+int sv_start_probe(struct supervisor *sv);
+void sv_stop_probe(struct supervisor *sv);
+void sv_probe_drain(struct supervisor *sv);
+bool sv_should_forward(const struct supervisor *sv, const struct signalfd_siginfo *si);
+
+/* supervise.c: the loop's priority */
+void sv_loop_priority(bool realtime);
+
+#endif

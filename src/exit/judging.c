@@ -1,0 +1,394 @@
+/* Judging glue: what the supervisor hands the -p pipeline (snapshot,
+ * analyse, judge) for one exiting process, and the report entries, answers
+ * and bookkeeping around it.  A failure to judge is the report's, never the
+ * program's: it goes into the process's inspect_error. */
+#include "exit/exit.h"
+#include "model.h"
+
+/* ---- judging ---- */
+
+struct leakscan_process *sv_report_add(struct supervisor *sv)
+{
+        struct leakscan_report *r = sv->report;
+        struct leakscan_process *np = realloc(r->processes, (r->n_processes + 1) * sizeof *np);
+        if (!np)
+                return NULL;
+        r->processes = np;
+        struct leakscan_process *p = &np[r->n_processes++];
+        *p = (struct leakscan_process) {0};
+        return p;
+}
+
+/* Whether process pid has ended or is ending (a fatal signal kills its
+ * threads one by one): watched for up to 100 ms, since a live process whose
+ * exit we hold does not fail an analysis by itself. */
+static bool sv_process_ending(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        for (int i = 0; i < 100; i++) {
+                _cleanup_free_ char *text = NULL;
+                struct proc_stat ps;
+                if (read_full_file(path, &text) < 0 ||
+                    (procfs_parse_stat(text, &ps) == 0 && (ps.state == 'Z' || ps.state == 'X')))
+                        return true;
+                usleep(1000);
+        }
+        return false;
+}
+
+/* One sentence for the report saying why process pid's threads could not be
+ * checked, when the snapshot (snapshot true) or the analysis of its copy
+ * failed with err.  Returns a new string, or NULL without memory. */
+static char *sv_describe_judge_error(pid_t pid, int err, bool snapshot)
+{
+        char buf[640], path[64];
+        struct stat st;
+        /* a non-dumpable process's /proc files (not its folder) belong to
+         * root; a process that died has none, or is a zombie */
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        if ((snapshot && err == -ESRCH) || sv_process_ending(pid)) {
+                snprintf(buf, sizeof buf, "its threads could not be checked: the process ended (it was killed) "
+                         "while leakscan held its exit, before %s", snapshot ? "they could be stopped" :
+                         "their stacks were unwound");
+        } else if (snapshot && err == -EPERM && geteuid() != 0 && stat(path, &st) == 0 && st.st_uid == 0) {
+                /* a non-dumpable process's /proc files belong to root */
+                snprintf(buf, sizeof buf, "its threads could not be checked: the process made itself non-dumpable "
+                         "(prctl PR_SET_DUMPABLE 0), which only a tracer with CAP_SYS_PTRACE may stop; "
+                         "run leakscan with that capability to check it");
+        } else if (snapshot) {
+                char why[512];
+                snprintf(buf, sizeof buf, "its threads could not be checked: %s",
+                         leakscan_describe_error(err, pid, why, sizeof why));
+        } else {
+                snprintf(buf, sizeof buf, "its threads were stopped and copied, but the copy could not be "
+                         "unwound and analysed (%s%s)", err == -ENOEXEC ? "libdw could not attach: " : "",
+                         strerror(-err));
+        }
+        return strdup(buf);
+}
+
+static void sv_respond(struct supervisor *sv, uint64_t id, int error)
+{
+        struct seccomp_notif_resp resp = { .id = id };
+        if (error)
+                resp.error = -error;
+        else
+                resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        /* ENOENT: the thread was killed or interrupted meanwhile */
+        (void) ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+void sv_respond_continue(struct supervisor *sv, uint64_t id)
+{
+        sv_respond(sv, id, 0);
+}
+
+/* Tells the guardian which notifications may still wait for an answer:
+ * received (the one in hand, and the held ones) and not answered. */
+void sv_publish_pending(struct supervisor *sv, uint64_t in_hand)
+{
+        if (!sv->guardian)
+                return;
+        uint64_t lo = in_hand;
+        for (size_t i = 0; i < sv->n_procs; i++)
+                for (size_t j = 0; j < sv->procs[i].n_holds; j++) {
+                        const struct sv_hold *h = &sv->procs[i].holds[j];
+                        if (!h->answered && (int64_t) (h->id - lo) < 0)
+                                lo = h->id;
+                }
+        sv->guardian->lo = lo;
+        if (!sv->guardian->known || (int64_t) (in_hand - sv->guardian->hi) > 0)
+                sv->guardian->hi = in_hand;
+        sv->guardian->known = 1;
+}
+
+/* Remembers tid as a tracee of ours that has not stopped yet. */
+void sv_add_lingering(struct supervisor *sv, pid_t tid)
+{
+        if (tid == sv->main_pid)
+                return;         /* its stops and its end are supervise_run's */
+        pid_t *l = realloc(sv->lingering, (sv->n_lingering + 1) * sizeof *l);
+        if (l) {
+                sv->lingering = l;
+                sv->lingering[sv->n_lingering++] = tid;
+        }
+}
+
+/* Snapshots process pid into lp (its identity read already): held threads,
+ * and quarantined ones that were never stopped (asleep at the trap, or
+ * waiting for our answer), as /proc shows them, without a stop; stopped ones
+ * as they stand.  Once the copy is made, resume (if not NULL) is called
+ * with sp: the analysis runs on the copy.  A failure is lp's inspect_error.
+ * Returns 0, 1 when it failed (said in lp), or -ENOMEM when not even that
+ * could be recorded. */
+static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
+                            struct sv_process *sp, struct leakscan_process *lp,
+                            void (*resume)(struct sv_process *sp))
+{
+        struct sv_quarantine *q = sp && sp->q.active && !sp->q.released ? &sp->q : NULL;
+        _cleanup_free_ pid_t *proc_read = NULL, *preseized = NULL;
+        size_t n_proc_read = n_held, n_preseized = 0;
+        if (q) {
+                proc_read = calloc(n_held + q->n + 1, sizeof *proc_read);
+                preseized = calloc(q->n + 1, sizeof *preseized);
+                if (!proc_read || !preseized)
+                        return -ENOMEM;
+                if (n_held)
+                        memcpy(proc_read, held, n_held * sizeof *held);
+                for (size_t i = 0; i < q->n; i++) {
+                        const struct sv_qthread *qt = &q->threads[i];
+                        if ((qt->state == SVQ_STOPPED || qt->state == SVQ_HELD) && !qt->in_notif)
+                                preseized[n_preseized++] = qt->tid;
+                        else if (qt->state != SVQ_GONE)
+                                proc_read[n_proc_read++] = qt->tid;
+                }
+                held = proc_read;
+                lp->has_exit_stop = q->has_stop_us;
+                lp->exit_stop_us = q->stop_us;
+        }
+        struct process_capture *cap = NULL;
+        int r = inspect_snapshot_preseized(pid, &sv->opts->inspect, held, n_proc_read, preseized, n_preseized, &cap);
+        if (resume)
+                resume(sp);
+        if (r < 0) {
+                lp->not_inspected = true;
+                free(lp->inspect_error);
+                lp->inspect_error = sv_describe_judge_error(pid, r, true);
+                return 1;
+        }
+        /* a thread stopped at a syscall's entry: described as in that call
+         * (a held one's live registers were rewritten: see sv_q_hold) */
+        for (size_t i = 0; q && i < q->n; i++) {
+                const struct sv_qthread *qt = &q->threads[i];
+                struct thread_capture *t = process_capture_find(cap, qt->tid);
+                if (!t || t->vanished || !t->regs_valid || qt->in_notif)
+                        continue;
+                /* our first stop woke it from that wait, and the scheduler's
+                 * last-ran time is now ours: how long it had waited before
+                 * is unknown, not 0 */
+                if (qt->woken)
+                        t->has_exec_start = false;
+                /* restart_syscall resumes the last call our stops ended:
+                 * name that one (its arguments are still in the registers) */
+                if (t->syscall_nr == SYS_restart_syscall && qt->last_call >= 0)
+                        t->syscall_nr = qt->last_call;
+                /* asleep at the trap in a call our stop ended with some
+                 * progress (a short write): still in that call */
+                long nr = arch_regs_syscall_nr(&t->regs);
+                if (qt->asleep && !qt->at_entry && t->syscall_nr < 0 && nr >= 0) {
+                        t->syscall_nr = nr;
+                        uint64_t args[6];
+                        arch_regs_syscall_args(&t->regs, args);
+                        int fd_arg = syscalls_fd_arg(nr);
+                        if (fd_arg >= 0)
+                                t->wait_fd = (int) args[fd_arg];
+                } else if (!(qt->at_entry && (qt->state == SVQ_STOPPED || qt->state == SVQ_HELD))) {
+                        continue;
+                } else {
+                        arch_regs_at_syscall_entry(&t->regs, qt->nr, qt->args, qt->entry_pc);
+                        t->syscall_nr = qt->nr == SYS_restart_syscall && qt->last_call >= 0 ? qt->last_call : qt->nr;
+                        nr = qt->nr;
+                }
+                uint64_t args[6];
+                arch_regs_syscall_args(&t->regs, args);
+                /* the file its fd argument names (capture_fds saw no call) */
+                int fd_arg = syscalls_fd_arg(nr);
+                char path[64], target[512];
+                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) pid, fd_arg >= 0 ? (int) args[fd_arg] : -1);
+                ssize_t len = fd_arg >= 0 && !t->fd_target ? readlink(path, target, sizeof target - 1) : -1;
+                if (len > 0) {
+                        target[len] = 0;
+                        t->fd_target = strdup(target);
+                }
+        }
+        lp->n_vanished = cap->n_vanished;
+        lp->incomplete = cap->incomplete;
+        lp->stopped_us = cap->stop_end_us - cap->stop_begin_us;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->seized && !t->vanished)
+                        sv_add_lingering(sv, t->tid);
+        }
+        struct creator_lookup creators = { sv_find_creator, sv };
+        int policy_before = SCHED_OTHER;
+        struct sched_param param_before;
+        (void) pthread_getschedparam(pthread_self(), &policy_before, &param_before);
+        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
+                sv_loop_priority(false);
+        r = inspect_analyse(cap, &sv->opts->inspect, &creators, lp);
+        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
+                sv_loop_priority(true);
+        process_capture_free(cap);
+        for (size_t i = 0; q && r == 0 && i < lp->n_threads; i++) {
+                struct leakscan_thread *lt = &lp->threads[i];
+                const struct sv_qthread *qt = sv_q_find(q, lt->tid);
+                if (!qt)
+                        continue;
+                /* read from /proc as if held in exit_group: exiting only if
+                 * it is in an exit of its own */
+                lt->exiting = qt->exiting ||
+                        (qt->state != SVQ_STOPPED && qt->state != SVQ_HELD &&
+                         (lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit || lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit_group));
+                if (qt->state == SVQ_HELD && !qt->exiting && !qt->restarted && !qt->held_sig &&
+                    !(lt->held_call = sv_q_describe_call(qt)))
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                /* what was analysed stays listed, judged by nobody */
+                for (size_t i = 0; i < lp->n_threads; i++)
+                        lp->threads[i].leaked = false;
+                lp->not_inspected = lp->n_threads == 0;
+                free(lp->inspect_error);
+                lp->inspect_error = sv_describe_judge_error(pid, r, false);
+                return 1;
+        }
+        return 0;
+}
+
+static struct judge_policy sv_policy(const struct supervisor *sv, bool everything_leaks)
+{
+        struct judge_policy policy = sv->opts->judge ? *sv->opts->judge : (struct judge_policy) {0};
+        policy.mode = everything_leaks ? JUDGE_TIMEOUT : JUDGE_AT_EXIT;
+        return policy;
+}
+
+void sv_judge_trap(struct supervisor *sv, struct sv_process *p, void (*resume)(struct sv_process *p))
+{
+        struct sv_quarantine *q = &p->q;
+        q->trap_taken = true;
+        struct leakscan_process *lp = calloc(1, sizeof *lp);
+        _cleanup_free_ pid_t *held = sv_held_tids(p);
+        if (!lp || !held) {
+                free(lp);
+                if (resume)
+                        resume(p);
+                q->trap_taken = false;  /* judged at the end instead */
+                return;
+        }
+        lp->pid = p->pid;
+        inspect_read_identity(lp);
+        int r = sv_snapshot_into(sv, p->pid, held, p->n_holds, p, lp, resume);
+        if (r < 0) {
+                process_free_contents(lp);
+                free(lp);
+                q->trap_taken = false;
+                return;
+        }
+        q->trap_failed = r > 0;
+        /* which threads could be reported: the grace waits for no other */
+        struct judge_policy policy = sv_policy(sv, false);
+        if (!q->trap_failed)
+                (void) judge_process(lp, &policy);
+        q->trap = lp;
+}
+
+bool sv_trap_could_report(const struct sv_process *p, pid_t tid)
+{
+        const struct leakscan_process *lp = p->q.trap;
+        if (!lp || p->q.trap_failed)
+                return true;
+        for (size_t i = 0; i < lp->n_threads; i++)
+                if (lp->threads[i].tid == tid)
+                        return lp->threads[i].leaked;
+        return true;    /* not in the snapshot: unknown */
+}
+
+/* The note for a thread held at a signal during the grace, into
+ * lt->held_call.  Returns 0 or -ENOMEM. */
+static int sv_note_signal(struct leakscan_thread *lt, const struct sv_qthread *qt)
+{
+        char buf[200];
+        const char *name = sigabbrev_np(qt->held_sig);
+        bool fault = qt->held_sig_code > 0 && (qt->held_sig == SIGSEGV || qt->held_sig == SIGBUS ||
+                                               qt->held_sig == SIGILL || qt->held_sig == SIGFPE ||
+                                               qt->held_sig == SIGTRAP);
+        if (fault)
+                snprintf(buf, sizeof buf, "SIG%s at 0x%" PRIx64 " (address 0x%" PRIx64 "): crashed during the grace, "
+                         "after the process began to exit (a use after destruction?); not delivered",
+                         name ? name : "?", qt->held_sig_pc, qt->held_sig_addr);
+        else
+                snprintf(buf, sizeof buf, "SIG%s at 0x%" PRIx64 ": received during the grace, after the process "
+                         "began to exit; not delivered", name ? name : "?", qt->held_sig_pc);
+        free(lt->held_call);
+        lt->held_call = strdup(buf);
+        return lt->held_call ? 0 : -ENOMEM;
+}
+
+/* The report of process sp from its trap snapshot: threads that ended during
+ * the grace finished and are left out; what the others did after the trap
+ * is a note (held_call), never their state. */
+static int sv_judge_from_trap(struct supervisor *sv, struct sv_process *sp, bool everything_leaks)
+{
+        struct sv_quarantine *q = &sp->q;
+        struct leakscan_process *lp = sv_report_add(sv);
+        if (!lp)
+                return -ENOMEM;
+        *lp = *q->trap;
+        free(q->trap);
+        q->trap = NULL;
+        if (!q->released)
+                sv_q_stop_all(sv, sp);
+        size_t k = 0;
+        int r = 0;
+        for (size_t i = 0; i < lp->n_threads; i++) {
+                struct leakscan_thread *lt = &lp->threads[i];
+                const struct sv_qthread *qt = sv_q_find(q, lt->tid);
+                if (qt && qt->ended && !everything_leaks) {
+                        thread_free_contents(lt);
+                        continue;
+                }
+                if (qt && qt->state == SVQ_HELD && qt->held_sig && r == 0)
+                        r = sv_note_signal(lt, qt);
+                else if (qt && qt->state == SVQ_HELD && !qt->exiting && !qt->restarted && !lt->held_call && r == 0 &&
+                         !(lt->held_call = sv_q_describe_call(qt)))
+                        r = -ENOMEM;
+                lp->threads[k++] = *lt;
+        }
+        lp->n_threads = k;
+        if (r < 0 || q->trap_failed)
+                return r;
+        struct judge_policy policy = sv_policy(sv, everything_leaks);
+        return judge_process(lp, &policy);
+}
+
+/* Judges process pid and adds it to the report: from the snapshot taken at
+ * its trap when there is one (sv_judge_trap), else from a snapshot now
+ * (held threads as /proc shows them).  everything_leaks: the --timeout
+ * report, where every thread counts, the main one included.  A failure is
+ * the report's, not ours: it goes into the process's inspect_error, and the
+ * program's own status stands.  Returns 0, or -ENOMEM when not even that
+ * could be recorded. */
+int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held, bool everything_leaks)
+{
+        struct sv_process *sp = sv_find_process(sv, pid);
+        int r;
+        if (sp && sp->q.trap) {
+                r = sv_judge_from_trap(sv, sp, everything_leaks);
+        } else {
+                struct leakscan_process *lp = sv_report_add(sv);
+                if (!lp)
+                        return -ENOMEM;
+                lp->pid = pid;
+                inspect_read_identity(lp);
+                if (sp && sp->q.active && !sp->q.released)
+                        sv_q_stop_all(sv, sp);
+                r = sv_snapshot_into(sv, pid, held, n_held, sp, lp, NULL);
+                if (r == 0) {
+                        struct judge_policy policy = sv_policy(sv, everything_leaks);
+                        r = judge_process(lp, &policy);
+                }
+                r = r > 0 ? 0 : r;
+        }
+        struct leakscan_report *rep = sv->report;
+        struct leakscan_process *lp = rep->n_processes ? &rep->processes[rep->n_processes - 1] : NULL;
+        if (r == 0 && lp && lp->pid == pid && sp && sp->q.error && !lp->inspect_error) {
+                char buf[320];
+                snprintf(buf, sizeof buf, "threads ran on unquarantined after its exit began: leakscan %s",
+                         sp->q.error == -EPERM ? "may not trace them (a non-dumpable process needs CAP_SYS_PTRACE)" :
+                         sp->q.error == -EBUSY ? "could not trace one, already traced by another process" :
+                         "could not trace one");
+                lp->inspect_error = strdup(buf);
+        }
+        return r;
+}

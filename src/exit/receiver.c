@@ -1,0 +1,125 @@
+/* The receiver thread: takes the filter's notifications the moment they
+ * arrive, since a held call is safe from signals only once received, and
+ * queues them for the event loop, which may be busy judging. */
+#include "exit/exit.h"
+
+/* ---- the receiver ----
+ * A held call is safe from signals only once it was received
+ * (WAIT_KILLABLE_RECV); until then any signal undoes it.  So a thread of
+ * ours does nothing but receive, at once (at real-time priority where that
+ * is allowed, so that a busy machine does not delay it), and queues what it
+ * received on a pipe for the event loop, which may be busy judging another
+ * process for a while.  It is stopped by SIGURG, which only it unblocks, and
+ * ends by itself once no task uses the filter (sv_listener_unused). */
+
+static void receiver_wake(int sig)
+{
+        (void) sig;
+}
+
+/* Whether no task uses the filter of listener any more: then nothing will
+ * ever be received from it.  Since Linux 6.11 SECCOMP_IOCTL_NOTIF_RECV
+ * returns at once (ENOENT) on such a listener instead of waiting, so a
+ * receiver that retried would spin, at real-time priority, starving other
+ * receivers (other leakscans) of the CPU until we stopped it. */
+static bool sv_listener_unused(int listener)
+{
+        struct pollfd pfd = { listener, POLLIN, 0 };
+        return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
+static void *receiver_main(void *arg)
+{
+        struct supervisor *sv = arg;
+        struct sched_param sp = { .sched_priority = 1 };
+        (void) pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+        sigset_t wake;
+        sigemptyset(&wake);
+        sigaddset(&wake, SIGURG);
+        pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+        while (!sv->receiver_stop) {
+                struct seccomp_notif n;
+                memset(&n, 0, sizeof n);
+                if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+                        if (errno == ENOENT && sv_listener_unused(sv->listener))
+                                break;
+                        if (errno == EINTR || errno == ENOENT)
+                                continue;
+                        break;
+                }
+                if (sv->guardian && (!sv->guardian->known || (int64_t) (n.id - sv->guardian->hi) > 0)) {
+                        if (!sv->guardian->known)
+                                sv->guardian->lo = n.id;
+                        sv->guardian->hi = n.id;
+                        sv->guardian->known = 1;
+                }
+                /* 80 bytes: one atomic pipe write */
+                if (write(sv->queue[1], &n, sizeof n) != (ssize_t) sizeof n)
+                        sv_respond_continue(sv, n.id);
+        }
+        return NULL;
+}
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* Asks the kernel (6.6+, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) to wake the
+ * receiver on the CPU of the thread that notifies, which goes to sleep at
+ * once, rather than wherever the receiver slept: a context switch rather
+ * than a wake-up across CPUs (for a receiver without real-time priority, one
+ * that waits its turn there).  Answers wake the notifying thread on our CPU
+ * in the same way.  On older kernels nothing (EINVAL). */
+void sv_sync_wake_up(int listener)
+{
+        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+}
+
+int sv_start_receiver(struct supervisor *sv)
+{
+        if (pipe2(sv->queue, O_CLOEXEC) < 0)
+                return -errno;
+        (void) fcntl(sv->queue[0], F_SETFL, O_NONBLOCK);
+        struct sigaction sa = { .sa_handler = receiver_wake };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGURG, &sa, NULL);
+        int r = -pthread_create(&sv->receiver, NULL, receiver_main, sv);
+        if (r < 0) {
+                close(sv->queue[0]);
+                close(sv->queue[1]);
+                sv->queue[0] = sv->queue[1] = -1;
+                return r;
+        }
+        sv->receiver_running = true;
+        return 0;
+}
+
+/* Stops the receiver; what it queued and nobody handled is answered
+ * "continue". */
+void sv_stop_receiver(struct supervisor *sv)
+{
+        if (!sv->receiver_running)
+                return;
+        sv->receiver_stop = 1;
+        /* again and again: the signal may come just before it blocks */
+        for (;;) {
+                pthread_kill(sv->receiver, SIGURG);
+                struct timespec deadline;
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_nsec += 10 * 1000 * 1000;
+                if (deadline.tv_nsec >= 1000000000) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000;
+                }
+                if (pthread_timedjoin_np(sv->receiver, NULL, &deadline) == 0)
+                        break;
+        }
+        sv->receiver_running = false;
+        signal(SIGURG, SIG_DFL);
+        struct seccomp_notif n;
+        while (read(sv->queue[0], &n, sizeof n) == (ssize_t) sizeof n)
+                sv_respond_continue(sv, n.id);
+}

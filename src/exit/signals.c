@@ -1,0 +1,105 @@
+/* Which signals to pass on: a probe process in our process group tells a
+ * signal sent to leakscan alone (pass it on) from one sent to the group
+ * (the program got it already), which siginfo cannot. */
+#include "exit/exit.h"
+
+/* ---- which signals to pass on ----
+ * A signal sent to leakscan alone is meant for the program and must be
+ * passed on; one sent to the process group (the terminal's ^C, a test
+ * runner's killpg, coreutils timeout's second kill) reached the program
+ * already, and passing it on would deliver it twice.  Nothing in siginfo
+ * tells the two apart, so a probe does: a child of ours in the same process
+ * group, started before the program, that blocks every signal and does
+ * nothing.  A group signal reaches it (before us: the kernel signals a
+ * group's members in one go, newest first), a signal sent to us does not.  After each batch the probe drains what it
+ * got, on our request over a socket (so that its death cannot raise
+ * SIGPIPE here). */
+
+static _Noreturn void probe_main(int sock)
+{
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+        prctl(PR_SET_NAME, "leakscan-probe", 0, 0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        close_all_but(sock, sock);
+        char c;
+        while (read(sock, &c, 1) == 1) {
+                struct timespec zero = { 0, 0 };
+                while (sigtimedwait(&all, NULL, &zero) > 0)
+                        ;
+                if (send(sock, &c, 1, MSG_NOSIGNAL) != 1)
+                        break;
+        }
+        _exit(0);
+}
+
+int sv_start_probe(struct supervisor *sv)
+{
+        int sock[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid == 0)
+                probe_main(sock[1]);
+        int r = pid < 0 ? -errno : 0;
+        close(sock[1]);
+        if (r < 0) {
+                close(sock[0]);
+                return r;
+        }
+        sv->probe_pid = pid;
+        sv->probe_sock = sock[0];
+        return 0;
+}
+
+void sv_stop_probe(struct supervisor *sv)
+{
+        if (sv->probe_sock < 0)
+                return;
+        close(sv->probe_sock);
+        sv->probe_sock = -1;
+        kill(sv->probe_pid, SIGKILL);
+        while (waitpid(sv->probe_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* Whether the probe has signal sig pending: it was sent to the group.
+ * Returns 1, 0, or a negative errno. */
+static int sv_probe_saw(const struct supervisor *sv, int sig)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) sv->probe_pid);
+        if (read_full_file(path, &text) < 0)
+                return -ESRCH;
+        const char *p = strstr(text, "\nShdPnd:");
+        if (!p)
+                return -EINVAL;
+        unsigned long long mask = strtoull(p + strlen("\nShdPnd:"), NULL, 16);
+        return sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
+}
+
+/* Asks the probe to drain its signals and waits for it, briefly: a probe
+ * that does not answer (stopped by SIGSTOP, which nobody can block) is
+ * dropped, and the simpler rule applies from then on. */
+void sv_probe_drain(struct supervisor *sv)
+{
+        char c = 'd';
+        struct pollfd pfd = { sv->probe_sock, POLLIN, 0 };
+        if (sv->probe_sock < 0 || send(sv->probe_sock, &c, 1, MSG_NOSIGNAL) != 1 ||
+            poll(&pfd, 1, 200) != 1 || recv(sv->probe_sock, &c, 1, MSG_DONTWAIT) != 1)
+                sv_stop_probe(sv);
+}
+
+/* Whether a signal leakscan received should be passed on to the program. */
+bool sv_should_forward(const struct supervisor *sv, const struct signalfd_siginfo *si)
+{
+        if (si->ssi_signo == SIGCHLD || sv->main_ended)
+                return false;
+        int saw = sv->probe_sock >= 0 ? sv_probe_saw(sv, (int) si->ssi_signo) : -ESRCH;
+        if (saw >= 0)
+                return !saw;
+        /* without a probe: the terminal signals the whole group */
+        return si->ssi_code != SI_KERNEL;
+}
