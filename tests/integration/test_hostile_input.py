@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Hostile targets against what leakscan copies and prints (issue #17):
+
+A pipe hoard (48 pipes holding 1 MiB each, both ends in the process):
+  leakscan -p stays under 128 MiB of peak RSS (the bytes are kept once, not
+  as a word per byte offset), --scan-limit bounds what it copies (the
+  verdict is unknown, saying so), and every byte stays in its pipe;
+
+Usage: test_hostile_input.py LEAKSCAN FULL_PIPES"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, Target  # noqa: E402
+
+check = Checks()
+FORMATS = ["text", "json", "sarif", "junit", "dot"]
+RSS_LIMIT_KIB = 128 * 1024
+
+
+def run_child(argv, timeout=120):
+    """Runs argv; returns (exit status, stdout, peak RSS in KiB) of that
+    child alone (wait4: not the largest of every child of this script)."""
+    with tempfile.TemporaryFile() as out:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(out.fileno(), 1)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                os.dup2(devnull, 2)
+                os.execv(argv[0], argv)
+            finally:
+                os._exit(127)
+        signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+        signal.alarm(timeout)
+        _, status, usage = os.wait4(pid, 0)
+        signal.alarm(0)
+        out.seek(0)
+        return os.waitstatus_to_exitcode(status), out.read(), usage.ru_maxrss
+
+
+def pipes_intact(t):
+    os.kill(t.pid, signal.SIGUSR1)
+    line = t.proc.stdout.readline().decode().strip()
+    return line, line == "intact 48"
+
+
+def hoard(leakscan, target):
+    with Target([target]) as t:
+        code, out, rss = run_child([leakscan, "-p", str(t.pid), "--format=json"])
+        check(code in (0, 1), f"pipe hoard: leakscan finishes ({code})")
+        check(rss < RSS_LIMIT_KIB, f"pipe hoard: peak RSS {rss // 1024} MiB < {RSS_LIMIT_KIB // 1024} MiB")
+        try:
+            threads = json.loads(out)["processes"][0]["threads"]
+        except (ValueError, KeyError, IndexError):
+            threads = []
+            check(False, "pipe hoard: a JSON report")
+        forgotten = [x for x in threads if x["name"] == "forgotten"]
+        check(forgotten and forgotten[0]["reach"] == "unreachable",
+              f"pipe hoard: the bytes were scanned, the forgotten thread is unreachable "
+              f"({forgotten and (forgotten[0]['reach'], forgotten[0].get('reach_note'))})")
+        line, ok = pipes_intact(t)
+        check(ok, f"pipe hoard: every byte is still in its pipe ({line})")
+
+        # 16 MiB cannot hold 48: nothing past the limit is copied, and the
+        # verdict says why it could not be decided
+        code, out, rss = run_child([leakscan, "-p", str(t.pid), "--format=json", "--scan-limit=16M"])
+        try:
+            threads = json.loads(out)["processes"][0]["threads"]
+        except (ValueError, KeyError, IndexError):
+            threads = []
+            check(False, "pipe hoard, --scan-limit=16M: a JSON report")
+        forgotten = [x for x in threads if x["name"] == "forgotten"]
+        note = forgotten and forgotten[0].get("reach_note") or ""
+        check(forgotten and forgotten[0]["reach"] == "unknown" and "--scan-limit" in note,
+              f"pipe hoard, --scan-limit=16M: unknown, naming the limit ({forgotten and forgotten[0]['reach']}: {note})")
+        check(rss < 64 * 1024, f"pipe hoard, --scan-limit=16M: peak RSS {rss // 1024} MiB < 64 MiB")
+        line, ok = pipes_intact(t)
+        check(ok, f"pipe hoard, --scan-limit=16M: every byte is still in its pipe ({line})")
+
+
+def main():
+    leakscan, hoard_target = sys.argv[1:3]
+    hoard(leakscan, hoard_target)
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
