@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Hostile targets against what leakscan copies and prints (issue #17):
 
-A pipe hoard (48 pipes holding 1 MiB each, both ends in the process):
+- a pipe hoard (48 pipes holding 1 MiB each, both ends in the process):
   leakscan -p stays under 128 MiB of peak RSS (the bytes are kept once, not
   as a word per byte offset), --scan-limit bounds what it copies (the
   verdict is unknown, saying so), and every byte stays in its pipe;
+- names carrying terminal control sequences (thread names with ESC, BEL, a
+  C1 CSI and a right-to-left override, a program file name and a FIFO path
+  with ESC): no raw control byte reaches the output of any format, and the
+  text report shows them escaped (\\x1b).
 
-Usage: test_hostile_input.py LEAKSCAN FULL_PIPES"""
+Usage: test_hostile_input.py LEAKSCAN FULL_PIPES CTL_NAMES"""
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,9 +90,44 @@ def hoard(leakscan, target):
         check(ok, f"pipe hoard, --scan-limit=16M: every byte is still in its pipe ({line})")
 
 
+# in every format: a raw C0 byte but newline, DEL, or a byte that is not
+# UTF-8 (U+FFFD once decoded); in the text report also a C1 code point or a
+# bidirectional control, which JSON, XML and DOT may carry as characters
+RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f\ufffd]")
+RAW_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069\ufffd]")
+
+
+def names(leakscan, target):
+    with tempfile.TemporaryDirectory(prefix="leakscan-ctl-") as tmp:
+        exe = os.path.join(tmp, "ctl\x1b[31m_names")
+        fifo = os.path.join(tmp, "fifo\x1b]0;x\x07")
+        shutil.copy(target, exe)
+        os.mkfifo(fifo)
+        with Target([exe, fifo]) as t:
+            for fmt in FORMATS:
+                for opts in ([], ["--all", "--print-suppressions"]):
+                    what = f"control bytes, --format={fmt} {' '.join(opts)}".strip()
+                    p = subprocess.run([leakscan, "-p", str(t.pid), f"--format={fmt}", "--idle", "--min-blocked=0"]
+                                       + opts, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+                    check(p.returncode == 1, f"{what}: exit 1 for leaks ({p.returncode}: {p.stderr[:200]!r})")
+                    for stream, data in (("stdout", p.stdout), ("stderr", p.stderr)):
+                        text = data.decode("utf-8", errors="replace")
+                        bad = (RAW_TEXT if fmt == "text" else RAW).search(text)
+                        check(not bad, f"{what}: no raw control byte on {stream} "
+                              f"({bad and repr(text[max(0, bad.start() - 40):bad.end() + 20])})")
+                    if fmt == "text":
+                        out = (p.stdout + p.stderr).decode("utf-8", errors="replace")
+                        check("\\x1b]0;pwn\\x07\\x1b[2J" in out, f"{what}: the thread name, escaped")
+                        check("\\xc2\\x9b2J" in out, f"{what}: the C1 CSI, escaped")
+                        check("\\xe2\\x80\\xaegpj.exe" in out, f"{what}: the right-to-left override, escaped")
+                        check("fifo\\x1b]0;x\\x07" in out, f"{what}: the FIFO's path, escaped")
+                        check("ctl\\x1b[31m_names" in out, f"{what}: the program's path, escaped")
+
+
 def main():
-    leakscan, hoard_target = sys.argv[1:3]
+    leakscan, hoard_target, ctl_target = sys.argv[1:4]
     hoard(leakscan, hoard_target)
+    names(leakscan, ctl_target)
     return check.finish()
 
 
