@@ -243,7 +243,9 @@ int leakscan_verify_none(const struct leakscan_verify_options *opts, char **ret_
         if (r < 0)
                 return r;
 
-        const char *helper = getenv("LEAKSCAN_VERIFY_HELPER");
+        /* secure_getenv: a set-user-ID test program must not run a helper
+         * its caller names */
+        const char *helper = secure_getenv("LEAKSCAN_VERIFY_HELPER");
         if (!helper || !*helper)
                 helper = LEAKSCAN_VERIFY_HELPER_PATH;
         char pid_arg[32], caller_arg[32], grace_arg[48];

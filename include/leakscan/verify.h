@@ -9,11 +9,14 @@
  * same grace as `leakscan --at-exit` to finish.
  *
  * A process cannot stop and read its own threads, so a helper does it: the
- * installed leakscan-verify-helper (or $LEAKSCAN_VERIFY_HELPER), started with
+ * installed leakscan-verify-helper (or $LEAKSCAN_VERIFY_HELPER, ignored in a
+ * set-user-ID or set-group-ID program: secure_getenv), started with
  * posix_spawn (nothing runs between fork and exec in this process) and, under
  * Yama's ptrace_scope 1, allowed to trace its parent for the duration of the
- * call (PR_SET_PTRACER).  The process is stopped only while its threads are
- * copied, and only when threads other than the ignored ones exist.
+ * call (PR_SET_PTRACER).  The helper refuses to run set-user-ID or with file
+ * capabilities, and reads only the process that started it.  The process is
+ * stopped only while its threads are copied, and only when threads other
+ * than the ignored ones exist.
  *
  * Link with pkg-config --cflags --libs leakscan.  See docs/library.md. */
 #ifndef LEAKSCAN_VERIFY_H
