@@ -10,7 +10,10 @@
   with ESC): no raw control byte reaches the output of any format, and the
   text report shows them escaped (\\x1b).
 
-Usage: test_hostile_input.py LEAKSCAN FULL_PIPES CTL_NAMES"""
+- threads created without end (an elastic pool) under --watch: leakscan
+  keeps the creator copies of live threads only.
+
+Usage: test_hostile_input.py LEAKSCAN FULL_PIPES CTL_NAMES SPAWN_COUNT"""
 import json
 import os
 import re
@@ -124,10 +127,36 @@ def names(leakscan, target):
                         check("ctl\\x1b[31m_names" in out, f"{what}: the program's path, escaped")
 
 
+def created(t):
+    os.kill(t.pid, signal.SIGUSR1)
+    line = t.proc.stdout.readline().decode().split()
+    return int(line[1]) if len(line) == 2 and line[0] == "created" else None
+
+
+def churn_watch(leakscan, target):
+    """--watch copies the stack that creates each new thread (16 KiB): the
+    copies of threads that ended must go, or a process that creates
+    threads all day grows leakscan by 16 KiB a thread."""
+    with Target([target]) as t:
+        _, _, base = run_child([leakscan, "-p", str(t.pid), "--format=json"])
+        before = created(t)
+        code, out, rss = run_child([leakscan, "-p", str(t.pid), "--watch=3s", "--interval=1s", "--format=json"])
+        after = created(t)
+        check(code in (0, 1), f"--watch on threads created without end: finishes ({code})")
+        n = (after or 0) - (before or 0)
+        # meaningful only if the copies of the threads created would show
+        check(n >= 1000, f"--watch: {n} threads were created while watched (>= 1000 to tell)")
+        grown = rss - base
+        check(grown < n * 16 // 4, f"--watch: peak RSS {rss // 1024} MiB, {grown // 1024} MiB over -p's, "
+              f"for {n} threads created (the copies of 16 KiB would be {n * 16 // 1024} MiB)")
+        check(t.proc.poll() is None, "--watch: the process is alive")
+
+
 def main():
-    leakscan, hoard_target, ctl_target = sys.argv[1:4]
+    leakscan, hoard_target, ctl_target, spawn_target = sys.argv[1:5]
     hoard(leakscan, hoard_target)
     names(leakscan, ctl_target)
+    churn_watch(leakscan, spawn_target)
     return check.finish()
 
 
