@@ -1647,7 +1647,10 @@ static int kernel_roots(pid_t pid, struct kernel_roots *k)
                 if (!fds[i].reads)
                         continue;
                 bool socket = startswith(fds[i].target, "socket:");
-                uint64_t ino = strtoull(strchr(fds[i].target, '[') + 1, NULL, 10);
+                const char *bracket = strchr(fds[i].target, '[');       /* "pipe:[INODE]" */
+                if (!bracket)
+                        continue;
+                uint64_t ino = strtoull(bracket + 1, NULL, 10);
                 if (socket) {
                         if (!bsearch(&ino, unix_socks.words, unix_socks.n_words, sizeof ino, cmp_u64))
                                 continue;       /* not a unix socket: no thread of ours at the other end */
