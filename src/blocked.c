@@ -61,7 +61,9 @@ int blocked_default_dir(char *buf, size_t size)
         if (geteuid() == 0) {
                 n = snprintf(buf, size, "/run/leakscan");
         } else {
-                const char *xdg = getenv("XDG_RUNTIME_DIR");
+                /* secure_getenv: this runs in libleakscan too, maybe in a
+                 * set-user-ID program, where the caller chose the environment */
+                const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
                 if (!xdg || xdg[0] != '/')
                         return -ENOENT;
                 n = snprintf(buf, size, "%s/leakscan", xdg);

@@ -501,23 +501,6 @@ int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const st
         return 0;
 }
 
-int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts, struct leakscan_report **ret_report)
-{
-        struct leakscan_report *report = NULL;
-        int r = inspect_pid(pid, opts, NULL, &report);
-        if (r < 0)
-                return r;
-        /* judged as plain -p judges: only what is proven */
-        struct judge_policy policy = { .mode = JUDGE_PID };
-        r = judge_report(report, &policy);
-        if (r < 0) {
-                leakscan_report_free(report);
-                return r;
-        }
-        *ret_report = report;
-        return 0;
-}
-
 int inspect_thread_may_finish(pid_t pid, pid_t tid, struct proc_stat *ret_stat)
 {
         char path[96];

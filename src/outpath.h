@@ -19,8 +19,10 @@ int outpath_check(const char *template);
 /* Opens the file the template names for writing.  With %n, the file is
  * created exclusively at the first free counter value (0, 1, 2, ...), so
  * that processes racing for a number never share one; without it, an
- * existing file is truncated.  Returns 0 with *ret_f and the path in
- * *ret_path (the caller closes and frees them), or a negative errno. */
+ * existing file is truncated.  Neither follows a symlink, nor writes into a
+ * file, that another user planted in a sticky world-writable directory
+ * (/tmp): -EACCES.  Returns 0 with *ret_f and the path in *ret_path (the
+ * caller closes and frees them), or a negative errno. */
 int outpath_open(const char *template, pid_t pid, FILE **ret_f, char **ret_path);
 
 #endif

@@ -489,7 +489,9 @@ static void write_text(FILE *f, const struct test_run *runs, size_t n, const cha
                 failed += program_failed(o) || o->run_error;
                 if (!o->leaked && !o->run_error && !opts->report.all)
                         continue;
-                fprintf(f, "leakscan: test %s ", runs[i].name);
+                fputs("leakscan: test ", f);
+                text_string(f, runs[i].name);   /* the binary's own listing: escaped */
+                fputc(' ', f);
                 write_outcome_words(f, o);
                 fputc('\n', f);
                 _cleanup_free_ char *text = read_file(dir, "report", i);
@@ -505,8 +507,10 @@ static void write_text(FILE *f, const struct test_run *runs, size_t n, const cha
                 fprintf(f, "leakscan: none of %zu test%s of %s, each run alone, leaked a thread", n,
                         n == 1 ? "" : "s", prog);
         for (size_t i = 0, k = 0; i < n; i++)
-                if (runs[i].outcome.leaked)
-                        fprintf(f, "%s %s", k++ ? "," : "", runs[i].name);
+                if (runs[i].outcome.leaked) {
+                        fputs(k++ ? ", " : " ", f);
+                        text_string(f, runs[i].name);
+                }
         if (failed)
                 fprintf(f, ", %zu failed", failed);
         fputc('\n', f);

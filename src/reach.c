@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -1019,6 +1020,11 @@ static int push_roots(struct scan *s)
                         r = push_thread(s, i);
         for (size_t i = 0; i < s->in->n_extra_roots && r == 0; i++)
                 r = mark_word(s, s->in->extra_roots[i]);
+        for (size_t off = 0; off + 8 <= s->in->n_extra_bytes && r == 0; off++) {
+                uint64_t w;
+                memcpy(&w, s->in->extra_bytes + off, 8);
+                r = mark_word(s, w);
+        }
         return r;
 }
 
@@ -1404,44 +1410,104 @@ static bool waits_on(const struct wait_mark *w, const struct leakscan_thread *t)
         return w->ok && w->nr == SYS_futex && w->arg0 == t->wait_address && w->state == 'S';
 }
 
-static int add_word(uint64_t **words, size_t *n, uint64_t w)
+/* What kernel_roots collects: words (epoll data, timer values), and the
+ * bytes waiting in pipes and sockets, kept as bytes (the mark takes a word
+ * at every offset) so that they cost their own size rather than eight times
+ * it.  The bytes count against --scan-limit like the memory the mark reads:
+ * a process cannot make the scan hold more than the limit by filling its
+ * pipes. */
+struct kernel_roots {
+        uint64_t *words;
+        size_t n_words, cap_words;
+        uint8_t *bytes;
+        size_t n_bytes, cap_bytes;
+        uint64_t budget;        /* bytes that may still be copied; UINT64_MAX: no limit */
+        const char *blind;
+};
+
+/* bytes between two streams: no word spans them */
+#define STREAM_GAP 7
+
+static int add_word(struct kernel_roots *k, uint64_t w)
 {
-        uint64_t *x = realloc(*words, (*n + 1) * sizeof *x);
-        if (!x)
+        if (grow_array(&k->words, &k->cap_words, k->n_words + 1, sizeof *k->words) < 0)
                 return -ENOMEM;
-        *words = x;
-        x[(*n)++] = w;
+        k->words[k->n_words++] = w;
         return 0;
 }
 
-/* Adds the words of the bytes waiting in pipe fd of the process (through
- * pidfd) at every byte offset: a pointer passed from thread to thread
- * through a pipe is in neither's memory while it is in flight.  The bytes
- * are copied with tee(2), which leaves them in the pipe.  Returns 0, a
- * negative errno when the pipe could not be looked into, or -ENOMEM. */
-static int pipe_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
+/* Room for a stream of len bytes at k->bytes + k->n_bytes, taken from the
+ * budget.  Returns 0, -E2BIG when the budget cannot cover it (nothing is
+ * taken), or -ENOMEM. */
+static int reserve_stream(struct kernel_roots *k, size_t len)
 {
-        _cleanup_close_ int dup = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        if (len >= k->budget)
+                return -E2BIG;
+        if (grow_array(&k->bytes, &k->cap_bytes, k->n_bytes + len + STREAM_GAP, 1) < 0)
+                return -ENOMEM;
+        if (k->budget != UINT64_MAX)
+                k->budget -= len;
+        return 0;
+}
+
+/* Ends a stream of len bytes written at k->bytes + k->n_bytes. */
+static void end_stream(struct kernel_roots *k, size_t len)
+{
+        memset(k->bytes + k->n_bytes + len, 0, STREAM_GAP);
+        k->n_bytes += len + STREAM_GAP;
+}
+
+/* fd of the process through pidfd, when it is still the pipe or socket
+ * (mode S_IFIFO or S_IFSOCK) with inode ino that /proc named: the process
+ * may have put anything at that number since (a device whose ioctl 0x541B
+ * means something else, a FIFO that blocks), and nothing else is asked a
+ * question.  Returns the new descriptor or a negative errno (-ESTALE for
+ * another file). */
+static int dup_expected(int pidfd, int fd, mode_t mode, uint64_t ino)
+{
+        int dup = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
         if (dup < 0)
                 return -errno;
+        struct stat st;
+        if (fstat(dup, &st) < 0 || (st.st_mode & S_IFMT) != mode || (uint64_t) st.st_ino != ino) {
+                close(dup);
+                return -ESTALE;
+        }
+        return dup;
+}
+
+/* Adds the bytes waiting in pipe fd (inode ino) of the process (through
+ * pidfd): a pointer passed from thread to thread through a pipe is in
+ * neither's memory while it is in flight.  The bytes are copied with
+ * tee(2), which leaves them in the pipe.  Returns 0, a negative errno when
+ * the pipe could not be looked into (-E2BIG: past --scan-limit), or
+ * -ENOMEM. */
+static int pipe_words(int pidfd, int fd, uint64_t ino, struct kernel_roots *k)
+{
+        _cleanup_close_ int dup = dup_expected(pidfd, fd, S_IFIFO, ino);
+        if (dup < 0)
+                return dup;
         int pending = 0;
         if (ioctl(dup, FIONREAD, &pending) < 0)
                 return -errno;
         if (pending <= 0)
                 return 0;
+        int r = reserve_stream(k, (size_t) pending);
+        if (r < 0)
+                return r;
         int mine[2];
         if (pipe2(mine, O_CLOEXEC | O_NONBLOCK) < 0)
                 return -errno;
         (void) fcntl(mine[1], F_SETPIPE_SZ, pending);
-        _cleanup_free_ uint8_t *buf = malloc((size_t) pending);
-        ssize_t got = buf ? tee(dup, mine[1], (size_t) pending, SPLICE_F_NONBLOCK) : -1;
-        int r = got < 0 ? (buf ? -errno : -ENOMEM) : 0;
+        uint8_t *buf = k->bytes + k->n_bytes;
+        ssize_t got = tee(dup, mine[1], (size_t) pending, SPLICE_F_NONBLOCK);
+        r = got < 0 ? -errno : 0;
         size_t len = 0;
         while (r == 0 && len < (size_t) got) {
-                ssize_t k = read(mine[0], buf + len, (size_t) got - len);
-                if (k <= 0)
+                ssize_t n = read(mine[0], buf + len, (size_t) got - len);
+                if (n <= 0)
                         break;
-                len += (size_t) k;
+                len += (size_t) n;
         }
         close(mine[0]);
         close(mine[1]);
@@ -1449,23 +1515,18 @@ static int pipe_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
          * smaller; what was not seen is a blind spot */
         if (r == 0 && len < (size_t) pending)
                 r = -EAGAIN;
-        for (size_t off = 0; off + 8 <= len && r != -ENOMEM; off++) {
-                uint64_t w;
-                memcpy(&w, buf + off, 8);
-                if (add_word(ret, ret_n, w) < 0)
-                        r = -ENOMEM;
-        }
+        end_stream(k, len);
         return r;
 }
 
 /* The same for a unix socket: the bytes waiting are peeked (MSG_PEEK,
  * unless the process set SO_PEEK_OFF, which a peek would move).  Returns 0,
  * -EAGAIN when not all of them could be seen, or another negative errno. */
-static int socket_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
+static int socket_words(int pidfd, int fd, uint64_t ino, struct kernel_roots *k)
 {
-        _cleanup_close_ int dup = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        _cleanup_close_ int dup = dup_expected(pidfd, fd, S_IFSOCK, ino);
         if (dup < 0)
-                return -errno;
+                return dup;
         int pending = 0, peek_off = -1, type = 0;
         socklen_t len = sizeof peek_off, tlen = sizeof type;
         if (ioctl(dup, FIONREAD, &pending) < 0 || pending <= 0)
@@ -1475,21 +1536,16 @@ static int socket_words(int pidfd, int fd, uint64_t **ret, size_t *ret_n)
         /* a datagram socket shows its first message only */
         if (getsockopt(dup, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM)
                 return -EAGAIN;
-        _cleanup_free_ uint8_t *buf = malloc((size_t) pending);
-        if (!buf)
-                return -ENOMEM;
-        ssize_t got = recv(dup, buf, (size_t) pending, MSG_PEEK | MSG_DONTWAIT);
-        for (ssize_t off = 0; off + 8 <= got; off++) {
-                uint64_t w;
-                memcpy(&w, buf + off, 8);
-                if (add_word(ret, ret_n, w) < 0)
-                        return -ENOMEM;
-        }
+        int r = reserve_stream(k, (size_t) pending);
+        if (r < 0)
+                return r;
+        ssize_t got = recv(dup, k->bytes + k->n_bytes, (size_t) pending, MSG_PEEK | MSG_DONTWAIT);
+        end_stream(k, got > 0 ? (size_t) got : 0);
         return got == pending ? 0 : -EAGAIN;
 }
 
 /* The inodes of the process's unix sockets (/proc/PID/net/unix), sorted. */
-static int unix_inodes(pid_t pid, uint64_t **ret, size_t *ret_n)
+static int unix_inodes(pid_t pid, struct kernel_roots *ret)
 {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/net/unix", (int) pid);
@@ -1505,10 +1561,10 @@ static int unix_inodes(pid_t pid, uint64_t **ret, size_t *ret_n)
                 }
                 char *end;
                 unsigned long long ino = strtoull(q, &end, 10);
-                if (end != q && add_word(ret, ret_n, ino) < 0)
+                if (end != q && add_word(ret, ino) < 0)
                         return -ENOMEM;
         }
-        qsort(*ret, *ret_n, sizeof **ret, cmp_u64);
+        qsort(ret->words, ret->n_words, sizeof *ret->words, cmp_u64);
         return 0;
 }
 
@@ -1528,17 +1584,18 @@ static int cmp_fd_entry(const void *a, const void *b)
 /* Words the kernel keeps on the process's behalf, which its threads get
  * back later: the data of every epoll registration (fdinfo "data:"), the
  * sigev_value of every POSIX timer (/proc/PID/timers "signal: N/VALUE"), and
- * the bytes waiting in the pipes it reads.  What cannot be seen sets
- * *ret_blind: an io_uring's requests, or the bytes of a pipe both of whose
- * ends the process holds (threads passing pointers) that could not be read. */
-static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **ret_blind)
+ * the bytes waiting in the pipes and unix sockets it reads (k->bytes, at
+ * most k->budget of them).  What cannot be seen sets k->blind: an
+ * io_uring's requests, or the bytes of a pipe both of whose ends the
+ * process holds (threads passing pointers) that could not be read. */
+static int kernel_roots(pid_t pid, struct kernel_roots *k)
 {
         char path[96];
         snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
         DIR *d = opendir(path);
         struct dirent *de;
         _cleanup_free_ struct fd_entry *fds = NULL;
-        size_t n_fds = 0;
+        size_t n_fds = 0, cap_fds = 0;
         int r = 0;
         while (d && r == 0 && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
@@ -1550,7 +1607,7 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                         continue;
                 target[n] = 0;
                 if (streq(target, "anon_inode:[io_uring]"))
-                        *ret_blind = "the process uses io_uring, whose requests may hold pointers the scan cannot see";
+                        k->blind = "the process uses io_uring, whose requests may hold pointers the scan cannot see";
                 bool epoll = streq(target, "anon_inode:[eventpoll]");
                 if (!epoll && !startswith(target, "pipe:") && !startswith(target, "socket:"))
                         continue;
@@ -1561,17 +1618,15 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                 if (epoll) {
                         for (const char *q = text; r == 0 && (q = strstr(q, " data:")); ) {
                                 q += strlen(" data:");
-                                r = add_word(ret, ret_n, strtoull(q, NULL, 16));
+                                r = add_word(k, strtoull(q, NULL, 16));
                         }
                         continue;
                 }
                 const char *flags = strstr(text, "flags:");
-                struct fd_entry *x = realloc(fds, (n_fds + 1) * sizeof *x);
-                if (!x) {
+                if (grow_array(&fds, &cap_fds, n_fds + 1, sizeof *fds) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                fds = x;
                 fds[n_fds] = (struct fd_entry) { .fd = atoi(de->d_name),
                                                  .reads = flags && (strtol(flags + 6, NULL, 8) & 3) != 1 };
                 snprintf(fds[n_fds++].target, sizeof fds->target, "%s", target);
@@ -1580,38 +1635,48 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                 closedir(d);
 
         _cleanup_close_ int pidfd = n_fds ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
-        _cleanup_free_ uint64_t *unix_socks = NULL;
-        size_t n_unix = 0;
+        struct kernel_roots unix_socks = {0};
         bool sockets = false;
         for (size_t i = 0; i < n_fds; i++)
                 sockets |= startswith(fds[i].target, "socket:");
         if (r == 0 && sockets)
-                r = unix_inodes(pid, &unix_socks, &n_unix);
+                r = unix_inodes(pid, &unix_socks);
         /* by target, writers first: a pipe's ends side by side */
         qsort(fds, n_fds, sizeof *fds, cmp_fd_entry);
         for (size_t i = 0; r == 0 && i < n_fds; i++) {
                 if (!fds[i].reads)
                         continue;
-                if (startswith(fds[i].target, "socket:")) {
-                        uint64_t ino = strtoull(fds[i].target + strlen("socket:["), NULL, 10);
-                        if (!bsearch(&ino, unix_socks, n_unix, sizeof ino, cmp_u64))
+                bool socket = startswith(fds[i].target, "socket:");
+                const char *bracket = strchr(fds[i].target, '[');       /* "pipe:[INODE]" */
+                if (!bracket)
+                        continue;
+                uint64_t ino = strtoull(bracket + 1, NULL, 10);
+                if (socket) {
+                        if (!bsearch(&ino, unix_socks.words, unix_socks.n_words, sizeof ino, cmp_u64))
                                 continue;       /* not a unix socket: no thread of ours at the other end */
-                        int k = pidfd >= 0 ? socket_words(pidfd, fds[i].fd, ret, ret_n) : -ENOSYS;
-                        if (k == -ENOMEM)
-                                r = k;
-                        else if (k < 0)
-                                *ret_blind = "bytes waiting in a unix socket could not be read";
+                        int e = pidfd >= 0 ? socket_words(pidfd, fds[i].fd, ino, k) : -ENOSYS;
+                        if (e == -ENOMEM)
+                                r = e;
+                        else if (e == -E2BIG)
+                                k->blind = "the bytes waiting in the process's pipes and sockets exceed --scan-limit "
+                                           "(raise it to decide)";
+                        else if (e < 0)
+                                k->blind = "bytes waiting in a unix socket could not be read";
                         continue;
                 }
-                int k = pidfd >= 0 ? pipe_words(pidfd, fds[i].fd, ret, ret_n) : -ENOSYS;
-                if (k == -ENOMEM)
-                        r = k;
+                int e = pidfd >= 0 ? pipe_words(pidfd, fds[i].fd, ino, k) : -ENOSYS;
+                if (e == -ENOMEM)
+                        r = e;
                 bool both_ends = false;
                 for (size_t j = i; j-- > 0 && streq(fds[j].target, fds[i].target); )
                         both_ends |= !fds[j].reads;
-                if (k < 0 && both_ends)
-                        *ret_blind = "bytes in a pipe between the process's threads could not be read";
+                if (e == -E2BIG && both_ends)
+                        k->blind = "the bytes waiting in the process's pipes and sockets exceed --scan-limit "
+                                   "(raise it to decide)";
+                else if (e < 0 && both_ends)
+                        k->blind = "bytes in a pipe between the process's threads could not be read";
         }
+        free(unix_socks.words);
 
         _cleanup_free_ char *timers = NULL;
         snprintf(path, sizeof path, "/proc/%d/timers", (int) pid);
@@ -1620,7 +1685,7 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
                         const char *slash = strchr(q, '/');
                         q += strlen("signal:");
                         if (slash)
-                                r = add_word(ret, ret_n, strtoull(slash + 1, NULL, 16));
+                                r = add_word(k, strtoull(slash + 1, NULL, 16));
                 }
         return r;
 }
@@ -1647,8 +1712,6 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
         _cleanup_free_ struct reach_thread *threads = calloc(n, sizeof *threads);
         _cleanup_free_ struct wait_mark *before = calloc(n, sizeof *before);
         _cleanup_free_ struct reach_result *res = calloc(n, sizeof *res);
-        _cleanup_free_ uint64_t *extra = NULL;
-        size_t n_extra = 0;
         if (!threads || !before || !res)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -1678,10 +1741,13 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
         for (size_t i = 0; i < n; i++)
                 if (reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
                         threads[i].live = true;
-        const char *blind = NULL;
-        int r = kernel_roots(p->pid, &extra, &n_extra, &blind);
-        if (r < 0)
+        struct kernel_roots k = { .budget = scan_limit ? scan_limit : UINT64_MAX };
+        int r = kernel_roots(p->pid, &k);
+        if (r < 0) {
+                free(k.words);
+                free(k.bytes);
                 return r;
+        }
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) p->pid);
         struct target_process tp = { p->pid, open(path, O_RDONLY | O_CLOEXEC) };
@@ -1689,15 +1755,21 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 .process = p,
                 .maps_text = maps_text,
                 .threads = threads,
-                .extra_roots = extra,
-                .n_extra_roots = n_extra,
-                .blind = blind,
-                .scan_limit = scan_limit,
+                .extra_roots = k.words,
+                .n_extra_roots = k.n_words,
+                .extra_bytes = k.bytes,
+                .n_extra_bytes = k.n_bytes,
+                .blind = k.blind,
+                /* what the pipes took is not read from memory: k.budget is
+                 * at least 1 when there is a limit (reserve_stream) */
+                .scan_limit = scan_limit ? k.budget : 0,
                 .mem = { read_process, touched_pages, &tp },
         };
         r = reach_scan(&in, res, stats);
         if (tp.pagemap >= 0)
                 close(tp.pagemap);
+        free(k.words);
+        free(k.bytes);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {

@@ -64,6 +64,9 @@ struct reach_input {
         const uint64_t *extra_roots;    /* words the kernel keeps for the process
                                          * (epoll data, timer values) */
         size_t n_extra_roots;
+        const uint8_t *extra_bytes;     /* bytes waiting in its pipes and sockets: a
+                                         * word at every offset is a root */
+        size_t n_extra_bytes;
         const char *blind;              /* pointers may be where the scan cannot see
                                          * (io_uring requests): why, or NULL */
         uint64_t scan_limit;            /* bytes read from the target, at most */

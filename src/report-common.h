@@ -20,6 +20,20 @@
  * and code points past U+10FFFF are not valid).  s is NUL-terminated. */
 size_t utf8_char(const char *s, uint32_t *ret_cp);
 
+/* s for a person's terminal, in the text report and in the messages built
+ * from it (SARIF's, JUnit's): every byte that is not part of a printable
+ * character is written as \xNN, so that a name, path or symbol the target
+ * chose cannot move the cursor, retitle or clear the screen, or fake a line
+ * of the report: C0 controls (newline and tab too), DEL, C1 controls
+ * (U+0080-U+009F, which terminals obey as ESC sequences), the characters
+ * that reorder or break a line (bidirectional overrides and isolates,
+ * U+2028, U+2029), and bytes that start no valid UTF-8 sequence.  Writes
+ * nothing for NULL. */
+void text_string(FILE *f, const char *s);
+
+/* text_string into a new string (free it), or NULL when out of memory. */
+char *text_string_dup(const char *s);
+
 /* s as a JSON string with its quotes, or null for NULL. */
 void json_string(FILE *f, const char *s);
 
@@ -28,7 +42,8 @@ void json_string(FILE *f, const char *s);
 int json_write_suppressions(FILE *f, const struct leakscan_report *report);
 
 /* s as XML character data (also fit for an attribute value): markup
- * characters as entities, characters XML 1.0 forbids as \xNN. */
+ * characters as entities; characters XML 1.0 forbids, and those
+ * text_string escapes but tab, newline and carriage return, as \xNN. */
 void xml_text(FILE *f, const char *s);
 
 /* s inside a DOT double-quoted string (without the quotes). */

@@ -209,12 +209,19 @@ static int sarif_result(FILE *f, const struct sarif_ctx *ctx, const struct leaks
         const struct leakscan_thread *t = g->threads[0];
         const struct leakscan_frame *top = report_top_frame(t);
         _cleanup_free_ char *msg = NULL, *test = NULL;
-        if (t->test && asprintf(&test, ", leaked by test %s", t->test->name) < 0)
+        /* the message is shown as it is (a terminal, a web page): what the
+         * target named is escaped as in the text report */
+        _cleanup_free_ char *exe = text_string_dup(p->exe ? p->exe : "?");
+        _cleanup_free_ char *function = text_string_dup(top && top->function ? top->function : "");
+        _cleanup_free_ char *test_name = text_string_dup(t->test ? t->test->name : "");
+        if (!exe || !function || !test_name)
+                return -ENOMEM;
+        if (t->test && asprintf(&test, ", leaked by test %s", test_name) < 0)
                 return -ENOMEM;
         if (asprintf(&msg, "%zu thread%s of process %d (%s) left %s in state %s%s%s%s", g->n,
-                     g->n == 1 ? "" : "s", (int) p->pid, p->exe ? p->exe : "?", verdict_words(t->verdict),
-                     leakscan_state_to_string(t->state), top && top->function ? " in " : "",
-                     top && top->function ? top->function : "", test ? test : "") < 0)
+                     g->n == 1 ? "" : "s", (int) p->pid, exe, verdict_words(t->verdict),
+                     leakscan_state_to_string(t->state), *function ? " in " : "",
+                     function, test ? test : "") < 0)
                 return -ENOMEM;
         unsigned rule = report_rule_of(t->verdict);
         fprintf(f, "%s\n    {\"ruleId\": \"%s\", \"ruleIndex\": %u, \"level\": \"error\", \"message\": {\"text\": ",
@@ -323,9 +330,9 @@ static int sarif_write(FILE *f, const struct leakscan_report *report, const stru
                 const struct leakscan_process *p = &report->processes[i];
                 if (!p->inspect_error)
                         continue;
-                _cleanup_free_ char *msg = NULL;
-                if (asprintf(&msg, "process %d (%s) could not be fully checked: %s", (int) p->pid,
-                             p->exe ? p->exe : "?", p->inspect_error) < 0)
+                _cleanup_free_ char *msg = NULL, *exe = text_string_dup(p->exe ? p->exe : "?");
+                if (!exe || asprintf(&msg, "process %d (%s) could not be fully checked: %s", (int) p->pid,
+                                     exe, p->inspect_error) < 0)
                         return -ENOMEM;
                 fprintf(f, "%s{\"level\": \"error\", \"message\": {\"text\": ", first ? "" : ", ");
                 json_string(f, msg);

@@ -14,6 +14,25 @@
 #include "rules.h"
 #include "util.h"
 
+static bool text_printable(uint32_t cp);
+
+/* Turns every byte of line that text_string would escape into '?', which
+ * matches any byte: the line still matches the thread, and can be printed
+ * to a terminal or kept in a file as it is. */
+static void glob_unprintable(char *line)
+{
+        while (*line) {
+                uint32_t cp;
+                size_t len = utf8_char(line, &cp);
+                if (len > 0 && text_printable(cp)) {
+                        line += len;
+                        continue;
+                }
+                for (size_t i = 0; i < (len ? len : 1); i++)
+                        *line++ = '?';
+        }
+}
+
 /* The suggested line of each leaked thread, once each. */
 int report_suppressions(const struct leakscan_report *report, char ***ret_lines, size_t *ret_n)
 {
@@ -27,6 +46,8 @@ int report_suppressions(const struct leakscan_report *report, char ***ret_lines,
                         if (!p->threads[k].leaked)
                                 continue;
                         char *line = rules_suggest(&p->threads[k]);
+                        if (line)
+                                glob_unprintable(line);
                         bool seen = !line;
                         for (size_t j = 0; j < n && !seen; j++)
                                 seen = streq(lines[j], line);
@@ -53,8 +74,11 @@ int report_write_suppressions(FILE *f, const struct leakscan_report *report)
         for (size_t i = 0; i < report->n_processes; i++) {
                 const char *exe = report->processes[i].exe;
                 fprintf(f, "%s process %d", i ? "," : "", (int) report->processes[i].pid);
-                if (exe && !strpbrk(exe, "\n\r"))
-                        fprintf(f, " (%s)", exe);
+                if (exe) {
+                        fputs(" (", f);
+                        text_string(f, exe);
+                        fputc(')', f);
+                }
         }
         fputc('\n', f);
         for (size_t i = 0; i < n; i++)
@@ -105,6 +129,58 @@ size_t utf8_char(const char *str, uint32_t *ret_cp)
                 return 0;
         *ret_cp = cp;
         return len;
+}
+
+/* Whether code point cp may reach a terminal as it is. */
+static bool text_printable(uint32_t cp)
+{
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+                return false;
+        /* LRE..RLO, LRI..PDI, LRM, RLM, ALM: the order of what follows */
+        if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+            cp == 0x200e || cp == 0x200f || cp == 0x061c)
+                return false;
+        return cp != 0x2028 && cp != 0x2029;
+}
+
+void text_string(FILE *f, const char *s)
+{
+        while (s && *s) {
+                size_t plain = 0;
+                while ((unsigned char) s[plain] >= 0x20 && (unsigned char) s[plain] < 0x7f)
+                        plain++;
+                if (plain > 0) {
+                        fwrite(s, 1, plain, f);
+                        s += plain;
+                        continue;
+                }
+                uint32_t cp;
+                size_t len = utf8_char(s, &cp);
+                if (len > 0 && text_printable(cp)) {
+                        fwrite(s, 1, len, f);
+                        s += len;
+                        continue;
+                }
+                /* every byte of the character: \xc2\x9b for the C1 CSI */
+                for (size_t i = 0; i < (len ? len : 1); i++)
+                        fprintf(f, "\\x%02x", (unsigned char) s[i]);
+                s += len ? len : 1;
+        }
+}
+
+char *text_string_dup(const char *s)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m)
+                return NULL;
+        text_string(m, s);
+        if (fclose(m) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
 }
 
 void json_string(FILE *f, const char *s)
@@ -173,8 +249,10 @@ void xml_text(FILE *f, const char *s)
         while (s && *s) {
                 uint32_t cp;
                 size_t len = utf8_char(s, &cp);
-                bool allowed = len > 0 && (cp >= 0x20 || cp == '\t' || cp == '\n' || cp == '\r') &&
-                               cp != 0x7f && cp != 0xfffe && cp != 0xffff;
+                /* C1 controls and bidirectional overrides are valid XML,
+                 * but CI tools print test names and messages to terminals */
+                bool allowed = len > 0 && (text_printable(cp) || cp == '\t' || cp == '\n' || cp == '\r') &&
+                               cp != 0xfffe && cp != 0xffff;
                 if (!allowed) {
                         fprintf(f, "\\x%02x", (unsigned char) *s);
                         s++;
@@ -307,13 +385,20 @@ static void text_write_frame_list(FILE *f, const struct report_options *opts, co
         for (size_t i = 0; i < n; i++) {
                 const struct leakscan_frame *fr = &frames[i];
                 color(f, opts, i == top ? COLOR_TOP : fr->system ? COLOR_SYSTEM : COLOR_USER);
-                fprintf(f, "    #%-2zu 0x%016" PRIx64 " %s", i, fr->pc, fr->function ? fr->function : "??");
-                if (fr->file)
-                        fprintf(f, " (%s:%d)", fr->file, fr->line);
-                if (fr->module && !fr->function)
-                        fprintf(f, " [%s+0x%" PRIx64 "]", basename_of(fr->module), fr->offset);
-                else if (fr->module)
-                        fprintf(f, " [%s]", basename_of(fr->module));
+                fprintf(f, "    #%-2zu 0x%016" PRIx64 " ", i, fr->pc);
+                text_string(f, fr->function ? fr->function : "??");
+                if (fr->file) {
+                        fputs(" (", f);
+                        text_string(f, fr->file);
+                        fprintf(f, ":%d)", fr->line);
+                }
+                if (fr->module) {
+                        fputs(" [", f);
+                        text_string(f, basename_of(fr->module));
+                        if (!fr->function)
+                                fprintf(f, "+0x%" PRIx64, fr->offset);
+                        fputc(']', f);
+                }
                 if (fr->inlined)
                         fprintf(f, " (inlined)");
                 color(f, opts, COLOR_RESET);
@@ -324,19 +409,27 @@ static void text_write_frame_list(FILE *f, const struct report_options *opts, co
 /* "FUNC at FILE:LINE", or "MODULE+0xOFF", for the frame a person looks for. */
 static void text_write_place(FILE *f, const struct leakscan_frame *fr)
 {
-        if (fr->function)
-                fputs(fr->function, f);
-        else
-                fprintf(f, "%s+0x%" PRIx64, basename_of(fr->module), fr->offset);
-        if (fr->file)
-                fprintf(f, " at %s:%d", fr->file, fr->line);
+        if (fr->function) {
+                text_string(f, fr->function);
+        } else {
+                text_string(f, basename_of(fr->module));
+                fprintf(f, "+0x%" PRIx64, fr->offset);
+        }
+        if (fr->file) {
+                fputs(" at ", f);
+                text_string(f, fr->file);
+                fprintf(f, ":%d", fr->line);
+        }
 }
 
 static void text_write_frames(FILE *f, const struct report_options *opts, const struct leakscan_thread *t)
 {
         text_write_frame_list(f, opts, t->frames, t->n_frames, t->top_frame);
-        if (t->unwind_note)
-                fprintf(f, "    (%s)\n", t->unwind_note);
+        if (t->unwind_note) {
+                fputs("    (", f);
+                text_string(f, t->unwind_note);
+                fputs(")\n", f);
+        }
         if (t->has_created_by && t->n_created_by > 0) {
                 size_t top = t->created_by_top < t->n_created_by ? t->created_by_top : 0;
                 fputs("  created by ", f);
@@ -363,17 +456,24 @@ const struct leakscan_frame *report_top_frame(const struct leakscan_thread *t)
 static void text_write_wait(FILE *f, const struct leakscan_thread *t, const struct leakscan_process *p)
 {
         const struct leakscan_wait_object *o = &t->object;
-        fputs(o->kind, f);
-        if (o->symbol)
-                fprintf(f, " %s", o->symbol);
-        else
+        text_string(f, o->kind);
+        if (o->symbol) {
+                fputc(' ', f);
+                text_string(f, o->symbol);
+        } else {
                 fprintf(f, " at 0x%" PRIx64, o->address);
-        if (o->file)
-                fprintf(f, " (%s:%d)", o->file, o->line);
+        }
+        if (o->file) {
+                fputs(" (", f);
+                text_string(f, o->file);
+                fprintf(f, ":%d)", o->line);
+        }
         if (o->region == LEAKSCAN_REGION_STACK) {
                 fprintf(f, " on the stack of thread %d", (int) o->stack_tid);
-                if (o->stack_function)
-                        fprintf(f, " in %s", o->stack_function);
+                if (o->stack_function) {
+                        fputs(" in ", f);
+                        text_string(f, o->stack_function);
+                }
         } else if (o->region == LEAKSCAN_REGION_HEAP) {
                 fputs(" (heap)", f);
         }
@@ -386,9 +486,11 @@ static void text_write_wait(FILE *f, const struct leakscan_thread *t, const stru
                 return;
         const struct leakscan_thread *x = report_thread_by_tid(p, other);
         fprintf(f, ", %s thread %d", t->owner_tid ? "owned by" : "joining", (int) other);
-        if (x)
-                fprintf(f, " \"%s\"", x->name);
-        else
+        if (x) {
+                fputs(" \"", f);
+                text_string(f, x->name);
+                fputc('"', f);
+        } else
                 fputs(", which has exited", f);
 }
 
@@ -401,11 +503,15 @@ static void text_write_deadlocks(FILE *f, const struct leakscan_process *p)
                         const struct leakscan_thread *t = report_thread_by_tid(p, cy->tids[i]);
                         if (!t)
                                 continue;
-                        fprintf(f, "%s thread %d \"%s\" -> ", i ? " ->" : "", (int) t->tid, t->name);
+                        fprintf(f, "%s thread %d \"", i ? " ->" : "", (int) t->tid);
+                        text_string(f, t->name);
+                        fputs("\" -> ", f);
                         if (t->has_object) {
-                                fputs(t->object.kind, f);
-                                if (t->object.symbol)
-                                        fprintf(f, " %s", t->object.symbol);
+                                text_string(f, t->object.kind);
+                                if (t->object.symbol) {
+                                        fputc(' ', f);
+                                        text_string(f, t->object.symbol);
+                                }
                         } else {
                                 fputs(leakscan_state_to_string(t->state), f);
                         }
@@ -424,14 +530,18 @@ static void text_write_test(FILE *f, const struct leakscan_thread *t)
         const struct leakscan_test *test = t->test;
         if (!test)
                 return;
-        fprintf(f, ", %s test %s", t->leaked ? "leaked by" : "started by", test->name);
+        fprintf(f, ", %s test ", t->leaked ? "leaked by" : "started by");
+        text_string(f, test->name);
         char place[512] = "";
         if (test->file && test->line > 0)
                 snprintf(place, sizeof place, "%s:%d", basename_of(test->file), test->line);
         else if (test->file)
                 snprintf(place, sizeof place, "%s", basename_of(test->file));
-        if (*place && !streq(place, test->name))       /* Catch2, doctest: named by place */
-                fprintf(f, " (%s)", place);
+        if (*place && !streq(place, test->name)) {     /* Catch2, doctest: named by place */
+                fputs(" (", f);
+                text_string(f, place);
+                fputc(')', f);
+        }
 }
 
 void report_text_group(FILE *f, const struct report_options *opts, const struct report_group *g,
@@ -451,13 +561,18 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
                         same_name = false;
         }
 
-        if (n == 1)
-                fprintf(f, "Thread %d \"%s\"%s in state %s", (int) t->tid, t->name, t->main ? " (main)" : "",
-                        leakscan_state_to_string(t->state));
-        else
+        if (n == 1) {
+                fprintf(f, "Thread %d \"", (int) t->tid);
+                text_string(f, t->name);
+                fprintf(f, "\"%s in state %s", t->main ? " (main)" : "", leakscan_state_to_string(t->state));
+        } else {
                 fprintf(f, "%zu threads in state %s", n, leakscan_state_to_string(t->state));
-        if (t->syscall && t->state == LEAKSCAN_STATE_SYSCALL)
-                fprintf(f, " (%s)", t->syscall);
+        }
+        if (t->syscall && t->state == LEAKSCAN_STATE_SYSCALL) {
+                fputs(" (", f);
+                text_string(f, t->syscall);
+                fputc(')', f);
+        }
         switch (t->verdict) {
         case LEAKSCAN_VERDICT_RUNNING:
                 if (t->state != LEAKSCAN_STATE_RUNNING)
@@ -492,10 +607,12 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
         if (top && (top->function || top->module)) {
                 fputs(", with ", f);
                 color(f, opts, COLOR_TOP);
-                if (top->function)
-                        fputs(top->function, f);
-                else    /* no symbols: where it is, at least */
-                        fprintf(f, "%s+0x%" PRIx64, top->module ? basename_of(top->module) : "?", top->offset);
+                if (top->function) {
+                        text_string(f, top->function);
+                } else {        /* no symbols: where it is, at least */
+                        text_string(f, top->module ? basename_of(top->module) : "?");
+                        fprintf(f, "+0x%" PRIx64, top->offset);
+                }
                 color(f, opts, COLOR_RESET);
                 fprintf(f, " on top of the stack:");
         } else {
@@ -515,21 +632,37 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
                         if (n > 8)
                                 fputs(", ...", f);
                 }
-                if (same_name)
-                        fprintf(f, ", \"%s\"", t->name);
+                if (same_name) {
+                        fputs(", \"", f);
+                        text_string(f, t->name);
+                        fputc('"', f);
+                }
                 fputc(')', f);
         }
         fputc('\n', f);
-        if (t->ignored_by)
-                fprintf(f, "    ignored by %s\n", t->ignored_by);
-        if (t->held_call && strncmp(t->held_call, "SIG", 3) == 0)
-                fprintf(f, "    held at exit: %s\n", t->held_call);       /* a signal, not a call */
-        else if (t->held_call)
-                fprintf(f, "    held at exit: attempted %s after the process began to exit; never made\n",
-                        t->held_call);
-        if (t->fd_target)
-                fprintf(f, "    waiting on fd %d -> %s%s%s\n", t->wait_fd, t->fd_target,
-                        t->peer ? ": " : "", t->peer ? t->peer : "");
+        if (t->ignored_by) {
+                fputs("    ignored by ", f);
+                text_string(f, t->ignored_by);
+                fputc('\n', f);
+        }
+        if (t->held_call && strncmp(t->held_call, "SIG", 3) == 0) {
+                fputs("    held at exit: ", f);      /* a signal, not a call */
+                text_string(f, t->held_call);
+                fputc('\n', f);
+        } else if (t->held_call) {
+                fputs("    held at exit: attempted ", f);
+                text_string(f, t->held_call);
+                fputs(" after the process began to exit; never made\n", f);
+        }
+        if (t->fd_target) {
+                fprintf(f, "    waiting on fd %d -> ", t->wait_fd);
+                text_string(f, t->fd_target);
+                if (t->peer) {
+                        fputs(": ", f);
+                        text_string(f, t->peer);
+                }
+                fputc('\n', f);
+        }
         bool same_object = t->has_object;
         for (size_t i = 1; i < n; i++)
                 same_object &= group[i]->has_object && group[i]->object.address == t->object.address;
@@ -541,8 +674,9 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
                 text_write_wait(f, t, p);
                 fputc('\n', f);
         } else if (same_region) {
-                fprintf(f, "    each waits for a %s of its own%s\n", t->object.kind,
-                        t->object.region == LEAKSCAN_REGION_HEAP ? " on the heap" :
+                fputs("    each waits for a ", f);
+                text_string(f, t->object.kind);
+                fprintf(f, " of its own%s\n", t->object.region == LEAKSCAN_REGION_HEAP ? " on the heap" :
                         t->object.region == LEAKSCAN_REGION_STACK ? " on a stack" : "");
         }
         if (t->verdict == LEAKSCAN_VERDICT_UNREACHABLE)
@@ -670,9 +804,13 @@ static void text_write_idle_summary(FILE *f, const struct leakscan_process *p)
  * line: said whatever else the report says. */
 static void text_write_inspect_error(FILE *f, const struct leakscan_process *p)
 {
-        if (p->inspect_error)
-                fprintf(f, "leakscan: process %d (%s) could not be fully checked: %s\n", (int) p->pid,
-                        p->exe ? p->exe : "?", p->inspect_error);
+        if (!p->inspect_error)
+                return;
+        fprintf(f, "leakscan: process %d (", (int) p->pid);
+        text_string(f, p->exe ? p->exe : "?");
+        fputs(") could not be fully checked: ", f);
+        text_string(f, p->inspect_error);
+        fputc('\n', f);
 }
 
 int report_text_process(FILE *f, const char *mode, const struct leakscan_process *p,
@@ -682,7 +820,9 @@ int report_text_process(FILE *f, const char *mode, const struct leakscan_process
         size_t leaked = 0;
         for (size_t i = 0; i < p->n_threads; i++)
                 leaked += p->threads[i].leaked;
-        const char *exe = p->exe ? p->exe : "?";
+        _cleanup_free_ char *exe = text_string_dup(p->exe ? p->exe : "?");
+        if (!exe)
+                return -ENOMEM;
         char when[96] = "";
         if (streq(mode, "at-exit") && p->has_exit && p->exit_signal)
                 snprintf(when, sizeof when, " when it was killed by signal %d", p->exit_signal);

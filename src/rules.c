@@ -331,7 +331,9 @@ int rules_load_file(struct rule_set *set, const char *path, char **ret_error)
 
 int rules_load_env(struct rule_set *set, char **ret_error)
 {
-        const char *env = getenv("LEAKSCAN_SUPPRESSIONS");
+        /* secure_getenv: rules decide what is reported, and this runs in
+         * libleakscan too, maybe in a set-user-ID program */
+        const char *env = secure_getenv("LEAKSCAN_SUPPRESSIONS");
         if (!env || !*env)
                 return 0;
         _cleanup_free_ char *paths = strdup(env);

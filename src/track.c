@@ -2,6 +2,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -18,8 +20,18 @@ struct tracked {
 };
 
 struct creation {
-        pid_t tid;              /* the thread created */
+        pid_t tid;              /* the thread created; 0: a free slot */
         struct thread_capture creator;
+};
+
+/* The creator copies (a window of stack each, 16 KiB by default) of the
+ * threads alive now, in an open-addressed table keyed by TID: a process
+ * that creates and ends threads all day keeps as many copies as it has
+ * threads, and finding one costs the same at 10 or 10,000. */
+struct creations {
+        struct creation *slots;
+        size_t cap;             /* a power of two, or 0 */
+        size_t n;
 };
 
 struct track {
@@ -27,10 +39,100 @@ struct track {
         size_t window;
         struct tracked *threads;
         size_t n_threads;
-        struct creation *creations;
-        size_t n_creations;
+        struct creations creations;
         sigset_t old_mask;
 };
+
+static size_t creation_slot(const struct creations *c, pid_t tid)
+{
+        /* Fibonacci hashing: consecutive TIDs spread over the table */
+        return (size_t) (((uint32_t) tid * 2654435769u) >> 7) & (c->cap - 1);
+}
+
+static struct creation *creation_find(const struct creations *c, pid_t tid)
+{
+        if (c->cap == 0)
+                return NULL;
+        for (size_t i = creation_slot(c, tid); c->slots[i].tid; i = (i + 1) & (c->cap - 1))
+                if (c->slots[i].tid == tid)
+                        return &c->slots[i];
+        return NULL;
+}
+
+/* Forgets the creator of tid (it ended, or its TID is taken again).
+ * Backward-shift deletion: no tombstones, so lookups stay short. */
+static void creation_forget(struct creations *c, pid_t tid)
+{
+        struct creation *x = creation_find(c, tid);
+        if (!x)
+                return;
+        free(x->creator.stack);
+        size_t hole = (size_t) (x - c->slots), mask = c->cap - 1;
+        for (size_t i = (hole + 1) & mask; c->slots[i].tid; i = (i + 1) & mask) {
+                size_t home = creation_slot(c, c->slots[i].tid);
+                /* moves back unless its home lies cyclically in (hole, i] */
+                if (((i - home) & mask) >= ((i - hole) & mask)) {
+                        c->slots[hole] = c->slots[i];
+                        hole = i;
+                }
+        }
+        c->slots[hole].tid = 0;
+        c->n--;
+}
+
+/* Adds (or replaces) the creator of tid; takes x.creator.stack.  Returns 0
+ * or -ENOMEM (x's stack freed). */
+static int creation_put(struct creations *c, struct creation x)
+{
+        creation_forget(c, x.tid);
+        if ((c->n + 1) * 2 > c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 64;
+                struct creation *slots = calloc(cap, sizeof *slots);
+                if (!slots) {
+                        free(x.creator.stack);
+                        return -ENOMEM;
+                }
+                struct creations grown = { slots, cap, 0 };
+                for (size_t i = 0; i < c->cap; i++)
+                        if (c->slots[i].tid) {
+                                size_t k = creation_slot(&grown, c->slots[i].tid);
+                                while (slots[k].tid)
+                                        k = (k + 1) & (cap - 1);
+                                slots[k] = c->slots[i];
+                                grown.n++;
+                        }
+                free(c->slots);
+                *c = grown;
+        }
+        size_t k = creation_slot(c, x.tid);
+        while (c->slots[k].tid)
+                k = (k + 1) & (c->cap - 1);
+        c->slots[k] = x;
+        c->n++;
+        return 0;
+}
+
+/* Forgets the creators of threads not in tids (sorted): they ended while
+ * we did not watch (during a snapshot, or before track_start). */
+static void creations_keep_only(struct creations *c, const pid_t *tids, size_t n)
+{
+        for (size_t i = 0; i < c->cap; ) {
+                pid_t tid = c->slots[i].tid;
+                bool alive = false;
+                for (size_t lo = 0, hi = n; !alive && lo < hi; ) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        alive = tids[mid] == tid;
+                        if (tids[mid] < tid)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (tid && !alive)
+                        creation_forget(c, tid);        /* slot i may hold another now */
+                else
+                        i++;
+        }
+}
 
 struct track *track_new(pid_t pid, size_t creator_window)
 {
@@ -71,6 +173,12 @@ static void drop(struct track *tr, pid_t tid)
                 *t = tr->threads[--tr->n_threads];
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
 int track_start(struct track *tr)
 {
         _cleanup_free_ pid_t *tids = NULL;
@@ -78,6 +186,8 @@ int track_start(struct track *tr)
         int r = procfs_list_tasks(tr->pid, &tids, &n);
         if (r < 0)
                 return r;
+        qsort(tids, n, sizeof *tids, cmp_pid);
+        creations_keep_only(&tr->creations, tids, n);
         for (size_t i = 0; i < n; i++) {
                 /* Not the main thread: a signal sent to the process is
                  * checked against it alone, and one the process ignores is
@@ -122,13 +232,7 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
                 memcpy(&ret_addr, c.stack, sizeof ret_addr);
                 arch_regs_return_to(&c.regs, ret_addr);
         }
-        struct creation *nc = realloc(tr->creations, (tr->n_creations + 1) * sizeof *nc);
-        if (!nc) {
-                free(c.stack);
-                return;
-        }
-        tr->creations = nc;
-        nc[tr->n_creations++] = (struct creation) { child, c };
+        (void) creation_put(&tr->creations, (struct creation) { child, c });
 }
 
 /* A traced thread is sent even the signals its process ignores (an
@@ -179,6 +283,7 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
                 drop(tr, tid);
+                creation_forget(&tr->creations, tid);
                 return;
         }
         if (!WIFSTOPPED(status))
@@ -279,10 +384,8 @@ void track_stop(struct track *tr)
 
 const struct thread_capture *track_creator(const struct track *tr, pid_t tid)
 {
-        for (size_t i = tr->n_creations; i-- > 0; )
-                if (tr->creations[i].tid == tid)
-                        return &tr->creations[i].creator;
-        return NULL;
+        const struct creation *x = creation_find(&tr->creations, tid);
+        return x ? &x->creator : NULL;
 }
 
 void track_free(struct track *tr)
@@ -290,9 +393,10 @@ void track_free(struct track *tr)
         if (!tr)
                 return;
         track_stop(tr);
-        for (size_t i = 0; i < tr->n_creations; i++)
-                free(tr->creations[i].creator.stack);
-        free(tr->creations);
+        for (size_t i = 0; i < tr->creations.cap; i++)
+                if (tr->creations.slots[i].tid)
+                        free(tr->creations.slots[i].creator.stack);
+        free(tr->creations.slots);
         free(tr->threads);
         free(tr);
 }

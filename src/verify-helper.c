@@ -12,6 +12,12 @@
  * when such threads remain: a test that leaves nothing behind is never
  * stopped.
  *
+ * It reads only the process that started it: --pid must be its parent
+ * (posix_spawn from leakscan_verify_none), so that whoever can run it
+ * cannot point it at another process; and it refuses to run set-user-ID,
+ * set-group-ID or with file capabilities (AT_SECURE), as leakscan does,
+ * since it would read its parent with rights the caller does not have.
+ *
  * Request (stdin, until EOF): "thread TID START" (a thread to ignore) and
  * "rule KIND:PATTERN" lines.  Answer (stdout): "leaked N" and the report, or
  * "error -ERRNO MESSAGE" on one line. */
@@ -22,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 
 #include "classify.h"
 #include "inspect.h"
@@ -153,11 +161,19 @@ static void parse_args(int argc, char **argv, struct request *rq)
         if (rq->pid <= 0 || rq->caller <= 0)
                 fail(-EPROTO, "leakscan-verify-helper: started without --pid and --caller; "
                      "it is run by leakscan_verify_none only");
+        /* a parent that died meanwhile makes getppid() another process: refused too */
+        if (rq->pid != getppid())
+                fail(-EPERM, "leakscan-verify-helper: --pid=%d is not the process that started it; "
+                     "it is run by leakscan_verify_none only, and checks its caller", (int) rq->pid);
 }
 
 int main(int argc, char **argv)
 {
         struct request rq = { .grace_ms = -1 };
+        if (getauxval(AT_SECURE))
+                fail(-EPERM, "leakscan_verify_none: the helper refuses to run set-user-ID, set-group-ID or with "
+                     "file capabilities, or started by a program that is: it would read the process with rights "
+                     "its caller does not have; run the test as the user it is, or as root");
         parse_args(argc, argv, &rq);
         if (rq.grace_ms < 0) {
                 struct supervise_options defaults;

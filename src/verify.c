@@ -101,12 +101,18 @@ static int copy_options(const struct leakscan_verify_options *opts, struct leaks
         return 0;
 }
 
-/* Whether Yama asks a process to name its tracer (ptrace_scope 1): the
- * helper is our child, not an ancestor. */
-static bool yama_restricted(void)
+/* Whether the helper needs this process to name it as its tracer: Yama's
+ * ptrace_scope 1 lets a process trace only its descendants (the helper is
+ * our child, not an ancestor), unless the tracer has CAP_SYS_PTRACE, which
+ * a helper of root's keeps across the exec. */
+static bool needs_ptracer(void)
 {
-        _cleanup_free_ char *text = NULL;
-        return read_full_file("/proc/sys/kernel/yama/ptrace_scope", &text) >= 0 && atoi(text) == 1;
+        _cleanup_free_ char *text = NULL, *status = NULL;
+        if (read_full_file("/proc/sys/kernel/yama/ptrace_scope", &text) < 0 || atoi(text) != 1)
+                return false;
+        const char *cap = geteuid() == 0 && read_full_file("/proc/self/status", &status) >= 0 ?
+                          strstr(status, "\nCapEff:") : NULL;
+        return !cap || !(strtoull(cap + strlen("\nCapEff:"), NULL, 16) & (1ull << 19 /* CAP_SYS_PTRACE */));
 }
 
 static int send_all(int fd, const char *buf, size_t len)
@@ -243,7 +249,9 @@ int leakscan_verify_none(const struct leakscan_verify_options *opts, char **ret_
         if (r < 0)
                 return r;
 
-        const char *helper = getenv("LEAKSCAN_VERIFY_HELPER");
+        /* secure_getenv: a set-user-ID test program must not run a helper
+         * its caller names */
+        const char *helper = secure_getenv("LEAKSCAN_VERIFY_HELPER");
         if (!helper || !*helper)
                 helper = LEAKSCAN_VERIFY_HELPER_PATH;
         char pid_arg[32], caller_arg[32], grace_arg[48];
@@ -274,8 +282,13 @@ int leakscan_verify_none(const struct leakscan_verify_options *opts, char **ret_
                 return complain(&o, r, "leakscan_verify_none: cannot run the helper %s: %s; install leakscan, "
                                 "or name the helper with LEAKSCAN_VERIFY_HELPER", helper, strerror(-r));
         }
-        bool yama = yama_restricted();
-        if (yama)
+        /* PR_SET_PTRACER only when the helper needs it, and never reset
+         * to 0 afterwards: the exception names the helper, and the kernel
+         * drops it when the helper exits (Yama forgets a dead tracer).
+         * prctl cannot read an exception the program had set itself (a
+         * crash handler's): it is replaced while the check runs, and the
+         * program sets it again after it (verify.h says so). */
+        if (needs_ptracer())
                 (void) prctl(PR_SET_PTRACER, (unsigned long) pid, 0, 0, 0);
         /* the helper reads the whole request before it looks at us */
         r = send_request(sv[0], &o);
@@ -287,8 +300,6 @@ int leakscan_verify_none(const struct leakscan_verify_options *opts, char **ret_
         pid_t w;
         while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
                 ;
-        if (yama)
-                (void) prctl(PR_SET_PTRACER, 0, 0, 0, 0);
         if (rr < 0)
                 return complain(&o, rr, "leakscan_verify_none: reading the helper's answer: %s", strerror(-rr));
 

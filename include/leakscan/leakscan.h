@@ -247,7 +247,15 @@ void leakscan_options_init(struct leakscan_options *opts);
  *   -EINVAL it is a kernel thread, or an option is out of range
  *   -EDEADLK pid is the calling process itself
  *   -EOWNERDEAD the process exited during the snapshot or its analysis
- * leakscan_describe_error() turns these into one line with a remedy. */
+ * leakscan_describe_error() turns these into one line with a remedy.
+ *
+ * It never returns with a thread of pid still traced, whatever it returns:
+ * it traces from a thread of its own, which ends before it returns (a
+ * thread that went into an uninterruptible sleep during the snapshot, and
+ * so never stopped, is let go by the kernel then).  The calling thread's
+ * signal mask and nice value are left as they were; the call creates and
+ * joins one thread, so it may not be made from a forked child of a
+ * multi-threaded program before exec. */
 int leakscan_inspect_pid(pid_t pid, const struct leakscan_options *opts,
                          struct leakscan_report **ret_report);
 

@@ -9,11 +9,18 @@
  * same grace as `leakscan --at-exit` to finish.
  *
  * A process cannot stop and read its own threads, so a helper does it: the
- * installed leakscan-verify-helper (or $LEAKSCAN_VERIFY_HELPER), started with
+ * installed leakscan-verify-helper (or $LEAKSCAN_VERIFY_HELPER, ignored in a
+ * set-user-ID or set-group-ID program: secure_getenv), started with
  * posix_spawn (nothing runs between fork and exec in this process) and, under
- * Yama's ptrace_scope 1, allowed to trace its parent for the duration of the
- * call (PR_SET_PTRACER).  The process is stopped only while its threads are
- * copied, and only when threads other than the ignored ones exist.
+ * Yama's ptrace_scope 1 without CAP_SYS_PTRACE, allowed to trace its parent
+ * for the duration of the call (PR_SET_PTRACER naming the helper, which the
+ * kernel forgets when the helper exits).  An exception the program set
+ * itself with PR_SET_PTRACER (a crash handler's) cannot be read back: it is
+ * replaced for the call, and the program sets it again afterwards.  The
+ * helper refuses to run set-user-ID or with file capabilities, and reads
+ * only the process that started it.  The process is stopped only while its
+ * threads are copied, and only when threads other than the ignored ones
+ * exist.
  *
  * Link with pkg-config --cflags --libs leakscan.  See docs/library.md. */
 #ifndef LEAKSCAN_VERIFY_H

@@ -53,6 +53,79 @@ static void check_escaping(void)
         free(s);
 }
 
+/* Whether text holds a byte a terminal would act on: a C0 control but
+ * newline, DEL, a C1 control (as UTF-8 or raw), or a bidirectional
+ * override. */
+static bool has_raw_control(const char *text)
+{
+        for (const unsigned char *s = (const unsigned char *) text; *s; s++) {
+                if ((*s < 0x20 && *s != '\n') || *s == 0x7f || (*s >= 0x80 && *s <= 0x9f && s[-1] != 0xe2 &&
+                                                                   s[-1] < 0xc2))
+                        return true;
+                if (*s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+                        return true;
+                if (*s == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae)
+                        return true;
+        }
+        return false;
+}
+
+/* Everything the target names reaches the text report escaped: thread
+ * names, symbols, source files, modules, the object's symbol and file, the
+ * frame it lies in, the test, the fd's path and peer, the program. */
+static void check_text_hostile(void)
+{
+        char *s = escaped(text_string, "a\x1b]0;pwn\a\x1b[2J\xc2\x9b" "2J\xe2\x80\xae" "x\xff\n\t\x7f\xc3\xa9\\");
+        CHECK_EQ_STR(s, "a\\x1b]0;pwn\\x07\\x1b[2J\\xc2\\x9b2J\\xe2\\x80\\xaex\\xff\\x0a\\x09\\x7f\xc3\xa9\\");
+        free(s);
+
+        const char *evil = "\x1b]0;pwn\a\x1b[2J\xc2\x9b\xe2\x80\xae\n\r";
+        struct leakscan_frame frames[2] = {
+                { .pc = 0x1000, .function = (char *) evil, .file = (char *) evil, .line = 3, .module = (char *) evil },
+                { .pc = 0x2000, .module = (char *) evil, .offset = 0x10 },
+        };
+        struct leakscan_test test = { .framework = "googletest", .name = (char *) evil, .file = (char *) evil,
+                                      .line = 9 };
+        struct leakscan_thread threads[3] = {
+                { .tid = 7, .state = LEAKSCAN_STATE_MUTEX, .verdict = LEAKSCAN_VERDICT_DEADLOCK, .leaked = true,
+                  .syscall = evil, .frames = frames, .n_frames = 2, .created_by = frames,
+                  .n_created_by = 2, .has_created_by = true, .has_object = true, .owner_tid = 8,
+                  .object = { .kind = "mutex", .symbol = (char *) evil, .file = (char *) evil, .line = 4,
+                              .region = LEAKSCAN_REGION_STACK, .stack_tid = 8, .stack_function = (char *) evil },
+                  .test = &test, .wait_fd = 3, .fd_target = (char *) evil, .peer = (char *) evil,
+                  .unwind_note = evil, .held_call = (char *) evil },
+                { .tid = 8, .state = LEAKSCAN_STATE_MUTEX, .verdict = LEAKSCAN_VERDICT_DEADLOCK, .leaked = true,
+                  .has_object = true, .owner_tid = 7, .object = { .kind = "mutex", .symbol = (char *) evil },
+                  .frames = &frames[1], .n_frames = 1, .wait_fd = -1 },
+                { .tid = 9, .state = LEAKSCAN_STATE_MUTEX, .verdict = LEAKSCAN_VERDICT_BLOCKED,
+                  .ignored_by = (char *) evil, .frames = frames, .n_frames = 1, .wait_fd = -1 },
+        };
+        for (int i = 0; i < 3; i++)
+                memcpy(threads[i].name, "\x1b]0;pwn\a\x1b[2J", sizeof "\x1b]0;pwn\a\x1b[2J");
+        struct leakscan_cycle cycle = { .tids = (pid_t[]) { 7, 8 }, .n = 2 };
+        struct leakscan_process p = { .pid = 7, .exe = (char *) evil, .threads = threads, .n_threads = 3,
+                                      .deadlocks = &cycle, .n_deadlocks = 1, .inspect_error = (char *) evil };
+        struct leakscan_report r = { .mode = "pid", .processes = &p, .n_processes = 1 };
+        struct report_options opts = { .all = true, .show_ignored = true };
+        char *text = render_opts(&report_text, &r, &opts);
+        CHECK(!has_raw_control(text));
+        CHECK(strstr(text, "\\x1b]0;pwn\\x07\\x1b[2J") != NULL);
+        free(text);
+        char *sarif = render_opts(&report_sarif, &r, &opts);
+        CHECK(strstr(sarif, "\\\\x1b]0;pwn") != NULL);       /* the message: escaped as text, then JSON */
+        free(sarif);
+        char *junit = render_opts(&report_junit, &r, &opts);
+        CHECK(!has_raw_control(junit));
+        free(junit);
+        char *lines = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&lines, &len);
+        CHECK_EQ_INT(report_write_suppressions(f, &r), 0);
+        fclose(f);
+        CHECK(!has_raw_control(lines));
+        free(lines);
+}
+
 static char *render(const struct report_backend *b, const struct leakscan_report *r, bool all)
 {
         char *buf = NULL;
@@ -104,7 +177,7 @@ int main(void)
 
         char *text = render(&report_text, &r, false);
         CHECK(strstr(text, "leakscan: found 2 unexpected threads in process 100 (/bin/s)") != NULL);
-        CHECK(strstr(text, "2 threads in state mutex, blocked 1.2s-4.0s, with handle \"odd\"\tname on top of the stack: "
+        CHECK(strstr(text, "2 threads in state mutex, blocked 1.2s-4.0s, with handle \"odd\"\\x09name on top of the stack: "
                            "(tids 101-102, \"handler\")") != NULL);
         CHECK(strstr(text, "(/src/s.c:17)") != NULL);
         CHECK(strstr(text, "Thread 103") == NULL);      /* not leaked, not --all */
@@ -140,7 +213,7 @@ int main(void)
         f = open_memstream(&buf, &len);
         CHECK_EQ_INT(report_write_suppressions(f, &r), 0);
         fclose(f);
-        CHECK(strstr(buf, "\ntop:handle \"odd\"\tname\n") != NULL);
+        CHECK(strstr(buf, "\ntop:handle \"odd\"?name\n") != NULL);
         free(buf);
         threads[2].ignored_by = NULL;
         threads[2].leaked = true;
@@ -187,7 +260,7 @@ int main(void)
         threads[1].test = &test;
         text = render(&report_text, &r, false);
         CHECK(strstr(text, "Thread 101 \"handler\" in state mutex, blocked 1.2s, leaked by test QueueTest.Leaky "
-                           "(tests.cpp:18), with handle \"odd\"\tname on top of the stack:") != NULL);
+                           "(tests.cpp:18), with handle \"odd\"\\x09name on top of the stack:") != NULL);
         CHECK(strstr(text, "Thread 102 \"handler\"") != NULL);       /* no longer grouped with 101 */
         free(text);
         json = render(&report_json, &r, false);
@@ -205,7 +278,7 @@ int main(void)
         /* suppression lines inside the documents */
         struct report_options with_supp = { .suppressions = true };
         json = render_opts(&report_json, &r, &with_supp);
-        CHECK(strstr(json, "\"suppressions\": [\"top:handle \\\"odd\\\"\\tname\"]") != NULL);
+        CHECK(strstr(json, "\"suppressions\": [\"top:handle \\\"odd\\\"?name\"]") != NULL);
         free(json);
         char *sarif = render_opts(&report_sarif, &r, &with_supp);
         CHECK(strstr(sarif, "\"suppression\": \"top:handle") != NULL);
@@ -277,5 +350,6 @@ int main(void)
         CHECK(strstr(text, "leakscan: no unexpected threads in process 100 (/bin/s): 4 threads checked") != NULL);
         free(text);
         check_escaping();
+        check_text_hostile();
         return CHECK_DONE();
 }
