@@ -56,10 +56,15 @@ const char *leakscan_reach_to_string(enum leakscan_reach reach)
         return (unsigned) reach < _LEAKSCAN_REACH_MAX ? names[reach] : "unknown";
 }
 
+/* Any futex wait but a join (whose waiter depends on the joined thread,
+ * not on who reaches the word): whichever library made the primitive (glibc,
+ * Rust's std, a hand-made futex), a waiter whose word nobody able to run
+ * can reach is woken by nobody. */
 static bool is_object_wait(enum leakscan_state s)
 {
         return s == LEAKSCAN_STATE_MUTEX || s == LEAKSCAN_STATE_CONDVAR || s == LEAKSCAN_STATE_RWLOCK ||
-               s == LEAKSCAN_STATE_SEMAPHORE || s == LEAKSCAN_STATE_BARRIER || s == LEAKSCAN_STATE_FUTEX;
+               s == LEAKSCAN_STATE_SEMAPHORE || s == LEAKSCAN_STATE_BARRIER || s == LEAKSCAN_STATE_FUTEX ||
+               s == LEAKSCAN_STATE_CHANNEL_RECV || s == LEAKSCAN_STATE_CHANNEL_SEND || s == LEAKSCAN_STATE_PARK;
 }
 
 bool reach_is_candidate(const struct leakscan_thread *t)
