@@ -34,6 +34,7 @@ LEAKSCAN_DEPS=(
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"
+  "rustc:test -x /usr/bin/rustc"    # tests: Rust targets (std's futex primitives, mangled names)
 )
 
 leakscan_install_deps() {
