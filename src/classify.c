@@ -231,7 +231,7 @@ static bool rust_std_path(const char *s)
         return false;
 }
 
-static bool rust_std_function(const char *name)
+bool classify_function_is_rust_std(const char *name)
 {
         /* a C++ function ("core::Server::run()", a C++ namespace of the
          * user's) ends with its parameters; a Rust path never does */
@@ -275,7 +275,7 @@ bool classify_frame_is_system(const struct leakscan_frame *f)
         if (startswith(f->function, "__") || startswith(f->function, "std::") ||
             startswith(f->function, "__gnu_cxx::"))
                 return true;
-        if (rust_std_function(f->function))
+        if (classify_function_is_rust_std(f->function))
                 return true;
         if (frame_is_go_std(f))
                 return true;
