@@ -35,6 +35,7 @@ LEAKSCAN_DEPS=(
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"
   "rustc:test -x /usr/bin/rustc"    # tests: Rust targets (std's futex primitives, mangled names)
+  "libjemalloc-dev:test -f /usr/include/jemalloc/jemalloc.h"  # tests: reachability on jemalloc's heap
 )
 
 leakscan_install_deps() {
