@@ -176,12 +176,43 @@ static bool root_checks_out(const uint8_t *data, size_t off, const struct map_en
         return used > 0;
 }
 
+/* Whether the leaf at leaf_addr is the one of root slot i: its first
+ * registered pages name edata whose extents cover them.  buf: room for a
+ * leaf. */
+static bool leaf_checks_out(const struct reach_memory *mem, uint64_t i, uint64_t leaf_addr, uint8_t *buf)
+{
+        if (read_touched(mem, leaf_addr, buf, JE_LEAF_BYTES) < 0)
+                return false;
+        unsigned seen = 0;
+        for (uint64_t j = 0; j < JE_FANOUT && seen < 4; j++) {
+                uint64_t bits;
+                memcpy(&bits, buf + j * 8, 8);
+                uint64_t edata = (uint64_t) ((int64_t) (bits << 16) >> 16) & ~0x3full;
+                if (!edata)
+                        continue;
+                uint64_t hdr[3];
+                if (read_exact(mem, edata, hdr, sizeof hdr) < 0)
+                        return false;
+                uint64_t page = (i << 30) | (j << 12), start = hdr[1] & ~(JE_PAGE - 1);
+                uint64_t size = hdr[2] & ~(JE_PAGE - 1);
+                if (page < start || page >= start + size)
+                        return false;
+                seen++;
+        }
+        return seen > 0;
+}
+
 /* Finds the root in the module's writable memory [base, base + len) read
- * into data.  Returns its offset, or -ENOENT (none), -EPROTO (several). */
-static long find_root(const uint8_t *data, size_t len, const struct map_entry *maps, size_t n)
+ * into data.  Returns its offset, or -ENOENT (none), -EPROTO (several), or
+ * -ENOMEM. */
+static long find_root(const struct reach_memory *mem, const uint8_t *data, size_t len,
+                      const struct map_entry *maps, size_t n)
 {
         if (len < JE_ROOT_BYTES)
                 return -ENOENT;
+        _cleanup_free_ uint8_t *leaf = malloc(JE_LEAF_BYTES);
+        if (!leaf)
+                return -ENOMEM;
         long found = -ENOENT;
         /* a slot holding a leaf pointer, for each slot index that covers
          * mapped memory, places the root */
@@ -199,7 +230,7 @@ static long find_root(const uint8_t *data, size_t len, const struct map_entry *m
                                 size_t off = p - i * 8;
                                 if (off + JE_ROOT_BYTES > len || (long) off == found)
                                         continue;
-                                if (!root_checks_out(data, off, maps, n))
+                                if (!root_checks_out(data, off, maps, n) || !leaf_checks_out(mem, i, w, leaf))
                                         continue;
                                 if (found >= 0)
                                         return -EPROTO;
@@ -274,7 +305,9 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
         r = read_touched(mem, d0, data, len);
         if (r < 0)
                 return r;
-        long root = find_root(data, len, maps, n_maps);
+        long root = find_root(mem, data, len, maps, n_maps);
+        if (root == -ENOMEM)
+                return -ENOMEM;
         if (root < 0) {
                 *ret_note = root == -EPROTO ? "jemalloc 5.3's radix tree could not be told apart in its data" :
                                               "jemalloc 5.3's radix tree was not found in its data";
