@@ -1236,6 +1236,7 @@ static enum object_state object_state(const struct scan *s, const struct leaksca
         }
         *note = s->heap_unwalkable && streq(m->path, "[heap]") ?
                 "the heap could not be walked as glibc malloc chunks" :
+                s->other.n_runs ? "the object waited on is in no allocation the heap walk found (the allocator's own memory)" :
                 "the object waited on is in no glibc malloc chunk (another allocator, or its own memory)";
         return OBJECT_UNKNOWN;
 }
