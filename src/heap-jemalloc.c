@@ -35,6 +35,7 @@
 #define JE_NBINS 36             /* small size classes: slabs */
 #define JE_NSIZES 232           /* every size class; SC_NSIZES marks none */
 #define READ_CHUNK (1u << 20)
+#define BATCH 1024              /* IOV_MAX */
 
 void heap_layout_done(struct heap_layout *l)
 {
@@ -351,16 +352,37 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
         }
         qsort(entries, n_entries, sizeof *entries, cmp_entry);
 
+        /* each edata's head (e_bits, e_addr, e_size_esn), read in batches */
+        size_t n_edata = 0;
+        for (size_t a = 0; a < n_entries; a++)
+                n_edata += a == 0 || entries[a].edata != entries[a - 1].edata;
+        uint64_t (*heads)[3] = calloc(n_edata + 1, sizeof *heads);
+        if (!heads) {
+                free(entries);
+                return -ENOMEM;
+        }
+        {
+                struct iovec local[BATCH], remote[BATCH];
+                size_t k = 0, m = 0;
+                for (size_t a = 0; a < n_entries && r == 0; a++) {
+                        if (a > 0 && entries[a].edata == entries[a - 1].edata)
+                                continue;
+                        local[m] = (struct iovec) { heads[k++], sizeof *heads };
+                        remote[m++] = (struct iovec) { (void *) (uintptr_t) entries[a].edata, sizeof *heads };
+                        if (m == BATCH || k == n_edata) {
+                                ssize_t got = mem->read(mem->userdata, local, remote, m);
+                                r = got == (ssize_t) (m * sizeof *heads) ? 0 : -EIO;
+                                m = 0;
+                        }
+                }
+        }
         struct heap_layout l = {0};
-        size_t cap_runs = 0, cap_meta = 0;
-        for (size_t a = 0; a < n_entries && r == 0; ) {
+        size_t cap_runs = 0, cap_meta = 0, e = 0;
+        for (size_t a = 0; a < n_entries && r == 0; e++) {
                 size_t b = a;
                 while (b < n_entries && entries[b].edata == entries[a].edata)
                         b++;
-                uint64_t hdr[3];        /* e_bits, e_addr, e_size_esn */
-                r = read_exact(mem, entries[a].edata, hdr, sizeof hdr);
-                if (r < 0)
-                        break;
+                const uint64_t *hdr = heads[e];
                 const struct leaf_entry *first = &entries[a], *last = &entries[b - 1];
                 bool slab = first->slab;
                 /* a large allocation starts at a random cache line of its
@@ -393,6 +415,7 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                 a = b;
         }
         free(entries);
+        free(heads);
         if (r < 0) {
                 heap_layout_done(&l);
                 return r;

@@ -16,29 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "heap.h"
 #include "procfs.h"
 #include "reach.h"
-
-/* Objects of one size tiling [start, end): regions of a slab, or one large
- * allocation (size == end - start). */
-struct heap_object_run {
-        uint64_t start, end;
-        uint64_t size;
-};
-
-struct heap_layout {
-        struct heap_object_run *runs;   /* sorted by start, disjoint */
-        size_t n_runs;
-        uint64_t *meta;                 /* sorted addresses of the allocator's own
-                                         * 8-byte words that point at runs */
-        size_t n_meta;
-        struct heap_skip {              /* sorted, disjoint: the allocator's own */
-                uint64_t start, end;    /* arrays of pointers at free objects */
-        } *skip;
-        size_t n_skip;
-};
-
-void heap_layout_done(struct heap_layout *l);
 
 /* Walks the jemalloc heap of the process whose memory mem reads and whose
  * mappings are maps.  Returns 0 with *ret filled (owned by the caller:

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "heap-jemalloc.h"
+#include "heap-mimalloc.h"
 #include "procfs.h"
 #include "reach.h"
 #include "util.h"
@@ -638,17 +639,26 @@ static int add_arena(struct scan *s, const struct arena *a)
 
 /* ---- another allocator's objects (heap-jemalloc.c) ---- */
 
-/* Each run of s->other as an arena of plain objects: a slab's regions
- * (8-byte ones two to a granule: one object, only ever more marked), or one
- * large allocation.  None counts as free. */
+/* Each run of s->other as an arena of plain objects: a slab's regions or a
+ * page's blocks, or one large allocation.  Starts are kept per 16-byte
+ * granule: objects of an odd multiple of 8 bytes go two to an object (a
+ * pointer into either marks both: only ever more marked).  None counts as
+ * free. */
 static int add_plain_arenas(struct scan *s)
 {
         for (size_t i = 0; i < s->other.n_runs; i++) {
-                const struct heap_object_run *run = &s->other.runs[i];
+                /* slabs of one size end to end are one arena: the same
+                 * objects, a fraction of the bitmaps */
+                struct heap_object_run merged = s->other.runs[i];
+                while (i + 1 < s->other.n_runs && merged.size < merged.end - merged.start &&
+                       s->other.runs[i + 1].start == merged.end && s->other.runs[i + 1].size == merged.size &&
+                       (merged.end - merged.start) % (merged.size % GRANULE ? 2 * merged.size : merged.size) == 0)
+                        merged.end = s->other.runs[++i].end;
+                const struct heap_object_run *run = &merged;
                 struct arena a = { .first = run->start, .end = run->end, .plain = true,
                                    .n_granules = (size_t) ((run->end - run->start) / GRANULE) };
                 size_t words = (a.n_granules + 63) / 64 + 1;
-                uint64_t step = run->size < GRANULE ? GRANULE : run->size;
+                uint64_t step = run->size % GRANULE ? 2 * run->size : run->size;
                 a.starts = calloc(words, 8);
                 a.marks = calloc(words, 8);
                 a.frees = calloc(words, 8);
@@ -1389,7 +1399,8 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 s.st.skipped = true;
                 goto out;
         }
-        /* jemalloc's heap, when it is the one we know */
+        /* another allocator's heap (jemalloc's, mimalloc's), when its
+         * layout is one we know */
         const char *walked = NULL, *alloc = NULL;
         if (in->mem.read) {
                 /* a running thread may split or purge an extent while we
@@ -1400,15 +1411,17 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                         if (r != -EAGAIN && r != -EIO)
                                 break;
                 }
-                if (r == 0) {
+                if (r == -ENOENT) {
+                        r = heap_mimalloc_walk(&in->mem, s.maps, s.n_maps, &s.other, &alloc);
+                        if (r == 0)
+                                walked = "mimalloc";
+                } else if (r == 0) {
                         walked = "jemalloc";
                         r = jemalloc_tcaches(&s);
-                        if (r < 0)
-                                goto out;
-                }
-                else if (r == -EIO)
+                } else if (r == -EIO) {
                         alloc = "memory changed during the scan";
-                else if (r == -ENOMEM)
+                }
+                if (r == -ENOMEM)
                         goto out;
                 r = 0;
         }
