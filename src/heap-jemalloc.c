@@ -63,9 +63,8 @@ static int read_exact(const struct reach_memory *mem, uint64_t addr, void *buf, 
         return got == (ssize_t) len ? 0 : -EIO;
 }
 
-/* Reads [addr, addr + len) into buf, pages the process never touched as
- * zeros (they hold nothing, and reading would fault them in). */
-static int read_touched(const struct reach_memory *mem, uint64_t addr, uint8_t *buf, size_t len)
+int heap_read_touched(const struct reach_memory *mem, uint64_t addr, uint8_t *buf, size_t len,
+                      bool *ret_first_touched)
 {
         size_t pages = len / JE_PAGE;
         _cleanup_free_ bool *touched = NULL;
@@ -78,6 +77,8 @@ static int read_touched(const struct reach_memory *mem, uint64_t addr, uint8_t *
                         touched = NULL;
                 }
         }
+        if (ret_first_touched)
+                *ret_first_touched = !touched || !pages || touched[0];
         for (size_t off = 0; off < len; ) {
                 size_t k = len - off < READ_CHUNK ? len - off : READ_CHUNK;
                 if (touched) {
@@ -182,7 +183,7 @@ static bool root_checks_out(const uint8_t *data, size_t off, const struct map_en
  * leaf. */
 static bool leaf_checks_out(const struct reach_memory *mem, uint64_t i, uint64_t leaf_addr, uint8_t *buf)
 {
-        if (read_touched(mem, leaf_addr, buf, JE_LEAF_BYTES) < 0)
+        if (heap_read_touched(mem, leaf_addr, buf, JE_LEAF_BYTES, NULL) < 0)
                 return false;
         unsigned seen = 0;
         for (uint64_t j = 0; j < JE_FANOUT && seen < 4; j++) {
@@ -303,7 +304,7 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
         _cleanup_free_ uint8_t *data = malloc(len);
         if (!data)
                 return -ENOMEM;
-        r = read_touched(mem, d0, data, len);
+        r = heap_read_touched(mem, d0, data, len, NULL);
         if (r < 0)
                 return r;
         long root = find_root(mem, data, len, maps, n_maps);
@@ -326,7 +327,7 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                 memcpy(&lp, data + root + i * 8, 8);
                 if (!lp)
                         continue;
-                r = read_touched(mem, lp, leaf, JE_LEAF_BYTES);
+                r = heap_read_touched(mem, lp, leaf, JE_LEAF_BYTES, NULL);
                 for (uint64_t j = 0; r == 0 && j < JE_FANOUT; j++) {
                         uint64_t bits;
                         memcpy(&bits, leaf + j * 8, 8);

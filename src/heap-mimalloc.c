@@ -30,13 +30,6 @@
 #define MI_HUGE_BLOCK 0x80000000u
 #define MI_SMALL_START 384u
 
-static int read_exact(const struct reach_memory *mem, uint64_t addr, void *buf, size_t len)
-{
-        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
-        ssize_t got = mem->read(mem->userdata, &local, &remote, 1);
-        return got == (ssize_t) len ? 0 : -EIO;
-}
-
 static uint64_t u64_at(const uint8_t *p)
 {
         uint64_t v;
@@ -118,7 +111,8 @@ int heap_mimalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                 present = is_mimalloc(&maps[i]);
         if (!present)
                 return -ENOENT;
-        size_t len = MI_HDR + (MI_SLICES + 1) * MI_PAGE_SIZE;
+        /* header and slices, in whole pages */
+        size_t len = (MI_HDR + (MI_SLICES + 1) * MI_PAGE_SIZE + 4095) / 4096 * 4096;
         _cleanup_free_ uint8_t *buf = malloc(len);
         if (!buf)
                 return -ENOMEM;
@@ -130,7 +124,10 @@ int heap_mimalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                         continue;
                 for (uint64_t seg = (m->start + MI_SEG_SIZE - 1) & ~(MI_SEG_SIZE - 1); seg + len <= m->end;
                      seg += MI_SEG_SIZE) {
-                        if (read_exact(mem, seg, buf, len) < 0)
+                        /* a header is written: an untouched page is none
+                         * (and is not faulted in by reading it) */
+                        bool touched = true;
+                        if (heap_read_touched(mem, seg, buf, len, &touched) < 0 || !touched)
                                 continue;       /* not a segment we can read: its memory stays a root */
                         int r = segment_runs(buf, seg, m->end, &l, &cap);
                         if (r < 0) {

@@ -5,6 +5,7 @@
 #ifndef LEAKSCAN_HEAP_H
 #define LEAKSCAN_HEAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +30,14 @@ struct heap_layout {
 };
 
 void heap_layout_done(struct heap_layout *l);
+
+struct reach_memory;
+
+/* Reads [addr, addr + len) (page-aligned) of the process into buf, the
+ * pages it never touched (mem->touched) as zeros: they hold nothing, and
+ * reading them would fault them in.  *ret_first_touched: whether the first
+ * page was (may be NULL).  Returns 0, -EIO or -ENOMEM. */
+int heap_read_touched(const struct reach_memory *mem, uint64_t addr, uint8_t *buf, size_t len,
+                      bool *ret_first_touched);
 
 #endif
