@@ -351,7 +351,8 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                 free(entries);
                 return r;
         }
-        qsort(entries, n_entries, sizeof *entries, cmp_entry);
+        if (n_entries)
+                qsort(entries, n_entries, sizeof *entries, cmp_entry);
 
         /* each edata's head (e_bits, e_addr, e_size_esn), read in batches */
         size_t n_edata = 0;
@@ -421,8 +422,10 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                 heap_layout_done(&l);
                 return r;
         }
-        qsort(l.runs, l.n_runs, sizeof *l.runs, cmp_run);
-        qsort(l.meta, l.n_meta, sizeof *l.meta, cmp_u64);
+        if (l.n_runs) {         /* qsort takes no NULL array, even empty */
+                qsort(l.runs, l.n_runs, sizeof *l.runs, cmp_run);
+                qsort(l.meta, l.n_meta, sizeof *l.meta, cmp_u64);
+        }
         for (size_t i = 1; i < l.n_runs; i++)
                 if (l.runs[i].start < l.runs[i - 1].end) {
                         *ret_note = "jemalloc's extents overlap: not jemalloc 5.3's layout, or it changed during the scan";
@@ -539,7 +542,8 @@ int heap_jemalloc_tcaches(const struct reach_memory *mem, const uint64_t *tls, s
                         o += CB_SIZE * k - 8;
                 }
         }
-        qsort(l->skip, l->n_skip, sizeof *l->skip, cmp_skip);
+        if (l->n_skip)
+                qsort(l->skip, l->n_skip, sizeof *l->skip, cmp_skip);
         /* merge overlaps (a thread seen twice) */
         size_t m = 0;
         for (size_t i = 0; i < l->n_skip; i++) {
