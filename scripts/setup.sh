@@ -36,6 +36,7 @@ LEAKSCAN_DEPS=(
   "unbound:test -x /usr/sbin/unbound"
   "rustc:test -x /usr/bin/rustc"    # tests: Rust targets (std's futex primitives, mangled names)
   "libjemalloc-dev:test -f /usr/include/jemalloc/jemalloc.h"  # tests: reachability on jemalloc's heap
+  "libgoogle-perftools-dev:test -f /usr/include/gperftools/tcmalloc.h"  # ...on tcmalloc's
   "libmimalloc-dev:test -f /usr/include/mimalloc.h"           # ...and on mimalloc's
 )
 

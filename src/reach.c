@@ -26,6 +26,7 @@
 
 #include "heap-jemalloc.h"
 #include "heap-mimalloc.h"
+#include "heap-tcmalloc.h"
 #include "procfs.h"
 #include "reach.h"
 #include "util.h"
@@ -1399,7 +1400,7 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 s.st.skipped = true;
                 goto out;
         }
-        /* another allocator's heap (jemalloc's, mimalloc's), when its
+        /* another allocator's heap (jemalloc's, tcmalloc's, mimalloc's), when its
          * layout is one we know */
         const char *walked = NULL, *alloc = NULL;
         if (in->mem.read) {
@@ -1412,10 +1413,22 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                                 break;
                 }
                 if (r == -ENOENT) {
+                        for (unsigned tries = 0; tries < 4; tries++) {
+                                alloc = NULL;
+                                r = heap_tcmalloc_walk(&in->mem, s.maps, s.n_maps, &s.other, &alloc);
+                                if (r != -EAGAIN && r != -EIO)
+                                        break;
+                        }
+                        if (r == 0)
+                                walked = "tcmalloc";
+                        else if (r == -EIO)
+                                alloc = "memory changed during the scan";
+                }
+                if (r == -ENOENT) {
                         r = heap_mimalloc_walk(&in->mem, s.maps, s.n_maps, &s.other, &alloc);
                         if (r == 0)
                                 walked = "mimalloc";
-                } else if (r == 0) {
+                } else if (r == 0 && !walked) {
                         walked = "jemalloc";
                         r = jemalloc_tcaches(&s);
                 } else if (r == -EIO) {
