@@ -1,7 +1,7 @@
 /* What a walk of another allocator's heap gives the reachability scan
  * (reach.c): runs of equal objects, and the allocator's own words that
  * point at them and must not count as the program's.  Filled by
- * heap-jemalloc.c and heap-mimalloc.c. */
+ * heap-jemalloc.c, heap-tcmalloc.c and heap-mimalloc.c. */
 #ifndef LEAKSCAN_HEAP_H
 #define LEAKSCAN_HEAP_H
 

@@ -1,4 +1,6 @@
-/* Reachability scan; see reach.h for the model.  The heap side follows
+/* Reachability scan; see reach.h for the model.  Other allocators' objects
+ * come from heap-jemalloc.c, heap-tcmalloc.c and heap-mimalloc.c as runs of
+ * plain objects (arenas without glibc's header).  The heap side follows
  * x86_64 glibc malloc (2.26 and later; docs/wait-for.md "Reachability"):
  * a chunk is 16-byte aligned, its size word (8 bytes in) carries the flags
  * PREV_INUSE 1, IS_MMAPPED 2, NON_MAIN_ARENA 4, and whether a chunk is in
