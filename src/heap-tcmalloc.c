@@ -167,8 +167,18 @@ static long find_root(const struct reach_memory *mem, const uint8_t *data, size_
         if (len < TC_ROOT_BYTES)
                 return -ENOENT;
         _cleanup_free_ uint8_t *leaf = malloc(TC_LEAF_BYTES);
-        if (!leaf)
+        /* bad[k]: words before k that no root can hold (neither zero nor a
+         * leaf pointer): a window holding one is no root, known at once */
+        size_t words = len / 8;
+        _cleanup_free_ uint32_t *bad = malloc((words + 1) * sizeof *bad);
+        if (!leaf || !bad)
                 return -ENOMEM;
+        bad[0] = 0;
+        for (size_t k = 0; k < words; k++) {
+                uint64_t w;
+                memcpy(&w, data + k * 8, 8);
+                bad[k + 1] = bad[k] + (w && (w % 8 || !pointer_into_anon(maps, n, w, TC_LEAF_BYTES)));
+        }
         long found = -ENOENT;
         for (size_t p = 0; p + 8 <= len; p += 8) {
                 uint64_t w;
@@ -183,7 +193,8 @@ static long find_root(const struct reach_memory *mem, const uint8_t *data, size_
                                 if (p < i * 8)
                                         continue;
                                 size_t off = p - i * 8;
-                                if (off + TC_ROOT_BYTES > len || (long) off == found)
+                                if (off + TC_ROOT_BYTES > len || (long) off == found || off % 8 ||
+                                    bad[(off + TC_ROOT_BYTES) / 8] != bad[off / 8])
                                         continue;
                                 if (!root_checks_out(data, off, maps, n) || !leaf_checks_out(mem, i, w, leaf))
                                         continue;
