@@ -11,7 +11,10 @@ one handler on a dropped request), then:
 Prints medians (and the minimum where the machine's load spreads them),
 one line per heap size.
 
-Usage: bench/reach.py [--build DIR] [--sizes 1,64,1024] [--repeat 5]"""
+--allocators glibc,jemalloc runs each size on each allocator side by side
+(bench-heap-jemalloc: the same program linked with -ljemalloc).
+
+Usage: bench/reach.py [--build DIR] [--sizes 1,64,1024] [--repeat 5] [--allocators glibc]"""
 import argparse
 import os
 import statistics
@@ -44,14 +47,16 @@ def main():
     ap.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
     ap.add_argument("--sizes", default="1,64,1024")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--allocators", default="glibc")
     a = ap.parse_args()
     b = os.path.abspath(a.build)
     heap, cost = os.path.join(b, "bench", "bench-heap"), os.path.join(b, "bench", "bench-reach-cost")
     maxrss, leakscan = os.path.join(b, "bench", "bench-maxrss"), os.path.join(b, "leakscan")
-    print("heap MiB | scanned MiB | chunks | scan ms | scan MiB/s | scan peak KiB (max) | found | "
+    print("allocator | heap MiB | scanned MiB | chunks | scan ms | scan MiB/s | scan peak KiB (max) | found | "
           "-p wall ms (256M) | -p wall ms (no limit) | -p max RSS KiB (no limit)")
-    for mib in [int(x) for x in a.sizes.split(",")]:
-        p = start(heap, mib)
+    runs = [(alloc, mib) for mib in [int(x) for x in a.sizes.split(",")] for alloc in a.allocators.split(",")]
+    for alloc, mib in runs:
+        p = start(heap if alloc == "glibc" else f"{heap}-{alloc}", mib)
         try:
             out = subprocess.run([cost, str(p.pid), str(a.repeat)], capture_output=True, text=True,
                                  check=True).stdout.split("\n")
@@ -64,7 +69,7 @@ def main():
             found = int(statistics.median(r[6] for r in rows))
             lim = [leakscan_run(maxrss, leakscan, p.pid, []) for _ in range(a.repeat)]
             nolim = [leakscan_run(maxrss, leakscan, p.pid, ["--scan-limit=0"]) for _ in range(a.repeat)]
-            print(f"{mib} | {scanned:.1f} | {chunks} | {ms:.1f} (min {ms_min:.1f}) | {scanned / (ms / 1000):.0f} | "
+            print(f"{alloc} | {mib} | {scanned:.1f} | {chunks} | {ms:.1f} (min {ms_min:.1f}) | {scanned / (ms / 1000):.0f} | "
                   f"{kib:.0f} | {found} | "
                   f"{statistics.median(x[0] for x in lim) * 1000:.0f} (found {lim[0][2]}) | "
                   f"{statistics.median(x[0] for x in nolim) * 1000:.0f} (min {min(x[0] for x in nolim) * 1000:.0f}, "

@@ -34,6 +34,10 @@ LEAKSCAN_DEPS=(
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"
+  "rustc:test -x /usr/bin/rustc"    # tests: Rust targets (std's futex primitives, mangled names)
+  "libjemalloc-dev:test -f /usr/include/jemalloc/jemalloc.h"  # tests: reachability on jemalloc's heap
+  "libgoogle-perftools-dev:test -f /usr/include/gperftools/tcmalloc.h"  # ...on tcmalloc's
+  "libmimalloc-dev:test -f /usr/include/mimalloc.h"           # ...and on mimalloc's
 )
 
 leakscan_install_deps() {

@@ -145,6 +145,10 @@ void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *
         uint64_t uaddr = lt->wait_address;
         uint32_t w, kind, owner;
         lt->object.address = uaddr;
+        /* Rust's std primitives (and others on raw futexes) keep no owner:
+         * reading glibc's layout there would invent one from their data */
+        if (classify_wait_is_ownerless(lt->frames, lt->n_frames))
+                return;
         switch (lt->state) {
         case LEAKSCAN_STATE_MUTEX:
                 /* __lock 0, __count 4, __owner 8, __nusers 12, __kind 16 */

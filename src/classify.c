@@ -4,6 +4,7 @@
  * pthread_mutex_lock, __pthread_mutex_lock and ___pthread_mutex_lock across
  * versions. */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -51,6 +52,69 @@ static const struct name_rule futex_rules[] = {
         { "pthread_timedjoin", LEAKSCAN_STATE_JOIN },
         { "std::thread::join", LEAKSCAN_STATE_JOIN },
 };
+
+/* Rust's primitives, by the demangled paths of their frames (std 1.62+
+ * builds them on raw futexes: no pthread frame, and a path that moved
+ * across releases: std::sys::unix::locks::futex::Mutex in 1.63,
+ * std::sys::sync::mutex::futex::Mutex later), and those of the crates
+ * that stand in for them.  Globs, since a path holds its generic
+ * parameters ("std::sync::mutex::Mutex<T>::lock").
+ *
+ * What the user called wins: the outermost "call" rule among the frames
+ * under the first user frame (a channel receive parks the thread; it is
+ * still a receive, not a park).  Otherwise the innermost "wait" rule: a
+ * condvar wait that re-takes its mutex waits for the mutex. */
+struct rust_rule {
+        const char *glob;
+        enum leakscan_state state;
+};
+static const struct rust_rule rust_calls[] = {
+        { "std::sync::mpsc::*recv*", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "<std::sync::mpsc::*>::recv*", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "<std::sync::mpmc::*>::recv*", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "std::sync::mpmc::*recv*", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "<std::sync::mpsc::*Iter*::next", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "<std::sync::mpmc::*Iter*::next", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "crossbeam_channel::*recv*", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "<crossbeam_channel::*Iter*::next", LEAKSCAN_STATE_CHANNEL_RECV },
+        { "std::sync::mpsc::*send*", LEAKSCAN_STATE_CHANNEL_SEND },
+        { "<std::sync::mpsc::*>::send*", LEAKSCAN_STATE_CHANNEL_SEND },
+        { "<std::sync::mpmc::*>::send*", LEAKSCAN_STATE_CHANNEL_SEND },
+        { "std::sync::mpmc::*send*", LEAKSCAN_STATE_CHANNEL_SEND },
+        { "crossbeam_channel::*send*", LEAKSCAN_STATE_CHANNEL_SEND },
+        { "std::sync::barrier::Barrier::wait", LEAKSCAN_STATE_BARRIER },
+        { "parking_lot::raw_mutex::RawMutex::lock*", LEAKSCAN_STATE_MUTEX },
+        { "parking_lot::condvar::Condvar::wait*", LEAKSCAN_STATE_CONDVAR },
+        { "parking_lot::raw_rwlock::RawRwLock::lock_*", LEAKSCAN_STATE_RWLOCK },
+};
+/* each also in v0's form of an inherent method, "<std::sync::Mutex>::lock" */
+static const struct rust_rule rust_waits[] = {
+        { "std::*Mutex*::lock*", LEAKSCAN_STATE_MUTEX },
+        { "<std::*Mutex*>::lock*", LEAKSCAN_STATE_MUTEX },
+        { "std::*Condvar*::wait*", LEAKSCAN_STATE_CONDVAR },
+        { "<std::*Condvar*>::wait*", LEAKSCAN_STATE_CONDVAR },
+        { "std::*RwLock*::read*", LEAKSCAN_STATE_RWLOCK },
+        { "<std::*RwLock*>::read*", LEAKSCAN_STATE_RWLOCK },
+        { "std::*RwLock*::write*", LEAKSCAN_STATE_RWLOCK },
+        { "<std::*RwLock*>::write*", LEAKSCAN_STATE_RWLOCK },
+        { "std::thread::park*", LEAKSCAN_STATE_PARK },
+        { "std::thread::*::park*", LEAKSCAN_STATE_PARK },
+        { "<std::thread::*Thread>::park*", LEAKSCAN_STATE_PARK },
+        { "std::*Parker::park*", LEAKSCAN_STATE_PARK },
+        { "<std::*Parker>::park*", LEAKSCAN_STATE_PARK },
+        { "std::thread::JoinHandle<*>::join", LEAKSCAN_STATE_JOIN },
+        { "std::thread::JoinInner<*>::join", LEAKSCAN_STATE_JOIN },
+};
+
+static bool rust_rule_match(const char *name, const struct rust_rule *rules, size_t n, enum leakscan_state *ret)
+{
+        for (size_t i = 0; i < n; i++)
+                if (fnmatch(rules[i].glob, name, 0) == 0) {
+                        *ret = rules[i].state;
+                        return true;
+                }
+        return false;
+}
 
 /* libc entry points that a static binary carries in its own module: frames
  * with these names and no source line (libc.a has no debug info) are the
@@ -146,6 +210,60 @@ static bool frame_is_go_std(const struct leakscan_frame *f)
         return true;
 }
 
+/* Rust's standard library (std, core, alloc), linked into the user's
+ * binary: told by path.  An impl's path "<X as Y>::f" is the library's
+ * when X is one of its types, or when X is a bare generic parameter or
+ * primitive ("<F as core::ops::function::FnOnce<()>>::call_once", a
+ * blanket impl) of one of its traits; "<myapp::Conn as core::ops::Drop>"
+ * is the user's. */
+static const char *const rust_std_crates[] = { "std::", "core::", "alloc::" };
+
+static bool rust_std_path(const char *s)
+{
+        s += strspn(s, "&*[(");
+        if (startswith(s, "mut "))
+                s += 4;
+        else if (startswith(s, "const "))
+                s += 6;
+        for (size_t i = 0; i < ARRAY_SIZE(rust_std_crates); i++)
+                if (startswith(s, rust_std_crates[i]))
+                        return true;
+        return false;
+}
+
+bool classify_function_is_rust_std(const char *name)
+{
+        /* a C++ function ("core::Server::run()", a C++ namespace of the
+         * user's) ends with its parameters; a Rust path never does */
+        size_t len = strlen(name);
+        if (len && (name[len - 1] == ')' || strstr(name, ") const")))
+                return false;
+        if (name[0] != '<')
+                return rust_std_path(name);
+        /* "<X as Y>::f" or "<X>::f": find " as " at depth 1 */
+        const char *self = name + 1, *as = NULL;
+        int depth = 1;
+        for (const char *p = self; *p && depth > 0; p++) {
+                if (*p == '<')
+                        depth++;
+                else if (*p == '>')
+                        depth--;
+                else if (depth == 1 && startswith(p, " as ")) {
+                        as = p;
+                        break;
+                }
+        }
+        if (rust_std_path(self))
+                return true;
+        if (!as)
+                return false;
+        size_t self_len = (size_t) (as - self);
+        for (size_t i = 0; i + 1 < self_len; i++)
+                if (self[i] == ':' && self[i + 1] == ':')
+                        return false;   /* a path of the user's, or of another crate */
+        return rust_std_path(as + 4);
+}
+
 bool classify_frame_is_system(const struct leakscan_frame *f)
 {
         if (f->system || modules_path_is_system(f->module))
@@ -156,6 +274,8 @@ bool classify_frame_is_system(const struct leakscan_frame *f)
          * instantiated in the program */
         if (startswith(f->function, "__") || startswith(f->function, "std::") ||
             startswith(f->function, "__gnu_cxx::"))
+                return true;
+        if (classify_function_is_rust_std(f->function))
                 return true;
         if (frame_is_go_std(f))
                 return true;
@@ -191,11 +311,18 @@ static const char *const runtime_wrappers[] = {
  * runtime's wrapper of a primitive. */
 static bool frame_is_foreign(const struct leakscan_frame *f)
 {
-        static const char *const header_dirs[] = { "/usr/include/", "/usr/lib/gcc/", "/usr/lib/llvm-" };
+        /* and the crates a Rust program was built with, from cargo's
+         * registry or Debian's librust-*-dev sources */
+        static const char *const header_dirs[] = { "/usr/include/", "/usr/lib/gcc/", "/usr/lib/llvm-",
+                                                   "/usr/share/cargo/registry/" };
+        static const char *const source_dirs[] = { "/.cargo/registry/", "/.cargo/git/" };
         static const char *const library_dirs[] = { "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/",
                                                     "/usr/local/lib/" };
         for (size_t i = 0; f->file && i < ARRAY_SIZE(header_dirs); i++)
                 if (startswith(f->file, header_dirs[i]))
+                        return true;
+        for (size_t i = 0; f->file && i < ARRAY_SIZE(source_dirs); i++)
+                if (strstr(f->file, source_dirs[i]))
                         return true;
         for (size_t i = 0; f->module && i < ARRAY_SIZE(library_dirs); i++)
                 if (startswith(f->module, library_dirs[i]))
@@ -220,18 +347,69 @@ size_t classify_top_frame(const struct leakscan_frame *frames, size_t n)
         return first_non_system;
 }
 
-/* The innermost frame (before the first user frame) whose name a rule knows. */
-static bool state_from_frames(const struct classify_input *in, const struct name_rule *rules,
-                              size_t n_rules, enum leakscan_state *ret)
+static bool frame_is_users(const struct leakscan_frame *f)
 {
-        for (size_t i = 0; i < in->n_frames; i++) {
-                const struct leakscan_frame *f = &in->frames[i];
-                if (f->function && name_matches_rules(f->function, rules, n_rules, ret))
+        return !classify_frame_is_system(f) && !frame_is_foreign(f);
+}
+
+/* The state a Rust primitive gives frames (before the first user frame):
+ * see rust_calls.  Returns whether one did. */
+static bool rust_state(const struct leakscan_frame *frames, size_t n, enum leakscan_state *ret)
+{
+        bool found = false;
+        for (size_t i = 0; i < n && !frame_is_users(&frames[i]); i++)
+                if (frames[i].function &&
+                    rust_rule_match(frames[i].function, rust_calls, ARRAY_SIZE(rust_calls), ret))
+                        found = true;
+        if (found)
+                return true;
+        for (size_t i = 0; i < n && !frame_is_users(&frames[i]); i++)
+                if (frames[i].function &&
+                    rust_rule_match(frames[i].function, rust_waits, ARRAY_SIZE(rust_waits), ret))
                         return true;
+        return false;
+}
+
+/* The innermost frame (before the first user frame) whose name a rule
+ * knows; *ret_glibc: the rule is one of the C library's or libstdc++'s,
+ * whose objects are glibc's (an owner can be read from them). */
+static bool state_from_frames_of(const struct leakscan_frame *frames, size_t n, enum leakscan_state *ret,
+                                 bool *ret_glibc)
+{
+        enum leakscan_state rust = LEAKSCAN_STATE_FUTEX;
+        bool has_rust = rust_state(frames, n, &rust);
+        for (size_t i = 0; i < n; i++) {
+                const struct leakscan_frame *f = &frames[i];
+                enum leakscan_state s;
+                if (f->function && name_matches_rules(f->function, futex_rules, ARRAY_SIZE(futex_rules), &s)) {
+                        /* a Rust wait built on glibc's (JoinHandle::join
+                         * on pthread_join) is the glibc one */
+                        *ret = s;
+                        *ret_glibc = true;
+                        return true;
+                }
                 if (!classify_frame_is_system(f))
                         break;
         }
+        if (has_rust) {
+                *ret = rust;
+                *ret_glibc = false;
+                return true;
+        }
         return false;
+}
+
+static bool state_from_frames(const struct classify_input *in, enum leakscan_state *ret)
+{
+        bool glibc;
+        return state_from_frames_of(in->frames, in->n_frames, ret, &glibc);
+}
+
+bool classify_wait_is_ownerless(const struct leakscan_frame *frames, size_t n)
+{
+        enum leakscan_state s;
+        bool glibc = false;
+        return state_from_frames_of(frames, n, &s, &glibc) && !glibc;
 }
 
 static enum leakscan_state fd_state(const char *fd_target, enum leakscan_state pipe_state,
@@ -312,7 +490,7 @@ static void classify_syscall(const struct classify_input *in, long nr, struct cl
                 r->state = fd_state(in->fd_target, LEAKSCAN_STATE_PIPE_WRITE, LEAKSCAN_STATE_SOCKET_WRITE);
         r->has_wait_address = syscalls_futex_word(nr, in->args, &r->wait_address);
         if ((s->flags & SYSCALL_STATE_FROM_FRAMES) &&
-            !state_from_frames(in, futex_rules, ARRAY_SIZE(futex_rules), &r->state))
+            !state_from_frames(in, &r->state))
                 r->state = s->state;
 }
 
@@ -325,7 +503,7 @@ void classify_thread(const struct classify_input *in, struct classify_result *re
                 r.state = LEAKSCAN_STATE_RUNNING;
         } else if (s && (s->flags & SYSCALL_RESTART)) {
                 long orig = restarted_call(in);
-                if (state_from_frames(in, futex_rules, ARRAY_SIZE(futex_rules), &r.state)) {
+                if (state_from_frames(in, &r.state)) {
                         r.timeout = true;       /* futex restarts this way only when timed */
                 } else if (orig >= 0) {
                         classify_syscall(in, orig, &r);

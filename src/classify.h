@@ -32,6 +32,17 @@ struct classify_result {
 
 void classify_thread(const struct classify_input *in, struct classify_result *ret);
 
+/* Whether the futex wait of a thread with these frames is in a primitive
+ * known to keep no owner TID (Rust's std, parking_lot, channels), whose
+ * words must not be read with glibc's layout; false for glibc's (and
+ * libstdc++'s) and for waits no rule knows. */
+bool classify_wait_is_ownerless(const struct leakscan_frame *frames, size_t n);
+
+/* Whether a demangled function name is of Rust's standard library (std::,
+ * core::, alloc::, their types' impls and their traits' blanket impls),
+ * which is linked into the user's program. */
+bool classify_function_is_rust_std(const char *name);
+
 /* Whether a frame belongs to the system (libc, libstdc++, ld.so...) rather
  * than the user: by module, and by name for static binaries. */
 bool classify_frame_is_system(const struct leakscan_frame *f);

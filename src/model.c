@@ -30,6 +30,9 @@ static const char *const state_names[_LEAKSCAN_STATE_MAX] = {
         [LEAKSCAN_STATE_SYSCALL] = "syscall",
         [LEAKSCAN_STATE_UNKNOWN] = "unknown",
         [LEAKSCAN_STATE_KERNEL_WORKER] = "kernel-worker",
+        [LEAKSCAN_STATE_CHANNEL_RECV] = "channel-recv",
+        [LEAKSCAN_STATE_CHANNEL_SEND] = "channel-send",
+        [LEAKSCAN_STATE_PARK] = "park",
 };
 
 static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {

@@ -1,4 +1,6 @@
-/* Reachability scan; see reach.h for the model.  The heap side follows
+/* Reachability scan; see reach.h for the model.  Other allocators' objects
+ * come from heap-jemalloc.c, heap-tcmalloc.c and heap-mimalloc.c as runs of
+ * plain objects (arenas without glibc's header).  The heap side follows
  * x86_64 glibc malloc (2.26 and later; docs/wait-for.md "Reachability"):
  * a chunk is 16-byte aligned, its size word (8 bytes in) carries the flags
  * PREV_INUSE 1, IS_MMAPPED 2, NON_MAIN_ARENA 4, and whether a chunk is in
@@ -25,6 +27,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "heap-jemalloc.h"
+#include "heap-mimalloc.h"
+#include "heap-tcmalloc.h"
 #include "procfs.h"
 #include "reach.h"
 #include "util.h"
@@ -57,10 +62,15 @@ const char *leakscan_reach_to_string(enum leakscan_reach reach)
         return (unsigned) reach < _LEAKSCAN_REACH_MAX ? names[reach] : "unknown";
 }
 
+/* Any futex wait but a join (whose waiter depends on the joined thread,
+ * not on who reaches the word): whichever library made the primitive (glibc,
+ * Rust's std, a hand-made futex), a waiter whose word nobody able to run
+ * can reach is woken by nobody. */
 static bool is_object_wait(enum leakscan_state s)
 {
         return s == LEAKSCAN_STATE_MUTEX || s == LEAKSCAN_STATE_CONDVAR || s == LEAKSCAN_STATE_RWLOCK ||
-               s == LEAKSCAN_STATE_SEMAPHORE || s == LEAKSCAN_STATE_BARRIER || s == LEAKSCAN_STATE_FUTEX;
+               s == LEAKSCAN_STATE_SEMAPHORE || s == LEAKSCAN_STATE_BARRIER || s == LEAKSCAN_STATE_FUTEX ||
+               s == LEAKSCAN_STATE_CHANNEL_RECV || s == LEAKSCAN_STATE_CHANNEL_SEND || s == LEAKSCAN_STATE_PARK;
 }
 
 bool reach_is_candidate(const struct leakscan_thread *t)
@@ -118,6 +128,8 @@ struct arena {          /* chunks tile [first, end) */
         uint64_t first, end;
         size_t n_granules;
         uint64_t *starts, *marks, *frees;
+        bool plain;             /* objects without glibc's header: another
+                                 * allocator's regions, [start, next start) */
 };
 
 struct mmchunk {
@@ -180,6 +192,7 @@ struct scan {
         uint64_t scanned;
         bool over_limit, read_failed, lost_stack;
         bool heap_unwalkable;
+        struct heap_layout other;       /* another allocator's objects (jemalloc) */
         struct reach_stats st;
 };
 
@@ -315,6 +328,8 @@ static size_t frame_of(const struct frames *f, uint64_t addr)
         return k;
 }
 
+static int push_plain(struct scan *s, uint64_t start, uint64_t end);
+
 /* Marks what word w points at, and queues it for scanning. */
 static int mark_word(struct scan *s, uint64_t w)
 {
@@ -335,6 +350,8 @@ static int mark_word(struct scan *s, uint64_t w)
                 if (bit_get(a->frees, g))
                         return 0;
                 uint64_t c = a->first + (uint64_t) g * GRANULE;
+                if (a->plain)
+                        return push_plain(s, c, end);
                 /* an in-use chunk's data runs into the next one's prev_size */
                 uint64_t data_end = end + 8 <= a->end ? end + 8 : a->end;
                 return push_work(s, c + CHUNK_HDR, data_end);
@@ -624,6 +641,167 @@ static int add_arena(struct scan *s, const struct arena *a)
         return 0;
 }
 
+/* ---- another allocator's objects (heap-jemalloc.c) ---- */
+
+/* Each run of s->other as an arena of plain objects: a slab's regions or a
+ * page's blocks, or one large allocation.  Starts are kept per 16-byte
+ * granule: objects of an odd multiple of 8 bytes go two to an object (a
+ * pointer into either marks both: only ever more marked).  None counts as
+ * free. */
+static int add_plain_arenas(struct scan *s)
+{
+        for (size_t i = 0; i < s->other.n_runs; i++) {
+                /* slabs of one size end to end are one arena: the same
+                 * objects, a fraction of the bitmaps */
+                struct heap_object_run merged = s->other.runs[i];
+                while (i + 1 < s->other.n_runs && merged.size < merged.end - merged.start &&
+                       s->other.runs[i + 1].start == merged.end && s->other.runs[i + 1].size == merged.size &&
+                       (merged.end - merged.start) % (merged.size % GRANULE ? 2 * merged.size : merged.size) == 0)
+                        merged.end = s->other.runs[++i].end;
+                const struct heap_object_run *run = &merged;
+                struct arena a = { .first = run->start, .end = run->end, .plain = true,
+                                   .n_granules = (size_t) ((run->end - run->start) / GRANULE) };
+                size_t words = (a.n_granules + 63) / 64 + 1;
+                uint64_t step = run->size % GRANULE ? 2 * run->size : run->size;
+                a.starts = calloc(words, 8);
+                a.marks = calloc(words, 8);
+                a.frees = calloc(words, 8);
+                int r = a.starts && a.marks && a.frees ? add_arena(s, &a) : -ENOMEM;
+                if (r < 0) {
+                        free(a.starts);
+                        free(a.marks);
+                        free(a.frees);
+                        return r;
+                }
+                for (uint64_t c = run->start; c < run->end; c += step)
+                        bit_set(a.starts, (size_t) ((c - run->start) / GRANULE));
+                s->st.n_chunks += (size_t) ((run->end - run->start) / step);
+                s->st.heap_bytes += run->end - run->start;
+        }
+        return 0;
+}
+
+/* The first run of s->other ending after addr, or n_runs. */
+static size_t other_run_after(const struct scan *s, uint64_t addr)
+{
+        size_t lo = 0, hi = s->other.n_runs;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (s->other.runs[mid].end <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static bool overlaps_other(const struct scan *s, uint64_t start, uint64_t end)
+{
+        size_t i = other_run_after(s, start);
+        return i < s->other.n_runs && s->other.runs[i].start < end;
+}
+
+static int add_root_skipping(struct scan *s, uint64_t start, uint64_t end);
+
+/* The thread caches of jemalloc's threads: their stale slots would keep
+ * everything a thread allocated (heap-jemalloc.h). */
+static int jemalloc_tcaches(struct scan *s)
+{
+        _cleanup_free_ uint64_t *tls = calloc(s->p->n_threads + 1, sizeof *tls);
+        if (!tls)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->p->n_threads; i++)
+                tls[i] = s->p->threads[i].tls;
+        return heap_jemalloc_tcaches(&s->in->mem, tls, s->p->n_threads, &s->other);
+}
+
+/* Adds [start, end) to the roots without the other allocator's objects
+ * (targets, marked only when reached) and its metadata words that point
+ * at them (jemalloc's e_addr: the allocator's, not the program's). */
+static int add_root_map(struct scan *s, uint64_t start, uint64_t end)
+{
+        uint64_t at = start;
+        for (size_t i = other_run_after(s, start); at < end && i < s->other.n_runs; i++) {
+                const struct heap_object_run *run = &s->other.runs[i];
+                if (run->start >= end)
+                        break;
+                if (run->start > at) {
+                        int r = add_root_map(s, at, run->start);
+                        if (r < 0)
+                                return r;
+                }
+                at = run->end;
+        }
+        if (at >= end)
+                return 0;
+        return add_root_skipping(s, at, end);
+}
+
+/* The first skip range of s->other ending after addr. */
+static size_t skip_after(const struct scan *s, uint64_t addr)
+{
+        size_t lo = 0, hi = s->other.n_skip;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (s->other.skip[mid].end <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+/* Queues [start, end) of a plain object for scanning, without the
+ * allocator's arrays of pointers at free objects in it. */
+static int push_plain(struct scan *s, uint64_t start, uint64_t end)
+{
+        uint64_t at = start;
+        for (size_t i = skip_after(s, start); at < end && i < s->other.n_skip && s->other.skip[i].start < end; i++) {
+                int r = push_work(s, at, s->other.skip[i].start > at ? s->other.skip[i].start : at);
+                if (r < 0)
+                        return r;
+                at = s->other.skip[i].end;
+        }
+        return at < end ? push_work(s, at, end) : 0;
+}
+
+static int add_root_meta(struct scan *s, uint64_t at, uint64_t end)
+{
+        const uint64_t *meta = s->other.meta;
+        size_t lo = 0, hi = s->other.n_meta;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (meta[mid] < at)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (; lo < s->other.n_meta && meta[lo] + 8 <= end; lo++) {
+                if (meta[lo] > at) {
+                        int r = add_root(s, at, meta[lo]);
+                        if (r < 0)
+                                return r;
+                }
+                if (meta[lo] + 8 > at)
+                        at = meta[lo] + 8;
+        }
+        return at < end ? add_root(s, at, end) : 0;
+}
+
+static int add_root_skipping(struct scan *s, uint64_t start, uint64_t end)
+{
+        uint64_t at = start;
+        for (size_t i = skip_after(s, start); at < end && i < s->other.n_skip && s->other.skip[i].start < end; i++) {
+                if (s->other.skip[i].start > at) {
+                        int r = add_root_meta(s, at, s->other.skip[i].start);
+                        if (r < 0)
+                                return r;
+                }
+                at = s->other.skip[i].end;
+        }
+        return at < end ? add_root_meta(s, at, end) : 0;
+}
+
 /* The main arena: chunks from the start of [heap], or after what a static
  * program put there first (its TLS, from sbrk), which is then a root.
  * Returns 0 when walked, -EINVAL when not, or a fatal errno. */
@@ -752,7 +930,7 @@ static bool is_anonymous(const struct map_entry *m)
 
 /* Allocators whose chunks we cannot walk: their objects live in anonymous
  * memory that would only count as a root. */
-static const char *foreign_allocator(const struct map_entry *maps, size_t n)
+static const char *foreign_allocator(const struct map_entry *maps, size_t n, const char *walked)
 {
         static const struct { const char *name, *note; } allocators[] = {
 #define ALLOCATOR(x) { x, "the process uses " x ", whose chunks leakscan cannot walk" }
@@ -765,7 +943,7 @@ static const char *foreign_allocator(const struct map_entry *maps, size_t n)
                 if (!base || maps[i].perms[2] != 'x')
                         continue;
                 for (size_t k = 0; k < ARRAY_SIZE(allocators); k++)
-                        if (strstr(base, allocators[k].name))
+                        if (strstr(base, allocators[k].name) && !(walked && streq(walked, allocators[k].name)))
                                 return allocators[k].note;
         }
         return NULL;
@@ -915,6 +1093,10 @@ static int classify_maps(struct scan *s)
                         continue;
                 }
                 int r = -EINVAL;
+                if (overlaps_other(s, m->start, m->end)) {
+                        *kind = MAP_ROOT;       /* another allocator's: its objects are targets */
+                        continue;
+                }
                 if (streq(m->path, "[heap]"))
                         r = walk_main_heap(s, m);
                 else if (writable && m->start % HEAP_ALIGN == 0)
@@ -955,7 +1137,7 @@ static int classify_maps(struct scan *s)
         for (size_t i = 0; i < s->n_maps; i++) {
                 if (s->map_kind[i] != MAP_MODULE && s->map_kind[i] != MAP_ROOT)
                         continue;
-                int r = add_root(s, s->maps[i].start, s->maps[i].end);
+                int r = add_root_map(s, s->maps[i].start, s->maps[i].end);
                 if (r < 0)
                         return r;
         }
@@ -1073,6 +1255,7 @@ static enum object_state object_state(const struct scan *s, const struct leaksca
         }
         *note = s->heap_unwalkable && streq(m->path, "[heap]") ?
                 "the heap could not be walked as glibc malloc chunks" :
+                s->other.n_runs ? "the object waited on is in no allocation the heap walk found (the allocator's own memory)" :
                 "the object waited on is in no glibc malloc chunk (another allocator, or its own memory)";
         return OBJECT_UNKNOWN;
 }
@@ -1134,6 +1317,7 @@ static void scan_free(struct scan *s)
         free(s->pages);
         free(s->cache);
         free(s->cache_tag);
+        heap_layout_done(&s->other);
         map_entries_free(s->maps, s->n_maps);
 }
 
@@ -1224,8 +1408,47 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 s.st.skipped = true;
                 goto out;
         }
-        const char *alloc = in->mem.read ? foreign_allocator(s.maps, s.n_maps) :
-                            "the process's memory could not be read";
+        /* another allocator's heap (jemalloc's, tcmalloc's, mimalloc's), when its
+         * layout is one we know */
+        const char *walked = NULL, *alloc = NULL;
+        if (in->mem.read) {
+                /* a running thread may split or purge an extent while we
+                 * read the tree: a few tries before "unknown" */
+                for (unsigned tries = 0; tries < 4; tries++) {
+                        alloc = NULL;
+                        r = heap_jemalloc_walk(&in->mem, s.maps, s.n_maps, &s.other, &alloc);
+                        if (r != -EAGAIN && r != -EIO)
+                                break;
+                }
+                if (r == -ENOENT) {
+                        for (unsigned tries = 0; tries < 4; tries++) {
+                                alloc = NULL;
+                                r = heap_tcmalloc_walk(&in->mem, s.maps, s.n_maps, &s.other, &alloc);
+                                if (r != -EAGAIN && r != -EIO)
+                                        break;
+                        }
+                        if (r == 0)
+                                walked = "tcmalloc";
+                        else if (r == -EIO)
+                                alloc = "memory changed during the scan";
+                }
+                if (r == -ENOENT) {
+                        r = heap_mimalloc_walk(&in->mem, s.maps, s.n_maps, &s.other, &alloc);
+                        if (r == 0)
+                                walked = "mimalloc";
+                } else if (r == 0 && !walked) {
+                        walked = "jemalloc";
+                        r = jemalloc_tcaches(&s);
+                } else if (r == -EIO) {
+                        alloc = "memory changed during the scan";
+                }
+                if (r == -ENOMEM)
+                        goto out;
+                r = 0;
+        }
+        if (!alloc)
+                alloc = in->mem.read ? foreign_allocator(s.maps, s.n_maps, walked) :
+                                       "the process's memory could not be read";
         for (size_t i = 0; !alloc && i < s.n_maps; i++)
                 if (startswith(s.maps[i].path, "/[aio]"))
                         alloc = "the process has Linux AIO requests, whose data the scan cannot see";
@@ -1248,7 +1471,9 @@ int reach_scan(const struct reach_input *in, struct reach_result *ret, struct re
                 goto out;
         }
         choose_roots(&s);
-        r = classify_maps(&s);
+        r = add_plain_arenas(&s);
+        if (r == 0)
+                r = classify_maps(&s);
         if (r == 0)
                 r = cut_frames(&s);
         if (r == 0)

@@ -7,7 +7,8 @@
  * a malloc chunk nor a thread stack (module data and bss, anonymous memory
  * of unknown use), and the stacks, registers and thread pointers of the
  * threads that can still run; every aligned word that points into a glibc
- * malloc chunk marks the whole chunk, transitively.  A thread blocked for
+ * malloc chunk (or an object of jemalloc's, tcmalloc's or mimalloc's heap:
+ * heap-*.c) marks the whole chunk, transitively.  A thread blocked for
  * good on a futex whose wait object becomes marked can run again, so it
  * becomes a root too (a fixpoint).  A waiter whose object is never marked
  * is unreachable.

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "rules.h"
 #include "util.h"
 
@@ -135,6 +136,24 @@ static const struct runtime runtimes[] = {
                            "runtime.goexit*", "runtime.rt0_go*", "runtime.clone*" },
           .why = "the scheduler's threads (Ms) idle for the next goroutine, the template thread, and the "
                  "signal loop of os/signal live as long as the process" },
+        /* Rust's runtimes are linked into the program: known by their
+         * paths.  A thread idles in them only when every frame between its
+         * wait and the runtime's loop is the runtime's or the standard
+         * library's: a worker running the user's job or task has the user's
+         * frames there, and is judged.  No entry: Rust threads all start in
+         * std's thread_start; the loop stands for it. */
+        { .id = "rayon", .title = "Rayon (rayon-core)",
+          .symbols = { "rayon_core::*", "<rayon_core::*", "crossbeam_deque::*", "<crossbeam_deque::*",
+                       "crossbeam_epoch::*", "crossbeam_utils::*", "<crossbeam_utils::*" },
+          .stack_roots = { "rayon_core::registry::main_loop*", "rayon_core::registry::ThreadBuilder::run*" },
+          .why = "the pool's workers sleep until the next parallel job" },
+        { .id = "tokio", .title = "Tokio",
+          .symbols = { "tokio::*", "<tokio::*", "mio::*", "<mio::*", "parking_lot::*", "parking_lot_core::*",
+                       "<parking_lot::*" },
+          .stack_roots = { "tokio::runtime::blocking::pool::Inner::run*",
+                           "<tokio::runtime::blocking::pool::Inner>::run*" },
+          .why = "the runtime's workers and its blocking pool wait for tasks (a task of the user's shows its "
+                 "frames and is judged)" },
         { .id = "cuda", .title = "CUDA",
           .modules = { "libcuda.so*" }, .entries = { "*" },
           .why = "the driver's own threads (cuda-EvtHandlr, in poll for the life of the context)" },
@@ -433,9 +452,12 @@ static bool in_runtime(const struct runtime *rt, const struct leakscan_frame *f)
         return any_module_glob(rt->modules, MAX_GLOBS, f->module) || any_glob(rt->symbols, f->function, false);
 }
 
+/* The C library, the C++ runtime, or a language's standard library linked
+ * into the program (Rust's std, core and alloc, told by path). */
 static bool in_base(const struct leakscan_frame *f)
 {
-        return any_module_glob(base_modules, ARRAY_SIZE(base_modules), f->module);
+        return any_module_glob(base_modules, ARRAY_SIZE(base_modules), f->module) ||
+               (f->function && classify_function_is_rust_std(f->function));
 }
 
 /* The index of the thread's entry frame: the one below glibc's

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "demangle-rust.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -64,6 +65,11 @@ char *symbolize_demangle(const char *name)
         _cleanup_free_ char *plain = strndup(name, strcspn(name, "@"));
         if (!plain)
                 return NULL;
+        /* Rust's names before C++'s: libstdc++ reads a legacy Rust name as
+         * a C++ one and leaves its hash and "$LT$" escapes in */
+        char *rust = NULL;
+        if (demangle_rust(plain, &rust) == 0)
+                return rust;
         if (startswith(plain, "_Z")) {
                 int status = -1;
                 char *d = __cxa_demangle(plain, NULL, NULL, &status);

@@ -64,6 +64,9 @@ enum leakscan_state {
         LEAKSCAN_STATE_UNKNOWN,
         LEAKSCAN_STATE_KERNEL_WORKER,   /* a kernel thread inside the process (io_uring's
                                          * iou-wrk-*, iou-sqp-*): no user stack, never a leak */
+        LEAKSCAN_STATE_CHANNEL_RECV,    /* receiving from a channel (Rust's mpsc) */
+        LEAKSCAN_STATE_CHANNEL_SEND,    /* sending into a full channel */
+        LEAKSCAN_STATE_PARK,            /* parked (Rust's thread::park) */
         _LEAKSCAN_STATE_MAX,
 };
 

@@ -246,6 +246,118 @@ static void test_top_frame(void)
         CHECK_EQ_INT(classify_top_frame(&c_file, 1), 0);
 }
 
+/* Rust: std is linked into the program, so its frames are the system's by
+ * path; its primitives sit on raw futexes (rustc 1.63's names, and v0's of
+ * a later std) */
+#define RSTD "/usr/src/rustc-1.63.0/library/std/src/"
+static void test_rust(void)
+{
+        const uint64_t wait_private[6] = { 0x5000, 0x89, 2, 0, 0, 0xffffffff };
+        struct leakscan_frame spawn_tail[] = {
+                { .function = "rs_app::start::{{closure}}", .module = PROG, .file = "/src/main.rs", .line = 27 },
+                { .function = "std::sys_common::backtrace::__rust_begin_short_backtrace", .module = PROG,
+                  .file = RSTD "sys_common/backtrace.rs" },
+                { .function = "<core::panic::unwind_safe::AssertUnwindSafe<F> as core::ops::function::FnOnce<()>>::call_once",
+                  .module = PROG, .file = RSTD "../../core/src/panic/unwind_safe.rs" },
+                { .function = "core::ops::function::FnOnce::call_once{{vtable.shim}}", .module = PROG },
+                F("start_thread", LIBC) };
+        struct leakscan_frame mutex[] = {
+                F("syscall", LIBC),
+                { .function = "std::sys::unix::futex::futex_wait", .module = PROG, .file = RSTD "sys/unix/futex.rs" },
+                { .function = "std::sys::unix::locks::futex::Mutex::lock_contended", .module = PROG,
+                  .file = RSTD "sys/unix/locks/futex.rs" },
+                { .function = "std::sync::mutex::Mutex<T>::lock", .module = PROG, .file = RSTD "sync/mutex.rs" },
+                { .function = "rs_app::transfer", .module = PROG, .file = "/src/main.rs", .line = 16 },
+                spawn_tail[0], spawn_tail[1], spawn_tail[2], spawn_tail[3], spawn_tail[4] };
+        struct classify_result r = run('S', SYS_futex, wait_private, NULL, mutex, 10);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_MUTEX);
+        CHECK_EQ_INT(r.verdict, LEAKSCAN_VERDICT_BLOCKED);
+        CHECK_EQ_INT(classify_top_frame(mutex, 10), 4);
+        CHECK(classify_wait_is_ownerless(mutex, 10));
+
+        /* a receive parks the thread: still a receive, headlined by the user */
+        struct leakscan_frame recv[] = {
+                F("syscall", LIBC),
+                { .function = "std::sys::unix::futex::futex_wait", .module = PROG },
+                { .function = "std::thread::park", .module = PROG },
+                { .function = "std::sync::mpsc::blocking::WaitToken::wait", .module = PROG },
+                { .function = "std::sync::mpsc::stream::Packet<T>::recv", .module = PROG },
+                { .function = "std::sync::mpsc::Receiver<T>::recv", .module = PROG },
+                { .function = "<std::sync::mpsc::IntoIter<T> as core::iter::traits::iterator::Iterator>::next",
+                  .module = PROG },
+                { .function = "rs_app::consumer", .module = PROG, .file = "/src/main.rs", .line = 20 } };
+        r = run('S', SYS_futex, wait_private, NULL, recv, 8);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_CHANNEL_RECV);
+        CHECK_EQ_INT(classify_top_frame(recv, 8), 7);
+        r = run('S', SYS_futex, wait_private, NULL, recv, 3);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_PARK);
+
+        /* v0 names of a later std: inherent methods read "<Type>::method" */
+        struct leakscan_frame v0[] = {
+                F("syscall", LIBC), { .function = "<std::thread::thread::Thread>::park", .module = PROG },
+                { .function = "std::sync::mpmc::context::Context::wait_until", .module = PROG },
+                { .function = "<std::sync::mpmc::list::Channel<T>>::recv", .module = PROG },
+                { .function = "rs_app::consumer", .module = PROG, .file = "/src/main.rs" } };
+        r = run('S', SYS_futex, wait_private, NULL, v0, 5);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_CHANNEL_RECV);
+        r = run('S', SYS_futex, wait_private, NULL, v0, 2);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_PARK);
+
+        /* a condvar wait re-taking its mutex waits for the mutex */
+        struct leakscan_frame cv[] = {
+                F("syscall", LIBC), { .function = "std::sys::unix::futex::futex_wait", .module = PROG },
+                { .function = "std::sys::unix::locks::futex::Condvar::wait", .module = PROG },
+                { .function = "std::sync::condvar::Condvar::wait", .module = PROG },
+                { .function = "rs_app::wait_reply", .module = PROG, .file = "/src/main.rs" } };
+        r = run('S', SYS_futex, wait_private, NULL, cv, 5);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_CONDVAR);
+        struct leakscan_frame cv_relock[] = {
+                cv[0], cv[1], { .function = "std::sys::unix::locks::futex::Mutex::lock_contended", .module = PROG },
+                cv[2], cv[3], cv[4] };
+        r = run('S', SYS_futex, wait_private, NULL, cv_relock, 6);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_MUTEX);
+
+        /* a join goes through pthread_join: glibc's, with its owner rules */
+        struct leakscan_frame join[] = {
+                F("__futex_abstimed_wait_common", LIBC), F("__pthread_clockjoin_ex", LIBC),
+                { .function = "std::sys::unix::thread::Thread::join", .module = PROG },
+                { .function = "std::thread::JoinInner<T>::join", .module = PROG },
+                { .function = "std::thread::JoinHandle<T>::join", .module = PROG },
+                { .function = "rs_app::main", .module = PROG, .file = "/src/main.rs" } };
+        r = run('S', SYS_futex, wait_private, NULL, join, 6);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_JOIN);
+        CHECK(!classify_wait_is_ownerless(join, 6));
+        /* glibc's own mutex is never ownerless */
+        struct leakscan_frame glibc_mutex[] = { F("__lll_lock_wait", LIBC), F("pthread_mutex_lock", LIBC),
+                                                F("worker", PROG) };
+        CHECK(!classify_wait_is_ownerless(glibc_mutex, 3));
+
+        /* impls: std's types and blanket impls of its traits are std's; a
+         * user's type implementing one of its traits is the user's */
+        struct leakscan_frame impls[] = {
+                { .function = "<F as core::ops::function::FnOnce<()>>::call_once", .module = PROG },
+                { .function = "<&mut W as core::fmt::Write>::write_str", .module = PROG },
+                { .function = "<alloc::boxed::Box<F,A> as core::ops::function::FnOnce<Args>>::call_once",
+                  .module = PROG },
+                { .function = "<std::sync::mutex::Mutex<T>>::lock", .module = PROG },
+                { .function = "<rs_app::Conn as core::ops::drop::Drop>::drop", .module = PROG } };
+        CHECK_EQ_INT(classify_top_frame(impls, 5), 4);
+        /* a C++ namespace of the user's that happens to be called core */
+        struct leakscan_frame cxx_core[] = { F("core::Server::run()", PROG), F("alloc::Arena::grow(unsigned long) const", PROG) };
+        CHECK_EQ_INT(classify_top_frame(cxx_core, 2), 0);
+        CHECK_EQ_INT(classify_top_frame(cxx_core + 1, 1), 0);
+        /* a crate from cargo's registry is not the user's own code */
+        struct leakscan_frame crate[] = {
+                { .function = "crossbeam_channel::channel::Receiver<T>::recv", .module = PROG,
+                  .file = "/home/u/.cargo/registry/src/index.crates.io-6f17d22bba15001f/crossbeam-channel-0.5.8/src/channel.rs" },
+                { .function = "rs_app::consumer", .module = PROG, .file = "/src/main.rs" } };
+        CHECK_EQ_INT(classify_top_frame(crate, 2), 1);
+        r = run('S', SYS_futex, wait_private, NULL, crate, 2);
+        CHECK_EQ_INT(r.state, LEAKSCAN_STATE_CHANNEL_RECV);
+        CHECK_EQ_STR(leakscan_state_to_string(LEAKSCAN_STATE_CHANNEL_RECV), "channel-recv");
+        CHECK_EQ_STR(leakscan_state_to_string(LEAKSCAN_STATE_PARK), "park");
+}
+
 static void test_blocked_ms(void)
 {
         CHECK_EQ_INT(classify_blocked_ms(true, 1000000000, true, 3500000000), 2500);
@@ -264,6 +376,7 @@ int main(void)
         test_syscalls();
         test_scheduler_states();
         test_top_frame();
+        test_rust();
         test_blocked_ms();
         return CHECK_DONE();
 }

@@ -246,6 +246,66 @@ static void test_runtimes(void)
         t = thread("", kmp, 5);
         CHECK_EQ_STR(matched(&d, &t), "default: OpenMP (LLVM libomp, Intel libiomp5)");
 
+        /* Rust: rayon's and tokio's idle workers, linked into the program
+         * with std; told by path, idle only with nothing but the runtime
+         * and std between the wait and the runtime's loop */
+#define RSAPP "/srv/rsapp"
+        struct leakscan_frame rayon[] = {
+                F("syscall", LIBC), F("std::sys::unix::futex::futex_wait", RSAPP),
+                F("std::sys::unix::locks::futex_condvar::Condvar::wait", RSAPP),
+                F("std::sync::condvar::Condvar::wait", RSAPP), F("rayon_core::sleep::Sleep::sleep", RSAPP),
+                F("rayon_core::registry::WorkerThread::wait_until_cold", RSAPP),
+                F("rayon_core::registry::main_loop", RSAPP), F("rayon_core::registry::ThreadBuilder::run", RSAPP),
+                F("<rayon_core::registry::DefaultSpawn as rayon_core::registry::ThreadSpawn>::spawn::{{closure}}", RSAPP),
+                F("std::sys_common::backtrace::__rust_begin_short_backtrace", RSAPP),
+                F("std::sys::unix::thread::Thread::new::thread_start", RSAPP), F("start_thread", LIBC),
+        };
+        t = thread("rayon-worker", rayon, 12);
+        CHECK_EQ_STR(matched(&d, &t), "default: Rayon (rayon-core)");
+        /* a worker blocked in the user's job is judged */
+        struct leakscan_frame rayon_job[] = {
+                F("syscall", LIBC), F("std::sys::unix::locks::futex::Mutex::lock_contended", RSAPP),
+                F("std::sync::mutex::Mutex<T>::lock", RSAPP), F("rsapp::sum_part", RSAPP),
+                F("rayon_core::job::StackJob<L,F,R>::run_inline", RSAPP),
+                F("rayon_core::registry::WorkerThread::execute", RSAPP), F("rayon_core::registry::main_loop", RSAPP),
+                F("std::sys::unix::thread::Thread::new::thread_start", RSAPP), F("start_thread", LIBC),
+        };
+        t = thread("", rayon_job, 9);
+        CHECK(!matched(&d, &t));
+        struct leakscan_frame tokio[] = {
+                F("syscall", LIBC), F("std::sys::unix::futex::futex_wait", RSAPP),
+                F("std::sync::condvar::Condvar::wait", RSAPP),
+                F("tokio::runtime::scheduler::multi_thread::park::Inner::park_condvar", RSAPP),
+                F("tokio::runtime::scheduler::multi_thread::park::Parker::park", RSAPP),
+                F("tokio::runtime::scheduler::multi_thread::worker::Context::park", RSAPP),
+                F("tokio::runtime::scheduler::multi_thread::worker::run", RSAPP),
+                F("<tokio::runtime::blocking::task::BlockingTask<T> as core::future::future::Future>::poll", RSAPP),
+                F("tokio::runtime::blocking::pool::Inner::run", RSAPP),
+                F("tokio::runtime::blocking::pool::Spawner::spawn_thread::{{closure}}", RSAPP),
+                F("std::sys::unix::thread::Thread::new::thread_start", RSAPP), F("start_thread", LIBC),
+        };
+        t = thread("tokio-runtime-w", tokio, 12);
+        CHECK_EQ_STR(matched(&d, &t), "default: Tokio");
+        /* a task of the user's blocking a worker shows its frames */
+        struct leakscan_frame tokio_task[] = {
+                F("syscall", LIBC), F("std::sync::mutex::Mutex<T>::lock", RSAPP),
+                F("rsapp::handle::{{closure}}", RSAPP),
+                F("<core::future::from_generator::GenFuture<T> as core::future::future::Future>::poll", RSAPP),
+                F("tokio::runtime::task::core::Core<T,S>::poll", RSAPP),
+                F("tokio::runtime::scheduler::multi_thread::worker::run", RSAPP),
+                F("tokio::runtime::blocking::pool::Inner::run", RSAPP),
+                F("std::sys::unix::thread::Thread::new::thread_start", RSAPP), F("start_thread", LIBC),
+        };
+        t = thread("tokio-runtime-w", tokio_task, 9);
+        CHECK(!matched(&d, &t));
+        /* a user's own Rust thread, even one named as tokio's */
+        struct leakscan_frame rs_user[] = {
+                F("syscall", LIBC), F("std::thread::park", RSAPP), F("rsapp::wait_forever", RSAPP),
+                F("std::sys::unix::thread::Thread::new::thread_start", RSAPP), F("start_thread", LIBC),
+        };
+        t = thread("tokio-runtime-w", rs_user, 5);
+        CHECK(!matched(&d, &t));
+
         /* never by name alone: a user's thread named as GLib's */
         struct leakscan_frame user[] = {
                 F("__futex_abstimed_wait_common", LIBC), F("wait_for_job", "/srv/app"),
