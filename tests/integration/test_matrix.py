@@ -182,11 +182,14 @@ def look(leakscan, mode, pid, tids, deadline, lenient):
                 break
         ls.kill()
         ls.communicate()
-        # the kernel detaches a dead tracer's tracees
+        # the kernel detaches a dead tracer's tracees, and none is left stopped
         while any(tracer_of(pid, t) for t in tids):
             if time.monotonic() > deadline:
                 raise Hung("still traced after leakscan was killed")
             time.sleep(0.001)
+        left = [t for t in tids if task_state(pid, t) in ("T", "t")]
+        if left:
+            raise AssertionError(f"threads {left} left stopped by the killed leakscan")
         return stopped or (attached and lenient)
     return True
 
