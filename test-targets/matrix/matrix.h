@@ -69,8 +69,6 @@ struct row {
         void (*unstick)(void);  /* sig rows: end a wait that swallowed EINTR */
 };
 
-static struct waiter W[MAXW];
-static int nwaiters = 1;
 static long scale_ms = 1000;
 static _Atomic int served_count;
 static _Atomic int handled;     /* SIGUSR1 handler runs */
@@ -155,6 +153,23 @@ static inline int asleep_in(pid_t tid, long nr)
         return read_proc(path, buf, sizeof buf) == 0 && strtol(buf, NULL, 10) == nr;
 }
 
+static struct waiter W[MAXW];
+static int nwaiters = 1;
+
+/* What each waiter is doing, for a wait that timed out. */
+static inline void dump_waiters(void)
+{
+        for (int i = 0; i < nwaiters; i++) {
+                char path[64], buf[4096];
+                const char *files[] = { "syscall", "status", "wchan" };
+                for (int f = 0; f < 3; f++) {
+                        snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int) W[i].tid, files[f]);
+                        if (read_proc(path, buf, sizeof buf) == 0)
+                                fprintf(stderr, "waiter %d %s: %s\n", i, files[f], buf);
+                }
+        }
+}
+
 static inline void pause_ms(int ms)
 {
         struct timespec ts = { 0, ms * 1000000L };
@@ -168,6 +183,7 @@ static inline void pause_ms(int ms)
         while (!(cond)) { \
                 if (now_us() > _deadline) { \
                         fprintf(stderr, "matrix: timed out waiting for %s\n", what); \
+                        dump_waiters(); \
                         exit(98); \
                 } \
                 pause_ms(1); \
@@ -180,24 +196,25 @@ static void on_usr1(int sig)
         atomic_fetch_add(&handled, 1);
 }
 
-/* The handled signal of sig rows, sent while leakscan holds the process:
- * a child process (not seen by -p) watches the waiter's TracerPid and sends
- * SIGUSR1 the moment a tracer is attached; when none came, main sends it
- * after the harness is done. */
+/* The handled signal of sig rows, sent while leakscan holds the waiter: a
+ * child process (not seen by -p) watches the waiter's state and sends
+ * SIGUSR1 the moment it is stopped by a tracer; when it never was, main
+ * sends it after the harness is done. */
 struct sigshare {
         _Atomic int stop, sent;
 };
 static struct sigshare *sigsh;
 static pid_t sigchild;
 
-static inline int traced(pid_t pid, pid_t tid)
+/* Whether thread tid is held stopped by a tracer (state t). */
+static inline int held(pid_t pid, pid_t tid)
 {
-        char path[64], buf[2048];
-        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
         if (read_proc(path, buf, sizeof buf) < 0)
                 return 0;
-        char *t = strstr(buf, "TracerPid:");
-        return t && atoi(t + 10) != 0;
+        char *close = strrchr(buf, ')');
+        return close && close[2] == 't';
 }
 
 static void start_sig_watcher(pid_t tid)
@@ -211,7 +228,7 @@ static void start_sig_watcher(pid_t tid)
                 die("fork");
         if (sigchild == 0) {
                 while (!atomic_load(&sigsh->stop)) {
-                        if (traced(parent, tid)) {
+                        if (held(parent, tid)) {
                                 syscall(SYS_tgkill, parent, tid, SIGUSR1);
                                 atomic_store(&sigsh->sent, 1);
                                 _exit(0);
@@ -220,6 +237,22 @@ static void start_sig_watcher(pid_t tid)
                 }
                 _exit(0);
         }
+}
+
+/* Whether sig is pending for thread tid (its own queue or the process's). */
+static inline int sig_pending(pid_t tid, int sig)
+{
+        char path[64], buf[2048];
+        snprintf(path, sizeof path, "/proc/self/task/%d/status", (int) tid);
+        if (read_proc(path, buf, sizeof buf) < 0)
+                return 1;
+        unsigned long long bit = 1ull << (sig - 1);
+        for (const char *key = "SigPnd:"; key; key = strcmp(key, "SigPnd:") == 0 ? "ShdPnd:" : NULL) {
+                char *p = strstr(buf, key);
+                if (!p || strtoull(p + strlen(key), NULL, 16) & bit)
+                        return 1;
+        }
+        return 0;
 }
 
 /* Sends the signal if the watcher did not; returns whether the watcher did. */
@@ -325,9 +358,15 @@ static int matrix_main(const struct row *rows, int argc, char **argv)
         int by_watcher = -1, swallowed = 0;
         if (row->sig) {
                 by_watcher = end_sig_watcher(W[0].tid);
-                WAIT_FOR(atomic_load(&handled) > 0, "the handler");
+                /* the handler runs, or the signal was lost: the waiter's
+                 * call returned to its code (a pending SIGUSR1, unblocked
+                 * there, would have run first), or it is asleep in its call
+                 * with nothing pending */
+                WAIT_FOR(atomic_load(&handled) > 0 || atomic_load(&W[0].done) ||
+                         (asleep_in(W[0].tid, row->nr) && !sig_pending(W[0].tid, SIGUSR1)), "the handler");
                 /* the handler ran: the call returns EINTR, or it was
-                 * re-entered and sleeps again (the EINTR was swallowed) */
+                 * re-entered and sleeps again (the EINTR was swallowed);
+                 * or the signal was lost ("handled":0) */
                 WAIT_FOR(atomic_load(&W[0].done) || asleep_in(W[0].tid, row->nr), "the call to end");
                 if (!atomic_load(&W[0].done)) {
                         swallowed = 1;

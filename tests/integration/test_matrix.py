@@ -102,9 +102,12 @@ for (_row, _mode), _why in list(KNOWN.items()):
 for _row in ["futex_fifo", "pipe_fifo", "semop_fifo", "msgrcv_fifo"]:
     for _mode in ("p5", "watch", "kill"):
         MAY_DIFFER[(_row, _mode)] = FIFO
-for _row in ["epoll_wait_inf", "sigwaitinfo", "semop", "msgrcv", "msgsnd", "io_pgetevents",
-             "epoll_wait_sig", "sigwaitinfo_sig", "semop_sig"]:
+for _row in ["epoll_wait_inf", "sigwaitinfo", "semop", "msgrcv", "msgsnd", "io_pgetevents"]:
     MAY_DIFFER[(_row, "kill")] = KILL
+for _row in ["epoll_wait_sig", "sigwaitinfo_sig", "semop_sig"]:
+    MAY_DIFFER[(_row, "kill")] = (KILL + "; the call then ends before the signal is sent, and the "
+                                  "handler has no thread left to run in (\"handled\": 0)")
+
 
 DEADLINE = 90.0         # seconds for one run; beyond it the run has hung
 
@@ -234,7 +237,7 @@ def run(prog, row, mode, leakscan, scale, lenient=False):
     if not ok:
         return "retry", None, status
     if result is None:
-        raise AssertionError(f"{row} ({mode}): no result, exit status {status}: {err[-1000:]}")
+        raise AssertionError(f"{row} ({mode}): no result, exit status {status}: {err[-3000:]}")
     return "result", result, status
 
 
