@@ -170,6 +170,20 @@ static inline void dump_waiters(void)
         }
 }
 
+/* Whether thread tid sleeps (S) in some syscall. */
+static inline int asleep_any(pid_t tid)
+{
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int) tid);
+        if (read_proc(path, buf, sizeof buf) < 0)
+                return 0;
+        char *close = strrchr(buf, ')');
+        if (!close || close[2] != 'S')
+                return 0;
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int) tid);
+        return read_proc(path, buf, sizeof buf) == 0 && buf[0] >= '0' && buf[0] <= '9';
+}
+
 static inline void pause_ms(int ms)
 {
         struct timespec ts = { 0, ms * 1000000L };
@@ -348,6 +362,10 @@ static int matrix_main(const struct row *rows, int argc, char **argv)
         char line[64];
         if (!fgets(line, sizeof line, stdin))
                 die("reading go");
+        /* each waiter back asleep (a restarted call) or returned: what
+         * the program does next must not race a call leakscan restarts */
+        for (int i = 0; i < nwaiters; i++)
+                WAIT_FOR(atomic_load(&W[i].done) || asleep_any(W[i].tid), "the waiter to settle");
         if (row->timed) {
                 for (int i = 0; i < nwaiters; i++)
                         if (atomic_load(&W[i].done) && W[i].elapsed_us >= scale_ms * 1000) {
