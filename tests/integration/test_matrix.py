@@ -8,7 +8,9 @@ while the call sleeps, and compares what the call returned, field by field:
 
   p5       five `leakscan -p PID` one after the other
   watch    `leakscan -p PID --watch=300ms --interval=100ms`
-  kill     `leakscan -p PID` SIGKILLed once it has attached (TracerPid set)
+  kill     `leakscan -p PID` SIGKILLed the moment it holds a waiter stopped
+           (state t); a leakscan never seen to stop or attach makes the
+           mode "not conclusive" (printed, not failed)
   at-exit  the whole program under `leakscan --at-exit`
 
 A difference fails the row unless KNOWN lists it, with the kernel's reason;
@@ -28,7 +30,6 @@ import argparse
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
