@@ -500,10 +500,13 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         return (int) (cap->n_threads - first_new);
 }
 
-/* The signals that end leakscan by default and that a user or a parent
- * sends (^C, kill, a closed terminal or pipe).  While threads are held they
- * wait: the window ends with every thread detached as it was, then they act.
- * SIGKILL cannot wait; seize_wait_status keeps what it could lose. */
+/* The signals that end or stop leakscan by default and that a user or a
+ * parent sends (^C, ^Z, kill, a closed terminal or pipe, a background
+ * job's terminal access).  While threads are held they wait: the window
+ * ends with every thread detached as it was, then they act (a leakscan
+ * stopped by ^Z while holding threads would keep them frozen until it is
+ * continued).  SIGKILL and SIGSTOP cannot wait; seize_wait_status keeps
+ * what a SIGKILL could lose. */
 static void seize_defer_signals(struct process_capture *cap)
 {
         sigset_t set;
@@ -513,6 +516,9 @@ static void seize_defer_signals(struct process_capture *cap)
         sigaddset(&set, SIGHUP);
         sigaddset(&set, SIGPIPE);
         sigaddset(&set, SIGQUIT);
+        sigaddset(&set, SIGTSTP);
+        sigaddset(&set, SIGTTIN);
+        sigaddset(&set, SIGTTOU);
         if (!cap->sigmask_saved && pthread_sigmask(SIG_BLOCK, &set, &cap->saved_sigmask) == 0)
                 cap->sigmask_saved = true;
 }

@@ -238,6 +238,43 @@ def test_killed_mid_snapshot(leakscan, signals_exe):
         untouched(t.pid, "killed mid-snapshot")
 
 
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_suspended_mid_snapshot(leakscan, signals_exe):
+    """^Z (SIGTSTP) while leakscan holds the threads: leakscan stops only
+    once it has let them go, never with the target frozen.  The live
+    unwinder holds every thread stopped while it unwinds, long enough to
+    send the signal inside the hold."""
+    with Target([signals_exe, "50"]) as t:
+        wait_settled(t.pid, {"blocked"})
+        for attempt in range(3):
+            p = subprocess.Popen([leakscan, "-p", str(t.pid), "--unwinder=ptrace"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            held = False
+            while p.poll() is None and not held:
+                held = any(s == "t" for s in states(t.pid).values())
+            if held:
+                p.send_signal(signal.SIGTSTP)
+            # it stops (after the release) or ends
+            while p.poll() is None and proc_state(p.pid) != "T":
+                time.sleep(0.001)
+            frozen = {tid: s for tid, s in states(t.pid).items() if s in "tT"}
+            traced = [tid for tid in frozen if tracer_pid(t.pid, tid) != 0]
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+            p.wait()
+            if held:
+                check(not frozen and not traced,
+                      f"^Z during the hold: leakscan stopped with no thread of the target held ({frozen})")
+                break
+        else:
+            check(False, "^Z during the hold: the hold was never seen (3 attempts)")
+        untouched(t.pid, "^Z mid-snapshot")
+
+
 def test_blocked_time_survives(leakscan, mutex_exe):
     """Our stop makes a blocked thread run for a moment; five snapshots 200 ms
     apart must still see its blocked time grow by the time between them."""
@@ -307,6 +344,7 @@ def main():
     test_restart_syscall(leakscan, poll_exe)
     test_eintr(leakscan, eintr_exe)
     test_killed_mid_snapshot(leakscan, signals_exe)
+    test_suspended_mid_snapshot(leakscan, signals_exe)
     test_signals(leakscan, signals_exe)
     test_job_control_stop(leakscan, mutex_exe)
     test_churn(leakscan, churn_exe)
