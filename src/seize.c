@@ -161,6 +161,9 @@ static bool seize_note_status(struct thread_capture *t, int status)
                 t->group_stop = WSTOPSIG(status) != SIGTRAP;
                 return true;
         }
+        if ((status >> 16) != 0)
+                return true;    /* another ptrace event (a clone, for
+                                 * --watch's tracker): no signal either */
         /* A signal-delivery-stop came before our interrupt: hold the thread
          * here and hand the signal back when we detach. */
         t->pending_signal = WSTOPSIG(status);
