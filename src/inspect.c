@@ -320,6 +320,13 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
         const struct unwinder *unwinder = unwinder_find(opts->unwinder);
         if (err == 0 && unwinder && unwinder->while_stopped)
                 err = unwinder->while_stopped(cap, opts->stack_window, opts->max_frames);
+        /* The EINTRs our stops caused are undone for every thread before
+         * any is let go (at each stop, or here when a live unwinder had to
+         * see the registers as found): a leakscan killed while it releases
+         * leaves none behind. */
+        for (size_t i = 0; cap->rewind_at_release && i < cap->n_threads; i++)
+                if (cap->threads[i].seized && cap->threads[i].stopped && !cap->threads[i].vanished)
+                        seize_undo_eintr(pid, &cap->threads[i]);
         bool stopped_any = false;
         for (size_t i = 0; i < cap->n_threads; i++)
                 stopped_any |= cap->threads[i].seized && cap->threads[i].stopped;

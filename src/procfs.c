@@ -194,25 +194,6 @@ bool procfs_syscall_same(const struct proc_syscall *a, const struct proc_syscall
                memcmp(a->args, b->args, sizeof a->args) == 0;
 }
 
-int procfs_parse_schedstat_runs(const char *text, uint64_t *ret)
-{
-        uint64_t v[3];
-        const char *p = text;
-        for (int i = 0; i < 3; i++) {
-                char *end;
-                while (*p == ' ')
-                        p++;
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                v[i] = strtoull(p, &end, 10);
-                p = end;
-        }
-        if (v[0] == 0 && v[2] == 0)
-                return -ENOENT;         /* no sched_info in this kernel */
-        *ret = v[2];
-        return 0;
-}
-
 int procfs_parse_status_switches(const char *text, uint64_t *ret)
 {
         long vol, nonvol;

@@ -56,12 +56,6 @@ int procfs_parse_syscall(const char *text, struct proc_syscall *ret);
  * number, arguments, stack pointer and pc. */
 bool procfs_syscall_same(const struct proc_syscall *a, const struct proc_syscall *b);
 
-/* The number of times the thread was put on a CPU (sched_info.pcount, the
- * third field of /proc/PID/task/TID/schedstat).  Returns 0, -EINVAL, or
- * -ENOENT when the kernel keeps no such count (it prints "0 0 0" when
- * schedstats and delay accounting are both off). */
-int procfs_parse_schedstat_runs(const char *text, uint64_t *ret);
-
 /* voluntary_ctxt_switches + nonvoluntary_ctxt_switches of
  * /proc/PID/task/TID/status: how many times the thread left a CPU.
  * Returns 0 or -ENOENT. */

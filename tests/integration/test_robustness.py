@@ -248,9 +248,9 @@ def test_suspended_mid_snapshot(leakscan, signals_exe):
     once it has let them go, never with the target frozen.  The live
     unwinder holds every thread stopped while it unwinds, long enough to
     send the signal inside the hold."""
-    with Target([signals_exe, "50"]) as t:
+    with Target([signals_exe, "200"]) as t:
         wait_settled(t.pid, {"blocked"})
-        for attempt in range(3):
+        for attempt in range(10):
             p = subprocess.Popen([leakscan, "-p", str(t.pid), "--unwinder=ptrace"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             held = False
@@ -271,7 +271,7 @@ def test_suspended_mid_snapshot(leakscan, signals_exe):
                       f"^Z during the hold: leakscan stopped with no thread of the target held ({frozen})")
                 break
         else:
-            check(False, "^Z during the hold: the hold was never seen (3 attempts)")
+            check(False, "^Z during the hold: the hold was never seen (10 attempts)")
         untouched(t.pid, "^Z mid-snapshot")
 
 
