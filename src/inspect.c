@@ -88,6 +88,9 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
                 snprintf(buf, size, "permission denied to trace process %d: run as root or as its owner with CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE), and check kernel.yama.ptrace_scope (%s; 1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids attaching)", (int) pid, scope);
                 break;
         }
+        case -EWOULDBLOCK:
+                snprintf(buf, size, "a thread of process %d kept waking inside a call while leakscan read it, and reading it would have needed a stop, which refuse_visible_stop forbids; try again later", (int) pid);
+                break;
         case -EPROTONOSUPPORT:
                 snprintf(buf, size, "process %d is not an x86_64 process: 32-bit targets are not supported", (int) pid);
                 break;
@@ -188,6 +191,13 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                 if (was_asleep)
                         cap->n_stop_needed++;
                 cap->n_stopfree--;
+                /* its state now, not before it moved: what the stop finds
+                 * is read against it */
+                if (capture_thread_prestop(cap->pid, t) < 0) {
+                        t->vanished = true;
+                        cap->n_vanished++;
+                        return 0;
+                }
                 r = seize_stop_thread(cap, t, opts->stop_timeout_ms);
                 if (r == -ESRCH) {
                         t->vanished = true;
