@@ -146,6 +146,8 @@ struct process_capture {
         size_t n_stopfree;      /* threads read with no stop */
         size_t n_stop_needed;   /* asleep in a call, moved, then stopped */
         size_t n_moved;         /* stop-free readings that found the thread moved */
+        uint64_t late_hold_us;  /* how long threads stopped after their
+                                 * reading failed were held, in all */
         const pid_t *preseized_tids;    /* threads the caller traces and holds in a */
         size_t n_preseized;             /* ptrace stop (--at-exit's quarantine): read
                                          * while stopped, left stopped on release */

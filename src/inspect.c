@@ -198,6 +198,7 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                         cap->n_vanished++;
                         return 0;
                 }
+                uint64_t held_from = now_usec(CLOCK_MONOTONIC);
                 r = seize_stop_thread(cap, t, opts->stop_timeout_ms);
                 if (r == -ESRCH) {
                         t->vanished = true;
@@ -207,6 +208,9 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                 if (r < 0)
                         return r;
                 capture_late_thread(cap, t, opts->stack_window);
+                /* nothing else is held: let it go at once */
+                seize_release_thread(cap, t);
+                cap->late_hold_us += now_usec(CLOCK_MONOTONIC) - held_from;
         }
         return 0;
 }
@@ -232,11 +236,15 @@ static int settle_stopfree(struct process_capture *cap, const struct leakscan_op
                         return 0;
                 }
                 from = cap->n_threads;
+                uint64_t held_from = now_usec(CLOCK_MONOTONIC);
                 int r = seize_more(cap, opts->stop_timeout_ms);
                 if (r < 0)
                         return r;
-                for (size_t i = from; i < cap->n_threads; i++)
+                for (size_t i = from; i < cap->n_threads; i++) {
                         capture_late_thread(cap, &cap->threads[i], opts->stack_window);
+                        seize_release_thread(cap, &cap->threads[i]);
+                }
+                cap->late_hold_us += now_usec(CLOCK_MONOTONIC) - held_from;
         }
 }
 
@@ -340,30 +348,29 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
         bool stopped_any = false;
         for (size_t i = 0; i < cap->n_threads; i++)
                 stopped_any |= cap->threads[i].seized && cap->threads[i].stopped;
-        if (cap->n_stopfree == 0) {
-                /* stacks a batch at a time (one read each), each batch let
-                 * go as soon as it is copied */
-                for (size_t i = 0; i < cap->n_threads; ) {
-                        size_t k = err == 0 ? capture_stacks(cap, i, opts->stack_window) : cap->n_threads - i;
-                        for (size_t j = i; j < i + k; j++)
-                                seize_release_thread(cap, &cap->threads[j]);
-                        i += k;
-                }
-        } else {
-                /* Threads read without a stop are checked once every copy
-                 * is taken, the stopped ones still held: then no thread ran
-                 * while the lock words and stacks were read, and those
-                 * agree with each other as a full stop made them agree. */
-                for (size_t i = 0; err == 0 && i < cap->n_threads; )
-                        i += capture_stacks(cap, i, opts->stack_window);
-                if (err == 0)
-                        err = settle_stopfree(cap, opts);
-                for (size_t i = 0; i < cap->n_threads; i++)
-                        stopped_any |= cap->threads[i].seized && cap->threads[i].stopped;
+        /* stacks a batch at a time (one read each), each batch let go as
+         * soon as it is copied */
+        for (size_t i = 0; i < cap->n_threads; ) {
+                size_t k = err == 0 ? capture_stacks(cap, i, opts->stack_window) : cap->n_threads - i;
+                for (size_t j = i; j < i + k; j++)
+                        seize_release_thread(cap, &cap->threads[j]);
+                i += k;
         }
+        uint64_t released_us = now_usec(CLOCK_MONOTONIC);
+        /* Then each thread read without a stop is checked.  Every reading
+         * spans the moment the lock words were read, when the stopped
+         * threads were held: a reading that stands shows the thread as it
+         * was then, as a stop of everything would.  A thread that a
+         * released thread woke fails its check and is read again. */
+        if (err == 0 && cap->n_stopfree > 0)
+                err = settle_stopfree(cap, opts);
         seize_release(cap);
-        if (!stopped_any && n_held == 0 && n_preseized == 0)
-                cap->stop_end_us = cap->stop_begin_us;  /* nothing was held */
+        /* the window: from the first stop to the release of the batches,
+         * plus the hold of each thread stopped after them */
+        if (stopped_any || n_held > 0 || n_preseized > 0)
+                cap->stop_end_us = released_us + cap->late_hold_us;
+        else
+                cap->stop_end_us = cap->stop_begin_us + cap->late_hold_us;
         /* ---- released ---- */
         capture_fds(cap);
         capture_process_late(cap);
@@ -605,19 +612,45 @@ static bool prologue_frame_size(struct modules *mods, uint64_t start, uint64_t *
  * this function.  Each such place near the prologue's answer is tried as
  * rbp, nearest first; one is kept when the unwind it gives repeats the
  * first and goes further.  *st is replaced then.  Returns 0 or -ENOMEM. */
+/* What recover_frame_pointer learns of the pc where a walk ended, kept per
+ * pc: libdw's symbol lookups scan a module's whole symbol table, and the
+ * threads of a pool end their walks at the same few pcs. */
+#define FP_CACHE_SIZE 256
+struct fp_cache {
+        struct fp_cache_entry {
+                uint64_t pc;            /* 0: empty */
+                bool recoverable;       /* not outermost, a frame-pointer prologue */
+                uint64_t callee, size;  /* its function's start, frame size */
+        } e[FP_CACHE_SIZE];
+};
+
+static const struct fp_cache_entry *fp_cache_get(struct fp_cache *c, struct modules *mods,
+                                                 const struct unwound_frame *last)
+{
+        struct fp_cache_entry tmp, *e = c ? &c->e[(last->pc * 0x9e3779b97f4a7c15ull) >> 56] : &tmp;
+        if (c && e->pc == last->pc)
+                return e;
+        *e = (struct fp_cache_entry) { .pc = last->pc };
+        e->recoverable = !outermost_frame(mods, last) &&
+                         function_start(mods, last->activation ? last->pc : last->pc - 1, &e->callee) &&
+                         prologue_frame_size(mods, e->callee, &e->size);
+        return c ? e : NULL;
+}
+
 static int recover_frame_pointer(const struct unwinder *unwinder, void *ustate, struct modules *mods,
-                                 const struct thread_capture *t, unsigned max_frames, struct unwound_stack *st)
+                                 struct fp_cache *cache, const struct thread_capture *t, unsigned max_frames,
+                                 struct unwound_stack *st)
 {
         /* a walk cut by the window, the frame limit or an alternate
          * signal stack ended for a reason of its own */
         if (!t->regs_partial || t->fp_guessed || !t->stack || st->n == 0 ||
-            (st->note && st->note != unwind_note_no_cfi) || outermost_frame(mods, &st->frames[st->n - 1]))
+            (st->note && st->note != unwind_note_no_cfi))
                 return 0;
         const struct unwound_frame *last = &st->frames[st->n - 1];
-        uint64_t callee, size;
-        if (!function_start(mods, last->activation ? last->pc : last->pc - 1, &callee) ||
-            !prologue_frame_size(mods, callee, &size))
+        const struct fp_cache_entry *e = fp_cache_get(cache, mods, last);
+        if (!e || !e->recoverable)
                 return 0;
+        uint64_t callee = e->callee, size = e->size;
         uint64_t at = last->sp + size, end = t->stack_addr + t->stack_len;
         uint64_t lo = at - FP_SLACK_BELOW > last->sp ? at - FP_SLACK_BELOW : last->sp;
         unsigned tried = 0;
@@ -662,7 +695,8 @@ static int recover_frame_pointer(const struct unwinder *unwinder, void *ustate, 
 /* Unwinds t (a captured thread, or a creator's copy) and appends its
  * symbolized frames to *frames.  Returns 0 or a negative errno; *note gets the
  * unwinder's note. */
-static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, struct modules *mods, struct symbolizer *sym,
+static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, struct modules *mods,
+                                struct fp_cache *cache, struct symbolizer *sym,
                                 const struct thread_capture *t, unsigned max_frames,
                                 struct leakscan_frame **frames, size_t *n, const char **note)
 {
@@ -670,7 +704,7 @@ static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, s
         size_t first = *n;
         int r = unwinder->unwind_thread(ustate, t, max_frames, &st);
         if (r >= 0)
-                r = recover_frame_pointer(unwinder, ustate, mods, t, max_frames, &st);
+                r = recover_frame_pointer(unwinder, ustate, mods, cache, t, max_frames, &st);
         for (size_t k = 0; r >= 0 && k < st.n; k++) {
                 size_t before = *n;
                 r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation, frames, n);
@@ -696,6 +730,8 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         struct modules *mods = NULL;
         struct blocked_memory *blocked = NULL;
         struct test_cache tests = {0};
+        /* none (out of memory): every lookup is made afresh */
+        _cleanup_free_ struct fp_cache *fpc = calloc(1, sizeof *fpc);
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -742,7 +778,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 if (t->regs_valid) {
                         arch_regs_syscall_args(&t->regs, lt->syscall_args);
                         lt->tls = arch_regs_tls(&t->regs);
-                        r = unwind_and_symbolize(unwinder, ustate, mods, sym, t, opts->max_frames,
+                        r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, t, opts->max_frames,
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
@@ -755,7 +791,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         creators->find(creators->userdata, cap->pid, t) : NULL;
                 if (creator) {
                         const char *note;
-                        r = unwind_and_symbolize(unwinder, ustate, mods, sym, creator, opts->max_frames,
+                        r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, creator, opts->max_frames,
                                                  &lt->created_by, &lt->n_created_by, &note);
                         if (r < 0)
                                 goto out_detach;
