@@ -22,35 +22,71 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "exitcode.h"
 #include "reach.h"
 #include "track.h"
 #include "unwind.h"
 #include "util.h"
 
-/* Exit statuses.  -p: CANNOT_INSPECT before LEAKS before OK.  --at-exit, in
- * this order of precedence: PROGRAM could not be started (NOT_FOUND,
- * NOT_EXECUTABLE); PROGRAM failed (its own status, or SIGNALED_BASE + N when
- * killed by signal N: meson's 77 and 99 pass through like any other); the
- * --timeout struck (TIMEOUT); leaks (--error-exitcode, LEAKS by default);
- * else OK.  A failure of leakscan's own (CANNOT_INSPECT) never hides
- * PROGRAM's status: a program that ran keeps it. */
-enum {
-        EXIT_OK = 0,
-        EXIT_LEAKS = 1,
-        EXIT_USAGE = 2,
-        EXIT_CANNOT_INSPECT = 3,
-        EXIT_TIMEOUT = 124,
-        EXIT_NOT_EXECUTABLE = 126,
-        EXIT_NOT_FOUND = 127,
-        EXIT_SIGNALED_BASE = 128,
-};
-
 #ifndef LEAKSCAN_VERSION
 #define LEAKSCAN_VERSION "0"
 #endif
 
+/* The names of the report formats or of the unwinders, from their tables:
+ * "a, b or c", or with summaries "a (default), b (what b is) or c", as
+ * --help, the completions made from it and the error lines show them. */
+enum choice_table { CHOICES_FORMATS, CHOICES_UNWINDERS };
+
+static void choices_join(enum choice_table table, bool summaries, char *buf, size_t size)
+{
+        size_t n = table == CHOICES_FORMATS ? report_backend_count() : unwinder_count();
+        size_t used = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < n && used < size; i++) {
+                const char *name, *summary;
+                if (table == CHOICES_FORMATS) {
+                        name = report_backend_at(i)->name;
+                        summary = report_backend_at(i)->summary;
+                } else {
+                        name = unwinder_at(i)->name;
+                        summary = unwinder_at(i)->summary;
+                }
+                if (i == 0)
+                        summary = "default";
+                int k = snprintf(buf + used, size - used, "%s%s%s%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                                 name, summaries && summary ? " (" : "", summaries && summary ? summary : "",
+                                 summaries && summary ? ")" : "");
+                if (k < 0)
+                        break;
+                used += (size_t) k;
+        }
+}
+
+/* One option of --help: its name in the first 28 columns, then desc
+ * wrapped at 80 columns, the way the hand-written lines are. */
+static void print_option_help(FILE *f, const char *option, const char *desc)
+{
+        enum { DESC_COLUMN = 28, WIDTH = 80 };
+        int col = fprintf(f, "%-*s", DESC_COLUMN, option);
+        bool first = true;
+        while (*desc) {
+                size_t word = strcspn(desc, " ");
+                if (!first && col + 1 + (int) word > WIDTH) {
+                        fprintf(f, "\n%*s", DESC_COLUMN, "");
+                        col = DESC_COLUMN;
+                        first = true;
+                }
+                col += fprintf(f, "%s%.*s", first ? "" : " ", (int) word, desc);
+                first = false;
+                desc += word;
+                desc += strspn(desc, " ");
+        }
+        fputc('\n', f);
+}
+
 static void print_help(FILE *f)
 {
+        char list[512], desc[600];
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
               "       leakscan [OPTIONS] --per-test [-j N] [--] TEST_PROGRAM [ARGS...]\n"
@@ -109,10 +145,11 @@ static void print_help(FILE *f)
               "      --print-suppressions=FILE  the same lines, appended to FILE\n"
               "\n"
               "Output:\n"
-              "  -a, --all                 print every thread, not only the leaked ones\n"
-              "      --format=FORMAT       text (default), json, sarif (SARIF 2.1.0),\n"
-              "                            junit (JUnit XML) or dot (wait-for graph, Graphviz)\n"
-              "  -o, --output=FILE         write the report to FILE instead of stdout; %p in\n"
+              "  -a, --all                 print every thread, not only the leaked ones\n",
+              f);
+        choices_join(CHOICES_FORMATS, true, list, sizeof list);
+        print_option_help(f, "      --format=FORMAT", list);
+        fputs(              "  -o, --output=FILE         write the report to FILE instead of stdout; %p in\n"
               "                            FILE is the PID judged, %n the first free number\n"
               "      --source-root=DIR     sarif: source paths relative to DIR (default: the\n"
               "                            current directory)\n"
@@ -120,11 +157,12 @@ static void print_help(FILE *f)
               "                            set), always or never\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
               "\n"
-              "Unwinding:\n"
-              "      --unwinder=NAME       how stacks are unwound: libdw (default), fp (frame\n"
-              "                            pointers only), libunwind (offline, like libdw), or\n"
-              "                            ptrace (libunwind on the live threads: slow, a reference)\n"
-              "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
+              "Unwinding:\n",
+              f);
+        choices_join(CHOICES_UNWINDERS, true, list, sizeof list);
+        snprintf(desc, sizeof desc, "how stacks are unwound: %s", list);
+        print_option_help(f, "      --unwinder=NAME", desc);
+        fputs(              "      --stack-window=SIZE   stack bytes copied per thread (default 64K)\n"
               "      --max-frames=N        frames per stack at most (default 256)\n"
               "      --system-lines        also show source lines and inlined frames inside\n"
               "                            libc and other system libraries (loads their\n"
@@ -285,8 +323,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         break;
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
-                        if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", shown);
+                        if (!cli->backend) {
+                                char names[256];
+                                choices_join(CHOICES_FORMATS, false, names, sizeof names);
+                                return usage_error("unknown format '%s': use %s", shown, names);
+                        }
                         break;
                 case 'o':
                         if (outpath_check(optarg) < 0)
@@ -310,8 +351,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                 return -EINVAL;
                         }
                         if (!unwinder_find(optarg)) {
-                                char names[128];
-                                unwinder_list_names(names, sizeof names);
+                                char names[256];
+                                choices_join(CHOICES_UNWINDERS, false, names, sizeof names);
                                 return usage_error("unknown unwinder '%s': use one of %s", shown, names);
                         }
                         cli->supervise.inspect.unwinder = optarg;

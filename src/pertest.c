@@ -21,17 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exitcode.h"
 #include "outpath.h"
 #include "pertest.h"
 #include "report-common.h"
 #include "testname.h"
 #include "util.h"
-
-#define EXIT_CANNOT_INSPECT 3
-#define EXIT_TIMEOUT 124
-#define EXIT_NOT_EXECUTABLE 126
-#define EXIT_NOT_FOUND 127
-#define EXIT_SIGNALED_BASE 128
 
 struct strv {
         char **v;

@@ -216,4 +216,8 @@ static int dot_write(FILE *f, const struct leakscan_report *report, const struct
         return ferror(f) ? -EIO : 0;
 }
 
-const struct report_backend report_dot = { .name = "dot", .write = dot_write };
+const struct report_backend report_dot = {
+        .name = "dot",
+        .summary = "wait-for graph, Graphviz",
+        .write = dot_write,
+};

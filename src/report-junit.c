@@ -236,4 +236,8 @@ static int junit_write(FILE *f, const struct leakscan_report *report, const stru
         return ferror(f) ? -EIO : 0;
 }
 
-const struct report_backend report_junit = { .name = "junit", .write = junit_write };
+const struct report_backend report_junit = {
+        .name = "junit",
+        .summary = "JUnit XML",
+        .write = junit_write,
+};

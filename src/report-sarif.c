@@ -360,4 +360,8 @@ static int sarif_write(FILE *f, const struct leakscan_report *report, const stru
         return ferror(f) ? -EIO : 0;
 }
 
-const struct report_backend report_sarif = { .name = "sarif", .write = sarif_write };
+const struct report_backend report_sarif = {
+        .name = "sarif",
+        .summary = "SARIF 2.1.0",
+        .write = sarif_write,
+};

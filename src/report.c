@@ -946,7 +946,12 @@ const struct report_backend *report_backend_find(const char *name)
         return NULL;
 }
 
-const char *report_backend_names(void)
+size_t report_backend_count(void)
 {
-        return "text, json, sarif, junit or dot";
+        return ARRAY_SIZE(backends);
+}
+
+const struct report_backend *report_backend_at(size_t i)
+{
+        return i < ARRAY_SIZE(backends) ? backends[i] : NULL;
 }

@@ -25,6 +25,7 @@ struct report_options {
 
 struct report_backend {
         const char *name;
+        const char *summary;    /* what the format is, for --help; or NULL */
         /* Writes the whole report to f.  Returns 0 or a negative errno. */
         int (*write)(FILE *f, const struct leakscan_report *report, const struct report_options *opts);
 };
@@ -38,8 +39,10 @@ extern const struct report_backend report_dot;
 /* The backend called name, or NULL. */
 const struct report_backend *report_backend_find(const char *name);
 
-/* "text, json, sarif, junit or dot": the names, for messages. */
-const char *report_backend_names(void);
+/* The backends in --help's order (the first is the default): n of them
+ * from report_backend_at(0). */
+size_t report_backend_count(void);
+const struct report_backend *report_backend_at(size_t i);
 
 /* The suppression lines ("top:FUNC") that would ignore the leaks of the
  * report, each once, in report order.  Returns 0 or -ENOMEM; *ret_lines (a

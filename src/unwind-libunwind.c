@@ -571,6 +571,7 @@ static void libunwind_detach(void *state)
 
 const struct unwinder unwinder_libunwind = {
         .name = "libunwind",
+        .summary = "offline, like libdw",
         .attach = libunwind_attach,
         .unwind_thread = libunwind_unwind_thread,
         .detach = libunwind_detach,

@@ -196,6 +196,7 @@ static void ptrace_detach(void *state)
 
 const struct unwinder unwinder_ptrace = {
         .name = "ptrace",
+        .summary = "libunwind on the live threads: slow, a reference",
         .attach = ptrace_attach,
         .unwind_thread = ptrace_unwind_thread,
         .detach = ptrace_detach,

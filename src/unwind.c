@@ -304,6 +304,7 @@ static void fp_detach(void *state)
 
 const struct unwinder unwinder_fp = {
         .name = "fp",
+        .summary = "frame pointers only",
         .attach = fp_attach,
         .unwind_thread = fp_unwind_thread,
         .detach = fp_detach,
@@ -339,14 +340,12 @@ const char *unwinder_absent_reason(const char *name)
         return NULL;
 }
 
-void unwinder_list_names(char *buf, size_t size)
+size_t unwinder_count(void)
 {
-        size_t used = 0;
-        buf[0] = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(unwinders) && used < size; i++) {
-                int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", unwinders[i]->name);
-                if (n < 0)
-                        break;
-                used += (size_t) n;
-        }
+        return ARRAY_SIZE(unwinders);
+}
+
+const struct unwinder *unwinder_at(size_t i)
+{
+        return i < ARRAY_SIZE(unwinders) ? unwinders[i] : NULL;
 }

@@ -31,6 +31,7 @@ struct unwound_stack {
 
 struct unwinder {
         const char *name;
+        const char *summary;    /* what sets it apart, for --help; or NULL */
         /* Prepares to unwind threads of cap.  Returns 0 and the backend's
          * state in *ret_state, or a negative errno. */
         int (*attach)(struct modules *mods, struct process_capture *cap, void **ret_state);
@@ -62,8 +63,10 @@ extern const struct unwinder unwinder_ptrace;
 /* The backend called name, or NULL. */
 const struct unwinder *unwinder_find(const char *name);
 
-/* Writes the names of the backends built in, "libdw, fp", into buf. */
-void unwinder_list_names(char *buf, size_t size);
+/* The backends built in, in --help's order (the first is the default): n
+ * of them from unwinder_at(0). */
+size_t unwinder_count(void);
+const struct unwinder *unwinder_at(size_t i);
 
 /* Why name is not a backend although leakscan knows of it (built without
  * the library it needs), as static text naming the remedy; NULL when name is

@@ -14,9 +14,13 @@ namespace {
 
 class Flusher {
 public:
+        /* returns once the thread waits on wake_ (it took the mutex that
+         * wait releases): a program that exits right after finds it there */
         void start()
         {
                 thread_ = std::thread([this] { run(); });
+                std::unique_lock<std::mutex> lock(mutex_);
+                waiting_cv_.wait(lock, [this] { return waiting_; });
         }
 
         void stop()
@@ -35,13 +39,17 @@ public:
         {
                 pthread_setname_np(pthread_self(), "flusher");
                 std::unique_lock<std::mutex> lock(mutex_);
+                waiting_ = true;
+                waiting_cv_.notify_all();
                 wake_.wait(lock, [this] { return stopping_; });
         }
 
 private:
         std::mutex mutex_;
         std::condition_variable wake_;
+        std::condition_variable waiting_cv_;
         bool stopping_ = false;
+        bool waiting_ = false;
         std::thread thread_;
 };
 
