@@ -83,6 +83,7 @@ static inline void arch_regs_return_to(arch_regs *r, uint64_t ret_addr)
 
 /* The thread pointer: where glibc keeps the thread's struct pthread. */
 static inline uint64_t arch_regs_tls(const arch_regs *r) { return r->fs_base; }
+static inline void arch_regs_set_tls(arch_regs *r, uint64_t tls) { r->fs_base = tls; }
 
 /* Whether a regset of len bytes is this architecture's own: a compat
  * (32-bit) thread gives a shorter one. */
@@ -155,6 +156,16 @@ static inline bool arch_regs_rewind_syscall(arch_regs *r, const uint8_t insn[2])
  * rbp rsp r8..r15 rip (the return-address column). */
 #define ARCH_DWARF_NREGS 17
 #define ARCH_DWARF_SP 7
+#define ARCH_DWARF_FP 6
+/* Which DWARF registers arch_regs_from_syscall knows: the syscall's
+ * number and arguments (rax rdx rsi rdi r8 r9 r10), rsp and rip.  Not rcx
+ * and r11 (the syscall instruction overwrote them), nor rbx, rbp, r12-r15:
+ * only the kernel's entry frame holds those, and /proc does not show it. */
+static inline void arch_dwarf_known_at_syscall(bool known[ARCH_DWARF_NREGS])
+{
+        for (unsigned i = 0; i < ARCH_DWARF_NREGS; i++)
+                known[i] = !(i == 2 || i == 3 || i == 6 || i == 11 || (i >= 12 && i <= 15));
+}
 static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWARF_NREGS])
 {
         out[0] = r->rax;  out[1] = r->rdx;  out[2] = r->rcx;  out[3] = r->rbx;

@@ -123,7 +123,7 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
 int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, uint64_t pc, size_t window,
                        struct thread_capture *ret)
 {
-        struct thread_capture t = { .tid = tid, .syscall_nr = nr, .regs_valid = true };
+        struct thread_capture t = { .tid = tid, .syscall_nr = nr, .regs_valid = true, .regs_partial = true };
         arch_regs_from_syscall(&t.regs, nr, args, sp, pc);
         if (window > 0) {
                 t.stack = malloc(window);
@@ -138,6 +138,150 @@ int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, 
         }
         *ret = t;
         return 0;
+}
+
+int capture_thread_switches(pid_t pid, pid_t tid, struct thread_switches *ret)
+{
+        char path[64], text[4096];
+        _cleanup_free_ char *big = NULL;
+        const char *status = text;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
+        ssize_t n = read_small_file(path, text, sizeof text);
+        if (n == -EFBIG && read_full_file(path, &big) >= 0) {
+                status = big;
+                n = 0;
+        }
+        if (n < 0)
+                return n == -EACCES || n == -EPERM ? -EPERM : -ESRCH;
+        struct thread_switches sw = {0};
+        long tracer = 0;
+        const char *state = strstr(status, "\nState:\t");
+        if (!state || procfs_parse_status_switches(status, &sw.switches) < 0)
+                return -ESRCH;
+        sw.state = state[8];
+        (void) procfs_parse_status_field(status, "TracerPid", &tracer);
+        sw.tracer = (pid_t) tracer;
+        *ret = sw;
+        return 0;
+}
+
+/* What a thread stopped or read from /proc waits on: the futex word
+ * (capture_locks) and the fd (capture_fds). */
+static void capture_note_wait(struct thread_capture *t, long nr)
+{
+        uint64_t args[6], word;
+        arch_regs_syscall_args(&t->regs, args);
+        t->futex_addr = 0;
+        t->wait_fd = -1;
+        if (syscalls_futex_word(nr, args, &word) && word >= CAPTURE_LOCK_WINDOW / 2)
+                t->futex_addr = word;
+        int fd_arg = capture_syscall_fd_arg(nr);
+        if (fd_arg >= 0)
+                t->wait_fd = (int) args[fd_arg];
+}
+
+/* Returns 0, -ESRCH, or -EAGAIN when we may not read it (seize says why). */
+static int read_syscall_line(pid_t pid, pid_t tid, struct proc_syscall *ret)
+{
+        char path[64], text[256];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
+        ssize_t n = read_small_file(path, text, sizeof text);
+        if (n == -EACCES || n == -EPERM)
+                return -EAGAIN;
+        if (n <= 0 || procfs_parse_syscall(text, ret) < 0)
+                return -ESRCH;
+        return 0;
+}
+
+int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
+{
+        /* only an interruptible sleep: a job-control or ptrace stop (T, t)
+         * is seize's, an uninterruptible one (D) is read from /proc alone */
+        if (t->stat.state != 'S' || (t->stat.flags & PF_IO_WORKER_FLAG))
+                return -EAGAIN;
+        struct thread_switches sw;
+        struct proc_syscall sc;
+        /* the count first: reading the syscall line waits until the thread
+         * is off its CPU, so whatever it runs after that line counts */
+        int r = capture_thread_switches(pid, t->tid, &sw);
+        if (r < 0)
+                return r == -EPERM ? -EAGAIN : r;       /* seize says why */
+        /* asleep now; and one that another tracer holds is left to seize,
+         * which names that tracer: it might stop the thread under us */
+        if (sw.state != 'S' || (sw.tracer != 0 && sw.tracer != getpid()))
+                return -EAGAIN;
+        r = read_syscall_line(pid, t->tid, &sc);
+        if (r < 0)
+                return r;
+        if (sc.running || sc.nr < 0)
+                return -EAGAIN;
+        t->stopfree_reads++;
+        t->switches = sw.switches;
+        t->sc = sc;
+        t->stopfree = true;
+        arch_regs_from_syscall(&t->regs, sc.nr, sc.args, sc.sp, sc.pc);
+        t->regs_valid = true;
+        t->regs_partial = true;
+        t->syscall_nr = sc.nr;
+        capture_note_wait(t, sc.nr);
+        return 0;
+}
+
+int capture_stopfree_verify(pid_t pid, struct thread_capture *t)
+{
+        /* The syscall line first: it waits for a thread on its CPU to leave
+         * it, so that a thread that ran since the first reading has left
+         * its CPU at least once, and its count shows it. */
+        struct thread_switches sw;
+        struct proc_syscall sc;
+        int r = read_syscall_line(pid, t->tid, &sc);
+        if (r < 0)
+                return r;
+        if (!procfs_syscall_same(&sc, &t->sc))
+                return -EAGAIN;
+        r = capture_thread_switches(pid, t->tid, &sw);
+        if (r < 0)
+                return r == -EPERM ? -ESRCH : r;
+        return sw.state == 'S' && sw.switches == t->switches ? 0 : -EAGAIN;
+}
+
+uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t end)
+{
+        if (end > t->stack_addr + t->stack_len)
+                end = t->stack_addr + t->stack_len;
+        if (!t->stack || end < t->stack_addr + 24)
+                return 0;
+        /* from the top down: it sits above the frames */
+        uint64_t first = (t->stack_addr + 15) & ~UINT64_C(15);
+        for (uint64_t a = (end - 24) & ~UINT64_C(15); a >= first; a -= 16) {
+                uint64_t tcb, self;
+                memcpy(&tcb, t->stack + (a - t->stack_addr), sizeof tcb);
+                if (tcb != a)
+                        continue;
+                memcpy(&self, t->stack + (a - t->stack_addr) + 16, sizeof self);
+                if (self == a)
+                        return a;
+        }
+        return 0;
+}
+
+void capture_thread_forget(struct thread_capture *t)
+{
+        t->stack = NULL;        /* its chunk is freed with the capture */
+        t->stack_addr = 0;
+        t->stack_len = 0;
+        t->stack_truncated = false;
+        t->has_futex_word = false;
+        t->futex_word = 0;
+        t->lock_addr = 0;
+        t->lock_len = 0;
+        t->regs_valid = false;
+        t->regs_partial = false;
+        t->fp_guessed = false;
+        t->stopfree = false;
+        t->syscall_nr = -1;
+        t->futex_addr = 0;
+        t->wait_fd = -1;
 }
 
 int capture_thread_prestop(pid_t pid, struct thread_capture *t)
@@ -253,7 +397,7 @@ int capture_reserve(struct process_capture *cap, size_t bytes)
         return 0;
 }
 
-static void capture_stack(struct process_capture *cap, struct thread_capture *t, size_t window)
+void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t window)
 {
         uint64_t sp = arch_regs_sp(&t->regs);
         if (window == 0 || sp == 0)
@@ -286,6 +430,8 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
         pid_t pid = cap->pid;
         if (t->stat.flags & PF_IO_WORKER_FLAG)
                 return 0;       /* no user registers worth the name, no user stack */
+        if (t->stopfree)
+                return 0;       /* read by capture_stopfree_begin */
         if (t->held || !t->stopped) {
                 struct thread_capture b;
                 int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);
@@ -293,6 +439,7 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                         return r == -EAGAIN ? 0 : r;
                 t->regs = b.regs;
                 t->regs_valid = true;
+                t->regs_partial = true;
                 t->syscall_nr = b.syscall_nr;
                 return 0;
         }
@@ -311,15 +458,7 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
         bool was_asleep = t->stat.state == 'S' || t->stat.state == 'D' || seize_eintr_was_ours(pid, t);
         long nr = arch_regs_slept_in_syscall(&t->regs, was_asleep);
         t->syscall_nr = nr;
-        uint64_t args[6];
-        arch_regs_syscall_args(&t->regs, args);
-
-        uint64_t word;
-        if (syscalls_futex_word(nr, args, &word) && word >= CAPTURE_LOCK_WINDOW / 2)
-                t->futex_addr = word;
-        int fd_arg = capture_syscall_fd_arg(nr);
-        if (fd_arg >= 0)
-                t->wait_fd = (int) args[fd_arg];
+        capture_note_wait(t, nr);
         return 0;
 }
 
@@ -428,7 +567,7 @@ size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_wi
                 size_t len = readable_from(cap, sp, stack_window);
                 if (len == 0) {
                         /* not in the maps we could read: try, alone */
-                        capture_stack(cap, t, stack_window);
+                        capture_thread_stack(cap, t, stack_window);
                         continue;
                 }
                 uint8_t *buf = capture_room(cap, len);

@@ -75,6 +75,22 @@ struct thread_capture {
          * (cap->preseized_tids): read like a thread we stopped, never
          * seized, interrupted or detached here */
         bool preseized;
+
+        /* capture.c: read with no stop at all (capture_stopfree_begin):
+         * asleep in syscall_nr, its registers from /proc's syscall line,
+         * never seized.  switches and sc are the readings taken before its
+         * stack and lock bytes were copied, compared with new ones after
+         * (capture_stopfree_verify). */
+        bool stopfree;
+        /* regs came from a syscall line (arch_regs_from_syscall): only the
+         * pc, stack pointer and arguments are known, the callee-saved
+         * registers are not (the unwinder leaves them undefined) */
+        bool regs_partial;
+        bool fp_guessed;        /* but the frame pointer was found on the stack
+                                 * (inspect's frame-pointer recovery) */
+        uint64_t switches;
+        struct proc_syscall sc;
+        unsigned stopfree_reads;        /* readings begun, retries included */
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -123,6 +139,15 @@ struct process_capture {
                                  * stop (capture_process_early) */
         size_t reserve_ahead;   /* bytes capture_threads_prestop reserves
                                  * (capture_reserve) beside its reads */
+        bool stopfree;          /* read threads asleep in a syscall without a
+                                 * stop (capture_stopfree_begin) */
+        bool refuse_visible_stop;       /* and fail (-EWOULDBLOCK) rather than
+                                         * stop one that keeps moving */
+        size_t n_stopfree;      /* threads read with no stop */
+        size_t n_stop_needed;   /* asleep in a call, moved, then stopped */
+        size_t n_moved;         /* stop-free readings that found the thread moved */
+        uint64_t late_hold_us;  /* how long threads stopped after their
+                                 * reading failed were held, in all */
         const pid_t *preseized_tids;    /* threads the caller traces and holds in a */
         size_t n_preseized;             /* ptrace stop (--at-exit's quarantine): read
                                          * while stopped, left stopped on release */
@@ -161,6 +186,54 @@ int capture_blocked_thread(pid_t pid, pid_t tid, size_t window, struct thread_ca
  * the caller.  Returns 0 or -ENOMEM. */
 int capture_syscall_at(pid_t tid, long nr, const uint64_t args[6], uint64_t sp, uint64_t pc, size_t window,
                        struct thread_capture *ret);
+
+/* What /proc/PID/task/TID/status says of a thread's scheduling. */
+struct thread_switches {
+        char state;
+        pid_t tracer;           /* TracerPid */
+        uint64_t switches;      /* voluntary + nonvoluntary context switches:
+                                 * how many times it left a CPU */
+};
+
+/* Reads it.  The count is unchanged across two readings only if the
+ * thread ran nothing in between, given a /proc syscall reading between
+ * them (which waits for a thread on its CPU to leave it).  Returns 0,
+ * -ESRCH, or -EPERM when we may not read it. */
+int capture_thread_switches(pid_t pid, pid_t tid, struct thread_switches *ret);
+
+/* Begins reading thread t without stopping it: its switch count, then its
+ * syscall line.  When t sleeps in a syscall (state S, a syscall number)
+ * sets t->regs from that line (capture_blocked_thread's registers),
+ * t->syscall_nr, the futex and fd it waits on, and t->stopfree; the
+ * caller then copies its stack and lock bytes and calls
+ * capture_stopfree_verify.  Returns 0, -EAGAIN when it runs or is not in a
+ * syscall (stop it), -ESRCH when it is gone. */
+int capture_stopfree_begin(pid_t pid, struct thread_capture *t);
+
+/* Ends a stop-free reading: the syscall line and the switch count read
+ * again.  Returns 0 when both are unchanged (the thread ran nothing since
+ * capture_stopfree_begin: what was copied meanwhile is what it had),
+ * -EAGAIN when it moved (read it again, or stop it), -ESRCH when it is
+ * gone. */
+int capture_stopfree_verify(pid_t pid, struct thread_capture *t);
+
+/* Forgets what a reading copied of t (stack, lock bytes, fd), so that it
+ * can be read again. */
+void capture_thread_forget(struct thread_capture *t);
+
+/* Copies the stack window of t alone (stack_window bytes above SP, as far
+ * as readable). */
+void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window);
+
+/* The thread pointer of a thread whose registers came from a syscall line
+ * (regs_partial: /proc does not show fs_base): glibc's thread control block
+ * lies at the top of a thread's stack mapping and begins with two pointers
+ * to itself (tcbhead_t: tcb at 0, self at 16, the x86_64 TLS ABI), found
+ * in the stack copy below end (the end of the stack's mapping: the copy
+ * may run on into other mappings, the main thread's block among them).
+ * Returns it, or 0 when the copy does not hold one (the main thread's lies
+ * elsewhere). */
+uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t end);
 
 /* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
  * when the thread is gone. */

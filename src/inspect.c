@@ -88,6 +88,9 @@ const char *leakscan_describe_error(int err, pid_t pid, char *buf, size_t size)
                 snprintf(buf, size, "permission denied to trace process %d: run as root or as its owner with CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE), and check kernel.yama.ptrace_scope (%s; 1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids attaching)", (int) pid, scope);
                 break;
         }
+        case -EWOULDBLOCK:
+                snprintf(buf, size, "a thread of process %d kept waking inside a call while leakscan read it, and reading it would have needed a stop, which refuse_visible_stop forbids; try again later", (int) pid);
+                break;
         case -EPROTONOSUPPORT:
                 snprintf(buf, size, "process %d is not an x86_64 process: 32-bit targets are not supported", (int) pid);
                 break;
@@ -125,15 +128,145 @@ static bool sched_clock_now(uint64_t *ret)
                procfs_parse_sched_exec_start(text, ret) == 0;
 }
 
+/* Readings of a thread asleep in a call before it is stopped instead: a
+ * thread that moved twice is woken often (a short timed wait, a busy
+ * queue), and a third reading is as likely to fail. */
+#define STOPFREE_READINGS 3
+/* Rounds of looking for threads started by threads that moved. */
+#define SETTLE_PASSES 4
+
+/* Copies what a thread taken after the first pass needs: registers (when
+ * stopped), lock bytes, stack. */
+static void capture_late_thread(struct process_capture *cap, struct thread_capture *t, size_t stack_window)
+{
+        if (t->vanished)
+                return;
+        int k = capture_thread_state(cap, t);
+        if (k == -ESRCH) {
+                t->vanished = true;
+                cap->n_vanished++;
+                return;
+        }
+        capture_locks(cap);
+        if (t->regs_valid && !t->stack)
+                capture_thread_stack(cap, t, stack_window);
+}
+
+/* Checks a thread read without a stop, once its copies are taken.  One
+ * that moved meanwhile is read again, up to STOPFREE_READINGS times, then
+ * stopped (or, with refuse_visible_stop, the snapshot fails: -EWOULDBLOCK).
+ * *moved tells that it ran while we read.  Returns 0 or a negative errno. */
+static int settle_thread(struct process_capture *cap, const struct leakscan_options *opts,
+                         struct thread_capture *t, bool *moved)
+{
+        while (t->stopfree && !t->vanished) {
+                int r = capture_stopfree_verify(cap->pid, t);
+                if (r == 0)
+                        return 0;
+                capture_thread_forget(t);
+                if (r == -ESRCH) {
+                        t->vanished = true;
+                        cap->n_vanished++;
+                        return 0;
+                }
+                *moved = true;
+                cap->n_moved++;
+                bool was_asleep = true;
+                if (t->stopfree_reads < STOPFREE_READINGS) {
+                        r = capture_stopfree_begin(cap->pid, t);
+                        if (r == 0) {
+                                capture_locks(cap);
+                                capture_thread_stack(cap, t, opts->stack_window);
+                                continue;
+                        }
+                        if (r == -ESRCH) {
+                                t->vanished = true;
+                                cap->n_vanished++;
+                                return 0;
+                        }
+                        was_asleep = false;     /* it runs now: nothing in flight */
+                } else if (cap->refuse_visible_stop) {
+                        return -EWOULDBLOCK;
+                }
+                if (was_asleep)
+                        cap->n_stop_needed++;
+                cap->n_stopfree--;
+                /* its state now, not before it moved: what the stop finds
+                 * is read against it */
+                if (capture_thread_prestop(cap->pid, t) < 0) {
+                        t->vanished = true;
+                        cap->n_vanished++;
+                        return 0;
+                }
+                uint64_t held_from = now_usec(CLOCK_MONOTONIC);
+                r = seize_stop_thread(cap, t, opts->stop_timeout_ms);
+                if (r == -ESRCH) {
+                        t->vanished = true;
+                        cap->n_vanished++;
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+                capture_late_thread(cap, t, opts->stack_window);
+                /* nothing else is held: let it go at once */
+                seize_release_thread(cap, t);
+                cap->late_hold_us += now_usec(CLOCK_MONOTONIC) - held_from;
+        }
+        return 0;
+}
+
+/* After the copies: checks every thread read without a stop (settle_thread)
+ * and, when one moved (it may have started threads), takes the threads
+ * that appeared, until none moves.  Every thread we stopped is still held:
+ * none of them can have changed what the others were read waiting on. */
+static int settle_stopfree(struct process_capture *cap, const struct leakscan_options *opts)
+{
+        size_t from = 0;
+        for (int pass = 0; ; pass++) {
+                bool moved = false;
+                for (size_t i = from; i < cap->n_threads; i++) {
+                        int r = settle_thread(cap, opts, &cap->threads[i], &moved);
+                        if (r < 0)
+                                return r;
+                }
+                if (!moved)
+                        return 0;
+                if (pass == SETTLE_PASSES) {
+                        cap->incomplete = true;
+                        return 0;
+                }
+                from = cap->n_threads;
+                uint64_t held_from = now_usec(CLOCK_MONOTONIC);
+                int r = seize_more(cap, opts->stop_timeout_ms);
+                if (r < 0)
+                        return r;
+                for (size_t i = from; i < cap->n_threads; i++) {
+                        capture_late_thread(cap, &cap->threads[i], opts->stack_window);
+                        seize_release_thread(cap, &cap->threads[i]);
+                }
+                cap->late_hold_us += now_usec(CLOCK_MONOTONIC) - held_from;
+        }
+}
+
+/* The snapshot, with or without reading sleeping threads stop-free. */
+static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t *held_tids, size_t n_held,
+                    const pid_t *preseized_tids, size_t n_preseized, bool stopfree, struct process_capture **ret);
+
 int inspect_snapshot(pid_t pid, const struct leakscan_options *opts,
                      const pid_t *held_tids, size_t n_held, struct process_capture **ret)
 {
-        return inspect_snapshot_preseized(pid, opts, held_tids, n_held, NULL, 0, ret);
+        return snapshot(pid, opts, held_tids, n_held, NULL, 0, true, ret);
 }
 
 int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, const pid_t *held_tids,
                                size_t n_held, const pid_t *preseized_tids, size_t n_preseized,
                                struct process_capture **ret)
+{
+        return snapshot(pid, opts, held_tids, n_held, preseized_tids, n_preseized, false, ret);
+}
+
+static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t *held_tids, size_t n_held,
+                    const pid_t *preseized_tids, size_t n_preseized, bool stopfree, struct process_capture **ret)
 {
         long threads = 1;
         int r = seize_check_process(pid, NULL, &threads);
@@ -156,6 +289,15 @@ int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, c
          * we found them: seize then re-enters waits only at the release */
         const struct unwinder *live = unwinder_find(opts->unwinder);
         cap->rewind_at_release = live && live->while_stopped;
+        /* an unwinder that reads the live process, or that needs the
+         * frame pointer, needs every thread stopped: with it, refusing a
+         * visible stop refuses the snapshot */
+        cap->stopfree = stopfree && !cap->rewind_at_release && !(live && live->needs_all_registers);
+        cap->refuse_visible_stop = stopfree && opts->refuse_visible_stop;
+        if (cap->refuse_visible_stop && !cap->stopfree) {
+                process_capture_free(cap);
+                return -EWOULDBLOCK;
+        }
 
         r = seize_process(cap, opts->stop_timeout_ms);
         if (r < 0) {
@@ -196,6 +338,16 @@ int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, c
         const struct unwinder *unwinder = unwinder_find(opts->unwinder);
         if (err == 0 && unwinder && unwinder->while_stopped)
                 err = unwinder->while_stopped(cap, opts->stack_window, opts->max_frames);
+        /* The EINTRs our stops caused are undone for every thread before
+         * any is let go (at each stop, or here when a live unwinder had to
+         * see the registers as found): a leakscan killed while it releases
+         * leaves none behind. */
+        for (size_t i = 0; cap->rewind_at_release && i < cap->n_threads; i++)
+                if (cap->threads[i].seized && cap->threads[i].stopped && !cap->threads[i].vanished)
+                        seize_undo_eintr(pid, &cap->threads[i]);
+        bool stopped_any = false;
+        for (size_t i = 0; i < cap->n_threads; i++)
+                stopped_any |= cap->threads[i].seized && cap->threads[i].stopped;
         /* stacks a batch at a time (one read each), each batch let go as
          * soon as it is copied */
         for (size_t i = 0; i < cap->n_threads; ) {
@@ -204,7 +356,21 @@ int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, c
                         seize_release_thread(cap, &cap->threads[j]);
                 i += k;
         }
+        uint64_t released_us = now_usec(CLOCK_MONOTONIC);
+        /* Then each thread read without a stop is checked.  Every reading
+         * spans the moment the lock words were read, when the stopped
+         * threads were held: a reading that stands shows the thread as it
+         * was then, as a stop of everything would.  A thread that a
+         * released thread woke fails its check and is read again. */
+        if (err == 0 && cap->n_stopfree > 0)
+                err = settle_stopfree(cap, opts);
         seize_release(cap);
+        /* the window: from the first stop to the release of the batches,
+         * plus the hold of each thread stopped after them */
+        if (stopped_any || n_held > 0 || n_preseized > 0)
+                cap->stop_end_us = released_us + cap->late_hold_us;
+        else
+                cap->stop_end_us = cap->stop_begin_us + cap->late_hold_us;
         /* ---- released ---- */
         capture_fds(cap);
         capture_process_late(cap);
@@ -296,16 +462,249 @@ static int recognise_test(struct test_cache *c, struct leakscan_process *p, size
         return r;
 }
 
+/* Reads len bytes of code at addr from the module's file. */
+static bool read_code(struct modules *mods, uint64_t addr, uint8_t *buf, size_t len)
+{
+        for (size_t i = 0; i < len; i += 8) {
+                uint64_t w;
+                if (!modules_read_file_word(mods, addr + i, &w))
+                        return false;
+                memcpy(buf + i, &w, len - i < 8 ? len - i : 8);
+        }
+        return true;
+}
+
+/* Whether the code at ret is right after a call instruction: 1 for a
+ * direct call (call rel32), its target in *target; 2 for an indirect one
+ * (call *reg, call *disp8(reg), call *disp32(reg), call *[rip+disp32]),
+ * whose target is not known; 0 when ret is no return address.  Read from
+ * the module's file. */
+static int after_call(struct modules *mods, uint64_t ret, uint64_t *target)
+{
+        const struct map_entry *m = map_entries_find(mods->maps, mods->n_maps, ret);
+        uint64_t w;
+        if (!m || m->perms[2] != 'x' || ret < 8 || !modules_read_file_word(mods, ret - 8, &w))
+                return 0;
+        uint8_t b[8];
+        memcpy(b, &w, sizeof b);        /* b[7] is the byte before ret */
+        if (b[3] == 0xe8) {
+                int32_t rel;
+                memcpy(&rel, b + 4, sizeof rel);
+                *target = ret + (uint64_t) (int64_t) rel;
+                return 1;
+        }
+        if ((b[6] == 0xff && (b[7] & 0xf8) == 0xd0) || (b[5] == 0xff && (b[6] & 0xf8) == 0x50) ||
+            (b[2] == 0xff && (b[3] == 0x15 || (b[3] & 0xf8) == 0x90)))
+                return 2;
+        /* a signal handler returns to the trampoline the kernel's signal
+         * frame names (mov $15,%rax; syscall: rt_sigreturn), called by
+         * no one */
+        static const uint8_t restorer[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+        uint8_t c[16];
+        if (read_code(mods, ret, c, sizeof c) && memcmp(c, restorer, sizeof restorer) == 0)
+                return 2;
+        return 0;
+}
+
+/* The start of the function that holds pc: its symbol, else (stripped
+ * code) the start of the unwind rule that holds pc when that rule begins
+ * right after a frame-pointer prologue (push %rbp; mov %rsp,%rbp, after an
+ * endbr64 or not).  Returns false when neither is known. */
+static bool function_start(struct modules *mods, uint64_t pc, uint64_t *ret)
+{
+        Dwfl_Module *m = dwfl_addrmodule(mods->dwfl, pc);
+        if (!m)
+                return false;
+        GElf_Off off;
+        GElf_Sym sym;
+        if (dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL)) {
+                *ret = pc - off;
+                return true;
+        }
+        Dwarf_Addr bias;
+        Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
+        Dwarf_Frame *frame = NULL;
+        if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0)
+                return false;
+        Dwarf_Addr start, end;
+        bool signalp;
+        int k = dwarf_frame_info(frame, &start, &end, &signalp);
+        free(frame);
+        uint8_t c[8];
+        start += bias;
+        if (k < 0 || start < 8 || !read_code(mods, start - 8, c, sizeof c) ||
+            c[4] != 0x55 || c[5] != 0x48 || c[6] != 0x89 || c[7] != 0xe5)
+                return false;
+        bool endbr = c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa;
+        *ret = start - (endbr ? 8 : 4);
+        return true;
+}
+
+/* Whether frame f is where stacks begin (the entry of a program or a
+ * thread, whose unwind information says there is no caller): an unwind
+ * that ends there lost nothing. */
+static bool outermost_frame(struct modules *mods, const struct unwound_frame *f)
+{
+        static const char *const entries[] = { "_start", "clone", "clone3", "__clone", "__clone3",
+                                               "__clone_internal", "thread_start" };
+        uint64_t pc = f->activation ? f->pc : f->pc - 1;
+        Dwfl_Module *m = dwfl_addrmodule(mods->dwfl, pc);
+        const char *name = m ? dwfl_module_addrname(m, pc) : NULL;
+        if (!name)
+                return false;
+        for (size_t i = 0; i < ARRAY_SIZE(entries); i++)
+                if (streq(name, entries[i]))
+                        return true;
+        return false;
+}
+
+/* The distance from the stack pointer to the frame pointer in the body of
+ * a frame-pointer function starting at start, from its prologue: [endbr64]
+ * push %rbp; mov %rsp,%rbp; push of callee-saved registers; sub $n,%rsp.
+ * Returns false when the prologue is not of that shape. */
+static bool prologue_frame_size(struct modules *mods, uint64_t start, uint64_t *ret)
+{
+        uint8_t c[32];
+        if (!read_code(mods, start, c, sizeof c))
+                return false;
+        size_t i = 0;
+        if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+                i = 4;
+        if (c[i] != 0x55 || c[i + 1] != 0x48 || c[i + 2] != 0x89 || c[i + 3] != 0xe5)
+                return false;
+        i += 4;
+        uint64_t size = 0;
+        while (i + 2 < sizeof c) {
+                if (c[i] >= 0x50 && c[i] <= 0x57) {
+                        size += 8;
+                        i++;
+                } else if (c[i] == 0x41 && c[i + 1] >= 0x50 && c[i + 1] <= 0x57) {
+                        size += 8;
+                        i += 2;
+                } else {
+                        break;
+                }
+        }
+        if (i + 7 <= sizeof c && c[i] == 0x48 && c[i + 1] == 0x83 && c[i + 2] == 0xec) {
+                size += c[i + 3];
+        } else if (i + 7 <= sizeof c && c[i] == 0x48 && c[i + 1] == 0x81 && c[i + 2] == 0xec) {
+                uint32_t n;
+                memcpy(&n, c + i + 3, sizeof n);
+                size += n;
+        }
+        *ret = size;
+        return true;
+}
+
+/* How far around the prologue's answer a frame record is looked for
+ * (arguments pushed for a call, a stack realigned), and how many places
+ * are tried. */
+#define FP_SLACK_BELOW 16
+#define FP_SLACK_ABOVE 128
+#define FP_CANDIDATES 4
+
+/* A thread read from its syscall line has no frame pointer (rbp): a
+ * frame-pointer function above a call that saved none (main above pause(),
+ * a -O0 function above __lll_lock_wait) cannot be unwound.  Its rbp is at
+ * a fixed distance above its stack pointer, which its prologue tells
+ * (push %rbp; mov %rsp,%rbp; pushes; sub $n,%rsp), and points at its frame
+ * record: the caller's rbp, then a return address right after a call of
+ * this function.  Each such place near the prologue's answer is tried as
+ * rbp, nearest first; one is kept when the unwind it gives repeats the
+ * first and goes further.  *st is replaced then.  Returns 0 or -ENOMEM. */
+/* What recover_frame_pointer learns of the pc where a walk ended, kept per
+ * pc: libdw's symbol lookups scan a module's whole symbol table, and the
+ * threads of a pool end their walks at the same few pcs. */
+#define FP_CACHE_SIZE 256
+struct fp_cache {
+        struct fp_cache_entry {
+                uint64_t pc;            /* 0: empty */
+                bool recoverable;       /* not outermost, a frame-pointer prologue */
+                uint64_t callee, size;  /* its function's start, frame size */
+        } e[FP_CACHE_SIZE];
+};
+
+static const struct fp_cache_entry *fp_cache_get(struct fp_cache *c, struct modules *mods,
+                                                 const struct unwound_frame *last)
+{
+        struct fp_cache_entry tmp, *e = c ? &c->e[(last->pc * 0x9e3779b97f4a7c15ull) >> 56] : &tmp;
+        if (c && e->pc == last->pc)
+                return e;
+        *e = (struct fp_cache_entry) { .pc = last->pc };
+        e->recoverable = !outermost_frame(mods, last) &&
+                         function_start(mods, last->activation ? last->pc : last->pc - 1, &e->callee) &&
+                         prologue_frame_size(mods, e->callee, &e->size);
+        return c ? e : NULL;
+}
+
+static int recover_frame_pointer(const struct unwinder *unwinder, void *ustate, struct modules *mods,
+                                 struct fp_cache *cache, const struct thread_capture *t, unsigned max_frames,
+                                 struct unwound_stack *st)
+{
+        /* a walk cut by the window, the frame limit or an alternate
+         * signal stack ended for a reason of its own */
+        if (!t->regs_partial || t->fp_guessed || !t->stack || st->n == 0 ||
+            (st->note && st->note != unwind_note_no_cfi))
+                return 0;
+        const struct unwound_frame *last = &st->frames[st->n - 1];
+        const struct fp_cache_entry *e = fp_cache_get(cache, mods, last);
+        if (!e || !e->recoverable)
+                return 0;
+        uint64_t callee = e->callee, size = e->size;
+        uint64_t at = last->sp + size, end = t->stack_addr + t->stack_len;
+        uint64_t lo = at - FP_SLACK_BELOW > last->sp ? at - FP_SLACK_BELOW : last->sp;
+        unsigned tried = 0;
+        /* nearest first: at, then alternately above and below */
+        for (uint64_t d = 0; d <= FP_SLACK_ABOVE && tried < FP_CANDIDATES; d += 8) {
+                for (int side = 0; side < 2 && tried < FP_CANDIDATES; side++) {
+                        if (d == 0 && side == 1)
+                                continue;
+                        uint64_t r = side == 0 ? at + d : at - d;
+                        if ((side == 1 && (d > FP_SLACK_BELOW || r < lo)) || r + 16 > end)
+                                continue;
+                        uint64_t saved, ret, target = 0;
+                        if (!unwind_read_stack(t, r, &saved) || !unwind_read_stack(t, r + 8, &ret))
+                                continue;
+                        /* a direct call must have called this function (a
+                         * stale record of an earlier call called another) */
+                        int call = after_call(mods, ret, &target);
+                        if (call == 0 || (call == 1 && target != callee))
+                                continue;
+                        tried++;
+                        struct thread_capture guess = *t;
+                        guess.regs.rbp = r;
+                        guess.fp_guessed = true;
+                        struct unwound_stack st2 = {0};
+                        int k = unwinder->unwind_thread(ustate, &guess, max_frames, &st2);
+                        bool better = k == 0 && st2.n > st->n;
+                        for (size_t i = 0; better && i < st->n; i++)
+                                better = st2.frames[i].pc == st->frames[i].pc && st2.frames[i].sp == st->frames[i].sp;
+                        if (better) {
+                                free(st->frames);
+                                *st = st2;
+                                return 0;
+                        }
+                        free(st2.frames);
+                        if (k == -ENOMEM)
+                                return k;
+                }
+        }
+        return 0;
+}
+
 /* Unwinds t (a captured thread, or a creator's copy) and appends its
  * symbolized frames to *frames.  Returns 0 or a negative errno; *note gets the
  * unwinder's note. */
-static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, struct symbolizer *sym,
+static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, struct modules *mods,
+                                struct fp_cache *cache, struct symbolizer *sym,
                                 const struct thread_capture *t, unsigned max_frames,
                                 struct leakscan_frame **frames, size_t *n, const char **note)
 {
         struct unwound_stack st = {0};
         size_t first = *n;
         int r = unwinder->unwind_thread(ustate, t, max_frames, &st);
+        if (r >= 0)
+                r = recover_frame_pointer(unwinder, ustate, mods, cache, t, max_frames, &st);
         for (size_t k = 0; r >= 0 && k < st.n; k++) {
                 size_t before = *n;
                 r = symbolize_pc(sym, st.frames[k].pc, st.frames[k].activation, frames, n);
@@ -331,6 +730,8 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         struct modules *mods = NULL;
         struct blocked_memory *blocked = NULL;
         struct test_cache tests = {0};
+        /* none (out of memory): every lookup is made afresh */
+        _cleanup_free_ struct fp_cache *fpc = calloc(1, sizeof *fpc);
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -368,10 +769,16 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->wait_fd = -1;
                 lt->syscall_nr = t->syscall_nr;
                 lt->syscall = classify_syscall_name(lt->syscall_nr);
+                if (t->regs_valid && t->regs_partial && arch_regs_tls(&t->regs) == 0) {
+                        const struct map_entry *m = map_entries_find(mods->maps, mods->n_maps,
+                                                                     arch_regs_sp(&t->regs));
+                        if (m)
+                                arch_regs_set_tls(&t->regs, capture_guess_thread_pointer(t, m->end));
+                }
                 if (t->regs_valid) {
                         arch_regs_syscall_args(&t->regs, lt->syscall_args);
                         lt->tls = arch_regs_tls(&t->regs);
-                        r = unwind_and_symbolize(unwinder, ustate, sym, t, opts->max_frames,
+                        r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, t, opts->max_frames,
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r < 0)
                                 goto out_detach;
@@ -384,7 +791,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         creators->find(creators->userdata, cap->pid, t) : NULL;
                 if (creator) {
                         const char *note;
-                        r = unwind_and_symbolize(unwinder, ustate, sym, creator, opts->max_frames,
+                        r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, creator, opts->max_frames,
                                                  &lt->created_by, &lt->n_created_by, &note);
                         if (r < 0)
                                 goto out_detach;

@@ -188,6 +188,22 @@ int procfs_parse_syscall(const char *text, struct proc_syscall *ret)
         return 0;
 }
 
+bool procfs_syscall_same(const struct proc_syscall *a, const struct proc_syscall *b)
+{
+        return a->running == b->running && a->nr == b->nr && a->sp == b->sp && a->pc == b->pc &&
+               memcmp(a->args, b->args, sizeof a->args) == 0;
+}
+
+int procfs_parse_status_switches(const char *text, uint64_t *ret)
+{
+        long vol, nonvol;
+        if (procfs_parse_status_field(text, "voluntary_ctxt_switches", &vol) < 0 ||
+            procfs_parse_status_field(text, "nonvoluntary_ctxt_switches", &nonvol) < 0)
+                return -ENOENT;
+        *ret = (uint64_t) vol + (uint64_t) nonvol;
+        return 0;
+}
+
 void map_entries_free(struct map_entry *maps, size_t n)
 {
         if (!maps)

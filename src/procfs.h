@@ -52,6 +52,15 @@ struct proc_syscall {
 /* Parses /proc/PID/task/TID/syscall.  Returns 0 or -EINVAL. */
 int procfs_parse_syscall(const char *text, struct proc_syscall *ret);
 
+/* Whether two readings of /proc/PID/task/TID/syscall name the same call:
+ * number, arguments, stack pointer and pc. */
+bool procfs_syscall_same(const struct proc_syscall *a, const struct proc_syscall *b);
+
+/* voluntary_ctxt_switches + nonvoluntary_ctxt_switches of
+ * /proc/PID/task/TID/status: how many times the thread left a CPU.
+ * Returns 0 or -ENOENT. */
+int procfs_parse_status_switches(const char *text, uint64_t *ret);
+
 struct map_entry {
         uint64_t start, end, offset;
         char perms[5];

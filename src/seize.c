@@ -161,6 +161,9 @@ static bool seize_note_status(struct thread_capture *t, int status)
                 t->group_stop = WSTOPSIG(status) != SIGTRAP;
                 return true;
         }
+        if ((status >> 16) != 0)
+                return true;    /* another ptrace event (a clone, for
+                                 * --watch's tracker): no signal either */
         /* A signal-delivery-stop came before our interrupt: hold the thread
          * here and hand the signal back when we detach. */
         t->pending_signal = WSTOPSIG(status);
@@ -406,6 +409,29 @@ static int seize_one(struct process_capture *cap, struct thread_capture *t)
         return r;
 }
 
+/* Whether thread t is left unseized and read without a stop
+ * (capture_stopfree_begin): cap->stopfree, and t asleep in a syscall.
+ * Every other thread is seized and stopped: one that runs has no call in
+ * progress for the stop to disturb. */
+static bool seize_read_stopfree(struct process_capture *cap, struct thread_capture *t)
+{
+        if (!cap->stopfree || t->vanished || t->held || t->preseized || t->seized ||
+            process_capture_holds(cap, t->tid))
+                return false;
+        for (size_t i = 0; i < cap->n_preseized; i++)
+                if (cap->preseized_tids[i] == t->tid)
+                        return false;
+        int r = capture_stopfree_begin(cap->pid, t);
+        if (r == -ESRCH) {
+                t->vanished = true;
+                return true;
+        }
+        if (r < 0)
+                return false;
+        cap->n_stopfree++;
+        return true;
+}
+
 static void seize_interrupt(struct thread_capture *t)
 {
         if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
@@ -448,6 +474,8 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
+                if (seize_read_stopfree(cap, t))
+                        continue;
                 if (t->tid == cap->pid) {
                         leader = t;
                         continue;
@@ -475,10 +503,13 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         return (int) (cap->n_threads - first_new);
 }
 
-/* The signals that end leakscan by default and that a user or a parent
- * sends (^C, kill, a closed terminal or pipe).  While threads are held they
- * wait: the window ends with every thread detached as it was, then they act.
- * SIGKILL cannot wait; seize_wait_status keeps what it could lose. */
+/* The signals that end or stop leakscan by default and that a user or a
+ * parent sends (^C, ^Z, kill, a closed terminal or pipe, a background
+ * job's terminal access).  While threads are held they wait: the window
+ * ends with every thread detached as it was, then they act (a leakscan
+ * stopped by ^Z while holding threads would keep them frozen until it is
+ * continued).  SIGKILL and SIGSTOP cannot wait; seize_wait_status keeps
+ * what a SIGKILL could lose. */
 static void seize_defer_signals(struct process_capture *cap)
 {
         sigset_t set;
@@ -488,6 +519,9 @@ static void seize_defer_signals(struct process_capture *cap)
         sigaddset(&set, SIGHUP);
         sigaddset(&set, SIGPIPE);
         sigaddset(&set, SIGQUIT);
+        sigaddset(&set, SIGTSTP);
+        sigaddset(&set, SIGTTIN);
+        sigaddset(&set, SIGTTOU);
         if (!cap->sigmask_saved && pthread_sigmask(SIG_BLOCK, &set, &cap->saved_sigmask) == 0)
                 cap->sigmask_saved = true;
 }
@@ -507,6 +541,13 @@ static bool seize_holds_all(const struct process_capture *cap)
                 const struct thread_capture *t = &cap->threads[i];
                 if (t->vanished)
                         continue;
+                /* a thread read without a stop counts as held: if it runs
+                 * to start a thread, its reading fails and the listing is
+                 * made again (inspect's settle) */
+                if (t->stopfree) {
+                        stopped++;
+                        continue;
+                }
                 if (!(t->seized || t->preseized) || !t->stopped)
                         return false;
                 stopped++;
@@ -519,28 +560,79 @@ static bool seize_holds_all(const struct process_capture *cap)
         return procfs_parse_stat(text, &st) == 0 && st.num_threads == stopped;
 }
 
-int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
+/* Lists the threads, seizes (or reads without a stop) the new ones and
+ * waits for them to stop, until a pass finds none new.  Returns 0 or a
+ * negative errno. */
+static int seize_passes(struct process_capture *cap, unsigned stop_timeout_ms)
 {
-        int r;
-        seize_defer_signals(cap);
         for (int pass = 0; pass < SEIZE_MAX_PASSES; pass++) {
                 _cleanup_free_ pid_t *tids = NULL;
                 size_t n = 0;
                 if (pass > 0 && seize_holds_all(cap))
                         break;
-                r = procfs_list_tasks(cap->pid, &tids, &n);
+                int r = procfs_list_tasks(cap->pid, &tids, &n);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 size_t from = cap->n_threads;
                 r = seize_new_threads(cap, tids, n);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 if (r == 0)
                         break;
                 seize_wait_stopped(cap, from, stop_timeout_ms);
                 if (pass == SEIZE_MAX_PASSES - 1)
                         cap->incomplete = true;
         }
+        return 0;
+}
+
+int seize_more(struct process_capture *cap, unsigned stop_timeout_ms)
+{
+        return seize_passes(cap, stop_timeout_ms);
+}
+
+int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms)
+{
+        int r = seize_one(cap, t);
+        if (r < 0)
+                return r;
+        if (t->vanished)
+                return -ESRCH;
+        if (!t->seized)
+                return 0;       /* held by the caller, or read from /proc alone */
+        if (cap->stop_begin_us == 0)
+                cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
+        seize_interrupt(t);
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) stop_timeout_ms * 1000u;
+        for (unsigned tries = 0; !t->stopped && !t->vanished; tries++) {
+                int status;
+                pid_t w = seize_wait_status(t->tid, &status);
+                if (w == t->tid && seize_note_status(t, status))
+                        break;
+                if (w < 0 && errno == ECHILD) {
+                        t->vanished = true;
+                        break;
+                }
+                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        break;
+                if (tries < 4) {
+                        sched_yield();
+                } else {
+                        struct timespec ts = { 0, 1000L << (tries < 14 ? tries - 4 : 10) };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        seize_on_stop(cap, t);
+        return t->vanished ? -ESRCH : 0;
+}
+
+int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
+{
+        int r;
+        seize_defer_signals(cap);
+        r = seize_passes(cap, stop_timeout_ms);
+        if (r < 0)
+                goto fail;
 
         size_t held = 0;
         cap->n_vanished = 0;
@@ -548,7 +640,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
                 else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only ||
-                         cap->threads[i].preseized)
+                         cap->threads[i].preseized || cap->threads[i].stopfree)
                         held++;
         }
         if (held == 0) {

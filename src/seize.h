@@ -33,12 +33,27 @@ bool seize_process_gone(pid_t pid);
  * each, and repeats until a pass finds no new thread.  On return every thread
  * not marked vanished is held stopped (unless it did not stop within
  * stop_timeout_ms: then stopped is false).  Starts the stop clock in cap.
+ * With cap->stopfree, a thread asleep in a syscall is not seized but read
+ * from /proc (capture_stopfree_begin; t->stopfree), and must be checked with
+ * capture_stopfree_verify once its stack and lock bytes are copied.
  * Returns 0, -ESRCH when no thread could be seized, -EBUSY when a thread has
  * another tracer, or -EPERM.  On failure
  * the threads already seized are released.  Threads in cap->preseized_tids
  * are the caller's tracees, already stopped: they are read as stopped and
  * never seized nor released here. */
 int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
+
+/* After seize_process: lists the threads again and takes the new ones as
+ * seize_process does (a thread read without a stop that moved may have
+ * started some).  Returns 0 or a negative errno; nothing is released on
+ * failure. */
+int seize_more(struct process_capture *cap, unsigned stop_timeout_ms);
+
+/* Seizes and stops thread t alone, as seize_process would have (a thread
+ * that could not be read without a stop), waiting stop_timeout_ms at most
+ * and reading its registers.  Returns 0 (t->stopped tells whether it
+ * stopped in time), -ESRCH when it is gone, -EBUSY or -EPERM. */
+int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms);
 
 /* Lets one held thread go (see seize_release).  The stop clock keeps
  * running until seize_release.  The main thread must go first (it is

@@ -157,7 +157,20 @@ static bool libdw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
         const struct thread_capture *t = thread_arg;
         uint64_t regs[ARCH_DWARF_NREGS];
         arch_regs_to_dwarf(&t->regs, regs);
-        return dwfl_thread_state_registers(thread, 0, ARCH_DWARF_NREGS, regs);
+        if (!t->regs_partial)
+                return dwfl_thread_state_registers(thread, 0, ARCH_DWARF_NREGS, regs);
+        /* Read from a syscall line: the registers it does not show are
+         * left undefined, not 0, so that libdw takes them from the frames
+         * that saved them and fails where a rule needs one it never
+         * found, rather than computing from 0. */
+        bool known[ARCH_DWARF_NREGS];
+        arch_dwarf_known_at_syscall(known);
+        if (t->fp_guessed)
+                known[ARCH_DWARF_FP] = true;
+        for (unsigned i = 0; i < ARCH_DWARF_NREGS; i++)
+                if (known[i] && !dwfl_thread_state_registers(thread, (int) i, 1, &regs[i]))
+                        return false;
+        return true;
 }
 
 static const Dwfl_Thread_Callbacks libdw_thread_callbacks = {
@@ -295,6 +308,7 @@ const struct unwinder unwinder_fp = {
         .attach = fp_attach,
         .unwind_thread = fp_unwind_thread,
         .detach = fp_detach,
+        .needs_all_registers = true,
 };
 
 static const struct unwinder *const unwinders[] = {

@@ -46,6 +46,10 @@ struct unwinder {
          * What it finds it keeps in cap (cap->live_unwind).  Returns 0 or a
          * negative errno. */
         int (*while_stopped)(struct process_capture *cap, size_t stack_window, unsigned max_frames);
+        /* It needs every register of a thread, the frame pointer first: a
+         * thread read from /proc's syscall line (pc, stack pointer and
+         * arguments only) is stopped for its registers instead. */
+        bool needs_all_registers;
 };
 
 extern const struct unwinder unwinder_libdw;

@@ -3,9 +3,14 @@
  * the maps say memory stops being readable, a batch cut short by a page
  * that became unreadable after the maps were read goes on with the next
  * thread, lock windows fall back to the word alone, fds are named once per
- * fd, and the TID index finds every thread. */
+ * fd, and the TID index finds every thread.  And the stop-free reading, of a
+ * thread of this test asleep in read(): consistent while it sleeps, found
+ * moved once it ran, its thread pointer found in its stack copy. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +240,87 @@ static void test_early_maps(void)
         munmap(late, 3 * page);
 }
 
+struct sleeper {
+        int in[2], out[2];
+        pid_t tid;
+        uint64_t self;
+};
+
+static void *sleeper_run(void *arg)
+{
+        struct sleeper *s = arg;
+        s->self = (uint64_t) (uintptr_t) pthread_self();
+        __atomic_store_n(&s->tid, (pid_t) syscall(SYS_gettid), __ATOMIC_RELEASE);
+        char c;
+        while (read(s->in[0], &c, 1) == 1)
+                (void) !write(s->out[1], &c, 1);
+        return NULL;
+}
+
+/* Begins a reading of t once it sleeps in read() (it may not have got
+ * there yet). */
+static int begin_when_asleep(struct thread_capture *t)
+{
+        int r = -EAGAIN;
+        for (int i = 0; i < 100000 && r == -EAGAIN; i++) {
+                capture_thread_forget(t);
+                if (capture_thread_prestop(getpid(), t) < 0)
+                        return -ESRCH;
+                r = capture_stopfree_begin(getpid(), t);
+                if (r == -EAGAIN)
+                        sched_yield();
+        }
+        return r;
+}
+
+static void test_stopfree(void)
+{
+        struct sleeper s = {0};
+        pthread_t th;
+        CHECK(pipe(s.in) == 0 && pipe(s.out) == 0);
+        CHECK(pthread_create(&th, NULL, sleeper_run, &s) == 0);
+        while (!__atomic_load_n(&s.tid, __ATOMIC_ACQUIRE))
+                sched_yield();
+        struct process_capture *cap = process_capture_new(getpid());
+        CHECK(capture_process(cap) == 0);
+        struct thread_capture *t = process_capture_add(cap, s.tid);
+
+        CHECK_EQ_INT(begin_when_asleep(t), 0);
+        CHECK(t->stopfree && t->regs_valid && t->regs_partial);
+        CHECK_EQ_INT(t->syscall_nr, SYS_read);
+        CHECK_EQ_INT(t->wait_fd, s.in[0]);
+        capture_thread_stack(cap, t, 64 * 1024);
+        CHECK(t->stack != NULL);
+        /* nothing woke it: the reading stands */
+        CHECK_EQ_INT(capture_stopfree_verify(getpid(), t), 0);
+        /* glibc's TCB at the top of its stack, where pthread_self points */
+        const struct map_entry *m = NULL;
+        struct map_entry *maps = NULL;
+        size_t n = 0;
+        CHECK(procfs_parse_maps(cap->maps_text, &maps, &n) == 0);
+        m = map_entries_find(maps, n, t->stack_addr);
+        CHECK(m != NULL);
+        CHECK_EQ_INT(capture_guess_thread_pointer(t, m ? m->end : 0), s.self);
+        map_entries_free(maps, n);
+
+        /* it runs (reads a byte, writes it back) and sleeps again in the
+         * same read: the same syscall line, but its count moved */
+        char c = 'x';
+        CHECK(write(s.in[1], &c, 1) == 1);
+        CHECK(read(s.out[0], &c, 1) == 1);
+        int r;
+        for (int i = 0; i < 100000 && (r = capture_stopfree_verify(getpid(), t)) == 0; i++)
+                sched_yield();          /* until it is switched out (the count moves then) */
+        CHECK_EQ_INT(r, -EAGAIN);
+
+        close(s.in[1]);
+        pthread_join(th, NULL);
+        process_capture_free(cap);
+        close(s.in[0]);
+        close(s.out[0]);
+        close(s.out[1]);
+}
+
 int main(void)
 {
         page = (size_t) sysconf(_SC_PAGESIZE);
@@ -243,5 +329,6 @@ int main(void)
         test_fds();
         test_find();
         test_early_maps();
+        test_stopfree();
         return CHECK_DONE();
 }

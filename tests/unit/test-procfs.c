@@ -166,9 +166,36 @@ static void test_cmdline_and_fd(void)
         CHECK_EQ_INT(procfs_fd_kind(NULL), FD_KIND_OTHER);
 }
 
+static void test_switches(void)
+{
+        _cleanup_free_ char *text = fixture("status-locker");
+        uint64_t n = 0;
+        CHECK_EQ_INT(procfs_parse_status_switches(text, &n), 0);
+        CHECK_EQ_INT(n, 1);     /* 1 voluntary, 0 not */
+        CHECK_EQ_INT(procfs_parse_status_switches("Name:\tx\nvoluntary_ctxt_switches:\t3\n", &n), -ENOENT);
+        /* "voluntary" must not match the end of "nonvoluntary" */
+        CHECK_EQ_INT(procfs_parse_status_switches("nonvoluntary_ctxt_switches:\t5\n"
+                                                  "voluntary_ctxt_switches:\t7\n", &n), 0);
+        CHECK_EQ_INT(n, 12);
+
+        struct proc_syscall a, b;
+        _cleanup_free_ char *sc = fixture("syscall-futex");
+        CHECK_EQ_INT(procfs_parse_syscall(sc, &a), 0);
+        b = a;
+        CHECK(procfs_syscall_same(&a, &b));
+        b.args[3] ^= 1;         /* a new timeout: another call */
+        CHECK(!procfs_syscall_same(&a, &b));
+        b = a;
+        b.sp += 8;
+        CHECK(!procfs_syscall_same(&a, &b));
+        CHECK_EQ_INT(procfs_parse_syscall("running\n", &b), 0);
+        CHECK(!procfs_syscall_same(&a, &b));
+}
+
 int main(void)
 {
         test_stat();
+        test_switches();
         test_status();
         test_sched();
         test_syscall();
