@@ -34,6 +34,10 @@ LEAKSCAN_DEPS=(
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"
+  "libssl-dev:pkg-config --exists openssl"  # --serve: TLS (--web.config.file)
+  "libcrypt-dev:test -f /usr/include/crypt.h"   # --serve: bcrypt passwords of basic auth
+  "prometheus:command -v promtool"          # tests: promtool check metrics/rules, a real Prometheus
+  "systemd:command -v systemd-analyze"      # tests: systemd-analyze verify deploy/systemd
 )
 
 leakscan_install_deps() {

@@ -12,6 +12,7 @@
 #include <sys/auxv.h>
 #include <sys/stat.h>
 
+#include "atomicfile.h"
 #include "baseline.h"
 #include "leakscan/leakscan.h"
 #include "outpath.h"
@@ -111,7 +112,10 @@ static void print_help(FILE *f)
               "Output:\n"
               "  -a, --all                 print every thread, not only the leaked ones\n"
               "      --format=FORMAT       text (default), json, sarif (SARIF 2.1.0),\n"
-              "                            junit (JUnit XML) or dot (wait-for graph, Graphviz)\n"
+              "                            junit (JUnit XML), dot (wait-for graph, Graphviz),\n"
+              "                            prometheus (metrics; -o FILE is replaced whole,\n"
+              "                            for node_exporter's textfile collector) or pprof\n"
+              "                            (a gzipped profile.proto of every thread's stack)\n"
               "  -o, --output=FILE         write the report to FILE instead of stdout; %p in\n"
               "                            FILE is the PID judged, %n the first free number\n"
               "      --source-root=DIR     sarif: source paths relative to DIR (default: the\n"
@@ -286,7 +290,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case OPT_FORMAT:
                         cli->backend = report_backend_find(optarg);
                         if (!cli->backend)
-                                return usage_error("unknown format '%s': use text, json, sarif, junit or dot", shown);
+                                return usage_error("unknown format '%s': use %s", shown, report_backend_names());
                         break;
                 case 'o':
                         if (outpath_check(optarg) < 0)
@@ -492,6 +496,29 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
+/* -o FILE of a format written whole (atomic_output): the temporary file,
+ * renamed onto FILE by close_output.  With %n, FILE is the first name
+ * not taken yet. */
+static struct atomic_file atomic_output;
+
+static int open_atomic_output(const char *template, pid_t pid, FILE **ret)
+{
+        for (unsigned n = 0;; n++) {
+                _cleanup_free_ char *path = NULL;
+                int r = outpath_expand(template, pid, n, &path);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *again = NULL;
+                if (outpath_expand(template, pid, n + 1, &again) == 0 && !streq(again, path) &&
+                    access(path, F_OK) == 0)
+                        continue;       /* %n: taken */
+                r = atomic_file_open(path, &atomic_output);
+                if (r == 0)
+                        *ret = atomic_output.f;
+                return r;
+        }
+}
+
 /* The stream the report goes to: -o FILE (its %p the PID judged), or
  * default_out.  NULL, with the error printed, when FILE cannot be opened. */
 static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
@@ -500,7 +527,8 @@ static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
                 return default_out;
         FILE *out = NULL;
         _cleanup_free_ char *path = NULL;
-        int r = outpath_open(cli->output, pid, &out, &path);
+        int r = cli->backend->atomic_output ? open_atomic_output(cli->output, pid, &out) :
+                outpath_open(cli->output, pid, &out, &path);
         if (r < 0)
                 fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
                         cli->output, strerror(-r));
@@ -511,10 +539,15 @@ static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
  * Returns 0 or the exit status of a failure, with its message printed. */
 static int close_output(FILE *out, FILE *default_out, int r)
 {
-        if (fflush(out) != 0 && r == 0)
-                r = -errno;
-        if (out != default_out)
-                fclose(out);
+        if (out == atomic_output.f) {
+                int c = atomic_file_close(&atomic_output, r < 0);
+                r = r < 0 ? r : c;
+        } else {
+                if (fflush(out) != 0 && r == 0)
+                        r = -errno;
+                if (out != default_out)
+                        fclose(out);
+        }
         if (r < 0) {
                 fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(-r));
                 return EXIT_CANNOT_INSPECT;

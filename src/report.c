@@ -935,7 +935,7 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
 const struct report_backend report_json = { .name = "json", .write = json_write };
 
 static const struct report_backend *const backends[] = {
-        &report_text, &report_json, &report_sarif, &report_junit, &report_dot,
+        &report_text, &report_json, &report_sarif, &report_junit, &report_dot, &report_prometheus,
 };
 
 const struct report_backend *report_backend_find(const char *name)
@@ -948,5 +948,13 @@ const struct report_backend *report_backend_find(const char *name)
 
 const char *report_backend_names(void)
 {
-        return "text, json, sarif, junit or dot";
+        static char names[128];
+        if (!names[0]) {
+                size_t len = 0;
+                for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+                        len += (size_t) snprintf(names + len, sizeof names - len, "%s%s",
+                                                 i == 0 ? "" : i + 1 == ARRAY_SIZE(backends) ? " or " : ", ",
+                                                 backends[i]->name);
+        }
+        return names;
 }
