@@ -34,9 +34,11 @@ LEAKSCAN_DEPS=(
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"
+  "zlib1g-dev:pkg-config --exists zlib"     # --format=pprof: gzip
   "libssl-dev:pkg-config --exists openssl"  # --serve: TLS (--web.config.file)
   "libcrypt-dev:test -f /usr/include/crypt.h"   # --serve: bcrypt passwords of basic auth
   "prometheus:command -v promtool"          # tests: promtool check metrics/rules, a real Prometheus
+  "golang-go:command -v go"                 # tests: go tool pprof reads --format=pprof
   "systemd:command -v systemd-analyze"      # tests: systemd-analyze verify deploy/systemd
 )
 

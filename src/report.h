@@ -1,6 +1,7 @@
 /* Report: write a leakscan_report for a person (text), a program (JSON), a
  * code-scanning service (SARIF), a CI test view (JUnit XML), Graphviz
- * (DOT), Prometheus (metrics) or a continuous profiler (pprof).  Formats are backends behind a small table.  Report backends, with
+ * (DOT), Prometheus (metrics) or a continuous profiler (pprof).  Formats
+ * are backends behind a small table.  Report backends, with
  * main.c, are the only code that prints.  Every document format is valid
  * whatever bytes the target's names hold (see report-common.h). */
 #ifndef LEAKSCAN_REPORT_H
@@ -39,6 +40,7 @@ extern const struct report_backend report_sarif;
 extern const struct report_backend report_junit;
 extern const struct report_backend report_dot;
 extern const struct report_backend report_prometheus;
+extern const struct report_backend report_pprof;
 
 /* The backend called name, or NULL. */
 const struct report_backend *report_backend_find(const char *name);
