@@ -20,6 +20,7 @@
 #include "pertest.h"
 #include "report.h"
 #include "rules.h"
+#include "serve.h"
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
@@ -124,6 +125,26 @@ static void print_help(FILE *f)
               "                            set), always or never\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
               "\n"
+              "Watching a fleet (--serve):\n"
+              "      --serve=ADDR:PORT     run as a Prometheus exporter: snapshot the targets\n"
+              "                            every --interval (default 60s) and serve /metrics,\n"
+              "                            /report.json, /debug/pprof/threads and /healthz;\n"
+              "                            ADDR defaults to 127.0.0.1 (:PORT); targets:\n"
+              "                            -p PID (repeatable) and the processes that pass:\n"
+              "      --all-processes       every process it may trace (not itself, not kernel\n"
+              "                            threads)\n"
+              "      --match=REGEX         command name or executable path matches (ERE)\n"
+              "      --cgroup=PATH         in cgroup PATH or below (a container, a unit)\n"
+              "      --cpu-budget=PERCENT  CPU of one core it may use (default 2%); the\n"
+              "                            interval stretches to keep it\n"
+              "      --web.config.file=FILE  TLS and basic auth, in the format of Prometheus's\n"
+              "                            exporters (tls_server_config, basic_auth_users)\n"
+              "      --visible-stops       also snapshot targets that can be read only by\n"
+              "                            stopping a thread inside a call (skipped by default)\n"
+              "      Skipped and counted: real-time threads, a process already traced, and\n"
+              "      opt-outs: LEAKSCAN_OPTOUT=1 in its environment or the user.leakscan.optout\n"
+              "      xattr on its executable.\n"
+              "\n"
               "Unwinding:\n"
               "      --unwinder=NAME       how stacks are unwound: libdw (default), fp (frame\n"
               "                            pointers only), libunwind (offline, like libdw), or\n"
@@ -180,6 +201,14 @@ enum {
         OPT_SOURCE_ROOT,
         OPT_PER_TEST,
         OPT_SCAN_LIMIT,
+        /* --serve (src/serve.c) */
+        OPT_SERVE,
+        OPT_ALL_PROCESSES,
+        OPT_MATCH,
+        OPT_CGROUP,
+        OPT_CPU_BUDGET,
+        OPT_WEB_CONFIG,
+        OPT_VISIBLE_STOPS,
 };
 
 struct cli {
@@ -206,6 +235,7 @@ struct cli {
         int64_t watch_ms;       /* 0: one snapshot */
         int64_t interval_ms;
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
+        struct serve_options serve;     /* --serve: listen is set */
 };
 
 /* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
@@ -267,6 +297,13 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "per-test", no_argument, NULL, OPT_PER_TEST },
                 { "jobs", required_argument, NULL, 'j' },
                 { "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
+                { "serve", required_argument, NULL, OPT_SERVE },
+                { "all-processes", no_argument, NULL, OPT_ALL_PROCESSES },
+                { "match", required_argument, NULL, OPT_MATCH },
+                { "cgroup", required_argument, NULL, OPT_CGROUP },
+                { "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
+                { "web.config.file", required_argument, NULL, OPT_WEB_CONFIG },
+                { "visible-stops", no_argument, NULL, OPT_VISIBLE_STOPS },
                 {}
         };
         long v;
@@ -283,6 +320,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
                                 return usage_error("invalid PID '%s': expected a positive number", shown);
                         cli->pid = (pid_t) v;
+                        if (serve_options_add_pid(&cli->serve, cli->pid) < 0)    /* --serve: each -p */
+                                return -ENOMEM;
                         break;
                 case 'a':
                         cli->report.all = true;
@@ -443,6 +482,48 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
+                case OPT_SERVE:
+                        if (!*optarg)
+                                return usage_error("%s", "--serve needs ADDR:PORT, e.g. 127.0.0.1:9464");
+                        cli->serve.listen = optarg;
+                        break;
+                case OPT_ALL_PROCESSES:
+                        cli->serve.all_processes = true;
+                        break;
+                case OPT_MATCH: {
+                        if (cli->serve.has_match)
+                                regfree(&cli->serve.match);
+                        cli->serve.has_match = false;
+                        int rc = regcomp(&cli->serve.match, optarg, REG_EXTENDED | REG_NOSUB);
+                        if (rc != 0) {
+                                char err[128];
+                                regerror(rc, &cli->serve.match, err, sizeof err);
+                                return usage_error("invalid --match '%s': %s", shown, err);
+                        }
+                        cli->serve.has_match = true;
+                        break;
+                }
+                case OPT_CGROUP:
+                        cli->serve.cgroup = optarg;
+                        break;
+                case OPT_CPU_BUDGET: {
+                        char *end;
+                        double d = strtod(optarg, &end);
+                        if (end != optarg && streq(end, "%"))
+                                d /= 100;
+                        else if (end == optarg || *end)
+                                d = -1;
+                        if (!(d > 0 && d <= 1))
+                                return usage_error("invalid --cpu-budget '%s': use e.g. 2%% (of one CPU), up to 100%%", shown);
+                        cli->serve.cpu_budget = d;
+                        break;
+                }
+                case OPT_WEB_CONFIG:
+                        cli->serve.web_config = optarg;
+                        break;
+                case OPT_VISIBLE_STOPS:
+                        cli->serve.visible_stops = true;
+                        break;
                 default:
                         fputs("leakscan: see leakscan --help for the options\n", stderr);
                         return -EINVAL;
@@ -463,6 +544,26 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 .baseline = cli->baseline.path ? &cli->baseline : NULL,
         };
         cli->supervise.judge = &cli->judge;
+        if (cli->serve.listen) {
+                struct serve_options *so = &cli->serve;
+                if (cli->at_exit || cli->watch_ms || cli->save_baseline || optind < argc)
+                        return usage_error("%s", "--serve goes with -p, --all-processes, --match or --cgroup only");
+                if (!so->n_pids && !so->all_processes && !so->has_match && !so->cgroup)
+                        return usage_error("%s", "--serve needs targets: -p PID, --all-processes, --match=REGEX "
+                                           "or --cgroup=PATH");
+                so->interval_ms = cli->interval_ms ? cli->interval_ms : SERVE_DEFAULT_INTERVAL_MS;
+                if (!so->cpu_budget)
+                        so->cpu_budget = SERVE_DEFAULT_CPU_BUDGET;
+                so->inspect = cli->supervise.inspect;
+                so->inspect.refuse_visible_stop = !so->visible_stops;
+                so->scan_limit = cli->scan_limit;
+                so->judge = &cli->judge;
+                return 1;
+        }
+        if (cli->serve.all_processes || cli->serve.has_match || cli->serve.cgroup || cli->serve.cpu_budget ||
+            cli->serve.web_config || cli->serve.visible_stops)
+                return usage_error("%s", "--all-processes, --match, --cgroup, --cpu-budget, --web.config.file and "
+                                   "--visible-stops go with --serve");
         if (cli->idle && cli->at_exit)
                 return usage_error("%s", "--idle goes with -p: at exit every thread alive is reported");
         if (cli->at_exit) {
@@ -868,7 +969,9 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-        if (cli.per_test)
+        if (cli.serve.listen)
+                r = serve_run(&cli.serve);
+        else if (cli.per_test)
                 r = pertest_run(cli.program, &(struct pertest_options) {
                         .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
                         .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
@@ -876,5 +979,6 @@ int main(int argc, char **argv)
                 r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
+        serve_options_done(&cli.serve);
         return r;
 }

@@ -227,6 +227,10 @@ struct leakscan_options {
         const char *unwinder;           /* "libdw" (default) or "fp" */
         unsigned stop_timeout_ms;       /* how long to wait for a thread to stop */
         bool system_lines;              /* source lines inside libc & co. (slower) */
+        /* never stop a thread inside a blocking call: when a snapshot could
+         * only be taken with such a stop, leakscan_inspect_pid returns
+         * -EWOULDBLOCK and the target was not stopped */
+        bool refuse_visible_stop;
 };
 
 /* Fills *opts with the defaults. */
