@@ -40,6 +40,7 @@ LEAKSCAN_DEPS=(
   "prometheus:command -v promtool"          # tests: promtool check metrics/rules, a real Prometheus
   "golang-go:command -v go"                 # tests: go tool pprof reads --format=pprof
   "systemd:command -v systemd-analyze"      # tests: systemd-analyze verify deploy/systemd
+  "python3-yaml:python3 -c 'import yaml'"   # tests: deploy/kubernetes, structurally
 )
 
 leakscan_install_deps() {

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""An accelerated soak of leakscan --serve: a short interval, targets that
+come and go (one replaced after every cycle, so each cycle meets a new
+process and forgets an old one), scraped all along.  The exporter's RSS
+after WARMUP cycles and after WARMUP+CYCLES cycles must differ by at most
+LIMIT_KIB: its memory stays flat.  Bounded: it stops after the cycles or at
+its deadline (a loaded machine must still have run MIN_CYCLES after the
+warm-up), and stops everything it started.
+Usage: test_serve_soak.py LEAKSCAN DEADLOCK_AB [CYCLES]"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servelib import Exporter, rss_kib, value  # noqa: E402
+from targetlib import Checks, Target  # noqa: E402
+
+check = Checks()
+WARMUP = 40
+LIMIT_KIB = 1024
+TARGETS = 3
+DEADLINE_S = 420
+MIN_CYCLES = 100        # after the warm-up, at the deadline on a loaded machine
+
+
+def main():
+    leakscan, deadlock = sys.argv[1:3]
+    cycles = int(sys.argv[3]) if len(sys.argv) > 3 else 300
+    targets = []
+    start = time.monotonic()
+    try:
+        targets = [Target([deadlock]) for _ in range(TARGETS)]
+        with Exporter(leakscan, ["--match=^deadlock_ab$", "--interval=20ms", "--cpu-budget=100%"]) as ex:
+            def cycle_count():
+                return value(ex.metrics(), "leakscan_scan_cycles_total") or 0
+
+            seen = 0
+            rss_warm = None
+            replaced = 0
+            while seen < WARMUP + cycles:
+                if time.monotonic() - start > DEADLINE_S:
+                    check(seen >= WARMUP + MIN_CYCLES,
+                          f"at least {WARMUP + MIN_CYCLES} cycles within {DEADLINE_S}s ({seen})")
+                    break
+                now = ex.wait_for(lambda: (lambda c: c if c > seen else None)(cycle_count()), "the next cycle")
+                seen = int(now)
+                # churn: the oldest target goes, a new one comes
+                targets.pop(0).kill()
+                targets.append(Target([deadlock]))
+                replaced += 1
+                ex.get("/report.json")
+                ex.get("/debug/pprof/threads")
+                if rss_warm is None and seen >= WARMUP:
+                    rss_warm = rss_kib(ex.proc.pid)
+            rss_end = rss_kib(ex.proc.pid)
+            series = ex.metrics()
+            print(f"cycles {seen}, targets replaced {replaced}, scans {value(series, 'leakscan_scans_total')}, "
+                  f"RSS after warm-up {rss_warm} KiB, at the end {rss_end} KiB")
+            check(rss_warm is not None and rss_end - rss_warm <= LIMIT_KIB,
+                  f"RSS flat over {cycles} cycles of churning targets: {rss_warm} -> {rss_end} KiB "
+                  f"(at most +{LIMIT_KIB} KiB)")
+            check(value(series, "leakscan_targets") <= TARGETS + 1,
+                  f"ended targets are forgotten ({value(series, 'leakscan_targets')} known)")
+            check(ex.stop() == 0, "SIGTERM: exit 0")
+    finally:
+        for t in targets:
+            t.kill()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
