@@ -373,8 +373,10 @@ static bool authorized(struct http_server *s, const char *auth)
                         user = &s->cfg->users[i];
         /* an unknown user costs a hash too */
         const char *hash = user ? user->hash : s->cfg->users[0].hash;
-        const char *out = crypt_r(colon + 1, hash, s->crypt);
-        bool same = out && out[0] != '*' && strlen(out) == strlen(hash);
+        /* crypt_rn, libxcrypt's, not crypt_r: it returns NULL on a bad
+         * hash instead of a "*0" string, and no sanitizer intercepts it */
+        const char *out = crypt_rn(colon + 1, hash, s->crypt, (int) sizeof *s->crypt);
+        bool same = out && strlen(out) == strlen(hash);
         unsigned diff = 0;
         for (size_t i = 0; same && hash[i]; i++)
                 diff |= (unsigned char) out[i] ^ (unsigned char) hash[i];

@@ -83,19 +83,27 @@ def basics(leakscan, deadlock, tmp):
 
 
 def selectors(leakscan, deadlock, tmp):
-    # --match on the command name, --cgroup on the test's own cgroup
+    # --match on the command name or the path, --cgroup on the test's own
+    # cgroup; always narrowed to a copy of the target in this test's folder,
+    # as other test runs on this machine have targets of the same name that
+    # this test must not touch
     with open("/proc/self/cgroup") as f:
         own = [line.split("::", 1)[1].strip() for line in f if line.startswith("0::")]
-    with Target([deadlock]) as t:
-        with Exporter(leakscan, ["--match=^deadlock_ab$", "--interval=100ms", "--cpu-budget=100%"]) as ex:
-            ex.wait_for(lambda: leaked(ex, t.pid) == 2, "--match: the target found by its name")
+    name = f"srv{os.getpid() % 100000}"
+    copy = shutil.copy(deadlock, os.path.join(tmp, name))
+    with Target([copy]) as t:
+        with Exporter(leakscan, [f"--match=^{name}$", "--interval=100ms", "--cpu-budget=100%"]) as ex:
+            ex.wait_for(lambda: leaked(ex, t.pid) == 2, "--match: the target found by its command name")
             check(True, "--match=REGEX finds a process by its command name")
+        with Exporter(leakscan, [f"--match=^{tmp}/", "--interval=100ms", "--cpu-budget=100%"]) as ex:
+            ex.wait_for(lambda: leaked(ex, t.pid) == 2, "--match: the target found by its path")
+            check(set(targets_of(ex)) == {t.pid}, "--match=REGEX on the executable's path: that process only")
         if own:
-            with Exporter(leakscan, [f"--cgroup={own[0]}", "--match=deadlock", "--interval=100ms",
+            with Exporter(leakscan, [f"--cgroup={own[0]}", f"--match=^{tmp}/", "--interval=100ms",
                                      "--cpu-budget=100%"]) as ex:
                 ex.wait_for(lambda: leaked(ex, t.pid) == 2, "--cgroup: the target in the test's cgroup")
                 check(True, "--cgroup=PATH finds a process in that cgroup")
-            with Exporter(leakscan, ["--cgroup=/no/such/cgroup", "--match=deadlock", "--interval=100ms",
+            with Exporter(leakscan, ["--cgroup=/no/such/cgroup", f"--match=^{tmp}/", "--interval=100ms",
                                      "--cpu-budget=100%"]) as ex:
                 ex.wait_for(lambda: value(ex.metrics(), "leakscan_scan_cycles_total") >= 2, "two cycles")
                 check(value(ex.metrics(), "leakscan_targets") == 0, "--cgroup elsewhere: no target")

@@ -8,7 +8,9 @@ its deadline (a loaded machine must still have run MIN_CYCLES after the
 warm-up), and stops everything it started.
 Usage: test_serve_soak.py LEAKSCAN DEADLOCK_AB [CYCLES]"""
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -28,9 +30,13 @@ def main():
     cycles = int(sys.argv[3]) if len(sys.argv) > 3 else 300
     targets = []
     start = time.monotonic()
+    # a copy of its own, matched by its path: other test runs on this machine
+    # have targets of the same name, which this test must not touch
+    tmp = tempfile.mkdtemp()
+    deadlock = shutil.copy(deadlock, os.path.join(tmp, "soak_target"))
     try:
         targets = [Target([deadlock]) for _ in range(TARGETS)]
-        with Exporter(leakscan, ["--match=^deadlock_ab$", "--interval=20ms", "--cpu-budget=100%"]) as ex:
+        with Exporter(leakscan, [f"--match=^{deadlock}$", "--interval=20ms", "--cpu-budget=100%"]) as ex:
             def cycle_count():
                 return value(ex.metrics(), "leakscan_scan_cycles_total") or 0
 
@@ -65,6 +71,7 @@ def main():
     finally:
         for t in targets:
             t.kill()
+        shutil.rmtree(tmp)
     return check.finish()
 
 
