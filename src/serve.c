@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -389,6 +390,14 @@ static void scan_target(struct state *st, pid_t pid, uint64_t start)
                         skip = SKIP_TRACED;
         }
         double took = wall_seconds() - began;
+        /* A target killed during its snapshot dies traced: its zombie is
+         * reported to us, the tracer, and its parent cannot reap it until
+         * we have.  One-shot leakscan exits and the kernel lets it go; the
+         * exporter lives on, so it collects such exits here.  It has no
+         * children, and holds no live tracee once inspect returned: any
+         * event left is such an exit. */
+        while (waitpid(-1, NULL, __WALL | WNOHANG) > 0)
+                ;
         char msg[512] = "";
         bool gone = r == -ESRCH || r == -EOWNERDEAD || r == -ECHILD || r == -ENOTUNIQ;
         if (r < 0 && skip == SKIP_NONE && !gone)

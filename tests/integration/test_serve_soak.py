@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """An accelerated soak of leakscan --serve: a short interval, targets that
 come and go (one replaced after every cycle, so each cycle meets a new
-process and forgets an old one), scraped all along.  The exporter's RSS
+process and forgets an old one, and some die during their snapshot),
+scraped all along.  Each one killed must be reaped by its parent at once:
+a target that dies traced is a zombie only its tracer can hand back.  The exporter's RSS
 after WARMUP cycles and after WARMUP+CYCLES cycles must differ by at most
 LIMIT_KIB: its memory stays flat.  Bounded: it stops after the cycles or at
 its deadline (a loaded machine must still have run MIN_CYCLES after the
@@ -9,19 +11,21 @@ warm-up), and stops everything it started.
 Usage: test_serve_soak.py LEAKSCAN DEADLOCK_AB [CYCLES]"""
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servelib import Exporter, rss_kib, value  # noqa: E402
-from targetlib import Checks, Target  # noqa: E402
+from targetlib import Checks, Target, tracer_pid  # noqa: E402
 
 check = Checks()
 WARMUP = 40
 LIMIT_KIB = 1024
 TARGETS = 3
-DEADLINE_S = 420
+DEADLINE_S = 300
 MIN_CYCLES = 100        # after the warm-up, at the deadline on a loaded machine
 
 
@@ -29,6 +33,7 @@ def main():
     leakscan, deadlock = sys.argv[1:3]
     cycles = int(sys.argv[3]) if len(sys.argv) > 3 else 300
     targets = []
+    old = None
     start = time.monotonic()
     # a copy of its own, matched by its path: other test runs on this machine
     # have targets of the same name, which this test must not touch
@@ -50,8 +55,18 @@ def main():
                     break
                 now = ex.wait_for(lambda: (lambda c: c if c > seen else None)(cycle_count()), "the next cycle")
                 seen = int(now)
-                # churn: the oldest target goes, a new one comes
-                targets.pop(0).kill()
+                # churn: the oldest target goes (often in the middle of its
+                # snapshot), a new one comes; its parent must be able to
+                # reap it: a zombie the exporter keeps traced is never
+                # handed back
+                old = targets.pop(0)
+                os.killpg(old.proc.pid, signal.SIGKILL)
+                try:
+                    old.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    check(False, f"a target killed during the exporter's cycles is reaped by its parent "
+                                 f"(pid {old.pid}, TracerPid {tracer_pid(old.pid)})")
+                    break
                 targets.append(Target([deadlock]))
                 replaced += 1
                 ex.get("/report.json")
@@ -71,6 +86,8 @@ def main():
     finally:
         for t in targets:
             t.kill()
+        if old and old.proc.poll() is None:
+            old.kill()          # after the exporter is gone, it can be reaped
         shutil.rmtree(tmp)
     return check.finish()
 
