@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -528,6 +529,12 @@ static void render_metrics(struct state *st, FILE *f)
         char statm[256];
         if (read_small_file("/proc/self/statm", statm, sizeof statm) > 0)
                 rss_pages = strtol(strchr(statm, ' ') ? strchr(statm, ' ') + 1 : "0", NULL, 10);
+        /* what malloc has handed out and not taken back, over every arena:
+         * a leak shows here long before it shows in the RSS */
+        struct mallinfo2 mi = mallinfo2();
+        fprintf(f, "# HELP leakscan_heap_inuse_bytes Bytes the exporter's malloc has handed out and not "
+                "taken back.\n# TYPE leakscan_heap_inuse_bytes gauge\nleakscan_heap_inuse_bytes %zu\n",
+                mi.uordblks + mi.hblkhd);
         fprintf(f, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
                 "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.6f\n", cpu_seconds());
         fprintf(f, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
