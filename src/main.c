@@ -940,6 +940,7 @@ int main(int argc, char **argv)
                 if (r <= 0) {
                         rule_set_done(&cli.rules);
                         baseline_done(&cli.baseline);
+                        serve_options_done(&cli.serve);
                         return r == 0 ? EXIT_OK : EXIT_USAGE;
                 }
         }
@@ -947,12 +948,14 @@ int main(int argc, char **argv)
         if (r <= 0) {
                 rule_set_done(&cli.rules);
                 baseline_done(&cli.baseline);
+                serve_options_done(&cli.serve);
                 return r == 0 ? EXIT_OK : EXIT_USAGE;
         }
 
         if (cli.at_exit && cli.output && !output_writable(cli.output)) {
                 rule_set_done(&cli.rules);
                 baseline_done(&cli.baseline);
+                serve_options_done(&cli.serve);
                 return EXIT_CANNOT_INSPECT;
         }
 
