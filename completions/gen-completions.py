@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 
-OPTION = re.compile(r'^\s+(?:-(?P<short>\w), )?--(?P<long>[a-z][a-z0-9-]*)(?:=(?P<metavar>\S+))?(?:\s+(?P<desc>.*))?$')
+OPTION = re.compile(r'^\s+(?:-(?P<short>\w), )?--(?P<long>[a-z][a-z0-9.-]*)(?:=(?P<metavar>\S+))?(?:\s+(?P<desc>.*))?$')
 WORD = r'[a-z][a-z0-9-]*(?: \([^)]*\))?'
 # the values listed at the start of the description, or after a colon
 # ("how stacks are unwound: libdw (default) or fp")

@@ -38,6 +38,13 @@ LEAKSCAN_DEPS=(
   "libjemalloc-dev:test -f /usr/include/jemalloc/jemalloc.h"  # tests: reachability on jemalloc's heap
   "libgoogle-perftools-dev:test -f /usr/include/gperftools/tcmalloc.h"  # ...on tcmalloc's
   "libmimalloc-dev:test -f /usr/include/mimalloc.h"           # ...and on mimalloc's
+  "zlib1g-dev:pkg-config --exists zlib"     # --format=pprof: gzip
+  "libssl-dev:pkg-config --exists openssl"  # --serve: TLS (--web.config.file)
+  "libcrypt-dev:test -f /usr/include/crypt.h"   # --serve: bcrypt passwords of basic auth
+  "prometheus:command -v promtool"          # tests: promtool check metrics/rules, a real Prometheus
+  "golang-go:command -v go"                 # tests: go tool pprof reads --format=pprof
+  "systemd:command -v systemd-analyze"      # tests: systemd-analyze verify deploy/systemd
+  "python3-yaml:python3 -c 'import yaml'"   # tests: deploy/kubernetes, structurally
 )
 
 leakscan_install_deps() {

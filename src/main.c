@@ -12,6 +12,7 @@
 #include <sys/auxv.h>
 #include <sys/stat.h>
 
+#include "atomicfile.h"
 #include "baseline.h"
 #include "leakscan/leakscan.h"
 #include "outpath.h"
@@ -19,6 +20,7 @@
 #include "pertest.h"
 #include "report.h"
 #include "rules.h"
+#include "serve.h"
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
@@ -115,7 +117,8 @@ static void print_help(FILE *f)
               "      --baseline=FILE       ignore the threads FILE lists (a reused TID is new)\n"
               "      --watch=DURATION      snapshot over DURATION and report the groups of\n"
               "                            identical stacks whose thread count grew\n"
-              "      --interval=DURATION   time between --watch snapshots (default 1s)\n"
+              "      --interval=DURATION   time between --watch snapshots (default 1s), or\n"
+              "                            between --serve's cycles (default 60s)\n"
               "\n"
               "Running a program (--at-exit):\n"
               "      --grace=DURATION      at exit, let running and timed threads finish\n"
@@ -157,6 +160,26 @@ static void print_help(FILE *f)
               "      --color=WHEN          auto (default: on a terminal, unless NO_COLOR is\n"
               "                            set), always or never\n"
               "      --error-exitcode=N    exit status when leaks are found (default 1)\n"
+              "\n"
+              "Watching a fleet (--serve):\n"
+              "      --serve=ADDR:PORT     run as a Prometheus exporter: snapshot the targets\n"
+              "                            every --interval (default 60s) and serve /metrics,\n"
+              "                            /report.json, /debug/pprof/threads and /healthz;\n"
+              "                            ADDR defaults to 127.0.0.1 (:PORT); targets:\n"
+              "                            -p PID (repeatable) and the processes that pass:\n"
+              "      --all-processes       every process it may trace (not itself, not kernel\n"
+              "                            threads)\n"
+              "      --match=REGEX         command name or executable path matches (ERE)\n"
+              "      --cgroup=PATH         in cgroup PATH or below (a container, a unit)\n"
+              "      --cpu-budget=PERCENT  CPU of one core it may use (default 2%); the\n"
+              "                            interval stretches to keep it\n"
+              "      --web.config.file=FILE  TLS and basic auth, in the format of Prometheus's\n"
+              "                            exporters (tls_server_config, basic_auth_users)\n"
+              "      --visible-stops       also snapshot targets that can be read only by\n"
+              "                            stopping a thread inside a call (skipped by default)\n"
+              "      Skipped and counted: real-time threads, a process already traced, and\n"
+              "      opt-outs: LEAKSCAN_OPTOUT=1 in its environment or the user.leakscan.optout\n"
+              "      xattr on its executable.\n"
               "\n"
               "Unwinding:\n",
               f);
@@ -215,6 +238,14 @@ enum {
         OPT_SOURCE_ROOT,
         OPT_PER_TEST,
         OPT_SCAN_LIMIT,
+        /* --serve (src/serve.c) */
+        OPT_SERVE,
+        OPT_ALL_PROCESSES,
+        OPT_MATCH,
+        OPT_CGROUP,
+        OPT_CPU_BUDGET,
+        OPT_WEB_CONFIG,
+        OPT_VISIBLE_STOPS,
 };
 
 struct cli {
@@ -241,6 +272,7 @@ struct cli {
         int64_t watch_ms;       /* 0: one snapshot */
         int64_t interval_ms;
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
+        struct serve_options serve;     /* --serve: listen is set */
 };
 
 /* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
@@ -302,6 +334,13 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "per-test", no_argument, NULL, OPT_PER_TEST },
                 { "jobs", required_argument, NULL, 'j' },
                 { "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
+                { "serve", required_argument, NULL, OPT_SERVE },
+                { "all-processes", no_argument, NULL, OPT_ALL_PROCESSES },
+                { "match", required_argument, NULL, OPT_MATCH },
+                { "cgroup", required_argument, NULL, OPT_CGROUP },
+                { "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
+                { "web.config.file", required_argument, NULL, OPT_WEB_CONFIG },
+                { "visible-stops", no_argument, NULL, OPT_VISIBLE_STOPS },
                 {}
         };
         long v;
@@ -318,6 +357,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (parse_int(optarg, 1, INT32_MAX, &v) < 0)
                                 return usage_error("invalid PID '%s': expected a positive number", shown);
                         cli->pid = (pid_t) v;
+                        if (serve_options_add_pid(&cli->serve, cli->pid) < 0)    /* --serve: each -p */
+                                return -ENOMEM;
                         break;
                 case 'a':
                         cli->report.all = true;
@@ -481,6 +522,48 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
+                case OPT_SERVE:
+                        if (!*optarg)
+                                return usage_error("%s", "--serve needs ADDR:PORT, e.g. 127.0.0.1:9464");
+                        cli->serve.listen = optarg;
+                        break;
+                case OPT_ALL_PROCESSES:
+                        cli->serve.all_processes = true;
+                        break;
+                case OPT_MATCH: {
+                        if (cli->serve.has_match)
+                                regfree(&cli->serve.match);
+                        cli->serve.has_match = false;
+                        int rc = regcomp(&cli->serve.match, optarg, REG_EXTENDED | REG_NOSUB);
+                        if (rc != 0) {
+                                char err[128];
+                                regerror(rc, &cli->serve.match, err, sizeof err);
+                                return usage_error("invalid --match '%s': %s", shown, err);
+                        }
+                        cli->serve.has_match = true;
+                        break;
+                }
+                case OPT_CGROUP:
+                        cli->serve.cgroup = optarg;
+                        break;
+                case OPT_CPU_BUDGET: {
+                        char *end;
+                        double d = strtod(optarg, &end);
+                        if (end != optarg && streq(end, "%"))
+                                d /= 100;
+                        else if (end == optarg || *end)
+                                d = -1;
+                        if (!(d > 0 && d <= 1))
+                                return usage_error("invalid --cpu-budget '%s': use e.g. 2%% (of one CPU), up to 100%%", shown);
+                        cli->serve.cpu_budget = d;
+                        break;
+                }
+                case OPT_WEB_CONFIG:
+                        cli->serve.web_config = optarg;
+                        break;
+                case OPT_VISIBLE_STOPS:
+                        cli->serve.visible_stops = true;
+                        break;
                 default:
                         fputs("leakscan: see leakscan --help for the options\n", stderr);
                         return -EINVAL;
@@ -501,6 +584,26 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 .baseline = cli->baseline.path ? &cli->baseline : NULL,
         };
         cli->supervise.judge = &cli->judge;
+        if (cli->serve.listen) {
+                struct serve_options *so = &cli->serve;
+                if (cli->at_exit || cli->watch_ms || cli->save_baseline || optind < argc)
+                        return usage_error("%s", "--serve goes with -p, --all-processes, --match or --cgroup only");
+                if (!so->n_pids && !so->all_processes && !so->has_match && !so->cgroup)
+                        return usage_error("%s", "--serve needs targets: -p PID, --all-processes, --match=REGEX "
+                                           "or --cgroup=PATH");
+                so->interval_ms = cli->interval_ms ? cli->interval_ms : SERVE_DEFAULT_INTERVAL_MS;
+                if (!so->cpu_budget)
+                        so->cpu_budget = SERVE_DEFAULT_CPU_BUDGET;
+                so->inspect = cli->supervise.inspect;
+                so->inspect.refuse_visible_stop = !so->visible_stops;
+                so->scan_limit = cli->scan_limit;
+                so->judge = &cli->judge;
+                return 1;
+        }
+        if (cli->serve.all_processes || cli->serve.has_match || cli->serve.cgroup || cli->serve.cpu_budget ||
+            cli->serve.web_config || cli->serve.visible_stops)
+                return usage_error("%s", "--all-processes, --match, --cgroup, --cpu-budget, --web.config.file and "
+                                   "--visible-stops go with --serve");
         if (cli->idle && cli->at_exit)
                 return usage_error("%s", "--idle goes with -p: at exit every thread alive is reported");
         if (cli->at_exit) {
@@ -534,6 +637,29 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         return 1;
 }
 
+/* -o FILE of a format written whole (atomic_output): the temporary file,
+ * renamed onto FILE by close_output.  With %n, FILE is the first name
+ * not taken yet. */
+static struct atomic_file atomic_output;
+
+static int open_atomic_output(const char *template, pid_t pid, FILE **ret)
+{
+        for (unsigned n = 0;; n++) {
+                _cleanup_free_ char *path = NULL;
+                int r = outpath_expand(template, pid, n, &path);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *again = NULL;
+                if (outpath_expand(template, pid, n + 1, &again) == 0 && !streq(again, path) &&
+                    access(path, F_OK) == 0)
+                        continue;       /* %n: taken */
+                r = atomic_file_open(path, &atomic_output);
+                if (r == 0)
+                        *ret = atomic_output.f;
+                return r;
+        }
+}
+
 /* The stream the report goes to: -o FILE (its %p the PID judged), or
  * default_out.  NULL, with the error printed, when FILE cannot be opened. */
 static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
@@ -542,7 +668,8 @@ static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
                 return default_out;
         FILE *out = NULL;
         _cleanup_free_ char *path = NULL;
-        int r = outpath_open(cli->output, pid, &out, &path);
+        int r = cli->backend->atomic_output ? open_atomic_output(cli->output, pid, &out) :
+                outpath_open(cli->output, pid, &out, &path);
         if (r < 0)
                 fprintf(stderr, "leakscan: cannot write the report to %s: %s; choose a writable path for -o\n",
                         cli->output, strerror(-r));
@@ -553,10 +680,15 @@ static FILE *open_output(const struct cli *cli, pid_t pid, FILE *default_out)
  * Returns 0 or the exit status of a failure, with its message printed. */
 static int close_output(FILE *out, FILE *default_out, int r)
 {
-        if (fflush(out) != 0 && r == 0)
-                r = -errno;
-        if (out != default_out)
-                fclose(out);
+        if (out == atomic_output.f) {
+                int c = atomic_file_close(&atomic_output, r < 0);
+                r = r < 0 ? r : c;
+        } else {
+                if (fflush(out) != 0 && r == 0)
+                        r = -errno;
+                if (out != default_out)
+                        fclose(out);
+        }
         if (r < 0) {
                 fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(-r));
                 return EXIT_CANNOT_INSPECT;
@@ -874,6 +1006,7 @@ int main(int argc, char **argv)
                 if (r <= 0) {
                         rule_set_done(&cli.rules);
                         baseline_done(&cli.baseline);
+                        serve_options_done(&cli.serve);
                         return r == 0 ? EXIT_OK : EXIT_USAGE;
                 }
         }
@@ -881,12 +1014,14 @@ int main(int argc, char **argv)
         if (r <= 0) {
                 rule_set_done(&cli.rules);
                 baseline_done(&cli.baseline);
+                serve_options_done(&cli.serve);
                 return r == 0 ? EXIT_OK : EXIT_USAGE;
         }
 
         if (cli.at_exit && cli.output && !output_writable(cli.output)) {
                 rule_set_done(&cli.rules);
                 baseline_done(&cli.baseline);
+                serve_options_done(&cli.serve);
                 return EXIT_CANNOT_INSPECT;
         }
 
@@ -904,7 +1039,9 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
-        if (cli.per_test)
+        if (cli.serve.listen)
+                r = serve_run(&cli.serve);
+        else if (cli.per_test)
                 r = pertest_run(cli.program, &(struct pertest_options) {
                         .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
                         .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
@@ -912,5 +1049,6 @@ int main(int argc, char **argv)
                 r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
+        serve_options_done(&cli.serve);
         return r;
 }

@@ -1077,7 +1077,8 @@ static int json_write(FILE *f, const struct leakscan_report *report, const struc
 const struct report_backend report_json = { .name = "json", .write = json_write };
 
 static const struct report_backend *const backends[] = {
-        &report_text, &report_json, &report_sarif, &report_junit, &report_dot,
+        &report_text, &report_json, &report_sarif, &report_junit, &report_dot, &report_prometheus,
+        &report_pprof,
 };
 
 const struct report_backend *report_backend_find(const char *name)

@@ -1,6 +1,7 @@
 /* Report: write a leakscan_report for a person (text), a program (JSON), a
- * code-scanning service (SARIF), a CI test view (JUnit XML) or Graphviz
- * (DOT).  Formats are backends behind a small table.  Report backends, with
+ * code-scanning service (SARIF), a CI test view (JUnit XML), Graphviz
+ * (DOT), Prometheus (metrics) or a continuous profiler (pprof).  Formats
+ * are backends behind a small table.  Report backends, with
  * main.c, are the only code that prints.  Every document format is valid
  * whatever bytes the target's names hold (see report-common.h). */
 #ifndef LEAKSCAN_REPORT_H
@@ -28,6 +29,10 @@ struct report_backend {
         const char *summary;    /* what the format is, for --help; or NULL */
         /* Writes the whole report to f.  Returns 0 or a negative errno. */
         int (*write)(FILE *f, const struct leakscan_report *report, const struct report_options *opts);
+        /* -o FILE is written to a temporary file in FILE's folder, then
+         * renamed onto FILE: what collectors that read whole files
+         * (node_exporter's textfile collector, profilers' agents) need */
+        bool atomic_output;
 };
 
 extern const struct report_backend report_text;
@@ -35,6 +40,8 @@ extern const struct report_backend report_json;
 extern const struct report_backend report_sarif;
 extern const struct report_backend report_junit;
 extern const struct report_backend report_dot;
+extern const struct report_backend report_prometheus;
+extern const struct report_backend report_pprof;
 
 /* The backend called name, or NULL. */
 const struct report_backend *report_backend_find(const char *name);
