@@ -224,6 +224,7 @@ int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, c
 struct test_cache {
         size_t *slots;          /* 1 + index into p->threads, 0 empty */
         size_t size;            /* a power of two */
+        struct testname_registry *registry;     /* Catch2's and doctest's names, or NULL */
 };
 
 /* The frames testname_recognise looks at. */
@@ -263,7 +264,7 @@ static int recognise_test(struct test_cache *c, struct leakscan_process *p, size
 {
         struct leakscan_thread *lt = &p->threads[i];
         if (!c->slots || lt->test)
-                return testname_recognise(lt);
+                return testname_recognise_in(lt, c->registry);
         size_t n;
         const struct leakscan_frame *f = test_frames(lt, &n);
         size_t h = (size_t) (frames_hash(f, n) >> 20) & (c->size - 1);
@@ -290,7 +291,7 @@ static int recognise_test(struct test_cache *c, struct leakscan_process *p, size
                 lt->test = test;
                 return 0;
         }
-        int r = testname_recognise(lt);
+        int r = testname_recognise_in(lt, c->registry);
         if (r == 0)
                 c->slots[h] = i + 1;
         return r;
@@ -354,6 +355,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         while (tests.size < cap->n_threads * 2)
                 tests.size *= 2;
         tests.slots = calloc(tests.size, sizeof *tests.slots);       /* none: no cache */
+        /* registries are read from the process after its release (pid
+         * mode) or while it is held (--at-exit): written once, when the
+         * test binary starts, they do not change under us */
+        tests.registry = testname_registry_for(mods);      /* none: tests named by place */
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 if (t->vanished)
@@ -428,6 +433,7 @@ out_detach:
         unwinder->detach(ustate);
 out:
         free(tests.slots);
+        testname_registry_free(tests.registry);
         blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);
