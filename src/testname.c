@@ -412,7 +412,7 @@ static int scan_words(struct testname_registry *reg, uint64_t value, uint64_t *h
                                 break;
                         reg->scanned += len;
                         if (reg->mem.read(reg->mem.userdata, a, buf, len) < 0)
-                                continue;       /* unmapped meanwhile, or guarded */       /* unmapped meanwhile, or guarded */
+                                continue;       /* unmapped meanwhile, or guarded */
                         for (size_t k = 0; k < len / 8 && n < REGISTRY_MAX_HITS; k++)
                                 if (buf[k] == value)
                                         hits[n++] = a + k * 8;
