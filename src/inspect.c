@@ -18,6 +18,7 @@
 #include "reach.h"
 #include "seize.h"
 #include "symbolize.h"
+#include "python.h"
 #include "testname.h"
 #include "unwind.h"
 #include "util.h"
@@ -332,6 +333,8 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         struct modules *mods = NULL;
         struct blocked_memory *blocked = NULL;
         struct test_cache tests = {0};
+        struct python_snapshot *py = NULL;
+        const char *py_note = NULL;
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -345,6 +348,11 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         if (r < 0)
                 goto out;
         blocked = blocked_memory_for(cap);
+        /* CPython's frames live on its heap, not on the stacks copied:
+         * read now, after the release (python.c says why that is sound) */
+        r = python_snapshot_read(mods, &py, &py_note);
+        if (r < 0)
+                goto out_detach;
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -378,6 +386,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->tls = arch_regs_tls(&t->regs);
                         r = unwind_and_symbolize(unwinder, ustate, sym, t, opts->max_frames,
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
+                        if (r == 0)
+                                r = python_merge(py, lt->tid, &lt->frames, &lt->n_frames);
+                        if (py_note && !lt->unwind_note && python_in_eval(lt->frames, lt->n_frames))
+                                lt->unwind_note = py_note;
                         if (r < 0)
                                 goto out_detach;
                 } else if (t->stat.flags & PF_IO_WORKER_FLAG) {
@@ -434,6 +446,7 @@ out_detach:
 out:
         free(tests.slots);
         testname_registry_free(tests.registry);
+        python_snapshot_free(py);
         blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);

@@ -310,7 +310,9 @@ static void text_write_frame_list(FILE *f, const struct report_options *opts, co
                 fprintf(f, "    #%-2zu 0x%016" PRIx64 " %s", i, fr->pc, fr->function ? fr->function : "??");
                 if (fr->file)
                         fprintf(f, " (%s:%d)", fr->file, fr->line);
-                if (fr->module && !fr->function)
+                if (fr->language)
+                        fprintf(f, " [%s]", fr->language);
+                else if (fr->module && !fr->function)
                         fprintf(f, " [%s+0x%" PRIx64 "]", basename_of(fr->module), fr->offset);
                 else if (fr->module)
                         fprintf(f, " [%s]", basename_of(fr->module));
@@ -785,8 +787,13 @@ static void json_frame(FILE *f, const struct leakscan_frame *fr)
         json_string(f, fr->module);
         fputs(", \"offset\": ", f);
         json_hex(f, fr->offset);
-        fprintf(f, ", \"inlined\": %s, \"system\": %s}", fr->inlined ? "true" : "false",
+        fprintf(f, ", \"inlined\": %s, \"system\": %s", fr->inlined ? "true" : "false",
                 fr->system ? "true" : "false");
+        if (fr->language) {
+                fputs(", \"language\": ", f);
+                json_string(f, fr->language);
+        }
+        fputc('}', f);
 }
 
 static void json_frames(FILE *f, const struct leakscan_frame *frames, size_t n)

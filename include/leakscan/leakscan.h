@@ -105,6 +105,8 @@ struct leakscan_frame {
         bool inlined;           /* a function inlined into the next frame */
         bool system;            /* in libc, libstdc++, ld.so, ...: not the user's */
         uint64_t sp;            /* stack pointer in this frame (0: unknown) */
+        const char *language;   /* static: "python" for an interpreter's frame
+                                 * (pc is then its frame's address), NULL native */
 };
 
 enum leakscan_region {

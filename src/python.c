@@ -1,0 +1,523 @@
+/* Python frames of CPython threads; see python.h.
+ *
+ * The interpreter is found by its exported _PyRuntime and its version by
+ * the exported Py_Version (3.11 and later), read from the module's file.
+ * The layouts of the interpreter's private structures come from a table,
+ * one row per minor version (offsets taken with offsetof from that
+ * version's own headers), and are checked against invariants of the live
+ * objects before any frame is believed: a code object's type must be named
+ * "code", its names' type "str".  A version without a row, or whose
+ * objects break an invariant, gets a note and no Python frame: never a
+ * wrong one.
+ *
+ * When to read: a thread's Python frames are not on its stack but in the
+ * interpreter's per-thread data stack on the heap, so the stack copy the
+ * capture made does not hold them.  They are read with process_vm_readv
+ * after the capture: in --at-exit mode while the process is held, so they
+ * are exact; in pid mode after the release, which is racy for a running
+ * thread (a frame may be pushed or popped under us, giving a stack from a
+ * moment later, or a broken chain that ends the walk) but exact for the
+ * threads that matter here: a thread blocked in a wait does not move, and
+ * its frames do not change while it waits.  Every pointer read is
+ * bounded, and a chain longer than MAX_FRAMES or looping ends the walk. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <gelf.h>
+
+#include "python.h"
+#include "util.h"
+
+#define MAX_FRAMES 1024
+#define MAX_THREADS 65536
+
+struct python_layout {
+        unsigned major, minor;
+        size_t runtime_interp_head;     /* _PyRuntimeState.interpreters.head */
+        size_t interp_next, interp_threads_head;
+        size_t tstate_next, tstate_native_tid, tstate_cframe;
+        size_t cframe_current;          /* _PyCFrame.current_frame */
+        size_t frame_code, frame_previous, frame_prev_instr, frame_is_entry, frame_owner;
+        size_t code_filename, code_qualname, code_linetable, code_firstlineno, code_adaptive;
+};
+
+/* CPython 3.11 (x86_64), offsetof from its Include/internal headers. */
+static const struct python_layout layouts[] = {
+        { .major = 3, .minor = 11,
+          .runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
+          .tstate_next = 8, .tstate_native_tid = 160, .tstate_cframe = 56,
+          .cframe_current = 8,
+          .frame_code = 32, .frame_previous = 48, .frame_prev_instr = 56, .frame_is_entry = 68, .frame_owner = 69,
+          .code_filename = 112, .code_qualname = 128, .code_linetable = 136, .code_firstlineno = 72,
+          .code_adaptive = 184 },
+};
+
+struct py_frame {
+        char *function, *file;
+        int line;
+        uint64_t address;       /* the _PyInterpreterFrame */
+        bool is_entry;          /* the first frame a _PyEval_EvalFrameDefault ran */
+};
+
+struct py_thread {
+        pid_t tid;
+        struct py_frame *frames;        /* innermost first */
+        size_t n;
+};
+
+struct code_info {
+        uint64_t address;
+        char *qualname, *filename;
+        uint8_t *linetable;
+        size_t linetable_len;
+        int firstlineno;
+};
+
+struct python_snapshot {
+        pid_t pid;
+        const struct python_layout *lay;
+        struct py_thread *threads;
+        size_t n_threads;
+        struct code_info *codes;        /* cache, by address */
+        size_t n_codes;
+};
+
+static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
+        ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        if (r < 0)
+                return -errno;
+        return (size_t) r == len ? 0 : -EFAULT;
+}
+
+static int read_ptr(pid_t pid, uint64_t addr, uint64_t *ret)
+{
+        return addr ? mem_read(pid, addr, ret, 8) : -EFAULT;
+}
+
+/* The name of obj's type ("code", "str"), in buf. */
+static int type_name(pid_t pid, uint64_t obj, char *buf, size_t size)
+{
+        uint64_t type, name;
+        int r = read_ptr(pid, obj + 8, &type);
+        if (r == 0)
+                r = read_ptr(pid, type + 24, &name);
+        if (r == 0)
+                r = mem_read(pid, name, buf, size - 1);
+        if (r < 0)
+                return r;
+        buf[size - 1] = '\0';
+        return 0;
+}
+
+/* A str object's text (3.11 compact ASCII or Latin-1, as UTF-8), new
+ * string, checked to be a str. */
+static int read_str(pid_t pid, uint64_t obj, char **ret)
+{
+        char tn[8];
+        int r = type_name(pid, obj, tn, sizeof tn);
+        if (r < 0)
+                return r;
+        if (!streq(tn, "str"))
+                return -EPROTO;
+        uint64_t length;
+        uint32_t state;
+        if ((r = mem_read(pid, obj + 16, &length, 8)) < 0 || (r = mem_read(pid, obj + 32, &state, 4)) < 0)
+                return r;
+        unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+        if (!compact || kind != 1 || length > 4096)
+                return asprintf(ret, "?") < 0 ? -ENOMEM : 0;
+        _cleanup_free_ unsigned char *raw = malloc(length + 1);
+        if (!raw)
+                return -ENOMEM;
+        if ((r = mem_read(pid, obj + (ascii ? 48 : 72), raw, length)) < 0)
+                return r;
+        char *out = malloc(length * 2 + 1), *o = out;
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < length; i++) {
+                unsigned c = raw[i];
+                if (c < 0x80) {
+                        *o++ = c < 0x20 ? '?' : (char) c;
+                } else {
+                        *o++ = (char) (0xc0 | (c >> 6));
+                        *o++ = (char) (0x80 | (c & 0x3f));
+                }
+        }
+        *o = '\0';
+        *ret = out;
+        return 0;
+}
+
+static void code_info_done(struct code_info *c)
+{
+        free(c->qualname);
+        free(c->filename);
+        free(c->linetable);
+}
+
+/* The code object at addr, read once per snapshot.  Returns 0 and *ret
+ * (owned by py), -EPROTO when it is not one, another negative errno. */
+static int code_at(struct python_snapshot *py, uint64_t addr, const struct code_info **ret)
+{
+        for (size_t i = 0; i < py->n_codes; i++)
+                if (py->codes[i].address == addr) {
+                        *ret = &py->codes[i];
+                        return 0;
+                }
+        const struct python_layout *lay = py->lay;
+        char tn[8];
+        int r = type_name(py->pid, addr, tn, sizeof tn);
+        if (r < 0)
+                return r;
+        if (!streq(tn, "code"))
+                return -EPROTO;
+        struct code_info c = { .address = addr };
+        uint64_t qualname, filename, linetable, len;
+        int32_t first;
+        if ((r = read_ptr(py->pid, addr + lay->code_qualname, &qualname)) < 0 ||
+            (r = read_ptr(py->pid, addr + lay->code_filename, &filename)) < 0 ||
+            (r = read_ptr(py->pid, addr + lay->code_linetable, &linetable)) < 0 ||
+            (r = mem_read(py->pid, addr + lay->code_firstlineno, &first, 4)) < 0 ||
+            (r = read_str(py->pid, qualname, &c.qualname)) < 0 ||
+            (r = read_str(py->pid, filename, &c.filename)) < 0)
+                goto fail;
+        c.firstlineno = first;
+        /* the line table, a bytes object: ob_size at 16, data at 32 */
+        if (mem_read(py->pid, linetable + 16, &len, 8) == 0 && len > 0 && len <= 1 << 20 &&
+            type_name(py->pid, linetable, tn, sizeof tn) == 0 && streq(tn, "bytes")) {
+                c.linetable = malloc(len);
+                if (!c.linetable) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                if (mem_read(py->pid, linetable + 32, c.linetable, len) == 0)
+                        c.linetable_len = len;
+        }
+        struct code_info *more = realloc(py->codes, (py->n_codes + 1) * sizeof *more);
+        if (!more) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        py->codes = more;
+        py->codes[py->n_codes] = c;
+        *ret = &py->codes[py->n_codes++];
+        return 0;
+fail:
+        code_info_done(&c);
+        return r;
+}
+
+static bool read_varint6(const struct code_info *c, size_t *at, unsigned *ret)
+{
+        unsigned v = 0;
+        for (unsigned shift = 0; shift < 30; shift += 6) {
+                if (*at >= c->linetable_len)
+                        return false;
+                unsigned b = c->linetable[(*at)++];
+                v |= (b & 63) << shift;
+                if (!(b & 64)) {
+                        *ret = v;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* The line of the instruction at byte offset addr, from the 3.11 location
+ * table (Objects/locations.md), or 0. */
+int python_linetable_line(const uint8_t *table, size_t len, int firstlineno, uint64_t addr)
+{
+        struct code_info c = { .linetable = (uint8_t *) table, .linetable_len = len };
+        int line = firstlineno;
+        uint64_t at_addr = 0;
+        size_t at = 0;
+        while (at < len) {
+                unsigned first = table[at++];
+                if (!(first & 0x80))
+                        return 0;
+                unsigned code = (first >> 3) & 15, units = (first & 7) + 1, v;
+                int delta = 0;
+                bool none = false;
+                switch (code) {
+                case 15:
+                        none = true;
+                        break;
+                case 14:        /* long form: line delta, end line, column, end column */
+                case 13:        /* no column */
+                        if (!read_varint6(&c, &at, &v))
+                                return 0;
+                        delta = (v & 1) ? -(int) (v >> 1) : (int) (v >> 1);
+                        for (int k = 0; code == 14 && k < 3; k++)
+                                if (!read_varint6(&c, &at, &v))
+                                        return 0;
+                        break;
+                case 10: case 11: case 12:      /* one-line forms: two column bytes */
+                        delta = (int) code - 10;
+                        at += 2;
+                        break;
+                default:        /* short forms: one column byte */
+                        at += 1;
+                        break;
+                }
+                line += delta;
+                uint64_t end = at_addr + units * 2;
+                if (addr < end)
+                        return none ? 0 : line;
+                at_addr = end;
+        }
+        return 0;
+}
+
+/* The frames of the thread state at ts, appended to t.  Returns 0 (a
+ * chain that breaks ends the walk), -EPROTO when an object is not what the
+ * layout says, or -ENOMEM. */
+static int walk_thread(struct python_snapshot *py, uint64_t ts, struct py_thread *t)
+{
+        const struct python_layout *lay = py->lay;
+        uint64_t cframe, frame;
+        if (read_ptr(py->pid, ts + lay->tstate_cframe, &cframe) < 0 ||
+            read_ptr(py->pid, cframe + lay->cframe_current, &frame) < 0)
+                return 0;
+        for (size_t depth = 0; frame && depth < MAX_FRAMES; depth++) {
+                uint64_t code, previous, prev_instr;
+                uint8_t flags[2];
+                if (read_ptr(py->pid, frame + lay->frame_code, &code) < 0 ||
+                    mem_read(py->pid, frame + lay->frame_previous, &previous, 8) < 0 ||
+                    mem_read(py->pid, frame + lay->frame_prev_instr, &prev_instr, 8) < 0 ||
+                    mem_read(py->pid, frame + lay->frame_is_entry, flags, 2) < 0)
+                        return 0;
+                const struct code_info *c;
+                int r = code_at(py, code, &c);
+                if (r == -ENOMEM || r == -EPROTO)
+                        return r;
+                if (r < 0)
+                        return 0;
+                uint64_t start = code + lay->code_adaptive;
+                int line = prev_instr >= start && prev_instr - start < (1u << 28) ?
+                        python_linetable_line(c->linetable, c->linetable_len, c->firstlineno, prev_instr - start) : 0;
+                struct py_frame f = { .line = line, .address = frame, .is_entry = flags[0] != 0 };
+                f.function = strdup(c->qualname);
+                f.file = strdup(c->filename);
+                struct py_frame *more = f.function && f.file ? realloc(t->frames, (t->n + 1) * sizeof *more) : NULL;
+                if (!more) {
+                        free(f.function);
+                        free(f.file);
+                        return -ENOMEM;
+                }
+                t->frames = more;
+                t->frames[t->n++] = f;
+                if (previous == frame)
+                        break;
+                frame = previous;
+        }
+        return 0;
+}
+
+void python_snapshot_free(struct python_snapshot *py)
+{
+        if (!py)
+                return;
+        for (size_t i = 0; i < py->n_threads; i++) {
+                for (size_t k = 0; k < py->threads[i].n; k++) {
+                        free(py->threads[i].frames[k].function);
+                        free(py->threads[i].frames[k].file);
+                }
+                free(py->threads[i].frames);
+        }
+        free(py->threads);
+        for (size_t i = 0; i < py->n_codes; i++)
+                code_info_done(&py->codes[i]);
+        free(py->codes);
+        free(py);
+}
+
+struct finder {
+        uint64_t runtime, version_addr;
+        Dwfl_Module *mod;
+};
+
+/* The interpreter: a module (the python executable, or libpython) that
+ * exports _PyRuntime. */
+static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+        (void) userdata;
+        (void) start;
+        struct finder *fd = arg;
+        const char *base = name ? strrchr(name, '/') : NULL;
+        base = base ? base + 1 : name;
+        if (!base || (!startswith(base, "python") && !startswith(base, "libpython")))
+                return DWARF_CB_OK;
+        int n = dwfl_module_getsymtab(mod);
+        uint64_t runtime = 0, version = 0;
+        for (int i = 1; i < n; i++) {
+                GElf_Sym sym;
+                GElf_Addr addr;
+                const char *s = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+                if (!s || sym.st_shndx == SHN_UNDEF)
+                        continue;
+                if (streq(s, "_PyRuntime"))
+                        runtime = addr;
+                else if (streq(s, "Py_Version"))
+                        version = addr;
+        }
+        if (!runtime)
+                return DWARF_CB_OK;
+        fd->runtime = runtime;
+        fd->version_addr = version;
+        fd->mod = mod;
+        return DWARF_CB_ABORT;
+}
+
+int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, const char **ret_note)
+{
+        *ret = NULL;
+        *ret_note = NULL;
+        struct finder fd = {0};
+        if (!mods->dwfl)
+                return 0;
+        (void) dwfl_getmodules(mods->dwfl, find_runtime, &fd, 0);
+        if (!fd.runtime)
+                return 0;
+        uint64_t version = 0;
+        if (!fd.version_addr || !modules_read_file_word(mods, fd.version_addr, &version)) {
+                *ret_note = "CPython before 3.11 (no Py_Version): its Python frames are not read";
+                return 0;
+        }
+        unsigned major = (unsigned) (version >> 24) & 0xff, minor = (unsigned) (version >> 16) & 0xff;
+        const struct python_layout *lay = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(layouts); i++)
+                if (layouts[i].major == major && layouts[i].minor == minor)
+                        lay = &layouts[i];
+        if (!lay) {
+                *ret_note = "a CPython version whose layout leakscan does not know (it reads 3.11): "
+                            "its Python frames are not read";
+                return 0;
+        }
+        struct python_snapshot *py = calloc(1, sizeof *py);
+        if (!py)
+                return -ENOMEM;
+        py->pid = mods->pid;
+        py->lay = lay;
+        int r = 0;
+        uint64_t interp;
+        if (read_ptr(py->pid, fd.runtime + lay->runtime_interp_head, &interp) < 0)
+                interp = 0;     /* not initialised yet, or finalised */
+        for (size_t ni = 0; interp && ni < 64 && r == 0; ni++) {
+                uint64_t ts;
+                if (read_ptr(py->pid, interp + lay->interp_threads_head, &ts) < 0)
+                        ts = 0;
+                for (size_t nt = 0; ts && nt < MAX_THREADS && r == 0; nt++) {
+                        uint64_t tid = 0;
+                        struct py_thread *more = realloc(py->threads, (py->n_threads + 1) * sizeof *more);
+                        if (!more) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        py->threads = more;
+                        struct py_thread *t = &py->threads[py->n_threads++];
+                        *t = (struct py_thread) {0};
+                        if (mem_read(py->pid, ts + lay->tstate_native_tid, &tid, 8) == 0)
+                                t->tid = (pid_t) tid;
+                        r = walk_thread(py, ts, t);
+                        if (read_ptr(py->pid, ts + lay->tstate_next, &ts) < 0)
+                                ts = 0;
+                }
+                if (read_ptr(py->pid, interp + lay->interp_next, &interp) < 0)
+                        interp = 0;
+        }
+        if (r == -EPROTO) {
+                python_snapshot_free(py);
+                *ret_note = "CPython's objects do not match the layout of its version: its Python frames are not read";
+                return 0;
+        }
+        if (r < 0) {
+                python_snapshot_free(py);
+                return r;
+        }
+        *ret = py;
+        return 0;
+}
+
+static bool is_eval_frame(const struct leakscan_frame *f)
+{
+        return f->function && !f->language && streq(f->function, "_PyEval_EvalFrameDefault");
+}
+
+/* Whether a Python file is the library's (the standard library, installed
+ * packages, frozen modules) rather than the user's. */
+static bool python_file_is_system(const char *file)
+{
+        return startswith(file, "<frozen ") || strstr(file, "/lib/python3") || strstr(file, "/lib64/python3");
+}
+
+bool python_in_eval(const struct leakscan_frame *frames, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (is_eval_frame(&frames[i]))
+                        return true;
+        return false;
+}
+
+int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n)
+{
+        const struct py_thread *t = NULL;
+        for (size_t i = 0; py && i < py->n_threads && !t; i++)
+                if (py->threads[i].tid == tid && py->threads[i].n)
+                        t = &py->threads[i];
+        if (!t)
+                return 0;
+        size_t evals = 0;
+        for (size_t i = 0; i < *n; i++)
+                evals += is_eval_frame(&(*frames)[i]);
+        if (evals == 0)
+                return 0;
+        struct leakscan_frame *out = calloc(*n + t->n, sizeof *out);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0, p = 0;
+        for (size_t i = 0; i < *n; i++) {
+                struct leakscan_frame *nf = &(*frames)[i];
+                if (is_eval_frame(nf)) {
+                        /* the Python frames this eval loop runs: up to and
+                         * including the one it was entered with */
+                        while (p < t->n) {
+                                const struct py_frame *pf = &t->frames[p++];
+                                struct leakscan_frame f = {
+                                        .pc = pf->address, .line = pf->line, .language = "python",
+                                        .function = strdup(pf->function), .file = strdup(pf->file),
+                                        .sp = nf->sp,
+                                };
+                                f.system = python_file_is_system(pf->file);
+                                if (!f.function || !f.file) {
+                                        free(f.function);
+                                        free(f.file);
+                                        for (size_t k = 0; k < o; k++)
+                                                if (out[k].language) {
+                                                        free(out[k].function);
+                                                        free(out[k].file);
+                                                }
+                                        free(out);
+                                        return -ENOMEM;
+                                }
+                                out[o++] = f;
+                                if (pf->is_entry)
+                                        break;
+                        }
+                }
+                /* the interpreter's own frames are not the user's */
+                if (nf->module) {
+                        const char *base = strrchr(nf->module, '/') ? strrchr(nf->module, '/') + 1 : nf->module;
+                        if (startswith(base, "python3") || startswith(base, "libpython3"))
+                                nf->system = true;
+                }
+                out[o++] = *nf;
+        }
+        free(*frames);
+        *frames = out;
+        *n = o;
+        return 0;
+}

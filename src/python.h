@@ -1,0 +1,46 @@
+/* Python frames of CPython threads, read from outside, merged with the
+ * native frames of the same thread (as py-spy and pystack do).
+ *
+ * Takes the target's modules (to find the interpreter: the module that
+ * exports _PyRuntime, and its Py_Version) and reads the interpreter's
+ * thread states and frames from the target's memory; gives, per thread, the
+ * Python frames that run inside each _PyEval_EvalFrameDefault native frame. */
+#ifndef LEAKSCAN_PYTHON_H
+#define LEAKSCAN_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "leakscan/leakscan.h"
+#include "modules.h"
+
+struct python_snapshot;
+
+/* Reads every Python thread's frames of the process behind mods.  Returns
+ * 0 and *ret (NULL when the process runs no CPython; free with
+ * python_snapshot_free), with *ret_note set (static text) when it does but
+ * its frames cannot be read (a version whose layout is not known); or
+ * -ENOMEM.  Memory is read through process_vm_readv at the time of the
+ * call: the caller decides when (see python.c). */
+int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, const char **ret_note);
+void python_snapshot_free(struct python_snapshot *py);
+
+/* Inserts the Python frames of thread tid into its native frames
+ * (innermost first, symbolized): each run of Python frames goes before the
+ * _PyEval_EvalFrameDefault frame that runs it, and the interpreter's own
+ * native frames become system frames.  Returns 0 (also when tid runs no
+ * Python) or -ENOMEM. */
+int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n);
+
+/* Whether frames hold an eval loop of CPython's (where Python frames
+ * would go). */
+bool python_in_eval(const struct leakscan_frame *frames, size_t n);
+
+/* The line of the instruction at byte offset addr of a code object, from
+ * its CPython 3.11 location table (co_linetable) and co_firstlineno, or 0
+ * when the table says none or is malformed. */
+int python_linetable_line(const uint8_t *table, size_t len, int firstlineno, uint64_t addr);
+
+#endif

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""CPython's threads with their Python frames: a worker waiting on a
+threading.Event nobody sets (test-targets/python/event_worker.py), seen
+with -p, has wait_for_job at its line on top of the stack, marked
+"language": "python" in JSON and [python] in text, merged with the native
+frames at _PyEval_EvalFrameDefault; the standard library's frames
+(Event.wait) are system frames; the Event is reachable from the main
+thread, so the worker is idle, not leaked.
+Usage: test_python.py LEAKSCAN SOURCE_DIR [PYTHON...]"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, validate_leakscan_json  # noqa: E402
+
+check = Checks()
+
+
+def snapshot(leakscan, python, script, *args):
+    """(status, output) of leakscan -p on script once it is ready."""
+    p = subprocess.Popen([python, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        check(line == "ready\n", f"{python}: the worker waits ({line!r})")
+        r = subprocess.run([leakscan, "-p", str(p.pid)] + list(args), capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)
+
+
+def main():
+    leakscan, srcdir = sys.argv[1:3]
+    pythons = [x for x in sys.argv[3:] if shutil.which(x)] or [x for x in ["/usr/bin/python3.11"] if os.path.exists(x)]
+    if not pythons:
+        print("note: no CPython 3.11 here (scripts/setup.sh installs python3.11): skipped")
+        return 77
+    script = os.path.join(srcdir, "python", "event_worker.py")
+    line = next(n for n, text in enumerate(open(script), 1) if "@event-wait" in text)
+    for python in pythons:
+        code, out = snapshot(leakscan, python, script, "--idle", "--format=json")
+        doc = json.loads(out)
+        validate_leakscan_json(doc)
+        threads = doc["processes"][0]["threads"]
+        worker = [t for t in threads if any(f["function"] == "wait_for_job" for f in t["frames"])]
+        check(len(worker) == 1, f"{python}: one thread runs wait_for_job ({len(worker)})")
+        if not worker:
+            continue
+        t = worker[0]
+        top = t["frames"][t["top_frame"]] if t["top_frame"] is not None else {}
+        check(top.get("function") == "wait_for_job" and top.get("language") == "python" and
+              os.path.basename(top.get("file") or "") == "event_worker.py" and top.get("line") == line,
+              f"{python}: wait_for_job at event_worker.py:{line}, a Python frame, is on top ({top})")
+        names = [(f["function"], f.get("language")) for f in t["frames"]]
+        evals = [i for i, f in enumerate(t["frames"]) if f["function"] == "_PyEval_EvalFrameDefault"]
+        check(("Event.wait", "python") in names and evals and
+              names.index(("wait_for_job", "python")) < evals[0] < names.index(("Thread.run", "python")),
+              f"{python}: the Python frames sit between the native ones, at the eval loop ({names})")
+        check(all(f["system"] for f in t["frames"] if f["function"] in ("Event.wait", "Condition.wait")),
+              f"{python}: threading's frames are the library's")
+        check(not t["leaked"] and t["verdict"] == "idle",
+              f"{python}: the Event is reachable from the main thread: idle, not leaked ({t['verdict']})")
+        code, out = snapshot(leakscan, python, script, "--idle", "--min-blocked=0")
+        check(re.search(rf"^    #\d+ +0x[0-9a-f]+ wait_for_job \(\S*event_worker\.py:{line}\) \[python\]$", out, re.M) and
+              re.search(r'^Thread \d+ "[^"]*" in state \S+, [^\n]*with wait_for_job on top of the stack:$', out, re.M),
+              f"{python}: text shows wait_for_job (event_worker.py:{line}) [python] and names it in the headline "
+              f"({out[:1500]})")
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
