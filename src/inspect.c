@@ -430,6 +430,12 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->verdict = cr.verdict;
                 lt->has_wait_address = cr.has_wait_address;
                 lt->wait_address = cr.wait_address;
+                /* CPython's lock: whoever holds it hands it on within its
+                 * switch interval; a wait of its own, timed, never a leak */
+                if (cr.has_wait_address && python_waits_for_gil(py, cr.wait_address)) {
+                        lt->state = LEAKSCAN_STATE_GIL;
+                        lt->verdict = LEAKSCAN_VERDICT_TIMED;
+                }
                 lt->has_futex_value = t->has_futex_word;
                 lt->futex_value = t->futex_word;
                 int fd_arg = capture_syscall_fd_arg(lt->syscall_nr);

@@ -30,6 +30,7 @@ static const char *const state_names[_LEAKSCAN_STATE_MAX] = {
         [LEAKSCAN_STATE_SYSCALL] = "syscall",
         [LEAKSCAN_STATE_UNKNOWN] = "unknown",
         [LEAKSCAN_STATE_KERNEL_WORKER] = "kernel-worker",
+        [LEAKSCAN_STATE_GIL] = "gil",
 };
 
 static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {

@@ -41,6 +41,7 @@ struct python_layout {
         size_t cframe_current;          /* _PyCFrame.current_frame */
         size_t frame_code, frame_previous, frame_prev_instr, frame_is_entry, frame_owner;
         size_t code_filename, code_qualname, code_linetable, code_firstlineno, code_adaptive;
+        size_t runtime_gil, gil_size;   /* _PyRuntimeState.ceval.gil, sizeof struct _gil_runtime_state */
 };
 
 /* CPython 3.11 (x86_64), offsetof from its Include/internal headers. */
@@ -51,7 +52,7 @@ static const struct python_layout layouts[] = {
           .cframe_current = 8,
           .frame_code = 32, .frame_previous = 48, .frame_prev_instr = 56, .frame_is_entry = 68, .frame_owner = 69,
           .code_filename = 112, .code_qualname = 128, .code_linetable = 136, .code_firstlineno = 72,
-          .code_adaptive = 184 },
+          .code_adaptive = 184, .runtime_gil = 360, .gil_size = 208 },
 };
 
 struct py_frame {
@@ -80,6 +81,7 @@ struct python_snapshot {
         const struct python_layout *lay;
         struct py_thread *threads;
         size_t n_threads;
+        uint64_t runtime;               /* _PyRuntime */
         struct code_info *codes;        /* cache, by address */
         size_t n_codes;
 };
@@ -402,6 +404,7 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
                 return -ENOMEM;
         py->pid = mods->pid;
         py->lay = lay;
+        py->runtime = fd.runtime;
         int r = 0;
         uint64_t interp;
         if (read_ptr(py->pid, fd.runtime + lay->runtime_interp_head, &interp) < 0)
@@ -452,6 +455,13 @@ static bool is_eval_frame(const struct leakscan_frame *f)
 static bool python_file_is_system(const char *file)
 {
         return startswith(file, "<frozen ") || strstr(file, "/lib/python3") || strstr(file, "/lib64/python3");
+}
+
+bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address)
+{
+        /* the lock's mutex and condition variables sit in _PyRuntime */
+        return py && address >= py->runtime + py->lay->runtime_gil &&
+               address < py->runtime + py->lay->runtime_gil + py->lay->gil_size;
 }
 
 bool python_in_eval(const struct leakscan_frame *frames, size_t n)

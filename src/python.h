@@ -34,6 +34,9 @@ void python_snapshot_free(struct python_snapshot *py);
  * Python) or -ENOMEM. */
 int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n);
 
+/* Whether a wait on address (a futex word) is a wait for the GIL. */
+bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address);
+
 /* Whether frames hold an eval loop of CPython's (where Python frames
  * would go). */
 bool python_in_eval(const struct leakscan_frame *frames, size_t n);

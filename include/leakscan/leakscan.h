@@ -64,6 +64,8 @@ enum leakscan_state {
         LEAKSCAN_STATE_UNKNOWN,
         LEAKSCAN_STATE_KERNEL_WORKER,   /* a kernel thread inside the process (io_uring's
                                          * iou-wrk-*, iou-sqp-*): no user stack, never a leak */
+        LEAKSCAN_STATE_GIL,             /* CPython: waits for the interpreter lock, which
+                                         * whoever runs Python hands on */
         _LEAKSCAN_STATE_MAX,
 };
 

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targetlib import Checks, validate_leakscan_json  # noqa: E402
@@ -69,7 +70,30 @@ def main():
               re.search(r'^Thread \d+ "[^"]*" in state \S+, [^\n]*with wait_for_job on top of the stack:$', out, re.M),
               f"{python}: text shows wait_for_job (event_worker.py:{line}) [python] and names it in the headline "
               f"({out[:1500]})")
+        gil(leakscan, python, os.path.join(srcdir, "python", "gil_holder.py"))
     return check.finish()
+
+
+def gil(leakscan, python, script):
+    """A thread that wants the GIL while the main thread keeps it in
+    pause(): state gil, timed, not leaked."""
+    p = subprocess.Popen([python, script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        check(p.stdout.readline() == "ready\n", f"{python}: the GIL holder starts")
+        # the main thread in pause() (syscall 34) holds the GIL from then on
+        while not open(f"/proc/{p.pid}/syscall").read().startswith("34 "):
+            if p.poll() is not None:
+                break
+            time.sleep(0.01)
+        r = subprocess.run([leakscan, "-p", str(p.pid), "--format=json"], capture_output=True, text=True, timeout=120)
+        threads = json.loads(r.stdout)["processes"][0]["threads"]
+        waiter = [t for t in threads if not t["main"]]
+        check(len(waiter) == 1 and waiter[0]["state"] == "gil" and waiter[0]["verdict"] == "timed" and
+              not waiter[0]["leaked"], f"{python}: the thread that wants the GIL is in state gil, timed, not leaked "
+              f"({[(t['state'], t['verdict'], t['leaked']) for t in waiter]})")
+    finally:
+        p.kill()
+        p.wait()
 
 
 if __name__ == "__main__":
