@@ -446,6 +446,8 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
         }
         r = analyse_process(cap, mods, p);
+        for (size_t i = 0; r == 0 && py && i < p->n_threads; i++)
+                r = python_describe_wait(&p->threads[i]);
         blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);

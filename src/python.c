@@ -464,6 +464,54 @@ bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address)
                address < py->runtime + py->lay->runtime_gil + py->lay->gil_size;
 }
 
+/* Python's waits, by the library function that makes them. */
+static const struct {
+        const char *file;       /* the library file's name */
+        const char *function;   /* qualified name */
+        const char *kind;       /* what a Python user calls it */
+} python_waits[] = {
+        { "threading.py", "Event.wait", "threading.Event" },
+        { "threading.py", "Condition.wait", "threading.Condition" },
+        { "threading.py", "Condition.wait_for", "threading.Condition" },
+        { "threading.py", "Semaphore.acquire", "threading.Semaphore" },
+        { "threading.py", "Barrier.wait", "threading.Barrier" },
+        { "threading.py", "Thread.join", "threading.Thread.join" },
+        { "queue.py", "Queue.get", "queue.Queue.get" },
+        { "queue.py", "Queue.put", "queue.Queue.put" },
+        { "_base.py", "Future.result", "concurrent.futures.Future" },
+};
+
+int python_describe_wait(struct leakscan_thread *t)
+{
+        if (!t->has_object)
+                return 0;
+        /* the library frames right above the innermost Python frames, and
+         * the first user frame that called them */
+        const char *kind = NULL;
+        size_t i = 0;
+        while (i < t->n_frames && !t->frames[i].language)
+                i++;
+        for (; i < t->n_frames && t->frames[i].language && t->frames[i].system; i++) {
+                const struct leakscan_frame *f = &t->frames[i];
+                const char *base = f->file && strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
+                for (size_t k = 0; base && f->function && k < ARRAY_SIZE(python_waits); k++)
+                        if (streq(base, python_waits[k].file) && streq(f->function, python_waits[k].function))
+                                kind = python_waits[k].kind;
+        }
+        if (!kind || i >= t->n_frames || !t->frames[i].language || !t->frames[i].file)
+                return 0;
+        char *file = strdup(t->frames[i].file);
+        if (!file)
+                return -ENOMEM;
+        free(t->object.symbol);
+        free(t->object.file);
+        t->object.symbol = NULL;
+        t->object.kind = kind;
+        t->object.file = file;
+        t->object.line = t->frames[i].line;
+        return 0;
+}
+
 bool python_in_eval(const struct leakscan_frame *frames, size_t n)
 {
         for (size_t i = 0; i < n; i++)

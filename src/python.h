@@ -37,6 +37,12 @@ int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_fr
 /* Whether a wait on address (a futex word) is a wait for the GIL. */
 bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address);
 
+/* Names the wait of thread t (analysed, with its Python frames merged)
+ * as its Python caller sees it: a thread in threading.Event.wait waits
+ * for "threading.Event" at the line of the user's code that called it.
+ * Returns 0 (named or left as it was) or -ENOMEM. */
+int python_describe_wait(struct leakscan_thread *t);
+
 /* Whether frames hold an eval loop of CPython's (where Python frames
  * would go). */
 bool python_in_eval(const struct leakscan_frame *frames, size_t n);

@@ -63,9 +63,14 @@ def main():
               f"{python}: the Python frames sit between the native ones, at the eval loop ({names})")
         check(all(f["system"] for f in t["frames"] if f["function"] in ("Event.wait", "Condition.wait")),
               f"{python}: threading's frames are the library's")
+        obj = t["wait"]["object"] if t.get("wait") else None
+        check(obj and obj["kind"] == "threading.Event" and os.path.basename(obj["file"] or "") == "event_worker.py" and
+              obj["line"] == line, f"{python}: the wait is named threading.Event, at the user's line ({obj})")
         check(not t["leaked"] and t["verdict"] == "idle",
               f"{python}: the Event is reachable from the main thread: idle, not leaked ({t['verdict']})")
         code, out = snapshot(leakscan, python, script, "--idle", "--min-blocked=0")
+        check(re.search(rf"^    waits for threading\.Event at 0x[0-9a-f]+ \(\S*event_worker\.py:{line}\)", out, re.M),
+              f"{python}: text: waits for threading.Event (event_worker.py:{line})")
         check(re.search(rf"^    #\d+ +0x[0-9a-f]+ wait_for_job \(\S*event_worker\.py:{line}\) \[python\]$", out, re.M) and
               re.search(r'^Thread \d+ "[^"]*" in state \S+, [^\n]*with wait_for_job on top of the stack:$', out, re.M),
               f"{python}: text shows wait_for_job (event_worker.py:{line}) [python] and names it in the headline "
