@@ -566,10 +566,12 @@ int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_fr
                                         break;
                         }
                 }
-                /* the interpreter's own frames are not the user's */
+                /* the interpreter's own frames, and its standard library's
+                 * extension modules', are not the user's */
                 if (nf->module) {
                         const char *base = strrchr(nf->module, '/') ? strrchr(nf->module, '/') + 1 : nf->module;
-                        if (startswith(base, "python3") || startswith(base, "libpython3"))
+                        if (startswith(base, "python3") || startswith(base, "libpython3") ||
+                            (strstr(nf->module, "/lib-dynload/") && strstr(nf->module, "/python3")))
                                 nf->system = true;
                 }
                 out[o++] = *nf;

@@ -76,7 +76,49 @@ def main():
               f"{python}: text shows wait_for_job (event_worker.py:{line}) [python] and names it in the headline "
               f"({out[:1500]})")
         gil(leakscan, python, os.path.join(srcdir, "python", "gil_holder.py"))
+        executor(leakscan, python, os.path.join(srcdir, "python", "executor.py"))
+        manager(leakscan, python, os.path.join(srcdir, "python", "manager.py"))
     return check.finish()
+
+
+def executor(leakscan, python, script):
+    """A ThreadPoolExecutor's idle worker is the library's (ignored by the
+    default python-executor rule, also with --idle); workers blocked in
+    calls the user submitted are not."""
+    def threads(mode):
+        p = subprocess.Popen([python, script, mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            check(p.stdout.readline() == "ready\n", f"{python}: the executor is {mode}")
+            r = subprocess.run([leakscan, "-p", str(p.pid), "--idle", "--min-blocked=0", "--format=json"],
+                               capture_output=True, text=True, timeout=120)
+            doc = json.loads(r.stdout)
+            validate_leakscan_json(doc)
+            return [t for t in doc["processes"][0]["threads"] if not t["main"]]
+        finally:
+            p.stdin.close()
+            p.wait(timeout=60)
+
+    idle = threads("idle")
+    check(len(idle) == 1 and not idle[0]["leaked"] and (idle[0]["ignored_by"] or "").startswith("runtime:python-executor"),
+          f"{python}: the idle worker is ignored by runtime:python-executor ({[t['ignored_by'] for t in idle]})")
+    busy = threads("busy")
+    check(len(busy) == 2 and all(t["leaked"] and not t["ignored_by"] for t in busy),
+          f"{python}: workers blocked in the user's calls are reported "
+          f"({[(t['leaked'], t['ignored_by']) for t in busy]})")
+
+
+def manager(leakscan, python, script):
+    """--at-exit --follow-forks over a multiprocessing Manager: its server
+    process's accept loop and connection handlers, idle in the library,
+    are ignored by the default python-manager rule; nothing leaks."""
+    r = subprocess.run([leakscan, "--at-exit", "--follow-forks", "--show-ignored", "--format=json", "--",
+                        python, script], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    doc = json.loads(r.stderr)
+    validate_leakscan_json(doc)
+    ignored = [t["ignored_by"] for p in doc["processes"] for t in p["threads"] if t["ignored_by"]]
+    check(r.returncode == 0 and r.stdout == "42\n" and doc["summary"]["leaked"] == 0 and
+          any(x.startswith("runtime:python-manager") for x in ignored),
+          f"{python}: a Manager's server threads are the library's: nothing leaks ({r.returncode}, {ignored})")
 
 
 def gil(leakscan, python, script):
