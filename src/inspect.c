@@ -386,6 +386,9 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->tls = arch_regs_tls(&t->regs);
                         r = unwind_and_symbolize(unwinder, ustate, sym, t, opts->max_frames,
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
+                        if (r == 0 && py && python_in_eval(lt->frames, lt->n_frames))
+                                r = python_recover_thread(py, mods->maps, mods->n_maps, lt->tid, t->stack,
+                                                          t->stack_len);
                         if (r == 0)
                                 r = python_merge(py, lt->tid, &lt->frames, &lt->n_frames);
                         if (py_note && !lt->unwind_note && python_in_eval(lt->frames, lt->n_frames))

@@ -19,7 +19,12 @@
  * moment later, or a broken chain that ends the walk) but exact for the
  * threads that matter here: a thread blocked in a wait does not move, and
  * its frames do not change while it waits.  Every pointer read is
- * bounded, and a chain longer than MAX_FRAMES or looping ends the walk. */
+ * bounded, and a chain longer than MAX_FRAMES or looping ends the walk.
+ *
+ * At exit (Py_FinalizeEx has run) the interpreter lists no thread and the
+ * daemon threads' states are freed, but not their data stacks, and a
+ * thread blocked in a call still points at its state from its stack:
+ * python_recover_thread finds it there, by the TID the state keeps. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +450,59 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
         return 0;
 }
 
+int python_recover_thread(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, pid_t tid,
+                          const uint8_t *stack, size_t stack_len)
+{
+        if (!py || !stack)
+                return 0;
+        for (size_t i = 0; i < py->n_threads; i++)
+                if (py->threads[i].tid == tid)
+                        return 0;
+        const struct python_layout *lay = py->lay;
+        /* distinct words of the stack that point into the heap */
+        size_t tried = 0;
+        for (size_t off = 0; off + 8 <= stack_len && tried < 4096; off += 8) {
+                uint64_t cand;
+                memcpy(&cand, stack + off, 8);
+                if (cand & 7)
+                        continue;
+                const struct map_entry *m = map_entries_find(maps, n_maps, cand);
+                if (!m || m->perms[0] != 'r' || m->perms[1] != 'w' || (m->path && *m->path && !streq(m->path, "[heap]")))
+                        continue;
+                bool seen = false;
+                for (size_t back = 8; back <= off && back <= 512 && !seen; back += 8) {
+                        uint64_t earlier;
+                        memcpy(&earlier, stack + off - back, 8);
+                        seen = earlier == cand;
+                }
+                if (seen)
+                        continue;
+                tried++;
+                uint64_t native_tid;
+                if (mem_read(py->pid, cand + lay->tstate_native_tid, &native_tid, 8) < 0 || native_tid != (uint64_t) tid)
+                        continue;
+                struct py_thread t = { .tid = tid };
+                int r = walk_thread(py, cand, &t);
+                if (r == 0 && t.n) {
+                        struct py_thread *more = realloc(py->threads, (py->n_threads + 1) * sizeof *more);
+                        if (more) {
+                                py->threads = more;
+                                py->threads[py->n_threads++] = t;
+                                return 0;
+                        }
+                        r = -ENOMEM;
+                }
+                for (size_t k = 0; k < t.n; k++) {
+                        free(t.frames[k].function);
+                        free(t.frames[k].file);
+                }
+                free(t.frames);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return 0;
+}
+
 static bool is_eval_frame(const struct leakscan_frame *f)
 {
         return f->function && !f->language && streq(f->function, "_PyEval_EvalFrameDefault");
@@ -520,18 +578,32 @@ bool python_in_eval(const struct leakscan_frame *frames, size_t n)
         return false;
 }
 
+/* The interpreter's own frames, and its standard library's extension
+ * modules', are not the user's. */
+static void mark_interpreter(struct leakscan_frame *nf)
+{
+        if (!nf->module || nf->language)
+                return;
+        const char *base = strrchr(nf->module, '/') ? strrchr(nf->module, '/') + 1 : nf->module;
+        if (startswith(base, "python3") || startswith(base, "libpython3") ||
+            (strstr(nf->module, "/lib-dynload/") && strstr(nf->module, "/python3")))
+                nf->system = true;
+}
+
 int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n)
 {
+        size_t evals = 0;
+        for (size_t i = 0; i < *n; i++)
+                evals += is_eval_frame(&(*frames)[i]);
+        if (evals == 0)
+                return 0;
+        for (size_t i = 0; i < *n; i++)
+                mark_interpreter(&(*frames)[i]);
         const struct py_thread *t = NULL;
         for (size_t i = 0; py && i < py->n_threads && !t; i++)
                 if (py->threads[i].tid == tid && py->threads[i].n)
                         t = &py->threads[i];
         if (!t)
-                return 0;
-        size_t evals = 0;
-        for (size_t i = 0; i < *n; i++)
-                evals += is_eval_frame(&(*frames)[i]);
-        if (evals == 0)
                 return 0;
         struct leakscan_frame *out = calloc(*n + t->n, sizeof *out);
         if (!out)
@@ -565,14 +637,6 @@ int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_fr
                                 if (pf->is_entry)
                                         break;
                         }
-                }
-                /* the interpreter's own frames, and its standard library's
-                 * extension modules', are not the user's */
-                if (nf->module) {
-                        const char *base = strrchr(nf->module, '/') ? strrchr(nf->module, '/') + 1 : nf->module;
-                        if (startswith(base, "python3") || startswith(base, "libpython3") ||
-                            (strstr(nf->module, "/lib-dynload/") && strstr(nf->module, "/python3")))
-                                nf->system = true;
                 }
                 out[o++] = *nf;
         }

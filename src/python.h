@@ -15,6 +15,7 @@
 
 #include "leakscan/leakscan.h"
 #include "modules.h"
+#include "procfs.h"
 
 struct python_snapshot;
 
@@ -29,10 +30,19 @@ void python_snapshot_free(struct python_snapshot *py);
 
 /* Inserts the Python frames of thread tid into its native frames
  * (innermost first, symbolized): each run of Python frames goes before the
- * _PyEval_EvalFrameDefault frame that runs it, and the interpreter's own
- * native frames become system frames.  Returns 0 (also when tid runs no
+ * _PyEval_EvalFrameDefault frame that runs it, and (with or without Python
+ * frames) the interpreter's own native frames become system frames.  Returns 0 (also when tid runs no
  * Python) or -ENOMEM. */
 int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n);
+
+/* At exit CPython has finalised: the interpreter no longer lists its
+ * threads and their states are freed, but a thread blocked in a call still
+ * has its frames, and its state's memory (freed, not yet reused) on its
+ * stack.  Finds it there for thread tid not in py: a pointer in the stack
+ * copy whose thread state names tid as its native thread id, then its frame
+ * chain, checked like any other.  Returns 0 (found or not) or -ENOMEM. */
+int python_recover_thread(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, pid_t tid,
+                          const uint8_t *stack, size_t stack_len);
 
 /* Whether a wait on address (a futex word) is a wait for the GIL. */
 bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address);

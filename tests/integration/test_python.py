@@ -75,10 +75,27 @@ def main():
               re.search(r'^Thread \d+ "[^"]*" in state \S+, [^\n]*with wait_for_job on top of the stack:$', out, re.M),
               f"{python}: text shows wait_for_job (event_worker.py:{line}) [python] and names it in the headline "
               f"({out[:1500]})")
+        at_exit(leakscan, python, script, line)
         gil(leakscan, python, os.path.join(srcdir, "python", "gil_holder.py"))
         executor(leakscan, python, os.path.join(srcdir, "python", "executor.py"))
         manager(leakscan, python, os.path.join(srcdir, "python", "manager.py"))
     return check.finish()
+
+
+def at_exit(leakscan, python, script, line):
+    """At exit CPython has finalised (its thread states freed): the worker,
+    still waiting, is found from its own stack and reported with
+    wait_for_job on top."""
+    r = subprocess.run([leakscan, "--at-exit", "--format=json", "--", python, script], capture_output=True, text=True,
+                       timeout=300, stdin=subprocess.DEVNULL)
+    doc = json.loads(r.stderr)
+    validate_leakscan_json(doc)
+    leaked = [t for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    tops = [t["frames"][t["top_frame"]] if t["top_frame"] is not None else {} for t in leaked]
+    check(r.returncode == 1 and len(leaked) == 1 and tops[0].get("function") == "wait_for_job" and
+          tops[0].get("language") == "python" and tops[0].get("line") == line,
+          f"{python}: at exit the worker is leaked with wait_for_job (event_worker.py:{line}) on top "
+          f"({r.returncode}, {[(x.get('function'), x.get('line')) for x in tops]})")
 
 
 def executor(leakscan, python, script):
