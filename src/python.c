@@ -42,7 +42,7 @@ struct python_layout {
         unsigned major, minor;
         size_t runtime_interp_head;     /* _PyRuntimeState.interpreters.head */
         size_t interp_next, interp_threads_head;
-        size_t tstate_next, tstate_native_tid, tstate_cframe;
+        size_t tstate_next, tstate_native_tid, tstate_cframe, tstate_ident;
         size_t cframe_current;          /* _PyCFrame.current_frame */
         size_t frame_code, frame_previous, frame_prev_instr, frame_is_entry, frame_owner;
         size_t code_filename, code_qualname, code_linetable, code_firstlineno, code_adaptive;
@@ -53,7 +53,7 @@ struct python_layout {
 static const struct python_layout layouts[] = {
         { .major = 3, .minor = 11,
           .runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
-          .tstate_next = 8, .tstate_native_tid = 160, .tstate_cframe = 56,
+          .tstate_next = 8, .tstate_native_tid = 160, .tstate_cframe = 56, .tstate_ident = 152,
           .cframe_current = 8,
           .frame_code = 32, .frame_previous = 48, .frame_prev_instr = 56, .frame_is_entry = 68, .frame_owner = 69,
           .code_filename = 112, .code_qualname = 128, .code_linetable = 136, .code_firstlineno = 72,
@@ -69,6 +69,7 @@ struct py_frame {
 
 struct py_thread {
         pid_t tid;
+        uint64_t ident;         /* threading.get_ident(): pthread_self() */
         struct py_frame *frames;        /* innermost first */
         size_t n;
 };
@@ -430,6 +431,7 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
                         *t = (struct py_thread) {0};
                         if (mem_read(py->pid, ts + lay->tstate_native_tid, &tid, 8) == 0)
                                 t->tid = (pid_t) tid;
+                        (void) mem_read(py->pid, ts + lay->tstate_ident, &t->ident, 8);
                         r = walk_thread(py, ts, t);
                         if (read_ptr(py->pid, ts + lay->tstate_next, &ts) < 0)
                                 ts = 0;
@@ -503,6 +505,32 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
         return 0;
 }
 
+/* threading.RLock (CPython's _thread.RLock): PyObject_HEAD, then the lock
+ * (a PyThread_type_lock: a pointer to a sem_t), the owner's thread ident
+ * and the count; stable across 3.x. */
+#define RLOCK_LOCK 16
+#define RLOCK_OWNER 24
+
+pid_t python_rlock_owner(const struct python_snapshot *py, uint64_t sem, const uint8_t *stack, size_t stack_len)
+{
+        if (!py || !stack)
+                return 0;
+        for (size_t off = 0; off + 8 <= stack_len; off += 8) {
+                uint64_t cand, lock, owner;
+                char tn[16];
+                memcpy(&cand, stack + off, 8);
+                if ((cand & 7) || cand < 4096 || mem_read(py->pid, cand + RLOCK_LOCK, &lock, 8) < 0 || lock != sem ||
+                    type_name(py->pid, cand, tn, sizeof tn) < 0 || !streq(tn, "_thread.RLock") ||
+                    mem_read(py->pid, cand + RLOCK_OWNER, &owner, 8) < 0)
+                        continue;
+                for (size_t i = 0; owner && i < py->n_threads; i++)
+                        if (py->threads[i].ident == owner)
+                                return py->threads[i].tid;
+                return 0;
+        }
+        return 0;
+}
+
 static bool is_eval_frame(const struct leakscan_frame *f)
 {
         return f->function && !f->language && streq(f->function, "_PyEval_EvalFrameDefault");
@@ -556,6 +584,10 @@ int python_describe_wait(struct leakscan_thread *t)
                         if (streq(base, python_waits[k].file) && streq(f->function, python_waits[k].function))
                                 kind = python_waits[k].kind;
         }
+        /* an RLock's acquire is C code: known by the owner found for it
+         * (a semaphore has no owner otherwise) */
+        if (!kind && t->state == LEAKSCAN_STATE_SEMAPHORE && t->owner_tid)
+                kind = "threading.RLock";
         if (!kind || i >= t->n_frames || !t->frames[i].language || !t->frames[i].file)
                 return 0;
         char *file = strdup(t->frames[i].file);

@@ -21,12 +21,23 @@ from targetlib import Checks, validate_leakscan_json  # noqa: E402
 check = Checks()
 
 
+def worker_waits(pid):
+    """Whether the worker thread of pid sleeps in a futex wait (it says
+    "ready" just before it calls Event.wait)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        if int(tid) != pid and open(f"/proc/{pid}/task/{tid}/syscall").read().startswith("202 "):
+            return True
+    return False
+
+
 def snapshot(leakscan, python, script, *args):
-    """(status, output) of leakscan -p on script once it is ready."""
+    """(status, output) of leakscan -p on script once its worker waits."""
     p = subprocess.Popen([python, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = p.stdout.readline()
         check(line == "ready\n", f"{python}: the worker waits ({line!r})")
+        while not worker_waits(p.pid):
+            time.sleep(0.01)
         r = subprocess.run([leakscan, "-p", str(p.pid)] + list(args), capture_output=True, text=True, timeout=120)
         return r.returncode, r.stdout
     finally:
@@ -77,6 +88,7 @@ def main():
               f"({out[:1500]})")
         at_exit(leakscan, python, script, line)
         gil(leakscan, python, os.path.join(srcdir, "python", "gil_holder.py"))
+        rlock_deadlock(leakscan, python, os.path.join(srcdir, "python", "deadlock_rlock.py"))
         executor(leakscan, python, os.path.join(srcdir, "python", "executor.py"))
         manager(leakscan, python, os.path.join(srcdir, "python", "manager.py"))
     return check.finish()
@@ -98,6 +110,37 @@ def at_exit(leakscan, python, script, line):
           f"({r.returncode}, {[(x.get('function'), x.get('line')) for x in tops]})")
 
 
+def rlock_deadlock(leakscan, python, script):
+    """Two threads each holding one threading.RLock and wanting the other's:
+    the RLocks' owners make the wait-for graph, a proven deadlock."""
+    line = next(n for n, text in enumerate(open(script), 1) if "@rlock-wait" in text)
+    target = subprocess.Popen([python, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        check(target.stdout.readline() == "ready\n", f"{python}: the RLock holders start")
+        # past the barrier each thread goes on to its second RLock: snapshot
+        # until both wait there (or give up after 100)
+        for _ in range(100):
+            r = subprocess.run([leakscan, "-p", str(target.pid), "--format=json"], capture_output=True, text=True,
+                               timeout=120)
+            code, doc = r.returncode, json.loads(r.stdout)
+            if [t["state"] for t in doc["processes"][0]["threads"] if not t["main"]] == ["semaphore"] * 2:
+                break
+    finally:
+        target.stdin.close()
+        target.wait(timeout=60)
+    validate_leakscan_json(doc)
+    p = doc["processes"][0]
+    stuck = [t for t in p["threads"] if t["verdict"] == "deadlock"]
+    cycle = p.get("deadlocks") or []
+    check(code == 1 and len(stuck) == 2 and all(t["leaked"] for t in stuck) and len(cycle) == 1 and
+          sorted(cycle[0]) == sorted(t["tid"] for t in stuck),
+          f"{python}: two threads on two RLocks are a proven deadlock ({code}, {[t['verdict'] for t in p['threads']]}, "
+          f"{cycle})")
+    objs = [t["wait"]["object"] for t in stuck if t.get("wait") and t["wait"].get("object")]
+    check(len(objs) == 2 and all(o["kind"] == "threading.RLock" for o in objs) and line in [o["line"] for o in objs],
+          f"{python}: each waits for a threading.RLock, at the user's line ({[(o['kind'], o['line']) for o in objs]})")
+
+
 def executor(leakscan, python, script):
     """A ThreadPoolExecutor's idle worker is the library's (ignored by the
     default python-executor rule, also with --idle); workers blocked in
@@ -106,11 +149,17 @@ def executor(leakscan, python, script):
         p = subprocess.Popen([python, script, mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             check(p.stdout.readline() == "ready\n", f"{python}: the executor is {mode}")
-            r = subprocess.run([leakscan, "-p", str(p.pid), "--idle", "--min-blocked=0", "--format=json"],
-                               capture_output=True, text=True, timeout=120)
-            doc = json.loads(r.stdout)
+            # a worker says it started just before it waits: snapshot until
+            # all wait (or give up after 100)
+            for _ in range(100):
+                r = subprocess.run([leakscan, "-p", str(p.pid), "--idle", "--min-blocked=0", "--format=json"],
+                                   capture_output=True, text=True, timeout=120)
+                doc = json.loads(r.stdout)
+                workers = [t for t in doc["processes"][0]["threads"] if not t["main"]]
+                if all(t["state"] == "semaphore" for t in workers):
+                    break
             validate_leakscan_json(doc)
-            return [t for t in doc["processes"][0]["threads"] if not t["main"]]
+            return workers
         finally:
             p.stdin.close()
             p.wait(timeout=60)
@@ -149,9 +198,15 @@ def gil(leakscan, python, script):
             if p.poll() is not None:
                 break
             time.sleep(0.01)
-        r = subprocess.run([leakscan, "-p", str(p.pid), "--format=json"], capture_output=True, text=True, timeout=120)
-        threads = json.loads(r.stdout)["processes"][0]["threads"]
-        waiter = [t for t in threads if not t["main"]]
+        # its wait is timed (5 ms): it wakes to ask for the lock again, and a
+        # snapshot may find it on a CPU; the first that finds it asleep counts
+        for _ in range(100):
+            r = subprocess.run([leakscan, "-p", str(p.pid), "--format=json"], capture_output=True, text=True,
+                               timeout=120)
+            threads = json.loads(r.stdout)["processes"][0]["threads"]
+            waiter = [t for t in threads if not t["main"]]
+            if not waiter or waiter[0]["state"] != "running":
+                break
         check(len(waiter) == 1 and waiter[0]["state"] == "gil" and waiter[0]["verdict"] == "timed" and
               not waiter[0]["leaked"], f"{python}: the thread that wants the GIL is in state gil, timed, not leaked "
               f"({[(t['state'], t['verdict'], t['leaked']) for t in waiter]})")
