@@ -63,7 +63,7 @@ static const struct python_layout layouts[] = {
 struct py_frame {
         char *function, *file;
         int line;
-        uint64_t address;       /* the _PyInterpreterFrame */
+        uint64_t address;       /* the instruction it runs (its code object's bytecode) */
         bool is_entry;          /* the first frame a _PyEval_EvalFrameDefault ran */
 };
 
@@ -291,13 +291,16 @@ static int walk_thread(struct python_snapshot *py, uint64_t ts, struct py_thread
             read_ptr(py->pid, cframe + lay->cframe_current, &frame) < 0)
                 return 0;
         for (size_t depth = 0; frame && depth < MAX_FRAMES; depth++) {
+                /* the frame's head in one read */
+                uint8_t head[128];
+                size_t head_len = lay->frame_owner + 1;
                 uint64_t code, previous, prev_instr;
-                uint8_t flags[2];
-                if (read_ptr(py->pid, frame + lay->frame_code, &code) < 0 ||
-                    mem_read(py->pid, frame + lay->frame_previous, &previous, 8) < 0 ||
-                    mem_read(py->pid, frame + lay->frame_prev_instr, &prev_instr, 8) < 0 ||
-                    mem_read(py->pid, frame + lay->frame_is_entry, flags, 2) < 0)
+                if (head_len > sizeof head || mem_read(py->pid, frame, head, head_len) < 0)
                         return 0;
+                memcpy(&code, head + lay->frame_code, 8);
+                memcpy(&previous, head + lay->frame_previous, 8);
+                memcpy(&prev_instr, head + lay->frame_prev_instr, 8);
+                const uint8_t *flags = head + lay->frame_is_entry;
                 const struct code_info *c;
                 int r = code_at(py, code, &c);
                 if (r == -ENOMEM || r == -EPROTO)
@@ -307,7 +310,10 @@ static int walk_thread(struct python_snapshot *py, uint64_t ts, struct py_thread
                 uint64_t start = code + lay->code_adaptive;
                 int line = prev_instr >= start && prev_instr - start < (1u << 28) ?
                         python_linetable_line(c->linetable, c->linetable_len, c->firstlineno, prev_instr - start) : 0;
-                struct py_frame f = { .line = line, .address = frame, .is_entry = flags[0] != 0 };
+                /* the instruction's address stands for the frame: the same
+                 * code at the same place in two threads is the same frame
+                 * (so their stacks group, and caches keyed on pcs hit) */
+                struct py_frame f = { .line = line, .address = prev_instr ? prev_instr : code, .is_entry = flags[0] != 0 };
                 f.function = strdup(c->qualname);
                 f.file = strdup(c->filename);
                 struct py_frame *more = f.function && f.file ? realloc(t->frames, (t->n + 1) * sizeof *more) : NULL;
@@ -511,22 +517,50 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
 #define RLOCK_LOCK 16
 #define RLOCK_OWNER 24
 
-pid_t python_rlock_owner(const struct python_snapshot *py, uint64_t sem, const uint8_t *stack, size_t stack_len)
+pid_t python_rlock_owner(const struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
+                         const uint8_t *stack, size_t stack_len)
 {
         if (!py || !stack)
                 return 0;
-        for (size_t off = 0; off + 8 <= stack_len; off += 8) {
-                uint64_t cand, lock, owner;
-                char tn[16];
-                memcpy(&cand, stack + off, 8);
-                if ((cand & 7) || cand < 4096 || mem_read(py->pid, cand + RLOCK_LOCK, &lock, 8) < 0 || lock != sem ||
-                    type_name(py->pid, cand, tn, sizeof tn) < 0 || !streq(tn, "_thread.RLock") ||
-                    mem_read(py->pid, cand + RLOCK_OWNER, &owner, 8) < 0)
-                        continue;
-                for (size_t i = 0; owner && i < py->n_threads; i++)
-                        if (py->threads[i].ident == owner)
-                                return py->threads[i].tid;
-                return 0;
+        /* the heap pointers of the stack, each once, read in batches: one
+         * call reads the word where an RLock keeps its lock for all */
+        enum { BATCH = 512 };
+        uint64_t cands[BATCH], locks[BATCH];
+        struct iovec local[BATCH], remote[BATCH];
+        size_t off = 0;
+        while (off + 8 <= stack_len) {
+                size_t n = 0;
+                for (; off + 8 <= stack_len && n < BATCH; off += 8) {
+                        uint64_t cand;
+                        memcpy(&cand, stack + off, 8);
+                        if (cand & 7)
+                                continue;
+                        const struct map_entry *m = map_entries_find(maps, n_maps, cand + RLOCK_OWNER);
+                        if (!m || m->perms[0] != 'r' || m->perms[1] != 'w' || cand < m->start ||
+                            (m->path && *m->path && !streq(m->path, "[heap]")))
+                                continue;
+                        bool dup = false;
+                        for (size_t k = 0; k < n && !dup; k++)
+                                dup = cands[k] == cand;
+                        if (dup)
+                                continue;
+                        cands[n] = cand;
+                        local[n] = (struct iovec) { &locks[n], 8 };
+                        remote[n] = (struct iovec) { (void *) (uintptr_t) (cand + RLOCK_LOCK), 8 };
+                        n++;
+                }
+                ssize_t got = n ? process_vm_readv(py->pid, local, n, remote, n, 0) : 0;
+                for (size_t k = 0; got > 0 && k < n && (ssize_t) (k + 1) * 8 <= got; k++) {
+                        uint64_t owner;
+                        char tn[16];
+                        if (locks[k] != sem || type_name(py->pid, cands[k], tn, sizeof tn) < 0 ||
+                            !streq(tn, "_thread.RLock") || mem_read(py->pid, cands[k] + RLOCK_OWNER, &owner, 8) < 0)
+                                continue;
+                        for (size_t i = 0; owner && i < py->n_threads; i++)
+                                if (py->threads[i].ident == owner)
+                                        return py->threads[i].tid;
+                        return 0;
+                }
         }
         return 0;
 }

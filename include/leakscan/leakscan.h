@@ -108,7 +108,8 @@ struct leakscan_frame {
         bool system;            /* in libc, libstdc++, ld.so, ...: not the user's */
         uint64_t sp;            /* stack pointer in this frame (0: unknown) */
         const char *language;   /* static: "python" for an interpreter's frame
-                                 * (pc is then its frame's address), NULL native */
+                                 * (pc is then the address of the bytecode
+                                 * instruction it runs), NULL native */
 };
 
 enum leakscan_region {
