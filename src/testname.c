@@ -11,9 +11,13 @@
  * when they are static (GLib's test_case_run).  Shapes that ordinary code could have too (Boost's test_method)
  * also need a frame of the framework further out.  Names are built as the
  * framework prints them; frameworks that keep the name only in their
- * registry (Catch2, doctest) are named by file:line.  The file and line are
- * those of the frame in the test, i.e. the line of the test that started
- * the thread. */
+ * registry (Catch2, doctest) are named from the registry in the target's
+ * memory (its layout checked by an invariant: the entry holds the test
+ * function and the line DWARF declares it on), else from the declaring
+ * source line, else by file:line.  A pattern matches a function's whole
+ * name (a template instantiated with a test's lambda names the test in its
+ * arguments, and is no test).  The file and line are those of the frame in
+ * the test, i.e. the line of the test that started the thread. */
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
