@@ -60,6 +60,16 @@ static const struct python_layout layouts[] = {
           .code_adaptive = 184, .runtime_gil = 360, .gil_size = 208 },
 };
 
+#define PAGE 4096
+#define CACHED_PAGES 16
+
+struct reader {
+        pid_t pid;
+        uint64_t page[CACHED_PAGES];    /* page address + 1, 0 empty */
+        uint8_t *data;                  /* CACHED_PAGES * PAGE bytes, or NULL: no cache */
+        unsigned next;                  /* the slot to fill next (round robin) */
+};
+
 struct py_frame {
         char *function, *file;
         int line;
@@ -84,6 +94,7 @@ struct code_info {
 
 struct python_snapshot {
         pid_t pid;
+        struct reader rd;
         const struct python_layout *lay;
         struct py_thread *threads;
         size_t n_threads;
@@ -92,7 +103,11 @@ struct python_snapshot {
         size_t n_codes;
 };
 
-static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+/* The target's memory, read a page at a time: a thread's frames lie next
+ * to each other in its data stack, and the objects they name are often on
+ * the same pages, so one call serves several reads.  Pages are kept for
+ * one snapshot only. */
+static int read_direct(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
         struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
         ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
@@ -101,20 +116,39 @@ static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
         return (size_t) r == len ? 0 : -EFAULT;
 }
 
-static int read_ptr(pid_t pid, uint64_t addr, uint64_t *ret)
+static int mem_read(struct reader *rd, uint64_t addr, void *buf, size_t len)
 {
-        return addr ? mem_read(pid, addr, ret, 8) : -EFAULT;
+        uint64_t page = addr & ~(uint64_t) (PAGE - 1);
+        if (!rd->data || len == 0 || addr - page + len > PAGE)
+                return read_direct(rd->pid, addr, buf, len);
+        for (unsigned i = 0; i < CACHED_PAGES; i++)
+                if (rd->page[i] == page + 1) {
+                        memcpy(buf, rd->data + (size_t) i * PAGE + (addr - page), len);
+                        return 0;
+                }
+        unsigned slot = rd->next;
+        if (read_direct(rd->pid, page, rd->data + (size_t) slot * PAGE, PAGE) < 0)
+                return read_direct(rd->pid, addr, buf, len);
+        rd->page[slot] = page + 1;
+        rd->next = (slot + 1) % CACHED_PAGES;
+        memcpy(buf, rd->data + (size_t) slot * PAGE + (addr - page), len);
+        return 0;
+}
+
+static int read_ptr(struct reader *rd, uint64_t addr, uint64_t *ret)
+{
+        return addr ? mem_read(rd, addr, ret, 8) : -EFAULT;
 }
 
 /* The name of obj's type ("code", "str"), in buf. */
-static int type_name(pid_t pid, uint64_t obj, char *buf, size_t size)
+static int type_name(struct reader *rd, uint64_t obj, char *buf, size_t size)
 {
         uint64_t type, name;
-        int r = read_ptr(pid, obj + 8, &type);
+        int r = read_ptr(rd, obj + 8, &type);
         if (r == 0)
-                r = read_ptr(pid, type + 24, &name);
+                r = read_ptr(rd, type + 24, &name);
         if (r == 0)
-                r = mem_read(pid, name, buf, size - 1);
+                r = mem_read(rd, name, buf, size - 1);
         if (r < 0)
                 return r;
         buf[size - 1] = '\0';
@@ -123,17 +157,17 @@ static int type_name(pid_t pid, uint64_t obj, char *buf, size_t size)
 
 /* A str object's text (3.11 compact ASCII or Latin-1, as UTF-8), new
  * string, checked to be a str. */
-static int read_str(pid_t pid, uint64_t obj, char **ret)
+static int read_str(struct reader *rd, uint64_t obj, char **ret)
 {
         char tn[8];
-        int r = type_name(pid, obj, tn, sizeof tn);
+        int r = type_name(rd, obj, tn, sizeof tn);
         if (r < 0)
                 return r;
         if (!streq(tn, "str"))
                 return -EPROTO;
         uint64_t length;
         uint32_t state;
-        if ((r = mem_read(pid, obj + 16, &length, 8)) < 0 || (r = mem_read(pid, obj + 32, &state, 4)) < 0)
+        if ((r = mem_read(rd, obj + 16, &length, 8)) < 0 || (r = mem_read(rd, obj + 32, &state, 4)) < 0)
                 return r;
         unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
         if (!compact || kind != 1 || length > 4096)
@@ -141,7 +175,7 @@ static int read_str(pid_t pid, uint64_t obj, char **ret)
         _cleanup_free_ unsigned char *raw = malloc(length + 1);
         if (!raw)
                 return -ENOMEM;
-        if ((r = mem_read(pid, obj + (ascii ? 48 : 72), raw, length)) < 0)
+        if ((r = mem_read(rd, obj + (ascii ? 48 : 72), raw, length)) < 0)
                 return r;
         char *out = malloc(length * 2 + 1), *o = out;
         if (!out)
@@ -178,7 +212,7 @@ static int code_at(struct python_snapshot *py, uint64_t addr, const struct code_
                 }
         const struct python_layout *lay = py->lay;
         char tn[8];
-        int r = type_name(py->pid, addr, tn, sizeof tn);
+        int r = type_name(&py->rd, addr, tn, sizeof tn);
         if (r < 0)
                 return r;
         if (!streq(tn, "code"))
@@ -186,23 +220,23 @@ static int code_at(struct python_snapshot *py, uint64_t addr, const struct code_
         struct code_info c = { .address = addr };
         uint64_t qualname, filename, linetable, len;
         int32_t first;
-        if ((r = read_ptr(py->pid, addr + lay->code_qualname, &qualname)) < 0 ||
-            (r = read_ptr(py->pid, addr + lay->code_filename, &filename)) < 0 ||
-            (r = read_ptr(py->pid, addr + lay->code_linetable, &linetable)) < 0 ||
-            (r = mem_read(py->pid, addr + lay->code_firstlineno, &first, 4)) < 0 ||
-            (r = read_str(py->pid, qualname, &c.qualname)) < 0 ||
-            (r = read_str(py->pid, filename, &c.filename)) < 0)
+        if ((r = read_ptr(&py->rd, addr + lay->code_qualname, &qualname)) < 0 ||
+            (r = read_ptr(&py->rd, addr + lay->code_filename, &filename)) < 0 ||
+            (r = read_ptr(&py->rd, addr + lay->code_linetable, &linetable)) < 0 ||
+            (r = mem_read(&py->rd, addr + lay->code_firstlineno, &first, 4)) < 0 ||
+            (r = read_str(&py->rd, qualname, &c.qualname)) < 0 ||
+            (r = read_str(&py->rd, filename, &c.filename)) < 0)
                 goto fail;
         c.firstlineno = first;
         /* the line table, a bytes object: ob_size at 16, data at 32 */
-        if (mem_read(py->pid, linetable + 16, &len, 8) == 0 && len > 0 && len <= 1 << 20 &&
-            type_name(py->pid, linetable, tn, sizeof tn) == 0 && streq(tn, "bytes")) {
+        if (mem_read(&py->rd, linetable + 16, &len, 8) == 0 && len > 0 && len <= 1 << 20 &&
+            type_name(&py->rd, linetable, tn, sizeof tn) == 0 && streq(tn, "bytes")) {
                 c.linetable = malloc(len);
                 if (!c.linetable) {
                         r = -ENOMEM;
                         goto fail;
                 }
-                if (mem_read(py->pid, linetable + 32, c.linetable, len) == 0)
+                if (mem_read(&py->rd, linetable + 32, c.linetable, len) == 0)
                         c.linetable_len = len;
         }
         struct code_info *more = realloc(py->codes, (py->n_codes + 1) * sizeof *more);
@@ -287,15 +321,15 @@ static int walk_thread(struct python_snapshot *py, uint64_t ts, struct py_thread
 {
         const struct python_layout *lay = py->lay;
         uint64_t cframe, frame;
-        if (read_ptr(py->pid, ts + lay->tstate_cframe, &cframe) < 0 ||
-            read_ptr(py->pid, cframe + lay->cframe_current, &frame) < 0)
+        if (read_ptr(&py->rd, ts + lay->tstate_cframe, &cframe) < 0 ||
+            read_ptr(&py->rd, cframe + lay->cframe_current, &frame) < 0)
                 return 0;
         for (size_t depth = 0; frame && depth < MAX_FRAMES; depth++) {
                 /* the frame's head in one read */
                 uint8_t head[128];
                 size_t head_len = lay->frame_owner + 1;
                 uint64_t code, previous, prev_instr;
-                if (head_len > sizeof head || mem_read(py->pid, frame, head, head_len) < 0)
+                if (head_len > sizeof head || mem_read(&py->rd, frame, head, head_len) < 0)
                         return 0;
                 memcpy(&code, head + lay->frame_code, 8);
                 memcpy(&previous, head + lay->frame_previous, 8);
@@ -346,6 +380,7 @@ void python_snapshot_free(struct python_snapshot *py)
         for (size_t i = 0; i < py->n_codes; i++)
                 code_info_done(&py->codes[i]);
         free(py->codes);
+        free(py->rd.data);
         free(py);
 }
 
@@ -415,15 +450,16 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
         if (!py)
                 return -ENOMEM;
         py->pid = mods->pid;
+        py->rd = (struct reader) { .pid = mods->pid, .data = malloc(CACHED_PAGES * PAGE) };     /* none: uncached */
         py->lay = lay;
         py->runtime = fd.runtime;
         int r = 0;
         uint64_t interp;
-        if (read_ptr(py->pid, fd.runtime + lay->runtime_interp_head, &interp) < 0)
+        if (read_ptr(&py->rd, fd.runtime + lay->runtime_interp_head, &interp) < 0)
                 interp = 0;     /* not initialised yet, or finalised */
         for (size_t ni = 0; interp && ni < 64 && r == 0; ni++) {
                 uint64_t ts;
-                if (read_ptr(py->pid, interp + lay->interp_threads_head, &ts) < 0)
+                if (read_ptr(&py->rd, interp + lay->interp_threads_head, &ts) < 0)
                         ts = 0;
                 for (size_t nt = 0; ts && nt < MAX_THREADS && r == 0; nt++) {
                         uint64_t tid = 0;
@@ -435,14 +471,14 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
                         py->threads = more;
                         struct py_thread *t = &py->threads[py->n_threads++];
                         *t = (struct py_thread) {0};
-                        if (mem_read(py->pid, ts + lay->tstate_native_tid, &tid, 8) == 0)
+                        if (mem_read(&py->rd, ts + lay->tstate_native_tid, &tid, 8) == 0)
                                 t->tid = (pid_t) tid;
-                        (void) mem_read(py->pid, ts + lay->tstate_ident, &t->ident, 8);
+                        (void) mem_read(&py->rd, ts + lay->tstate_ident, &t->ident, 8);
                         r = walk_thread(py, ts, t);
-                        if (read_ptr(py->pid, ts + lay->tstate_next, &ts) < 0)
+                        if (read_ptr(&py->rd, ts + lay->tstate_next, &ts) < 0)
                                 ts = 0;
                 }
-                if (read_ptr(py->pid, interp + lay->interp_next, &interp) < 0)
+                if (read_ptr(&py->rd, interp + lay->interp_next, &interp) < 0)
                         interp = 0;
         }
         if (r == -EPROTO) {
@@ -487,7 +523,7 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
                         continue;
                 tried++;
                 uint64_t native_tid;
-                if (mem_read(py->pid, cand + lay->tstate_native_tid, &native_tid, 8) < 0 || native_tid != (uint64_t) tid)
+                if (mem_read(&py->rd, cand + lay->tstate_native_tid, &native_tid, 8) < 0 || native_tid != (uint64_t) tid)
                         continue;
                 struct py_thread t = { .tid = tid };
                 int r = walk_thread(py, cand, &t);
@@ -517,7 +553,7 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
 #define RLOCK_LOCK 16
 #define RLOCK_OWNER 24
 
-pid_t python_rlock_owner(const struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
+pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
                          const uint8_t *stack, size_t stack_len)
 {
         if (!py || !stack)
@@ -553,8 +589,8 @@ pid_t python_rlock_owner(const struct python_snapshot *py, const struct map_entr
                 for (size_t k = 0; got > 0 && k < n && (ssize_t) (k + 1) * 8 <= got; k++) {
                         uint64_t owner;
                         char tn[16];
-                        if (locks[k] != sem || type_name(py->pid, cands[k], tn, sizeof tn) < 0 ||
-                            !streq(tn, "_thread.RLock") || mem_read(py->pid, cands[k] + RLOCK_OWNER, &owner, 8) < 0)
+                        if (locks[k] != sem || type_name(&py->rd, cands[k], tn, sizeof tn) < 0 ||
+                            !streq(tn, "_thread.RLock") || mem_read(&py->rd, cands[k] + RLOCK_OWNER, &owner, 8) < 0)
                                 continue;
                         for (size_t i = 0; owner && i < py->n_threads; i++)
                                 if (py->threads[i].ident == owner)

@@ -49,7 +49,7 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
  * that thread's stack copy (the acquiring call holds it), checked by its
  * type's name and its lock.  Returns the owner's TID, or 0 (not an RLock,
  * not found, free, or owned by no thread the interpreter lists). */
-pid_t python_rlock_owner(const struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
+pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
                          const uint8_t *stack, size_t stack_len);
 
 /* Whether a wait on address (a futex word) is a wait for the GIL. */
