@@ -366,7 +366,7 @@ struct testname_registry {
 /* A registry lives in the heap of a test binary: a few MiB at most.  What
  * is read in all, for every lookup together, is bounded, so that a large
  * server whose stack happens to match a pattern costs little. */
-#define REGISTRY_SCAN_BUDGET (256ull << 20)
+#define REGISTRY_SCAN_BUDGET (64ull << 20)
 #define REGISTRY_MAX_HITS 32
 
 struct testname_registry *testname_registry_new(const struct testname_memory *mem)
