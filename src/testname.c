@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -520,9 +523,23 @@ static int registry_lookup(struct testname_registry *reg, const struct registry_
  * -ENOENT, or -ENOMEM. */
 static int source_name(const char *file, int line, char **ret)
 {
-        _cleanup_fclose_ FILE *f = fopen(file, "re");
-        if (!f)
+        /* the path comes from the target's DWARF: open only a regular file,
+         * never block on a FIFO or open a device */
+        struct stat st;
+        if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
                 return -ENOENT;
+        int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat again;
+        if (fd >= 0 && (fstat(fd, &again) < 0 || !S_ISREG(again.st_mode) || again.st_ino != st.st_ino)) {
+                close(fd);
+                fd = -1;
+        }
+        _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+        if (!f) {
+                if (fd >= 0)
+                        close(fd);
+                return -ENOENT;
+        }
         char text[4096];
         int at = 0;
         while (fgets(text, sizeof text, f))
