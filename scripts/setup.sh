@@ -32,6 +32,8 @@ LEAKSCAN_DEPS=(
   "catch2:test -f /usr/include/catch2/catch.hpp"    # tests: naming Catch2's tests, --per-test
   "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test; GLib's pools
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
+  "python3.11:test -x /usr/bin/python3.11"   # tests: CPython 3.11's Python frames
+  "golang-go:command -v go"         # tests: Go programs, stripped and not (.gopclntab)
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"
   "rustc:test -x /usr/bin/rustc"    # tests: Rust targets (std's futex primitives, mangled names)

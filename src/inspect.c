@@ -18,6 +18,7 @@
 #include "reach.h"
 #include "seize.h"
 #include "symbolize.h"
+#include "python.h"
 #include "testname.h"
 #include "unwind.h"
 #include "util.h"
@@ -390,6 +391,7 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
 struct test_cache {
         size_t *slots;          /* 1 + index into p->threads, 0 empty */
         size_t size;            /* a power of two */
+        struct testname_registry *registry;     /* Catch2's and doctest's names, or NULL */
 };
 
 /* The frames testname_recognise looks at. */
@@ -429,7 +431,7 @@ static int recognise_test(struct test_cache *c, struct leakscan_process *p, size
 {
         struct leakscan_thread *lt = &p->threads[i];
         if (!c->slots || lt->test)
-                return testname_recognise(lt);
+                return testname_recognise_in(lt, c->registry);
         size_t n;
         const struct leakscan_frame *f = test_frames(lt, &n);
         size_t h = (size_t) (frames_hash(f, n) >> 20) & (c->size - 1);
@@ -456,7 +458,7 @@ static int recognise_test(struct test_cache *c, struct leakscan_process *p, size
                 lt->test = test;
                 return 0;
         }
-        int r = testname_recognise(lt);
+        int r = testname_recognise_in(lt, c->registry);
         if (r == 0)
                 c->slots[h] = i + 1;
         return r;
@@ -732,6 +734,8 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         struct test_cache tests = {0};
         /* none (out of memory): every lookup is made afresh */
         _cleanup_free_ struct fp_cache *fpc = calloc(1, sizeof *fpc);
+        struct python_snapshot *py = NULL;
+        const char *py_note = NULL;
         int r = modules_new(cap->pid, cap->maps_text, &mods);
         if (r < 0)
                 return r;
@@ -745,6 +749,11 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         if (r < 0)
                 goto out;
         blocked = blocked_memory_for(cap);
+        /* CPython's frames live on its heap, not on the stacks copied:
+         * read now, after the release (python.c says why that is sound) */
+        r = python_snapshot_read(mods, &py, &py_note);
+        if (r < 0)
+                goto out_detach;
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -755,6 +764,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         while (tests.size < cap->n_threads * 2)
                 tests.size *= 2;
         tests.slots = calloc(tests.size, sizeof *tests.slots);       /* none: no cache */
+        /* registries are read from the process after its release (pid
+         * mode) or while it is held (--at-exit): written once, when the
+         * test binary starts, they do not change under us */
+        tests.registry = testname_registry_for(mods);      /* none: tests named by place */
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 if (t->vanished)
@@ -780,6 +793,13 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->tls = arch_regs_tls(&t->regs);
                         r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, t, opts->max_frames,
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
+                        if (r == 0 && py && python_in_eval(lt->frames, lt->n_frames))
+                                r = python_recover_thread(py, mods->maps, mods->n_maps, lt->tid, t->stack,
+                                                          t->stack_len);
+                        if (r == 0)
+                                r = python_merge(py, lt->tid, &lt->frames, &lt->n_frames);
+                        if (py_note && !lt->unwind_note && python_in_eval(lt->frames, lt->n_frames))
+                                lt->unwind_note = py_note;
                         if (r < 0)
                                 goto out_detach;
                 } else if (t->stat.flags & PF_IO_WORKER_FLAG) {
@@ -820,6 +840,17 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->verdict = cr.verdict;
                 lt->has_wait_address = cr.has_wait_address;
                 lt->wait_address = cr.wait_address;
+                /* CPython's lock: whoever holds it hands it on within its
+                 * switch interval; a wait of its own, timed, never a leak */
+                if (cr.has_wait_address && python_waits_for_gil(py, cr.wait_address)) {
+                        lt->state = LEAKSCAN_STATE_GIL;
+                        lt->verdict = LEAKSCAN_VERDICT_TIMED;
+                }
+                /* threading.RLock keeps its owner: an edge of the wait-for
+                 * graph, as a mutex's owner is */
+                if (py && cr.has_wait_address && lt->state == LEAKSCAN_STATE_SEMAPHORE && !lt->timeout)
+                        lt->owner_tid = python_rlock_owner(py, mods->maps, mods->n_maps, cr.wait_address, t->stack,
+                                                           t->stack_len);
                 lt->has_futex_value = t->has_futex_word;
                 lt->futex_value = t->futex_word;
                 int fd_arg = capture_syscall_fd_arg(lt->syscall_nr);
@@ -830,11 +861,15 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
         }
         r = analyse_process(cap, mods, p);
+        for (size_t i = 0; r == 0 && py && i < p->n_threads; i++)
+                r = python_describe_wait(&p->threads[i]);
         blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);
 out:
         free(tests.slots);
+        testname_registry_free(tests.registry);
+        python_snapshot_free(py);
         blocked_memory_free(blocked);
         symbolizer_free(sym);
         modules_free(mods);

@@ -33,6 +33,7 @@ static const char *const state_names[_LEAKSCAN_STATE_MAX] = {
         [LEAKSCAN_STATE_CHANNEL_RECV] = "channel-recv",
         [LEAKSCAN_STATE_CHANNEL_SEND] = "channel-send",
         [LEAKSCAN_STATE_PARK] = "park",
+        [LEAKSCAN_STATE_GIL] = "gil",
 };
 
 static const char *const verdict_names[_LEAKSCAN_VERDICT_MAX] = {

@@ -392,7 +392,9 @@ static void text_write_frame_list(FILE *f, const struct report_options *opts, co
                         text_string(f, fr->file);
                         fprintf(f, ":%d)", fr->line);
                 }
-                if (fr->module) {
+                if (fr->language) {
+                        fprintf(f, " [%s]", fr->language);
+                } else if (fr->module) {
                         fputs(" [", f);
                         text_string(f, basename_of(fr->module));
                         if (!fr->function)
@@ -927,8 +929,13 @@ static void json_frame(FILE *f, const struct leakscan_frame *fr)
         json_string(f, fr->module);
         fputs(", \"offset\": ", f);
         json_hex(f, fr->offset);
-        fprintf(f, ", \"inlined\": %s, \"system\": %s}", fr->inlined ? "true" : "false",
+        fprintf(f, ", \"inlined\": %s, \"system\": %s", fr->inlined ? "true" : "false",
                 fr->system ? "true" : "false");
+        if (fr->language) {
+                fputs(", \"language\": ", f);
+                json_string(f, fr->language);
+        }
+        fputc('}', f);
 }
 
 static void json_frames(FILE *f, const struct leakscan_frame *frames, size_t n)

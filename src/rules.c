@@ -51,6 +51,14 @@ struct runtime {
                                                  * them shows another stack's
                                                  * frames, so they stand for the
                                                  * entry */
+        /* CPython: the library's Python files whose frames are the
+         * runtime's, the one a thread of its own runs (NULL: none), and
+         * where its innermost Python frame must be for it to be idle (a
+         * call the user submitted, blocked in threading, is no idle
+         * worker; NULL: in any of its files) */
+        const char *python_files[MAX_GLOBS];
+        const char *python_worker;
+        const char *python_idle_in;
         const char *why;
 };
 
@@ -154,6 +162,22 @@ static const struct runtime runtimes[] = {
                            "<tokio::runtime::blocking::pool::Inner>::run*" },
           .why = "the runtime's workers and its blocking pool wait for tasks (a task of the user's shows its "
                  "frames and is judged)" },
+        /* CPython's standard library keeps some threads of its own: only
+         * while their Python frames are all the library's (no user
+         * callable running in them) are they idle service threads */
+        { .id = "python-executor", .title = "concurrent.futures' ThreadPoolExecutor (CPython)",
+          .modules = { "python3*", "libpython3*.so*", "*/python3*/lib-dynload/*.so" }, .entries = { "*" },
+          .python_files = { "*/concurrent/futures/thread.py", "*/threading.py", "*/queue.py" },
+          .python_worker = "*/concurrent/futures/thread.py", .python_idle_in = "*/concurrent/futures/thread.py",
+          .why = "an executor's idle workers wait in _worker for the next call until it is shut down" },
+        { .id = "python-manager", .title = "multiprocessing's Manager server (CPython)",
+          .modules = { "python3*", "libpython3*.so*", "*/python3*/lib-dynload/*.so" }, .entries = { "*" },
+          /* its handlers also format tracebacks (linecache, tokenize...)
+           * as the server exits: any standard library code */
+          .python_files = { "*/lib/python3.*/*.py", "<frozen *>" },
+          .python_worker = "*/multiprocessing/managers.py",
+          .why = "a Manager's server process accepts and serves connections until it ends, and ends with "
+                 "those threads alive by design" },
         { .id = "cuda", .title = "CUDA",
           .modules = { "libcuda.so*" }, .entries = { "*" },
           .why = "the driver's own threads (cuda-EvtHandlr, in poll for the life of the context)" },
@@ -449,6 +473,8 @@ static bool any_module_glob(const char *const *globs, size_t n, const char *path
  * functions (a statically linked copy). */
 static bool in_runtime(const struct runtime *rt, const struct leakscan_frame *f)
 {
+        if (f->language)        /* an interpreter's frame: by its source file, not installed packages' */
+                return f->file && !strstr(f->file, "-packages/") && any_glob(rt->python_files, f->file, false);
         return any_module_glob(rt->modules, MAX_GLOBS, f->module) || any_glob(rt->symbols, f->function, false);
 }
 
@@ -533,6 +559,21 @@ static bool runtime_idle(const struct runtime *rt, const struct leakscan_thread 
         }
         if (!seen)
                 return false;
+        if (rt->python_worker) {
+                /* the library's own thread: one of its frames runs the
+                 * worker, and the innermost waits in the library's code */
+                bool worker = false;
+                ssize_t innermost = -1;
+                for (ssize_t i = 0; i < e; i++) {
+                        if (!t->frames[i].language || !t->frames[i].file)
+                                continue;
+                        if (innermost < 0)
+                                innermost = i;
+                        worker |= glob(rt->python_worker, t->frames[i].file);
+                }
+                if (!worker || (rt->python_idle_in && !glob(rt->python_idle_in, t->frames[innermost].file)))
+                        return false;
+        }
         return shared || !(t->has_created_by && made_by_user(rt, t));
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "demangle-rust.h"
+#include "gopclntab.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -265,6 +266,12 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 f.function = symname ? symbolize_demangle(symname) : NULL;
                 f.file = symbolize_source_path(file, comp_dir);
                 f.line = line;
+                /* a stripped Go binary: the runtime's own table names it */
+                if (!symname && !file && mod &&
+                    gopclntab_symbolize(mod, lookup, &f.function, &f.file, &f.line) == -ENOMEM) {
+                        free(f.module);
+                        goto oom;
+                }
                 if (frame_append(&frames, &n, &f) < 0) {
                         free(f.module); free(f.function); free(f.file);
                         goto oom;

@@ -11,16 +11,65 @@
  * when they are static (GLib's test_case_run).  Shapes that ordinary code could have too (Boost's test_method)
  * also need a frame of the framework further out.  Names are built as the
  * framework prints them; frameworks that keep the name only in their
- * registry (Catch2, doctest) are named by file:line.  The file and line are
- * those of the frame in the test, i.e. the line of the test that started
- * the thread. */
+ * registry (Catch2, doctest) are named from the registry in the target's
+ * memory (its layout checked by an invariant: the entry holds the test
+ * function and the line DWARF declares it on), else from the declaring
+ * source line, else by file:line.  A pattern matches a function's whole
+ * name (a template instantiated with a test's lambda names the test in its
+ * arguments, and is no test).  The file and line are those of the frame in
+ * the test, i.e. the line of the test that started the thread. */
+#include <ctype.h>
 #include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+#include "symbolize.h"
 #include "testname.h"
 #include "util.h"
+
+#define SCOPES "(([A-Za-z0-9_]+|\\(anonymous namespace\\))::)*"
+
+/* Where a framework that keeps a test's name only in its registry keeps it
+ * (x86_64, libstdc++), found from the test function's address: a pointer to
+ * the function sits in a heap object, which a registry entry either is or
+ * points at; the entry also keeps the line the test was declared on, which
+ * must equal the line of the function's entry: the invariant that rejects a
+ * stray word and a layout of another version alike. */
+struct registry_layout {
+        size_t fn_offset;       /* of the function pointer in the object that holds it */
+        bool via_pointer;       /* the entry points at that object (else it is the entry) */
+        size_t holder_offset;   /* of that pointer in the entry (via_pointer) */
+        size_t line_offset;     /* of the declaration line in the entry */
+        size_t line_size;       /* 4 or 8 */
+        size_t name_offset;     /* of the name in the entry */
+        bool name_std_string;   /* a std::string (pointer, length), else a char * */
+};
+
+/* Catch2 2.x: TestCase (a TestCaseInfo: name, className, description, tags,
+ * lcaseTags, lineInfo {file, line}, properties; then shared_ptr<ITestInvoker>
+ * test), the invoker holding the function pointer after its vptr (a
+ * TEST_CASE_METHOD's member pointer likewise). */
+static const struct registry_layout registry_catch2 = {
+        .fn_offset = 8, .via_pointer = true, .holder_offset = 168,
+        .line_offset = 152, .line_size = 8, .name_offset = 0, .name_std_string = true,
+};
+
+/* doctest 2.4: TestCase (a TestCaseData: String m_file (24 bytes), unsigned
+ * m_line, const char *m_name, ...; then funcType m_test at 80), kept in a
+ * std::set. */
+static const struct registry_layout registry_doctest = {
+        .fn_offset = 80, .via_pointer = false, .line_offset = 24, .line_size = 4,
+        .name_offset = 32, .name_std_string = false,
+};
 
 struct framework {
         const char *framework;
@@ -31,6 +80,7 @@ struct framework {
         /* Writes the test's name into *ret (new string) from the function
          * and the pattern's submatches.  Returns 0 or -ENOMEM. */
         int (*name)(const char *function, const regmatch_t *m, const struct leakscan_frame *fr, char **ret);
+        const struct registry_layout *registry;  /* where the name is kept, or NULL */
 };
 
 static char *sub(const char *s, const regmatch_t *m)
@@ -152,19 +202,20 @@ static const char *const criterion_callers[] = { "criterion_internal_test_main",
 static const char *const unity_callers[] = { "UnityDefaultTestRun", NULL };
 
 static const struct framework frameworks[] = {
-        { "googletest", "^(.*::)?([A-Za-z0-9_]+)_Test::TestBody\\(\\)", NULL, "testing::", name_gtest },
-        { "googletest", "^(.*::)?gtest_(suite|case)_([A-Za-z0-9_]+)_::([A-Za-z0-9_]+)<.*>::TestBody\\(\\)",
-          NULL, "testing::", name_gtest_typed },
-        { "catch2", "(CATCH2_INTERNAL_TEST_|____C_A_T_C_H____T_E_S_T____|C_A_T_C_H_T_E_S_T_)[0-9]+(::test)?\\(\\)",
-          NULL, NULL, name_by_place },
-        { "doctest", "DOCTEST_ANON_(FUNC|CLASS)_[0-9]+", NULL, NULL, name_by_place },
-        { "boost.test", "^(.*[A-Za-z0-9_])::test_method\\(\\)", NULL, "boost::", name_boost },
-        { "cpputest", "^(.*::)?TEST_([A-Za-z0-9_]+)_Test::testBody\\(\\)", NULL, NULL, name_cpputest },
-        { "glib", NULL, glib_callers, NULL, name_function },
-        { "check", NULL, check_callers, NULL, name_check },
-        { "cmocka", NULL, cmocka_callers, NULL, name_function },
-        { "criterion", NULL, criterion_callers, NULL, name_criterion },
-        { "unity", NULL, unity_callers, NULL, name_function },
+        { "googletest", "^(.*::)?([A-Za-z0-9_]+)_Test::TestBody\\(\\)$", NULL, "testing::", name_gtest, NULL },
+        { "googletest", "^(.*::)?gtest_(suite|case)_([A-Za-z0-9_]+)_::([A-Za-z0-9_]+)<.*>::TestBody\\(\\)$",
+          NULL, "testing::", name_gtest_typed, NULL },
+        { "catch2", "^" SCOPES "(CATCH2_INTERNAL_TEST_|____C_A_T_C_H____T_E_S_T____|C_A_T_C_H_T_E_S_T_)[0-9]+"
+          "(::test)?\\(\\)$", NULL, NULL, name_by_place, &registry_catch2 },
+        { "doctest", "^" SCOPES "_?DOCTEST_ANON_(FUNC|CLASS|TMP)_[0-9]+(<.*>)?(::f)?\\(\\)$", NULL, NULL, name_by_place,
+          &registry_doctest },
+        { "boost.test", "^(.*[A-Za-z0-9_])::test_method\\(\\)$", NULL, "boost::", name_boost, NULL },
+        { "cpputest", "^(.*::)?TEST_([A-Za-z0-9_]+)_Test::testBody\\(\\)$", NULL, NULL, name_cpputest, NULL },
+        { "glib", NULL, glib_callers, NULL, name_function, NULL },
+        { "check", NULL, check_callers, NULL, name_check, NULL },
+        { "cmocka", NULL, cmocka_callers, NULL, name_function, NULL },
+        { "criterion", NULL, criterion_callers, NULL, name_criterion, NULL },
+        { "unity", NULL, unity_callers, NULL, name_function, NULL },
 };
 
 /* The compiled patterns, by row; compiled once. */
@@ -220,20 +271,53 @@ static bool confirmed(const struct leakscan_frame *frames, size_t n, size_t from
         return false;
 }
 
+/* The function a lambda is defined in, from the lambda's demangled name
+ * ("T()::{lambda()#1}::operator()() const" -> "T()"): a thread that runs a
+ * lambda a test defined was started by that test.  Returns 0 and *ret (new
+ * string, NULL when function is no lambda's), or -ENOMEM. */
+static int enclosing_function(const char *function, char **ret)
+{
+        *ret = NULL;
+        int depth = 0;
+        for (const char *c = function; c && *c; c++) {
+                if (*c == '<' || *c == '(')
+                        depth++;
+                else if ((*c == '>' || *c == ')') && depth > 0)
+                        depth--;
+                else if (depth == 0 && startswith(c, "::{lambda(")) {
+                        *ret = strndup(function, (size_t) (c - function));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 /* The first test frame of a row in frames, innermost first: 0 and *ret_test
- * set, 0 and NULL when none, or -ENOMEM. */
-static int find_in(const struct leakscan_frame *frames, size_t n, struct leakscan_test **ret_test)
+ * set (with the frame's index and the row in *ret_frame, *ret_fw, and in
+ * *ret_local, a new string, the test function a lambda there is defined in,
+ * or NULL), 0 and NULL when none, or -ENOMEM. */
+static int find_in(const struct leakscan_frame *frames, size_t n, struct leakscan_test **ret_test,
+                   size_t *ret_frame, const struct framework **ret_fw, char **ret_local)
 {
         *ret_test = NULL;
         for (size_t i = 0; i < n; i++) {
                 const struct leakscan_frame *fr = &frames[i];
+                _cleanup_free_ char *local = NULL;
+                int r = enclosing_function(fr->function, &local);
+                if (r < 0)
+                        return r;
                 for (size_t k = 0; k < ARRAY_SIZE(frameworks); k++) {
                         const struct framework *fw = &frameworks[k];
                         const struct leakscan_frame *test_frame = NULL;
+                        bool in_local = false;
                         regmatch_t m[6] = {{0}};
                         if (fw->pattern) {
                                 if (fr->function && regexec(&compiled[k], fr->function, ARRAY_SIZE(m), m, 0) == 0)
                                         test_frame = fr;
+                                else if (local && regexec(&compiled[k], local, ARRAY_SIZE(m), m, 0) == 0) {
+                                        test_frame = fr;
+                                        in_local = true;
+                                }
                         } else if (fr->function && is_caller(fr->function, fw->callers)) {
                                 /* the nearest frame of the user's inside it */
                                 for (size_t j = i; j-- > 0; ) {
@@ -249,7 +333,7 @@ static int find_in(const struct leakscan_frame *frames, size_t n, struct leaksca
                         if (!test)
                                 return -ENOMEM;
                         test->framework = fw->framework;
-                        int r = fw->name(test_frame->function, m, test_frame, &test->name);
+                        r = fw->name(in_local ? local : test_frame->function, m, test_frame, &test->name);
                         if (r == 0 && test_frame->file && !(test->file = strdup(test_frame->file)))
                                 r = -ENOMEM;
                         if (r < 0) {
@@ -259,24 +343,414 @@ static int find_in(const struct leakscan_frame *frames, size_t n, struct leaksca
                         }
                         test->line = test_frame->file ? test_frame->line : 0;
                         *ret_test = test;
+                        *ret_frame = (size_t) (test_frame - frames);
+                        *ret_fw = fw;
+                        *ret_local = in_local ? TAKE_PTR(local) : NULL;
                         return 0;
                 }
         }
         return 0;
 }
 
-int testname_recognise(struct leakscan_thread *t)
+/* ---- names kept in a registry (Catch2, doctest) ---- */
+
+struct registry_name {
+        uint64_t entry;         /* the test function */
+        char *name;             /* NULL: looked for, not found */
+};
+
+struct testname_registry {
+        struct testname_memory mem;
+        struct registry_name *names;
+        size_t n_names;
+        uint64_t scanned;       /* bytes read so far, against the budget */
+};
+
+/* A registry lives in the heap of a test binary: a few MiB at most.  What
+ * is read in all, for every lookup together, is bounded, so that a large
+ * server whose stack happens to match a pattern costs little. */
+#define REGISTRY_SCAN_BUDGET (64ull << 20)
+#define REGISTRY_MAX_HITS 32
+
+struct testname_registry *testname_registry_new(const struct testname_memory *mem)
+{
+        struct testname_registry *reg = calloc(1, sizeof *reg);
+        if (reg)
+                reg->mem = *mem;
+        return reg;
+}
+
+void testname_registry_free(struct testname_registry *reg)
+{
+        if (!reg)
+                return;
+        for (size_t i = 0; i < reg->n_names; i++)
+                free(reg->names[i].name);
+        free(reg->names);
+        free(reg);
+}
+
+/* Whether a mapping may hold registry objects: private, writable, anonymous
+ * or the heap (not a stack, not a file's data). */
+static bool heap_like(const struct map_entry *m)
+{
+        if (m->perms[0] != 'r' || m->perms[1] != 'w' || m->perms[3] != 'p')
+                return false;
+        return !m->path || !*m->path || streq(m->path, "[heap]");
+}
+
+/* The 8-aligned addresses in heap-like mappings whose word equals value:
+ * up to REGISTRY_MAX_HITS into hits, their number in *ret_n.  Returns 0, or
+ * -ENOMEM. */
+static int scan_words(struct testname_registry *reg, uint64_t value, uint64_t *hits, size_t *ret_n)
+{
+        enum { CHUNK = 1 << 20 };
+        _cleanup_free_ uint64_t *buf = malloc(CHUNK);
+        if (!buf)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = 0; i < reg->mem.n_maps && n < REGISTRY_MAX_HITS; i++) {
+                const struct map_entry *m = &reg->mem.maps[i];
+                if (!heap_like(m))
+                        continue;
+                for (uint64_t a = m->start; a < m->end && n < REGISTRY_MAX_HITS; a += CHUNK) {
+                        size_t len = m->end - a < CHUNK ? (size_t) (m->end - a) : CHUNK;
+                        if (reg->scanned + len > REGISTRY_SCAN_BUDGET)
+                                break;
+                        reg->scanned += len;
+                        if (reg->mem.read(reg->mem.userdata, a, buf, len) < 0)
+                                continue;       /* unmapped meanwhile, or guarded */
+                        for (size_t k = 0; k < len / 8 && n < REGISTRY_MAX_HITS; k++)
+                                if (buf[k] == value)
+                                        hits[n++] = a + k * 8;
+                }
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int read_word(const struct testname_registry *reg, uint64_t addr, size_t size, uint64_t *ret)
+{
+        uint64_t w = 0;
+        int r = reg->mem.read(reg->mem.userdata, addr, &w, size);
+        if (r < 0)
+                return r;
+        *ret = w;
+        return 0;
+}
+
+/* A name read from the target: printable, NUL-free, at most 1 KiB. */
+static int read_name(const struct testname_registry *reg, uint64_t addr, size_t len, char **ret)
+{
+        if (len == 0 || len > 1024)
+                return -EINVAL;
+        _cleanup_free_ char *s = malloc(len + 1);
+        if (!s)
+                return -ENOMEM;
+        int r = reg->mem.read(reg->mem.userdata, addr, s, len);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+                        return -EINVAL;
+        s[len] = '\0';
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* The name of the entry at e if it is one for a test declared at line.
+ * Returns 0 and *ret (new string), -ENOENT when it is not, or -ENOMEM. */
+static int entry_name(const struct testname_registry *reg, const struct registry_layout *lay, uint64_t e,
+                      int line, char **ret)
+{
+        uint64_t l, name;
+        if (read_word(reg, e + lay->line_offset, lay->line_size, &l) < 0 || l != (uint64_t) line ||
+            read_word(reg, e + lay->name_offset, 8, &name) < 0)
+                return -ENOENT;
+        int r;
+        if (lay->name_std_string) {
+                uint64_t len;
+                if (read_word(reg, e + lay->name_offset + 8, 8, &len) < 0)
+                        return -ENOENT;
+                r = read_name(reg, name, (size_t) len, ret);
+        } else {
+                /* a literal: read up to 1 KiB, as much as is mapped */
+                char buf[1025];
+                size_t len = 0;
+                for (size_t want = 1024; want >= 16 && len == 0; want /= 2)
+                        if (reg->mem.read(reg->mem.userdata, name, buf, want) == 0)
+                                len = strnlen(buf, want);
+                r = len > 0 && len < 1024 ? read_name(reg, name, len, ret) : -EINVAL;
+        }
+        return r == -ENOMEM ? r : r < 0 ? -ENOENT : 0;
+}
+
+/* The registered name of the test function at entry, declared at line.
+ * Returns 0 and *ret (new string), -ENOENT, or -ENOMEM. */
+static int registry_lookup(struct testname_registry *reg, const struct registry_layout *lay, uint64_t entry,
+                           int line, char **ret)
+{
+        uint64_t hits[REGISTRY_MAX_HITS], holders[REGISTRY_MAX_HITS];
+        size_t n_hits, n_holders;
+        int r = scan_words(reg, entry, hits, &n_hits);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_hits; i++) {
+                uint64_t holder = hits[i] - lay->fn_offset;
+                if (!lay->via_pointer) {
+                        r = entry_name(reg, lay, holder, line, ret);
+                        if (r != -ENOENT)
+                                return r;
+                        continue;
+                }
+                r = scan_words(reg, holder, holders, &n_holders);
+                for (size_t k = 0; r == 0 && k < n_holders; k++) {
+                        r = entry_name(reg, lay, holders[k] - lay->holder_offset, line, ret);
+                        if (r != -ENOENT)
+                                return r;
+                        r = 0;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return -ENOENT;
+}
+
+/* The name a Catch2 or doctest macro gives the test declared at line of
+ * file: the first string literal on that line, when the line invokes
+ * TEST_CASE or SCENARIO (a registry is freed before the process exits, so
+ * at exit the source is what is left).  Returns 0 and *ret (new string),
+ * -ENOENT, or -ENOMEM. */
+static int source_name(const char *file, int line, char **ret)
+{
+        /* the path comes from the target's DWARF: open only a regular file,
+         * never block on a FIFO or open a device */
+        struct stat st;
+        if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+                return -ENOENT;
+        int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat again;
+        if (fd >= 0 && (fstat(fd, &again) < 0 || !S_ISREG(again.st_mode) || again.st_ino != st.st_ino)) {
+                close(fd);
+                fd = -1;
+        }
+        _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+        if (!f) {
+                if (fd >= 0)
+                        close(fd);
+                return -ENOENT;
+        }
+        char text[4096];
+        int at = 0;
+        while (fgets(text, sizeof text, f))
+                if (++at == line)
+                        break;
+        if (at != line)
+                return -ENOENT;
+        const char *macro = strstr(text, "TEST_CASE");
+        bool scenario = false;
+        if (!macro && (macro = strstr(text, "SCENARIO")))
+                scenario = true;
+        const char *q = macro ? strchr(macro, '"') : NULL;
+        if (!q || !strchr(macro, '(') || strchr(macro, '(') > q)
+                return -ENOENT;
+        char out[sizeof text];
+        size_t n = 0;
+        for (q++; *q && *q != '"'; q++) {
+                if (*q == '\\' && q[1])
+                        q++;            /* \" and \\ as written */
+                out[n++] = *q;
+        }
+        if (*q != '"' || n == 0)
+                return -ENOENT;
+        out[n] = '\0';
+        return asprintf(ret, "%s%s", scenario ? "Scenario: " : "", out) < 0 ? -ENOMEM : 0;
+}
+
+/* The registered name of the test whose frame is fr, through the cache.
+ * Returns 0 and *ret (a string the cache owns), -ENOENT, or -ENOMEM. */
+static int registry_name(struct testname_registry *reg, const struct registry_layout *lay,
+                         const struct leakscan_frame *fr, const char *local, const char **ret)
+{
+        if (fr->inlined || fr->pc == 0)
+                return -ENOENT;
+        uint64_t entry;
+        int line;
+        /* a test frame is never the innermost one: pc is a return address */
+        if (reg->mem.function_entry(reg->mem.userdata, fr->pc - 1, local, &entry, &line) < 0)
+                return -ENOENT;
+        for (size_t i = 0; i < reg->n_names; i++)
+                if (reg->names[i].entry == entry) {
+                        *ret = reg->names[i].name;
+                        return *ret ? 0 : -ENOENT;
+                }
+        char *name = NULL;
+        int r = registry_lookup(reg, lay, entry, line, &name);
+        if (r == -ENOENT && fr->file)
+                r = source_name(fr->file, line, &name);
+        if (r == -ENOMEM)
+                return r;
+        struct registry_name *more = realloc(reg->names, (reg->n_names + 1) * sizeof *more);
+        if (!more) {
+                free(name);
+                return -ENOMEM;
+        }
+        reg->names = more;
+        reg->names[reg->n_names++] = (struct registry_name) { entry, name };
+        *ret = name;
+        return name ? 0 : -ENOENT;
+}
+
+static int live_read(void *userdata, uint64_t addr, void *buf, size_t len)
+{
+        const struct modules *mods = userdata;
+        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
+        ssize_t r = process_vm_readv(mods->pid, &local, 1, &remote, 1, 0);
+        if (r < 0)
+                return -errno;
+        return (size_t) r == len ? 0 : -EFAULT;
+}
+
+/* The line the DWARF of mod declares the function at entry on
+ * (DW_AT_decl_line: a framework's macro declares the test function on the
+ * line it registers; the entry's own line is that of the opening brace),
+ * or 0. */
+static int decl_line(Dwfl_Module *mod, uint64_t entry)
+{
+        Dwarf_Addr bias = 0;
+        Dwarf_Die *cu = dwfl_module_addrdie(mod, entry, &bias);
+        Dwarf_Die *scopes = NULL;
+        int n = cu ? dwarf_getscopes(cu, entry - bias, &scopes) : 0;
+        int line = 0;
+        for (int i = 0; i < n; i++)
+                if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+                        if (dwarf_decl_line(&scopes[i], &line) != 0)
+                                line = 0;
+                        break;
+                }
+        free(scopes);
+        return line;
+}
+
+/* The entry of the function that contains pc, or with local, of the
+ * function named local (demangled) in the same module; and its declared
+ * line. */
+static int dwfl_function_entry(void *userdata, uint64_t pc, const char *local, uint64_t *ret_entry, int *ret_line)
+{
+        struct modules *mods = userdata;
+        Dwfl_Module *mod = dwfl_addrmodule(mods->dwfl, pc);
+        if (!mod)
+                return -ENOENT;
+        uint64_t entry = 0;
+        if (!local) {
+                GElf_Off off;
+                GElf_Sym sym;
+                if (!dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL))
+                        return -ENOENT;
+                entry = pc - off;
+        } else {
+                /* a test function is local to its file: the symbol table
+                 * has it, its mangled name holds its last identifier */
+                char ident[256];
+                size_t end = strcspn(local, "(<"), begin = end;
+                while (begin > 0 && (isalnum((unsigned char) local[begin - 1]) || local[begin - 1] == '_'))
+                        begin--;
+                if (end == begin || end - begin >= sizeof ident)
+                        return -ENOENT;
+                memcpy(ident, local + begin, end - begin);
+                ident[end - begin] = '\0';
+                int n = dwfl_module_getsymtab(mod);
+                for (int i = 1; i < n && !entry; i++) {
+                        GElf_Sym sym;
+                        GElf_Addr addr;
+                        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+                        if (!name || GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
+                            !strstr(name, ident))
+                                continue;
+                        _cleanup_free_ char *plain = symbolize_demangle(name);
+                        if (plain && streq(plain, local))
+                                entry = addr;
+                }
+                if (!entry)
+                        return -ENOENT;
+        }
+        int line = decl_line(mod, entry);
+        if (line <= 0)
+                return -ENOENT;
+        *ret_entry = entry;
+        *ret_line = line;
+        return 0;
+}
+
+struct testname_registry *testname_registry_for(struct modules *mods)
+{
+        struct testname_memory mem = {
+                .read = live_read, .function_entry = dwfl_function_entry, .userdata = mods,
+                .maps = mods->maps, .n_maps = mods->n_maps,
+        };
+        return testname_registry_new(&mem);
+}
+
+/* Shows the frames of the test function generated (its demangled name,
+ * "C_A_T_C_H_T_E_S_T_2()") and of the lambdas it defines as the source
+ * declares the test: TEST_CASE("name"), TEST_CASE("name")::{lambda()#1}...
+ * Returns 0 or -ENOMEM. */
+static int show_declared(struct leakscan_frame *frames, size_t n, const char *generated, const char *name)
+{
+        _cleanup_free_ char *copy = strdup(generated);
+        if (!copy)
+                return -ENOMEM;
+        size_t len = strlen(copy);
+        for (size_t i = 0; i < n; i++) {
+                const char *f = frames[i].function;
+                if (!f || strncmp(f, copy, len) != 0 || (f[len] && !startswith(f + len, "::")))
+                        continue;
+                char *shown;
+                if (asprintf(&shown, "TEST_CASE(\"%s\")%s", name, f + len) < 0)
+                        return -ENOMEM;
+                free(frames[i].function);
+                frames[i].function = shown;
+        }
+        return 0;
+}
+
+int testname_recognise_in(struct leakscan_thread *t, struct testname_registry *reg)
 {
         int r = compile_patterns();
         if (r < 0 || t->test)
                 return r;
         struct leakscan_test *test = NULL;
-        if (t->has_created_by && t->n_created_by > 0)
-                r = find_in(t->created_by, t->n_created_by, &test);
-        else
-                r = find_in(t->frames, t->n_frames, &test);
-        if (r < 0)
+        bool created = t->has_created_by && t->n_created_by > 0;
+        struct leakscan_frame *frames = created ? t->created_by : t->frames;
+        size_t n = created ? t->n_created_by : t->n_frames, at = 0;
+        const struct framework *fw = NULL;
+        _cleanup_free_ char *local = NULL;
+        r = find_in(frames, n, &test, &at, &fw, &local);
+        if (r < 0 || !test)
                 return r;
+        const char *name;
+        if (reg && fw->registry && (r = registry_name(reg, fw->registry, &frames[at], local, &name)) != -ENOENT) {
+                char *copy = r == 0 ? strdup(name) : NULL;
+                const char *generated = local ? local : frames[at].function;
+                if (r == 0 && copy)
+                        r = show_declared(t->frames, t->n_frames, generated, name);
+                if (r == 0 && copy && created)
+                        r = show_declared(t->created_by, t->n_created_by, generated, name);
+                if (r < 0 || !copy) {
+                        free(copy);
+                        free(test->name);
+                        free(test->file);
+                        free(test);
+                        return -ENOMEM;
+                }
+                free(test->name);
+                test->name = copy;
+        }
         t->test = test;
         return 0;
+}
+
+int testname_recognise(struct leakscan_thread *t)
+{
+        return testname_recognise_in(t, NULL);
 }

@@ -11,7 +11,9 @@ TEST_CASE("queue is empty")
 
 TEST_CASE("queue leaks, a flusher")
 {
+        // std::thread's constructor, a template from a system header, sits
+        // above this frame in the creator's stack
         auto *f = new Flusher;
-        f->start();     // @leaky-start
+        f->thread = std::thread([f] { f->run(); });  // @leaky-start
         f->thread.detach();
 }

@@ -67,6 +67,8 @@ enum leakscan_state {
         LEAKSCAN_STATE_CHANNEL_RECV,    /* receiving from a channel (Rust's mpsc) */
         LEAKSCAN_STATE_CHANNEL_SEND,    /* sending into a full channel */
         LEAKSCAN_STATE_PARK,            /* parked (Rust's thread::park) */
+        LEAKSCAN_STATE_GIL,             /* CPython: waits for the interpreter lock, which
+                                         * whoever runs Python hands on */
         _LEAKSCAN_STATE_MAX,
 };
 
@@ -108,6 +110,9 @@ struct leakscan_frame {
         bool inlined;           /* a function inlined into the next frame */
         bool system;            /* in libc, libstdc++, ld.so, ...: not the user's */
         uint64_t sp;            /* stack pointer in this frame (0: unknown) */
+        const char *language;   /* static: "python" for an interpreter's frame
+                                 * (pc is then the address of the bytecode
+                                 * instruction it runs), NULL native */
 };
 
 enum leakscan_region {

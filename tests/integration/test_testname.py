@@ -5,8 +5,7 @@ tests, one leaky (test-targets/gtest_queue.cpp), run whole under
 "test" field, its JUnit test case and its SARIF result; without that test
 nothing leaks.  --per-test runs each of the five alone and reports the
 same test, in text, JSON and JUnit.  doctest and Catch2 binaries, where
-installed, name theirs by place at exit and by their registered name with
---per-test.
+installed, name theirs as registered, at exit and with --per-test.
 Usage: test_testname.py LEAKSCAN TEST_TARGETS_SOURCE_DIR NOT_A_TEST_BINARY googletest=PATH [doctest=PATH]
        [catch2=PATH] [glib=PATH]"""
 import json
@@ -84,7 +83,7 @@ def main():
     ctest_discover(leakscan, srcdir)
     for fw in ("doctest", "catch2"):
         if fw in binaries:
-            by_place(leakscan, fw, binaries[fw], marker_line(os.path.join(srcdir, f"{fw}_queue.cpp"), "leaky-start"))
+            by_name(leakscan, fw, binaries[fw], marker_line(os.path.join(srcdir, f"{fw}_queue.cpp"), "leaky-start"))
         else:
             print(f"note: no {fw} here (scripts/setup.sh installs it): its binary is not tried")
     if "glib" in binaries:
@@ -153,14 +152,28 @@ def glib(leakscan, prog, line):
           f"GLib: --per-test runs /queue/empty and /queue/leaks alone; the second leaks ({doc['summary']})")
 
 
-def by_place(leakscan, fw, prog, line):
-    """Catch2 and doctest: named file:line at exit, by name with --per-test."""
+def by_name(leakscan, fw, prog, line):
+    """Catch2 and doctest, whose leaky test starts a std::thread in its
+    body: at exit the test is named as the framework names it, at the
+    test's own file and line (not std::thread's constructor's), and its
+    frame is shown as declared; by name with --per-test, at the same place."""
     code, text, _ = at_exit(leakscan, prog, "json")
     doc = json.loads(text)
-    tests = [t["test"] for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    leaked = [t for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    tests = [t["test"] for t in leaked]
     src = os.path.basename(prog).replace("_queue", "_queue.cpp")
-    check(code == 1 and len(tests) == 1 and tests[0]["framework"] == fw and tests[0]["name"] == f"{src}:{line}",
-          f"{fw}: at exit the leaked thread's test is named by place {src}:{line} ({tests})")
+    check(code == 1 and len(tests) == 1 and tests[0]["framework"] == fw and
+          tests[0]["name"] == "queue leaks, a flusher" and os.path.basename(tests[0]["file"] or "") == src and
+          tests[0]["line"] == line,
+          f"{fw}: at exit the leaked thread's test is 'queue leaks, a flusher' at {src}:{line} ({tests})")
+    shown = [f["function"] for f in leaked[0]["created_by"]] if leaked and leaked[0].get("created_by") else []
+    check('TEST_CASE("queue leaks, a flusher")' in shown and not any(re.match(r"_?(DOCTEST_ANON_FUNC|C_A_T_C_H_T_E_S_T)", f) for f in shown),
+          f"{fw}: the creator's test frame is shown as declared, not by its generated name ({shown[:6]})")
+    code, text, _ = at_exit(leakscan, prog, "text")
+    check(re.search(rf'leaked by test queue leaks, a flusher \({src}:{line}\)', text) and
+          re.search(rf'^  created by TEST_CASE\("queue leaks, a flusher"\) at \S+/{src}:{line}:$', text, re.M),
+          f"{fw}: text names the test and its place: " +
+          " | ".join(x for x in text.splitlines() if x.startswith("Thread") or "created by" in x))
     p = subprocess.run([leakscan, "--per-test", "--format=json", "--", prog], capture_output=True, text=True,
                        timeout=300, stdin=subprocess.DEVNULL)
     doc = json.loads(p.stderr)
@@ -168,6 +181,9 @@ def by_place(leakscan, fw, prog, line):
     leaky = [t["name"] for t in doc["tests"] if t["leaked"]]
     named = [t["test"]["name"] for x in doc["tests"] if x["report"] for pr in x["report"]["processes"]
              for t in pr["threads"] if t["leaked"]]
+    places = [(os.path.basename(t["test"]["file"] or ""), t["test"]["line"]) for x in doc["tests"] if x["report"]
+              for pr in x["report"]["processes"] for t in pr["threads"] if t["leaked"]]
+    check(places == [(src, line)], f"{fw}: --per-test places the test at {src}:{line} ({places})")
     check(p.returncode == 1 and doc["framework"] == fw and len(doc["tests"]) == 2 and
           leaky == ["queue leaks, a flusher"] and named == leaky,
           f"{fw}: --per-test lists both tests, runs each alone (a comma in the name), names the leaky one ({leaky})")

@@ -1,7 +1,11 @@
 /* Unit tests of testname: each framework's row on a hand-built creator
  * stack, the thread's own stack when no creator is known, and shapes that
  * must not be taken for tests. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "testname.h"
@@ -44,8 +48,148 @@ static char *recognise(struct leakscan_frame *frames, size_t n, bool as_creator)
         free(_got); \
 } while (0)
 
+/* ---- a registry in fake memory ---- */
+
+#define HEAP 0x10000u
+#define TEST_FN 0x401000u
+static unsigned char heap[4096];
+static int declared_line = 30;
+
+static int fake_read(void *userdata, uint64_t addr, void *buf, size_t len)
+{
+        (void) userdata;
+        if (addr >= HEAP && addr + len <= HEAP + sizeof heap) {
+                memcpy(buf, heap + (addr - HEAP), len);
+                return 0;
+        }
+        if (addr == 0x500000 && len >= 5) {     /* a literal in .rodata */
+                memcpy(buf, "leaks", 6);
+                return 0;
+        }
+        return -EFAULT;
+}
+
+static int fake_entry(void *userdata, uint64_t pc, const char *local, uint64_t *ret_entry, int *ret_line)
+{
+        (void) userdata;
+        (void) local;
+        if (pc < TEST_FN || pc >= TEST_FN + 0x100)
+                return -ENOENT;
+        *ret_entry = TEST_FN;
+        *ret_line = declared_line;
+        return 0;
+}
+
+static void put(size_t at, uint64_t v, size_t size)
+{
+        memcpy(heap + at, &v, size);
+}
+
+static char *recognise_in(struct leakscan_frame *frames, size_t n, struct testname_registry *reg)
+{
+        struct leakscan_thread t = { .tid = 2, .has_created_by = true, .created_by = frames, .n_created_by = n };
+        CHECK_EQ_INT(testname_recognise_in(&t, reg), 0);
+        char *s = NULL;
+        if (t.test && asprintf(&s, "%s %s %d | %s", t.test->framework, t.test->name, t.test->line,
+                               frames[1].function) < 0)
+                s = NULL;
+        if (t.test) {
+                free(t.test->name);
+                free(t.test->file);
+                free(t.test);
+        }
+        return s;
+}
+
+static void registries(void)
+{
+        struct map_entry maps[] = { { .start = HEAP, .end = HEAP + sizeof heap, .perms = "rw-p", .path = (char *) "" } };
+        struct testname_memory mem = { fake_read, fake_entry, NULL, maps, 1 };
+
+        /* Catch2 2.x: the invoker at 0x100 holds the function; the TestCase
+         * at 0x400 points at it, declares line 30 and a name "flushes" */
+        memset(heap, 0, sizeof heap);
+        put(0x108, TEST_FN, 8);
+        put(0x400 + 168, HEAP + 0x100, 8);
+        put(0x400 + 152, 30, 8);
+        put(0x400, HEAP + 0x800, 8);
+        put(0x408, 7, 8);
+        memcpy(heap + 0x800, "flushes", 7);
+        struct testname_registry *reg = testname_registry_new(&mem);
+        CHECK(reg != NULL);
+        struct leakscan_frame c2[] = {
+                SYS("pthread_create"),
+                { .pc = TEST_FN + 0x20, .function = strdup("C_A_T_C_H_T_E_S_T_2()"), .file = (char *) "/nonexistent/t.cpp",
+                  .line = 33 },
+        };
+        char *got = recognise_in(c2, 2, reg);
+        CHECK_EQ_STR(got ? got : "(none)", "catch2 flushes 33 | TEST_CASE(\"flushes\")");
+        free(got);
+        free(c2[1].function);
+        testname_registry_free(reg);
+
+        /* a word that equals the function but declares another line is no
+         * entry: named by place */
+        declared_line = 31;
+        reg = testname_registry_new(&mem);
+        struct leakscan_frame c2b[] = {
+                SYS("pthread_create"),
+                { .pc = TEST_FN + 0x20, .function = strdup("C_A_T_C_H_T_E_S_T_2()"), .file = (char *) "/nonexistent/t.cpp",
+                  .line = 33 },
+        };
+        got = recognise_in(c2b, 2, reg);
+        CHECK_EQ_STR(got ? got : "(none)", "catch2 t.cpp:33 33 | C_A_T_C_H_T_E_S_T_2()");
+        free(got);
+        free(c2b[1].function);
+        testname_registry_free(reg);
+
+        /* doctest 2.4: the TestCase holds the function at 80, the line at
+         * 24 and a literal's address at 32 */
+        declared_line = 30;
+        memset(heap, 0, sizeof heap);
+        put(0x200 + 80, TEST_FN, 8);
+        put(0x200 + 24, 30, 4);
+        put(0x200 + 32, 0x500000, 8);
+        reg = testname_registry_new(&mem);
+        struct leakscan_frame dt[] = {
+                SYS("pthread_create"),
+                { .pc = TEST_FN + 0x20, .function = strdup("_DOCTEST_ANON_FUNC_8()"), .file = (char *) "/nonexistent/t.cpp",
+                  .line = 35 },
+        };
+        got = recognise_in(dt, 2, reg);
+        CHECK_EQ_STR(got ? got : "(none)", "doctest leaks 35 | TEST_CASE(\"leaks\")");
+        free(got);
+        free(dt[1].function);
+        testname_registry_free(reg);
+
+        /* no registry (freed at exit): the name the source declares on the
+         * test's line */
+        memset(heap, 0, sizeof heap);
+        char path[] = "/tmp/test-testname-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        for (int i = 1; i < 30; i++)
+                fputs("\n", f);
+        fputs("TEST_CASE(\"drains \\\"all\\\" on shutdown\", \"[queue]\")\n", f);
+        fclose(f);
+        reg = testname_registry_new(&mem);
+        struct leakscan_frame src[] = {
+                SYS("pthread_create"),
+                { .pc = TEST_FN + 0x20, .function = strdup("C_A_T_C_H_T_E_S_T_2()"), .file = path, .line = 33 },
+        };
+        got = recognise_in(src, 2, reg);
+        CHECK_EQ_STR(got ? got : "(none)", "catch2 drains \"all\" on shutdown 33 | TEST_CASE(\"drains \"all\" on shutdown\")");
+        free(got);
+        free(src[1].function);
+        testname_registry_free(reg);
+        unlink(path);
+}
+
 int main(void)
 {
+        registries();
+
         struct leakscan_frame gtest[] = {
                 SYS("pthread_create"), USER("Flusher::start()", 19),
                 USER("QueueTest_Leaky_Test::TestBody()", 76),
@@ -77,6 +221,28 @@ int main(void)
         EXPECT(catch2_v2, true, "catch2 t.cpp:12 /src/tests/t.cpp:12");
         struct leakscan_frame doctest[] = { USER("_DOCTEST_ANON_FUNC_8()", 40), SYS("doctest::Context::run()") };
         EXPECT(doctest, true, "doctest t.cpp:40 /src/tests/t.cpp:40");
+        /* std::thread's constructor, instantiated with the test's lambda,
+         * names the test in its template arguments: it is not the test */
+        struct leakscan_frame in_template[] = {
+                SYS("pthread_create"),
+                { .function = "std::thread::thread<C_A_T_C_H_T_E_S_T_2()::{lambda()#1}, , void>(C_A_T_C_H_T_E_S_T_2()::{lambda()#1}&&)",
+                  .file = "/usr/include/c++/12/bits/std_thread.h", .line = 142 },
+                USER("C_A_T_C_H_T_E_S_T_2()", 14), SYS("Catch::TestInvokerAsFunction::invoke() const"),
+        };
+        EXPECT(in_template, true, "catch2 t.cpp:14 /src/tests/t.cpp:14");
+        struct leakscan_frame gtest_template[] = {
+                { .function = "void std::__invoke_impl<void, ns::Queue_Leaks_Test::TestBody()::{lambda()#1}>(std::__invoke_other, ns::Queue_Leaks_Test::TestBody()::{lambda()#1}&&)",
+                  .file = "/usr/include/c++/12/bits/invoke.h", .line = 61 },
+                USER("ns::Queue_Leaks_Test::TestBody()", 9), SYS("testing::Test::Run()"),
+        };
+        EXPECT(gtest_template, true, "googletest Queue.Leaks /src/tests/t.cpp:9");
+        /* a thread's own stack, without a creator: the lambda a test
+         * defined runs in it */
+        struct leakscan_frame lambda[] = {
+                SYS("pthread_cond_wait"), USER("DOCTEST_ANON_FUNC_15()::{lambda()#1}::operator()() const", 16),
+                SYS("std::thread::_State_impl<std::thread::_Invoker<std::tuple<DOCTEST_ANON_FUNC_15()::{lambda()#1}> > >::_M_run()"),
+        };
+        EXPECT(lambda, false, "doctest t.cpp:16 /src/tests/t.cpp:16");
 
         struct leakscan_frame boost[] = {
                 USER("queue_suite::pushes::test_method()", 22), USER("queue_suite::pushes_invoker()", 20),

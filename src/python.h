@@ -1,0 +1,73 @@
+/* Python frames of CPython threads, read from outside, merged with the
+ * native frames of the same thread (as py-spy and pystack do).
+ *
+ * Takes the target's modules (to find the interpreter: the module that
+ * exports _PyRuntime, and its Py_Version) and reads the interpreter's
+ * thread states and frames from the target's memory; gives, per thread, the
+ * Python frames that run inside each _PyEval_EvalFrameDefault native frame. */
+#ifndef LEAKSCAN_PYTHON_H
+#define LEAKSCAN_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "leakscan/leakscan.h"
+#include "modules.h"
+#include "procfs.h"
+
+struct python_snapshot;
+
+/* Reads every Python thread's frames of the process behind mods.  Returns
+ * 0 and *ret (NULL when the process runs no CPython; free with
+ * python_snapshot_free), with *ret_note set (static text) when it does but
+ * its frames cannot be read (a version whose layout is not known); or
+ * -ENOMEM.  Memory is read through process_vm_readv at the time of the
+ * call: the caller decides when (see python.c). */
+int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, const char **ret_note);
+void python_snapshot_free(struct python_snapshot *py);
+
+/* Inserts the Python frames of thread tid into its native frames
+ * (innermost first, symbolized): each run of Python frames goes before the
+ * _PyEval_EvalFrameDefault frame that runs it, and (with or without Python
+ * frames) the interpreter's own native frames become system frames.  Returns 0 (also when tid runs no
+ * Python) or -ENOMEM. */
+int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n);
+
+/* At exit CPython has finalised: the interpreter no longer lists its
+ * threads and their states are freed, but a thread blocked in a call still
+ * has its frames, and its state's memory (freed, not yet reused) on its
+ * stack.  Finds it there for thread tid not in py: a pointer in the stack
+ * copy whose thread state names tid as its native thread id, then its frame
+ * chain, checked like any other.  Returns 0 (found or not) or -ENOMEM. */
+int python_recover_thread(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, pid_t tid,
+                          const uint8_t *stack, size_t stack_len);
+
+/* The thread that owns the threading.RLock whose lock is the semaphore at
+ * sem, which a thread waits on: the RLock is found among the pointers of
+ * that thread's stack copy (the acquiring call holds it), checked by its
+ * type's name and its lock.  Returns the owner's TID, or 0 (not an RLock,
+ * not found, free, or owned by no thread the interpreter lists). */
+pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
+                         const uint8_t *stack, size_t stack_len);
+
+/* Whether a wait on address (a futex word) is a wait for the GIL. */
+bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address);
+
+/* Names the wait of thread t (analysed, with its Python frames merged)
+ * as its Python caller sees it: a thread in threading.Event.wait waits
+ * for "threading.Event" at the line of the user's code that called it.
+ * Returns 0 (named or left as it was) or -ENOMEM. */
+int python_describe_wait(struct leakscan_thread *t);
+
+/* Whether frames hold an eval loop of CPython's (where Python frames
+ * would go). */
+bool python_in_eval(const struct leakscan_frame *frames, size_t n);
+
+/* The line of the instruction at byte offset addr of a code object, from
+ * its CPython 3.11 location table (co_linetable) and co_firstlineno, or 0
+ * when the table says none or is malformed. */
+int python_linetable_line(const uint8_t *table, size_t len, int firstlineno, uint64_t addr);
+
+#endif
