@@ -11,7 +11,7 @@ At the end compares the signals sent with those received.
 
 With --watch, leakscan runs `-p PID --watch=10s --interval=200ms` and is
 killed at a random point of its first second: during a snapshot or between
-two, while --watch traces the threads (src/track.c).  --to-threads sends
+two, while --watch traces the threads (src/capture/track.c).  --to-threads sends
 the signals to the threads other than the main one in turn (tgkill): one
 sent to the process is taken by the main thread, which --watch does not
 trace, and makes no signal-delivery stop to lose.

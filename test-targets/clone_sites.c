@@ -1,7 +1,7 @@
 /* Creator stacks from every kind of clone site (--at-exit).  The supervisor
  * derives a creating thread's stack pointer from clone3's argument once two
  * creations at one syscall instruction agreed on its distance (see
- * src/clonesite.h), and reads /proc where it cannot:
+ * src/capture/clonesite.h), and reads /proc where it cannot:
  *   pool, deep: glibc's pthread_create, six times from one instruction and
  *     two frame depths: derived from the third creation on;
  *   rawnear, rawfar: a clone3 wrapper of our own (raw_clone3, which pushes

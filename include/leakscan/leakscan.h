@@ -9,7 +9,7 @@
  * ABI policy of libleakscan.so.0 (docs/library.md says it at length):
  *  - Only the functions declared in the installed headers are exported,
  *    each under the symbol version of the release that added it (the
- *    source's src/libleakscan.sym); everything else is local.
+ *    source's src/lib/libleakscan.sym); everything else is local.
  *  - Structs a report is made of are allocated by the library only, and only
  *    grow at their end.  Reach the elements of the report's arrays through
  *    leakscan_report_process(), leakscan_process_thread() and the other
@@ -90,7 +90,7 @@ enum leakscan_verdict {
 };
 
 /* Whether anyone who could end a thread's wait can still reach the object it
- * waits on (pid mode; src/reach.h).  NONE: not a wait reachability judges. */
+ * waits on (pid mode; src/analysis/reach.h).  NONE: not a wait reachability judges. */
 enum leakscan_reach {
         LEAKSCAN_REACH_NONE,
         LEAKSCAN_REACH_UNKNOWN,         /* not decided: see reach_note */

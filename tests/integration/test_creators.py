@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """--at-exit creator stacks with the stack pointer derived from clone3's
-argument (src/clonesite.h) against the same run reading every stack pointer
+argument (src/capture/clonesite.h) against the same run reading every stack pointer
 from /proc (LEAKSCAN_CREATOR_SP=proc): every thread's whole "created by"
 stack must be the same, frame by frame, on test-targets/clone_sites (sites
 derived, failing their check, and never derived) and on the churn target

@@ -1,4 +1,4 @@
-/* Unit tests of clone sites (src/clonesite.h) on made-up stacks: the stack
+/* Unit tests of clone sites (src/capture/clonesite.h) on made-up stacks: the stack
  * pointer is derived only after two reads agreed, only where the copy shows
  * the words that never changed, the words that change between callers are
  * dropped, and a site whose reads disagree on the distance (other frames,

@@ -1,4 +1,4 @@
-/* leakscan-verify-helper: the half of leakscan_verify_none (src/verify.c)
+/* leakscan-verify-helper: the half of leakscan_verify_none (src/lib/verify.c)
  * that runs in its own process, because a process cannot stop and read its
  * own threads.  Started by the library in the process under test, with one
  * socket as stdin and stdout; installed in libexecdir, not meant to be run

@@ -8,7 +8,7 @@
  * lets dwarf_search_unwind_table read it, and the FDEs, through access_mem;
  * access_mem serves the thread's stack from the copied window and
  * everything else from the read-only PT_LOAD segments of the ELF files libdw
- * already opened for the modules (src/modules.c), never from the process.
+ * already opened for the modules (src/analysis/modules.c), never from the process.
  *
  * A module without .eh_frame_hdr (static executables) gets the same table,
  * built here from its .eh_frame and served at an address no process maps.

@@ -47,7 +47,7 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
 
 /* inspect_pid, reading at most scan_limit bytes of the process (0: no
  * limit) to tell whether the objects its blocked threads wait on can still
- * be reached (src/reach.h; struct leakscan_options is frozen by the ABI). */
+ * be reached (src/analysis/reach.h; struct leakscan_options is frozen by the ABI). */
 int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                         uint64_t scan_limit, struct leakscan_report **ret_report);
 

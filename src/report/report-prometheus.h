@@ -1,7 +1,7 @@
 /* Prometheus metrics of leakscan's reports: the text exposition format
  * (version 0.0.4, which OpenMetrics parsers also read), for node_exporter's
  * textfile collector (--format=prometheus) and for the exporter's /metrics
- * (src/serve.c).
+ * (src/serve/serve.c).
  *
  * Metric names follow Prometheus's conventions: one prefix (leakscan_),
  * base units (seconds), _total for counters, _info for constant labels.

@@ -238,7 +238,7 @@ enum {
         OPT_SOURCE_ROOT,
         OPT_PER_TEST,
         OPT_SCAN_LIMIT,
-        /* --serve (src/serve.c) */
+        /* --serve (src/serve/serve.c) */
         OPT_SERVE,
         OPT_ALL_PROCESSES,
         OPT_MATCH,

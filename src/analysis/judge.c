@@ -25,7 +25,7 @@ static const struct leakscan_thread *find_thread(const struct leakscan_process *
 }
 
 /* Step 1, pid mode: a blocked thread is idle unless proven unreachable
- * (reach_process, src/reach.h). */
+ * (reach_process, src/analysis/reach.h). */
 static void judge_verdict(struct leakscan_thread *t, const struct judge_policy *policy)
 {
         if (policy->mode != JUDGE_PID || t->verdict != LEAKSCAN_VERDICT_BLOCKED)

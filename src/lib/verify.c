@@ -1,6 +1,6 @@
 /* The in-process check (include/leakscan/verify.h), the library's half:
  * baselines from /proc/self, and leakscan_verify_none, which starts the
- * helper (src/verify-helper.c) that snapshots this process and reads back
+ * helper (src/lib/verify-helper.c) that snapshots this process and reads back
  * its answer.
  *
  * The helper is exec'd, not merely forked: a forked child of a
