@@ -9,10 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <elfutils/libdwelf.h>
 
 #include "modules.h"
 #include "util.h"
+
+#define DEBUGINFO_ROOT "/usr/lib/debug"
 
 struct module_file {
         pid_t pid;
@@ -48,20 +54,32 @@ static int open_vdso(struct module_file *f, Elf **elfp)
         return -1;
 }
 
-/* Opens path for reading only if it is a regular file, never blocking: the
- * target's owner may have put a FIFO or a device where its library was, and
- * a report must not wait on the target's cooperation.  With inode set, the
- * file must also be the one mapped.  Returns the fd or -1. */
-static int open_regular_file(const char *path, dev_t dev, uint64_t inode)
+int modules_open_file(int dirfd, const char *path, uint64_t resolve, const struct stat *want)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -1;
+        /* O_PATH opens nothing: no driver's open, no FIFO's reader count,
+         * no inotify event; only the inode it names is looked at. */
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = resolve };
+        _cleanup_close_ int pfd = (int) syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+        if (pfd < 0)
+                return -errno;
         struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-            (inode && (st.st_ino != inode || st.st_dev != dev))) {
+        if (fstat(pfd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        if (want && (st.st_ino != want->st_ino || st.st_dev != want->st_dev))
+                return -ESTALE;
+        /* Reopened through our own descriptor: the very inode checked,
+         * whatever the path names by now. */
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+        int fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        struct stat again;
+        if (fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev) {
                 close(fd);
-                return -1;
+                return -ESTALE;
         }
         return fd;
 }
@@ -77,33 +95,92 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         if (f->vdso)
                 return open_vdso(f, elfp);
 
-        /* The mapping itself first: it is the file mapped, whatever the path
-         * names now (needs CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE since
-         * Linux 5.9); else the path inside the target's mount namespace,
-         * checked to be that same file. */
+        /* The mapping itself first: the kernel hands over the file mapped,
+         * whatever the path names now (needs CAP_SYS_ADMIN, or
+         * CAP_CHECKPOINT_RESTORE since Linux 5.9).  Only checked to be a
+         * regular file: on overlayfs, maps names the layer's inode while
+         * the file opened is the overlay's. */
         snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int) f->pid, f->start, f->end);
-        int fd = open_regular_file(path, 0, 0);
+        int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
         if (fd < 0 && !f->deleted) {
-                snprintf(path, sizeof path, "/proc/%d/root%s", (int) f->pid, f->path);
-                fd = open_regular_file(path, f->dev, f->inode);
+                /* Else the path inside the target's root, resolved there
+                 * (an absolute symlink in a container stays in it, no
+                 * magic link is followed), checked to be the inode mapped. */
+                snprintf(path, sizeof path, "/proc/%d/root", (int) f->pid);
+                _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                struct stat want = { .st_dev = f->dev, .st_ino = (ino_t) f->inode };
+                if (root >= 0)
+                        fd = modules_open_file(root, f->path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, &want);
         }
         if (fd < 0)
                 return -1;
-        /* libdw looks for separate debug info beside this name and under
-         * /usr/lib/debug by build-id. */
         *file_name = strdup(f->path);
         return fd;
 }
 
-/* Separate debug info only from the system's tree (by build-id, or by path
- * mirrored under it), never beside the module: the module's directory is
- * the target owner's to fill, with a FIFO where a .debug file would be. */
-static char debuginfo_dirs[] = "/usr/lib/debug";
-static char *debuginfo_path = debuginfo_dirs;
+int modules_build_id_path(const uint8_t *id, size_t len, char *buf, size_t size)
+{
+        if (len < 2 || len > 64 || size < strlen(DEBUGINFO_ROOT) + 2 * len + 32)
+                return -EINVAL;
+        int n = snprintf(buf, size, "%s/.build-id/%02x/", DEBUGINFO_ROOT, id[0]);
+        for (size_t i = 1; i < len; i++)
+                n += snprintf(buf + n, size - (size_t) n, "%02x", id[i]);
+        snprintf(buf + n, size - (size_t) n, ".debug");
+        return 0;
+}
+
+/* Separate debug info by build-id only, from the system's tree: never a
+ * path the target names.  libdw's standard callback joins the module's
+ * .gnu_debuglink name (the target's to choose: "../../../tmp/fifo") to
+ * /usr/lib/debug and to the module's directory and opens it as we are
+ * (root): a FIFO hangs us, a device node opens (/dev/watchdog arms the
+ * watchdog).  The dwz file of .gnu_debugaltlink is asked for through this
+ * callback too, once the module's DWARF is loaded: then by the build-id
+ * that link carries, never by its name. */
+static int modules_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                                  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                                  char **debuginfo_file_name)
+{
+        (void) userdata; (void) modname; (void) base; (void) file_name;
+        const unsigned char *id = NULL;
+        GElf_Addr id_vaddr;
+        int len = -1;
+
+        /* The module's own request passes its main file's debug link
+         * (or none); anything else is the alt link of its loaded DWARF. */
+        GElf_Addr bias;
+        Elf *elf = dwfl_module_getelf(mod, &bias);
+        GElf_Word crc = 0;
+        const char *link = elf ? dwelf_elf_gnu_debuglink(elf, &crc) : NULL;
+        bool main_request = !debuglink_file || (link && streq(link, debuglink_file) && crc == debuglink_crc);
+        if (main_request) {
+                len = dwfl_module_build_id(mod, &id, &id_vaddr);
+        } else {
+                Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+                const char *altname;
+                const void *altid;
+                ssize_t n = dw ? dwelf_dwarf_gnu_debugaltlink(dw, &altname, &altid) : -1;
+                if (n > 0) {
+                        len = (int) n;
+                        id = altid;
+                }
+        }
+        char path[PATH_MAX];
+        if (len <= 0 || modules_build_id_path(id, (size_t) len, path, sizeof path) < 0)
+                return -1;
+        /* the tree is the system's (root's): its .build-id links are followed */
+        int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
+        if (fd < 0)
+                return -1;
+        *debuginfo_file_name = strdup(path);
+        return fd;
+}
+
+static char *debuginfo_path = (char *) DEBUGINFO_ROOT;
 
 static const Dwfl_Callbacks modules_callbacks = {
         .find_elf = modules_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .find_debuginfo = modules_find_debuginfo,
         .debuginfo_path = &debuginfo_path,
 };
 
