@@ -1625,9 +1625,72 @@ static int kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **r
         return r;
 }
 
+void reach_live_done(struct reach_live *l)
+{
+        if (!l)
+                return;
+        free(l->sp);
+        free(l->flags);
+        free(l->extra_roots);
+        free(l->blind);
+        *l = (struct reach_live) {0};
+}
+
+/* The memory source with every read told to io's tap (--save-snapshot). */
+struct tapped_process {
+        struct target_process tp;
+        const struct reach_io *io;
+};
+
+static ssize_t read_tapped(void *userdata, const struct iovec *local, const struct iovec *remote, size_t n)
+{
+        struct tapped_process *t = userdata;
+        ssize_t r = read_process(&t->tp, local, remote, n);
+        t->io->tap_read(t->io->tap, remote, local, n, r);
+        return r;
+}
+
+static int touched_tapped(void *userdata, uint64_t addr, size_t n, bool *ret)
+{
+        struct tapped_process *t = userdata;
+        int r = touched_pages(&t->tp, addr, n, ret);
+        t->io->tap_touched(t->io->tap, addr, n, ret, r);
+        return r;
+}
+
+static int live_record(struct reach_live *rec, const struct reach_thread *threads, size_t n,
+                       const uint64_t *extra, size_t n_extra, const char *blind)
+{
+        rec->scanned = true;
+        rec->n = n;
+        rec->sp = calloc(n + 1, sizeof *rec->sp);
+        rec->flags = calloc(n + 1, sizeof *rec->flags);
+        rec->extra_roots = malloc((n_extra + 1) * sizeof *rec->extra_roots);
+        rec->blind = blind ? strdup(blind) : NULL;
+        if (!rec->sp || !rec->flags || !rec->extra_roots || (blind && !rec->blind))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                rec->sp[i] = threads[i].sp;
+                rec->flags[i] = threads[i].live ? REACH_LIVE_LEFT : 0;
+        }
+        if (n_extra)
+                memcpy(rec->extra_roots, extra, n_extra * sizeof *extra);
+        rec->n_extra_roots = n_extra;
+        return 0;
+}
+
 int reach_process(struct leakscan_process *p, const char *maps_text, const uint64_t *const *regs,
                   size_t n_regs, uint64_t scan_limit, struct reach_stats *stats)
 {
+        return reach_process_io(p, maps_text, regs, n_regs, scan_limit, stats, NULL);
+}
+
+int reach_process_io(struct leakscan_process *p, const char *maps_text, const uint64_t *const *regs,
+                     size_t n_regs, uint64_t scan_limit, struct reach_stats *stats, const struct reach_io *io)
+{
+        const struct reach_live *replay = io ? io->replay : NULL;
+        if (replay && replay->scanned && replay->n != p->n_threads)
+                return -EINVAL;
         size_t n = p->n_threads;
         if (stats)
                 *stats = (struct reach_stats) { .skipped = true };
@@ -1644,6 +1707,8 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 return 0;
         }
 
+        if (replay && !replay->scanned)
+                return -EINVAL;         /* the recording has no scan to replay */
         _cleanup_free_ struct reach_thread *threads = calloc(n, sizeof *threads);
         _cleanup_free_ struct wait_mark *before = calloc(n, sizeof *before);
         _cleanup_free_ struct reach_result *res = calloc(n, sizeof *res);
@@ -1655,14 +1720,16 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 struct leakscan_thread *t = &p->threads[i];
                 threads[i].regs = regs ? regs[i] : NULL;
                 threads[i].n_regs = regs && regs[i] ? n_regs : 0;
-                if (t->n_frames == 0 && !t->exiting)     /* not stopped: /proc still shows its SP */
+                if (replay)
+                        threads[i].sp = replay->scanned ? replay->sp[i] : 0;
+                else if (t->n_frames == 0 && !t->exiting)     /* not stopped: /proc still shows its SP */
                         (void) read_wait_mark(p->pid, t->tid, &threads[i].sp);
         }
         /* Where each candidate sleeps now, after our stop: the wait must
          * still be the same after the scan, with no switch in between.  Our
          * stop made every thread run; give them a moment (40 ms at most in
          * all) to re-enter their waits before calling one moved. */
-        for (unsigned pass = 0; pass < 20; pass++) {
+        for (unsigned pass = 0; !replay && pass < 20; pass++) {
                 bool settled = true;
                 for (size_t i = 0; i < n; i++) {
                         const struct leakscan_thread *t = &p->threads[i];
@@ -1676,15 +1743,32 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 usleep(2000);
         }
         for (size_t i = 0; i < n; i++)
-                if (reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
+                if (replay ? replay->flags[i] & REACH_LIVE_LEFT :
+                    reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
                         threads[i].live = true;
-        const char *blind = NULL;
-        int r = kernel_roots(p->pid, &extra, &n_extra, &blind);
+        const char *blind = replay ? replay->blind : NULL;
+        int r = 0;
+        if (replay && replay->n_extra_roots) {
+                extra = malloc(replay->n_extra_roots * sizeof *extra);
+                if (!extra)
+                        return -ENOMEM;
+                memcpy(extra, replay->extra_roots, replay->n_extra_roots * sizeof *extra);
+                n_extra = replay->n_extra_roots;
+        } else if (!replay) {
+                r = kernel_roots(p->pid, &extra, &n_extra, &blind);
+        }
         if (r < 0)
                 return r;
+        if (io && io->record && live_record(io->record, threads, n, extra, n_extra, blind) < 0)
+                return -ENOMEM;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) p->pid);
-        struct target_process tp = { p->pid, open(path, O_RDONLY | O_CLOEXEC) };
+        struct tapped_process tp = { { p->pid, replay ? -1 : open(path, O_RDONLY | O_CLOEXEC) }, io };
+        struct reach_memory mem = { read_process, touched_pages, &tp.tp };
+        if (replay)
+                mem = io->replay_mem;
+        else if (io && io->tap_read)
+                mem = (struct reach_memory) { read_tapped, touched_tapped, &tp };
         struct reach_input in = {
                 .process = p,
                 .maps_text = maps_text,
@@ -1693,11 +1777,11 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 .n_extra_roots = n_extra,
                 .blind = blind,
                 .scan_limit = scan_limit,
-                .mem = { read_process, touched_pages, &tp },
+                .mem = mem,
         };
         r = reach_scan(&in, res, stats);
-        if (tp.pagemap >= 0)
-                close(tp.pagemap);
+        if (tp.tp.pagemap >= 0)
+                close(tp.tp.pagemap);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -1710,8 +1794,16 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 }
                 if (t->reach != LEAKSCAN_REACH_UNREACHABLE)
                         continue;
-                struct wait_mark after = read_wait_mark(p->pid, t->tid, NULL);
-                if (!same_wait(&before[i], &after)) {
+                bool moved;
+                if (replay) {
+                        moved = replay->flags[i] & REACH_LIVE_MOVED;
+                } else {
+                        struct wait_mark after = read_wait_mark(p->pid, t->tid, NULL);
+                        moved = !same_wait(&before[i], &after);
+                        if (moved && io && io->record)
+                                io->record->flags[i] |= REACH_LIVE_MOVED;
+                }
+                if (moved) {
                         t->reach = LEAKSCAN_REACH_REACHABLE;
                         t->reach_note = "its wait ended during the scan";
                 }

@@ -99,6 +99,36 @@ bool reach_needs_scan(const struct leakscan_process *p, const char *maps_text);
  * (other failures give UNKNOWN answers, not errors). */
 int reach_scan(const struct reach_input *in, struct reach_result *ret, struct reach_stats *stats);
 
+/* What a pid-mode scan (reach_process_io) reads of the live process besides
+ * its memory: kept by --save-snapshot, given back by --from-snapshot, so
+ * that the offline scan decides as the live one did (src/snapshot.h). */
+#define REACH_LIVE_LEFT 1u      /* it had left its wait before the scan */
+#define REACH_LIVE_MOVED 2u     /* its wait ended during the scan */
+struct reach_live {
+        bool scanned;           /* the scan ran (else nothing below) */
+        size_t n;               /* one per p->threads */
+        uint64_t *sp;           /* the stack pointer /proc showed, 0: none */
+        uint8_t *flags;         /* REACH_LIVE_* */
+        uint64_t *extra_roots;
+        size_t n_extra_roots;
+        char *blind;
+};
+
+void reach_live_done(struct reach_live *l);
+
+/* How reach_process_io meets the process: live (all NULL), or recording
+ * what it reads (record, and tap_* told of every memory read), or replaying
+ * a recording (replay and replay_mem, touching no process at all). */
+struct reach_io {
+        struct reach_live *record;
+        void (*tap_read)(void *tap, const struct iovec *remote, const struct iovec *local, size_t n,
+                         ssize_t got);
+        void (*tap_touched)(void *tap, uint64_t addr, size_t n, const bool *ret, int r);
+        void *tap;
+        const struct reach_live *replay;
+        struct reach_memory replay_mem;
+};
+
 /* The live scan of process p (analysed, after the threads run again):
  * reads its memory with process_vm_readv, adds the kernel's words (epoll
  * data, POSIX timers' values) as roots, and confirms each unreachable
@@ -110,6 +140,12 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
 
 /* Parses a size such as "256M", "1G", "4096", "0" (no limit).  Returns 0 or
  * -EINVAL. */
+/* reach_process, meeting the process through io (may be NULL: live).
+ * Returns 0 or -ENOMEM (record's arrays are allocated here, the caller's
+ * to free with reach_live_done). */
+int reach_process_io(struct leakscan_process *p, const char *maps_text, const uint64_t *const *regs,
+                     size_t n_regs, uint64_t scan_limit, struct reach_stats *stats, const struct reach_io *io);
+
 int reach_parse_size(const char *text, uint64_t *ret);
 
 #endif
