@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analyse.h"
+#include "snapshot.h"
 #include "classify.h"
 #include "symbolize.h"
 #include "util.h"
@@ -745,6 +746,6 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
                         r = analyse_object_cached(&nm, i);
         naming_done(&nm);
         if (r == 0)
-                r = analyse_pipes(p);
+                r = cap->snapshot_replay ? snapshot_replay_peers(cap->snapshot_replay, p) : analyse_pipes(p);
         return r < 0 ? r : analyse_graph(p);
 }

@@ -17,6 +17,7 @@
 #include "modules.h"
 #include "reach.h"
 #include "seize.h"
+#include "snapshot.h"
 #include "symbolize.h"
 #include "testname.h"
 #include "unwind.h"
@@ -331,7 +332,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         struct modules *mods = NULL;
         struct blocked_memory *blocked = NULL;
         struct test_cache tests = {0};
-        int r = modules_new(cap->pid, cap->maps_text, &mods);
+        int r = snapshot_modules_new(cap, &mods);
         if (r < 0)
                 return r;
         struct symbolizer *sym = symbolizer_new(mods, opts->system_lines);
@@ -420,9 +421,11 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
-                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
+                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : snapshot_blocked_ms(cap, blocked, t);
         }
         r = analyse_process(cap, mods, p);
+        if (r == 0)
+                r = snapshot_record_analysis(cap, mods, p);
         blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);

@@ -22,6 +22,7 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "snapshot.h"
 #include "reach.h"
 #include "track.h"
 #include "unwind.h"
@@ -54,6 +55,7 @@ static void print_help(FILE *f)
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
               "       leakscan [OPTIONS] --per-test [-j N] [--] TEST_PROGRAM [ARGS...]\n"
+              "       leakscan [OPTIONS] --from-snapshot=FILE\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
               "threads that are leaked: deadlocked, waiting for what nothing alive can\n"
@@ -64,6 +66,10 @@ static void print_help(FILE *f)
               "\n"
               "Mode:\n"
               "  -p, --pid=PID             the process to inspect\n"
+              "      --save-snapshot=FILE  -p: also keep what was read of it in FILE\n"
+              "                            (leakscan-snapshot/1; holds its memory: mode 0600)\n"
+              "      --from-snapshot=FILE  report on a saved snapshot, reading no process\n"
+              "                            and needing no privileges\n"
               "      --at-exit             run PROGRAM; judge it when it calls exit\n"
               "\n"
               "Judging a running process (-p):\n"
@@ -176,6 +182,8 @@ enum {
         OPT_SOURCE_ROOT,
         OPT_PER_TEST,
         OPT_SCAN_LIMIT,
+        OPT_SAVE_SNAPSHOT,
+        OPT_FROM_SNAPSHOT,
 };
 
 struct cli {
@@ -202,6 +210,8 @@ struct cli {
         int64_t watch_ms;       /* 0: one snapshot */
         int64_t interval_ms;
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
+        const char *save_snapshot;      /* -p: --save-snapshot=FILE */
+        const char *from_snapshot;
 };
 
 /* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
@@ -263,6 +273,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "per-test", no_argument, NULL, OPT_PER_TEST },
                 { "jobs", required_argument, NULL, 'j' },
                 { "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
+                { "save-snapshot", required_argument, NULL, OPT_SAVE_SNAPSHOT },
+                { "from-snapshot", required_argument, NULL, OPT_FROM_SNAPSHOT },
                 {}
         };
         long v;
@@ -436,6 +448,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (reach_parse_size(optarg, &cli->scan_limit) < 0)
                                 return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", shown);
                         break;
+                case OPT_SAVE_SNAPSHOT:
+                        cli->save_snapshot = optarg;
+                        break;
+                case OPT_FROM_SNAPSHOT:
+                        cli->from_snapshot = optarg;
+                        break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
@@ -461,6 +479,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         cli->supervise.judge = &cli->judge;
         if (cli->idle && cli->at_exit)
                 return usage_error("%s", "--idle goes with -p: at exit every thread alive is reported");
+        if (cli->from_snapshot && (cli->pid || cli->at_exit || cli->watch_ms || cli->save_snapshot))
+                return usage_error("%s", "--from-snapshot excludes -p, --at-exit, --watch and --save-snapshot");
+        if (cli->save_snapshot && (cli->at_exit || cli->watch_ms))
+                return usage_error("%s", "--save-snapshot goes with -p alone (not --at-exit or --watch)");
         if (cli->at_exit) {
                 if (cli->pid)
                         return usage_error("%s", "-p and --at-exit exclude each other");
@@ -487,7 +509,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                            "as in leakscan --at-exit -- %s", argv[optind], argv[optind]);
         if (optind < argc)
                 return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
-        if (cli->pid == 0)
+        if (cli->pid == 0 && !cli->from_snapshot)
                 return usage_error("%s", "no process given: use -p PID, or --at-exit PROGRAM");
         return 1;
 }
@@ -573,13 +595,68 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         return status;
 }
 
+/* --save-snapshot (-p, keeping what was read in the file) and
+ * --from-snapshot (the report of such a file).  Returns 0 with a new
+ * report in *ret, an exit status with the error printed, or the negative
+ * errno of inspecting the process, for the caller to describe. */
+static int snapshot_or_complain(const struct cli *cli, struct leakscan_report **ret)
+{
+        struct snapshot *snap = NULL;
+        const char *why = NULL;
+        int r;
+        if (cli->from_snapshot) {
+                r = snapshot_read_file(cli->from_snapshot, &snap, &why);
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot read the snapshot %s: %s; give a file that "
+                                "--save-snapshot wrote\n", cli->from_snapshot, why ? why : strerror(-r));
+                        return EXIT_CANNOT_INSPECT;
+                }
+                r = snapshot_analyse(snap, &cli->supervise.inspect, ret);
+        } else {
+                r = snapshot_inspect_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, ret, &snap);
+                if (r == 0) {
+                        /* the target's memory is in it: for the caller alone */
+                        _cleanup_close_ int fd = open(cli->save_snapshot, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+                                                      O_CLOEXEC | O_NOCTTY, 0600);
+                        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+                        int w = f ? snapshot_write(snap, f) : -errno;
+                        if (f) {
+                                fd = -1;
+                                if (fclose(f) != 0 && w == 0)
+                                        w = -errno;
+                        }
+                        if (w < 0) {
+                                fprintf(stderr, "leakscan: cannot write the snapshot %s: %s; choose a writable "
+                                        "path\n", cli->save_snapshot, strerror(-w));
+                                leakscan_report_free(*ret);
+                                snapshot_free(snap);
+                                return EXIT_CANNOT_INSPECT;
+                        }
+                }
+        }
+        snapshot_free(snap);
+        if (r == -ENOTSUP) {
+                fprintf(stderr, "leakscan: the %s unwinder reads the live process: a snapshot needs an offline "
+                        "one (libdw, fp, libunwind)\n", cli->supervise.inspect.unwinder);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (r < 0 && cli->from_snapshot) {
+                fprintf(stderr, "leakscan: cannot analyse the snapshot %s: %s\n", cli->from_snapshot, strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return r;
+}
+
 /* Inspects and judges the -p process into a new report in *ret.  Returns 0,
  * or an exit status with the error printed. */
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
                                struct leakscan_report **ret)
 {
         struct leakscan_report *report = NULL;
-        int r = inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
+        int r = cli->save_snapshot || cli->from_snapshot ? snapshot_or_complain(cli, &report) :
+                inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
+        if (r > 0)
+                return r;
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));

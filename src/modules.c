@@ -29,6 +29,7 @@ struct module_file {
         dev_t dev;              /* what the mapping maps, to check that the */
         uint64_t inode;         /* path still names that file */
         void *image;            /* the vdso's bytes, owned */
+        const struct module_identity *id;       /* offline: what it was */
 };
 
 static void module_file_free(struct module_file *f)
@@ -43,6 +44,16 @@ static void module_file_free(struct module_file *f)
 static int open_vdso(struct module_file *f, Elf **elfp)
 {
         size_t len = (size_t) (f->end - f->start);
+        if (f->id || !f->pid) { /* offline: the bytes recorded */
+                if (!f->id || !f->id->image || f->id->image_len != len)
+                        return -1;
+                f->image = malloc(len);
+                if (!f->image)
+                        return -1;
+                memcpy(f->image, f->id->image, len);
+                *elfp = elf_memory(f->image, len);
+                return -1;
+        }
         f->image = malloc(len);
         if (!f->image)
                 return -1;
@@ -84,6 +95,31 @@ int modules_open_file(int dirfd, const char *path, uint64_t resolve, const struc
         return fd;
 }
 
+/* Offline: the file by its path here, used only when it is the one the
+ * snapshot names (its build-id), so that a report never mixes another
+ * build's symbols with this process's addresses. */
+static int find_elf_offline(struct module_file *f, char **file_name, Elf **elfp)
+{
+        if (!f->id)
+                return -1;
+        int fd = modules_open_file(AT_FDCWD, f->path, 0, NULL);
+        if (fd < 0)
+                return -1;
+        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        const void *id = NULL;
+        ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
+        if (!elf || (f->id->build_id_len &&
+                     (n != (ssize_t) f->id->build_id_len || memcmp(id, f->id->build_id, (size_t) n) != 0))) {
+                if (elf)
+                        elf_end(elf);
+                close(fd);
+                return -1;
+        }
+        *elfp = elf;
+        *file_name = strdup(f->path);
+        return fd;
+}
+
 static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
                             Dwarf_Addr base, char **file_name, Elf **elfp)
 {
@@ -94,6 +130,8 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         *elfp = NULL;
         if (f->vdso)
                 return open_vdso(f, elfp);
+        if (f->id || !f->pid)
+                return find_elf_offline(f, file_name, elfp);
 
         /* The mapping itself first: the kernel hands over the file mapped,
          * whatever the path names now (needs CAP_SYS_ADMIN, or
@@ -228,6 +266,9 @@ static int report_module(struct modules *mods, size_t i, size_t j)
         f->dev = makedev(first->dev_major, first->dev_minor);
         f->inode = first->inode;
         f->vdso = streq(first->path, "[vdso]");
+        for (size_t k = 0; k < mods->n_ids; k++)
+                if (mods->ids[k].start == first->start && mods->ids[k].end == first->end)
+                        f->id = &mods->ids[k];
         f->path = strdup(first->path);
         if (!f->path) {
                 module_file_free(f);
@@ -265,12 +306,15 @@ static int report_module(struct modules *mods, size_t i, size_t j)
         return 0;
 }
 
-int modules_new(pid_t pid, const char *maps_text, struct modules **ret)
+static int modules_new_from(pid_t pid, const char *maps_text, const struct module_identity *ids, size_t n_ids,
+                            struct modules **ret)
 {
         struct modules *mods = calloc(1, sizeof *mods);
         if (!mods)
                 return -ENOMEM;
         mods->pid = pid;
+        mods->ids = ids;
+        mods->n_ids = n_ids;
         int r = procfs_parse_maps(maps_text ? maps_text : "", &mods->maps, &mods->n_maps);
         if (r < 0)
                 goto fail;
@@ -300,6 +344,78 @@ int modules_new(pid_t pid, const char *maps_text, struct modules **ret)
 fail:
         modules_free(mods);
         return r;
+}
+
+int modules_new(pid_t pid, const char *maps_text, struct modules **ret)
+{
+        return modules_new_from(pid, maps_text, NULL, 0, ret);
+}
+
+int modules_new_offline(const char *maps_text, const struct module_identity *ids, size_t n,
+                        struct modules **ret)
+{
+        return modules_new_from(0, maps_text, ids, n, ret);
+}
+
+void module_identities_free(struct module_identity *ids, size_t n)
+{
+        for (size_t i = 0; ids && i < n; i++) {
+                free(ids[i].path);
+                free(ids[i].image);
+        }
+        free(ids);
+}
+
+struct identities {
+        struct module_identity *ids;
+        size_t n;
+        int r;
+};
+
+static int identity_of(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+        (void) name; (void) start;
+        struct identities *out = arg;
+        const struct module_file *f = *userdata;
+        if (!f)
+                return DWARF_CB_OK;
+        struct module_identity *id = &out->ids[out->n];
+        *id = (struct module_identity) { .start = f->start, .end = f->end, .dev = f->dev, .inode = f->inode };
+        id->path = strdup(f->path);
+        const unsigned char *bits;
+        GElf_Addr vaddr;
+        int len = dwfl_module_build_id(mod, &bits, &vaddr);
+        if (len > 0 && (size_t) len <= sizeof id->build_id) {
+                memcpy(id->build_id, bits, (size_t) len);
+                id->build_id_len = (size_t) len;
+        }
+        if (f->vdso && f->image) {
+                id->image_len = (size_t) (f->end - f->start);
+                id->image = malloc(id->image_len);
+                if (id->image)
+                        memcpy(id->image, f->image, id->image_len);
+        }
+        if (!id->path || (f->vdso && f->image && !id->image)) {
+                out->r = -ENOMEM;
+                return DWARF_CB_ABORT;
+        }
+        out->n++;
+        return DWARF_CB_OK;
+}
+
+int modules_identities(struct modules *mods, struct module_identity **ret, size_t *ret_n)
+{
+        struct identities out = { calloc(mods->n_files + 1, sizeof *out.ids), 0, 0 };
+        if (!out.ids)
+                return -ENOMEM;
+        dwfl_getmodules(mods->dwfl, identity_of, &out, 0);
+        if (out.r < 0) {
+                module_identities_free(out.ids, out.n + 1);
+                return out.r;
+        }
+        *ret = out.ids;
+        *ret_n = out.n;
+        return 0;
 }
 
 void modules_free(struct modules *mods)

@@ -22,8 +22,25 @@
 
 #include "procfs.h"
 
+/* What identifies a module's file without its bytes: kept in a snapshot
+ * (src/snapshot.h) so that it is analysed later from the same file, found
+ * by path and checked by build-id. */
+struct module_identity {
+        char *path;             /* as maps names it, " (deleted)" stripped */
+        uint64_t start, end;    /* its first mapping */
+        uint64_t dev, inode;
+        uint8_t build_id[64];   /* empty: never read (nothing needed it) */
+        size_t build_id_len;
+        uint8_t *image;         /* the vdso's bytes, or NULL */
+        size_t image_len;
+};
+
+void module_identities_free(struct module_identity *ids, size_t n);
+
 struct modules {
-        pid_t pid;
+        pid_t pid;              /* 0: offline, files from ids */
+        const struct module_identity *ids;
+        size_t n_ids;
         Dwfl *dwfl;
         struct map_entry *maps;
         size_t n_maps;
@@ -35,6 +52,18 @@ struct modules {
  * *ret (free with modules_free), or a negative errno. */
 int modules_new(pid_t pid, const char *maps_text, struct modules **ret);
 void modules_free(struct modules *mods);
+
+/* modules_new for a process analysed offline: the modules of maps_text, each
+ * file opened by its path on this machine (a regular file only) and used
+ * only when its build-id is the one ids recorded; the vdso from its
+ * recorded bytes.  ids (n of them) must outlive the result. */
+int modules_new_offline(const char *maps_text, const struct module_identity *ids, size_t n,
+                        struct modules **ret);
+
+/* The identities of mods' modules, with the build-ids of those whose files
+ * were read.  Returns 0 and a new array in *ret (free with
+ * module_identities_free), or -ENOMEM. */
+int modules_identities(struct modules *mods, struct module_identity **ret, size_t *ret_n);
 
 /* Reads one 8-byte word of the target's memory from the file that backs it
  * (text, read-only data), never from the live process.  Returns true when
