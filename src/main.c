@@ -22,6 +22,7 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "sandbox.h"
 #include "snapshot.h"
 #include "reach.h"
 #include "track.h"
@@ -212,6 +213,9 @@ struct cli {
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
         const char *save_snapshot;      /* -p: --save-snapshot=FILE */
         const char *from_snapshot;
+        bool sandboxed;                 /* this is the analyser (sandbox.h) */
+        bool hold_analyser;             /* LEAKSCAN_TEST_HOLD_ANALYSER: it waits for
+                                         * stdin's end once confined (tests) */
 };
 
 /* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
@@ -605,10 +609,29 @@ static int snapshot_or_complain(const struct cli *cli, struct leakscan_report **
         const char *why = NULL;
         int r;
         if (cli->from_snapshot) {
-                r = snapshot_read_file(cli->from_snapshot, &snap, &why);
+                /* the analyser (sandbox.h): the file read as we are, parsed
+                 * and analysed with no privilege, the module files opened
+                 * before the filter that forbids every open */
+                uint8_t *buf = NULL;
+                size_t len = 0;
+                struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
+                r = snapshot_read_bytes(cli->from_snapshot, &buf, &len, &why);
+                if (r == 0 && cli->sandboxed && (r = sandbox_drop(&limits, &why)) < 0)
+                        free(buf);
+                if (r == 0)
+                        r = snapshot_parse(buf, len, &snap, &why);
+                if (r == 0 && cli->sandboxed) {
+                        snapshot_open_modules(snap);
+                        sandbox_note_pid(snap->cap->pid);
+                        r = sandbox_confine(&why);
+                        if (r == 0 && cli->hold_analyser)
+                                while (read(STDIN_FILENO, &(char) {0}, 1) > 0)
+                                        ;       /* the test looks at us meanwhile */
+                }
                 if (r < 0) {
                         fprintf(stderr, "leakscan: cannot read the snapshot %s: %s; give a file that "
                                 "--save-snapshot wrote\n", cli->from_snapshot, why ? why : strerror(-r));
+                        snapshot_free(snap);
                         return EXIT_CANNOT_INSPECT;
                 }
                 r = snapshot_analyse(snap, &cli->supervise.inspect, ret);
@@ -727,6 +750,46 @@ static int run_watch(const struct cli *cli)
         }
         watch_done(&w);
         return status;
+}
+
+static int run_pid(const struct cli *cli);
+
+/* --from-snapshot: the analysis in a sandboxed child (sandbox.h), its
+ * report copied to the output here.  Returns an exit status. */
+static int run_from_snapshot(const struct cli *cli)
+{
+        struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
+        struct sandbox_child child;
+        int r = sandbox_fork(&child);
+        if (r < 0) {
+                fprintf(stderr, "leakscan: cannot start the analyser: %s\n", strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (r == 1) {
+                struct cli c = *cli;
+                c.sandboxed = true;
+                c.output = NULL;                /* its stdout: our pipe */
+                if (streq(c.color, "auto"))     /* whether we write to a terminal */
+                        c.color = !cli->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") ? "always" : "never";
+                fflush(NULL);
+                _exit(run_pid(&c));
+        }
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        char why[768];
+        int status = sandbox_wait(&child, &limits, &out, &len, why, sizeof why);
+        if (status < 0) {
+                fprintf(stderr, "leakscan: %s; no report (the snapshot or a module file it names may be "
+                        "hostile: try it in a throwaway container)\n", why);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (len == 0)
+                return status;          /* it said why on stderr */
+        FILE *f = open_output(cli, child.shared->pid, stdout);
+        if (!f)
+                return EXIT_CANNOT_INSPECT;
+        int w = fwrite(out, 1, len, f) == len ? 0 : -EIO;
+        return close_output(f, stdout, w) ? EXIT_CANNOT_INSPECT : status;
 }
 
 static int run_pid(const struct cli *cli)
@@ -912,12 +975,13 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
+        cli.hold_analyser = getenv("LEAKSCAN_TEST_HOLD_ANALYSER") != NULL;
         if (cli.per_test)
                 r = pertest_run(cli.program, &(struct pertest_options) {
                         .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
                         .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
         else
-                r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+                r = cli.at_exit ? run_at_exit(&cli) : cli.from_snapshot ? run_from_snapshot(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
         return r;

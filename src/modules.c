@@ -16,6 +16,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "modules.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define DEBUGINFO_ROOT "/usr/lib/debug"
@@ -102,7 +103,8 @@ static int find_elf_offline(struct module_file *f, char **file_name, Elf **elfp)
 {
         if (!f->id)
                 return -1;
-        int fd = modules_open_file(AT_FDCWD, f->path, 0, NULL);
+        sandbox_note_module(f->path);
+        int fd = f->id->fd >= 0 ? fcntl(f->id->fd, F_DUPFD_CLOEXEC, 3) : modules_open_file(AT_FDCWD, f->path, 0, NULL);
         if (fd < 0)
                 return -1;
         Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -179,7 +181,7 @@ static int modules_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
                                   const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                                   char **debuginfo_file_name)
 {
-        (void) userdata; (void) modname; (void) base; (void) file_name;
+        (void) modname; (void) base; (void) file_name;
         const unsigned char *id = NULL;
         GElf_Addr id_vaddr;
         int len = -1;
@@ -206,6 +208,14 @@ static int modules_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
         char path[PATH_MAX];
         if (len <= 0 || modules_build_id_path(id, (size_t) len, path, sizeof path) < 0)
                 return -1;
+        const struct module_file *f = *userdata;
+        if (main_request && f && f->id && f->id->debug_fd >= 0) {
+                /* opened ahead, by the same build-id (snapshot_open_modules) */
+                int fd = fcntl(f->id->debug_fd, F_DUPFD_CLOEXEC, 3);
+                if (fd >= 0)
+                        *debuginfo_file_name = strdup(path);
+                return fd;
+        }
         /* the tree is the system's (root's): its .build-id links are followed */
         int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
         if (fd < 0)
@@ -362,6 +372,10 @@ void module_identities_free(struct module_identity *ids, size_t n)
         for (size_t i = 0; ids && i < n; i++) {
                 free(ids[i].path);
                 free(ids[i].image);
+                if (ids[i].fd >= 0)
+                        close(ids[i].fd);
+                if (ids[i].debug_fd >= 0)
+                        close(ids[i].debug_fd);
         }
         free(ids);
 }
@@ -380,7 +394,8 @@ static int identity_of(Dwfl_Module *mod, void **userdata, const char *name, Dwar
         if (!f)
                 return DWARF_CB_OK;
         struct module_identity *id = &out->ids[out->n];
-        *id = (struct module_identity) { .start = f->start, .end = f->end, .dev = f->dev, .inode = f->inode };
+        *id = (struct module_identity) { .start = f->start, .end = f->end, .dev = f->dev, .inode = f->inode,
+                                         .fd = -1, .debug_fd = -1 };
         id->path = strdup(f->path);
         const unsigned char *bits;
         GElf_Addr vaddr;

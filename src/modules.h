@@ -33,6 +33,8 @@ struct module_identity {
         size_t build_id_len;
         uint8_t *image;         /* the vdso's bytes, or NULL */
         size_t image_len;
+        int fd, debug_fd;       /* opened ahead (the sandboxed analyser opens
+                                 * nothing), or -1: by path when needed */
 };
 
 void module_identities_free(struct module_identity *ids, size_t n);

@@ -598,7 +598,7 @@ static int parse_module(struct snapshot *s, const uint8_t *p, const uint8_t *end
                 return -ENOMEM;
         s->modules = n;
         struct module_identity *m = &s->modules[s->n_modules++];
-        *m = (struct module_identity) {0};
+        *m = (struct module_identity) { .fd = -1, .debug_fd = -1 };
         struct field f;
         bool bad = false;
         uint64_t v;
@@ -863,7 +863,7 @@ int snapshot_parse(uint8_t *buf, size_t len, struct snapshot **ret, const char *
         return 0;
 }
 
-int snapshot_read_file(const char *path, struct snapshot **ret, const char **why)
+int snapshot_read_bytes(const char *path, uint8_t **ret, size_t *ret_len, const char **why)
 {
         *why = NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -896,7 +896,37 @@ int snapshot_read_file(const char *path, struct snapshot **ret, const char **why
                 }
                 got += (size_t) n;
         }
-        return snapshot_parse(buf, len, ret, why);
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+int snapshot_read_file(const char *path, struct snapshot **ret, const char **why)
+{
+        uint8_t *buf;
+        size_t len;
+        int r = snapshot_read_bytes(path, &buf, &len, why);
+        return r < 0 ? r : snapshot_parse(buf, len, ret, why);
+}
+
+int snapshot_open_modules(struct snapshot *s)
+{
+        for (size_t i = 0; i < s->n_modules; i++) {
+                struct module_identity *m = &s->modules[i];
+                if (m->image || m->path[0] != '/')
+                        continue;       /* the vdso: its bytes are in the snapshot */
+                if (m->fd < 0)
+                        m->fd = modules_open_file(AT_FDCWD, m->path, 0, NULL);
+                char path[4096];
+                if (m->fd >= 0 && m->debug_fd < 0 &&
+                    modules_build_id_path(m->build_id, m->build_id_len, path, sizeof path) == 0)
+                        m->debug_fd = modules_open_file(AT_FDCWD, path, 0, NULL);
+                if (m->fd < -1)
+                        m->fd = -1;
+                if (m->debug_fd < -1)
+                        m->debug_fd = -1;
+        }
+        return 0;
 }
 
 /* ---- the memory the scan read: recorded live, served offline ---- */

@@ -93,6 +93,17 @@ int snapshot_parse(uint8_t *buf, size_t len, struct snapshot **ret, const char *
 #define SNAPSHOT_MAX_FILE (4ull << 30)
 int snapshot_read_file(const char *path, struct snapshot **ret, const char **why);
 
+/* The bytes of the file at path, unparsed (a regular file, at most
+ * SNAPSHOT_MAX_FILE): *ret (the caller's, for snapshot_parse), *ret_len.
+ * Returns 0 or a negative errno (*why may say more). */
+int snapshot_read_bytes(const char *path, uint8_t **ret, size_t *ret_len, const char **why);
+
+/* Opens every module file of s by its path here (a regular file only) and
+ * its separate debug info by the recorded build-id, so that the analysis
+ * then opens nothing (the sandboxed analyser cannot).  A file that cannot
+ * be opened is left to be named by module and offset.  Returns 0. */
+int snapshot_open_modules(struct snapshot *s);
+
 /* leakscan -p with --save-snapshot: inspect_pid_limited, recording into a
  * new snapshot (*ret_snap) what the analysis read.  Returns 0 or a negative
  * errno as inspect_pid_limited does. */

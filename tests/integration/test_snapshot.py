@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""--from-snapshot runs its analysis in a sandboxed child (src/sandbox.h):
+while it runs, the analyser has no capability, a uid other than root (nobody
+when leakscan is root), no_new_privs, and a seccomp filter (Seccomp: 2);
+when it dies, its supervisor says so and exits 3; a file that is not a
+snapshot is refused with one line.  The analyser is held, once confined, by
+LEAKSCAN_TEST_HOLD_ANALYSER until its stdin ends, so that its /proc status
+is read while it runs.
+
+Usage: test_snapshot.py LEAKSCAN MUTEX_TARGET"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, Target, wait_settled  # noqa: E402
+
+check = Checks()
+
+
+def status_of(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def held_analyser(supervisor, timeout=30.0):
+    """The analyser child of supervisor once it is confined (Seccomp: 2)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{supervisor}/task/{supervisor}/children") as f:
+                children = [int(c) for c in f.read().split()]
+            for c in children:
+                if status_of(c).get("Seccomp") == "2":
+                    return c
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+        time.sleep(0.01)
+    return None
+
+
+def main():
+    leakscan, mutex = sys.argv[1:3]
+    with tempfile.TemporaryDirectory(prefix="leakscan-snapshot-") as tmp:
+        snap = os.path.join(tmp, "mutex.lss")
+        with Target([mutex]) as t:
+            wait_settled(t.pid, {"locker"})
+            live = subprocess.run([leakscan, "-p", str(t.pid), "--format=json", "--min-blocked=0",
+                                   "--save-snapshot=" + snap], capture_output=True, text=True, timeout=60)
+        check(live.returncode in (0, 1), f"-p --save-snapshot runs ({live.returncode}: {live.stderr.strip()[:200]})")
+        check(os.stat(snap).st_mode & 0o777 == 0o600, "the snapshot is the caller's alone (0600)")
+
+        env = dict(os.environ, LEAKSCAN_TEST_HOLD_ANALYSER="1")
+        argv = [leakscan, "--from-snapshot=" + snap, "--format=json", "--min-blocked=0"]
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, text=True)
+        try:
+            child = held_analyser(p.pid)
+            check(child is not None, "the analyser is a child process with a seccomp filter (Seccomp: 2)")
+            if child:
+                st = status_of(child)
+                check(int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0,
+                      f"the analyser has no capability (CapEff {st['CapEff']}, CapPrm {st['CapPrm']})")
+                check(st["NoNewPrivs"] == "1", "the analyser has no_new_privs")
+                uids = [int(u) for u in st["Uid"].split()]
+                if os.geteuid() == 0:
+                    check(uids == [65534] * 4, f"as root, the analyser runs as nobody (Uid {st['Uid']})")
+                else:
+                    check(0 not in uids, f"the analyser is not root (Uid {st['Uid']})")
+                check(status_of(p.pid).get("Seccomp") == "0", "the supervisor is not confined")
+        finally:
+            out, err = p.communicate(timeout=60)
+        check(p.returncode == live.returncode and out == live.stdout,
+              f"the sandboxed analysis gives the live report ({p.returncode}: {err.strip()[:200]})")
+
+        # the analyser killed: its supervisor says so, exit 3
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, text=True)
+        try:
+            child = held_analyser(p.pid)
+            if child:
+                os.kill(child, signal.SIGKILL)
+        finally:
+            out, err = p.communicate(timeout=60)
+        check(p.returncode == 3 and "analyser was killed by signal 9" in err and out == "",
+              f"a dead analyser: exit 3 and why ({p.returncode}: {err.strip()[:200]})")
+
+        # not a snapshot: one line, exit 3
+        bad = os.path.join(tmp, "bad.lss")
+        with open(bad, "wb") as f:
+            f.write(b"leakscan-snapshot/1\n\0\0\0\0" + b"\x01" * 40)
+        r = subprocess.run([leakscan, "--from-snapshot=" + bad], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 3 and len(r.stderr.strip().splitlines()) == 1 and "snapshot" in r.stderr,
+              f"a damaged snapshot is refused in one line ({r.returncode}: {r.stderr.strip()[:200]})")
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
