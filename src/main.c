@@ -638,19 +638,17 @@ static int snapshot_or_complain(const struct cli *cli, struct leakscan_report **
         } else {
                 r = snapshot_inspect_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, ret, &snap);
                 if (r == 0) {
-                        /* the target's memory is in it: for the caller alone */
-                        _cleanup_close_ int fd = open(cli->save_snapshot, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-                                                      O_CLOEXEC | O_NOCTTY, 0600);
-                        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-                        int w = f ? snapshot_write(snap, f) : -errno;
-                        if (f) {
-                                fd = -1;
+                        FILE *f = NULL;
+                        int w = snapshot_create_file(cli->save_snapshot, &f);
+                        if (w == 0) {
+                                w = snapshot_write(snap, f);
                                 if (fclose(f) != 0 && w == 0)
                                         w = -errno;
                         }
                         if (w < 0) {
-                                fprintf(stderr, "leakscan: cannot write the snapshot %s: %s; choose a writable "
-                                        "path\n", cli->save_snapshot, strerror(-w));
+                                fprintf(stderr, "leakscan: cannot write the snapshot %s: %s; choose a path of "
+                                        "your own (a symlink, or a file someone else owns, is not replaced)\n",
+                                        cli->save_snapshot, strerror(-w));
                                 leakscan_report_free(*ret);
                                 snapshot_free(snap);
                                 return EXIT_CANNOT_INSPECT;

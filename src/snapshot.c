@@ -278,6 +278,30 @@ static int write_pages(FILE *f, struct snapshot *s)
         return 0;
 }
 
+int snapshot_create_file(const char *path, FILE **ret)
+{
+        /* no O_TRUNC before the checks: an existing file is ours to
+         * replace only if it is a regular file we own, and it is made
+         * ours alone before anything is written */
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                                      0600);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                return -EPERM;
+        if (fchmod(fd, 0600) < 0 || ftruncate(fd, 0) < 0)
+                return -errno;
+        FILE *f = fdopen(fd, "w");
+        if (!f)
+                return -errno;
+        fd = -1;
+        *ret = f;
+        return 0;
+}
+
 int snapshot_write(struct snapshot *s, FILE *f)
 {
         const struct process_capture *cap = s->cap;
@@ -866,16 +890,18 @@ int snapshot_parse(uint8_t *buf, size_t len, struct snapshot **ret, const char *
 int snapshot_read_bytes(const char *path, uint8_t **ret, size_t *ret_len, const char **why)
 {
         *why = NULL;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode)) {
+        /* looked at before it is opened: a device node or a FIFO is not
+         * opened at all (we may be root) */
+        _cleanup_close_ int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
+        if (fd == -EBADF) {
                 *why = "not a regular file";
                 return -EINVAL;
         }
+        if (fd < 0)
+                return fd;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
         if ((uint64_t) st.st_size > SNAPSHOT_MAX_FILE) {
                 *why = "larger than a snapshot may be (4 GiB)";
                 return -EFBIG;

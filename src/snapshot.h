@@ -76,6 +76,12 @@ struct snapshot {
 
 void snapshot_free(struct snapshot *s);
 
+/* Creates (or replaces) the file at path for a snapshot: never through a
+ * symlink, only a regular file owned by us, mode 0600 before a byte is
+ * written (it holds the target's memory).  Returns 0 and the stream in
+ * *ret, or a negative errno (-EPERM: someone else's file, or not one). */
+int snapshot_create_file(const char *path, FILE **ret);
+
 /* Writes s to f in leakscan-snapshot/1.  Returns 0 or a negative errno. */
 int snapshot_write(struct snapshot *s, FILE *f);
 

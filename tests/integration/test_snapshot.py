@@ -3,7 +3,8 @@
 while it runs, the analyser has no capability, a uid other than root (nobody
 when leakscan is root), no_new_privs, and a seccomp filter (Seccomp: 2);
 when it dies, its supervisor says so and exits 3; a file that is not a
-snapshot is refused with one line.  The analyser is held, once confined, by
+snapshot is refused with one line, a FIFO without being opened.
+--save-snapshot never writes through a symlink and leaves the file 0600.  The analyser is held, once confined, by
 LEAKSCAN_TEST_HOLD_ANALYSER until its stdin ends, so that its /proc status
 is read while it runs.
 
@@ -56,6 +57,33 @@ def main():
                                    "--save-snapshot=" + snap], capture_output=True, text=True, timeout=60)
         check(live.returncode in (0, 1), f"-p --save-snapshot runs ({live.returncode}: {live.stderr.strip()[:200]})")
         check(os.stat(snap).st_mode & 0o777 == 0o600, "the snapshot is the caller's alone (0600)")
+
+        # where the file goes: never through a symlink; a file of ours that
+        # others could read is made ours alone before the memory goes in
+        with Target([mutex]) as t:
+            wait_settled(t.pid, {"locker"})
+            victim = os.path.join(tmp, "victim")
+            with open(victim, "w") as f:
+                f.write("untouched")
+            link = os.path.join(tmp, "link.lss")
+            os.symlink(victim, link)
+            r = subprocess.run([leakscan, "-p", str(t.pid), "--save-snapshot=" + link], capture_output=True,
+                               text=True, timeout=60)
+            check(r.returncode == 3 and open(victim).read() == "untouched",
+                  f"--save-snapshot never writes through a symlink ({r.returncode}: {r.stderr.strip()[:160]})")
+            open_to_all = os.path.join(tmp, "open.lss")
+            with open(open_to_all, "w") as f:
+                f.write("x" * 100000)
+            os.chmod(open_to_all, 0o644)
+            r = subprocess.run([leakscan, "-p", str(t.pid), "--save-snapshot=" + open_to_all],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode in (0, 1) and os.stat(open_to_all).st_mode & 0o777 == 0o600,
+                  f"an existing file is made the caller's alone ({oct(os.stat(open_to_all).st_mode & 0o777)})")
+        fifo = os.path.join(tmp, "fifo.lss")
+        os.mkfifo(fifo)
+        r = subprocess.run([leakscan, "--from-snapshot=" + fifo], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 3 and "not a regular file" in r.stderr,
+              f"--from-snapshot of a FIFO: refused, not waited on ({r.returncode}: {r.stderr.strip()[:160]})")
 
         env = dict(os.environ, LEAKSCAN_TEST_HOLD_ANALYSER="1")
         argv = [leakscan, "--from-snapshot=" + snap, "--format=json", "--min-blocked=0"]
