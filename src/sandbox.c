@@ -2,7 +2,8 @@
  * by running the analysis of every test target under strace: reading and
  * writing descriptors already open, memory (malloc, libelf's mmap of a
  * module), the clock, sysinfo (glibc's qsort asks how much memory there
- * is), and exit; an ioctl (isatty) fails with ENOTTY.  Every open is refused with EACCES, so a
+ * is), a pipe of its own (libunwind's test of an address), and exit; an
+ * ioctl (isatty) fails with ENOTTY.  Every open is refused with EACCES, so a
  * lookup the analysis may try (a .dwo beside a compilation unit, a dwz
  * file by name) fails as a missing file would; anything else kills the
  * process. */
@@ -170,6 +171,9 @@ static int install_filter(const char **why)
                 ALLOW(SYS_brk), ALLOW(SYS_futex), ALLOW(SYS_clock_gettime), ALLOW(SYS_gettimeofday),
                 ALLOW(SYS_getpid), ALLOW(SYS_gettid), ALLOW(SYS_getrandom), ALLOW(SYS_sysinfo),
                 ALLOW(SYS_rt_sigreturn), ALLOW(SYS_rt_sigprocmask), ALLOW(SYS_fcntl),
+                /* libunwind checks that an address is mapped by writing it
+                 * to a pipe of its own (or with mincore) */
+                ALLOW(SYS_pipe2), ALLOW(SYS_pipe), ALLOW(SYS_mincore),
                 ALLOW(SYS_exit), ALLOW(SYS_exit_group),
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__) || defined(LEAKSCAN_SANITIZED)
                 /* the sanitizers' runtime: its signal stacks and handlers */

@@ -79,6 +79,20 @@ def main():
                                capture_output=True, text=True, timeout=60)
             check(r.returncode in (0, 1) and os.stat(open_to_all).st_mode & 0o777 == 0o600,
                   f"an existing file is made the caller's alone ({oct(os.stat(open_to_all).st_mode & 0o777)})")
+            # every offline unwinder gives the live report from a snapshot
+            # (libunwind tests addresses through a pipe of its own: the
+            # sandbox must let it)
+            for unwinder in ("fp", "libunwind"):
+                usnap = os.path.join(tmp, unwinder + ".lss")
+                live_u = subprocess.run([leakscan, "-p", str(t.pid), "--format=json", "--all", "--unwinder=" + unwinder,
+                                         "--save-snapshot=" + usnap], capture_output=True, text=True, timeout=60)
+                if live_u.returncode == 2:
+                    print(f"skip: no {unwinder} unwinder in this build")
+                    continue
+                off_u = subprocess.run([leakscan, "--from-snapshot=" + usnap, "--format=json", "--all",
+                                        "--unwinder=" + unwinder], capture_output=True, text=True, timeout=60)
+                check(off_u.returncode == live_u.returncode and off_u.stdout == live_u.stdout,
+                      f"--unwinder={unwinder}: the snapshot's report is the live one ({off_u.stderr.strip()[:160]})")
         fifo = os.path.join(tmp, "fifo.lss")
         os.mkfifo(fifo)
         r = subprocess.run([leakscan, "--from-snapshot=" + fifo], capture_output=True, text=True, timeout=30)
