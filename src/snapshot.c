@@ -225,7 +225,7 @@ static int cmp_pages(const void *a, const void *b)
 }
 
 /* The memory read, sorted and merged into ranges apart from each other:
- * a word read twice is kept once (the first reading). */
+ * a word read twice is kept once (one of its readings). */
 static int write_memory(FILE *f, struct snapshot *s)
 {
         if (s->n_ranges == 0)
