@@ -9,6 +9,7 @@
 
 #include "analyse.h"
 #include "blocked.h"
+#include "capturer.h"
 #include "classify.h"
 #include "inspect.h"
 #include "judge.h"
@@ -344,7 +345,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = unwinder->attach(mods, cap, &ustate);
         if (r < 0)
                 goto out;
-        blocked = blocked_memory_for(cap);
+        blocked = capturer_active() ? NULL : blocked_memory_for(cap);     /* the capturer's (capturer.h) */
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -426,7 +427,10 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = analyse_process(cap, mods, p);
         if (r == 0)
                 r = snapshot_record_analysis(cap, mods, p);
-        blocked_memory_update(blocked, cap, p);
+        if (capturer_active())
+                capturer_blocked_update(p);
+        else
+                blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);
 out:
@@ -440,7 +444,7 @@ out:
 /* Pid mode, after analyse: whether the objects that blocked threads wait
  * on can still be reached (reach_process), with the registers captured
  * during the stop as roots. */
-static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
+int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
 {
         _cleanup_free_ const uint64_t **regs = calloc(p->n_threads + 1, sizeof *regs);
         if (!regs)
@@ -452,7 +456,8 @@ static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit,
                         continue;
                 regs[k++] = t->regs_valid ? (const uint64_t *) &t->regs : NULL;
         }
-        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL);
+        return reach_process_io(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL,
+                                capturer_reach_io());
 }
 
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,

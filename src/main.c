@@ -22,6 +22,7 @@
 #include "supervise.h"
 #include "inspect.h"
 #include "judge.h"
+#include "capturer.h"
 #include "sandbox.h"
 #include "snapshot.h"
 #include "reach.h"
@@ -790,10 +791,88 @@ static int run_from_snapshot(const struct cli *cli)
         return close_output(f, stdout, w) ? EXIT_CANNOT_INSPECT : status;
 }
 
+/* -p in the analyser (capturer.h): the report judged and written to its
+ * stdout, the capturer's pipe.  Returns the exit status. */
+static int report_in_analyser(void *userdata, struct leakscan_report *report)
+{
+        const struct cli *cli = userdata;
+        if (judge_report(report, &cli->judge) < 0) {
+                fputs("leakscan: out of memory\n", stderr);
+                return EXIT_CANNOT_INSPECT;
+        }
+        size_t leaked;
+        int status = write_report(cli, report, stdout, &leaked);
+        if (status)
+                return status;
+        return leaked ? cli->error_exitcode : EXIT_OK;
+}
+
+/* -p split in two (capturer.h): this process seizes, captures and
+ * releases; an unprivileged, confined child analyses and writes the report,
+ * copied to the output here.  Returns an exit status. */
+static int run_pid_split(const struct cli *cli)
+{
+        struct cli c = *cli;
+        c.sandboxed = true;
+        c.output = NULL;                /* its stdout: our pipe */
+        if (streq(c.color, "auto"))     /* whether we write to a terminal */
+                c.color = !cli->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") ? "always" : "never";
+        FILE *save = NULL;
+        if (cli->save_snapshot) {
+                int w = snapshot_create_file(cli->save_snapshot, &save);
+                if (w < 0) {
+                        fprintf(stderr, "leakscan: cannot write the snapshot %s: %s; choose a path of "
+                                "your own (a symlink, or a file someone else owns, is not replaced)\n",
+                                cli->save_snapshot, strerror(-w));
+                        return EXIT_CANNOT_INSPECT;
+                }
+        }
+        struct capturer_outcome res;
+        int r = capturer_run_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, cli->hold_analyser, save,
+                                 report_in_analyser, &c, &res);
+        if (save) {
+                fclose(save);           /* the analyser wrote it; nothing was written here */
+                if (r < 0)
+                        (void) unlink(cli->save_snapshot);
+        }
+        if (r == -ECANCELED) {
+                fprintf(stderr, "leakscan: %s; no report (process %d was released before the analysis; its "
+                        "files may be hostile: LEAKSCAN_ANALYSE_IN_PROCESS=1 analyses without the sandbox, for "
+                        "debugging only)\n", res.why, (int) cli->pid);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (r < 0) {
+                char msg[512];
+                fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
+                return EXIT_CANNOT_INSPECT;
+        }
+        _cleanup_free_ char *out = res.out;
+        if (res.len == 0)
+                return res.status;      /* it said why on stderr, or found nothing to say */
+        FILE *f = open_output(cli, cli->pid, stdout);
+        if (!f)
+                return EXIT_CANNOT_INSPECT;
+        int w = fwrite(out, 1, res.len, f) == res.len ? 0 : -EIO;
+        return close_output(f, stdout, w) ? EXIT_CANNOT_INSPECT : res.status;
+}
+
+/* Whether -p runs split (capturer.h): always, but where the analyser would
+ * have to write a file of its own (--save-baseline, --suppressions-file),
+ * with an unwinder that reads the live process (ptrace), and under
+ * LEAKSCAN_ANALYSE_IN_PROCESS (for debugging leakscan). */
+static bool pid_split(const struct cli *cli)
+{
+        const struct unwinder *u = unwinder_find(cli->supervise.inspect.unwinder);
+        return !cli->sandboxed && !cli->from_snapshot && !cli->save_baseline && u && !u->while_stopped &&
+               !(cli->print_suppressions && cli->suppressions_file) && !getenv("LEAKSCAN_ANALYSE_IN_PROCESS");
+}
+
 static int run_pid(const struct cli *cli)
 {
         if (cli->watch_ms)
                 return run_watch(cli);
+        if (pid_split(cli))
+                return run_pid_split(cli);
         struct leakscan_report *report = NULL;
         int status = inspect_or_complain(cli, NULL, &report);
         if (status)

@@ -15,6 +15,7 @@
 #include <linux/openat2.h>
 #include <elfutils/libdwelf.h>
 
+#include "capturer.h"
 #include "modules.h"
 #include "sandbox.h"
 #include "util.h"
@@ -122,12 +123,35 @@ static int find_elf_offline(struct module_file *f, char **file_name, Elf **elfp)
         return fd;
 }
 
+int modules_open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *file, bool deleted, dev_t dev,
+                        uint64_t inode)
+{
+        char path[PATH_MAX + 64];
+        /* The mapping itself first: the kernel hands over the file mapped,
+         * whatever the path names now (needs CAP_SYS_ADMIN, or
+         * CAP_CHECKPOINT_RESTORE since Linux 5.9).  Only checked to be a
+         * regular file: on overlayfs, maps names the layer's inode while
+         * the file opened is the overlay's. */
+        snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int) pid, start, end);
+        int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
+        if (fd < 0 && !deleted) {
+                /* Else the path inside the target's root, resolved there
+                 * (an absolute symlink in a container stays in it, no
+                 * magic link is followed), checked to be the inode mapped. */
+                snprintf(path, sizeof path, "/proc/%d/root", (int) pid);
+                _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                struct stat want = { .st_dev = dev, .st_ino = (ino_t) inode };
+                if (root >= 0)
+                        fd = modules_open_file(root, file, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, &want);
+        }
+        return fd;
+}
+
 static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
                             Dwarf_Addr base, char **file_name, Elf **elfp)
 {
         (void) mod; (void) name; (void) base;
         struct module_file *f = *userdata;
-        char path[PATH_MAX + 64];
 
         *elfp = NULL;
         if (f->vdso)
@@ -135,23 +159,11 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         if (f->id || !f->pid)
                 return find_elf_offline(f, file_name, elfp);
 
-        /* The mapping itself first: the kernel hands over the file mapped,
-         * whatever the path names now (needs CAP_SYS_ADMIN, or
-         * CAP_CHECKPOINT_RESTORE since Linux 5.9).  Only checked to be a
-         * regular file: on overlayfs, maps names the layer's inode while
-         * the file opened is the overlay's. */
-        snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int) f->pid, f->start, f->end);
-        int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
-        if (fd < 0 && !f->deleted) {
-                /* Else the path inside the target's root, resolved there
-                 * (an absolute symlink in a container stays in it, no
-                 * magic link is followed), checked to be the inode mapped. */
-                snprintf(path, sizeof path, "/proc/%d/root", (int) f->pid);
-                _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                struct stat want = { .st_dev = f->dev, .st_ino = (ino_t) f->inode };
-                if (root >= 0)
-                        fd = modules_open_file(root, f->path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, &want);
-        }
+        /* the analyser of a -p run opens nothing: its capturer does,
+         * for a mapping it checks is one (capturer.h) */
+        sandbox_note_module(f->path);
+        int fd = capturer_active() ? capturer_open_mapping(f->start, f->end) :
+                 modules_open_mapped(f->pid, f->start, f->end, f->path, f->deleted, f->dev, f->inode);
         if (fd < 0)
                 return -1;
         *file_name = strdup(f->path);
@@ -217,7 +229,7 @@ static int modules_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
                 return fd;
         }
         /* the tree is the system's (root's): its .build-id links are followed */
-        int fd = modules_open_file(AT_FDCWD, path, 0, NULL);
+        int fd = capturer_active() ? capturer_open_debuginfo(id, (size_t) len) : modules_open_file(AT_FDCWD, path, 0, NULL);
         if (fd < 0)
                 return -1;
         *debuginfo_file_name = strdup(path);

@@ -80,6 +80,13 @@ bool modules_read_file_word(struct modules *mods, uint64_t addr, uint64_t *ret);
  * not a regular file, -ESTALE another inode. */
 int modules_open_file(int dirfd, const char *path, uint64_t resolve, const struct stat *want);
 
+/* Opens the file that process pid maps at [start, end) (named file in
+ * maps, deleted or not, the inode dev/inode): through map_files, else file
+ * resolved inside the process's root and checked to be that inode, with
+ * modules_open_file.  Returns the fd (the caller's) or a negative errno. */
+int modules_open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *file, bool deleted, dev_t dev,
+                        uint64_t inode);
+
 /* Writes into buf the path of the separate debug info for build-id id
  * (len bytes): /usr/lib/debug/.build-id/xx/yyyy.debug.  Returns 0, or
  * -EINVAL for an implausible id or a short buffer. */

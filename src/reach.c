@@ -1323,6 +1323,7 @@ out:
 struct target_process {
         pid_t pid;
         int pagemap;            /* /proc/PID/pagemap, or -1 */
+        int mem;                /* /proc/PID/mem (reach_proxy), or -1: process_vm_readv */
 };
 
 #define PAGEMAP_PRESENT (1ull << 63)
@@ -1330,8 +1331,24 @@ struct target_process {
 
 static ssize_t read_process(void *userdata, const struct iovec *local, const struct iovec *remote, size_t n)
 {
-        pid_t pid = ((const struct target_process *) userdata)->pid;
-        ssize_t r = process_vm_readv(pid, local, n, remote, n, 0);
+        const struct target_process *tp = userdata;
+        if (tp->mem >= 0) {
+                /* as process_vm_readv: a short read stops at the first
+                 * range that failed */
+                ssize_t total = 0;
+                for (size_t i = 0; i < n; i++) {
+                        ssize_t got = pread(tp->mem, local[i].iov_base, local[i].iov_len,
+                                            (off_t) (uintptr_t) remote[i].iov_base);
+                        if (got < 0 && total == 0)
+                                return -errno;
+                        if (got > 0)
+                                total += got;
+                        if (got != (ssize_t) local[i].iov_len)
+                                break;
+                }
+                return total;
+        }
+        ssize_t r = process_vm_readv(tp->pid, local, n, remote, n, 0);
         return r < 0 ? -errno : r;
 }
 
@@ -1363,16 +1380,23 @@ struct wait_mark {
 
 /* Where thread tid sleeps now: its syscall and first argument, its state
  * letter and voluntary context switches. */
-static struct wait_mark read_wait_mark(pid_t pid, pid_t tid, uint64_t *ret_sp)
+static int read_task_file(const struct reach_proxy *px, pid_t pid, pid_t tid, const char *name, char **ret)
+{
+        if (px)
+                return px->task_file(px->userdata, tid, name, ret);
+        char path[96];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+        ssize_t r = read_full_file(path, ret);
+        return r < 0 ? (int) r : 0;
+}
+
+static struct wait_mark read_wait_mark(const struct reach_proxy *px, pid_t pid, pid_t tid, uint64_t *ret_sp)
 {
         struct wait_mark w = {0};
-        char path[96];
         _cleanup_free_ char *sc = NULL, *st = NULL;
-        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
-        if (read_full_file(path, &sc) < 0)
+        if (read_task_file(px, pid, tid, "syscall", &sc) < 0)
                 return w;
-        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
-        if (read_full_file(path, &st) < 0)
+        if (read_task_file(px, pid, tid, "status", &st) < 0)
                 return w;
         struct proc_syscall ps;
         if (procfs_parse_syscall(sc, &ps) < 0 || ps.running)
@@ -1689,6 +1713,7 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                      size_t n_regs, uint64_t scan_limit, struct reach_stats *stats, const struct reach_io *io)
 {
         const struct reach_live *replay = io ? io->replay : NULL;
+        const struct reach_proxy *px = io ? io->proxy : NULL;
         if (replay && replay->scanned && replay->n != p->n_threads)
                 return -EINVAL;
         size_t n = p->n_threads;
@@ -1723,7 +1748,7 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                 if (replay)
                         threads[i].sp = replay->scanned ? replay->sp[i] : 0;
                 else if (t->n_frames == 0 && !t->exiting)     /* not stopped: /proc still shows its SP */
-                        (void) read_wait_mark(p->pid, t->tid, &threads[i].sp);
+                        (void) read_wait_mark(px, p->pid, t->tid, &threads[i].sp);
         }
         /* Where each candidate sleeps now, after our stop: the wait must
          * still be the same after the scan, with no switch in between.  Our
@@ -1735,7 +1760,7 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                         const struct leakscan_thread *t = &p->threads[i];
                         if (!reach_is_candidate(t) || (pass > 0 && waits_on(&before[i], t)))
                                 continue;
-                        before[i] = read_wait_mark(p->pid, t->tid, NULL);
+                        before[i] = read_wait_mark(px, p->pid, t->tid, NULL);
                         settled &= waits_on(&before[i], t);
                 }
                 if (settled)
@@ -1754,6 +1779,10 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                         return -ENOMEM;
                 memcpy(extra, replay->extra_roots, replay->n_extra_roots * sizeof *extra);
                 n_extra = replay->n_extra_roots;
+        } else if (px) {
+                char *text = NULL;
+                r = px->kernel_roots(px->userdata, &extra, &n_extra, &text);
+                blind = text;   /* the notes point into it: kept for the analyser's life */
         } else if (!replay) {
                 r = kernel_roots(p->pid, &extra, &n_extra, &blind);
         }
@@ -1763,7 +1792,8 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                 return -ENOMEM;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) p->pid);
-        struct tapped_process tp = { { p->pid, replay ? -1 : open(path, O_RDONLY | O_CLOEXEC) }, io };
+        int pagemap = replay ? -1 : px ? fcntl(px->pagemap_fd, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
+        struct tapped_process tp = { { p->pid, pagemap, px ? px->mem_fd : -1 }, io };
         struct reach_memory mem = { read_process, touched_pages, &tp.tp };
         if (replay)
                 mem = io->replay_mem;
@@ -1798,7 +1828,7 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                 if (replay) {
                         moved = replay->flags[i] & REACH_LIVE_MOVED;
                 } else {
-                        struct wait_mark after = read_wait_mark(p->pid, t->tid, NULL);
+                        struct wait_mark after = read_wait_mark(px, p->pid, t->tid, NULL);
                         moved = !same_wait(&before[i], &after);
                         if (moved && io && io->record)
                                 io->record->flags[i] |= REACH_LIVE_MOVED;
@@ -1809,6 +1839,11 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                 }
         }
         return 0;
+}
+
+int reach_kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **ret_blind)
+{
+        return kernel_roots(pid, ret, ret_n, ret_blind);
 }
 
 int reach_parse_size(const char *text, uint64_t *ret)

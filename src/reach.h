@@ -116,10 +116,24 @@ struct reach_live {
 
 void reach_live_done(struct reach_live *l);
 
+/* How an unprivileged analyser meets the live process (src/capturer.h):
+ * its memory through a descriptor on /proc/PID/mem and pagemap that the
+ * privileged capturer opened, a thread's /proc files and the kernel's
+ * words (reach_kernel_roots) through requests the capturer checks. */
+struct reach_proxy {
+        int mem_fd;
+        int pagemap_fd;         /* or -1 */
+        int (*task_file)(void *userdata, pid_t tid, const char *name, char **ret_text);
+        int (*kernel_roots)(void *userdata, uint64_t **ret, size_t *ret_n, char **ret_blind);
+        void *userdata;
+};
+
 /* How reach_process_io meets the process: live (all NULL), or recording
  * what it reads (record, and tap_* told of every memory read), or replaying
- * a recording (replay and replay_mem, touching no process at all). */
+ * a recording (replay and replay_mem, touching no process at all), or
+ * through a capturer (proxy). */
 struct reach_io {
+        const struct reach_proxy *proxy;
         struct reach_live *record;
         void (*tap_read)(void *tap, const struct iovec *remote, const struct iovec *local, size_t n,
                          ssize_t got);
@@ -147,5 +161,11 @@ int reach_process_io(struct leakscan_process *p, const char *maps_text, const ui
                      size_t n_regs, uint64_t scan_limit, struct reach_stats *stats, const struct reach_io *io);
 
 int reach_parse_size(const char *text, uint64_t *ret);
+
+/* The words the kernel keeps for process pid (epoll data, timers' values,
+ * bytes waiting in its pipes and sockets): extra roots, in a new array
+ * *ret (*ret_n), and *ret_blind, static text naming what could not be
+ * read, or NULL.  Returns 0 or -ENOMEM.  For the capturer. */
+int reach_kernel_roots(pid_t pid, uint64_t **ret, size_t *ret_n, const char **ret_blind);
 
 #endif

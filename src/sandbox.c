@@ -66,7 +66,7 @@ int sandbox_fork(struct sandbox_child *ret)
         }
         close(p[1]);
         int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        *ret = (struct sandbox_child) { .pid = pid, .pidfd = pidfd, .out = p[0], .shared = page };
+        *ret = (struct sandbox_child) { .pid = pid, .pidfd = pidfd, .out = p[0], .shared = page, .serve_fd = -1 };
         return 0;
 }
 
@@ -175,6 +175,9 @@ static int install_filter(const char **why)
                  * to a pipe of its own (or with mincore) */
                 ALLOW(SYS_pipe2), ALLOW(SYS_pipe), ALLOW(SYS_mincore),
                 ALLOW(SYS_exit), ALLOW(SYS_exit_group),
+                /* -p: its capturer's answers (descriptors come with them),
+                 * and the short waits for threads to settle (reach.c) */
+                ALLOW(SYS_recvmsg), ALLOW(SYS_nanosleep), ALLOW(SYS_clock_nanosleep),
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__) || defined(LEAKSCAN_SANITIZED)
                 /* the sanitizers' runtime: its signal stacks and handlers */
                 ALLOW(SYS_sigaltstack), ALLOW(SYS_rt_sigaction), ALLOW(SYS_sched_yield), ALLOW(SYS_prlimit64),
@@ -236,7 +239,7 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
         size_t len = 0, size = 0;
         uint64_t deadline = limits->wall_ms ? now_ms() + limits->wall_ms : 0;
         bool timed_out = false, oom = false;
-        int r = 0;
+        int r = 0, refused = 0;
         /* its output until it closes it (at its end), then its end */
         while (child->out >= 0) {
                 int wait = -1;
@@ -248,14 +251,25 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
                         }
                         wait = (int) (deadline - now);
                 }
-                struct pollfd p = { child->out, POLLIN, 0 };
-                int k = poll(&p, 1, wait);
+                struct pollfd p[2] = { { child->out, POLLIN, 0 }, { child->serve_fd, POLLIN, 0 } };
+                int k = poll(p, child->serve_fd >= 0 ? 2 : 1, wait);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k == 0)
                         continue;
                 if (k < 0)
                         break;
+                if (child->serve_fd >= 0 && p[1].revents) {
+                        int s = child->serve(child->serve_data);
+                        if (s == 1)
+                                child->serve_fd = -1;
+                        else if (s < 0) {
+                                refused = s;
+                                break;
+                        }
+                }
+                if (!p[0].revents)
+                        continue;
                 if (len + 65536 > size) {
                         size_t n = size ? size * 2 : 65536;
                         char *o = realloc(out, n);
@@ -287,7 +301,7 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
                 if (now >= deadline || poll(&p, 1, (int) (deadline - now)) == 0)
                         timed_out = true;
         }
-        if (timed_out || oom)
+        if (timed_out || oom || refused)
                 kill(child->pid, SIGKILL);
         int status = 0;
         while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
@@ -297,6 +311,10 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
                 snprintf(why, why_size, "the analyser ran out of time (%u ms)%s%s", limits->wall_ms,
                          module ? " reading " : "", module ? module : "");
                 r = -ETIMEDOUT;
+        } else if (refused) {
+                snprintf(why, why_size, "the analyser's request was refused (%s)%s%s", strerror(-refused),
+                         module ? " reading " : "", module ? module : "");
+                r = -ECHILD;
         } else if (oom) {
                 snprintf(why, why_size, "out of memory reading the analyser's report");
                 r = -ENOMEM;

@@ -39,6 +39,12 @@ struct sandbox_child {
         int pidfd;
         int out;                        /* the child's output, read by the supervisor */
         struct sandbox_shared *shared;
+        /* requests of the child answered while it runs (capturer.h):
+         * serve(serve_data) when serve_fd is readable returns 0, 1 when
+         * the child closed it, or a negative errno to end the child */
+        int serve_fd;
+        int (*serve)(void *serve_data);
+        void *serve_data;
 };
 
 /* Forks the analyser.  In the child, returns 1 with its stdout a pipe to

@@ -19,7 +19,9 @@
 #include "blocked.h"
 #include "inspect.h"
 #include "model.h"
+#include "sandbox.h"
 #include "seize.h"
+#include "capturer.h"
 #include "snapshot.h"
 #include "unwind.h"
 #include "util.h"
@@ -1077,7 +1079,7 @@ int64_t snapshot_blocked_ms(const struct process_capture *cap, const struct bloc
         const struct snapshot *replay = cap->snapshot_replay;
         if (replay)
                 return i < replay->n_facts && replay->facts[i].has_blocked_ms ? replay->facts[i].blocked_ms : -1;
-        int64_t ms = blocked_ms(m, cap, t);
+        int64_t ms = capturer_active() ? capturer_blocked_ms(cap, t) : blocked_ms(m, cap, t);
         struct snapshot *rec = cap->snapshot_record;
         if (rec && i < rec->n_facts) {
                 rec->facts[i].has_blocked_ms = true;
@@ -1157,6 +1159,57 @@ static int copy_identity(struct snapshot *s, const struct leakscan_process *p)
         return 0;
 }
 
+/* A new snapshot of cap (not yet analysed; it does not own cap) with the
+ * facts the analysis takes over kept first, and p's identity.  Returns 0
+ * or -ENOMEM. */
+static int snapshot_start(struct process_capture *cap, const struct leakscan_process *p, uint64_t scan_limit,
+                          struct snapshot **ret)
+{
+        struct snapshot *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->scan_limit = scan_limit;
+        s->cap = cap;
+        /* the analysis takes the fd targets over: keep a copy first */
+        s->facts = calloc(cap->n_threads + 1, sizeof *s->facts);
+        int r = s->facts ? 0 : -ENOMEM;
+        s->n_facts = s->facts ? cap->n_threads : 0;
+        for (size_t i = 0; r == 0 && i < cap->n_threads; i++) {
+                s->facts[i].tid = cap->threads[i].tid;
+                if (cap->threads[i].fd_target && !(s->facts[i].fd_target = strdup(cap->threads[i].fd_target)))
+                        r = -ENOMEM;
+        }
+        if (r == 0)
+                r = copy_identity(s, p);
+        if (r < 0) {
+                s->cap = NULL;
+                snapshot_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* The analysis of cap into p, recording what it reads into s; the live
+ * process met through proxy (NULL: directly). */
+static int analyse_recording(struct snapshot *s, const struct leakscan_options *opts,
+                             const struct reach_proxy *proxy, struct leakscan_process *p)
+{
+        struct process_capture *cap = s->cap;
+        cap->snapshot_record = s;
+        int r = inspect_analyse(cap, opts, NULL, p);
+        sandbox_note_module(NULL);      /* the scan reads no module file */
+        if (r == 0) {
+                _cleanup_free_ const uint64_t **regs = thread_regs(cap, p);
+                struct reach_io io = { .proxy = proxy, .record = &s->reach, .tap_read = tap_read,
+                                       .tap_touched = tap_touched, .tap = s };
+                r = regs ? reach_process_io(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t),
+                                            s->scan_limit, NULL, &io) : -ENOMEM;
+        }
+        cap->snapshot_record = NULL;
+        return r;
+}
+
 int snapshot_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit,
                          struct leakscan_report **ret_report, struct snapshot **ret_snap)
 {
@@ -1165,31 +1218,16 @@ int snapshot_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_
                 return -EINVAL;
         if (unwinder->while_stopped)
                 return -ENOTSUP;
-        struct snapshot *s = calloc(1, sizeof *s);
-        if (!s)
-                return -ENOMEM;
-        s->scan_limit = scan_limit;
-        int r = inspect_snapshot(pid, opts, NULL, 0, &s->cap);
-        if (r < 0) {
-                free(s);
+        struct process_capture *cap = NULL;
+        int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
+        if (r < 0)
                 return r;
-        }
-        struct process_capture *cap = s->cap;
         cap->remember_blocked = true;
-        /* the analysis takes the fd targets over: keep a copy first */
-        s->facts = calloc(cap->n_threads + 1, sizeof *s->facts);
+        struct snapshot *s = NULL;
         struct leakscan_report *report = report_new("pid", 1);
-        if (!s->facts || !report) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        s->n_facts = cap->n_threads;
-        for (size_t i = 0; i < cap->n_threads; i++) {
-                s->facts[i].tid = cap->threads[i].tid;
-                if (cap->threads[i].fd_target && !(s->facts[i].fd_target = strdup(cap->threads[i].fd_target))) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+        if (!report) {
+                process_capture_free(cap);
+                return -ENOMEM;
         }
         struct leakscan_process *p = &report->processes[0];
         p->pid = pid;
@@ -1197,20 +1235,12 @@ int snapshot_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_
         p->incomplete = cap->incomplete;
         p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
         inspect_read_identity(p);
-        r = copy_identity(s, p);
-        if (r < 0)
+        r = snapshot_start(cap, p, scan_limit, &s);
+        if (r < 0) {
+                process_capture_free(cap);
                 goto fail;
-
-        cap->snapshot_record = s;
-        r = inspect_analyse(cap, opts, NULL, p);
-        if (r == 0) {
-                _cleanup_free_ const uint64_t **regs = thread_regs(cap, p);
-                struct reach_io io = { .record = &s->reach, .tap_read = tap_read, .tap_touched = tap_touched,
-                                       .tap = s };
-                r = regs ? reach_process_io(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t),
-                                            scan_limit, NULL, &io) : -ENOMEM;
         }
-        cap->snapshot_record = NULL;
+        r = analyse_recording(s, opts, NULL, p);
         if (r < 0)
                 goto fail;
         *ret_report = report;
@@ -1220,6 +1250,23 @@ fail:
         leakscan_report_free(report);
         snapshot_free(s);
         return r != -ENOMEM && r != -ENOTSUP && seize_process_gone(pid) ? -EOWNERDEAD : r;
+}
+
+int snapshot_analyse_saving(struct process_capture *cap, const struct leakscan_options *opts, uint64_t scan_limit,
+                            const struct reach_proxy *proxy, struct leakscan_process *p, FILE *f)
+{
+        struct snapshot *s = NULL;
+        int r = snapshot_start(cap, p, scan_limit, &s);
+        if (r == 0)
+                r = analyse_recording(s, opts, proxy, p);
+        if (r == 0)
+                r = snapshot_write(s, f);
+        if (fclose(f) != 0 && r == 0)
+                r = -errno;
+        if (s)
+                s->cap = NULL;          /* the caller's */
+        snapshot_free(s);
+        return r;
 }
 
 int snapshot_analyse(struct snapshot *s, const struct leakscan_options *opts, struct leakscan_report **ret_report)

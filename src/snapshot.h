@@ -116,6 +116,13 @@ int snapshot_open_modules(struct snapshot *s);
 int snapshot_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit,
                          struct leakscan_report **ret_report, struct snapshot **ret_snap);
 
+/* In -p's analyser (capturer.h), with --save-snapshot: analyses cap (the
+ * capturer's, kept) into p, whose identity is read, meeting the process
+ * through proxy, and writes what it read to f, which it closes.  Returns 0
+ * or a negative errno (of the analysis, or of writing). */
+int snapshot_analyse_saving(struct process_capture *cap, const struct leakscan_options *opts, uint64_t scan_limit,
+                            const struct reach_proxy *proxy, struct leakscan_process *p, FILE *f);
+
 /* The report of a snapshot, as the live run that saved it made it (not yet
  * judged).  Reads no process.  Returns 0 or a negative errno (-ENOTSUP:
  * the unwinder reads a live process). */

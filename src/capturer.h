@@ -1,0 +1,75 @@
+/* leakscan -p split in two (issue 17): the privileged capturer seizes,
+ * captures and releases the target, then forks the analyser, which drops
+ * every privilege (sandbox.h) before it parses anything the target
+ * controls, and unwinds, symbolizes, classifies, analyses, reaches, judges
+ * and writes the report.
+ *
+ * Design: the capture is handed over by fork (the analyser's copy of the
+ * capturer's memory, nothing serialised or copied twice).  What the
+ * analysis still reads of the live system goes through the capturer:
+ * memory through descriptors on /proc/PID/mem and pagemap opened by the
+ * capturer (access is checked at open), everything else as requests on a
+ * socket that the capturer checks against its own capture before it acts
+ * (a thread's /proc file: a thread it captured; a module file: a mapping
+ * its maps show; debug info: a build-id, never a path; pipe peers: the
+ * pipes its capture saw).  The blocked-time memory stays the capturer's:
+ * the analyser asks for the times and says which threads to remember. */
+#ifndef LEAKSCAN_CAPTURER_H
+#define LEAKSCAN_CAPTURER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "capture.h"
+#include "leakscan/leakscan.h"
+#include "reach.h"
+
+/* What the analyser does with its report (not yet judged): judge it and
+ * write it to stdout, returning the exit status. */
+typedef int (*capturer_report_fn)(void *userdata, struct leakscan_report *report);
+
+struct capturer_outcome {
+        int status;             /* the analyser's exit status */
+        char *out;              /* what it wrote (the report), the caller's */
+        size_t len;
+        char why[768];          /* when it died or ran out of time */
+};
+
+/* leakscan -p through the split.  Returns 0 with *ret filled (the target
+ * long released), -ECANCELED when the analyser could not start, died or
+ * ran out of time (ret->why says how, naming the module it read), or the negative
+ * errno of inspecting pid (as inspect_pid_limited).  hold: the analyser
+ * waits for its stdin to close once confined (tests look at it).  save
+ * (or NULL): --save-snapshot's file, created by the caller, written and
+ * closed by the analyser (the caller still closes its own copy). */
+int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
+                     capturer_report_fn report, void *userdata, struct capturer_outcome *ret);
+
+/* ---- in the analyser: the analysis's hooks ---- */
+
+/* Whether this is the analyser of a capturer_run_pid. */
+bool capturer_active(void);
+
+/* A descriptor on the file mapped at [start, end), or -1. */
+int capturer_open_mapping(uint64_t start, uint64_t end);
+
+/* A descriptor on the separate debug info of build-id id, or -1. */
+int capturer_open_debuginfo(const void *id, size_t len);
+
+/* blocked_ms for thread t of cap, as the capturer's memory tells it. */
+int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thread_capture *t);
+
+/* The capturer remembers p's blocked threads for the next run. */
+void capturer_blocked_update(const struct leakscan_process *p);
+
+/* analyse_pipes, by the capturer.  Returns 0 or a negative errno. */
+int capturer_pipes(struct leakscan_process *p);
+
+/* How the reachability scan meets the process, or NULL when this is not
+ * an analyser. */
+const struct reach_io *capturer_reach_io(void);
+
+#endif
