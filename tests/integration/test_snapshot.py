@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""--from-snapshot runs its analysis in a sandboxed child (src/sandbox.h):
+"""-p and --from-snapshot run their analysis in a sandboxed child (src/sandbox.h,
+src/capturer.h):
 while it runs, the analyser has no capability, a uid other than root (nobody
 when leakscan is root), no_new_privs, and a seccomp filter (Seccomp: 2);
-when it dies, its supervisor says so and exits 3; a file that is not a
+when it dies, its supervisor says so and exits 3 (under -p, with the target
+released before the analysis began); a file that is not a
 snapshot is refused with one line, a FIFO without being opened.
 --save-snapshot never writes through a symlink and leaves the file 0600.  The analyser is held, once confined, by
 LEAKSCAN_TEST_HOLD_ANALYSER until its stdin ends, so that its /proc status
@@ -47,8 +49,70 @@ def held_analyser(supervisor, timeout=30.0):
     return None
 
 
+def check_analyser(child, supervisor, what):
+    st = status_of(child)
+    check(int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0,
+          f"{what}: the analyser has no capability (CapEff {st['CapEff']}, CapPrm {st['CapPrm']})")
+    check(st["NoNewPrivs"] == "1", f"{what}: the analyser has no_new_privs")
+    uids = [int(u) for u in st["Uid"].split()]
+    if os.geteuid() == 0:
+        check(uids == [65534] * 4, f"{what}: as root, the analyser runs as nobody (Uid {st['Uid']})")
+    else:
+        check(0 not in uids, f"{what}: the analyser is not root (Uid {st['Uid']})")
+    check(status_of(supervisor).get("Seccomp") == "0", f"{what}: the supervisor is not confined")
+
+
+def tracers(pid):
+    """TracerPid of every thread of pid."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                out += [int(line.split()[1]) for line in f if line.startswith("TracerPid:")]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def check_pid_split(leakscan, mutex):
+    """-p: the analysis runs in the confined child, after the target was
+    released; a dead analyser is reported in one line, exit 3."""
+    env = dict(os.environ, LEAKSCAN_TEST_HOLD_ANALYSER="1")
+    with Target([mutex]) as t:
+        wait_settled(t.pid, {"locker"})
+        plain = subprocess.run([leakscan, "-p", str(t.pid), "--format=json", "--min-blocked=0"],
+                               capture_output=True, text=True, timeout=60)
+        check(plain.returncode == 0 and "wait_for_lock" in plain.stdout,
+              f"-p finds the locker in wait_for_lock ({plain.returncode}: {plain.stderr.strip()[:200]})")
+        p = subprocess.Popen([leakscan, "-p", str(t.pid), "--format=json", "--min-blocked=0"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        try:
+            child = held_analyser(p.pid)
+            check(child is not None, "-p: the analyser is a child process with a seccomp filter (Seccomp: 2)")
+            if child:
+                check_analyser(child, p.pid, "-p")
+                check(set(tracers(t.pid)) == {0}, "-p: the target is released before the analysis")
+        finally:
+            out, err = p.communicate(timeout=60)
+        check(p.returncode == 0 and "wait_for_lock" in out,
+              f"-p: the confined analysis symbolizes ({p.returncode}: {err.strip()[:200]})")
+
+        p = subprocess.Popen([leakscan, "-p", str(t.pid)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env, text=True)
+        try:
+            child = held_analyser(p.pid)
+            if child:
+                os.kill(child, signal.SIGKILL)
+        finally:
+            out, err = p.communicate(timeout=60)
+        check(p.returncode == 3 and "analyser was killed by signal 9" in err and out == "" and
+              len(err.strip().splitlines()) == 1, f"-p, a dead analyser: exit 3 and why ({p.returncode}: {err.strip()[:200]})")
+        check(set(tracers(t.pid)) == {0} and os.path.exists(f"/proc/{t.pid}"), "-p: the target lives on, untraced")
+
+
 def main():
     leakscan, mutex = sys.argv[1:3]
+    check_pid_split(leakscan, mutex)
     with tempfile.TemporaryDirectory(prefix="leakscan-snapshot-") as tmp:
         snap = os.path.join(tmp, "mutex.lss")
         with Target([mutex]) as t:
@@ -107,16 +171,7 @@ def main():
             child = held_analyser(p.pid)
             check(child is not None, "the analyser is a child process with a seccomp filter (Seccomp: 2)")
             if child:
-                st = status_of(child)
-                check(int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0,
-                      f"the analyser has no capability (CapEff {st['CapEff']}, CapPrm {st['CapPrm']})")
-                check(st["NoNewPrivs"] == "1", "the analyser has no_new_privs")
-                uids = [int(u) for u in st["Uid"].split()]
-                if os.geteuid() == 0:
-                    check(uids == [65534] * 4, f"as root, the analyser runs as nobody (Uid {st['Uid']})")
-                else:
-                    check(0 not in uids, f"the analyser is not root (Uid {st['Uid']})")
-                check(status_of(p.pid).get("Seccomp") == "0", "the supervisor is not confined")
+                check_analyser(child, p.pid, "--from-snapshot")
         finally:
             out, err = p.communicate(timeout=60)
         check(p.returncode == live.returncode and out == live.stdout,
