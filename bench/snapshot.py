@@ -5,7 +5,9 @@ with each leakscan given (e.g. today's main and this build), -p with
 saved.  Interleaved, the order rotating each round; medians (and least) of
 wall time, CPU time, the target's hold time and peak memory (ru_maxrss
 through bench-maxrss: for --from-snapshot, the larger of the supervisor and
-the analyser), and the snapshot's size.
+the analyser; for a -p that runs split, the capturer's peak plus the
+analyser's, which leakscan prints under LEAKSCAN_BENCH_RUSAGE=1), and the
+snapshot's size.
 
 Usage: bench/snapshot.py PID ROUNDS LEAKSCAN [LEAKSCAN...]
 (start a target first, e.g. build/bench/bench-threads 1000 GAPFILE; the
@@ -24,13 +26,19 @@ MAXRSS = None     # bench-maxrss: a child of Python inherits its resident size u
 
 def run(argv):
     t0 = time.perf_counter()
-    p = subprocess.run([MAXRSS] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    p = subprocess.run([MAXRSS] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, LEAKSCAN_BENCH_RUSAGE="1"))
     wall = (time.perf_counter() - t0) * 1000
     if p.returncode not in (0, 1):
         sys.exit(f"{argv} failed: {p.returncode} {p.stderr[-300:]}")
     held = json.loads(p.stdout)["processes"][0]["stopped_us"] / 1000
     lines = p.stderr.decode(errors="replace").splitlines()
     rss = [int(x.split()[1]) for x in lines if x.startswith("maxrss ")][-1]
+    # -p split in two: the capturer's peak plus the analyser's (an upper
+    # bound of the two together: pages the fork shares count twice)
+    both = [x.split() for x in lines if x.startswith("leakscan-rusage ")]
+    if both:
+        rss = int(both[-1][2]) + int(both[-1][4])
     cpu = [x.split() for x in lines if x.startswith("cpu_us ")][-1]
     return wall, held, rss / 1024, (int(cpu[1]) + int(cpu[2])) / 1000
 

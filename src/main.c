@@ -10,6 +10,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "baseline.h"
@@ -847,6 +848,14 @@ static int run_pid_split(const struct cli *cli)
                 return EXIT_CANNOT_INSPECT;
         }
         _cleanup_free_ char *out = res.out;
+        if (getenv("LEAKSCAN_BENCH_RUSAGE")) {
+                /* bench/snapshot.py: the peaks of the two processes */
+                struct rusage self, analyser;
+                getrusage(RUSAGE_SELF, &self);
+                getrusage(RUSAGE_CHILDREN, &analyser);
+                fprintf(stderr, "leakscan-rusage capturer_maxrss %ld analyser_maxrss %ld\n", self.ru_maxrss,
+                        analyser.ru_maxrss);
+        }
         if (res.len == 0)
                 return res.status;      /* it said why on stderr, or found nothing to say */
         FILE *f = open_output(cli, cli->pid, stdout);
