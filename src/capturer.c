@@ -25,6 +25,7 @@
 #include "modules.h"
 #include "procfs.h"
 #include "sandbox.h"
+#include "seize.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -160,6 +161,14 @@ static int call(uint32_t type, uint64_t a, uint64_t b, const void *payload, size
                 free(text);
         }
         return ans.r;
+}
+
+ssize_t capturer_read_memory(uint64_t addr, void *buf, size_t len)
+{
+        ssize_t got;
+        while ((got = pread(link_.proxy.mem_fd, buf, len, (off_t) addr)) < 0 && errno == EINTR)
+                ;
+        return got;
 }
 
 int capturer_open_mapping(uint64_t start, uint64_t end)
@@ -574,7 +583,7 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, str
         }
         sandbox_note_module(NULL);
         if (r < 0) {
-                fprintf(stderr, "leakscan: analysing process %d failed: %s\n", (int) cap->pid, strerror(-r));
+                sandbox_note_error(r);  /* the capturer describes it (capturer_run_pid) */
                 _exit(3);
         }
         int status = fn(userdata, report);
@@ -636,11 +645,19 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
                 *ret = (struct capturer_outcome) {0};
                 int st = sandbox_wait(&child, &limits, &ret->out, &ret->len, ret->why, sizeof ret->why);
+                int err = child.shared->error;
                 munmap(child.shared, sizeof *child.shared);
-                if (st < 0)
+                if (st < 0) {
                         r = -ECANCELED;
-                else
+                } else if (err < 0 && err > -4096) {
+                        /* libdw and /proc fail in their own words when the
+                         * process is gone: say what happened */
+                        free(ret->out);
+                        ret->out = NULL;
+                        r = err != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : err;
+                } else {
                         ret->status = st;
+                }
         } else if (r < 0) {
                 snprintf(ret->why, sizeof ret->why, "cannot start the analyser: %s", strerror(-r));
                 r = -ECANCELED;

@@ -53,6 +53,10 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
 /* Whether this is the analyser of a capturer_run_pid. */
 bool capturer_active(void);
 
+/* Reads len bytes of the target's memory at addr into buf, through the
+ * capturer's descriptor on /proc/PID/mem.  Returns the bytes read, or -1. */
+ssize_t capturer_read_memory(uint64_t addr, void *buf, size_t len);
+
 /* A descriptor on the file mapped at [start, end), or -1. */
 int capturer_open_mapping(uint64_t start, uint64_t end);
 

@@ -61,7 +61,9 @@ static int open_vdso(struct module_file *f, Elf **elfp)
                 return -1;
         struct iovec local = { f->image, len };
         struct iovec remote = { (void *) (uintptr_t) f->start, len };
-        if (process_vm_readv(f->pid, &local, 1, &remote, 1, 0) != (ssize_t) len)
+        ssize_t got = capturer_active() ? capturer_read_memory(f->start, f->image, len) :
+                      process_vm_readv(f->pid, &local, 1, &remote, 1, 0);
+        if (got != (ssize_t) len)
                 return -1;
         *elfp = elf_memory(f->image, len);
         return -1;

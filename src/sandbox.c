@@ -77,6 +77,12 @@ void sandbox_note_module(const char *path)
         snprintf(shared->module, sizeof shared->module, "%s", path ? path : "");
 }
 
+void sandbox_note_error(int err)
+{
+        if (shared)
+                shared->error = err;
+}
+
 void sandbox_note_pid(pid_t pid)
 {
         if (shared)
@@ -178,6 +184,8 @@ static int install_filter(const char **why)
                 /* -p: its capturer's answers (descriptors come with them),
                  * and the short waits for threads to settle (reach.c) */
                 ALLOW(SYS_recvmsg), ALLOW(SYS_nanosleep), ALLOW(SYS_clock_nanosleep),
+                /* SARIF names files relative to the working directory */
+                ALLOW(SYS_getcwd),
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__) || defined(LEAKSCAN_SANITIZED)
                 /* the sanitizers' runtime: its signal stacks and handlers */
                 ALLOW(SYS_sigaltstack), ALLOW(SYS_rt_sigaction), ALLOW(SYS_sched_yield), ALLOW(SYS_prlimit64),

@@ -32,6 +32,7 @@ struct sandbox_limits {
 struct sandbox_shared {
         pid_t pid;                      /* the process reported on, once known */
         char module[512];               /* the module file being read, or "" */
+        int error;                      /* the analysis failed with this negative errno */
 };
 
 struct sandbox_child {
@@ -68,6 +69,10 @@ void sandbox_note_module(const char *path);
 
 /* In the child: the process reported on. */
 void sandbox_note_pid(pid_t pid);
+
+/* In the child: its analysis failed with err (a negative errno), for the
+ * supervisor to describe. */
+void sandbox_note_error(int err);
 
 /* In the supervisor: reads the child's output into *ret_out (*ret_len
  * bytes, the caller's to free) and waits for it to end, at most
