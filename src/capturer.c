@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -591,6 +592,30 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, str
         _exit(status);
 }
 
+/* Appends the report the analyser wrote to report_fd to what it wrote to
+ * its pipe (nothing, as a rule).  Returns 0 or a negative errno. */
+static int read_report(int report_fd, struct capturer_outcome *ret)
+{
+        struct stat st;
+        if (fstat(report_fd, &st) < 0)
+                return -errno;
+        if (st.st_size <= 0)
+                return 0;
+        if ((uint64_t) st.st_size > CAPTURER_MAX_ANSWER)
+                return -EFBIG;
+        char *out = realloc(ret->out, ret->len + (size_t) st.st_size + 1);
+        if (!out)
+                return -ENOMEM;
+        ret->out = out;
+        ssize_t got;
+        while ((got = pread(report_fd, out + ret->len, (size_t) st.st_size, 0)) < 0 && errno == EINTR)
+                ;
+        if (got < 0)
+                return -errno;
+        ret->len += (size_t) got;
+        return 0;
+}
+
 int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
                      capturer_report_fn report_fn, void *userdata, struct capturer_outcome *ret)
 {
@@ -617,14 +642,19 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
         int mem_fd = open(path, O_RDONLY | O_CLOEXEC);
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) pid);
         int pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* the report goes into a file in memory, read once the analyser
+         * has ended: no hand-over per 64 KiB as through a pipe */
+        int report_fd = memfd_create("leakscan-report", MFD_CLOEXEC);
         int sv[2] = { -1, -1 };
         struct sandbox_child child;
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        if (report_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 r = -errno;
         else
                 r = sandbox_fork(&child);
         if (r == 1) {
                 close(sv[0]);
+                if (dup2(report_fd, STDOUT_FILENO) < 0)
+                        _exit(3);
                 analyse_in_child(sv[1], mem_fd, pagemap_fd, cap, report, opts, scan_limit, hold, save, report_fn,
                                  userdata);
         }
@@ -657,6 +687,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                         r = err != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : err;
                 } else {
                         ret->status = st;
+                        r = read_report(report_fd, ret);
                 }
         } else if (r < 0) {
                 snprintf(ret->why, sizeof ret->why, "cannot start the analyser: %s", strerror(-r));
@@ -664,6 +695,8 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
         }
         if (s.sock >= 0)
                 close(s.sock);
+        if (report_fd >= 0)
+                close(report_fd);
         map_entries_free(s.maps, s.n_maps);
         blocked_memory_free(s.blocked);
         leakscan_report_free(report);

@@ -249,7 +249,8 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
         bool timed_out = false, oom = false;
         int r = 0, refused = 0;
         /* its output until it closes it (at its end), then its end */
-        while (child->out >= 0) {
+        /* (and its requests, until it closes that socket too) */
+        while (child->out >= 0 || child->serve_fd >= 0) {
                 int wait = -1;
                 if (deadline) {
                         uint64_t now = now_ms();
@@ -260,7 +261,7 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
                         wait = (int) (deadline - now);
                 }
                 struct pollfd p[2] = { { child->out, POLLIN, 0 }, { child->serve_fd, POLLIN, 0 } };
-                int k = poll(p, child->serve_fd >= 0 ? 2 : 1, wait);
+                int k = poll(p, 2, wait);        /* a negative fd is left out */
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k == 0)
@@ -294,7 +295,7 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
                 if (got <= 0) {
                         close(child->out);
                         child->out = -1;
-                        break;
+                        continue;
                 }
                 len += (size_t) got;
         }
