@@ -30,30 +30,11 @@
 #include "snapshot.h"
 #include "util.h"
 
-enum {
-        REQ_TASK_FILE = 1,      /* a: tid, b: 0 syscall, 1 status -> its text */
-        REQ_KERNEL_ROOTS,       /* -> n words, then the blind note's text */
-        REQ_OPEN_MAPPING,       /* a: start, b: end -> the file's descriptor */
-        REQ_OPEN_DEBUGINFO,     /* payload: a build-id -> the debug file's descriptor */
-        REQ_BLOCKED_MS,         /* -> one int64 per captured thread, in capture order */
-        REQ_BLOCKED_UPDATE,     /* payload: struct wire_blocked[] -> nothing */
-        REQ_PIPES,              /* payload: struct wire_pipe[] -> per entry int32 pid, uint32 len, text */
-};
 
 #define CAPTURER_MAX_REQUEST (8u << 20)
 #define CAPTURER_MAX_ANSWER (1u << 30)
 #define CAPTURER_IO_TIMEOUT_S 10
 
-struct wire_request {
-        uint32_t type;
-        uint32_t len;
-        uint64_t a, b;
-};
-
-struct wire_answer {
-        int32_t r;
-        uint32_t len;
-};
 
 struct wire_blocked {
         int32_t tid;
@@ -103,7 +84,7 @@ static struct {
         const struct process_capture *cap;
         struct reach_proxy proxy;
         struct reach_io io;
-        int64_t *blocked;               /* REQ_BLOCKED_MS's answer */
+        int64_t *blocked;               /* CAPTURER_REQ_BLOCKED_MS's answer */
         size_t n_blocked;
         bool asked_blocked;
 } link_ = { .sock = -1 };
@@ -119,7 +100,7 @@ bool capturer_active(void)
 static int call(uint32_t type, uint64_t a, uint64_t b, const void *payload, size_t len, char **ret,
                 size_t *ret_len, int *ret_fd)
 {
-        struct wire_request q = { type, (uint32_t) len, a, b };
+        struct capturer_request q = { type, (uint32_t) len, a, b };
         if (ret_fd)
                 *ret_fd = -1;
         int r = write_all(link_.sock, &q, sizeof q);
@@ -127,7 +108,7 @@ static int call(uint32_t type, uint64_t a, uint64_t b, const void *payload, size
                 r = write_all(link_.sock, payload, len);
         if (r < 0)
                 return -EPIPE;
-        struct wire_answer ans;
+        struct capturer_answer ans;
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
@@ -175,13 +156,13 @@ ssize_t capturer_read_memory(uint64_t addr, void *buf, size_t len)
 int capturer_open_mapping(uint64_t start, uint64_t end)
 {
         int fd = -1;
-        return call(REQ_OPEN_MAPPING, start, end, NULL, 0, NULL, NULL, &fd) == 0 ? fd : -1;
+        return call(CAPTURER_REQ_OPEN_MAPPING, start, end, NULL, 0, NULL, NULL, &fd) == 0 ? fd : -1;
 }
 
 int capturer_open_debuginfo(const void *id, size_t len)
 {
         int fd = -1;
-        return call(REQ_OPEN_DEBUGINFO, 0, 0, id, len, NULL, NULL, &fd) == 0 ? fd : -1;
+        return call(CAPTURER_REQ_OPEN_DEBUGINFO, 0, 0, id, len, NULL, NULL, &fd) == 0 ? fd : -1;
 }
 
 int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thread_capture *t)
@@ -190,7 +171,7 @@ int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thre
                 link_.asked_blocked = true;
                 char *text = NULL;
                 size_t len = 0;
-                if (call(REQ_BLOCKED_MS, 0, 0, NULL, 0, &text, &len, NULL) == 0 &&
+                if (call(CAPTURER_REQ_BLOCKED_MS, 0, 0, NULL, 0, &text, &len, NULL) == 0 &&
                     len == cap->n_threads * sizeof(int64_t)) {
                         link_.blocked = (int64_t *) (void *) text;
                         link_.n_blocked = cap->n_threads;
@@ -209,7 +190,7 @@ void capturer_blocked_update(const struct leakscan_process *p)
                 return;
         for (size_t i = 0; i < p->n_threads; i++)
                 w[i] = (struct wire_blocked) { p->threads[i].tid, p->threads[i].verdict, p->threads[i].timeout };
-        (void) call(REQ_BLOCKED_UPDATE, 0, 0, w, p->n_threads * sizeof *w, NULL, NULL, NULL);
+        (void) call(CAPTURER_REQ_BLOCKED_UPDATE, 0, 0, w, p->n_threads * sizeof *w, NULL, NULL, NULL);
 }
 
 int capturer_pipes(struct leakscan_process *p)
@@ -230,7 +211,7 @@ int capturer_pipes(struct leakscan_process *p)
                 return 0;
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int r = call(REQ_PIPES, 0, 0, w, n * sizeof *w, &text, &len, NULL);
+        int r = call(CAPTURER_REQ_PIPES, 0, 0, w, n * sizeof *w, &text, &len, NULL);
         if (r < 0)
                 return r == -EPIPE ? 0 : r;
         size_t off = 0;
@@ -260,7 +241,7 @@ static int proxy_task_file(void *userdata, pid_t tid, const char *name, char **r
 {
         (void) userdata;
         size_t len;
-        return call(REQ_TASK_FILE, (uint64_t) tid, streq(name, "status"), NULL, 0, ret_text, &len, NULL);
+        return call(CAPTURER_REQ_TASK_FILE, (uint64_t) tid, streq(name, "status"), NULL, 0, ret_text, &len, NULL);
 }
 
 static int proxy_kernel_roots(void *userdata, uint64_t **ret, size_t *ret_n, char **ret_blind)
@@ -268,7 +249,7 @@ static int proxy_kernel_roots(void *userdata, uint64_t **ret, size_t *ret_n, cha
         (void) userdata;
         char *text = NULL;
         size_t len = 0;
-        int r = call(REQ_KERNEL_ROOTS, 0, 0, NULL, 0, &text, &len, NULL);
+        int r = call(CAPTURER_REQ_KERNEL_ROOTS, 0, 0, NULL, 0, &text, &len, NULL);
         uint64_t n;
         if (r < 0 || len < 8) {
                 free(text);
@@ -300,7 +281,7 @@ const struct reach_io *capturer_reach_io(void)
 
 /* ---- the capturer's side ---- */
 
-struct server {
+struct capturer_server {
         int sock;
         struct process_capture *cap;
         struct map_entry *maps;
@@ -312,7 +293,7 @@ struct server {
 
 static int answer(int sock, int r, const void *payload, size_t len, int fd)
 {
-        struct wire_answer ans = { r, (uint32_t) len };
+        struct capturer_answer ans = { r, (uint32_t) len };
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
@@ -337,12 +318,12 @@ static int answer(int sock, int r, const void *payload, size_t len, int fd)
         return len ? write_all(sock, payload, len) : 0;
 }
 
-static const struct thread_capture *captured(struct server *s, int64_t tid)
+static const struct thread_capture *captured(struct capturer_server *s, int64_t tid)
 {
         return tid > 0 && tid <= INT32_MAX ? process_capture_find(s->cap, (pid_t) tid) : NULL;
 }
 
-static int serve_task_file(struct server *s, const struct wire_request *q)
+static int serve_task_file(struct capturer_server *s, const struct capturer_request *q)
 {
         if (!captured(s, (int64_t) q->a) || q->b > 1)
                 return -EPROTO;
@@ -356,7 +337,7 @@ static int serve_task_file(struct server *s, const struct wire_request *q)
         return answer(s->sock, 0, text, (size_t) n < 65536 ? (size_t) n : 65536, -1);
 }
 
-static int serve_kernel_roots(struct server *s)
+static int serve_kernel_roots(struct capturer_server *s)
 {
         _cleanup_free_ uint64_t *words = NULL;
         size_t n = 0;
@@ -376,7 +357,7 @@ static int serve_kernel_roots(struct server *s)
         return answer(s->sock, 0, buf, 8 + n * 8 + bl + 1, -1);
 }
 
-static int serve_open_mapping(struct server *s, const struct wire_request *q)
+static int serve_open_mapping(struct capturer_server *s, const struct capturer_request *q)
 {
         if (!s->maps_parsed) {
                 s->maps_parsed = true;
@@ -398,7 +379,7 @@ static int serve_open_mapping(struct server *s, const struct wire_request *q)
         return answer(s->sock, fd < 0 ? fd : 0, NULL, 0, fd);
 }
 
-static int serve_open_debuginfo(struct server *s, const uint8_t *id, size_t len)
+static int serve_open_debuginfo(struct capturer_server *s, const uint8_t *id, size_t len)
 {
         char path[4096];
         if (modules_build_id_path(id, len, path, sizeof path) < 0)
@@ -407,7 +388,7 @@ static int serve_open_debuginfo(struct server *s, const uint8_t *id, size_t len)
         return answer(s->sock, fd < 0 ? fd : 0, NULL, 0, fd);
 }
 
-static void open_blocked(struct server *s)
+static void open_blocked(struct capturer_server *s)
 {
         if (!s->blocked_opened) {
                 s->blocked_opened = true;
@@ -415,7 +396,7 @@ static void open_blocked(struct server *s)
         }
 }
 
-static int serve_blocked_ms(struct server *s)
+static int serve_blocked_ms(struct capturer_server *s)
 {
         open_blocked(s);
         _cleanup_free_ int64_t *ms = calloc(s->cap->n_threads + 1, sizeof *ms);
@@ -426,7 +407,7 @@ static int serve_blocked_ms(struct server *s)
         return answer(s->sock, 0, ms, s->cap->n_threads * sizeof *ms, -1);
 }
 
-static int serve_blocked_update(struct server *s, const struct wire_blocked *w, size_t n)
+static int serve_blocked_update(struct capturer_server *s, const struct wire_blocked *w, size_t n)
 {
         if (n > s->cap->n_threads)
                 return -EPROTO;
@@ -447,7 +428,7 @@ static int serve_blocked_update(struct server *s, const struct wire_blocked *w, 
         return answer(s->sock, 0, NULL, 0, -1);
 }
 
-static int serve_pipes(struct server *s, const struct wire_pipe *w, size_t n)
+static int serve_pipes(struct capturer_server *s, const struct wire_pipe *w, size_t n)
 {
         if (n > s->cap->n_threads)
                 return -EPROTO;
@@ -501,13 +482,42 @@ static int serve_pipes(struct server *s, const struct wire_pipe *w, size_t n)
         return k;
 }
 
+static int serve_one(void *userdata);
+
+struct capturer_server *capturer_server_new(int sock, struct process_capture *cap)
+{
+        struct capturer_server *s = calloc(1, sizeof *s);
+        if (s)
+                *s = (struct capturer_server) { .sock = sock, .cap = cap };
+        return s;
+}
+
+int capturer_server_serve(struct capturer_server *s)
+{
+        return serve_one(s);
+}
+
+static void server_done(struct capturer_server *s)
+{
+        map_entries_free(s->maps, s->n_maps);
+        blocked_memory_free(s->blocked);
+}
+
+void capturer_server_free(struct capturer_server *s)
+{
+        if (!s)
+                return;
+        server_done(s);
+        free(s);
+}
+
 /* Reads and answers one request.  Returns 0, 1 when the analyser closed
  * the socket, or a negative errno (-EPROTO: a request the capturer refuses)
  * after which the analyser is to be ended. */
 static int serve_one(void *userdata)
 {
-        struct server *s = userdata;
-        struct wire_request q;
+        struct capturer_server *s = userdata;
+        struct capturer_request q;
         ssize_t k;
         while ((k = read(s->sock, &q, sizeof q)) < 0 && errno == EINTR)
                 ;
@@ -525,22 +535,22 @@ static int serve_one(void *userdata)
         if (q.len && read_all(s->sock, payload, q.len) < 0)
                 return -EPROTO;
         switch (q.type) {
-        case REQ_TASK_FILE:
+        case CAPTURER_REQ_TASK_FILE:
                 return q.len ? -EPROTO : serve_task_file(s, &q);
-        case REQ_KERNEL_ROOTS:
+        case CAPTURER_REQ_KERNEL_ROOTS:
                 return q.len ? -EPROTO : serve_kernel_roots(s);
-        case REQ_OPEN_MAPPING:
+        case CAPTURER_REQ_OPEN_MAPPING:
                 return q.len ? -EPROTO : serve_open_mapping(s, &q);
-        case REQ_OPEN_DEBUGINFO:
+        case CAPTURER_REQ_OPEN_DEBUGINFO:
                 return serve_open_debuginfo(s, payload, q.len);
-        case REQ_BLOCKED_MS:
+        case CAPTURER_REQ_BLOCKED_MS:
                 return q.len ? -EPROTO : serve_blocked_ms(s);
-        case REQ_BLOCKED_UPDATE:
+        case CAPTURER_REQ_BLOCKED_UPDATE:
                 if (q.len % sizeof(struct wire_blocked))
                         return -EPROTO;
                 return serve_blocked_update(s, (const struct wire_blocked *) (void *) payload,
                                             q.len / sizeof(struct wire_blocked));
-        case REQ_PIPES:
+        case CAPTURER_REQ_PIPES:
                 if (q.len % sizeof(struct wire_pipe))
                         return -EPROTO;
                 return serve_pipes(s, (const struct wire_pipe *) (void *) payload, q.len / sizeof(struct wire_pipe));
@@ -664,7 +674,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 close(pagemap_fd);
         if (sv[1] >= 0)
                 close(sv[1]);
-        struct server s = { .sock = sv[0], .cap = cap };
+        struct capturer_server s = { .sock = sv[0], .cap = cap };
         if (r == 0) {
                 struct timeval tv = { CAPTURER_IO_TIMEOUT_S, 0 };
                 (void) setsockopt(s.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -697,8 +707,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 close(s.sock);
         if (report_fd >= 0)
                 close(report_fd);
-        map_entries_free(s.maps, s.n_maps);
-        blocked_memory_free(s.blocked);
+        server_done(&s);
         leakscan_report_free(report);
         process_capture_free(cap);
         return r;

@@ -48,6 +48,38 @@ struct capturer_outcome {
 int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
                      capturer_report_fn report, void *userdata, struct capturer_outcome *ret);
 
+/* The capturer's side alone, for the unit test: answers requests on sock,
+ * checked against cap (the caller's, which outlives it).  serve reads and
+ * answers one request: 0, 1 when the other side closed the socket, or a
+ * negative errno, -EPROTO for a request that names what cap does not hold
+ * (after which the analyser is ended). */
+struct capturer_server;
+struct capturer_server *capturer_server_new(int sock, struct process_capture *cap);
+int capturer_server_serve(struct capturer_server *s);
+void capturer_server_free(struct capturer_server *s);
+
+/* The wire, for the unit test: a request is this header and len bytes. */
+enum {
+        CAPTURER_REQ_TASK_FILE = 1,     /* a: tid, b: 0 syscall, 1 status -> its text */
+        CAPTURER_REQ_KERNEL_ROOTS,      /* -> n words, then the blind note's text */
+        CAPTURER_REQ_OPEN_MAPPING,      /* a: start, b: end -> the file's descriptor */
+        CAPTURER_REQ_OPEN_DEBUGINFO,    /* payload: a build-id -> the debug file's descriptor */
+        CAPTURER_REQ_BLOCKED_MS,        /* -> one int64 per captured thread, in capture order */
+        CAPTURER_REQ_BLOCKED_UPDATE,    /* payload: {int32 tid, verdict, timeout}[] */
+        CAPTURER_REQ_PIPES,             /* payload: {int32 tid, state}[] -> per entry int32 pid, uint32 len, text */
+};
+
+struct capturer_request {
+        uint32_t type;
+        uint32_t len;
+        uint64_t a, b;
+};
+
+struct capturer_answer {
+        int32_t r;
+        uint32_t len;
+};
+
 /* ---- in the analyser: the analysis's hooks ---- */
 
 /* Whether this is the analyser of a capturer_run_pid. */
