@@ -310,6 +310,12 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
                 if (now >= deadline || poll(&p, 1, (int) (deadline - now)) == 0)
                         timed_out = true;
         }
+        if (refused && child->pidfd >= 0) {
+                /* a request cut short by the child's death is its death */
+                struct pollfd p = { child->pidfd, POLLIN, 0 };
+                if (poll(&p, 1, 0) == 1)
+                        refused = 0;
+        }
         if (timed_out || oom || refused)
                 kill(child->pid, SIGKILL);
         int status = 0;
