@@ -423,9 +423,12 @@ static int serve_blocked_update(struct capturer_server *s, const struct wire_blo
                 threads[i].timeout = w[i].timeout != 0;
         }
         p.threads = threads;
+        /* answered first: the analyser goes on while the threads are
+         * looked at again and the file is written */
+        int r = answer(s->sock, 0, NULL, 0, -1);
         open_blocked(s);
         blocked_memory_update(s->blocked, s->cap, &p);
-        return answer(s->sock, 0, NULL, 0, -1);
+        return r;
 }
 
 static int serve_pipes(struct capturer_server *s, const struct wire_pipe *w, size_t n)
