@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "analyse.h"
+#include "capturer.h"
+#include "snapshot.h"
 #include "classify.h"
 #include "symbolize.h"
 #include "util.h"
@@ -506,7 +508,7 @@ static void pipe_ends_scan(pid_t self, pid_t q, struct pipe_ends *ends, size_t n
 
 /* Who holds the other end of each pipe p's threads wait on, as t->peer: this
  * process only, or (where /proc lets us see) another process too. */
-static int analyse_pipes(struct leakscan_process *p)
+int analyse_pipes(struct leakscan_process *p)
 {
         size_t n = 0;
         _cleanup_free_ struct pipe_ends *ends = malloc((p->n_threads ? p->n_threads : 1) * sizeof *ends);
@@ -749,6 +751,7 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
                         r = analyse_object_cached(&nm, i);
         naming_done(&nm);
         if (r == 0)
-                r = analyse_pipes(p);
+                r = cap->snapshot_replay ? snapshot_replay_peers(cap->snapshot_replay, p) :
+                    capturer_active() ? capturer_pipes(p) : analyse_pipes(p);
         return r < 0 ? r : analyse_graph(p);
 }

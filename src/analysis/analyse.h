@@ -21,6 +21,11 @@
  * -ENOMEM. */
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p);
 
+/* Who holds the other end of each pipe p's threads wait on (t->peer,
+ * t->peer_pid), from /proc: the capturer's part of analyse_process.
+ * Returns 0 or -ENOMEM. */
+int analyse_pipes(struct leakscan_process *p);
+
 /* The threads of a process sorted by TID and by thread pointer, for
  * lookups in log time.  The threads array must outlive the index. */
 struct thread_index {

@@ -1,11 +1,15 @@
 /* The modules (ELF files) mapped into the target, as libdw sees them.
  *
  * Built once per snapshot from the /proc/PID/maps text captured during the
- * stop, after the target runs again.  Files are opened inside the target's
- * mount namespace (/proc/PID/root/PATH), falling back to
- * /proc/PID/map_files/START-END for deleted or replaced files, and the vdso
- * is read from /proc/PID/mem.  Separate debug info is found the standard way
- * (/usr/lib/debug/.build-id); nothing is fetched over the network.
+ * stop, after the target runs again.  Every name in maps and in the files is
+ * the target's to choose, so a file is opened only as the very inode mapped
+ * and only if it is a regular file (modules_open_file): through
+ * /proc/PID/map_files/START-END, else by its path resolved inside the
+ * target's root (/proc/PID/root, openat2 RESOLVE_IN_ROOT).  The vdso is read
+ * from the process.  Separate debug info is found by build-id only
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug), never by a name the target's
+ * files give (.gnu_debuglink, .gnu_debugaltlink); nothing is fetched over
+ * the network.
  * The unwinder and the symbolizer share this one Dwfl. */
 #ifndef LEAKSCAN_MODULES_H
 #define LEAKSCAN_MODULES_H
@@ -13,12 +17,32 @@
 #include <elfutils/libdwfl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "procfs.h"
 
+/* What identifies a module's file without its bytes: kept in a snapshot
+ * (src/snapshot/snapshot.h) so that it is analysed later from the same file, found
+ * by path and checked by build-id. */
+struct module_identity {
+        char *path;             /* as maps names it, " (deleted)" stripped */
+        uint64_t start, end;    /* its first mapping */
+        uint64_t dev, inode;
+        uint8_t build_id[64];   /* empty: never read (nothing needed it) */
+        size_t build_id_len;
+        uint8_t *image;         /* the vdso's bytes, or NULL */
+        size_t image_len;
+        int fd, debug_fd;       /* opened ahead (the sandboxed analyser opens
+                                 * nothing), or -1: by path when needed */
+};
+
+void module_identities_free(struct module_identity *ids, size_t n);
+
 struct modules {
-        pid_t pid;
+        pid_t pid;              /* 0: offline, files from ids */
+        const struct module_identity *ids;
+        size_t n_ids;
         Dwfl *dwfl;
         struct map_entry *maps;
         size_t n_maps;
@@ -31,10 +55,42 @@ struct modules {
 int modules_new(pid_t pid, const char *maps_text, struct modules **ret);
 void modules_free(struct modules *mods);
 
+/* modules_new for a process analysed offline: the modules of maps_text, each
+ * file opened by its path on this machine (a regular file only) and used
+ * only when its build-id is the one ids recorded; the vdso from its
+ * recorded bytes.  ids (n of them) must outlive the result. */
+int modules_new_offline(const char *maps_text, const struct module_identity *ids, size_t n,
+                        struct modules **ret);
+
+/* The identities of mods' modules, with the build-ids of those whose files
+ * were read.  Returns 0 and a new array in *ret (free with
+ * module_identities_free), or -ENOMEM. */
+int modules_identities(struct modules *mods, struct module_identity **ret, size_t *ret_n);
+
 /* Reads one 8-byte word of the target's memory from the file that backs it
  * (text, read-only data), never from the live process.  Returns true when
  * addr lies in a file-backed mapping whose bytes the file holds. */
 bool modules_read_file_word(struct modules *mods, uint64_t addr, uint64_t *ret);
+
+/* Opens path (relative to dirfd, resolved with openat2's resolve flags)
+ * for reading, never blocking, only if it is a regular file and, with want
+ * set, the inode want names (st_dev, st_ino).  The name is looked at with
+ * O_PATH and fstat first, so that nothing else is ever opened (a FIFO, a
+ * device node).  Returns the fd (the caller's) or a negative errno: -EBADF
+ * not a regular file, -ESTALE another inode. */
+int modules_open_file(int dirfd, const char *path, uint64_t resolve, const struct stat *want);
+
+/* Opens the file that process pid maps at [start, end) (named file in
+ * maps, deleted or not, the inode dev/inode): through map_files, else file
+ * resolved inside the process's root and checked to be that inode, with
+ * modules_open_file.  Returns the fd (the caller's) or a negative errno. */
+int modules_open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *file, bool deleted, dev_t dev,
+                        uint64_t inode);
+
+/* Writes into buf the path of the separate debug info for build-id id
+ * (len bytes): /usr/lib/debug/.build-id/xx/yyyy.debug.  Returns 0, or
+ * -EINVAL for an implausible id or a short buffer. */
+int modules_build_id_path(const uint8_t *id, size_t len, char *buf, size_t size);
 
 /* Whether path names a system library whose frames are not the user's code:
  * libc, libpthread, libstdc++, libgcc_s, libm, ld.so, the vdso. */

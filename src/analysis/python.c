@@ -32,6 +32,7 @@
 
 #include <gelf.h>
 
+#include "capturer.h"
 #include "python.h"
 #include "util.h"
 
@@ -109,11 +110,7 @@ struct python_snapshot {
  * one snapshot only. */
 static int read_direct(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
-        ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-        if (r < 0)
-                return -errno;
-        return (size_t) r == len ? 0 : -EFAULT;
+        return analysis_read_memory(pid, addr, buf, len);
 }
 
 static int mem_read(struct reader *rd, uint64_t addr, void *buf, size_t len)
@@ -558,11 +555,9 @@ pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *map
 {
         if (!py || !stack)
                 return 0;
-        /* the heap pointers of the stack, each once, read in batches: one
-         * call reads the word where an RLock keeps its lock for all */
+        /* the heap pointers of the stack, each once per batch of them */
         enum { BATCH = 512 };
-        uint64_t cands[BATCH], locks[BATCH];
-        struct iovec local[BATCH], remote[BATCH];
+        uint64_t cands[BATCH];
         size_t off = 0;
         while (off + 8 <= stack_len) {
                 size_t n = 0;
@@ -580,16 +575,13 @@ pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *map
                                 dup = cands[k] == cand;
                         if (dup)
                                 continue;
-                        cands[n] = cand;
-                        local[n] = (struct iovec) { &locks[n], 8 };
-                        remote[n] = (struct iovec) { (void *) (uintptr_t) (cand + RLOCK_LOCK), 8 };
-                        n++;
+                        cands[n++] = cand;
                 }
-                ssize_t got = n ? process_vm_readv(py->pid, local, n, remote, n, 0) : 0;
-                for (size_t k = 0; got > 0 && k < n && (ssize_t) (k + 1) * 8 <= got; k++) {
-                        uint64_t owner;
+                for (size_t k = 0; k < n; k++) {
+                        uint64_t lock, owner;
                         char tn[16];
-                        if (locks[k] != sem || type_name(&py->rd, cands[k], tn, sizeof tn) < 0 ||
+                        if (analysis_read_memory(py->pid, cands[k] + RLOCK_LOCK, &lock, 8) < 0 || lock != sem ||
+                            type_name(&py->rd, cands[k], tn, sizeof tn) < 0 ||
                             !streq(tn, "_thread.RLock") || mem_read(&py->rd, cands[k] + RLOCK_OWNER, &owner, 8) < 0)
                                 continue;
                         for (size_t i = 0; owner && i < py->n_threads; i++)

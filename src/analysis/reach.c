@@ -1554,6 +1554,7 @@ out:
 struct target_process {
         pid_t pid;
         int pagemap;            /* /proc/PID/pagemap, or -1 */
+        int mem;                /* /proc/PID/mem (reach_proxy), or -1: process_vm_readv */
 };
 
 #define PAGEMAP_PRESENT (1ull << 63)
@@ -1561,8 +1562,24 @@ struct target_process {
 
 static ssize_t read_process(void *userdata, const struct iovec *local, const struct iovec *remote, size_t n)
 {
-        pid_t pid = ((const struct target_process *) userdata)->pid;
-        ssize_t r = process_vm_readv(pid, local, n, remote, n, 0);
+        const struct target_process *tp = userdata;
+        if (tp->mem >= 0) {
+                /* as process_vm_readv: a short read stops at the first
+                 * range that failed */
+                ssize_t total = 0;
+                for (size_t i = 0; i < n; i++) {
+                        ssize_t got = pread(tp->mem, local[i].iov_base, local[i].iov_len,
+                                            (off_t) (uintptr_t) remote[i].iov_base);
+                        if (got < 0 && total == 0)
+                                return -errno;
+                        if (got > 0)
+                                total += got;
+                        if (got != (ssize_t) local[i].iov_len)
+                                break;
+                }
+                return total;
+        }
+        ssize_t r = process_vm_readv(tp->pid, local, n, remote, n, 0);
         return r < 0 ? -errno : r;
 }
 
@@ -1594,16 +1611,23 @@ struct wait_mark {
 
 /* Where thread tid sleeps now: its syscall and first argument, its state
  * letter and voluntary context switches. */
-static struct wait_mark read_wait_mark(pid_t pid, pid_t tid, uint64_t *ret_sp)
+static int read_task_file(const struct reach_proxy *px, pid_t pid, pid_t tid, const char *name, char **ret)
+{
+        if (px)
+                return px->task_file(px->userdata, tid, name, ret);
+        char path[96];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+        ssize_t r = read_full_file(path, ret);
+        return r < 0 ? (int) r : 0;
+}
+
+static struct wait_mark read_wait_mark(const struct reach_proxy *px, pid_t pid, pid_t tid, uint64_t *ret_sp)
 {
         struct wait_mark w = {0};
-        char path[96];
         _cleanup_free_ char *sc = NULL, *st = NULL;
-        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
-        if (read_full_file(path, &sc) < 0)
+        if (read_task_file(px, pid, tid, "syscall", &sc) < 0)
                 return w;
-        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
-        if (read_full_file(path, &st) < 0)
+        if (read_task_file(px, pid, tid, "status", &st) < 0)
                 return w;
         struct proc_syscall ps;
         if (procfs_parse_syscall(sc, &ps) < 0 || ps.running)
@@ -1649,6 +1673,29 @@ struct kernel_roots {
         uint64_t budget;        /* bytes that may still be copied; UINT64_MAX: no limit */
         const char *blind;
 };
+
+/* What kernel_roots could not read, as the notes say it.  A note that comes
+ * back from the capturer or a snapshot is one of these (reach_kernel_note):
+ * the notes a thread keeps are always static text. */
+enum { BLIND_IO_URING, BLIND_OVER_LIMIT, BLIND_SOCKET, BLIND_PIPE, BLIND_OTHER };
+static const char *const kernel_blind_notes[] = {
+        [BLIND_IO_URING] = "the process uses io_uring, whose requests may hold pointers the scan cannot see",
+        [BLIND_OVER_LIMIT] = "the bytes waiting in the process's pipes and sockets exceed --scan-limit "
+                             "(raise it to decide)",
+        [BLIND_SOCKET] = "bytes waiting in a unix socket could not be read",
+        [BLIND_PIPE] = "bytes in a pipe between the process's threads could not be read",
+        [BLIND_OTHER] = "what the kernel keeps for the process could not all be read",
+};
+
+const char *reach_kernel_note(const char *text)
+{
+        if (!text || !*text)
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(kernel_blind_notes); i++)
+                if (streq(text, kernel_blind_notes[i]))
+                        return kernel_blind_notes[i];
+        return kernel_blind_notes[BLIND_OTHER];
+}
 
 /* bytes between two streams: no word spans them */
 #define STREAM_GAP 7
@@ -1832,7 +1879,7 @@ static int kernel_roots(pid_t pid, struct kernel_roots *k)
                         continue;
                 target[n] = 0;
                 if (streq(target, "anon_inode:[io_uring]"))
-                        k->blind = "the process uses io_uring, whose requests may hold pointers the scan cannot see";
+                        k->blind = kernel_blind_notes[BLIND_IO_URING];
                 bool epoll = streq(target, "anon_inode:[eventpoll]");
                 if (!epoll && !startswith(target, "pipe:") && !startswith(target, "socket:"))
                         continue;
@@ -1883,10 +1930,9 @@ static int kernel_roots(pid_t pid, struct kernel_roots *k)
                         if (e == -ENOMEM)
                                 r = e;
                         else if (e == -E2BIG)
-                                k->blind = "the bytes waiting in the process's pipes and sockets exceed --scan-limit "
-                                           "(raise it to decide)";
+                                k->blind = kernel_blind_notes[BLIND_OVER_LIMIT];
                         else if (e < 0)
-                                k->blind = "bytes waiting in a unix socket could not be read";
+                                k->blind = kernel_blind_notes[BLIND_SOCKET];
                         continue;
                 }
                 int e = pidfd >= 0 ? pipe_words(pidfd, fds[i].fd, ino, k) : -ENOSYS;
@@ -1896,10 +1942,9 @@ static int kernel_roots(pid_t pid, struct kernel_roots *k)
                 for (size_t j = i; j-- > 0 && streq(fds[j].target, fds[i].target); )
                         both_ends |= !fds[j].reads;
                 if (e == -E2BIG && both_ends)
-                        k->blind = "the bytes waiting in the process's pipes and sockets exceed --scan-limit "
-                                   "(raise it to decide)";
+                        k->blind = kernel_blind_notes[BLIND_OVER_LIMIT];
                 else if (e < 0 && both_ends)
-                        k->blind = "bytes in a pipe between the process's threads could not be read";
+                        k->blind = kernel_blind_notes[BLIND_PIPE];
         }
         free(unix_socks.words);
 
@@ -1915,9 +1960,103 @@ static int kernel_roots(pid_t pid, struct kernel_roots *k)
         return r;
 }
 
+void reach_live_done(struct reach_live *l)
+{
+        if (!l)
+                return;
+        free(l->sp);
+        free(l->flags);
+        free(l->extra_roots);
+        free(l->extra_bytes);
+        free(l->blind);
+        *l = (struct reach_live) {0};
+}
+
+/* The memory source with every read told to io's tap (--save-snapshot). */
+struct tapped_process {
+        struct target_process tp;
+        const struct reach_io *io;
+};
+
+static ssize_t read_tapped(void *userdata, const struct iovec *local, const struct iovec *remote, size_t n)
+{
+        struct tapped_process *t = userdata;
+        ssize_t r = read_process(&t->tp, local, remote, n);
+        t->io->tap_read(t->io->tap, remote, local, n, r);
+        return r;
+}
+
+static int touched_tapped(void *userdata, uint64_t addr, size_t n, bool *ret)
+{
+        struct tapped_process *t = userdata;
+        int r = touched_pages(&t->tp, addr, n, ret);
+        t->io->tap_touched(t->io->tap, addr, n, ret, r);
+        return r;
+}
+
+static int live_record(struct reach_live *rec, const struct reach_thread *threads, size_t n,
+                       const struct reach_kernel *k)
+{
+        rec->scanned = true;
+        rec->n = n;
+        rec->sp = calloc(n + 1, sizeof *rec->sp);
+        rec->flags = calloc(n + 1, sizeof *rec->flags);
+        rec->extra_roots = malloc((k->n_words + 1) * sizeof *rec->extra_roots);
+        rec->extra_bytes = malloc(k->n_bytes + 1);
+        rec->blind = k->blind ? strdup(k->blind) : NULL;
+        if (!rec->sp || !rec->flags || !rec->extra_roots || !rec->extra_bytes || (k->blind && !rec->blind))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                rec->sp[i] = threads[i].sp;
+                rec->flags[i] = threads[i].live ? REACH_LIVE_LEFT : 0;
+        }
+        if (k->n_words)
+                memcpy(rec->extra_roots, k->words, k->n_words * sizeof *k->words);
+        rec->n_extra_roots = k->n_words;
+        if (k->n_bytes)
+                memcpy(rec->extra_bytes, k->bytes, k->n_bytes);
+        rec->n_extra_bytes = k->n_bytes;
+        rec->budget = k->budget;
+        return 0;
+}
+
+/* The kernel's roots as a recording kept them, in new arrays.  A recording
+ * without the budget left (0) leaves the whole limit to the memory. */
+static int kernel_copy(const struct reach_live *l, uint64_t scan_limit, struct reach_kernel *ret)
+{
+        struct reach_kernel k = {
+                .words = malloc((l->n_extra_roots + 1) * sizeof *k.words),
+                .n_words = l->n_extra_roots,
+                .bytes = malloc(l->n_extra_bytes + 1),
+                .n_bytes = l->n_extra_bytes,
+                .budget = l->budget ? l->budget : scan_limit ? scan_limit : UINT64_MAX,
+                .blind = reach_kernel_note(l->blind),
+        };
+        if (!k.words || !k.bytes) {
+                reach_kernel_done(&k);
+                return -ENOMEM;
+        }
+        if (k.n_words)
+                memcpy(k.words, l->extra_roots, k.n_words * sizeof *k.words);
+        if (k.n_bytes)
+                memcpy(k.bytes, l->extra_bytes, k.n_bytes);
+        *ret = k;
+        return 0;
+}
+
 int reach_process(struct leakscan_process *p, const char *maps_text, const uint64_t *const *regs,
                   size_t n_regs, uint64_t scan_limit, struct reach_stats *stats)
 {
+        return reach_process_io(p, maps_text, regs, n_regs, scan_limit, stats, NULL);
+}
+
+int reach_process_io(struct leakscan_process *p, const char *maps_text, const uint64_t *const *regs,
+                     size_t n_regs, uint64_t scan_limit, struct reach_stats *stats, const struct reach_io *io)
+{
+        const struct reach_live *replay = io ? io->replay : NULL;
+        const struct reach_proxy *px = io ? io->proxy : NULL;
+        if (replay && replay->scanned && replay->n != p->n_threads)
+                return -EINVAL;
         size_t n = p->n_threads;
         if (stats)
                 *stats = (struct reach_stats) { .skipped = true };
@@ -1934,6 +2073,8 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 return 0;
         }
 
+        if (replay && !replay->scanned)
+                return -EINVAL;         /* the recording has no scan to replay */
         _cleanup_free_ struct reach_thread *threads = calloc(n, sizeof *threads);
         _cleanup_free_ struct wait_mark *before = calloc(n, sizeof *before);
         _cleanup_free_ struct reach_result *res = calloc(n, sizeof *res);
@@ -1943,20 +2084,22 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 struct leakscan_thread *t = &p->threads[i];
                 threads[i].regs = regs ? regs[i] : NULL;
                 threads[i].n_regs = regs && regs[i] ? n_regs : 0;
-                if (t->n_frames == 0 && !t->exiting)     /* not stopped: /proc still shows its SP */
-                        (void) read_wait_mark(p->pid, t->tid, &threads[i].sp);
+                if (replay)
+                        threads[i].sp = replay->scanned ? replay->sp[i] : 0;
+                else if (t->n_frames == 0 && !t->exiting)     /* not stopped: /proc still shows its SP */
+                        (void) read_wait_mark(px, p->pid, t->tid, &threads[i].sp);
         }
         /* Where each candidate sleeps now, after our stop: the wait must
          * still be the same after the scan, with no switch in between.  Our
          * stop made every thread run; give them a moment (40 ms at most in
          * all) to re-enter their waits before calling one moved. */
-        for (unsigned pass = 0; pass < 20; pass++) {
+        for (unsigned pass = 0; !replay && pass < 20; pass++) {
                 bool settled = true;
                 for (size_t i = 0; i < n; i++) {
                         const struct leakscan_thread *t = &p->threads[i];
                         if (!reach_is_candidate(t) || (pass > 0 && waits_on(&before[i], t)))
                                 continue;
-                        before[i] = read_wait_mark(p->pid, t->tid, NULL);
+                        before[i] = read_wait_mark(px, p->pid, t->tid, NULL);
                         settled &= waits_on(&before[i], t);
                 }
                 if (settled)
@@ -1964,18 +2107,34 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 usleep(2000);
         }
         for (size_t i = 0; i < n; i++)
-                if (reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
+                if (replay ? replay->flags[i] & REACH_LIVE_LEFT :
+                    reach_is_candidate(&p->threads[i]) && !waits_on(&before[i], &p->threads[i]))
                         threads[i].live = true;
-        struct kernel_roots k = { .budget = scan_limit ? scan_limit : UINT64_MAX };
-        int r = kernel_roots(p->pid, &k);
-        if (r < 0) {
-                free(k.words);
-                free(k.bytes);
+        struct reach_kernel k = {0};
+        int r = 0;
+        if (replay) {
+                r = kernel_copy(replay, scan_limit, &k);
+        } else if (px) {
+                r = px->kernel_roots(px->userdata, &k);
+                k.blind = reach_kernel_note(k.blind);
+        } else {
+                r = reach_kernel_roots(p->pid, scan_limit, &k);
+        }
+        if (r < 0)
                 return r;
+        if (io && io->record && live_record(io->record, threads, n, &k) < 0) {
+                reach_kernel_done(&k);
+                return -ENOMEM;
         }
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) p->pid);
-        struct target_process tp = { p->pid, open(path, O_RDONLY | O_CLOEXEC) };
+        int pagemap = replay ? -1 : px ? fcntl(px->pagemap_fd, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
+        struct tapped_process tp = { { p->pid, pagemap, px ? px->mem_fd : -1 }, io };
+        struct reach_memory mem = { read_process, touched_pages, &tp.tp };
+        if (replay)
+                mem = io->replay_mem;
+        else if (io && io->tap_read)
+                mem = (struct reach_memory) { read_tapped, touched_tapped, &tp };
         struct reach_input in = {
                 .process = p,
                 .maps_text = maps_text,
@@ -1988,13 +2147,12 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 /* what the pipes took is not read from memory: k.budget is
                  * at least 1 when there is a limit (reserve_stream) */
                 .scan_limit = scan_limit ? k.budget : 0,
-                .mem = { read_process, touched_pages, &tp },
+                .mem = mem,
         };
         r = reach_scan(&in, res, stats);
-        if (tp.pagemap >= 0)
-                close(tp.pagemap);
-        free(k.words);
-        free(k.bytes);
+        if (tp.tp.pagemap >= 0)
+                close(tp.tp.pagemap);
+        reach_kernel_done(&k);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -2007,13 +2165,43 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
                 }
                 if (t->reach != LEAKSCAN_REACH_UNREACHABLE)
                         continue;
-                struct wait_mark after = read_wait_mark(p->pid, t->tid, NULL);
-                if (!same_wait(&before[i], &after)) {
+                bool moved;
+                if (replay) {
+                        moved = replay->flags[i] & REACH_LIVE_MOVED;
+                } else {
+                        struct wait_mark after = read_wait_mark(px, p->pid, t->tid, NULL);
+                        moved = !same_wait(&before[i], &after);
+                        if (moved && io && io->record)
+                                io->record->flags[i] |= REACH_LIVE_MOVED;
+                }
+                if (moved) {
                         t->reach = LEAKSCAN_REACH_REACHABLE;
                         t->reach_note = "its wait ended during the scan";
                 }
         }
         return 0;
+}
+
+int reach_kernel_roots(pid_t pid, uint64_t scan_limit, struct reach_kernel *ret)
+{
+        struct kernel_roots k = { .budget = scan_limit ? scan_limit : UINT64_MAX };
+        int r = kernel_roots(pid, &k);
+        if (r < 0) {
+                free(k.words);
+                free(k.bytes);
+                return r;
+        }
+        *ret = (struct reach_kernel) { k.words, k.n_words, k.bytes, k.n_bytes, k.budget, k.blind };
+        return 0;
+}
+
+void reach_kernel_done(struct reach_kernel *k)
+{
+        if (!k)
+                return;
+        free(k->words);
+        free(k->bytes);
+        *k = (struct reach_kernel) {0};
 }
 
 int reach_parse_size(const char *text, uint64_t *ret)

@@ -103,6 +103,77 @@ bool reach_needs_scan(const struct leakscan_process *p, const char *maps_text);
  * (other failures give UNKNOWN answers, not errors). */
 int reach_scan(const struct reach_input *in, struct reach_result *ret, struct reach_stats *stats);
 
+/* What a pid-mode scan (reach_process_io) reads of the live process besides
+ * its memory: kept by --save-snapshot, given back by --from-snapshot, so
+ * that the offline scan decides as the live one did (src/snapshot/snapshot.h). */
+#define REACH_LIVE_LEFT 1u      /* it had left its wait before the scan */
+#define REACH_LIVE_MOVED 2u     /* its wait ended during the scan */
+struct reach_live {
+        bool scanned;           /* the scan ran (else nothing below) */
+        size_t n;               /* one per p->threads */
+        uint64_t *sp;           /* the stack pointer /proc showed, 0: none */
+        uint8_t *flags;         /* REACH_LIVE_* */
+        uint64_t *extra_roots;
+        size_t n_extra_roots;
+        uint8_t *extra_bytes;   /* the bytes of its pipes and sockets */
+        size_t n_extra_bytes;
+        uint64_t budget;        /* what they left of --scan-limit; 0: not kept */
+        char *blind;
+};
+
+void reach_live_done(struct reach_live *l);
+
+/* What the kernel keeps for a process that may point into its memory
+ * (reach_kernel_roots): words (epoll data, timers' values), and the bytes
+ * waiting in its pipes and sockets, kept as bytes (the mark takes a word at
+ * every offset, so they cost their own size) and counted against
+ * --scan-limit; budget, what they left of it for the memory the mark reads
+ * (UINT64_MAX: no limit); blind, static text naming what could not be
+ * read, or NULL. */
+struct reach_kernel {
+        uint64_t *words;
+        size_t n_words;
+        uint8_t *bytes;
+        size_t n_bytes;
+        uint64_t budget;
+        const char *blind;
+};
+
+/* Frees the arrays; NULL is fine. */
+void reach_kernel_done(struct reach_kernel *k);
+
+/* The static note that text (a note that came back from the capturer or a
+ * snapshot) says, or a general one when it says none of them; NULL for
+ * NULL or "". */
+const char *reach_kernel_note(const char *text);
+
+/* How an unprivileged analyser meets the live process (src/capture/capturer.h):
+ * its memory through a descriptor on /proc/PID/mem and pagemap that the
+ * privileged capturer opened, a thread's /proc files and the kernel's
+ * words (reach_kernel_roots) through requests the capturer checks. */
+struct reach_proxy {
+        int mem_fd;
+        int pagemap_fd;         /* or -1 */
+        int (*task_file)(void *userdata, pid_t tid, const char *name, char **ret_text);
+        int (*kernel_roots)(void *userdata, struct reach_kernel *ret);
+        void *userdata;
+};
+
+/* How reach_process_io meets the process: live (all NULL), or recording
+ * what it reads (record, and tap_* told of every memory read), or replaying
+ * a recording (replay and replay_mem, touching no process at all), or
+ * through a capturer (proxy). */
+struct reach_io {
+        const struct reach_proxy *proxy;
+        struct reach_live *record;
+        void (*tap_read)(void *tap, const struct iovec *remote, const struct iovec *local, size_t n,
+                         ssize_t got);
+        void (*tap_touched)(void *tap, uint64_t addr, size_t n, const bool *ret, int r);
+        void *tap;
+        const struct reach_live *replay;
+        struct reach_memory replay_mem;
+};
+
 /* The live scan of process p (analysed, after the threads run again):
  * reads its memory with process_vm_readv, adds the kernel's words (epoll
  * data, POSIX timers' values) as roots, and confirms each unreachable
@@ -114,6 +185,17 @@ int reach_process(struct leakscan_process *p, const char *maps_text, const uint6
 
 /* Parses a size such as "256M", "1G", "4096", "0" (no limit).  Returns 0 or
  * -EINVAL. */
+/* reach_process, meeting the process through io (may be NULL: live).
+ * Returns 0 or -ENOMEM (record's arrays are allocated here, the caller's
+ * to free with reach_live_done). */
+int reach_process_io(struct leakscan_process *p, const char *maps_text, const uint64_t *const *regs,
+                     size_t n_regs, uint64_t scan_limit, struct reach_stats *stats, const struct reach_io *io);
+
 int reach_parse_size(const char *text, uint64_t *ret);
+
+/* What the kernel keeps for process pid, the bytes bounded by scan_limit
+ * (0: none), into *ret (free with reach_kernel_done).  Returns 0 or
+ * -ENOMEM.  For the capturer, and the live scan. */
+int reach_kernel_roots(pid_t pid, uint64_t scan_limit, struct reach_kernel *ret);
 
 #endif

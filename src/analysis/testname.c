@@ -32,6 +32,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include "capturer.h"
 #include "symbolize.h"
 #include "testname.h"
 #include "util.h"
@@ -604,11 +605,7 @@ static int registry_name(struct testname_registry *reg, const struct registry_la
 static int live_read(void *userdata, uint64_t addr, void *buf, size_t len)
 {
         const struct modules *mods = userdata;
-        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
-        ssize_t r = process_vm_readv(mods->pid, &local, 1, &remote, 1, 0);
-        if (r < 0)
-                return -errno;
-        return (size_t) r == len ? 0 : -EFAULT;
+        return analysis_read_memory(mods->pid, addr, buf, len);
 }
 
 /* The line the DWARF of mod declares the function at entry on

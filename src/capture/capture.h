@@ -151,6 +151,8 @@ struct process_capture {
         const pid_t *preseized_tids;    /* threads the caller traces and holds in a */
         size_t n_preseized;             /* ptrace stop (--at-exit's quarantine): read
                                          * while stopped, left stopped on release */
+        struct snapshot *snapshot_record;       /* snapshot.h: what the analysis reads */
+        const struct snapshot *snapshot_replay; /* live is kept, or read instead */
 };
 
 struct process_capture *process_capture_new(pid_t pid);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "atomicfile.h"
@@ -25,6 +26,9 @@
 #include "inspect.h"
 #include "judge.h"
 #include "exitcode.h"
+#include "capturer.h"
+#include "sandbox.h"
+#include "snapshot.h"
 #include "reach.h"
 #include "track.h"
 #include "unwind.h"
@@ -92,6 +96,7 @@ static void print_help(FILE *f)
         fputs("Usage: leakscan [OPTIONS] -p PID\n"
               "       leakscan [OPTIONS] --at-exit [--] PROGRAM [ARGS...]\n"
               "       leakscan [OPTIONS] --per-test [-j N] [--] TEST_PROGRAM [ARGS...]\n"
+              "       leakscan [OPTIONS] --from-snapshot=FILE\n"
               "\n"
               "Snapshot every thread of a running process, let it go, and report the\n"
               "threads that are leaked: deadlocked, waiting for what nothing alive can\n"
@@ -102,6 +107,10 @@ static void print_help(FILE *f)
               "\n"
               "Mode:\n"
               "  -p, --pid=PID             the process to inspect\n"
+              "      --save-snapshot=FILE  -p: also keep what was read of it in FILE\n"
+              "                            (leakscan-snapshot/1; holds its memory: mode 0600)\n"
+              "      --from-snapshot=FILE  report on a saved snapshot, reading no process\n"
+              "                            and needing no privileges\n"
               "      --at-exit             run PROGRAM; judge it when it calls exit\n"
               "\n"
               "Judging a running process (-p):\n"
@@ -246,6 +255,8 @@ enum {
         OPT_CPU_BUDGET,
         OPT_WEB_CONFIG,
         OPT_VISIBLE_STOPS,
+        OPT_SAVE_SNAPSHOT,
+        OPT_FROM_SNAPSHOT,
 };
 
 struct cli {
@@ -273,6 +284,11 @@ struct cli {
         int64_t interval_ms;
         struct judge_policy judge;      /* -p; --at-exit sets the mode per process */
         struct serve_options serve;     /* --serve: listen is set */
+        const char *save_snapshot;      /* -p: --save-snapshot=FILE */
+        const char *from_snapshot;
+        bool sandboxed;                 /* this is the analyser (sandbox.h) */
+        bool hold_analyser;             /* LEAKSCAN_TEST_HOLD_ANALYSER: it waits for
+                                         * stdin's end once confined (tests) */
 };
 
 /* Where the options being parsed come from: "LEAKSCAN_OPTIONS", or NULL for
@@ -341,6 +357,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 { "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
                 { "web.config.file", required_argument, NULL, OPT_WEB_CONFIG },
                 { "visible-stops", no_argument, NULL, OPT_VISIBLE_STOPS },
+                { "save-snapshot", required_argument, NULL, OPT_SAVE_SNAPSHOT },
+                { "from-snapshot", required_argument, NULL, OPT_FROM_SNAPSHOT },
                 {}
         };
         long v;
@@ -519,6 +537,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                         if (reach_parse_size(optarg, &cli->scan_limit) < 0)
                                 return usage_error("invalid size '%s' for --scan-limit: use e.g. 256M, 1G, 0 (no limit)", shown);
                         break;
+                case OPT_SAVE_SNAPSHOT:
+                        cli->save_snapshot = optarg;
+                        break;
+                case OPT_FROM_SNAPSHOT:
+                        cli->from_snapshot = optarg;
+                        break;
                 case 'V':
                         printf("leakscan %s\n", LEAKSCAN_VERSION);
                         return 0;
@@ -606,6 +630,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                    "--visible-stops go with --serve");
         if (cli->idle && cli->at_exit)
                 return usage_error("%s", "--idle goes with -p: at exit every thread alive is reported");
+        if (cli->from_snapshot && (cli->pid || cli->at_exit || cli->watch_ms || cli->save_snapshot))
+                return usage_error("%s", "--from-snapshot excludes -p, --at-exit, --watch and --save-snapshot");
+        if (cli->save_snapshot && (cli->at_exit || cli->watch_ms))
+                return usage_error("%s", "--save-snapshot goes with -p alone (not --at-exit or --watch)");
         if (cli->at_exit) {
                 if (cli->pid)
                         return usage_error("%s", "-p and --at-exit exclude each other");
@@ -632,7 +660,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                            "as in leakscan --at-exit -- %s", argv[optind], argv[optind]);
         if (optind < argc)
                 return usage_error("unexpected argument '%s' (to run a program, use --at-exit)", argv[optind]);
-        if (cli->pid == 0)
+        if (cli->pid == 0 && !cli->from_snapshot)
                 return usage_error("%s", "no process given: use -p PID, or --at-exit PROGRAM");
         return 1;
 }
@@ -774,13 +802,85 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
         return status;
 }
 
+/* --save-snapshot (-p, keeping what was read in the file) and
+ * --from-snapshot (the report of such a file).  Returns 0 with a new
+ * report in *ret, an exit status with the error printed, or the negative
+ * errno of inspecting the process, for the caller to describe. */
+static int snapshot_or_complain(const struct cli *cli, struct leakscan_report **ret)
+{
+        struct snapshot *snap = NULL;
+        const char *why = NULL;
+        int r;
+        if (cli->from_snapshot) {
+                /* the analyser (sandbox.h): the file read as we are, parsed
+                 * and analysed with no privilege, the module files opened
+                 * before the filter that forbids every open */
+                uint8_t *buf = NULL;
+                size_t len = 0;
+                struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
+                r = snapshot_read_bytes(cli->from_snapshot, &buf, &len, &why);
+                if (r == 0 && cli->sandboxed && (r = sandbox_drop(&limits, &why)) < 0)
+                        free(buf);
+                if (r == 0)
+                        r = snapshot_parse(buf, len, &snap, &why);
+                if (r == 0 && cli->sandboxed) {
+                        snapshot_open_modules(snap);
+                        sandbox_note_pid(snap->cap->pid);
+                        r = sandbox_confine(&why);
+                        if (r == 0 && cli->hold_analyser)
+                                while (read(STDIN_FILENO, &(char) {0}, 1) > 0)
+                                        ;       /* the test looks at us meanwhile */
+                }
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot read the snapshot %s: %s; give a file that "
+                                "--save-snapshot wrote\n", cli->from_snapshot, why ? why : strerror(-r));
+                        snapshot_free(snap);
+                        return EXIT_CANNOT_INSPECT;
+                }
+                r = snapshot_analyse(snap, &cli->supervise.inspect, ret);
+        } else {
+                r = snapshot_inspect_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, ret, &snap);
+                if (r == 0) {
+                        FILE *f = NULL;
+                        int w = snapshot_create_file(cli->save_snapshot, &f);
+                        if (w == 0) {
+                                w = snapshot_write(snap, f);
+                                if (fclose(f) != 0 && w == 0)
+                                        w = -errno;
+                        }
+                        if (w < 0) {
+                                fprintf(stderr, "leakscan: cannot write the snapshot %s: %s; choose a path of "
+                                        "your own (a symlink, or a file someone else owns, is not replaced)\n",
+                                        cli->save_snapshot, strerror(-w));
+                                leakscan_report_free(*ret);
+                                snapshot_free(snap);
+                                return EXIT_CANNOT_INSPECT;
+                        }
+                }
+        }
+        snapshot_free(snap);
+        if (r == -ENOTSUP) {
+                fprintf(stderr, "leakscan: the %s unwinder reads the live process: a snapshot needs an offline "
+                        "one (libdw, fp, libunwind)\n", cli->supervise.inspect.unwinder);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (r < 0 && cli->from_snapshot) {
+                fprintf(stderr, "leakscan: cannot analyse the snapshot %s: %s\n", cli->from_snapshot, strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        return r;
+}
+
 /* Inspects and judges the -p process into a new report in *ret.  Returns 0,
  * or an exit status with the error printed. */
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
                                struct leakscan_report **ret)
 {
         struct leakscan_report *report = NULL;
-        int r = inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
+        int r = cli->save_snapshot || cli->from_snapshot ? snapshot_or_complain(cli, &report) :
+                inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
+        if (r > 0)
+                return r;
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
@@ -853,10 +953,136 @@ static int run_watch(const struct cli *cli)
         return status;
 }
 
+static int run_pid(const struct cli *cli);
+
+/* --from-snapshot: the analysis in a sandboxed child (sandbox.h), its
+ * report copied to the output here.  Returns an exit status. */
+static int run_from_snapshot(const struct cli *cli)
+{
+        struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
+        struct sandbox_child child;
+        int r = sandbox_fork(&child);
+        if (r < 0) {
+                fprintf(stderr, "leakscan: cannot start the analyser: %s\n", strerror(-r));
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (r == 1) {
+                struct cli c = *cli;
+                c.sandboxed = true;
+                c.output = NULL;                /* its stdout: our pipe */
+                if (streq(c.color, "auto"))     /* whether we write to a terminal */
+                        c.color = !cli->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") ? "always" : "never";
+                fflush(NULL);
+                _exit(run_pid(&c));
+        }
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        char why[768];
+        int status = sandbox_wait(&child, &limits, &out, &len, why, sizeof why);
+        if (status < 0) {
+                fprintf(stderr, "leakscan: %s; no report (the snapshot or a module file it names may be "
+                        "hostile: try it in a throwaway container)\n", why);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (len == 0)
+                return status;          /* it said why on stderr */
+        FILE *f = open_output(cli, child.shared->pid, stdout);
+        if (!f)
+                return EXIT_CANNOT_INSPECT;
+        int w = fwrite(out, 1, len, f) == len ? 0 : -EIO;
+        return close_output(f, stdout, w) ? EXIT_CANNOT_INSPECT : status;
+}
+
+/* -p in the analyser (capturer.h): the report judged and written to its
+ * stdout, the capturer's pipe.  Returns the exit status. */
+static int report_in_analyser(void *userdata, struct leakscan_report *report)
+{
+        const struct cli *cli = userdata;
+        if (judge_report(report, &cli->judge) < 0) {
+                fputs("leakscan: out of memory\n", stderr);
+                return EXIT_CANNOT_INSPECT;
+        }
+        size_t leaked;
+        int status = write_report(cli, report, stdout, &leaked);
+        if (status)
+                return status;
+        return leaked ? cli->error_exitcode : EXIT_OK;
+}
+
+/* -p split in two (capturer.h): this process seizes, captures and
+ * releases; an unprivileged, confined child analyses and writes the report,
+ * copied to the output here.  Returns an exit status. */
+static int run_pid_split(const struct cli *cli)
+{
+        struct cli c = *cli;
+        c.sandboxed = true;
+        c.output = NULL;                /* its stdout: our pipe */
+        if (streq(c.color, "auto"))     /* whether we write to a terminal */
+                c.color = !cli->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") ? "always" : "never";
+        FILE *save = NULL;
+        if (cli->save_snapshot) {
+                int w = snapshot_create_file(cli->save_snapshot, &save);
+                if (w < 0) {
+                        fprintf(stderr, "leakscan: cannot write the snapshot %s: %s; choose a path of "
+                                "your own (a symlink, or a file someone else owns, is not replaced)\n",
+                                cli->save_snapshot, strerror(-w));
+                        return EXIT_CANNOT_INSPECT;
+                }
+        }
+        struct capturer_outcome res;
+        int r = capturer_run_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, cli->hold_analyser, save,
+                                 report_in_analyser, &c, &res);
+        if (save) {
+                fclose(save);           /* the analyser wrote it; nothing was written here */
+                if (r < 0)
+                        (void) unlink(cli->save_snapshot);
+        }
+        if (r == -ECANCELED) {
+                fprintf(stderr, "leakscan: %s; no report (process %d was released before the analysis; its "
+                        "files may be hostile: LEAKSCAN_ANALYSE_IN_PROCESS=1 analyses without the sandbox, for "
+                        "debugging only)\n", res.why, (int) cli->pid);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (r < 0) {
+                char msg[512];
+                fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
+                return EXIT_CANNOT_INSPECT;
+        }
+        _cleanup_free_ char *out = res.out;
+        if (getenv("LEAKSCAN_BENCH_RUSAGE")) {
+                /* bench/snapshot.py: the peaks of the two processes */
+                struct rusage self, analyser;
+                getrusage(RUSAGE_SELF, &self);
+                getrusage(RUSAGE_CHILDREN, &analyser);
+                fprintf(stderr, "leakscan-rusage capturer_maxrss %ld analyser_maxrss %ld\n", self.ru_maxrss,
+                        analyser.ru_maxrss);
+        }
+        if (res.len == 0)
+                return res.status;      /* it said why on stderr, or found nothing to say */
+        FILE *f = open_output(cli, cli->pid, stdout);
+        if (!f)
+                return EXIT_CANNOT_INSPECT;
+        int w = fwrite(out, 1, res.len, f) == res.len ? 0 : -EIO;
+        return close_output(f, stdout, w) ? EXIT_CANNOT_INSPECT : res.status;
+}
+
+/* Whether -p runs split (capturer.h): always, but where the analyser would
+ * have to write a file of its own (--save-baseline, --suppressions-file),
+ * with an unwinder that reads the live process (ptrace), and under
+ * LEAKSCAN_ANALYSE_IN_PROCESS (for debugging leakscan). */
+static bool pid_split(const struct cli *cli)
+{
+        const struct unwinder *u = unwinder_find(cli->supervise.inspect.unwinder);
+        return !cli->sandboxed && !cli->from_snapshot && !cli->save_baseline && u && !u->while_stopped &&
+               !(cli->print_suppressions && cli->suppressions_file) && !getenv("LEAKSCAN_ANALYSE_IN_PROCESS");
+}
+
 static int run_pid(const struct cli *cli)
 {
         if (cli->watch_ms)
                 return run_watch(cli);
+        if (pid_split(cli))
+                return run_pid_split(cli);
         struct leakscan_report *report = NULL;
         int status = inspect_or_complain(cli, NULL, &report);
         if (status)
@@ -1039,6 +1265,7 @@ int main(int argc, char **argv)
         /* ...while separate debug info is looked up on this machine only:
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
+        cli.hold_analyser = getenv("LEAKSCAN_TEST_HOLD_ANALYSER") != NULL;
         if (cli.serve.listen)
                 r = serve_run(&cli.serve);
         else if (cli.per_test)
@@ -1046,7 +1273,7 @@ int main(int argc, char **argv)
                         .supervise = &cli.supervise, .backend = cli.backend, .report = cli.report,
                         .output = cli.output, .error_exitcode = cli.error_exitcode, .jobs = cli.jobs });
         else
-                r = cli.at_exit ? run_at_exit(&cli) : run_pid(&cli);
+                r = cli.at_exit ? run_at_exit(&cli) : cli.from_snapshot ? run_from_snapshot(&cli) : run_pid(&cli);
         rule_set_done(&cli.rules);
         baseline_done(&cli.baseline);
         serve_options_done(&cli.serve);

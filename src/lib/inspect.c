@@ -9,6 +9,7 @@
 
 #include "analyse.h"
 #include "blocked.h"
+#include "capturer.h"
 #include "classify.h"
 #include "inspect.h"
 #include "judge.h"
@@ -17,6 +18,7 @@
 #include "modules.h"
 #include "reach.h"
 #include "seize.h"
+#include "snapshot.h"
 #include "symbolize.h"
 #include "python.h"
 #include "testname.h"
@@ -737,7 +739,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         _cleanup_free_ struct fp_cache *fpc = calloc(1, sizeof *fpc);
         struct python_snapshot *py = NULL;
         const char *py_note = NULL;
-        int r = modules_new(cap->pid, cap->maps_text, &mods);
+        int r = snapshot_modules_new(cap, &mods);
         if (r < 0)
                 return r;
         struct symbolizer *sym = symbolizer_new(mods, opts->system_lines);
@@ -749,7 +751,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = unwinder->attach(mods, cap, &ustate);
         if (r < 0)
                 goto out;
-        blocked = blocked_memory_for(cap);
+        blocked = capturer_active() ? NULL : blocked_memory_for(cap);     /* the capturer's (capturer.h) */
         /* CPython's frames live on its heap, not on the stacks copied:
          * read now, after the release (python.c says why that is sound) */
         r = python_snapshot_read(mods, &py, &py_note);
@@ -853,12 +855,17 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
-                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : blocked_ms(blocked, cap, t);
+                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : snapshot_blocked_ms(cap, blocked, t);
         }
         r = analyse_process(cap, mods, p);
         for (size_t i = 0; r == 0 && py && i < p->n_threads; i++)
                 r = python_describe_wait(&p->threads[i]);
-        blocked_memory_update(blocked, cap, p);
+        if (r == 0)
+                r = snapshot_record_analysis(cap, mods, p);
+        if (capturer_active())
+                capturer_blocked_update(p);
+        else
+                blocked_memory_update(blocked, cap, p);
 out_detach:
         unwinder->detach(ustate);
 out:
@@ -874,7 +881,7 @@ out:
 /* Pid mode, after analyse: whether the objects that blocked threads wait
  * on can still be reached (reach_process), with the registers captured
  * during the stop as roots. */
-static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
+int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p)
 {
         _cleanup_free_ const uint64_t **regs = calloc(p->n_threads + 1, sizeof *regs);
         if (!regs)
@@ -886,7 +893,8 @@ static int inspect_reach(const struct process_capture *cap, uint64_t scan_limit,
                         continue;
                 regs[k++] = t->regs_valid ? (const uint64_t *) &t->regs : NULL;
         }
-        return reach_process(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL);
+        return reach_process_io(p, cap->maps_text, regs, sizeof(arch_regs) / sizeof(uint64_t), scan_limit, NULL,
+                                capturer_reach_io());
 }
 
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,

@@ -41,6 +41,11 @@ struct creator_lookup {
 int inspect_analyse(struct process_capture *cap, const struct leakscan_options *opts,
                     const struct creator_lookup *creators, struct leakscan_process *p);
 
+/* After inspect_analyse, in pid mode: whether the objects that blocked
+ * threads wait on can still be reached (reach_process), with the
+ * registers captured during the stop as roots.  Returns 0 or -ENOMEM. */
+int inspect_reach(const struct process_capture *cap, uint64_t scan_limit, struct leakscan_process *p);
+
 /* leakscan_inspect_pid, with the creator stacks that creators knows. */
 int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                 struct leakscan_report **ret_report);

@@ -4,16 +4,19 @@ a copy of its seed corpus (libFuzzer adds what it finds to its first corpus
 directory: the one in the source tree stays as it is).  Any crash, sanitizer
 report or failed property fails the test; the input is kept as an artifact
 in the build directory's fuzz-artifacts/.
-Usage: run.py FUZZER SEED_CORPUS_DIR RUNS ARTIFACT_DIR"""
+Usage: run.py FUZZER SEED_CORPUS_DIR RUNS ARTIFACT_DIR [MAX_LEN]
+(MAX_LEN, default 4096: the longest input tried; binary formats whose
+smallest real input is longer give more)"""
 import os
 import subprocess
 import sys
 import tempfile
 
 fuzzer, seeds, runs, artifacts = sys.argv[1:5]
+max_len = sys.argv[5] if len(sys.argv) > 5 else "4096"
 os.makedirs(artifacts, exist_ok=True)
 with tempfile.TemporaryDirectory(prefix="leakscan-fuzz-") as work:
-    p = subprocess.run([fuzzer, f"-runs={runs}", "-seed=1", "-max_len=4096", "-timeout=20", "-max_total_time=120",
+    p = subprocess.run([fuzzer, f"-runs={runs}", "-seed=1", f"-max_len={max_len}", "-timeout=20", "-max_total_time=120",
                         "-print_final_stats=1", f"-artifact_prefix={artifacts}/", work, seeds],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
 out = (p.stdout + p.stderr).strip().splitlines()

@@ -4,7 +4,10 @@
 
 pid mode: starts the target, waits until its threads sit in their waits, runs
 `leakscan -p PID --format=json --min-blocked=0` and checks the report, and
-that the target is left running and untraced.
+that the target is left running and untraced.  The same run saves a snapshot
+(--save-snapshot), and `leakscan --from-snapshot` must give the same report
+from it, byte for byte, run without privileges (as nobody, when we are root)
+while the target is gone.
 
 --at-exit: runs `leakscan --at-exit --format=json -- TARGET` with
 LEAKSCAN_TARGET_EXIT=1 (the target returns from main once its threads sleep)
@@ -18,13 +21,14 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Target, leakscan_json, task_stat, tasks, tracer_pid, validate_leakscan_json, wait_settled  # noqa: E402
+from targetlib import Target, run_leakscan, task_stat, tasks, tracer_pid, validate_leakscan_json, wait_settled  # noqa: E402
 
 
 def parse_expectations(source):
@@ -144,11 +148,40 @@ def check_threads(proc, expected, a, errors, at_exit):
             check_thread(t, props, a.sources, a.stripped, errors, f"thread {name} ({t['tid']})", proc)
 
 
+def check_from_snapshot(a, snapshot, extra_args, live_code, live_out, errors):
+    """The report of the saved snapshot must be the live one, with the
+    process gone and no privileges."""
+    argv = [a.leakscan, "--from-snapshot=" + snapshot, "--format=json", "--min-blocked=0"] + extra_args
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        os.chmod(os.path.dirname(snapshot), 0o755)
+        os.chmod(snapshot, 0o644)
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs"] + argv
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if p.returncode != live_code:
+        errors.append(f"--from-snapshot exit status {p.returncode}, live {live_code} ({p.stderr.strip()[:200]})")
+    if p.stdout != live_out:
+        live, offline = live_out.splitlines(), p.stdout.splitlines()
+        diff = []
+        for x, y in zip(live, offline):
+            if x != y and len(diff) < 2:
+                at = next(i for i in range(min(len(x), len(y)) + 1) if i == min(len(x), len(y)) or x[i] != y[i])
+                diff.append(f"live ...{x[max(0, at - 60):at + 60]!r} offline ...{y[max(0, at - 60):at + 60]!r}")
+        errors.append(f"--from-snapshot report differs from the live one: {diff or 'lengths differ'}")
+
+
 def run_pid_mode(a, leaked, expected, extra_args, errors):
-    with Target([a.target]) as target:
+    snapdir = tempfile.TemporaryDirectory(prefix="leakscan-snapshot-")
+    snapshot = os.path.join(snapdir.name, "target.lss")
+    with snapdir, Target([a.target]) as target:
         wait_settled(target.pid, {name for name, props in expected if props.get("state") != "running"})
         time.sleep(0.1)
-        code, report = leakscan_json(a.leakscan, target.pid, ["--min-blocked=0"] + extra_args)
+        code, out, err = run_leakscan(a.leakscan, ["-p", str(target.pid), "--format=json", "--min-blocked=0",
+                                                   "--save-snapshot=" + snapshot] + extra_args)
+        if code not in (0, 1):
+            raise RuntimeError(f"leakscan exited {code}: {err.strip()}")
+        report = json.loads(out)
+        validate_leakscan_json(report)
         proc = report["processes"][0]
         threads = proc["threads"]
 
@@ -178,6 +211,8 @@ def run_pid_mode(a, leaked, expected, extra_args, errors):
                 continue
             if st in "tT":
                 errors.append(f"thread {tid} was left stopped ({st})")
+        target.kill()
+        check_from_snapshot(a, snapshot, extra_args, code, out, errors)
     return len(threads)
 
 
