@@ -5,10 +5,19 @@
  * numbers come from the build's <sys/syscall.h>, and src/syscalls.c leaves
  * out the rows an architecture lacks).
  *
+ * Every read and write of a thread's registers goes through arch_get_regs
+ * and arch_set_regs (and their _any variants for the exit trap): no other
+ * file of src/ calls PTRACE_GETREGSET, PTRACE_SETREGSET, PTRACE_GETREGS or
+ * PTRACE_SETREGS, so a port is this file (as CRIU's compel keeps each
+ * architecture's register access in one directory).
+ *
  * What a port to aarch64 needs, function by function:
- * - arch_regs: struct user_pt_regs (x0..x30, sp, pc, pstate) through
- *   PTRACE_GETREGSET NT_PRSTATUS, as here; arch_regs_native: a compat
- *   (AArch32) thread gives a shorter regset.
+ * - arch_regs: struct user_pt_regs (x0..x30, sp, pc, pstate);
+ *   arch_get_regs/arch_set_regs through PTRACE_GETREGSET/SETREGSET
+ *   NT_PRSTATUS, as here; arch_regs_native: a compat (AArch32) thread
+ *   gives a shorter regset.  arch_get_regs_any/arch_set_regs_any: aarch64
+ *   has no PTRACE_GETREGS; the same as arch_get_regs/arch_set_regs (the
+ *   exit trap rewrites only native threads into a native exit_group).
  * - The syscall number is not in user_pt_regs: read it with the
  *   NT_ARM_SYSTEM_CALL regset (and write it there to rewind).  Worse, x0 is
  *   both the first argument and the return value, and the kernel keeps the
@@ -23,7 +32,7 @@
  * - arch_regs_return_to: a leaf function's return address is in x30 (lr),
  *   not on the stack: pc = lr, sp unchanged.
  * - arch_regs_tls: tpidr_el0, from the NT_ARM_TLS regset (not in
- *   user_pt_regs): one more PTRACE_GETREGSET in capture.
+ *   user_pt_regs): one more PTRACE_GETREGSET, in arch_get_regs.
  * - arch_regs_fp: x29.  DWARF numbers: x0..x30 are 0..30, sp 31, pc 32.
  * - /proc/PID/task/TID/syscall prints the same fields; restart_syscall is
  *   128 there and the asm-generic table has no poll, select, epoll_wait or
@@ -36,6 +45,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <elf.h>
+#include <errno.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 
 #if !defined(__x86_64__)
@@ -43,6 +57,59 @@
 #endif
 
 typedef struct user_regs_struct arch_regs;
+
+/* Whether a regset of len bytes is this architecture's own: a compat
+ * (32-bit) thread gives a shorter one. */
+static inline bool arch_regs_native(size_t len) { return len == sizeof(arch_regs); }
+
+/* -errno after a failed ptrace, never 0 (which the compiler cannot rule out,
+ * and a caller would take for success). */
+static inline int arch_ptrace_error(void) { return errno > 0 ? -errno : -EIO; }
+
+/* Reads the registers of tid, a tracee in a ptrace stop, into *ret (written
+ * only on success).  Returns 0, -ESRCH when it is gone or not stopped,
+ * -EPROTONOSUPPORT for a compat (32-bit) thread, whose regset has another
+ * layout, or another negative errno. */
+static inline int arch_get_regs(pid_t tid, arch_regs *ret)
+{
+        arch_regs regs;
+        struct iovec iov = { &regs, sizeof regs };
+        if (ptrace(PTRACE_GETREGSET, tid, (void *) NT_PRSTATUS, &iov) < 0)
+                return arch_ptrace_error();
+        if (!arch_regs_native(iov.iov_len))
+                return -EPROTONOSUPPORT;
+        *ret = regs;
+        return 0;
+}
+
+/* Writes the registers of tid, a native tracee in a ptrace stop, as read by
+ * arch_get_regs.  Returns 0 or a negative errno. */
+static inline int arch_set_regs(pid_t tid, const arch_regs *regs)
+{
+        struct iovec iov = { (void *) regs, sizeof *regs };
+        if (ptrace(PTRACE_SETREGSET, tid, (void *) NT_PRSTATUS, &iov) < 0)
+                return arch_ptrace_error();
+        return 0;
+}
+
+/* As arch_get_regs and arch_set_regs, but for a thread in any mode: on
+ * x86_64 the 64-bit view, which a compat thread has too.  For the exit
+ * trap, which rewrites whatever thread it holds into exit_group. */
+static inline int arch_get_regs_any(pid_t tid, arch_regs *ret)
+{
+        arch_regs regs;
+        if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
+                return arch_ptrace_error();
+        *ret = regs;
+        return 0;
+}
+
+static inline int arch_set_regs_any(pid_t tid, const arch_regs *regs)
+{
+        if (ptrace(PTRACE_SETREGS, tid, 0, (void *) regs) < 0)
+                return arch_ptrace_error();
+        return 0;
+}
 
 static inline uint64_t arch_regs_pc(const arch_regs *r) { return r->rip; }
 static inline uint64_t arch_regs_sp(const arch_regs *r) { return r->rsp; }
@@ -84,10 +151,6 @@ static inline void arch_regs_return_to(arch_regs *r, uint64_t ret_addr)
 /* The thread pointer: where glibc keeps the thread's struct pthread. */
 static inline uint64_t arch_regs_tls(const arch_regs *r) { return r->fs_base; }
 static inline void arch_regs_set_tls(arch_regs *r, uint64_t tls) { r->fs_base = tls; }
-
-/* Whether a regset of len bytes is this architecture's own: a compat
- * (32-bit) thread gives a shorter one. */
-static inline bool arch_regs_native(size_t len) { return len == sizeof(arch_regs); }
 
 /* The syscall number the kernel recorded at the last syscall entry of a
  * stopped thread (orig_rax), or -1 after an interrupt or exception entry. */

@@ -72,10 +72,11 @@ enum leakscan_state {
         _LEAKSCAN_STATE_MAX,
 };
 
-/* The judgement on a thread.  classify gives RUNNING, TIMED or BLOCKED; the
- * wait-for analysis DEADLOCK and ORPHANED; the judge, in pid mode, IDLE for a
- * blocked thread nothing proves stuck, and UNREACHABLE from the reachability
- * scan. */
+/* The judgement on a thread, decided by the judge alone from what the passes
+ * before it wrote: classify's state and timeout give RUNNING, TIMED or
+ * BLOCKED (IDLE for a kernel worker); the wait-for analysis proposes DEADLOCK
+ * and ORPHANED; in pid mode a blocked thread becomes UNREACHABLE when the
+ * reachability scan says so, else IDLE. */
 enum leakscan_verdict {
         LEAKSCAN_VERDICT_RUNNING,
         LEAKSCAN_VERDICT_TIMED,
@@ -155,8 +156,8 @@ struct leakscan_thread {
         uint64_t syscall_args[6];
         bool timeout;           /* the wait will end by itself */
         int64_t blocked_ms;     /* time since it last ran, -1 when unknown */
-        enum leakscan_verdict verdict;
-        bool leaked;
+        enum leakscan_verdict verdict;  /* the judge's (see enum leakscan_verdict) */
+        bool leaked;                    /* the judge's */
         bool has_wait_address;
         uint64_t wait_address;  /* futex word waited on */
         bool has_futex_value;
@@ -191,6 +192,11 @@ struct leakscan_thread {
                                  * ("write(1, 0x5581c0, 12)"), or the signal
                                  * it was held at, never delivered ("SIGSEGV
                                  * at 0x..."), or NULL */
+        enum leakscan_verdict proposed; /* the wait-for analysis's, for the judge:
+                                         * DEADLOCK or ORPHANED when it proves the
+                                         * wait can never end, else the verdict of
+                                         * the wait alone (RUNNING, TIMED, BLOCKED,
+                                         * IDLE) */
 };
 
 struct leakscan_process {

@@ -572,14 +572,14 @@ int analyse_pipes(struct leakscan_process *p)
 
 static bool is_stuck(const struct leakscan_thread *t)
 {
-        return t->verdict == LEAKSCAN_VERDICT_DEADLOCK || t->verdict == LEAKSCAN_VERDICT_ORPHANED;
+        return t->proposed == LEAKSCAN_VERDICT_DEADLOCK || t->proposed == LEAKSCAN_VERDICT_ORPHANED;
 }
 
 /* The thread t waits for, as an index into the threads, or -1. */
 static long edge_of(const struct thread_index *ix, const struct leakscan_thread *t)
 {
         pid_t to = t->owner_tid ? t->owner_tid : t->joined_tid;
-        if (!to || t->verdict != LEAKSCAN_VERDICT_BLOCKED)
+        if (!to || t->proposed != LEAKSCAN_VERDICT_BLOCKED)
                 return -1;
         return thread_index_by_tid(ix, to);
 }
@@ -642,7 +642,7 @@ static void propagate(struct leakscan_process *p, const long *edge)
                 for (size_t i = 0; i < p->n_threads; i++) {
                         struct leakscan_thread *t = &p->threads[i];
                         if (edge[i] >= 0 && !is_stuck(t) && is_stuck(&p->threads[edge[i]])) {
-                                t->verdict = p->threads[edge[i]].verdict;
+                                t->proposed = p->threads[edge[i]].proposed;
                                 changed = true;
                         }
                 }
@@ -662,13 +662,17 @@ int analyse_graph(struct leakscan_process *p)
                 r = -ENOMEM;
                 goto out;
         }
+        /* the proposal starts from the wait alone, and becomes DEADLOCK or
+         * ORPHANED where the graph proves it */
+        for (size_t i = 0; i < n; i++)
+                p->threads[i].proposed = classify_wait_verdict(p->threads[i].state, p->threads[i].timeout);
         for (size_t i = 0; i < n; i++) {
                 struct leakscan_thread *t = &p->threads[i];
                 edge[i] = edge_of(&ix, t);
                 /* an owner that is no thread of ours any more can release nothing */
-                if (t->owner_tid && edge[i] < 0 && t->verdict == LEAKSCAN_VERDICT_BLOCKED) {
+                if (t->owner_tid && edge[i] < 0 && t->proposed == LEAKSCAN_VERDICT_BLOCKED) {
                         t->owner_gone = true;
-                        t->verdict = LEAKSCAN_VERDICT_ORPHANED;
+                        t->proposed = LEAKSCAN_VERDICT_ORPHANED;
                 }
         }
 
@@ -689,20 +693,20 @@ int analyse_graph(struct leakscan_process *p)
                         while (path[from] != i)
                                 from++;
                         for (size_t k = from; k < len; k++)
-                                p->threads[path[k]].verdict = LEAKSCAN_VERDICT_DEADLOCK;
+                                p->threads[path[k]].proposed = LEAKSCAN_VERDICT_DEADLOCK;
                         r = add_cycle(p, path, from, len);
                         tail = from;
                 }
                 /* the threads before the cycle or the end inherit what they
                  * lead to: waiting for a deadlocked or orphaned thread */
-                enum leakscan_verdict end = i >= 0 && is_stuck(&p->threads[i]) ? p->threads[i].verdict :
+                enum leakscan_verdict end = i >= 0 && is_stuck(&p->threads[i]) ? p->threads[i].proposed :
                                             LEAKSCAN_VERDICT_BLOCKED;
                 for (size_t k = tail; k-- > 0; ) {
                         struct leakscan_thread *t = &p->threads[path[k]];
                         if (is_stuck(t))
-                                end = t->verdict;
+                                end = t->proposed;
                         else if (end != LEAKSCAN_VERDICT_BLOCKED)
-                                t->verdict = end;
+                                t->proposed = end;
                 }
                 for (size_t k = 0; k < len; k++)
                         state[path[k]] = 2;
@@ -713,12 +717,12 @@ int analyse_graph(struct leakscan_process *p)
          * write to are orphaned when no other thread can release them. */
         for (size_t i = 0; i < n; i++) {
                 struct leakscan_thread *t = &p->threads[i];
-                if (t->verdict != LEAKSCAN_VERDICT_BLOCKED)
+                if (t->proposed != LEAKSCAN_VERDICT_BLOCKED)
                         continue;
                 bool readers_only = t->state == LEAKSCAN_STATE_RWLOCK && t->has_count && t->count > 0 && !t->owner_tid;
                 bool pipe_no_writer = t->state == LEAKSCAN_STATE_PIPE_READ && t->peer && !t->peer_pid;
                 if ((readers_only || pipe_no_writer) && nobody_else_can_help(p, edge, t)) {
-                        t->verdict = LEAKSCAN_VERDICT_ORPHANED;
+                        t->proposed = LEAKSCAN_VERDICT_ORPHANED;
                         propagate(p, edge);
                 }
         }
@@ -747,7 +751,7 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
         struct naming nm;
         r = naming_init(&nm, mods, p);
         for (size_t i = 0; r == 0 && i < p->n_threads; i++)
-                if (p->threads[i].has_wait_address && p->threads[i].verdict != LEAKSCAN_VERDICT_RUNNING)
+                if (p->threads[i].has_wait_address && p->threads[i].state != LEAKSCAN_STATE_RUNNING)
                         r = analyse_object_cached(&nm, i);
         naming_done(&nm);
         if (r == 0)

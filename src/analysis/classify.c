@@ -518,8 +518,8 @@ void classify_thread(const struct classify_input *in, struct classify_result *re
         /* A kernel worker inside the process (io_uring) runs no user code:
          * whatever it waits for is the kernel's business, never a leak. */
         if (in->proc_flags & PF_IO_WORKER_FLAG) {
-                *ret = (struct classify_result) { .state = LEAKSCAN_STATE_KERNEL_WORKER,
-                                                  .verdict = LEAKSCAN_VERDICT_IDLE };
+                *ret = (struct classify_result) { .state = LEAKSCAN_STATE_KERNEL_WORKER };
+                ret->verdict = classify_wait_verdict(ret->state, ret->timeout);
                 return;
         }
 
@@ -536,13 +536,19 @@ void classify_thread(const struct classify_input *in, struct classify_result *re
                 r.state = LEAKSCAN_STATE_UNKNOWN;
         }
 
-        if (r.state == LEAKSCAN_STATE_RUNNING)
-                r.verdict = LEAKSCAN_VERDICT_RUNNING;
-        else if (r.timeout)
-                r.verdict = LEAKSCAN_VERDICT_TIMED;
-        else
-                r.verdict = LEAKSCAN_VERDICT_BLOCKED;
+        r.verdict = classify_wait_verdict(r.state, r.timeout);
         *ret = r;
+}
+
+enum leakscan_verdict classify_wait_verdict(enum leakscan_state state, bool timeout)
+{
+        if (state == LEAKSCAN_STATE_KERNEL_WORKER)
+                return LEAKSCAN_VERDICT_IDLE;
+        if (state == LEAKSCAN_STATE_RUNNING)
+                return LEAKSCAN_VERDICT_RUNNING;
+        if (timeout || state == LEAKSCAN_STATE_GIL)
+                return LEAKSCAN_VERDICT_TIMED;
+        return LEAKSCAN_VERDICT_BLOCKED;
 }
 
 int64_t classify_blocked_ms(bool has_exec_start, uint64_t exec_start_ns, bool has_now, uint64_t now_ns)

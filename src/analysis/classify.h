@@ -32,6 +32,13 @@ struct classify_result {
 
 void classify_thread(const struct classify_input *in, struct classify_result *ret);
 
+/* The verdict a wait gives by itself, from the facts classify writes into a
+ * thread (its state and timeout): RUNNING, TIMED (a wait that ends by
+ * itself, or CPython's GIL, handed on within its switch interval), BLOCKED,
+ * or IDLE for a kernel worker.  The one rule: classify_thread's verdict,
+ * analyse, reach and the judge all ask it. */
+enum leakscan_verdict classify_wait_verdict(enum leakscan_state state, bool timeout);
+
 /* Whether the futex wait of a thread with these frames is in a primitive
  * known to keep no owner TID (Rust's std, parking_lot, channels), whose
  * words must not be read with glibc's layout; false for glibc's (and

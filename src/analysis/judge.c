@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "classify.h"
 #include "judge.h"
 
 static bool on_a_cycle(const struct leakscan_process *p, pid_t tid)
@@ -24,14 +25,20 @@ static const struct leakscan_thread *find_thread(const struct leakscan_process *
         return NULL;
 }
 
-/* Step 1, pid mode: a blocked thread is idle unless proven unreachable
- * (reach_process, src/analysis/reach.h). */
+/* Step 1: the verdict from what the passes wrote (classify's state and
+ * timeout, analyse's proposal, reach's finding); in pid mode a blocked
+ * thread is idle unless proven unreachable (reach_process,
+ * src/analysis/reach.h).  Recomputed from those facts each time, so judging
+ * again (at the exit trap, then at the end) decides the same. */
 static void judge_verdict(struct leakscan_thread *t, const struct judge_policy *policy)
 {
-        if (policy->mode != JUDGE_PID || t->verdict != LEAKSCAN_VERDICT_BLOCKED)
-                return;
-        t->verdict = t->reach == LEAKSCAN_REACH_UNREACHABLE ? LEAKSCAN_VERDICT_UNREACHABLE :
-                                                              LEAKSCAN_VERDICT_IDLE;
+        enum leakscan_verdict v = t->proposed == LEAKSCAN_VERDICT_DEADLOCK ||
+                                  t->proposed == LEAKSCAN_VERDICT_ORPHANED ? t->proposed :
+                                  classify_wait_verdict(t->state, t->timeout);
+        if (policy && policy->mode == JUDGE_PID && v == LEAKSCAN_VERDICT_BLOCKED)
+                v = t->reach == LEAKSCAN_REACH_UNREACHABLE ? LEAKSCAN_VERDICT_UNREACHABLE :
+                                                             LEAKSCAN_VERDICT_IDLE;
+        t->verdict = v;
 }
 
 static bool proven_stuck(enum leakscan_verdict v)
@@ -110,6 +117,14 @@ int judge_process(struct leakscan_process *p, const struct judge_policy *policy)
                         t->leaked = false;
         }
         return 0;
+}
+
+void judge_nothing_leaked(struct leakscan_process *p)
+{
+        for (size_t i = 0; i < p->n_threads; i++) {
+                judge_verdict(&p->threads[i], NULL);
+                p->threads[i].leaked = false;
+        }
 }
 
 int judge_report(struct leakscan_report *report, const struct judge_policy *policy)

@@ -1,13 +1,14 @@
 /* Judge: the one step that decides which threads are leaks.  It runs after
  * analyse and before report, takes an analysed process and a policy, and is
- * the only code that writes a thread's `leaked`, its `ignored_by`, and the
- * pid-mode verdicts IDLE and UNREACHABLE.
+ * the only code that writes a thread's `verdict`, `leaked` and `ignored_by`:
+ * the passes before it write only facts (see docs/design.md, "Who writes
+ * what").
  *
  * The order, in every mode:
- *   1. the verdict: what classify and analyse found (running, timed,
- *      blocked, deadlock, orphaned); in pid mode a blocked thread whose wait
- *      object the reachability scan proved unreachable becomes UNREACHABLE,
- *      and any other blocked thread IDLE;
+ *   1. the verdict: from classify's state and timeout (running, timed,
+ *      blocked) unless analyse proposed deadlock or orphaned; in pid mode a
+ *      blocked thread whose wait object the reachability scan proved
+ *      unreachable becomes UNREACHABLE, and any other blocked thread IDLE;
  *   2. the leak rule of the mode (a kernel worker, io_uring's, is never a
  *      leak):
  *      pid      proven stuck (deadlock, orphaned, unreachable), whatever
@@ -53,6 +54,11 @@ struct judge_policy {
 
 /* Judges every thread of p under policy.  Returns 0 or -ENOMEM. */
 int judge_process(struct leakscan_process *p, const struct judge_policy *policy);
+
+/* Gives every thread of p its verdict (step 1, no pid-mode idle) and leaks
+ * none: for a process whose analysis failed, listed but judged by no
+ * policy. */
+void judge_nothing_leaked(struct leakscan_process *p);
 
 /* Judges every process of report under policy.  Returns 0 or -ENOMEM. */
 int judge_report(struct leakscan_report *report, const struct judge_policy *policy);

@@ -75,12 +75,12 @@ static bool is_object_wait(enum leakscan_state s)
 
 bool reach_is_candidate(const struct leakscan_thread *t)
 {
-        return t->verdict == LEAKSCAN_VERDICT_BLOCKED && is_object_wait(t->state) && t->has_wait_address;
+        return t->proposed == LEAKSCAN_VERDICT_BLOCKED && is_object_wait(t->state) && t->has_wait_address;
 }
 
 static bool is_stuck(const struct leakscan_thread *t)
 {
-        return t->verdict == LEAKSCAN_VERDICT_DEADLOCK || t->verdict == LEAKSCAN_VERDICT_ORPHANED;
+        return t->proposed == LEAKSCAN_VERDICT_DEADLOCK || t->proposed == LEAKSCAN_VERDICT_ORPHANED;
 }
 
 /* ---- bitmaps over 16-byte granules ---- */
@@ -1015,7 +1015,7 @@ static void choose_roots(struct scan *s)
                 const struct leakscan_thread *t = &p->threads[i];
                 struct thread_info *ti = &s->threads[i];
                 bool forced = s->in->threads && s->in->threads[i].live;
-                bool joiner = t->verdict == LEAKSCAN_VERDICT_BLOCKED && t->state == LEAKSCAN_STATE_JOIN;
+                bool joiner = t->proposed == LEAKSCAN_VERDICT_BLOCKED && t->state == LEAKSCAN_STATE_JOIN;
                 bool waits = reach_is_candidate(t) || joiner;
                 if (is_stuck(t) && !forced) {
                         ti->live = ti->can_wake = false;

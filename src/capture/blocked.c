@@ -537,8 +537,8 @@ void blocked_memory_update(struct blocked_memory *m, const struct process_captur
                 const struct leakscan_thread *lt = &p->threads[i];
                 /* a timed wait ends by itself, and its count with it: only
                  * indefinite waits are worth remembering */
-                if (lt->verdict == LEAKSCAN_VERDICT_RUNNING || lt->verdict == LEAKSCAN_VERDICT_TIMED ||
-                    lt->timeout)
+                enum leakscan_verdict v = classify_wait_verdict(lt->state, lt->timeout);
+                if (v == LEAKSCAN_VERDICT_RUNNING || v == LEAKSCAN_VERDICT_TIMED || lt->timeout)
                         continue;
                 const struct thread_capture *t = capture_find_const(cap, lt->tid);
                 if (t && t->has_exec_start && t->has_nvcsw)

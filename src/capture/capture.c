@@ -1,5 +1,5 @@
 /* Capture: the few reads done while a thread is held stopped.  Each is one
- * syscall (PTRACE_GETREGSET, process_vm_readv, readlink) so that the pause
+ * syscall (arch_get_regs, process_vm_readv, readlink) so that the pause
  * stays in microseconds per thread; nothing here parses ELF or DWARF. */
 #include <elf.h>
 #include <errno.h>
@@ -515,11 +515,9 @@ int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
                 return 0;
         }
         if (!t->regs_valid) {   /* seize reads them when the thread stops */
-                struct iovec iov = { &t->regs, sizeof t->regs };
-                if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
-                        return errno == ESRCH ? -ESRCH : -errno;
-                if (!arch_regs_native(iov.iov_len))
-                        return -EPROTONOSUPPORT;        /* a 32-bit (compat) thread */
+                int r = arch_get_regs(t->tid, &t->regs);        /* -EPROTONOSUPPORT: a compat thread */
+                if (r < 0)
+                        return r;
                 t->regs_valid = true;
         }
 

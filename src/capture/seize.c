@@ -226,8 +226,7 @@ static void seize_on_stop(struct process_capture *cap, struct thread_capture *t)
 {
         if (!t->stopped || t->vanished || t->regs_valid)
                 return;
-        struct iovec iov = { &t->regs, sizeof t->regs };
-        if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0 || !arch_regs_native(iov.iov_len))
+        if (arch_get_regs(t->tid, &t->regs) < 0)
                 return;         /* capture reads again, and reports what it finds */
         t->regs_valid = true;
         if (!cap->rewind_at_release)
@@ -723,8 +722,7 @@ void seize_undo_eintr(pid_t pid, struct thread_capture *t)
         arch_regs regs = t->regs;
         if (!arch_regs_rewind_syscall(&regs, insn))
                 return;
-        struct iovec iov = { &regs, sizeof regs };
-        if (ptrace(PTRACE_SETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) == 0)
+        if (arch_set_regs(t->tid, &regs) == 0)
                 t->rewound = true;      /* t->regs keep the state as we found it */
 }
 

@@ -215,8 +215,7 @@ int track_start(struct track *tr)
 static void record_creation(struct track *tr, pid_t creator, pid_t child)
 {
         struct thread_capture c = { .tid = creator, .syscall_nr = -1 };
-        struct iovec iov = { &c.regs, sizeof c.regs };
-        if (ptrace(PTRACE_GETREGSET, creator, (void *) NT_PRSTATUS, &iov) < 0 || iov.iov_len != sizeof c.regs)
+        if (arch_get_regs(creator, &c.regs) < 0)
                 return;
         c.regs_valid = true;
         c.stack = malloc(tr->window);
@@ -245,8 +244,7 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
 static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
 {
         struct thread_capture c = { .tid = tid, .pending_signal = sig };
-        struct iovec iov = { &c.regs, sizeof c.regs };
-        if (ptrace(PTRACE_GETREGSET, tid, (void *) NT_PRSTATUS, &iov) < 0)
+        if (arch_get_regs(tid, &c.regs) < 0)
                 return;
         c.regs_valid = true;
         seize_undo_eintr(tr->pid, &c);

@@ -63,7 +63,7 @@ int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64
                 if (w == tid)
                         sv_note_reaped(sv, tid, status);
                 arch_regs regs;
-                if (w != tid || !WIFSTOPPED(status) || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
+                if (w != tid || !WIFSTOPPED(status) || arch_get_regs_any(tid, &regs) < 0) {
                         /* a thread that does not stop (uninterruptible
                          * sleep): leave it, another may */
                         if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno == ESRCH && w != tid)
@@ -72,7 +72,7 @@ int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64
                 }
                 arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
                                       (uint64_t) code);
-                if (ptrace(PTRACE_SETREGS, tid, 0, &regs) == 0)
+                if (arch_set_regs_any(tid, &regs) == 0)
                         r = 0;
                 (void) ptrace(PTRACE_DETACH, tid, 0, 0);
         }
@@ -131,10 +131,10 @@ static int sv_park(struct supervisor *sv, pid_t tid, int *ret_sig)
 static void sv_unpark_to_exit_group(pid_t tid, int sig, uint64_t syscall_end, int code)
 {
         arch_regs regs;
-        if (ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0) {
+        if (arch_get_regs_any(tid, &regs) == 0) {
                 arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
                                       (uint64_t) code);
-                (void) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+                (void) arch_set_regs_any(tid, &regs);
         }
         (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) sig);
 }

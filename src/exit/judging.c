@@ -236,8 +236,7 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
         }
         if (r < 0) {
                 /* what was analysed stays listed, judged by nobody */
-                for (size_t i = 0; i < lp->n_threads; i++)
-                        lp->threads[i].leaked = false;
+                judge_nothing_leaked(lp);
                 lp->not_inspected = lp->n_threads == 0;
                 free(lp->inspect_error);
                 lp->inspect_error = sv_describe_judge_error(pid, r, false);

@@ -73,11 +73,11 @@ void sv_q_hold(struct sv_quarantine *q, struct sv_qthread *qt, bool native, int 
         struct iovec local = { insn, sizeof insn };
         struct iovec remote = { (void *) (uintptr_t) (qt->entry_pc - sizeof insn), sizeof insn };
         if (process_vm_readv(qt->tid, &local, 1, &remote, 1, 0) != (ssize_t) sizeof insn ||
-            !arch_is_syscall_insn(insn) || ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) < 0)
+            !arch_is_syscall_insn(insn) || arch_get_regs_any(qt->tid, &regs) < 0)
                 return;
         arch_regs_set_syscall(&regs, qt->entry_pc - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
                               (uint64_t) code);
-        (void) ptrace(PTRACE_SETREGS, qt->tid, 0, &regs);
+        (void) arch_set_regs_any(qt->tid, &regs);
 }
 
 /* A syscall-stop of a quarantined thread: at entry, a quiet call goes on
@@ -136,7 +136,7 @@ static void sv_q_hold_signal(struct sv_process *p, struct sv_qthread *qt, int si
                 qt->held_sig_addr = (uint64_t) (uintptr_t) si.si_addr;
         }
         arch_regs regs;
-        if (ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) == 0)
+        if (arch_get_regs_any(qt->tid, &regs) == 0)
                 qt->held_sig_pc = arch_regs_pc(&regs);
         if (p->q.past_trap)
                 sv_q_arm(p, qt);
@@ -150,7 +150,7 @@ static void sv_q_hold_signal(struct sv_process *p, struct sv_qthread *qt, int si
 static void sv_q_arm(struct sv_process *p, struct sv_qthread *qt)
 {
         arch_regs regs;
-        if (qt->armed || ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) < 0)
+        if (qt->armed || arch_get_regs_any(qt->tid, &regs) < 0)
                 return;
         qt->armed = true;
         const struct sv_hold *h = p->n_holds ? &p->holds[0] : NULL;
@@ -163,7 +163,7 @@ static void sv_q_arm(struct sv_process *p, struct sv_qthread *qt)
                 return;
         arch_regs_set_syscall(&regs, end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
                               (uint64_t) p->exit_code);
-        (void) ptrace(PTRACE_SETREGS, qt->tid, 0, &regs);
+        (void) arch_set_regs_any(qt->tid, &regs);
 }
 
 /* Whether the registers of a thread our interrupt stopped show it inside
@@ -200,9 +200,7 @@ static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_
                         bool first = qt->state == SVQ_PENDING;
                         qt->state = SVQ_STOPPED;
                         struct thread_capture t = { .tid = qt->tid };
-                        struct iovec iov = { &t.regs, sizeof t.regs };
-                        if (first && ptrace(PTRACE_GETREGSET, qt->tid, (void *) NT_PRSTATUS, &iov) == 0 &&
-                            arch_regs_native(iov.iov_len)) {
+                        if (first && arch_get_regs(qt->tid, &t.regs) == 0) {
                                 t.regs_valid = true;
                                 /* our stop ended a wait that only another
                                  * thread or process could end: asleep at
@@ -586,11 +584,11 @@ int sv_q_redo_exit_group(struct sv_process *p, uint64_t syscall_end, int code)
                 struct sv_qthread *qt = &p->q.threads[i];
                 arch_regs regs;
                 if ((qt->state != SVQ_STOPPED && qt->state != SVQ_HELD) || qt->in_notif ||
-                    ptrace(PTRACE_GETREGS, qt->tid, 0, &regs) < 0)
+                    arch_get_regs_any(qt->tid, &regs) < 0)
                         continue;
                 arch_regs_set_syscall(&regs, syscall_end - ARCH_SYSCALL_INSN_LEN, ARCH_SECCOMP_NATIVE->exit_group,
                                       (uint64_t) code);
-                if (ptrace(PTRACE_SETREGS, qt->tid, 0, &regs) == 0 && ptrace(PTRACE_DETACH, qt->tid, 0, 0) == 0) {
+                if (arch_set_regs_any(qt->tid, &regs) == 0 && ptrace(PTRACE_DETACH, qt->tid, 0, 0) == 0) {
                         qt->state = SVQ_GONE;
                         return 0;
                 }

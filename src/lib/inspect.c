@@ -834,15 +834,12 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 classify_thread(&in, &cr);
                 lt->state = cr.state;
                 lt->timeout = cr.timeout;
-                lt->verdict = cr.verdict;
                 lt->has_wait_address = cr.has_wait_address;
                 lt->wait_address = cr.wait_address;
                 /* CPython's lock: whoever holds it hands it on within its
                  * switch interval; a wait of its own, timed, never a leak */
-                if (cr.has_wait_address && python_waits_for_gil(py, cr.wait_address)) {
+                if (cr.has_wait_address && python_waits_for_gil(py, cr.wait_address))
                         lt->state = LEAKSCAN_STATE_GIL;
-                        lt->verdict = LEAKSCAN_VERDICT_TIMED;
-                }
                 /* threading.RLock keeps its owner: an edge of the wait-for
                  * graph, as a mutex's owner is */
                 if (py && cr.has_wait_address && lt->state == LEAKSCAN_STATE_SEMAPHORE && !lt->timeout)
@@ -855,7 +852,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         lt->wait_fd = (int) lt->syscall_args[fd_arg];
                         lt->fd_target = TAKE_PTR(t->fd_target);
                 }
-                lt->blocked_ms = lt->verdict == LEAKSCAN_VERDICT_RUNNING ? 0 : snapshot_blocked_ms(cap, blocked, t);
+                lt->blocked_ms = lt->state == LEAKSCAN_STATE_RUNNING ? 0 : snapshot_blocked_ms(cap, blocked, t);
         }
         r = analyse_process(cap, mods, p);
         for (size_t i = 0; r == 0 && py && i < p->n_threads; i++)

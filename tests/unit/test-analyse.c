@@ -22,7 +22,7 @@ static void window(struct thread_capture *t, const uint32_t words[32])
 
 static struct leakscan_thread waiting(pid_t tid, enum leakscan_state state)
 {
-        return (struct leakscan_thread) { .tid = tid, .state = state, .verdict = LEAKSCAN_VERDICT_BLOCKED,
+        return (struct leakscan_thread) { .tid = tid, .state = state,
                                           .has_wait_address = true, .wait_address = 0x1000 };
 }
 
@@ -149,7 +149,6 @@ static struct leakscan_thread *threads_new(size_t n)
         for (size_t i = 0; i < n; i++) {
                 t[i].tid = (pid_t) (100 + i);
                 t[i].state = LEAKSCAN_STATE_MUTEX;
-                t[i].verdict = LEAKSCAN_VERDICT_BLOCKED;
                 t[i].wait_fd = -1;
         }
         return t;
@@ -173,10 +172,10 @@ static void test_cycles(void)
                 CHECK_EQ_INT(p.deadlocks[0].n, len);
                 CHECK_EQ_INT(p.deadlocks[0].tids[0], 100);     /* starts at the smallest TID */
                 for (size_t i = 0; i < len; i++) {
-                        CHECK_EQ_INT(p.threads[i].verdict, LEAKSCAN_VERDICT_DEADLOCK);
+                        CHECK_EQ_INT(p.threads[i].proposed, LEAKSCAN_VERDICT_DEADLOCK);
                         CHECK_EQ_INT(p.deadlocks[0].tids[i], 100 + (pid_t) i);
                 }
-                CHECK_EQ_INT(p.threads[len].verdict, LEAKSCAN_VERDICT_BLOCKED);
+                CHECK_EQ_INT(p.threads[len].proposed, LEAKSCAN_VERDICT_BLOCKED);
                 process_done(&p);
         }
 }
@@ -192,7 +191,7 @@ static void test_many_on_one_lock(void)
         CHECK_EQ_INT(analyse_graph(&p), 0);
         CHECK_EQ_INT(p.n_deadlocks, 0);
         for (size_t i = 0; i < 51; i++)
-                CHECK_EQ_INT(p.threads[i].verdict, LEAKSCAN_VERDICT_BLOCKED);
+                CHECK_EQ_INT(p.threads[i].proposed, LEAKSCAN_VERDICT_BLOCKED);
         process_done(&p);
 
         /* the same 50 behind a two-thread deadlock: deadlocked too, one cycle */
@@ -205,7 +204,7 @@ static void test_many_on_one_lock(void)
         CHECK_EQ_INT(p.n_deadlocks, 1);
         CHECK_EQ_INT(p.deadlocks[0].n, 2);
         for (size_t i = 0; i < 52; i++)
-                CHECK_EQ_INT(p.threads[i].verdict, LEAKSCAN_VERDICT_DEADLOCK);
+                CHECK_EQ_INT(p.threads[i].proposed, LEAKSCAN_VERDICT_DEADLOCK);
         process_done(&p);
 }
 
@@ -218,13 +217,13 @@ static void test_orphans_and_chains(void)
         p.threads[1].joined_tid = 100;
         p.threads[2].owner_tid = 101;
         p.threads[3].owner_tid = 100;
-        p.threads[3].verdict = LEAKSCAN_VERDICT_TIMED;  /* pthread_mutex_timedlock */
+        p.threads[3].timeout = true;    /* pthread_mutex_timedlock */
         CHECK_EQ_INT(analyse_graph(&p), 0);
         CHECK(p.threads[0].owner_gone);
-        CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_ORPHANED);
-        CHECK_EQ_INT(p.threads[1].verdict, LEAKSCAN_VERDICT_ORPHANED);
-        CHECK_EQ_INT(p.threads[2].verdict, LEAKSCAN_VERDICT_ORPHANED);
-        CHECK_EQ_INT(p.threads[3].verdict, LEAKSCAN_VERDICT_TIMED);
+        CHECK_EQ_INT(p.threads[0].proposed, LEAKSCAN_VERDICT_ORPHANED);
+        CHECK_EQ_INT(p.threads[1].proposed, LEAKSCAN_VERDICT_ORPHANED);
+        CHECK_EQ_INT(p.threads[2].proposed, LEAKSCAN_VERDICT_ORPHANED);
+        CHECK_EQ_INT(p.threads[3].proposed, LEAKSCAN_VERDICT_TIMED);
         CHECK_EQ_INT(p.n_deadlocks, 0);
         process_done(&p);
 
@@ -237,10 +236,10 @@ static void test_orphans_and_chains(void)
         p.threads[2].main = true;       /* (a second "main" only for the test) */
         p.threads[2].owner_tid = 101;
         CHECK_EQ_INT(analyse_graph(&p), 0);
-        CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_DEADLOCK);
+        CHECK_EQ_INT(p.threads[0].proposed, LEAKSCAN_VERDICT_DEADLOCK);
         CHECK_EQ_INT(p.n_deadlocks, 1);
         CHECK_EQ_INT(p.deadlocks[0].n, 2);
-        CHECK_EQ_INT(p.threads[2].verdict, LEAKSCAN_VERDICT_DEADLOCK);
+        CHECK_EQ_INT(p.threads[2].proposed, LEAKSCAN_VERDICT_DEADLOCK);
         process_done(&p);
 
         /* a pipe read no other process can write to, while the only other
@@ -251,7 +250,7 @@ static void test_orphans_and_chains(void)
         p.threads[0].peer = "no writer other than this process";
         p.threads[1].owner_tid = 999;
         CHECK_EQ_INT(analyse_graph(&p), 0);
-        CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_ORPHANED);
+        CHECK_EQ_INT(p.threads[0].proposed, LEAKSCAN_VERDICT_ORPHANED);
         p.threads[0].peer = NULL;
         p.threads[0].fd_target = NULL;
         process_done(&p);
@@ -263,7 +262,7 @@ static void test_orphans_and_chains(void)
         p.threads[0].peer_pid = 1;
         p.threads[1].owner_tid = 999;
         CHECK_EQ_INT(analyse_graph(&p), 0);
-        CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_BLOCKED);
+        CHECK_EQ_INT(p.threads[0].proposed, LEAKSCAN_VERDICT_BLOCKED);
         p.threads[0].peer = NULL;
         process_done(&p);
         p = (struct leakscan_process) { .threads = threads_new(2), .n_threads = 2 };
@@ -271,7 +270,7 @@ static void test_orphans_and_chains(void)
         p.threads[0].peer = "no writer other than this process";
         p.threads[1].state = LEAKSCAN_STATE_POLL;
         CHECK_EQ_INT(analyse_graph(&p), 0);
-        CHECK_EQ_INT(p.threads[0].verdict, LEAKSCAN_VERDICT_BLOCKED);
+        CHECK_EQ_INT(p.threads[0].proposed, LEAKSCAN_VERDICT_BLOCKED);
         p.threads[0].peer = NULL;
         process_done(&p);
 }

@@ -268,12 +268,12 @@ static void scan_case(uint64_t global_value, uint64_t stale, bool from_live_regi
         struct leakscan_thread t[2] = {0};
         struct leakscan_frame f[2][2] = {0};
         t[0] = (struct leakscan_thread) { .tid = 100, .main = true, .state = LEAKSCAN_STATE_SIGNAL_WAIT,
-                                          .verdict = LEAKSCAN_VERDICT_BLOCKED, .tls = STACK_MAIN + 0xa000,
+                                          .proposed = LEAKSCAN_VERDICT_BLOCKED, .tls = STACK_MAIN + 0xa000,
                                           .frames = f[0], .n_frames = 2 };
         f[0][0].sp = STACK_MAIN + 0xb000;
         f[0][1].sp = STACK_MAIN + 0xb100;
         t[1] = (struct leakscan_thread) { .tid = 101, .state = LEAKSCAN_STATE_CONDVAR,
-                                          .verdict = LEAKSCAN_VERDICT_BLOCKED, .tls = STACK_W + STACK_LEN - 0x800,
+                                          .proposed = LEAKSCAN_VERDICT_BLOCKED, .tls = STACK_W + STACK_LEN - 0x800,
                                           .frames = f[1], .n_frames = 2, .has_wait_address = true,
                                           .wait_address = cond };
         f[1][0].sp = STACK_W + STACK_LEN - 0x4000;

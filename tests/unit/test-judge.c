@@ -5,10 +5,16 @@
 #include "judge.h"
 #include "model.h"
 
+/* A thread as the passes before the judge leave it, for the verdict it
+ * should get: classify's timeout, analyse's proposal, reach's finding. */
 static struct leakscan_thread thread(pid_t tid, enum leakscan_state state, enum leakscan_verdict verdict)
 {
-        return (struct leakscan_thread) { .tid = tid, .state = state, .verdict = verdict, .blocked_ms = 1500,
-                                          .start_time = (uint64_t) tid, .wait_fd = -1, .main = tid == 100 };
+        bool unreachable = verdict == LEAKSCAN_VERDICT_UNREACHABLE;
+        return (struct leakscan_thread) {
+                .tid = tid, .state = state, .timeout = verdict == LEAKSCAN_VERDICT_TIMED,
+                .proposed = unreachable ? LEAKSCAN_VERDICT_BLOCKED : verdict,
+                .reach = unreachable ? LEAKSCAN_REACH_UNREACHABLE : LEAKSCAN_REACH_NONE,
+                .blocked_ms = 1500, .start_time = (uint64_t) tid, .wait_fd = -1, .main = tid == 100 };
 }
 
 static void process_done(struct leakscan_process *p)
@@ -40,9 +46,14 @@ static void test_pid_mode(void)
         CHECK_EQ_INT(t[1].verdict, LEAKSCAN_VERDICT_IDLE);
         CHECK(!t[1].leaked);                    /* idle workers are no leak by default */
         CHECK(t[2].leaked && t[3].leaked);      /* proven: whatever --min-blocked says */
+        CHECK_EQ_INT(t[2].verdict, LEAKSCAN_VERDICT_DEADLOCK);
         CHECK(t[4].leaked);
+        CHECK_EQ_INT(t[4].verdict, LEAKSCAN_VERDICT_ORPHANED);
         CHECK(t[5].leaked);
+        CHECK_EQ_INT(t[5].verdict, LEAKSCAN_VERDICT_UNREACHABLE);
         CHECK(!t[6].leaked);
+        CHECK_EQ_INT(t[6].verdict, LEAKSCAN_VERDICT_TIMED);
+        CHECK_EQ_INT(t[7].verdict, LEAKSCAN_VERDICT_IDLE);
         CHECK(!t[7].leaked);
 
         /* --idle: idle threads blocked long enough, never main or stopped */
@@ -60,7 +71,7 @@ static void test_pid_mode(void)
         CHECK(t[1].leaked);
 
         /* the main thread only on a cycle of its own */
-        t[0].verdict = LEAKSCAN_VERDICT_DEADLOCK;
+        t[0].proposed = LEAKSCAN_VERDICT_DEADLOCK;
         CHECK_EQ_INT(judge_process(&p, &policy), 0);
         CHECK(!t[0].leaked);
         cycle[0] = 100;
@@ -99,8 +110,8 @@ static void test_at_exit(void)
 
         /* io_uring's workers are the kernel's, in every mode */
         t[4].state = LEAKSCAN_STATE_KERNEL_WORKER;
-        t[4].verdict = LEAKSCAN_VERDICT_IDLE;
         CHECK_EQ_INT(judge_process(&p, &policy), 0);
+        CHECK_EQ_INT(t[4].verdict, LEAKSCAN_VERDICT_IDLE);
         CHECK(!t[4].leaked);
         policy.mode = JUDGE_AT_EXIT;
         CHECK_EQ_INT(judge_process(&p, &policy), 0);

@@ -187,7 +187,7 @@ static void thread_on_stack(struct fixture *fx, size_t i, uint64_t stack, enum l
         struct leakscan_thread *t = &fx->t[i];
         t->tid = 100 + (pid_t) i;
         t->state = state;
-        t->verdict = verdict;
+        t->proposed = verdict;
         t->tls = stack + STACK_LEN - 0x800;             /* struct pthread at the top */
         /* frames at sp, +0x100, +0x200, +0x300 from 0x4000 below the top */
         for (int k = 0; k < 4; k++)
@@ -315,7 +315,7 @@ static void test_stack_roots(void)
         CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_UNREACHABLE);
         /* a stuck (deadlocked) thread's stack is no root */
         fx.t[4].state = LEAKSCAN_STATE_MUTEX;
-        fx.t[4].verdict = LEAKSCAN_VERDICT_DEADLOCK;
+        fx.t[4].proposed = LEAKSCAN_VERDICT_DEADLOCK;
         waits_on(&fx, 4, GLOBALS + 0x100);
         put(&im, frame1(STACK_W3, 0), b);
         CHECK_EQ_INT(run(&fx, &im), 0);
@@ -323,7 +323,7 @@ static void test_stack_roots(void)
         CHECK_EQ_INT(fx.res[4].reach, LEAKSCAN_REACH_NONE);
         /* ... but a timed waiter's is */
         fx.t[4].state = LEAKSCAN_STATE_SLEEP;
-        fx.t[4].verdict = LEAKSCAN_VERDICT_TIMED;
+        fx.t[4].proposed = LEAKSCAN_VERDICT_TIMED;
         CHECK_EQ_INT(run(&fx, &im), 0);
         CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_REACHABLE);
         image_free(&im);
@@ -349,7 +349,7 @@ static void test_waiter_chain(void)
                 /* a joiner of a live thread is live too */
                 if (!kept) {
                         fx.t[4].state = LEAKSCAN_STATE_JOIN;
-                        fx.t[4].verdict = LEAKSCAN_VERDICT_BLOCKED;
+                        fx.t[4].proposed = LEAKSCAN_VERDICT_BLOCKED;
                         fx.t[4].joined_tid = fx.t[2].tid;       /* joins a waiter: no help */
                         put(&im, frame1(STACK_W3, 1), c1);
                         CHECK_EQ_INT(run(&fx, &im), 0);
@@ -409,7 +409,7 @@ static void test_merged_stack_mapping(void)
         uint64_t b = heap_alloc(&im, 64);
         waits_on(&fx, 2, b);
         fx.t[4].state = LEAKSCAN_STATE_CONDVAR;
-        fx.t[4].verdict = LEAKSCAN_VERDICT_BLOCKED;
+        fx.t[4].proposed = LEAKSCAN_VERDICT_BLOCKED;
         waits_on(&fx, 4, frame1(STACK_W3, 3));         /* on its own stack: it stays no root */
         fx.t[4].tls = STACK_W3 + STACK_LEN - 0x2800;    /* its block ends 0x2000 below the mapping's end */
         put(&im, fx.t[4].tls + 0x10, b);                /* its own struct pthread: no root */
@@ -585,8 +585,8 @@ static void test_globals_cost_nothing(void)
         CHECK(reach_needs_scan(&fx.p, image_maps(&im)));
         waits_on(&fx, 3, GLOBALS + 0x200);
         /* no candidate at all */
-        fx.t[2].verdict = LEAKSCAN_VERDICT_ORPHANED;
-        fx.t[3].verdict = LEAKSCAN_VERDICT_TIMED;
+        fx.t[2].proposed = LEAKSCAN_VERDICT_ORPHANED;
+        fx.t[3].proposed = LEAKSCAN_VERDICT_TIMED;
         CHECK_EQ_INT(run(&fx, &im), 0);
         CHECK_EQ_INT(fx.res[2].reach, LEAKSCAN_REACH_NONE);
         CHECK_EQ_INT(fx.st.scanned_bytes, 0);
