@@ -116,9 +116,11 @@ def value(series, name, **labels):
     return None
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """pid's resident memory in KiB: VmRSS, or RssAnon (its own memory, not
+    the pages of files it maps, which come and go with the page cache)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0

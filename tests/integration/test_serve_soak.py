@@ -3,7 +3,9 @@
 come and go (one replaced after every cycle, so each cycle meets a new
 process and forgets an old one, and some die during their snapshot),
 scraped all along.  Each one killed must be reaped by its parent at once:
-a target that dies traced is a zombie only its tracer can hand back.  The exporter's RSS,
+a target that dies traced is a zombie only its tracer can hand back.  The exporter's
+anonymous RSS (RssAnon: the pages of the files it maps, libraries and
+debug info, come and go with the page cache and the load),
 sampled at every cycle after WARMUP, must peak in the second half of the
 cycles no higher than LIMIT_KIB above its peak in the first half: its
 memory stays flat once it has reached its working size, and so does the
@@ -79,7 +81,7 @@ def main():
                 ex.get("/debug/pprof/threads")
                 if seen >= WARMUP:
                     heap = value(ex.metrics(), "leakscan_heap_inuse_bytes")
-                    samples.append((seen, rss_kib(ex.proc.pid), heap / 1024 if heap is not None else None))
+                    samples.append((seen, rss_kib(ex.proc.pid, "RssAnon"), heap / 1024 if heap is not None else None))
             series = ex.metrics()
             middle = (samples[0][0] + samples[-1][0]) / 2 if samples else 0
             first = max((r for c, r, h in samples if c <= middle), default=None)
