@@ -31,9 +31,13 @@ def leaked_tests(leakscan, srcdir, argv):
             doc = json.load(f)
     validate_leakscan_json(doc)
     leaked = [t for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    for t in leaked:
+        if not t["test"]:   # what was missing, for the failure's message
+            print(f"note: thread {t['tid']} named no test; created by "
+                  f"{[(f['function'], f.get('language')) for f in t['created_by'] or []][:16]}")
     return r.returncode, r.stdout + r.stderr, sorted(
-        ((t["test"] or {}).get("name"), (t["test"] or {}).get("framework"), (t["test"] or {}).get("line"))
-        for t in leaked)
+        (((t["test"] or {}).get("name"), (t["test"] or {}).get("framework"), (t["test"] or {}).get("line"))
+         for t in leaked), key=str)
 
 
 def main():
@@ -49,7 +53,7 @@ def main():
     code, out, leaked = leaked_tests(leakscan, srcdir, [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                                         "pytest/"])
     want = sorted([("pytest/test_cache.py::TestCacheCase::test_expires", "unittest", lines["@leaky-case"]),
-                   ("pytest/test_cache.py::test_evicts", "pytest", lines["@leaky-test"])])
+                   ("pytest/test_cache.py::test_evicts", "pytest", lines["@leaky-test"])], key=str)
     check(code == 1 and leaked == want,
           f"pytest: the two leaky tests are named, and no other thread leaks ({code}, {leaked}; want {want})")
     check("4 passed" in out, f"pytest: the suite runs as without leakscan ({out[-300:]!r})")
