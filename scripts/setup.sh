@@ -33,6 +33,7 @@ LEAKSCAN_DEPS=(
   "libglib2.0-dev:pkg-config --exists glib-2.0"     # tests: naming GLib's tests, --per-test; GLib's pools
   "libomp-dev:test -n \"$(ls /usr/lib/llvm-*/lib/libomp.so 2>/dev/null)\""   # tests: LLVM's OpenMP runtime
   "python3.11:test -x /usr/bin/python3.11"   # tests: CPython 3.11's Python frames
+  "python3-pytest:/usr/bin/python3 -c 'import pytest'"  # tests: naming pytest's and unittest's tests
   "golang-go:command -v go"         # tests: Go programs, stripped and not (.gopclntab)
   "haproxy:test -x /usr/sbin/haproxy"       # tests/real: healthy servers report nothing
   "unbound:test -x /usr/sbin/unbound"

@@ -87,6 +87,8 @@ struct py_thread {
 
 struct code_info {
         uint64_t address;
+        uint64_t qualname_obj, filename_obj;    /* what it pointed at: a cache kept
+                                                 * across reads is checked by them */
         char *qualname, *filename;
         uint8_t *linetable;
         size_t linetable_len;
@@ -102,6 +104,7 @@ struct python_snapshot {
         uint64_t runtime;               /* _PyRuntime */
         struct code_info *codes;        /* cache, by address */
         size_t n_codes;
+        bool persistent;                /* kept across reads: python_reader_open */
 };
 
 /* The target's memory, read a page at a time: a thread's frames lie next
@@ -202,13 +205,26 @@ static void code_info_done(struct code_info *c)
  * (owned by py), -EPROTO when it is not one, another negative errno. */
 static int code_at(struct python_snapshot *py, uint64_t addr, const struct code_info **ret)
 {
-        for (size_t i = 0; i < py->n_codes; i++)
-                if (py->codes[i].address == addr) {
-                        *ret = &py->codes[i];
-                        return 0;
-                }
         const struct python_layout *lay = py->lay;
         char tn[8];
+        for (size_t i = 0; i < py->n_codes; i++) {
+                struct code_info *c = &py->codes[i];
+                if (c->address != addr)
+                        continue;
+                /* a reader kept across reads (creator stacks) may meet
+                 * another code object at a freed one's address */
+                uint64_t q, f;
+                if (!py->persistent || (read_ptr(&py->rd, addr + lay->code_qualname, &q) == 0 &&
+                                        read_ptr(&py->rd, addr + lay->code_filename, &f) == 0 &&
+                                        q == c->qualname_obj && f == c->filename_obj &&
+                                        type_name(&py->rd, addr, tn, sizeof tn) == 0 && streq(tn, "code"))) {
+                        *ret = c;
+                        return 0;
+                }
+                code_info_done(c);
+                *c = py->codes[--py->n_codes];
+                break;
+        }
         int r = type_name(&py->rd, addr, tn, sizeof tn);
         if (r < 0)
                 return r;
@@ -225,6 +241,8 @@ static int code_at(struct python_snapshot *py, uint64_t addr, const struct code_
             (r = read_str(&py->rd, filename, &c.filename)) < 0)
                 goto fail;
         c.firstlineno = first;
+        c.qualname_obj = qualname;
+        c.filename_obj = filename;
         /* the line table, a bytes object: ob_size at 16, data at 32 */
         if (mem_read(&py->rd, linetable + 16, &len, 8) == 0 && len > 0 && len <= 1 << 20 &&
             type_name(&py->rd, linetable, tn, sizeof tn) == 0 && streq(tn, "bytes")) {
@@ -418,7 +436,11 @@ static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name, Dwa
         return DWARF_CB_ABORT;
 }
 
-int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, const char **ret_note)
+/* An empty snapshot of the interpreter of the process behind mods: its
+ * layout and _PyRuntime found.  Returns 0 and *ret (NULL when the process
+ * runs no CPython, or *ret_note says why its frames cannot be read), or
+ * -ENOMEM. */
+static int python_open(struct modules *mods, struct python_snapshot **ret, const char **ret_note)
 {
         *ret = NULL;
         *ret_note = NULL;
@@ -450,7 +472,18 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
         py->rd = (struct reader) { .pid = mods->pid, .data = malloc(CACHED_PAGES * PAGE) };     /* none: uncached */
         py->lay = lay;
         py->runtime = fd.runtime;
-        int r = 0;
+        *ret = py;
+        return 0;
+}
+
+int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, const char **ret_note)
+{
+        struct python_snapshot *py;
+        int r = python_open(mods, &py, ret_note);
+        if (r < 0 || !py)
+                return r;
+        const struct python_layout *lay = py->lay;
+        struct finder fd = { .runtime = py->runtime };
         uint64_t interp;
         if (read_ptr(&py->rd, fd.runtime + lay->runtime_interp_head, &interp) < 0)
                 interp = 0;     /* not initialised yet, or finalised */
@@ -488,6 +521,74 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
                 return r;
         }
         *ret = py;
+        return 0;
+}
+
+struct python_stack {
+        struct py_thread t;
+};
+
+int python_reader_open(struct modules *mods, struct python_snapshot **ret)
+{
+        const char *note;
+        int r = python_open(mods, ret, &note);
+        if (r == 0 && *ret)
+                (*ret)->persistent = true;
+        return r;
+}
+
+void python_stack_free(struct python_stack *s)
+{
+        if (!s)
+                return;
+        for (size_t k = 0; k < s->t.n; k++) {
+                free(s->t.frames[k].function);
+                free(s->t.frames[k].file);
+        }
+        free(s->t.frames);
+        free(s);
+}
+
+int python_stack_read(struct python_snapshot *py, pid_t tid, struct python_stack **ret)
+{
+        *ret = NULL;
+        const struct python_layout *lay = py->lay;
+        /* the process ran on since the last read: no page is current */
+        memset(py->rd.page, 0, sizeof py->rd.page);
+        uint64_t interp;
+        if (read_ptr(&py->rd, py->runtime + lay->runtime_interp_head, &interp) < 0)
+                return 0;
+        for (size_t ni = 0; interp && ni < 64; ni++) {
+                uint64_t ts;
+                if (read_ptr(&py->rd, interp + lay->interp_threads_head, &ts) < 0)
+                        ts = 0;
+                for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+                        uint64_t native = 0;
+                        if (mem_read(&py->rd, ts + lay->tstate_native_tid, &native, 8) == 0 &&
+                            (pid_t) native == tid) {
+                                struct python_stack *s = calloc(1, sizeof *s);
+                                if (!s)
+                                        return -ENOMEM;
+                                s->t.tid = tid;
+                                int r = walk_thread(py, ts, &s->t);
+                                if (r == 0 && s->t.n > 0) {
+                                        *ret = s;
+                                        return 0;
+                                }
+                                python_stack_free(s);
+                                if (r == -ENOMEM)
+                                        return r;
+                                /* the state Thread.start made for the new
+                                 * thread before its clone also names the
+                                 * creator (it is made there), and runs
+                                 * nothing yet: on to the next */
+                        }
+                        if (read_ptr(&py->rd, ts + lay->tstate_next, &ts) < 0)
+                                ts = 0;
+                }
+                if (read_ptr(&py->rd, interp + lay->interp_next, &interp) < 0)
+                        interp = 0;
+        }
         return 0;
 }
 
@@ -684,7 +785,9 @@ static void mark_interpreter(struct leakscan_frame *nf)
                 nf->system = true;
 }
 
-int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n)
+/* Inserts the Python frames of t (NULL: none) into frames; see
+ * python_merge. */
+static int merge_thread(const struct py_thread *t, struct leakscan_frame **frames, size_t *n)
 {
         size_t evals = 0;
         for (size_t i = 0; i < *n; i++)
@@ -693,10 +796,6 @@ int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_fr
                 return 0;
         for (size_t i = 0; i < *n; i++)
                 mark_interpreter(&(*frames)[i]);
-        const struct py_thread *t = NULL;
-        for (size_t i = 0; py && i < py->n_threads && !t; i++)
-                if (py->threads[i].tid == tid && py->threads[i].n)
-                        t = &py->threads[i];
         if (!t)
                 return 0;
         struct leakscan_frame *out = calloc(*n + t->n, sizeof *out);
@@ -738,4 +837,18 @@ int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_fr
         *frames = out;
         *n = o;
         return 0;
+}
+
+int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_frame **frames, size_t *n)
+{
+        const struct py_thread *t = NULL;
+        for (size_t i = 0; py && i < py->n_threads && !t; i++)
+                if (py->threads[i].tid == tid && py->threads[i].n)
+                        t = &py->threads[i];
+        return merge_thread(t, frames, n);
+}
+
+int python_merge_stack(const struct python_stack *s, struct leakscan_frame **frames, size_t *n)
+{
+        return merge_thread(s ? &s->t : NULL, frames, n);
 }

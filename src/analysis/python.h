@@ -52,6 +52,27 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
 pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
                          const uint8_t *stack, size_t stack_len);
 
+/* Creator stacks (--at-exit): the Python frames of a thread held while it
+ * creates a thread, read at that moment, since the test that made it will
+ * have returned by the time the process is judged.  A reader is opened once
+ * per process and kept (its code objects cached, each checked again when
+ * met again); returns 0 and *ret (NULL when the process runs no CPython
+ * whose layout is known; free with python_snapshot_free), or -ENOMEM. */
+int python_reader_open(struct modules *mods, struct python_snapshot **ret);
+
+/* A thread's Python frames, copied (names, files and lines). */
+struct python_stack;
+
+/* Reads the Python frames of thread tid of py's process (which must not
+ * run Python meanwhile: held).  Returns 0 and *ret (NULL when tid runs no
+ * Python or its frames cannot be read; free with python_stack_free), or
+ * -ENOMEM. */
+int python_stack_read(struct python_snapshot *py, pid_t tid, struct python_stack **ret);
+void python_stack_free(struct python_stack *s);
+
+/* python_merge, with the frames of s (NULL: none). */
+int python_merge_stack(const struct python_stack *s, struct leakscan_frame **frames, size_t *n);
+
 /* Whether a wait on address (a futex word) is a wait for the GIL. */
 bool python_waits_for_gil(const struct python_snapshot *py, uint64_t address);
 

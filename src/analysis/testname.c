@@ -353,6 +353,99 @@ static int find_in(const struct leakscan_frame *frames, size_t n, struct leaksca
         return 0;
 }
 
+/* ---- Python tests (pytest, unittest) ---- */
+
+/* The runners' own functions that call a test, by the file (its end) they
+ * are defined in: a user's function of the same name is no runner. */
+static const struct {
+        const char *framework;
+        const char *file;
+        const char *function;   /* qualified name */
+} python_runners[] = {
+        { "pytest", "/_pytest/python.py", "pytest_pyfunc_call" },
+        { "unittest", "/unittest/case.py", "TestCase._callTestMethod" },
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+        return n >= m && streq(s + n - m, suffix);
+}
+
+/* The test's name as pytest's node id: file relative to cwd (NULL, or a
+ * file elsewhere: as it is), then the qualified name's parts, "::" apart.
+ * Returns 0 and *ret (new string) or -ENOMEM. */
+static int python_node_id(const char *file, const char *qualname, const char *cwd, char **ret)
+{
+        size_t cl = cwd ? strlen(cwd) : 0;
+        if (cl > 1 && strncmp(file, cwd, cl) == 0 && file[cl] == '/')
+                file += cl + 1;
+        size_t dots = 0;
+        for (const char *c = qualname; *c; c++)
+                dots += *c == '.';
+        char *out = malloc(strlen(file) + 2 + strlen(qualname) + dots + 1);
+        if (!out)
+                return -ENOMEM;
+        char *o = stpcpy(stpcpy(out, file), "::");
+        for (const char *c = qualname; *c; c++) {
+                if (*c == '.') {
+                        *o++ = ':';
+                        *o++ = ':';
+                } else {
+                        *o++ = *c;
+                }
+        }
+        *o = '\0';
+        *ret = out;
+        return 0;
+}
+
+/* The first Python test in frames (innermost first): the outermost user
+ * frame inside the nearest runner frame.  Returns 0 and *ret_test (NULL:
+ * none) or -ENOMEM. */
+static int find_python(const struct leakscan_frame *frames, size_t n, const char *cwd,
+                       struct leakscan_test **ret_test)
+{
+        *ret_test = NULL;
+        for (size_t i = 0; i < n; i++) {
+                const struct leakscan_frame *fr = &frames[i];
+                if (!fr->language || !fr->function || !fr->file)
+                        continue;
+                for (size_t k = 0; k < ARRAY_SIZE(python_runners); k++) {
+                        if (!streq(fr->function, python_runners[k].function) ||
+                            !ends_with(fr->file, python_runners[k].file))
+                                continue;
+                        /* what it calls: the interpreter's and the library's
+                         * frames, then the test */
+                        const struct leakscan_frame *test_frame = NULL;
+                        for (size_t j = i; j-- > 0; ) {
+                                if (frames[j].system || !frames[j].language)
+                                        continue;
+                                test_frame = &frames[j];
+                                break;
+                        }
+                        if (!test_frame || !test_frame->function || !test_frame->file)
+                                return 0;
+                        struct leakscan_test *test = calloc(1, sizeof *test);
+                        if (!test)
+                                return -ENOMEM;
+                        test->framework = python_runners[k].framework;
+                        test->line = test_frame->line;
+                        int r = python_node_id(test_frame->file, test_frame->function, cwd, &test->name);
+                        if (r == 0 && !(test->file = strdup(test_frame->file)))
+                                r = -ENOMEM;
+                        if (r < 0) {
+                                free(test->name);
+                                free(test);
+                                return r;
+                        }
+                        *ret_test = test;
+                        return 0;
+                }
+        }
+        return 0;
+}
+
 /* ---- names kept in a registry (Catch2, doctest) ---- */
 
 struct registry_name {
@@ -362,6 +455,7 @@ struct registry_name {
 
 struct testname_registry {
         struct testname_memory mem;
+        char *cwd;              /* mem.cwd's copy, or NULL */
         struct registry_name *names;
         size_t n_names;
         uint64_t scanned;       /* bytes read so far, against the budget */
@@ -376,8 +470,14 @@ struct testname_registry {
 struct testname_registry *testname_registry_new(const struct testname_memory *mem)
 {
         struct testname_registry *reg = calloc(1, sizeof *reg);
-        if (reg)
-                reg->mem = *mem;
+        if (!reg)
+                return NULL;
+        reg->mem = *mem;
+        if (mem->cwd && !(reg->cwd = strdup(mem->cwd))) {
+                free(reg);
+                return NULL;
+        }
+        reg->mem.cwd = reg->cwd;
         return reg;
 }
 
@@ -388,6 +488,7 @@ void testname_registry_free(struct testname_registry *reg)
         for (size_t i = 0; i < reg->n_names; i++)
                 free(reg->names[i].name);
         free(reg->names);
+        free(reg->cwd);
         free(reg);
 }
 
@@ -685,6 +786,13 @@ struct testname_registry *testname_registry_for(struct modules *mods)
                 .read = live_read, .function_entry = dwfl_function_entry, .userdata = mods,
                 .maps = mods->maps, .n_maps = mods->n_maps,
         };
+        char link[64], cwd[4096];
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int) mods->pid);
+        ssize_t len = readlink(link, cwd, sizeof cwd - 1);
+        if (len > 0) {
+                cwd[len] = '\0';
+                mem.cwd = cwd;
+        }
         return testname_registry_new(&mem);
 }
 
@@ -722,6 +830,11 @@ int testname_recognise_in(struct leakscan_thread *t, struct testname_registry *r
         size_t n = created ? t->n_created_by : t->n_frames, at = 0;
         const struct framework *fw = NULL;
         _cleanup_free_ char *local = NULL;
+        r = find_python(frames, n, reg ? reg->cwd : NULL, &test);
+        if (r < 0 || test) {
+                t->test = test;
+                return r;
+        }
         r = find_in(frames, n, &test, &at, &fw, &local);
         if (r < 0 || !test)
                 return r;

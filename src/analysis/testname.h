@@ -7,7 +7,15 @@
  * keep a test's name only in their registry: with the target's memory at
  * hand (testname_registry_*), the name is read from there and the test's
  * frame is shown as its source declares it (TEST_CASE("name")); without,
- * such a test is named by its place, file:line. */
+ * such a test is named by its place, file:line.
+ *
+ * Python tests (pytest's test functions, unittest's TestCase methods) are
+ * found in Python frames (python.h): the user's frame that the runner's
+ * own (pytest_pyfunc_call in _pytest/python.py, TestCase._callTestMethod
+ * in unittest/case.py) calls.  They are named as pytest names them,
+ * path::Class::test, the path relative to the process's working directory
+ * when beneath it (pytest's rootdir, in a run from the project's top),
+ * else absolute; a parametrized test's parameters are not known. */
 #ifndef LEAKSCAN_TESTNAME_H
 #define LEAKSCAN_TESTNAME_H
 
@@ -32,6 +40,8 @@ struct testname_memory {
         void *userdata;
         const struct map_entry *maps;   /* where registries may be: the private writable ones */
         size_t n_maps;
+        const char *cwd;        /* the process's working directory, or NULL:
+                                 * Python tests are named relative to it */
 };
 
 /* Names read from registries, cached per test function for one snapshot. */

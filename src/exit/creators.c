@@ -2,7 +2,15 @@
  * while its stack is copied, kept under the new thread's TLS pointer (which
  * clone is given) so that the snapshot can say who created each thread.  An
  * open-addressing index keeps the lookup constant however many threads the
- * program made. */
+ * program made.
+ *
+ * A Python program's creator stack is mostly CPython's eval loop: the
+ * Python frames that say which code (which test) started the thread are
+ * on the interpreter's heap, and gone by the time the program exits.  They
+ * are read while the creator is held, through a reader opened once per
+ * process (only a process whose maps show a python module pays for it),
+ * and kept as copied names, files and lines: the code objects behind them
+ * may be freed before the judging. */
 #include "exit/exit.h"
 
 /* ---- creator stacks ---- */
@@ -24,6 +32,54 @@ static size_t *creator_probe(size_t *index, size_t size, const struct creator_re
         return &index[h];
 }
 
+const struct python_stack *sv_creator_python(void *userdata, const struct thread_capture *creator)
+{
+        (void) userdata;
+        const struct creator_record *rec = (const struct creator_record *)
+                ((const char *) creator - offsetof(struct creator_record, creator));
+        return rec->python;
+}
+
+void sv_creators_free(struct supervisor *sv)
+{
+        for (size_t i = 0; i < sv->n_creators; i++) {
+                free(sv->creators[i].creator.stack);
+                python_stack_free(sv->creators[i].python);
+        }
+        free(sv->creators);
+        free(sv->creator_index);
+        for (size_t i = 0; i < sv->n_pythons; i++)
+                python_snapshot_free(sv->pythons[i].py);
+        free(sv->pythons);
+}
+
+/* The interpreter of process tgid, or NULL: looked up on its first thread
+ * creation.  A process without a python module in its maps costs one read
+ * of them; one with, a module list built once. */
+static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid)
+{
+        for (size_t i = 0; i < sv->n_pythons; i++)
+                if (sv->pythons[i].tgid == tgid)
+                        return sv->pythons[i].py;
+        struct sv_python *more = realloc(sv->pythons, (sv->n_pythons + 1) * sizeof *more);
+        if (!more)
+                return NULL;
+        sv->pythons = more;
+        struct sv_python *e = &sv->pythons[sv->n_pythons++];
+        *e = (struct sv_python) { .tgid = tgid };
+        char path[64];
+        _cleanup_free_ char *maps = NULL;
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) tgid);
+        if (read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")))
+                return NULL;
+        struct modules *mods = NULL;
+        if (modules_new(tgid, maps, &mods) < 0)
+                return NULL;
+        (void) python_reader_open(mods, &e->py);        /* none: no Python frames */
+        modules_free(mods);
+        return e->py;
+}
+
 const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const struct thread_capture *t)
 {
         struct supervisor *sv = userdata;
@@ -38,7 +94,8 @@ const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const st
  * glibc reuses a finished thread's stack, and so its TLS, for a new one.
  * Records are found through a hash index: a program that keeps thousands
  * of threads made a linear scan per creation quadratic. */
-static int sv_store_creator(struct supervisor *sv, pid_t tgid, uint64_t tls, struct thread_capture *c)
+static int sv_store_creator(struct supervisor *sv, pid_t tgid, uint64_t tls, struct thread_capture *c,
+                            struct python_stack *python)
 {
         if ((sv->n_creators + 1) * 2 > sv->creator_index_size) {
                 size_t size = sv->creator_index_size ? sv->creator_index_size * 2 : 128;
@@ -54,12 +111,14 @@ static int sv_store_creator(struct supervisor *sv, pid_t tgid, uint64_t tls, str
         size_t *slot = creator_probe(sv->creator_index, sv->creator_index_size, sv->creators, tgid, tls);
         if (*slot) {
                 free(sv->creators[*slot - 1].creator.stack);
+                python_stack_free(sv->creators[*slot - 1].python);
                 sv->creators[*slot - 1].creator = *c;
+                sv->creators[*slot - 1].python = python;
                 return 0;
         }
         if (grow_array(&sv->creators, &sv->cap_creators, sv->n_creators + 1, sizeof *sv->creators) < 0)
                 return -ENOMEM;
-        sv->creators[sv->n_creators++] = (struct creator_record) { tgid, tls, *c };
+        sv->creators[sv->n_creators++] = (struct creator_record) { tgid, tls, *c, python };
         *slot = sv->n_creators;
         return 0;
 }
@@ -199,9 +258,16 @@ void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
                 memcpy(&ret_addr, c.stack, sizeof ret_addr);
                 arch_regs_return_to(&c.regs, ret_addr);
         }
+        /* its Python frames, while it is held (out of memory: none) */
+        struct python_stack *python = NULL;
+        struct python_snapshot *py = sv_python_of(sv, tgid);
+        if (py)
+                (void) python_stack_read(py, tid, &python);
         /* The notification must still be pending, or the TID we read /proc
          * for may already name another thread. */
         if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) < 0 ||
-            sv_store_creator(sv, tgid, tls, &c) < 0)
+            sv_store_creator(sv, tgid, tls, &c, python) < 0) {
                 free(c.stack);
+                python_stack_free(python);
+        }
 }

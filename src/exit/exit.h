@@ -38,6 +38,7 @@
 #include "inspect.h"
 #include "judge.h"
 #include "modules.h"
+#include "python.h"
 #include "procfs.h"
 #include "seize.h"
 #include "supervise.h"
@@ -50,6 +51,13 @@ struct creator_record {
         pid_t tgid;
         uint64_t tls;
         struct thread_capture creator;
+        struct python_stack *python;    /* its Python frames, or NULL */
+};
+
+/* A process's interpreter, for creator stacks' Python frames. */
+struct sv_python {
+        pid_t tgid;
+        struct python_snapshot *py;     /* NULL: it runs no CPython we read */
 };
 
 enum sv_phase { SV_EXITING, SV_JUDGED };
@@ -192,6 +200,8 @@ struct supervisor {
         size_t *creator_index;  /* open addressing on (tgid, tls): 1 + index */
         size_t creator_index_size;      /* into creators, 0 empty; a power of two */
         struct clone_sites clone_sites; /* where creators' stack pointers come from */
+        struct sv_python *pythons;      /* by process, looked up on its first creation */
+        size_t n_pythons;
         int creator_sp_mode;    /* 0 not read yet, 1 derived where it can, 2 /proc
                                  * only (LEAKSCAN_CREATOR_SP=proc: a diagnostic) */
 };
@@ -209,6 +219,8 @@ int spawn(char **argv, char **envp, const sigset_t *child_mask,
 
 /* creators.c: the creator stack of each thread, for the snapshot */
 const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const struct thread_capture *t);
+const struct python_stack *sv_creator_python(void *userdata, const struct thread_capture *creator);
+void sv_creators_free(struct supervisor *sv);
 pid_t tid_tgid(pid_t tid);
 void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n);
 

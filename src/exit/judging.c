@@ -210,7 +210,7 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
                 if (t->seized && !t->vanished)
                         sv_add_lingering(sv, t->tid);
         }
-        struct creator_lookup creators = { sv_find_creator, sv };
+        struct creator_lookup creators = { sv_find_creator, sv, sv_creator_python };
         int policy_before = SCHED_OTHER;
         struct sched_param param_before;
         (void) pthread_getschedparam(pthread_self(), &policy_before, &param_before);

@@ -183,10 +183,7 @@ void sv_loop_priority(bool realtime)
 
 static void supervisor_free(struct supervisor *sv)
 {
-        for (size_t i = 0; i < sv->n_creators; i++)
-                free(sv->creators[i].creator.stack);
-        free(sv->creators);
-        free(sv->creator_index);
+        sv_creators_free(sv);
         clone_sites_free(&sv->clone_sites);
         for (size_t i = 0; i < sv->n_procs; i++) {
                 free(sv->procs[i].holds);

@@ -810,6 +810,11 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         const char *note;
                         r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, creator, opts->max_frames,
                                                  &lt->created_by, &lt->n_created_by, &note);
+                        /* its Python frames, read when it created the thread */
+                        if (r == 0)
+                                r = python_merge_stack(creators->python ?
+                                                       creators->python(creators->userdata, creator) : NULL,
+                                                       &lt->created_by, &lt->n_created_by);
                         if (r < 0)
                                 goto out_detach;
                         lt->has_created_by = true;

@@ -30,9 +30,14 @@ int inspect_snapshot_preseized(pid_t pid, const struct leakscan_options *opts, c
  * find returns the copy for thread t of process pid, or NULL.  Found by the
  * thread's TID, or by its thread pointer (glibc's struct pthread: what clone
  * was given) when the TID was not known at creation. */
+struct python_stack;
+
 struct creator_lookup {
         const struct thread_capture *(*find)(void *userdata, pid_t pid, const struct thread_capture *t);
         void *userdata;
+        /* The Python frames read with the creator copy that find returned,
+         * or NULL (may be NULL: none kept). */
+        const struct python_stack *(*python)(void *userdata, const struct thread_capture *creator);
 };
 
 /* Unwinds, symbolizes and classifies every thread of cap into p (p->threads

@@ -104,7 +104,7 @@ static char *recognise_in(struct leakscan_frame *frames, size_t n, struct testna
 static void registries(void)
 {
         struct map_entry maps[] = { { .start = HEAP, .end = HEAP + sizeof heap, .perms = "rw-p", .path = (char *) "" } };
-        struct testname_memory mem = { fake_read, fake_entry, NULL, maps, 1 };
+        struct testname_memory mem = { fake_read, fake_entry, NULL, maps, 1, NULL };
 
         /* Catch2 2.x: the invoker at 0x100 holds the function; the TestCase
          * at 0x400 points at it, declares line 30 and a name "flushes" */
@@ -186,9 +186,58 @@ static void registries(void)
         unlink(path);
 }
 
+#define PY(fn, f, l, sys) { .function = (fn), .file = (f), .line = (l), .language = "python", .system = (sys) }
+#define EVAL SYS("_PyEval_EvalFrameDefault")
+
+/* pytest's and unittest's tests, in Python frames merged into a creator
+ * stack: the user's outermost frame inside the runner's, named as pytest
+ * names it, relative to the working directory when beneath it. */
+static void python_tests(void)
+{
+        struct leakscan_frame pytest[] = {
+                SYS("pthread_create"), SYS("PyThread_start_new_thread"), EVAL,
+                PY("Thread.start", "/usr/lib/python3.11/threading.py", 957, true),
+                PY("start_worker", "/p/tests/test_cache.py", 11, false),
+                PY("test_evicts", "/p/tests/test_cache.py", 23, false),
+                PY("pytest_pyfunc_call", "/usr/lib/python3/dist-packages/_pytest/python.py", 195, true),
+                PY("_multicall", "/usr/lib/python3/dist-packages/pluggy/_callers.py", 39, true), EVAL,
+        };
+        EXPECT(pytest, true, "pytest /p/tests/test_cache.py::test_evicts /p/tests/test_cache.py:23");
+        struct testname_memory mem = { .cwd = "/p" };
+        struct testname_registry *reg = testname_registry_new(&mem);
+        CHECK(reg != NULL);
+        struct leakscan_thread t = { .has_created_by = true, .created_by = pytest,
+                                     .n_created_by = sizeof pytest / sizeof pytest[0] };
+        CHECK_EQ_INT(testname_recognise_in(&t, reg), 0);
+        CHECK(t.test != NULL);
+        if (t.test) {
+                CHECK_EQ_STR(t.test->name, "tests/test_cache.py::test_evicts");
+                free(t.test->name);
+                free(t.test->file);
+                free(t.test);
+        }
+        testname_registry_free(reg);
+
+        struct leakscan_frame unittest[] = {
+                SYS("pthread_create"), EVAL,
+                PY("Thread.start", "/usr/lib/python3.11/threading.py", 957, true),
+                PY("TestCache.test_joins", "/p/test_cache.py", 30, false), EVAL,
+                PY("TestCase._callTestMethod", "/usr/lib/python3.11/unittest/case.py", 579, true),
+                PY("TestCase.run", "/usr/lib/python3.11/unittest/case.py", 623, true),
+        };
+        EXPECT(unittest, true, "unittest /p/test_cache.py::TestCache::test_joins /p/test_cache.py:30");
+        /* a user's function named as the runner's is no runner */
+        struct leakscan_frame impostor[] = {
+                SYS("pthread_create"), PY("helper", "/p/app.py", 3, false),
+                PY("pytest_pyfunc_call", "/p/conftest.py", 9, false),
+        };
+        EXPECT(impostor, true, NULL);
+}
+
 int main(void)
 {
         registries();
+        python_tests();
 
         struct leakscan_frame gtest[] = {
                 SYS("pthread_create"), USER("Flusher::start()", 19),

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Which test leaked a thread, in a Python suite: `leakscan --at-exit --
+python3 -m pytest pytest/` over test-targets/pytest/test_cache.py names the
+leaky pytest function (pytest/test_cache.py::test_evicts) and the leaky
+unittest method (pytest/test_cache.py::TestCacheCase::test_expires) in the
+JSON "test" field of the thread each leaked, at the test's own line; the
+tidy tests' threads leave nothing.  The same suite run by `python3 -m
+unittest` names its TestCase's test the same way.  The name comes from the
+creator stack's Python frames, read while the creating thread was held.
+Usage: test_pytest.py LEAKSCAN SOURCE_DIR [PYTHON]"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from targetlib import Checks, validate_leakscan_json  # noqa: E402
+
+check = Checks()
+
+
+def leaked_tests(leakscan, srcdir, argv):
+    """(leakscan's status, the program's status line, [(name, framework,
+    line)] of leaked threads) of one run under --at-exit in srcdir."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.json")
+        r = subprocess.run([leakscan, "--at-exit", "--format=json", "-o", report, "--"] + argv, cwd=srcdir,
+                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        with open(report) as f:
+            doc = json.load(f)
+    validate_leakscan_json(doc)
+    leaked = [t for p in doc["processes"] for t in p["threads"] if t["leaked"]]
+    for t in leaked:
+        if not t["test"]:   # what was missing, for the failure's message
+            print(f"note: thread {t['tid']} named no test; created by "
+                  f"{[(f['function'], f.get('language')) for f in t['created_by'] or []][:16]}")
+    return r.returncode, r.stdout + r.stderr, sorted(
+        (((t["test"] or {}).get("name"), (t["test"] or {}).get("framework"), (t["test"] or {}).get("line"))
+         for t in leaked), key=str)
+
+
+def main():
+    leakscan, srcdir = os.path.abspath(sys.argv[1]), sys.argv[2]
+    python = sys.argv[3] if len(sys.argv) > 3 else "/usr/bin/python3"
+    if not os.path.exists(python) or subprocess.run([python, "-c", "import pytest"],
+                                                    capture_output=True).returncode != 0:
+        print(f"note: no pytest for {python} (scripts/setup.sh installs python3-pytest): skipped")
+        return 77
+    source = os.path.join(srcdir, "pytest", "test_cache.py")
+    lines = {tag: n for n, text in enumerate(open(source), 1) for tag in ("@leaky-test", "@leaky-case") if tag in text}
+
+    code, out, leaked = leaked_tests(leakscan, srcdir, [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                                        "pytest/"])
+    want = sorted([("pytest/test_cache.py::TestCacheCase::test_expires", "unittest", lines["@leaky-case"]),
+                   ("pytest/test_cache.py::test_evicts", "pytest", lines["@leaky-test"])], key=str)
+    check(code == 1 and leaked == want,
+          f"pytest: the two leaky tests are named, and no other thread leaks ({code}, {leaked}; want {want})")
+    check("4 passed" in out, f"pytest: the suite runs as without leakscan ({out[-300:]!r})")
+
+    code, out, leaked = leaked_tests(leakscan, srcdir, [python, "-m", "unittest", "discover", "-s", "pytest"])
+    want = [("pytest/test_cache.py::TestCacheCase::test_expires", "unittest", lines["@leaky-case"])]
+    check(code == 1 and leaked == want,
+          f"unittest: the leaky TestCase method is named ({code}, {leaked}; want {want})")
+    check("Ran 2 tests" in out and "OK" in out, f"unittest: the suite runs as without leakscan ({out[-300:]!r})")
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
