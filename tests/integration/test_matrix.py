@@ -78,9 +78,11 @@ KILL = ("leakscan killed between its interrupt of the call and its rewind leaves
 
 # (row, mode) -> why the call differs: strict, each must differ
 # Rows that any stop of the waiting thread changes, and why.  `-p` reads a
-# thread asleep in a call without a stop (src/capture/seize.c): these rows
-# behave as directly under p5.  A kill mid-snapshot lands only when a thread
-# is held, so they may still differ there (MAY_DIFFER below).
+# thread asleep in a call without a stop (src/capture/seize.c), and --watch
+# lets its threads go between snapshots without a stop (its tracer thread
+# exits, src/capture/track.c): these rows behave as directly under p5 and
+# watch.  A kill mid-snapshot lands only when a thread is held, so they may
+# still differ there (MAY_DIFFER below).
 STOP_DIFFERS = {}
 for _rows, _why in (
         (["write_pipe", "writev_pipe", "pwritev2_pipe", "write_unix", "send_unix", "sendmsg_unix",
@@ -98,10 +100,9 @@ for _rows, _why in (
         STOP_DIFFERS[_row] = _why
 
 # (row, mode) -> why: differs every time (a strict table: a listed row that
-# behaves as directly fails too)
+# behaves as directly fails too).  Empty: every row behaves as directly in
+# p5, watch and at-exit.
 KNOWN = {}
-for _row, _why in STOP_DIFFERS.items():
-    KNOWN[(_row, "watch")] = _why
 
 # (row, mode) -> why: differs or not, depending on where a kill lands or in
 # which order leakscan lets the waiters go
