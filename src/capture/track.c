@@ -1,14 +1,30 @@
-/* Thread-creation tracking for --watch; see track.h. */
+/* Thread-creation tracking for --watch; see track.h.
+ *
+ * The tracing is done by a thread of leakscan's own (the tracer), never by
+ * the main thread: ptrace ties a tracee to the thread that seized it, and
+ * when that thread exits the kernel detaches every tracee without stopping
+ * it (exit_ptrace), which PTRACE_DETACH cannot do (it needs a stopped
+ * tracee).  So before each snapshot the tracer ends, and the threads asleep
+ * in a call are left in it, untouched, for the snapshot to read without a
+ * stop; an interrupt to detach them ended a socket timeout, a timed wait or
+ * a partial write as any stop does (docs/RELIABILITY.md). */
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "seize.h"
 #include "track.h"
@@ -40,7 +56,11 @@ struct track {
         struct tracked *threads;
         size_t n_threads;
         struct creations creations;
-        sigset_t old_mask;
+        sigset_t old_mask;      /* the caller's, while the tracer runs */
+        pthread_t tracer;
+        pid_t tracer_tid;       /* written by the tracer, read after the join */
+        bool running;
+        atomic_bool stop_requested;
 };
 
 static size_t creation_slot(const struct creations *c, pid_t tid)
@@ -179,7 +199,9 @@ static int cmp_pid(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
-int track_start(struct track *tr)
+/* In the tracer: seizes every thread but the main one.  Returns 0 or a
+ * negative errno. */
+static int track_seize_all(struct track *tr)
 {
         _cleanup_free_ pid_t *tids = NULL;
         size_t n = 0;
@@ -201,10 +223,8 @@ int track_start(struct track *tr)
                         continue;
                 if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *) (long) PTRACE_O_TRACECLONE) < 0)
                         continue;       /* gone, or not ours: its creations go untold */
-                if (!add(tr, tids[i], true)) {
-                        track_stop(tr);
-                        return -ENOMEM;
-                }
+                if (!add(tr, tids[i], true))
+                        return -ENOMEM; /* the tracer's exit lets the others go */
         }
         return 0;
 }
@@ -237,8 +257,8 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
 /* A traced thread is sent even the signals its process ignores (an
  * untraced one never sees them), and one sleeping in an indefinite wait
  * that the kernel never restarts (epoll_wait, semop, sigwaitinfo...)
- * comes back from it with -EINTR before its signal-delivery stop (sig);
- * so does one that track_stop interrupts (sig 0).  Re-enter the wait, as
+ * comes back from it with -EINTR before its signal-delivery stop (sig).
+ * Re-enter the wait, as
  * seize does after its own interrupt, so that watching changes nothing for
  * the program. */
 static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
@@ -262,7 +282,8 @@ static void track_undo_eintr(struct track *tr, pid_t tid, int sig)
 static pid_t track_wait(idtype_t idtype, pid_t id, int *status)
 {
         siginfo_t si = {0};
-        if (waitid(idtype, (id_t) id, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) < 0)
+        /* __WNOTHREAD: the tracer's own tracees, not the snapshot's */
+        if (waitid(idtype, (id_t) id, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL | __WNOTHREAD) < 0)
                 return -1;
         if (si.si_pid <= 0)
                 return 0;
@@ -272,12 +293,11 @@ static pid_t track_wait(idtype_t idtype, pid_t id, int *status)
                 *status = (si.si_status << 8) | 0x7f;
                 return si.si_pid;
         }
-        return waitpid(si.si_pid, status, __WALL | WNOHANG);
+        return waitpid(si.si_pid, status, __WALL | WNOHANG | __WNOTHREAD);
 }
 
-/* Handles one wait status of a tracked thread.  stopping: we are letting
- * everything go, so a stopped thread is detached rather than continued. */
-static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
+/* Handles one wait status of a tracked thread, in the tracer. */
+static void on_status(struct track *tr, pid_t tid, int status)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
                 drop(tr, tid);
@@ -308,76 +328,117 @@ static void on_status(struct track *tr, pid_t tid, int status, bool stopping)
                 else if (sig != SIGTRAP)
                         listen = true;          /* a job-control stop: stay in it */
                 else
-                        track_undo_eintr(tr, tid, 0);   /* track_stop's interrupt */
+                        track_undo_eintr(tr, tid, 0);   /* an interrupt: none is sent now */
         } else if (event == 0) {
                 deliver = sig;                  /* a signal for the program */
                 track_undo_eintr(tr, tid, sig);
         }
-        if (stopping) {
-                /* detached in a group stop, the kernel puts it back in it */
-                (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) deliver);
-                drop(tr, tid);
-        } else if (listen) {
+        if (listen) {
                 (void) ptrace(PTRACE_LISTEN, tid, 0, 0);
         } else {
                 (void) ptrace(PTRACE_CONT, tid, 0, (void *) (long) deliver);
         }
 }
 
-void track_run(struct track *tr, uint64_t until_us)
+/* The tracer thread: seizes, then serves the events until track_stop asks
+ * it to end.  SIGCHLD is blocked in every thread of leakscan while it runs
+ * (track_start), so the kernel queues the one each ptrace stop sends rather
+ * than dropping it (its default action is to ignore it), and sigwaitinfo
+ * here takes it; track_stop's request comes as a SIGCHLD too. */
+static void *tracer_main(void *arg)
 {
+        struct track *tr = arg;
+        tr->tracer_tid = gettid();
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &chld, &tr->old_mask);
+        bool serve = track_seize_all(tr) == 0;
         for (;;) {
                 int status;
                 pid_t tid;
                 while ((tid = track_wait(P_ALL, 0, &status)) > 0)
-                        on_status(tr, tid, status, false);
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
-                if (now >= until_us)
+                        on_status(tr, tid, status);
+                /* the last events are served before the exit: a creation
+                 * is recorded, a signal's EINTR rewound */
+                if (!serve || atomic_load(&tr->stop_requested))
                         break;
-                uint64_t d = until_us - now;
-                struct timespec ts = { (time_t) (d / 1000000u), (long) (d % 1000000u) * 1000 };
-                (void) sigtimedwait(&chld, NULL, &ts);  /* a ptrace event, or the time */
+                /* a ptrace event or the request (bounded: a lost wake-up
+                 * must not leave the tracees unserved) */
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                (void) sigtimedwait(&chld, NULL, &ts);
         }
-        sigprocmask(SIG_SETMASK, &tr->old_mask, NULL);
+        /* Returning ends the thread, and the kernel detaches every tracee
+         * it still has, stopped or not: one in an event stop not served
+         * yet resumes (its creation goes untold), one in a
+         * signal-delivery-stop gets its signal (never reaped: see
+         * track_wait). */
+        return NULL;
+}
+
+int track_start(struct track *tr)
+{
+        if (tr->running)
+                return 0;
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        int r = -pthread_sigmask(SIG_BLOCK, &chld, &tr->old_mask);
+        if (r < 0)
+                return r;
+        atomic_store(&tr->stop_requested, false);
+        tr->n_threads = 0;
+        tr->tracer_tid = 0;
+        r = -pthread_create(&tr->tracer, NULL, tracer_main, tr);
+        if (r < 0) {
+                (void) pthread_sigmask(SIG_SETMASK, &tr->old_mask, NULL);
+                return r;
+        }
+        tr->running = true;
+        return 0;
+}
+
+void track_run(struct track *tr, uint64_t until_us)
+{
+        (void) tr;
+        struct timespec ts = { (time_t) (until_us / 1000000u), (long) (until_us % 1000000u) * 1000 };
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                ;
+}
+
+/* Waits until thread tid of leakscan is gone from the kernel's tables.
+ * pthread_join returns when the thread has cleared its TID (in exit_mm),
+ * before the kernel detaches its tracees (exit_notify); once /proc no
+ * longer finds it, that is done and every tracee may be seized again. */
+static void wait_thread_gone(pid_t tid)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d", (int) tid);
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 2000000u;
+        for (unsigned tries = 0; now_usec(CLOCK_MONOTONIC) < deadline; tries++) {
+                struct stat st;
+                if (stat(path, &st) < 0 && errno == ENOENT)
+                        return;
+                if (tries < 8) {
+                        sched_yield();
+                } else {
+                        struct timespec ts = { 0, 50000 };
+                        nanosleep(&ts, NULL);
+                }
+        }
 }
 
 void track_stop(struct track *tr)
 {
-        for (size_t i = 0; i < tr->n_threads; i++)
-                (void) ptrace(PTRACE_INTERRUPT, tr->threads[i].tid, 0, 0);
-        /* collect the stops, detaching each; new threads born meanwhile are
-         * added and detached at their birth stop */
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 2000000u;
-        while (tr->n_threads > 0 && now_usec(CLOCK_MONOTONIC) < deadline) {
-                bool progress = false;
-                for (size_t i = 0; i < tr->n_threads; ) {
-                        int status;
-                        pid_t tid = tr->threads[i].tid;
-                        pid_t r = track_wait(P_PID, tid, &status);
-                        if (r == tid) {
-                                size_t before = tr->n_threads;
-                                on_status(tr, tid, status, true);
-                                progress = true;
-                                if (tr->n_threads < before)
-                                        continue;       /* this slot holds another now */
-                        } else if (r < 0 && errno == ECHILD) {
-                                drop(tr, tid);
-                                continue;
-                        }
-                        i++;
-                }
-                if (!progress) {
-                        struct timespec ts = { 0, 200000 };
-                        nanosleep(&ts, NULL);
-                }
-        }
-        /* what never stopped (uninterruptible sleep) stays ours: the next
-         * snapshot takes it as it is, and our exit lets it go */
+        if (!tr->running)
+                return;
+        atomic_store(&tr->stop_requested, true);
+        (void) pthread_kill(tr->tracer, SIGCHLD);
+        (void) pthread_join(tr->tracer, NULL);
+        tr->running = false;
+        if (tr->tracer_tid > 0)
+                wait_thread_gone(tr->tracer_tid);
         tr->n_threads = 0;
+        (void) pthread_sigmask(SIG_SETMASK, &tr->old_mask, NULL);
 }
 
 const struct thread_capture *track_creator(const struct track *tr, pid_t tid)

@@ -5,8 +5,11 @@
  * that calls clone stops at the clone event just long enough to copy its
  * registers and stack (the new thread's creator), the new thread stops once
  * at birth, signals go through us and are delivered unchanged, job-control
- * stops are kept with PTRACE_LISTEN.  Before each snapshot the process is let
- * go entirely (track_stop), so that the snapshot seizes it as -p does. */
+ * stops are kept with PTRACE_LISTEN.  The tracing is done by a thread of
+ * leakscan's own, whose exit before each snapshot lets the process go
+ * entirely without stopping any thread (track_stop), so that the snapshot
+ * reads it as -p does: a thread asleep in a call is not stopped at all.
+ * The calling thread keeps SIGCHLD blocked while the tracer runs. */
 #ifndef LEAKSCAN_TRACK_H
 #define LEAKSCAN_TRACK_H
 
@@ -20,16 +23,19 @@ struct track;
 /* Returns a new tracker for process pid, not yet attached.  NULL: -ENOMEM. */
 struct track *track_new(pid_t pid, size_t creator_window);
 
-/* Seizes every thread of the process (none is stopped).  Returns 0 or a
- * negative errno; on failure nothing stays seized. */
+/* Starts the tracer thread, which seizes every thread of the process but
+ * the main one (none is stopped) and serves their events until track_stop.
+ * Returns 0 or a negative errno (nothing seized). */
 int track_start(struct track *tr);
 
-/* Serves the process's ptrace events until until_us (CLOCK_MONOTONIC). */
+/* Waits until until_us (CLOCK_MONOTONIC) while the tracer serves the
+ * process's ptrace events. */
 void track_run(struct track *tr, uint64_t until_us);
 
-/* Lets every thread go (each is stopped for a moment, then detached with any
- * signal it had pending).  A thread that cannot stop now (uninterruptible
- * sleep) stays our tracee until it can, or until we exit. */
+/* Ends the tracer: it serves the events already there, then exits, and
+ * the kernel detaches every tracee as it is (none is stopped; one in a
+ * signal-delivery-stop gets its signal).  Returns once they are all
+ * detached.  Does nothing when no tracer runs. */
 void track_stop(struct track *tr);
 
 /* The stack that created thread tid while we tracked, or NULL. */
