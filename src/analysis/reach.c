@@ -1680,8 +1680,8 @@ struct kernel_roots {
 enum { BLIND_IO_URING, BLIND_OVER_LIMIT, BLIND_SOCKET, BLIND_PIPE, BLIND_OTHER };
 static const char *const kernel_blind_notes[] = {
         [BLIND_IO_URING] = "the process uses io_uring, whose requests may hold pointers the scan cannot see",
-        [BLIND_OVER_LIMIT] = "the bytes waiting in the process's pipes and sockets exceed --scan-limit "
-                             "(raise it to decide)",
+        /* one literal: clang takes two in a row here for a missing comma */
+        [BLIND_OVER_LIMIT] = "the bytes waiting in the process's pipes and sockets exceed --scan-limit (raise it to decide)",
         [BLIND_SOCKET] = "bytes waiting in a unix socket could not be read",
         [BLIND_PIPE] = "bytes in a pipe between the process's threads could not be read",
         [BLIND_OTHER] = "what the kernel keeps for the process could not all be read",
