@@ -265,6 +265,77 @@ uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t e
         return 0;
 }
 
+/* The TCBs (self-pointing words at 0 and 16, 16-aligned) in [start, end)
+ * of the target, appended to *found (at most max, counted in *n). */
+static void find_tcbs(pid_t pid, uint64_t start, uint64_t end, uint64_t *found, size_t max, size_t *n)
+{
+        size_t len = (size_t) (end - start);
+        _cleanup_free_ uint64_t *buf = malloc(len);
+        if (!buf)
+                return;
+        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) start, len };
+        ssize_t k = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        if (k < 24)
+                return;
+        size_t words = (size_t) k / sizeof *buf;
+        for (size_t w = 0; w + 2 < words && *n < max; w += 2)
+                if (buf[w] == start + w * 8 && buf[w + 2] == buf[w])
+                        found[(*n)++] = buf[w];
+}
+
+void capture_recover_thread_pointers(struct process_capture *cap)
+{
+        /* ld.so's block for the initial TLS is a few pages; thread stacks
+         * (where every other TCB lies) are megabytes */
+        enum { SMALL_MAPPING = 1 << 20, MAX_TCBS = 64 };
+        struct map_entry *maps = NULL;
+        size_t n_maps = 0;
+        if (!cap->maps_text || procfs_parse_maps(cap->maps_text, &maps, &n_maps) < 0)
+                return;
+        struct thread_capture *unknown = NULL;
+        size_t n_unknown = 0;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (t->vanished || !t->regs_valid || !t->regs_partial || arch_regs_tls(&t->regs) != 0)
+                        continue;
+                /* the stack copy ends where the stack's mapping does */
+                const struct map_entry *m = map_entries_find(maps, n_maps, arch_regs_sp(&t->regs));
+                uint64_t tp = m ? capture_guess_thread_pointer(t, m->end) : 0;
+                if (tp) {
+                        arch_regs_set_tls(&t->regs, tp);
+                        continue;
+                }
+                unknown = t;
+                n_unknown++;
+        }
+        if (n_unknown != 1) {
+                map_entries_free(maps, n_maps);
+                return;
+        }
+        uint64_t found[MAX_TCBS];
+        size_t n_found = 0;
+        for (size_t i = 0; i < n_maps; i++) {
+                const struct map_entry *m = &maps[i];
+                if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || m->end - m->start > SMALL_MAPPING)
+                        continue;
+                find_tcbs(cap->pid, m->start, m->end, found, MAX_TCBS, &n_found);
+        }
+        map_entries_free(maps, n_maps);
+        uint64_t claim = 0;
+        size_t n_claims = 0;
+        for (size_t k = 0; k < n_found; k++) {
+                bool known = false;
+                for (size_t i = 0; i < cap->n_threads && !known; i++)
+                        known = cap->threads[i].regs_valid && arch_regs_tls(&cap->threads[i].regs) == found[k];
+                if (!known) {
+                        claim = found[k];
+                        n_claims++;
+                }
+        }
+        if (n_claims == 1)
+                arch_regs_set_tls(&unknown->regs, claim);
+}
+
 void capture_thread_forget(struct thread_capture *t)
 {
         t->stack = NULL;        /* its chunk is freed with the capture */

@@ -235,6 +235,18 @@ void capture_thread_stack(struct process_capture *cap, struct thread_capture *t,
  * elsewhere). */
 uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t end);
 
+/* After the release: the thread pointer of the one thread read without a
+ * stop whose stack copy does not hold its TCB (the main thread's: ld.so
+ * puts it in a small anonymous mapping of its own), found in the small
+ * anonymous writable mappings of cap->maps_text as the one TCB (two
+ * pointers to itself, as capture_guess_thread_pointer looks for) that is
+ * no other thread's.  Sets it in that thread's registers.  Does nothing
+ * unless exactly one thread and one such TCB are left: an unknown pointer
+ * only keeps the analysis from telling a thread's own TLS (e.g. the stacks
+ * of jemalloc's thread cache) apart, which can hide a leak, never invent
+ * one; a wrong one could. */
+void capture_recover_thread_pointers(struct process_capture *cap);
+
 /* Reads the pre-stop facts of one thread (stat, sched).  Returns 0 or -ESRCH
  * when the thread is gone. */
 int capture_thread_prestop(pid_t pid, struct thread_capture *t);

@@ -375,6 +375,7 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
         /* ---- released ---- */
         capture_fds(cap);
         capture_process_late(cap);
+        capture_recover_thread_pointers(cap);
 
         if (err < 0) {
                 process_capture_free(cap);
@@ -782,12 +783,6 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                 lt->wait_fd = -1;
                 lt->syscall_nr = t->syscall_nr;
                 lt->syscall = classify_syscall_name(lt->syscall_nr);
-                if (t->regs_valid && t->regs_partial && arch_regs_tls(&t->regs) == 0) {
-                        const struct map_entry *m = map_entries_find(mods->maps, mods->n_maps,
-                                                                     arch_regs_sp(&t->regs));
-                        if (m)
-                                arch_regs_set_tls(&t->regs, capture_guess_thread_pointer(t, m->end));
-                }
                 if (t->regs_valid) {
                         arch_regs_syscall_args(&t->regs, lt->syscall_args);
                         lt->tls = arch_regs_tls(&t->regs);

@@ -4,7 +4,8 @@
 leaks with its labels, /report.json its JSON report, /debug/pprof/threads
 a profile go tool pprof reads, /healthz ok; targets from -p, --match and
 --cgroup; a process that ends is forgotten; real-time, already traced and
-opted-out processes (environment variable and xattr) are skipped, counted
+opted-out processes (environment variable and xattr), and those readable
+only with a visible stop (unless --visible-stops), are skipped, counted
 and listed, never touched; the CPU budget stretches the interval; basic
 auth (bcrypt) and TLS from a --web.config.file; SIGTERM ends it with 0 and
 leaves no target traced.  Every wait is for a condition, with a deadline.
@@ -166,6 +167,26 @@ def skips(leakscan, deadlock, tracer, tmp):
             rt.kill()
 
 
+def visible_stops(leakscan, deadlock):
+    # the fp unwinder needs every register, so a thread asleep in a call can
+    # be read only by stopping it there: by default the target is skipped,
+    # counted and listed, and --visible-stops snapshots it all the same
+    with Target([deadlock]) as t:
+        with Exporter(leakscan, ["-p", str(t.pid), "--interval=100ms", "--cpu-budget=100%",
+                                 "--unwinder=fp"]) as ex:
+            ex.wait_for(lambda: value(ex.metrics(), "leakscan_targets_skipped_total", reason="visible_stop") >= 1,
+                        "a target that needs a visible stop is skipped")
+            tg = targets_of(ex)
+            check(tg.get(t.pid, {}).get("skipped") == "visible_stop" and tg[t.pid]["report"] is None,
+                  f"/report.json lists it as skipped: visible_stop ({tg.get(t.pid)})")
+        with Exporter(leakscan, ["-p", str(t.pid), "--interval=100ms", "--cpu-budget=100%",
+                                 "--unwinder=fp", "--visible-stops"]) as ex:
+            ex.wait_for(lambda: targets_of(ex).get(t.pid, {}).get("report") is not None,
+                        "--visible-stops: the target is snapshotted")
+            check(value(ex.metrics(), "leakscan_targets_skipped_total", reason="visible_stop") == 0,
+                  "--visible-stops: nothing skipped for a visible stop")
+
+
 def budget(leakscan, deadlock):
     with Target([deadlock]) as t, Exporter(leakscan, ["-p", str(t.pid), "--interval=10ms",
                                                       "--cpu-budget=0.5%"]) as ex:
@@ -247,6 +268,7 @@ def main():
         basics(leakscan, deadlock, tmp)
         selectors(leakscan, deadlock, tmp)
         skips(leakscan, deadlock, tracer, tmp)
+        visible_stops(leakscan, deadlock)
         budget(leakscan, deadlock)
         slow_client(leakscan, deadlock)
         auth_tls(leakscan, deadlock, tmp)
