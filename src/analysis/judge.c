@@ -51,7 +51,10 @@ bool judge_is_leak(const struct leakscan_process *p, const struct leakscan_threa
         case JUDGE_TIMEOUT:
                 return !t->exiting;
         case JUDGE_AT_EXIT: {
-                if (t->exiting)
+                /* main is the process, not a thread it made: when another
+                 * thread calls exit(), main's wait ends with it (a server's
+                 * signal thread exiting while main waits is no leak) */
+                if (t->exiting || t->main)
                         return false;
                 /* joining the thread that exits: it returns as soon as that
                  * thread is gone (analyse found whom it joins) */
