@@ -7,6 +7,7 @@
 
 #include "classify.h"
 #include "judge.h"
+#include "util.h"
 
 static bool on_a_cycle(const struct leakscan_process *p, pid_t tid)
 {
@@ -23,6 +24,16 @@ static const struct leakscan_thread *find_thread(const struct leakscan_process *
                 if (p->threads[i].tid == tid)
                         return &p->threads[i];
         return NULL;
+}
+
+/* Whether the thread's stack holds the C entry's call of main(). */
+static bool in_c_main(const struct leakscan_thread *t)
+{
+        for (size_t i = 0; i < t->n_frames; i++)
+                if (t->frames[i].function && (streq(t->frames[i].function, "__libc_start_call_main") ||
+                                              streq(t->frames[i].function, "__libc_start_main")))
+                        return true;
+        return false;
 }
 
 /* Step 1: the verdict from what the passes wrote (classify's state and
@@ -58,7 +69,12 @@ bool judge_is_leak(const struct leakscan_process *p, const struct leakscan_threa
         case JUDGE_TIMEOUT:
                 return !t->exiting;
         case JUDGE_AT_EXIT: {
-                if (t->exiting)
+                /* main, still inside the program's main(), is the
+                 * process, not a thread it made: when another thread calls
+                 * exit(), its wait ends with it (a server's signal thread
+                 * exiting while main waits is no leak).  Not so for a Go
+                 * program, whose first thread runs any goroutine. */
+                if (t->exiting || (t->main && in_c_main(t)))
                         return false;
                 /* joining the thread that exits: it returns as soon as that
                  * thread is gone (analyse found whom it joins) */

@@ -324,6 +324,11 @@ const struct map_entry *map_entries_find(const struct map_entry *maps, size_t n,
 
 int procfs_split_cmdline(const char *buf, size_t len, char ***ret, size_t *ret_n)
 {
+        /* A process that rewrote its title pads its argv area with NULs: a
+         * run of them at the end is padding, as ps reads it (a real trailing
+         * empty argument is lost with it). */
+        while (len > 1 && buf[len - 1] == 0 && buf[len - 2] == 0)
+                len--;
         size_t n = 0;
         for (size_t i = 0; i < len; i++)
                 if (buf[i] == 0 || i == len - 1)

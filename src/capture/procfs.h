@@ -78,8 +78,9 @@ void map_entries_free(struct map_entry *maps, size_t n);
  * prints them). */
 const struct map_entry *map_entries_find(const struct map_entry *maps, size_t n, uint64_t addr);
 
-/* Parses the whitespace-free NUL-separated /proc/PID/cmdline into a new
- * argv-like array.  Returns 0 or -ENOMEM. */
+/* Parses the NUL-separated /proc/PID/cmdline into a new argv-like array;
+ * trailing NUL padding (a rewritten process title) yields no empty
+ * arguments.  Returns 0 or -ENOMEM. */
 int procfs_split_cmdline(const char *buf, size_t len, char ***ret, size_t *ret_n);
 
 enum fd_kind { FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET };

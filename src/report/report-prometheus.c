@@ -186,8 +186,11 @@ void prom_identity_read(pid_t pid, const char *fallback_comm, struct prom_identi
         *id = (struct prom_identity) {0};
         char path[64], buf[4096];
         snprintf(path, sizeof path, "/proc/%d/comm", (int) pid);
-        if (read_small_file(path, buf, sizeof buf) > 0) {
-                buf[strcspn(buf, "\n")] = 0;
+        ssize_t n = read_small_file(path, buf, sizeof buf);
+        if (n > 0) {
+                /* only the newline the kernel appends: a name may hold more */
+                if (buf[n - 1] == '\n')
+                        buf[n - 1] = 0;
                 snprintf(id->comm, sizeof id->comm, "%.63s", buf);
         } else if (fallback_comm) {
                 snprintf(id->comm, sizeof id->comm, "%.15s", fallback_comm);

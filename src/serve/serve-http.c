@@ -1,8 +1,8 @@
 /* The exporter's HTTP server; see serve-http.h.
  *
- * Requests are read whole (headers only: GET and HEAD have no body) with a
- * deadline on every read and write, so a client that stalls costs at most
- * a few seconds.  Basic authentication checks the password with crypt(3)
+ * Requests are read whole (headers only: GET and HEAD have no body) within
+ * one deadline, and every write has a timeout, so a client that stalls or
+ * trickles costs at most a few seconds.  Basic authentication checks the password with crypt(3)
  * (libxcrypt knows bcrypt's $2y$ and $2b$), against a real hash even for
  * an unknown user, so that the answer's time does not tell which users
  * exist; TLS is OpenSSL's, TLS 1.2 at least. */
@@ -406,7 +406,17 @@ static void serve_connection(struct http_server *s, struct conn *c)
 {
         char req[REQUEST_MAX + 1];
         size_t len = 0;
+        /* One deadline for the whole request, not a timeout per read: a
+         * client that sends a byte every few seconds would otherwise hold
+         * the (one connection at a time) server for hours. */
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + IO_TIMEOUT_S * 1000000ull;
         while (len < REQUEST_MAX) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                if (now >= deadline)
+                        return;
+                struct timeval left = { (time_t) ((deadline - now) / 1000000),
+                                        (suseconds_t) ((deadline - now) % 1000000) };
+                setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &left, sizeof left);
                 ssize_t n = conn_read(c, req + len, REQUEST_MAX - len);
                 if (n <= 0)
                         return;

@@ -13,9 +13,12 @@ Usage: test_serve.py LEAKSCAN DEADLOCK_AB TRACER"""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servelib import Exporter, parse_metrics, value  # noqa: E402
@@ -236,6 +239,29 @@ def auth_tls(leakscan, deadlock, tmp):
           f"an unsupported web config setting: exit 2, named ({p.stderr.strip()[:200]})")
 
 
+def slow_client(leakscan, deadlock):
+    """A client that trickles its request a byte at a time, each within the
+    read timeout, is cut off at the request's deadline: it must not hold the
+    exporter (which serves one connection at a time) for as long as it
+    keeps trickling."""
+    with Target([deadlock]) as t, Exporter(leakscan, ["-p", str(t.pid), "--interval=1s"]) as ex:
+        u = urllib.parse.urlsplit(ex.url)
+        with socket.create_connection((u.hostname, u.port), timeout=30) as s:
+            s.settimeout(0.5)
+            closed = False
+            deadline = time.monotonic() + 60     # the trickle alone would last 8192 bytes * 0.5 s
+            while not closed and time.monotonic() < deadline:
+                try:
+                    s.send(b"G")
+                    closed = s.recv(1) == b""
+                except socket.timeout:
+                    pass                         # still reading: one more byte
+                except OSError:
+                    closed = True
+            check(closed, "a client trickling its request is cut off at the request's deadline")
+        check(ex.get("/healthz")[0] == 200, "and the exporter answers the next client")
+
+
 def main():
     leakscan, deadlock, tracer = sys.argv[1:4]
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
@@ -244,6 +270,7 @@ def main():
         skips(leakscan, deadlock, tracer, tmp)
         visible_stops(leakscan, deadlock)
         budget(leakscan, deadlock)
+        slow_client(leakscan, deadlock)
         auth_tls(leakscan, deadlock, tmp)
     return check.finish()
 

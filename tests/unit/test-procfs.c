@@ -160,6 +160,17 @@ static void test_cmdline_and_fd(void)
                 free(argv[i]);
         free(argv);
 
+        /* A process that rewrote its title (redis, nginx, setproctitle) pads
+         * the rest of its argv area with NULs: one argument, not dozens of
+         * empty ones. */
+        const char title[] = "redis-server 127.0.0.1:6379\0\0\0\0\0\0\0";
+        CHECK_EQ_INT(procfs_split_cmdline(title, sizeof title - 1, &argv, &n), 0);
+        CHECK_EQ_INT(n, 1);
+        CHECK_EQ_STR(argv[0], "redis-server 127.0.0.1:6379");
+        for (size_t i = 0; i < n; i++)
+                free(argv[i]);
+        free(argv);
+
         CHECK_EQ_INT(procfs_fd_kind("pipe:[1234]"), FD_KIND_PIPE);
         CHECK_EQ_INT(procfs_fd_kind("socket:[5]"), FD_KIND_SOCKET);
         CHECK_EQ_INT(procfs_fd_kind("/dev/pts/0"), FD_KIND_OTHER);

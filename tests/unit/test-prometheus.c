@@ -3,6 +3,8 @@
  * service, no container), label values escaped whatever bytes they hold,
  * histogram buckets, and a leak site's series counting its threads. */
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "report-prometheus.h"
@@ -52,6 +54,13 @@ int main(void)
         char *s = rendered(prom_label_value, "a\"b\\c\nd\xff\xc3\xa9");
         CHECK_EQ_STR(s, "a\\\"b\\\\c\\nd\\\\xff\xc3\xa9");
         free(s);
+
+        /* a command name may hold a newline (prctl takes any bytes): only
+         * the one /proc/PID/comm ends with is not part of it */
+        CHECK_EQ_INT(prctl(PR_SET_NAME, "top\nbottom", 0, 0, 0), 0);
+        struct prom_identity me;
+        prom_identity_read(getpid(), NULL, &me);
+        CHECK_EQ_STR(me.comm, "top\nbottom");
 
         struct prom_histogram h = {0};
         prom_histogram_observe(&h, 0.0001);     /* on a bound: in its bucket */
