@@ -681,22 +681,10 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                      capturer_report_fn report_fn, void *userdata, struct capturer_outcome *ret)
 {
         struct process_capture *cap = NULL;
-        int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
         if (r < 0)
                 return r;
-        /* ---- the target runs again: what follows only reads ---- */
-        cap->remember_blocked = true;
-        struct leakscan_report *report = report_new("pid", 1);
-        if (!report) {
-                process_capture_free(cap);
-                return -ENOMEM;
-        }
-        struct leakscan_process *p = &report->processes[0];
-        p->pid = pid;
-        p->n_vanished = cap->n_vanished;
-        p->incomplete = cap->incomplete;
-        p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
-        inspect_read_identity(p);
 
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/mem", (int) pid);

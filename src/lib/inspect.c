@@ -905,6 +905,31 @@ int inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct cre
         return inspect_pid_limited(pid, opts, creators, REACH_DEFAULT_SCAN_LIMIT, ret_report);
 }
 
+int inspect_capture_pid(pid_t pid, const struct leakscan_options *opts, struct process_capture **ret_cap,
+                        struct leakscan_report **ret_report)
+{
+        struct process_capture *cap = NULL;
+        int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
+        if (r < 0)
+                return r;
+        /* ---- the target runs again: what follows only reads ---- */
+        cap->remember_blocked = true;
+        struct leakscan_report *report = report_new("pid", 1);
+        if (!report) {
+                process_capture_free(cap);
+                return -ENOMEM;
+        }
+        struct leakscan_process *p = &report->processes[0];
+        p->pid = pid;
+        p->n_vanished = cap->n_vanished;
+        p->incomplete = cap->incomplete;
+        p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
+        inspect_read_identity(p);
+        *ret_cap = cap;
+        *ret_report = report;
+        return 0;
+}
+
 int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
                         uint64_t scan_limit, struct leakscan_report **ret_report)
 {
@@ -917,23 +942,11 @@ int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const st
                 return -EINVAL;
 
         struct process_capture *cap = NULL;
-        int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
         if (r < 0)
                 return r;
-        cap->remember_blocked = true;
-
-        struct leakscan_report *report = report_new("pid", 1);
-        if (!report) {
-                process_capture_free(cap);
-                return -ENOMEM;
-        }
         struct leakscan_process *p = &report->processes[0];
-        p->pid = pid;
-        p->n_vanished = cap->n_vanished;
-        p->incomplete = cap->incomplete;
-        p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
-        inspect_read_identity(p);
-
         r = inspect_analyse(cap, opts, creators, p);
         if (r == 0)
                 r = inspect_reach(cap, scan_limit, p);

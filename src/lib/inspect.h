@@ -64,6 +64,15 @@ int inspect_pid_limited(pid_t pid, const struct leakscan_options *opts, const st
 /* Reads exe and cmdline of process p->pid into p. */
 void inspect_read_identity(struct leakscan_process *p);
 
+/* The first half of every pid-mode run (inspect_pid_limited, the
+ * capturer, --save-snapshot): takes the snapshot of process pid
+ * (inspect_snapshot; blocked times remembered across runs), and starts a
+ * "pid" report of one process with what the capture knows of it and its
+ * identity.  Returns 0 with both in *ret_cap and *ret_report (the caller's
+ * to free), or a negative errno. */
+int inspect_capture_pid(pid_t pid, const struct leakscan_options *opts, struct process_capture **ret_cap,
+                        struct leakscan_report **ret_report);
+
 /* Whether thread tid of process pid may still end its wait by itself, read
  * from /proc without stopping it: 1 when it runs or waits with a timeout, 0
  * when it is blocked indefinitely (or asleep where /proc cannot tell more),

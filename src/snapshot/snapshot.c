@@ -1241,22 +1241,12 @@ int snapshot_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_
         if (unwinder->while_stopped)
                 return -ENOTSUP;
         struct process_capture *cap = NULL;
-        int r = inspect_snapshot(pid, opts, NULL, 0, &cap);
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
         if (r < 0)
                 return r;
-        cap->remember_blocked = true;
         struct snapshot *s = NULL;
-        struct leakscan_report *report = report_new("pid", 1);
-        if (!report) {
-                process_capture_free(cap);
-                return -ENOMEM;
-        }
         struct leakscan_process *p = &report->processes[0];
-        p->pid = pid;
-        p->n_vanished = cap->n_vanished;
-        p->incomplete = cap->incomplete;
-        p->stopped_us = cap->stop_end_us - cap->stop_begin_us;
-        inspect_read_identity(p);
         r = snapshot_start(cap, p, scan_limit, &s);
         if (r < 0) {
                 process_capture_free(cap);
