@@ -63,6 +63,27 @@ static int read_exact(const struct reach_memory *mem, uint64_t addr, void *buf, 
         return got == (ssize_t) len ? 0 : -EIO;
 }
 
+int heap_library_data(const struct map_entry *maps, size_t n_maps, bool (*is_library)(const struct map_entry *),
+                      uint64_t *ret_start, uint64_t *ret_end)
+{
+        uint64_t d0 = 0, d1 = 0;
+        for (size_t i = 0; i < n_maps; i++) {
+                if (!is_library(&maps[i]) || maps[i].perms[1] != 'w')
+                        continue;
+                if (!d0)
+                        d0 = maps[i].start;
+                d1 = maps[i].end;
+                for (size_t k = i + 1; k < n_maps && maps[k].start == d1 && maps[k].path[0] == 0 &&
+                                       maps[k].perms[1] == 'w'; k++)
+                        d1 = maps[k].end;
+        }
+        if (!d0)
+                return -ENOENT;
+        *ret_start = d0;
+        *ret_end = d1;
+        return 0;
+}
+
 int heap_read_touched(const struct reach_memory *mem, uint64_t addr, uint8_t *buf, size_t len,
                       bool *ret_first_touched)
 {
@@ -275,21 +296,12 @@ int heap_jemalloc_walk(const struct reach_memory *mem, const struct map_entry *m
                        struct heap_layout *ret, const char **ret_note)
 {
         /* the library's writable data, and the bss after it */
-        uint64_t d0 = 0, d1 = 0;
-        for (size_t i = 0; i < n_maps; i++) {
-                if (!is_jemalloc(&maps[i]) || maps[i].perms[1] != 'w')
-                        continue;
-                if (!d0)
-                        d0 = maps[i].start;
-                d1 = maps[i].end;
-                for (size_t k = i + 1; k < n_maps && maps[k].start == d1 && maps[k].path[0] == 0 &&
-                                       maps[k].perms[1] == 'w'; k++)
-                        d1 = maps[k].end;
-        }
-        if (!d0)
-                return -ENOENT;
+        uint64_t d0, d1;
+        int r = heap_library_data(maps, n_maps, is_jemalloc, &d0, &d1);
+        if (r < 0)
+                return r;
         bool version_ok;
-        int r = jemalloc_version_ok(mem, maps, n_maps, &version_ok);
+        r = jemalloc_version_ok(mem, maps, n_maps, &version_ok);
         if (r < 0)
                 return r;
         if (!version_ok) {

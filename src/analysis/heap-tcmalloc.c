@@ -249,19 +249,10 @@ static int cmp_run(const void *a, const void *b)
 int heap_tcmalloc_walk(const struct reach_memory *mem, const struct map_entry *maps, size_t n_maps,
                        struct heap_layout *ret, const char **ret_note)
 {
-        uint64_t d0 = 0, d1 = 0;
-        for (size_t i = 0; i < n_maps; i++) {
-                if (!is_tcmalloc(&maps[i]) || maps[i].perms[1] != 'w')
-                        continue;
-                if (!d0)
-                        d0 = maps[i].start;
-                d1 = maps[i].end;
-                for (size_t k = i + 1; k < n_maps && maps[k].start == d1 && maps[k].path[0] == 0 &&
-                                       maps[k].perms[1] == 'w'; k++)
-                        d1 = maps[k].end;
-        }
-        if (!d0)
-                return -ENOENT;
+        uint64_t d0, d1;
+        int r = heap_library_data(maps, n_maps, is_tcmalloc, &d0, &d1);
+        if (r < 0)
+                return r;
         if (!version_ok(mem, maps, n_maps)) {
                 *ret_note = "the process uses a tcmalloc other than gperftools 2.10, whose heap layout leakscan does not know";
                 return -EPROTO;
@@ -274,7 +265,7 @@ int heap_tcmalloc_walk(const struct reach_memory *mem, const struct map_entry *m
         _cleanup_free_ uint8_t *data = malloc(len);
         if (!data)
                 return -ENOMEM;
-        int r = heap_read_touched(mem, d0, data, len, NULL);
+        r = heap_read_touched(mem, d0, data, len, NULL);
         if (r < 0)
                 return r;
         uint32_t sizes[TC_CLASSES];

@@ -32,6 +32,13 @@ struct heap_layout {
 void heap_layout_done(struct heap_layout *l);
 
 struct reach_memory;
+struct map_entry;
+
+/* The writable data of the library that is_library picks among maps, and
+ * the anonymous writable mappings right after it (its bss): [*ret_start,
+ * *ret_end).  Returns 0, or -ENOENT when the process has no such library. */
+int heap_library_data(const struct map_entry *maps, size_t n_maps, bool (*is_library)(const struct map_entry *),
+                      uint64_t *ret_start, uint64_t *ret_end);
 
 /* Reads [addr, addr + len) (page-aligned) of the process into buf, the
  * pages it never touched (mem->touched) as zeros: they hold nothing, and
