@@ -61,6 +61,8 @@ static void test_rows(void)
                 CHECK((o->help != NULL) != (o->describe != NULL));
                 CHECK(o->help_with_arg == NULL || o->arg == OPTION_OPTIONAL_ARG);
                 CHECK((unsigned) o->section < _SECTION_MAX);
+                /* the table reads in --help's order */
+                CHECK(i == 0 || option_at(i - 1)->section <= o->section);
                 switch (o->value) {
                 case VALUE_HANDLER:
                         CHECK(o->handle != NULL);
