@@ -58,6 +58,31 @@ static void choices_join(enum choice_table table, bool summaries, char *buf, siz
         }
 }
 
+/* The formats keep() accepts, from the table: "a, b or c". */
+static void formats_join(bool (*keep)(const struct report_backend *backend), char *buf, size_t size)
+{
+        size_t n = 0, k = 0, used = 0;
+        for (size_t i = 0; i < report_backend_count(); i++)
+                n += keep(report_backend_at(i));
+        buf[0] = 0;
+        for (size_t i = 0; i < report_backend_count() && used < size; i++) {
+                if (!keep(report_backend_at(i)))
+                        continue;
+                int w = snprintf(buf + used, size - used, "%s%s", k == 0 ? "" : k + 1 == n ? " or " : ", ",
+                                 report_backend_at(i)->name);
+                if (w < 0)
+                        break;
+                used += (size_t) w;
+                k++;
+        }
+}
+
+/* The formats --watch reports in (main.c's run_watch writes them). */
+static bool watch_format_supported(const struct report_backend *backend)
+{
+        return backend == &report_text || backend == &report_json;
+}
+
 static void describe_format(char *buf, size_t size)
 {
         choices_join(CHOICES_FORMATS, true, buf, size);
@@ -722,8 +747,11 @@ static int finish(int argc, char **argv, struct cli *cli)
                         return usage_error("%s", "--save-baseline, --baseline and --watch go with -p");
                 if (optind >= argc)
                         return usage_error("%s", "--at-exit needs a PROGRAM to run");
-                if (cli->per_test && !pertest_format_supported(cli->backend))
-                        return usage_error("--per-test reports in text, json or junit, not %s", cli->backend->name);
+                if (cli->per_test && !pertest_format_supported(cli->backend)) {
+                        char names[256];
+                        formats_join(pertest_format_supported, names, sizeof names);
+                        return usage_error("--per-test reports in %s, not %s", names, cli->backend->name);
+                }
                 if (cli->print_suppressions && cli->per_test)
                         return usage_error("%s", "--print-suppressions does not go with --per-test");
                 cli->program = argv + optind;
@@ -733,8 +761,11 @@ static int finish(int argc, char **argv, struct cli *cli)
                 return usage_error("%s", "-j goes with --per-test");
         if (cli->supervise.follow_forks || cli->supervise.timeout_ms)
                 return usage_error("%s", "--follow-forks and --timeout go with --at-exit");
-        if (cli->watch_ms && cli->backend != &report_text && cli->backend != &report_json)
-                return usage_error("--watch reports in text or json, not %s", cli->backend->name);
+        if (cli->watch_ms && !watch_format_supported(cli->backend)) {
+                char names[256];
+                formats_join(watch_format_supported, names, sizeof names);
+                return usage_error("--watch reports in %s, not %s", names, cli->backend->name);
+        }
         for (int i = optind + 1; i < argc; i++)
                 if (streq(argv[i], "--at-exit"))
                         return usage_error("--at-exit comes after PROGRAM '%s': options go before PROGRAM, "
