@@ -4,7 +4,12 @@
  * is added in one place (options.c) and cannot reach the user half-done.
  *
  * Takes: argv and LEAKSCAN_OPTIONS.  Gives: a filled struct cli, checked
- * for combinations that do not go together, for main.c to run. */
+ * for combinations that do not go together, for main.c to run.
+ *
+ * Adding an option: a row in options.c's table (in its --help section), a
+ * field in struct cli if it stores a value, the combinations it excludes in
+ * finish(), and its paragraph in docs/leakscan.1's OPTIONS, which
+ * tests/unit/test-options.c requires; the completions follow --help. */
 #ifndef LEAKSCAN_OPTIONS_H
 #define LEAKSCAN_OPTIONS_H
 
