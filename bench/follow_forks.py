@@ -156,7 +156,8 @@ def main():
         base = statistics.median(times[s]["bare"])
         base_cpu = statistics.median(cpu[s]["bare"])
         print(f"\n{s}: {len(tests)} test{'s' if len(tests) != 1 else ''}, summed wall time per round "
-              f"(runs whose pass/fail differed from bare: {mismatched[s]})")
+              f"(runs that failed under one tool and not another: {mismatched[s]};\n"
+              f"  a test that failed, or leakscan reporting a leak, which it says with status 1)")
         for tool, _ in tools:
             med = statistics.median(times[s][tool])
             med_cpu = statistics.median(cpu[s][tool])
