@@ -85,6 +85,14 @@ void symbolize_places_enable(bool enable)
         __atomic_store_n(&places.disabled, !enable, __ATOMIC_RELAXED);
 }
 
+size_t symbolize_places_count(void)
+{
+        pthread_mutex_lock(&places.lock);
+        size_t n = places.used;
+        pthread_mutex_unlock(&places.lock);
+        return n;
+}
+
 static uint64_t place_hash(const struct place_key *k)
 {
         /* FNV-1a over the key's bytes */

@@ -35,6 +35,9 @@ int symbolize_pc(struct symbolizer *s, uint64_t pc, bool activation,
  * looked up anew, as the out-of-memory test needs. */
 void symbolize_places_enable(bool enable);
 
+/* How many places are kept (for the tests: that a lookup was kept). */
+size_t symbolize_places_count(void);
+
 /* Returns the demangled form of a C++ symbol (new string), or a copy of name. */
 char *symbolize_demangle(const char *name);
 

@@ -93,11 +93,16 @@ int main(int argc, char **argv)
         ino_t first = 0, second = 0, third = 0;
 
         CHECK_EQ_INT(install(argv[1], path, false), 0);
+        size_t kept = symbolize_places_count();
         _cleanup_free_ char *a = name_in(path, &first);
         CHECK_EQ_STR(a, "places_alpha");
-        /* the same file again: the same name (now kept) */
+        /* the place was kept, and the same file again is answered from
+         * it: the same name, nothing more kept */
+        CHECK(symbolize_places_count() == kept + 1);
+        kept = symbolize_places_count();
         _cleanup_free_ char *a2 = name_in(path, &first);
         CHECK_EQ_STR(a2, "places_alpha");
+        CHECK(symbolize_places_count() == kept);
 
         /* another build replaces it: a new inode at the same path */
         CHECK_EQ_INT(install(argv[2], path, false), 0);
