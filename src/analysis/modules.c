@@ -32,6 +32,10 @@ struct module_file {
         uint64_t inode;         /* path still names that file */
         void *image;            /* the vdso's bytes, owned */
         const struct module_identity *id;       /* offline: what it was */
+        bool has_stat;          /* st: the file opened for libdw (online) */
+        struct stat st;
+        int file_id_r;          /* modules_file_id's answer, once known (1: not yet) */
+        struct module_file_id file_id;
 };
 
 static void module_file_free(struct module_file *f)
@@ -164,10 +168,15 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         /* the analyser of a -p run opens nothing: its capturer does,
          * for a mapping it checks is one (capturer.h) */
         sandbox_note_module(f->path);
-        int fd = capturer_active() ? capturer_open_mapping(f->start, f->end) :
+        bool captured = capturer_active();
+        int fd = captured ? capturer_open_mapping(f->start, f->end) :
                  modules_open_mapped(f->pid, f->start, f->end, f->path, f->deleted, f->dev, f->inode);
         if (fd < 0)
                 return -1;
+        /* what identifies these bytes for the caches kept across the
+         * processes of a run (modules_file_id); the capturer's analyser
+         * looks at one process, and keeps none */
+        f->has_stat = !captured && fstat(fd, &f->st) == 0;
         *file_name = strdup(f->path);
         return fd;
 }
@@ -285,6 +294,7 @@ static int report_module(struct modules *mods, size_t i, size_t j)
         if (!f)
                 return -ENOMEM;
         f->pid = mods->pid;
+        f->file_id_r = 1;
         f->start = first->start;
         f->end = first->end;
         f->dev = makedev(first->dev_major, first->dev_minor);
@@ -444,6 +454,81 @@ int modules_identities(struct modules *mods, struct module_identity **ret, size_
         }
         *ret = out.ids;
         *ret_n = out.n;
+        return 0;
+}
+
+/* A stat's identity fields into id (zeroed by the caller). */
+static void file_id_stat(const struct stat *st, struct module_file_stat *id)
+{
+        id->dev = (uint64_t) st->st_dev;
+        id->ino = (uint64_t) st->st_ino;
+        id->size = (uint64_t) st->st_size;
+        id->mtime_sec = (int64_t) st->st_mtim.tv_sec;
+        id->mtime_nsec = (int64_t) st->st_mtim.tv_nsec;
+        id->ctime_sec = (int64_t) st->st_ctim.tv_sec;
+        id->ctime_nsec = (int64_t) st->st_ctim.tv_nsec;
+}
+
+/* Whether elf has a section named name. */
+static bool elf_has_section(Elf *elf, const char *name)
+{
+        size_t shstrndx;
+        if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+                return false;
+        for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)); ) {
+                GElf_Shdr shdr;
+                const char *n = gelf_getshdr(scn, &shdr) ? elf_strptr(elf, shstrndx, shdr.sh_name) : NULL;
+                if (n && streq(n, name))
+                        return true;
+        }
+        return false;
+}
+
+int modules_file_id(Dwfl_Module *mod, struct module_file_id *ret)
+{
+        void **userdata;
+        if (!dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+                return -ENODATA;
+        struct module_file *f = *userdata;
+        if (f && f->file_id_r <= 0) {
+                if (f->file_id_r == 0)
+                        *ret = f->file_id;
+                return f->file_id_r;
+        }
+        GElf_Addr bias;
+        Elf *elf = f && !f->vdso && !f->id && f->pid ? dwfl_module_getelf(mod, &bias) : NULL;
+        if (!elf || !f->has_stat) {
+                if (f)
+                        f->file_id_r = -ENODATA;
+                return -ENODATA;
+        }
+        struct module_file_id id;
+        memset(&id, 0, sizeof id);      /* compared whole, padding too */
+        file_id_stat(&f->st, &id.main);
+        const unsigned char *bits;
+        GElf_Addr vaddr;
+        int len = dwfl_module_build_id(mod, &bits, &vaddr);
+        if (len > (int) sizeof id.build_id) {
+                f->file_id_r = -ENODATA;
+                return -ENODATA;
+        }
+        if (len > 0) {
+                memcpy(id.build_id, bits, (size_t) len);
+                id.build_id_len = (uint32_t) len;
+                /* the file modules_find_debuginfo would open, as it is
+                 * now: its symbol table is the one libdw prefers */
+                char path[PATH_MAX];
+                struct stat st;
+                if (modules_build_id_path(bits, (size_t) len, path, sizeof path) == 0 && stat(path, &st) == 0 &&
+                    S_ISREG(st.st_mode)) {
+                        id.has_debug = 1;
+                        file_id_stat(&st, &id.debug);
+                }
+        }
+        id.alt_link = elf_has_section(elf, ".gnu_debugaltlink");
+        f->file_id = id;
+        f->file_id_r = 0;
+        *ret = id;
         return 0;
 }
 

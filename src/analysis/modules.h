@@ -87,6 +87,33 @@ int modules_open_file(int dirfd, const char *path, uint64_t resolve, const struc
 int modules_open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *file, bool deleted, dev_t dev,
                         uint64_t inode);
 
+/* What identifies the bytes of a file: a file rewritten in place keeps its
+ * inode but not its times; one replaced at the same path gets a new inode. */
+struct module_file_stat {
+        uint64_t dev, ino, size;
+        int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+};
+
+/* What the symbols of a module are read from, for results kept across the
+ * processes of one run (symbolize.c): its file, its build-id, the separate
+ * debug info libdw would be given for it now (or none), and whether its
+ * DWARF would send libdw on to another file (.gnu_debugaltlink, not part of
+ * this identity).  Compared byte for byte: zeroed padding included. */
+struct module_file_id {
+        struct module_file_stat main, debug;
+        uint8_t build_id[64];
+        uint32_t build_id_len;
+        uint32_t has_debug;
+        uint32_t alt_link;
+        uint32_t unused;
+};
+
+/* The identity of module mod's files (opening its main ELF file, as libdw
+ * would to look up a symbol).  Returns 0 and *ret, or -ENODATA when mod has
+ * none to go by: the vdso (read from the process), a module analysed
+ * offline or through the capturer, a file that could not be opened. */
+int modules_file_id(Dwfl_Module *mod, struct module_file_id *ret);
+
 /* Writes into buf the path of the separate debug info for build-id id
  * (len bytes): /usr/lib/debug/.build-id/xx/yyyy.debug.  Returns 0, or
  * -EINVAL for an implausible id or a short buffer. */

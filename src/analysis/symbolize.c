@@ -4,6 +4,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,159 @@ struct symbolizer {
         struct symbol_entry *table;
         size_t size, used;      /* open addressing, size a power of two */
 };
+
+/* ---- places known across processes ----
+ *
+ * Under --at-exit --follow-forks one run judges every process of a test
+ * suite, and most map the same libc, libglib, test binary: looking a place
+ * up anew in each (libdw searches a symbol table linearly, and opens
+ * libc6-dbg's 4 MiB file for its table) cost half of leakscan's time per
+ * process.  What a lookup yields depends only on the bytes it reads: the
+ * module's file, the separate debug info by build-id, and where in the
+ * module the address lies.  So the frames of a place are kept, for the
+ * life of the process, keyed by those (modules_file_id: device, inode,
+ * size and times of each file, and the build-id), never by a path or an
+ * address alone: another build of a library at the same path, or the file
+ * rewritten in place, is another key.  What is the process's own (the pc,
+ * the module's name as this process maps it, the offset) is filled in per
+ * process.  A module whose DWARF is read (not a system library's) is kept
+ * only when it has no separate debug info nor a DWARF alt link, whose file
+ * the identity does not cover.  Bounded: when full, places are looked up
+ * as before. */
+
+static int frame_append(struct leakscan_frame **frames, size_t *n, const struct leakscan_frame *f);
+
+struct place_key {
+        struct module_file_id id;
+        uint64_t rel;           /* the looked-up address minus the module's start */
+        uint32_t want_dwarf;
+        uint32_t unused;
+};
+
+struct place_frame {
+        char *function, *file;
+        int line;
+        bool inlined;
+};
+
+struct place {
+        bool used;
+        struct place_key key;
+        struct place_frame *frames;
+        size_t n;
+};
+
+#define PLACES_SIZE 16384u      /* slots, a power of two */
+#define PLACES_MAX (PLACES_SIZE / 2)
+
+static struct {
+        pthread_mutex_t lock;
+        bool disabled;
+        struct place *slots;    /* PLACES_SIZE of them, allocated on first use */
+        size_t used;
+} places = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void symbolize_places_enable(bool enable)
+{
+        __atomic_store_n(&places.disabled, !enable, __ATOMIC_RELAXED);
+}
+
+size_t symbolize_places_count(void)
+{
+        pthread_mutex_lock(&places.lock);
+        size_t n = places.used;
+        pthread_mutex_unlock(&places.lock);
+        return n;
+}
+
+static uint64_t place_hash(const struct place_key *k)
+{
+        /* FNV-1a over the key's bytes */
+        const unsigned char *b = (const unsigned char *) k;
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (size_t i = 0; i < sizeof *k; i++)
+                h = (h ^ b[i]) * 0x100000001b3ull;
+        return h;
+}
+
+/* The slot of key (empty if unknown), or NULL when there is no table.
+ * Called with the lock held. */
+static struct place *place_slot(const struct place_key *key)
+{
+        if (!places.slots)
+                return NULL;
+        for (uint64_t h = place_hash(key); ; h++) {
+                struct place *p = &places.slots[h & (PLACES_SIZE - 1)];
+                if (!p->used || memcmp(&p->key, key, sizeof *key) == 0)
+                        return p;
+        }
+}
+
+/* Appends to *frames the frames known for key, each a copy of base (the
+ * process's own fields) with the place's names.  Returns 1 when the place
+ * is known, 0 when not, or -ENOMEM. */
+static int places_find(const struct place_key *key, const struct leakscan_frame *base,
+                       struct leakscan_frame **frames, size_t *n)
+{
+        pthread_mutex_lock(&places.lock);
+        const struct place *p = __atomic_load_n(&places.disabled, __ATOMIC_RELAXED) ? NULL : place_slot(key);
+        int r = p && p->used;
+        for (size_t i = 0; r > 0 && i < p->n; i++) {
+                struct leakscan_frame f = *base;
+                f.module = base->module ? strdup(base->module) : NULL;
+                f.function = p->frames[i].function ? strdup(p->frames[i].function) : NULL;
+                f.file = p->frames[i].file ? strdup(p->frames[i].file) : NULL;
+                f.line = p->frames[i].line;
+                f.inlined = p->frames[i].inlined;
+                if ((base->module && !f.module) || (p->frames[i].function && !f.function) ||
+                    (p->frames[i].file && !f.file) || frame_append(frames, n, &f) < 0) {
+                        free(f.module); free(f.function); free(f.file);
+                        r = -ENOMEM;
+                }
+        }
+        pthread_mutex_unlock(&places.lock);
+        return r;
+}
+
+static void place_frames_free(struct place_frame *pf, size_t n)
+{
+        for (size_t i = 0; pf && i < n; i++) {
+                free(pf[i].function);
+                free(pf[i].file);
+        }
+        free(pf);
+}
+
+/* Remembers the names of frames[0..n) for key; without memory or room,
+ * nothing is remembered. */
+static void places_add(const struct place_key *key, const struct leakscan_frame *frames, size_t n)
+{
+        struct place_frame *pf = calloc(n + 1, sizeof *pf);
+        for (size_t i = 0; pf && i < n; i++) {
+                pf[i].function = frames[i].function ? strdup(frames[i].function) : NULL;
+                pf[i].file = frames[i].file ? strdup(frames[i].file) : NULL;
+                pf[i].line = frames[i].line;
+                pf[i].inlined = frames[i].inlined;
+                if ((frames[i].function && !pf[i].function) || (frames[i].file && !pf[i].file)) {
+                        place_frames_free(pf, n);
+                        return;
+                }
+        }
+        if (!pf)
+                return;
+        pthread_mutex_lock(&places.lock);
+        bool disabled = __atomic_load_n(&places.disabled, __ATOMIC_RELAXED);
+        if (!places.slots && !disabled)
+                places.slots = calloc(PLACES_SIZE, sizeof *places.slots);
+        struct place *p = disabled || places.used >= PLACES_MAX ? NULL : place_slot(key);
+        if (p && !p->used) {
+                *p = (struct place) { .used = true, .key = *key, .frames = pf, .n = n };
+                places.used++;
+                pf = NULL;
+        }
+        pthread_mutex_unlock(&places.lock);
+        place_frames_free(pf, n);
+}
 
 struct symbolizer *symbolizer_new(struct modules *mods, bool system_lines)
 {
@@ -177,23 +331,45 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
 
         struct leakscan_frame base = { .pc = pc };
         const char *symname = NULL;
-        if (mod) {
-                Dwarf_Addr start;
-                const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-                base.module = modname ? strdup(modname) : NULL;
-                base.offset = pc - start;
-                base.system = modules_path_is_system(modname);
-                GElf_Off off;
-                GElf_Sym sym;
-                symname = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
-        }
-
         /* A system library's DWARF (libc6-dbg's is compressed, 6 MiB of
          * .debug_info) costs more to load than the whole rest of a snapshot,
          * and its lines and inlined helpers say little to the user: its
          * symbol table names the function, which is what classification
          * needs.  Lines there only on request. */
-        bool want_dwarf = mod && (s->system_lines || !base.system);
+        bool want_dwarf = false;
+        struct place_key key;
+        bool keyed = false;
+        if (mod) {
+                Dwarf_Addr start;
+                const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+                base.module = modname ? strdup(modname) : NULL;
+                if (modname && !base.module)
+                        return -ENOMEM;
+                base.offset = pc - start;
+                base.system = modules_path_is_system(modname);
+                want_dwarf = s->system_lines || !base.system;
+                memset(&key, 0, sizeof key);
+                keyed = !__atomic_load_n(&places.disabled, __ATOMIC_RELAXED) && modules_file_id(mod, &key.id) == 0 &&
+                        (!want_dwarf || (!key.id.has_debug && !key.id.alt_link));
+                if (keyed) {
+                        key.rel = lookup - start;
+                        key.want_dwarf = want_dwarf;
+                        int r = places_find(&key, &base, &frames, &n);
+                        if (r != 0) {
+                                free(base.module);
+                                if (r < 0) {
+                                        frames_free(frames, n);
+                                        return -ENOMEM;
+                                }
+                                *ret = frames;
+                                *ret_n = n;
+                                return 0;
+                        }
+                }
+                GElf_Off off;
+                GElf_Sym sym;
+                symname = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+        }
 
         /* Line table for the innermost location. */
         const char *file = NULL;
@@ -278,6 +454,8 @@ static int symbolize_lookup(struct symbolizer *s, uint64_t pc, bool activation,
                 }
         }
         free(base.module);
+        if (keyed)
+                places_add(&key, frames, n);
         *ret = frames;
         *ret_n = n;
         return 0;

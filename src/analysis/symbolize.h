@@ -29,6 +29,15 @@ void symbolizer_free(struct symbolizer *s);
 int symbolize_pc(struct symbolizer *s, uint64_t pc, bool activation,
                  struct leakscan_frame **frames, size_t *n);
 
+/* Whether symbolize_pc may answer from, and add to, the places it looked
+ * up before in this process, in modules of the same files (on by default;
+ * symbolize.c says why that gives the same frames).  Off, every place is
+ * looked up anew, as the out-of-memory test needs. */
+void symbolize_places_enable(bool enable);
+
+/* How many places are kept (for the tests: that a lookup was kept). */
+size_t symbolize_places_count(void);
+
 /* Returns the demangled form of a C++ symbol (new string), or a copy of name. */
 char *symbolize_demangle(const char *name);
 
