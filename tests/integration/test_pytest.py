@@ -10,7 +10,9 @@ creator stack's Python frames, read while the creating thread was held.
 `leakscan --per-test -- python3 -m pytest pytest_params/` lists that
 suite's node ids (parametrized ones with spaces and brackets among them),
 runs each alone, and names exactly the one that leaks; `python3 -m
-unittest` is refused with a pointer to pytest.
+unittest` is refused with a pointer to pytest.  Under `-p PID --watch`,
+the creator stack of Python threads started between snapshots
+(python_watch/acceptor.py) holds the creating Python function too.
 Usage: test_pytest.py LEAKSCAN SOURCE_DIR [PYTHON]"""
 import json
 import os
@@ -68,6 +70,7 @@ def main():
           f"unittest: the leaky TestCase method is named ({code}, {leaked}; want {want})")
     check("Ran 2 tests" in out and "OK" in out, f"unittest: the suite runs as without leakscan ({out[-300:]!r})")
     per_test(leakscan, srcdir, python)
+    watch_creators(leakscan, srcdir, python)
     return check.finish()
 
 
@@ -100,6 +103,28 @@ def per_test(leakscan, srcdir, python):
                        cwd=srcdir, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     check(r.returncode == 3 and "-m pytest" in r.stderr,
           f"--per-test unittest: refused, pointing at pytest ({r.returncode}, {r.stderr!r})")
+
+
+def watch_creators(leakscan, srcdir, python):
+    """--watch: the sessions acceptor.py starts while watched grow, and
+    their creator stack names accept_loop at its line, a Python frame read
+    while the acceptor waited in its clone event."""
+    source = os.path.join(srcdir, "python_watch", "acceptor.py")
+    line = next(n for n, text in enumerate(open(source), 1) if "@spawn" in text)
+    p = subprocess.Popen([python, source], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        check(p.stdout.readline() == "ready\n", "acceptor.py starts")
+        r = subprocess.run([leakscan, "-p", str(p.pid), "--watch=1s", "--interval=200ms", "--format=json"],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)
+    doc = json.loads(r.stdout) if r.returncode in (0, 1) else {"groups": []}
+    made = [[(f["function"], f.get("language"), os.path.basename(f["file"] or ""), f["line"])
+             for f in g["example"]["created_by"] or []] for g in doc["groups"] if g["growth"] > 0]
+    check(r.returncode == 1 and any(("accept_loop", "python", "acceptor.py", line) in m for m in made),
+          f"--watch: the new sessions' creator stack holds accept_loop (acceptor.py:{line}) "
+          f"({r.returncode}, {r.stderr[-300:]!r}, {[m[:10] for m in made]})")
 
 
 if __name__ == "__main__":
