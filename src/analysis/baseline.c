@@ -159,6 +159,41 @@ static bool alive_in(const struct leakscan_process *p, const struct leakscan_thr
         return false;
 }
 
+/* What a new thread runs before its start routine: the clone trampoline
+ * (glibc's clone and clone3 wrappers and start_thread, Go's runtime.clone,
+ * named with an assembly function's ABI suffix or without). */
+static const char *const trampolines[] = { "clone", "clone3", "__clone", "__clone3", "start_thread",
+                                           "runtime.clone" };
+
+static bool is_trampoline(const char *function)
+{
+        if (!function)
+                return false;
+        size_t len = strlen(function);
+        const char *abi = strstr(function, ".abi");
+        if (abi && abi[4] && strspn(abi + 4, "0123456789") == strlen(abi + 4))
+                len = (size_t) (abi - function);
+        for (size_t i = 0; i < ARRAY_SIZE(trampolines); i++)
+                if (strlen(trampolines[i]) == len && strncmp(function, trampolines[i], len) == 0)
+                        return true;
+        return false;
+}
+
+/* Whether t was caught being born: created, its stack still nothing but the
+ * clone trampoline, its start routine not called yet.  Such a thread is in
+ * a group of its own for one snapshot (the one that catches it there), and
+ * in its real one by the next: counted, it made a group "grow" that no
+ * thread stays in. */
+static bool being_born(const struct leakscan_thread *t)
+{
+        if (t->main || t->n_frames == 0)
+                return false;
+        for (size_t i = 0; i < t->n_frames; i++)
+                if (!is_trampoline(t->frames[i].function))
+                        return false;
+        return true;
+}
+
 int watch_add(struct watch *w, struct leakscan_report *snapshot)
 {
         struct leakscan_report **ns = realloc(w->snapshots, (w->n_snapshots + 1) * sizeof *ns);
@@ -179,6 +214,8 @@ int watch_add(struct watch *w, struct leakscan_report *snapshot)
         const struct leakscan_process *p = &snapshot->processes[0];
         for (size_t i = 0; i < p->n_threads; i++) {
                 struct leakscan_thread *t = &p->threads[i];
+                if (being_born(t))
+                        continue;
                 uint64_t sig = baseline_signature(t);
                 struct watch_group *g = NULL;
                 for (size_t k = 0; k < w->n_groups && !g; k++)

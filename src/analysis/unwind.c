@@ -88,6 +88,46 @@ int unwound_push(struct unwound_stack *out, size_t *cap, uint64_t pc, uint64_t s
         return 0;
 }
 
+/* Where Go begins a stack: a goroutine's at runtime.goexit (its entry's
+ * return address), an M's scheduler stack (g0) at runtime.mstart (called
+ * from runtime.clone's assembly, which only a binary with symbols names),
+ * and runtime.mcall switches to g0, above which lie the words an earlier
+ * switch left.  Named as in a binary with symbols ("runtime.mstart.abi0",
+ * an assembly function's ABI wrapper) and in .gopclntab ("runtime.mstart"). */
+static const char *const stack_roots[] = { "runtime.goexit", "runtime.mstart", "runtime.mcall" };
+
+static bool is_stack_root(const char *function)
+{
+        if (!function)
+                return false;
+        for (size_t i = 0; i < ARRAY_SIZE(stack_roots); i++) {
+                if (!startswith(function, stack_roots[i]))
+                        continue;
+                const char *rest = function + strlen(stack_roots[i]);
+                if (!*rest || (startswith(rest, ".abi") && rest[4] &&
+                               strspn(rest + 4, "0123456789") == strlen(rest + 4)))
+                        return true;
+        }
+        return false;
+}
+
+void unwind_end_at_root(struct leakscan_frame *frames, size_t first, size_t *n, const char **note)
+{
+        for (size_t i = first; i + 1 < *n; i++) {
+                if (!is_stack_root(frames[i].function) || frames[i].inlined)
+                        continue;
+                for (size_t k = i + 1; k < *n; k++) {
+                        free(frames[k].function);
+                        free(frames[k].file);
+                        free(frames[k].module);
+                }
+                *n = i + 1;
+                if (note && (*note == unwind_note_capped || *note == unwind_note_window || *note == unwind_note_no_cfi))
+                        *note = NULL;
+                return;
+        }
+}
+
 /* ---- libdw ---- */
 
 struct libdw_state {

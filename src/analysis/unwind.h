@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "leakscan/leakscan.h"
 #include "modules.h"
 
 struct unwound_frame {
@@ -104,5 +105,14 @@ bool unwind_is_above_window(const struct modules *mods, const struct thread_capt
  * not copied.  NULL otherwise. */
 const char *unwind_note_other_stack(const struct modules *mods, const struct thread_capture *t,
                                     const struct unwound_stack *out);
+
+/* Ends a symbolized stack (frames[first..*n), innermost first) at the
+ * first frame where a runtime begins a thread's or a coroutine's stack
+ * (Go's runtime.goexit, runtime.mstart, runtime.mcall), which stays: the
+ * frames past it are stale words of a stack switched away from, different
+ * in threads whose stacks are the same.  Frees the frames dropped and
+ * clears *note when it said the walk was cut short.  Whatever the
+ * unwinder, after symbolization. */
+void unwind_end_at_root(struct leakscan_frame *frames, size_t first, size_t *n, const char **note);
 
 #endif

@@ -7,7 +7,14 @@
  * tracee).  So before each snapshot the tracer ends, and the threads asleep
  * in a call are left in it, untouched, for the snapshot to read without a
  * stop; an interrupt to detach them ended a socket timeout, a timed wait or
- * a partial write as any stop does (docs/RELIABILITY.md). */
+ * a partial write as any stop does (docs/RELIABILITY.md).
+ *
+ * A Python thread's creator stack is mostly CPython's eval loop: the
+ * Python frames that say which code started the thread are on the
+ * interpreter's heap and may be gone by the next snapshot.  They are read
+ * while the creator waits in its clone event, as the at-exit path does
+ * (src/exit/creators.c), through a reader opened when the tracer starts,
+ * only for a process whose maps show a python module. */
 #include <elf.h>
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +22,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "modules.h"
+#include "python.h"
 #include "seize.h"
 #include "track.h"
 #include "util.h"
@@ -38,6 +48,7 @@ struct tracked {
 struct creation {
         pid_t tid;              /* the thread created; 0: a free slot */
         struct thread_capture creator;
+        struct python_stack *python;    /* its Python frames, or NULL */
 };
 
 /* The creator copies (a window of stack each, 16 KiB by default) of the
@@ -56,6 +67,7 @@ struct track {
         struct tracked *threads;
         size_t n_threads;
         struct creations creations;
+        struct python_snapshot *py;     /* the interpreter's reader, or NULL */
         sigset_t old_mask;      /* the caller's, while the tracer runs */
         pthread_t tracer;
         pid_t tracer_tid;       /* written by the tracer, read after the join */
@@ -87,6 +99,7 @@ static void creation_forget(struct creations *c, pid_t tid)
         if (!x)
                 return;
         free(x->creator.stack);
+        python_stack_free(x->python);
         size_t hole = (size_t) (x - c->slots), mask = c->cap - 1;
         for (size_t i = (hole + 1) & mask; c->slots[i].tid; i = (i + 1) & mask) {
                 size_t home = creation_slot(c, c->slots[i].tid);
@@ -100,8 +113,8 @@ static void creation_forget(struct creations *c, pid_t tid)
         c->n--;
 }
 
-/* Adds (or replaces) the creator of tid; takes x.creator.stack.  Returns 0
- * or -ENOMEM (x's stack freed). */
+/* Adds (or replaces) the creator of tid; takes x.creator.stack and
+ * x.python.  Returns 0 or -ENOMEM (both freed). */
 static int creation_put(struct creations *c, struct creation x)
 {
         creation_forget(c, x.tid);
@@ -110,6 +123,7 @@ static int creation_put(struct creations *c, struct creation x)
                 struct creation *slots = calloc(cap, sizeof *slots);
                 if (!slots) {
                         free(x.creator.stack);
+                        python_stack_free(x.python);
                         return -ENOMEM;
                 }
                 struct creations grown = { slots, cap, 0 };
@@ -251,7 +265,29 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
                 memcpy(&ret_addr, c.stack, sizeof ret_addr);
                 arch_regs_return_to(&c.regs, ret_addr);
         }
-        (void) creation_put(&tr->creations, (struct creation) { child, c });
+        /* its Python frames, while it waits here (out of memory: none) */
+        struct python_stack *python = NULL;
+        if (tr->py)
+                (void) python_stack_read(tr->py, creator, &python);
+        (void) creation_put(&tr->creations, (struct creation) { child, c, python });
+}
+
+/* Opens the reader of the process's interpreter, once: a process without
+ * a python module in its maps costs one read of them per start. */
+static void open_python(struct track *tr)
+{
+        if (tr->py)
+                return;
+        char path[64];
+        _cleanup_free_ char *maps = NULL;
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) tr->pid);
+        if (read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")))
+                return;
+        struct modules *mods = NULL;
+        if (modules_new(tr->pid, maps, &mods) < 0)
+                return;
+        (void) python_reader_open(mods, &tr->py);       /* none: no Python frames */
+        modules_free(mods);
 }
 
 /* A traced thread is sent even the signals its process ignores (an
@@ -352,6 +388,7 @@ static void *tracer_main(void *arg)
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
+        open_python(tr);        /* before any creator waits for it */
         bool serve = track_seize_all(tr) == 0;
         for (;;) {
                 int status;
@@ -447,15 +484,26 @@ const struct thread_capture *track_creator(const struct track *tr, pid_t tid)
         return x ? &x->creator : NULL;
 }
 
+const struct python_stack *track_creator_python(void *userdata, const struct thread_capture *creator)
+{
+        (void) userdata;
+        const struct creation *x = (const struct creation *)
+                ((const char *) creator - offsetof(struct creation, creator));
+        return x->python;
+}
+
 void track_free(struct track *tr)
 {
         if (!tr)
                 return;
         track_stop(tr);
         for (size_t i = 0; i < tr->creations.cap; i++)
-                if (tr->creations.slots[i].tid)
+                if (tr->creations.slots[i].tid) {
                         free(tr->creations.slots[i].creator.stack);
+                        python_stack_free(tr->creations.slots[i].python);
+                }
         free(tr->creations.slots);
+        python_snapshot_free(tr->py);
         free(tr->threads);
         free(tr);
 }

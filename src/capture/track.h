@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "capture.h"
+#include "python.h"
 
 struct track;
 
@@ -40,6 +41,12 @@ void track_stop(struct track *tr);
 
 /* The stack that created thread tid while we tracked, or NULL. */
 const struct thread_capture *track_creator(const struct track *tr, pid_t tid);
+
+/* The Python frames of creator (one that track_creator returned), read
+ * while it created the thread, or NULL: none (no CPython whose layout is
+ * known, or no Python frame).  Owned by the tracker, valid while the
+ * creator is; userdata is unused (the shape of creator_lookup's python). */
+const struct python_stack *track_creator_python(void *userdata, const struct thread_capture *creator);
 
 /* Detaches what is still attached, and frees. */
 void track_free(struct track *tr);

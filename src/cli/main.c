@@ -279,7 +279,7 @@ static int run_watch(const struct cli *cli)
         int64_t interval = cli->interval_ms ? cli->interval_ms : 1000;
         uint64_t end = now_usec(CLOCK_MONOTONIC) + (uint64_t) cli->watch_ms * 1000u;
         struct track *tr = track_new(cli->pid, cli->supervise.creator_window);
-        struct creator_lookup creators = { watch_find_creator, tr, NULL };
+        struct creator_lookup creators = { watch_find_creator, tr, track_creator_python };
         int status = tr ? 0 : EXIT_CANNOT_INSPECT;
         while (status == 0) {
                 struct leakscan_report *snap = NULL;

@@ -349,8 +349,8 @@ static const struct cli_option options[] = {
           .error = "invalid --timeout '%s': use e.g. 30s or 5m" },
         { "per-test", 0, OPTION_NO_ARG, NULL, SECTION_AT_EXIT,
           "PROGRAM is a GoogleTest, Catch2, doctest,\n"
-          "Boost.Test or GLib binary: run each of its tests\n"
-          "alone\n"
+          "Boost.Test or GLib binary, or a pytest run: run\n"
+          "each of its tests alone\n"
           "under the at-exit check and report per test", HANDLER(handle_per_test) },
         { "jobs", 'j', OPTION_ARG, "N", SECTION_AT_EXIT, "--per-test: N tests at once (default: one per CPU)",
           .value = VALUE_INT, DEST(jobs), .min = 1, .max = 1024,

@@ -10,6 +10,7 @@
  * output, and its outcome; the parent keeps at most N such children and
  * assembles the report in listing order, so that it does not depend on
  * which test finished first. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,6 +28,34 @@
 #include "report-common.h"
 #include "testname.h"
 #include "util.h"
+
+/* The module of ours that runs one pytest test (select_pytest), written
+ * into the scratch folder's python/ for the runs.  It gives the test its
+ * environment back as leakscan found it before any test code runs. */
+#define PYTEST_PLUGIN "leakscan_pertest"
+#define PYTEST_NODEID_ENV "LEAKSCAN_PYTEST_NODEID"
+#define PYTEST_PATH_ENV "LEAKSCAN_PYTEST_PYTHONPATH"     /* PYTHONPATH before ours, if set */
+static const char pytest_plugin_source[] =
+        "\"\"\"Written by leakscan --per-test, which runs each pytest test in a\n"
+        "process of its own: keeps the test named by " PYTEST_NODEID_ENV " and\n"
+        "deselects the others, as -k does.\"\"\"\n"
+        "import os\n"
+        "\n"
+        "_want = os.environ.pop(\"" PYTEST_NODEID_ENV "\", None)\n"
+        "_path = os.environ.pop(\"" PYTEST_PATH_ENV "\", None)\n"
+        "if _path is None:\n"
+        "    os.environ.pop(\"PYTHONPATH\", None)\n"
+        "else:\n"
+        "    os.environ[\"PYTHONPATH\"] = _path\n"
+        "\n"
+        "\n"
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    if _want is None:\n"
+        "        return\n"
+        "    keep = [item for item in items if item.nodeid == _want]\n"
+        "    if len(keep) != len(items):\n"
+        "        config.hook.pytest_deselected(items=[item for item in items if item.nodeid != _want])\n"
+        "        items[:] = keep\n";
 
 struct strv {
         char **v;
@@ -177,6 +206,32 @@ static int parse_boost(char *listing, struct strv *ret)
         return r;
 }
 
+/* pytest --collect-only at verbosity -1: one node id a line
+ * (path::Class::test[params], the parameters' id holding any character but
+ * a newline: spaces, brackets, "::"), then a blank line and the summary
+ * ("4 tests collected in 0.01s"), or the warnings summary, whose lines name
+ * node ids too: the listing ends at the first blank line after an id.
+ * Lines before the first id that name none (a plugin's or a warning's
+ * noise) are skipped; every item's node id holds a "::". */
+static int parse_pytest(char *listing, struct strv *ret)
+{
+        for (char *line = listing, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                size_t len = strlen(line);
+                if (len && line[len - 1] == '\r')
+                        line[--len] = '\0';
+                if (!len && ret->n)
+                        break;
+                if (!strstr(line, "::") || line[0] == ' ' || line[0] == '=')
+                        continue;
+                if (strv_push(ret, strdup(line)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* The argument that selects one test, for each framework. */
 static int select_gtest(const char *name, char **ret)
 {
@@ -224,6 +279,18 @@ static int select_boost(const char *name, char **ret)
         return asprintf(ret, "--run_test=%s", name) < 0 ? -ENOMEM : 0;
 }
 
+/* pytest: a node id given as an argument would add to the paths the
+ * user's own arguments name (which cannot be told from option values
+ * without knowing every plugin's options), so the user's arguments stay as
+ * they are and a plugin of ours deselects every other test, as -k does; it
+ * is told the node id through the environment (PYTEST_PLUGIN_SOURCE, set
+ * by run_child). */
+static int select_pytest(const char *name, char **ret)
+{
+        (void) name;
+        return (*ret = strdup("-p" PYTEST_PLUGIN)) ? 0 : -ENOMEM;
+}
+
 struct framework_runner {
         const char *framework;
         const char *marker;                     /* in the binary's bytes */
@@ -232,18 +299,25 @@ struct framework_runner {
         const char *const list_args[3];
         int (*parse)(char *listing, struct strv *ret);
         int (*select)(const char *name, char **ret);
+        int list_status_empty;                  /* the listing's exit status when
+                                                 * there is no test, or 0 */
+        bool pytest_plugin;                     /* runs need our plugin (select_pytest) */
 };
 
 static const struct framework_runner runners[] = {
-        { "googletest", "gtest_list_tests", false, { "--gtest_list_tests" }, parse_gtest, select_gtest },
+        { "googletest", "gtest_list_tests", false, { "--gtest_list_tests" }, parse_gtest, select_gtest, 0, false },
         { "doctest", "list-test-cases", false, { "--list-test-cases", "--no-version" }, parse_doctest,
-          select_doctest },
-        { "boost.test", "list_content", false, { "--list_content" }, parse_boost, select_boost },
+          select_doctest, 0, false },
+        { "boost.test", "list_content", false, { "--list_content" }, parse_boost, select_boost, 0, false },
         /* Catch2 2 has --list-test-names-only; 3 dropped it for a quiet --list-tests */
-        { "catch2", "list-test-names-only", true, { "--list-test-names-only" }, parse_lines, select_catch2 },
-        { "catch2", "list-tests", false, { "--list-tests", "--verbosity", "quiet" }, parse_lines, select_catch2 },
+        { "catch2", "list-test-names-only", true, { "--list-test-names-only" }, parse_lines, select_catch2, 0, false },
+        { "catch2", "list-tests", false, { "--list-tests", "--verbosity", "quiet" }, parse_lines, select_catch2, 0, false },
         /* last: a GLib test program calls g_test_init */
-        { "glib", "g_test_init", false, { "-l" }, parse_glib, select_glib },
+        { "glib", "g_test_init", false, { "-l" }, parse_glib, select_glib, 0, false },
+        /* told by the command (runs_pytest), not by a marker; --verbosity=-1
+         * (which -q sets) after the user's own -q or -v, which would change
+         * the listing's shape; 5: no tests collected */
+        { "pytest", NULL, false, { "--collect-only", "--verbosity=-1" }, parse_pytest, select_pytest, 5, true },
 };
 
 /* The runner whose marker the file at path holds, or NULL. */
@@ -258,10 +332,38 @@ static const struct framework_runner *detect(const char *path)
                 return NULL;
         const struct framework_runner *found = NULL;
         for (size_t i = 0; i < ARRAY_SIZE(runners) && !found; i++)
-                if (memmem(map, (size_t) st.st_size, runners[i].marker, strlen(runners[i].marker)))
+                if (runners[i].marker && memmem(map, (size_t) st.st_size, runners[i].marker, strlen(runners[i].marker)))
                         found = &runners[i];
         munmap(map, (size_t) st.st_size);
         return found;
+}
+
+/* The module argv runs with python's -m (past the interpreter's own
+ * options), or NULL. */
+static const char *python_module(char **argv)
+{
+        const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+        if (!startswith(base, "python"))
+                return NULL;
+        for (size_t i = 1; argv[i] && argv[i][0] == '-' && !streq(argv[i], "-") && !streq(argv[i], "-c"); i++) {
+                if (streq(argv[i], "-m"))
+                        return argv[i + 1];
+                if (startswith(argv[i], "-m"))
+                        return argv[i] + 2;
+                if ((streq(argv[i], "-X") || streq(argv[i], "-W")) && argv[i + 1])
+                        i++;
+        }
+        return NULL;
+}
+
+/* Whether argv runs pytest: its script (pytest, py.test, pytest-3) or
+ * python -m pytest. */
+static bool runs_pytest(char **argv)
+{
+        const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+        const char *module = python_module(argv);
+        return streq(base, "pytest") || streq(base, "py.test") || startswith(base, "pytest-") ||
+               (module && (streq(module, "pytest") || streq(module, "py.test")));
 }
 
 /* The path execvp would run for name, or NULL. */
@@ -351,6 +453,34 @@ static char *scratch_path(const char *dir, const char *what, size_t i)
         return asprintf(&p, "%s/%s-%zu", dir, what, i) < 0 ? NULL : p;
 }
 
+/* envp (NULL: ours) with the variables that tell our pytest plugin, in
+ * plugin_dir, which test to keep: a new array (its strings partly
+ * envp's), or NULL without memory. */
+static char **pytest_env(char *const *envp, const char *plugin_dir, const char *nodeid)
+{
+        char *const *from = envp ? envp : environ;
+        size_t n = 0;
+        while (from[n])
+                n++;
+        char **env = calloc(n + 4, sizeof *env);
+        if (!env)
+                return NULL;
+        const char *old_path = NULL;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (startswith(from[i], "PYTHONPATH="))
+                        old_path = from[i] + strlen("PYTHONPATH=");
+                else if (!startswith(from[i], PYTEST_NODEID_ENV "=") && !startswith(from[i], PYTEST_PATH_ENV "="))
+                        env[k++] = from[i];
+        }
+        if (asprintf(&env[k++], "PYTHONPATH=%s%s%s", plugin_dir, old_path && *old_path ? ":" : "",
+                     old_path ? old_path : "") < 0 ||
+            asprintf(&env[k++], PYTEST_NODEID_ENV "=%s", nodeid) < 0 ||
+            (old_path && asprintf(&env[k++], PYTEST_PATH_ENV "=%s", old_path) < 0))
+                return NULL;    /* in a child about to end */
+        return env;
+}
+
 /* In a child: runs one test under supervision and leaves its files. */
 static _Noreturn void run_child(char **argv, const struct framework_runner *fw, const char *name,
                                 const struct pertest_options *opts, const char *dir, size_t i)
@@ -373,7 +503,14 @@ static _Noreturn void run_child(char **argv, const struct framework_runner *fw, 
         struct leakscan_report *report = NULL;
         struct supervise_result res = {0};
         enum supervise_step failed;
-        o.run_error = supervise_run(argv, opts->supervise, &report, &res, &failed);
+        struct supervise_options supervise = *opts->supervise;
+        _cleanup_free_ char *plugin_dir = NULL;
+        if (fw->pytest_plugin) {
+                if (asprintf(&plugin_dir, "%s/python", dir) < 0 ||
+                    !(supervise.envp = pytest_env(opts->supervise->envp, plugin_dir, name)))
+                        _exit(EXIT_CANNOT_INSPECT);
+        }
+        o.run_error = supervise_run(argv, &supervise, &report, &res, &failed);
         if (o.run_error == 0) {
                 o.exited = res.exited;
                 o.exit_code = res.exit_code;
@@ -632,6 +769,41 @@ bool pertest_format_supported(const struct report_backend *backend)
         return backend == &report_text || backend == &report_json || backend == &report_junit;
 }
 
+/* Writes our pytest plugin into dir/python.  Returns 0 or a negative errno. */
+static int write_pytest_plugin(const char *dir)
+{
+        _cleanup_free_ char *sub = NULL, *file = NULL;
+        if (asprintf(&sub, "%s/python", dir) < 0 || asprintf(&file, "%s/" PYTEST_PLUGIN ".py", sub) < 0)
+                return -ENOMEM;
+        if (mkdir(sub, 0700) < 0)
+                return -errno;
+        _cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        size_t len = sizeof pytest_plugin_source - 1;
+        ssize_t wrote = write(fd, pytest_plugin_source, len);
+        return wrote < 0 ? -errno : (size_t) wrote != len ? -EIO : 0;
+}
+
+/* Empties and removes the folder path, whose files are ours (Python's
+ * bytecode cache of our plugin among them) with its subfolders. */
+static void remove_folder(const char *path)
+{
+        DIR *d = opendir(path);
+        for (struct dirent *de; d && (de = readdir(d)); ) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR) {
+                        _cleanup_free_ char *inner = NULL;
+                        if (asprintf(&inner, "%s/%s", path, de->d_name) >= 0)
+                                remove_folder(inner);
+                }
+        }
+        if (d)
+                closedir(d);
+        rmdir(path);
+}
+
 static void remove_scratch(const char *dir, size_t n)
 {
         static const char *const whats[] = { "output", "report", "status" };
@@ -641,6 +813,9 @@ static void remove_scratch(const char *dir, size_t n)
                         if (p)
                                 unlink(p);
                 }
+        _cleanup_free_ char *python = NULL;
+        if (asprintf(&python, "%s/python", dir) >= 0)
+                remove_folder(python);
         rmdir(dir);
 }
 
@@ -651,10 +826,25 @@ int pertest_run(char **argv, const struct pertest_options *opts)
                 fprintf(stderr, "leakscan: cannot run %s: %s\n", argv[0], strerror(path ? errno : ENOENT));
                 return path && errno != ENOENT ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND;
         }
-        const struct framework_runner *fw = detect(path);
+        const char *module = python_module(argv);
+        if (module && streq(module, "unittest")) {
+                /* unittest has no listing of its own to select from; pytest
+                 * collects and runs the same TestCase classes */
+                fprintf(stderr, "leakscan: --per-test cannot list the tests of python -m unittest, which has no "
+                        "listing; run the suite with pytest, which runs unittest's TestCase classes too: "
+                        "leakscan --per-test -- %s -m pytest DIR\n", argv[0]);
+                return EXIT_CANNOT_INSPECT;
+        }
+        const struct framework_runner *fw = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(runners) && !fw && runs_pytest(argv); i++)
+                if (runners[i].pytest_plugin)
+                        fw = &runners[i];
+        if (!fw)
+                fw = detect(path);
         if (!fw) {
                 fprintf(stderr, "leakscan: --per-test cannot tell how to list the tests of %s: it knows GoogleTest, "
-                        "Catch2, doctest, Boost.Test and GLib binaries; run other test programs with --at-exit\n", argv[0]);
+                        "Catch2, doctest, Boost.Test and GLib binaries and pytest; run other test programs with "
+                        "--at-exit\n", argv[0]);
                 return EXIT_CANNOT_INSPECT;
         }
 
@@ -668,13 +858,15 @@ int pertest_run(char **argv, const struct pertest_options *opts)
         _cleanup_free_ char *listing = NULL;
         int status = r < 0 ? r : capture(cmd.v, opts->supervise->envp, &listing);
         strv_done(&cmd);
-        if (status < 0 || !WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !fw->list_status_any)) {
+        bool empty = status >= 0 && fw->list_status_empty && WIFEXITED(status) &&
+                     WEXITSTATUS(status) == fw->list_status_empty;
+        if (status < 0 || !WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !fw->list_status_any && !empty)) {
                 fprintf(stderr, "leakscan: listing the %s tests of %s with %s failed (%s)%s%s\n", fw->framework,
                         argv[0], fw->list_args[0], status < 0 ? strerror(-status) : "it exited with an error",
                         listing && *listing ? ": " : "", listing ? trim(listing) : "");
                 return EXIT_CANNOT_INSPECT;
         }
-        r = fw->parse(listing, &names);
+        r = empty ? 0 : fw->parse(listing, &names);
         if (r < 0) {
                 fputs("leakscan: out of memory\n", stderr);
                 strv_done(&names);
@@ -689,6 +881,14 @@ int pertest_run(char **argv, const struct pertest_options *opts)
         }
         size_t n = names.n;
         struct test_run *runs = calloc(n ? n : 1, sizeof *runs);
+        if (runs && fw->pytest_plugin && (r = write_pytest_plugin(dir)) < 0) {
+                fprintf(stderr, "leakscan: cannot write the pytest plugin of --per-test into %s: %s\n", dir,
+                        strerror(-r));
+                free(runs);
+                strv_done(&names);
+                remove_scratch(dir, 0);
+                return EXIT_CANNOT_INSPECT;
+        }
         if (!runs) {
                 fputs("leakscan: out of memory\n", stderr);
                 strv_done(&names);

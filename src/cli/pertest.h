@@ -27,8 +27,8 @@ struct pertest_options {
 bool pertest_format_supported(const struct report_backend *backend);
 
 /* Lists and runs the tests of argv (argv[0] a GoogleTest, Catch2, doctest,
- * Boost.Test or GLib test binary, the rest its own arguments, kept for
- * every run) and writes the report.  Returns the exit status, by the rules of --at-exit
+ * Boost.Test or GLib test binary, or pytest, py.test or python -m pytest;
+ * the rest its own arguments, kept for every run) and writes the report.  Returns the exit status, by the rules of --at-exit
  * over all tests in listing order: the first test whose program failed
  * gives its status (128+N for signal N), then 124 if a --timeout struck,
  * then error_exitcode if a test leaked, else 0; 126/127 when the binary
@@ -36,7 +36,8 @@ bool pertest_format_supported(const struct report_backend *backend);
 int pertest_run(char **argv, const struct pertest_options *opts);
 
 /* The test names in what framework's listing flag printed ("googletest",
- * "catch2", "doctest", "boost.test", "glib"), each as its own flag selects it.
+ * "catch2", "doctest", "boost.test", "glib", "pytest"), each as its own flag
+ * selects it (pytest: its node ids).
  * listing is modified.  Returns 0 and a NULL-terminated array in *ret_names
  * (free each and the array) and its length, -EINVAL for an unknown
  * framework, or -ENOMEM. */

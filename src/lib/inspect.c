@@ -717,6 +717,8 @@ static int unwind_and_symbolize(const struct unwinder *unwinder, void *ustate, s
                         (*frames)[i].sp = st.frames[k].sp;
         }
         free(st.frames);
+        if (r >= 0)
+                unwind_end_at_root(*frames, first, n, &st.note);
         /* "system" as the report means it: by module, and by name in a
          * static binary */
         for (size_t k = first; k < *n; k++)

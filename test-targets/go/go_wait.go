@@ -2,7 +2,10 @@
 // with and without symbols: four goroutines park on a channel (the runtime's
 // idle threads hold no user frame), and one goroutine, locked to its
 // thread, blocks in a read of a pipe nobody writes: that thread holds
-// main.blockedRead.  "ready" once all are in place; exits when stdin ends.
+// main.blockedRead.  Before, goroutines sleeping in a system call at once
+// make the runtime start more threads (Ms), idle once they return: their
+// identical stacks must group.  "ready" once all are in place; exits when
+// stdin ends.
 package main
 
 import (
@@ -27,7 +30,22 @@ func blockedRead(fd int, started chan struct{}) {
 	syscall.Read(fd, buf) // @blocked-read
 }
 
+//go:noinline
+func sleepInSyscalls(n int) {
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ts := syscall.Timespec{Nsec: 20 * 1000 * 1000}
+			syscall.Nanosleep(&ts, nil)
+		}()
+	}
+	wg.Wait()
+}
+
 func main() {
+	sleepInSyscalls(6)
 	var wg sync.WaitGroup
 	jobs := make(chan int)
 	for i := 0; i < 4; i++ {

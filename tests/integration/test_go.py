@@ -64,7 +64,33 @@ def main():
         check(re.search(rf'^Thread \d+ "[^"]*"( \(main\))? in state pipe-read, [^\n]*with main\.blockedRead on top', text, re.M),
               f"{name}: the text headline names main.blockedRead: " +
               next((x for x in text.splitlines() if x.startswith("Thread")), "(none)"))
+    for prog in progs:
+        idle_threads_group(leakscan, prog)
     return check.finish()
+
+
+ROOT = re.compile(r"runtime\.(goexit|mstart|mcall)(\.abi\d+)?$")
+
+
+def idle_threads_group(leakscan, prog):
+    """Go begins a thread's stacks at runtime.mstart (an M's), runtime.mcall
+    (the switch to it) and runtime.goexit (a goroutine's): the unwind ends
+    there, since past them lie stale words that differ between threads whose
+    stacks are the same, so that the idle Ms (go_wait.go starts several)
+    are one group: threads alike up to their root are alike whole."""
+    name = os.path.basename(prog)
+    _, text = at_exit(leakscan, prog, "json")
+    threads = [t for p in json.loads(text)["processes"] for t in p["threads"]]
+    past = [(t["tid"], [f["function"] for f in t["frames"]]) for t in threads
+            if any(ROOT.match(f["function"] or "") for f in t["frames"][:-1])]
+    check(not past, f"{name}: no frame past runtime.mstart, mcall or goexit ({past})")
+    by_stack = {}
+    for t in threads:
+        by_stack.setdefault(tuple(f["function"] for f in t["frames"]), []).append(t)
+    split = [(k[-3:], [[f["pc"] for f in t["frames"]] for t in ts]) for k, ts in by_stack.items()
+             if len({tuple(f["pc"] for f in t["frames"]) for t in ts}) > 1]
+    idle = max((len(ts) for k, ts in by_stack.items() if any("stopm" in (f or "") for f in k)), default=0)
+    check(not split and idle >= 2, f"{name}: the idle Ms ({idle}) have one stack, pc for pc ({split})")
 
 
 if __name__ == "__main__":

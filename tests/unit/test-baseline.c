@@ -1,6 +1,7 @@
 /* Unit tests of --watch's growth rule and of baselines, on synthetic
  * snapshots: a thread that moves from one state to another is no growth,
- * new threads in a group are; a baseline matches TID and start time. */
+ * new threads in a group are, unless caught in their clone trampoline; a
+ * baseline matches TID and start time. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -164,6 +165,33 @@ int main(void)
         fclose(f);
         CHECK(strstr(text, "\"groups_grown\": 0, \"groups_elastic\": 1"));
         free(text);
+        watch_done(&w);
+
+        /* a thread caught in its clone trampoline (start routine not yet
+         * called) is in a group of its own for one snapshot: no growth;
+         * one that runs its routine is */
+        static const int b1[][3] = { { 100, 1, MUTEX } };
+        static const int b2[][3] = { { 100, 1, MUTEX }, { 120, 9, LEAKSCAN_STATE_RUNNING },
+                                     { 121, 9, LEAKSCAN_STATE_RUNNING } };
+        w = (struct watch) {0};
+        CHECK_EQ_INT(watch_add(&w, snapshot(1, b1)), 0);
+        struct leakscan_report *born = snapshot(3, b2);
+        static const char *const stacks[2][3] = { { "start_thread", "__clone3", NULL },
+                                                  { "session", "start_thread", "runtime.clone.abi0" } };
+        for (size_t i = 0; i < 2; i++) {
+                struct leakscan_thread *t = &born->processes[0].threads[1 + i];
+                t->frames = calloc(3, sizeof *t->frames);
+                for (size_t k = 0; k < 3 && stacks[i][k]; k++)
+                        t->frames[t->n_frames++].function = strdup(stacks[i][k]);
+        }
+        CHECK_EQ_INT(watch_add(&w, born), 0);
+        size_t grew = 0;
+        for (size_t g = 0; g < w.n_groups; g++)
+                if (watch_growth(&w, &w.groups[g]) > 0) {
+                        grew++;
+                        CHECK(w.groups[g].example && w.groups[g].example->tid == 121);
+                }
+        CHECK_EQ_INT(grew, 1);
         watch_done(&w);
 
         /* a baseline ignores what it lists, by TID and start time */

@@ -1,5 +1,6 @@
 /* Unit tests of --per-test's listing parsers, on listings as each framework
- * prints them (Boost.Test's tree, GoogleTest's parameterized names). */
+ * prints them (Boost.Test's tree, GoogleTest's parameterized names,
+ * pytest's node ids). */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -45,6 +46,19 @@ int main(void)
                "queue_suite/empty|queue_suite/nested/leaks|queue_suite/push|top_level");
         EXPECT("glib", "# random seed: R02S59c9\n1..2\n# Start of queue tests\n/queue/empty\n/queue/leaks\n"
                "# End of queue tests\n", "/queue/empty|/queue/leaks");
+        /* pytest --collect-only --verbosity=-1: noise before, ids with
+         * spaces, brackets and "::" in parameters, then the summary and a
+         * warnings summary that names ids too */
+        EXPECT("pytest",
+               "conftest.py:3: UserWarning: loading\n  warnings.warn(\"loading\")\n"
+               "tests/test_x.py::test_y[3-abc]\r\ntests/test_x.py::test_y[4-x y][]\n"
+               "tests/test_x.py::test_y[5-a::b]\ntests/test_x.py::TestC::test_m\n\n"
+               "=============================== warnings summary ===============================\n"
+               "tests/test_x.py::test_y[3-abc]\n  tests/test_x.py:4: UserWarning: hello\n\n"
+               "4 tests collected in 0.04s\n",
+               "tests/test_x.py::test_y[3-abc]|tests/test_x.py::test_y[4-x y][]|tests/test_x.py::test_y[5-a::b]|"
+               "tests/test_x.py::TestC::test_m");
+        EXPECT("pytest", "\nno tests collected in 0.01s\n", "");
         EXPECT("googletest", "", "");
         char text[] = "x";
         char **names;
