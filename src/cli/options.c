@@ -350,8 +350,8 @@ static const struct cli_option options[] = {
         { "per-test", 0, OPTION_NO_ARG, NULL, SECTION_AT_EXIT,
           "PROGRAM is a GoogleTest, Catch2, doctest,\n"
           "Boost.Test or GLib binary, or a pytest run: run\n"
-          "each of its tests alone\n"
-          "under the at-exit check and report per test", HANDLER(handle_per_test) },
+          "each of its tests alone under the at-exit check\n"
+          "and report per test", HANDLER(handle_per_test) },
         { "jobs", 'j', OPTION_ARG, "N", SECTION_AT_EXIT, "--per-test: N tests at once (default: one per CPU)",
           .value = VALUE_INT, DEST(jobs), .min = 1, .max = 1024,
           .error = "invalid -j '%s': expected 1 to 1024 tests at once" },
