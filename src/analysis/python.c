@@ -589,6 +589,56 @@ static unsigned name_minor(const char *base)
         return minor;
 }
 
+/* The ELF hash of the GNU hash table (dl_new_hash). */
+static uint32_t gnu_hash(const char *name)
+{
+        uint32_t h = 5381;
+        for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+                h = h * 33 + *c;
+        return h;
+}
+
+/* The value of the defined dynamic symbol name of elf, found through its
+ * .gnu.hash section (every table bounded by its section's size).  Returns
+ * whether it was found. */
+static bool gnu_hash_lookup(Elf *elf, const char *name, uint64_t *ret)
+{
+        Elf_Scn *scn = NULL;
+        GElf_Shdr sh;
+        while ((scn = elf_nextscn(elf, scn)))
+                if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_GNU_HASH)
+                        break;
+        if (!scn)
+                return false;
+        Elf_Scn *symscn = elf_getscn(elf, sh.sh_link);
+        GElf_Shdr symsh;
+        Elf_Data *hd = elf_getdata(scn, NULL), *sd = symscn ? elf_getdata(symscn, NULL) : NULL;
+        if (!hd || !sd || !gelf_getshdr(symscn, &symsh) || hd->d_size < 16)
+                return false;
+        const uint32_t *w = hd->d_buf;
+        uint32_t nbuckets = w[0], symoffset = w[1], bloom_words = w[2];
+        size_t n_words = hd->d_size / 4, head = 4 + (size_t) bloom_words * 2;     /* 64-bit bloom words */
+        if (nbuckets == 0 || head + nbuckets > n_words)
+                return false;
+        const uint32_t *buckets = w + head, *chain = buckets + nbuckets;
+        size_t n_chain = n_words - head - nbuckets;
+        uint32_t h = gnu_hash(name);
+        for (uint32_t i = buckets[h % nbuckets]; i >= symoffset && i - symoffset < n_chain; i++) {
+                uint32_t c = chain[i - symoffset];
+                GElf_Sym sym;
+                const char *s;
+                if ((c | 1) == (h | 1) && gelf_getsym(sd, (int) i, &sym) &&
+                    (s = elf_strptr(elf, symsh.sh_link, sym.st_name)) && streq(s, name) &&
+                    sym.st_shndx != SHN_UNDEF) {
+                        *ret = sym.st_value;
+                        return true;
+                }
+                if (c & 1)
+                        break;
+        }
+        return false;
+}
+
 /* The interpreter: a module (the python executable, or libpython) that
  * exports _PyRuntime. */
 static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
@@ -600,8 +650,19 @@ static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name, Dwa
         base = base ? base + 1 : name;
         if (!base || (!startswith(base, "python") && !startswith(base, "libpython")))
                 return DWARF_CB_OK;
-        int n = dwfl_module_getsymtab(mod);
         uint64_t runtime = 0, version = 0;
+        /* both are exported: the dynamic symbols' hash table finds them
+         * without a walk of the whole symbol table */
+        Dwarf_Addr bias;
+        Elf *elf = dwfl_module_getelf(mod, &bias);
+        if (elf && gnu_hash_lookup(elf, "_PyRuntime", &runtime)) {
+                runtime += bias;
+                if (gnu_hash_lookup(elf, "Py_Version", &version))
+                        version += bias;
+                else
+                        version = 0;
+        }
+        int n = runtime ? 0 : dwfl_module_getsymtab(mod);
         for (int i = 1; i < n; i++) {
                 GElf_Sym sym;
                 GElf_Addr addr;
@@ -974,11 +1035,23 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
 #define RLOCK_LOCK 16
 #define RLOCK_OWNER 24
 
+static bool is_eval_frame(const struct leakscan_frame *f);
+
 pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
-                         const uint8_t *stack, size_t stack_len)
+                         const uint8_t *stack, uint64_t stack_addr, size_t stack_len,
+                         const struct leakscan_frame *frames, size_t n_frames)
 {
         if (!py || !stack)
                 return 0;
+        /* the acquiring call's own frames: those below the eval loop that
+         * made it (its Python value stack is on the heap); each candidate
+         * costs a read of the target */
+        for (size_t i = 0; i < n_frames; i++)
+                if (is_eval_frame(&frames[i])) {
+                        if (frames[i].sp > stack_addr && frames[i].sp - stack_addr < stack_len)
+                                stack_len = frames[i].sp - stack_addr;
+                        break;
+                }
         /* the heap pointers of the stack, each once per batch of them */
         enum { BATCH = 512 };
         uint64_t cands[BATCH];

@@ -51,11 +51,13 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
 
 /* The thread that owns the threading.RLock whose lock is the semaphore at
  * sem, which a thread waits on: the RLock is found among the pointers of
- * that thread's stack copy (the acquiring call holds it), checked by its
- * type's name and its lock.  Returns the owner's TID, or 0 (not an RLock,
- * not found, free, or owned by no thread the interpreter lists). */
+ * that thread's stack copy (at stack_addr) below its innermost eval loop
+ * in frames (the acquiring call holds it), checked by its type's name and
+ * its lock.  Returns the owner's TID, or 0 (not an RLock, not found, free,
+ * or owned by no thread the interpreter lists). */
 pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
-                         const uint8_t *stack, size_t stack_len);
+                         const uint8_t *stack, uint64_t stack_addr, size_t stack_len,
+                         const struct leakscan_frame *frames, size_t n_frames);
 
 /* Creator stacks (--at-exit): the Python frames of a thread held while it
  * creates a thread, read at that moment, since the test that made it will

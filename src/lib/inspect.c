@@ -852,7 +852,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                  * graph, as a mutex's owner is */
                 if (py && cr.has_wait_address && lt->state == LEAKSCAN_STATE_SEMAPHORE && !lt->timeout)
                         lt->owner_tid = python_rlock_owner(py, mods->maps, mods->n_maps, cr.wait_address, t->stack,
-                                                           t->stack_len);
+                                                           t->stack_addr, t->stack_len, lt->frames, lt->n_frames);
                 lt->has_futex_value = t->has_futex_word;
                 lt->futex_value = t->futex_word;
                 int fd_arg = capture_syscall_fd_arg(lt->syscall_nr);
