@@ -64,6 +64,7 @@ struct python_layout {
         size_t tstate_next, tstate_native_tid, tstate_ident;
         size_t tstate_cframe;           /* NONE: the frame is in the thread state */
         size_t tstate_frame;            /* in the thread state's cframe (3.11, 3.12) or itself */
+        size_t tstate_datastack;        /* datastack_chunk, a _PyStackChunk (size at 8); NONE: 3.10 */
         size_t frame_code, frame_previous;
         size_t frame_instr;             /* prev_instr, instr_ptr (3.13) or f_lasti (3.10) */
         size_t frame_is_entry;          /* 3.11; NONE: entries are marked by a shim
@@ -97,7 +98,7 @@ static const struct python_layout layouts[] = {
         { .major = 3, .minor = 10, .frames = FRAMES_OBJECTS, .lines = LINES_PAIRS,
           .runtime_interp_head = 32, .interp_next = 0, .interp_threads_head = 8,
           .tstate_next = 8, .tstate_native_tid = NONE, .tstate_ident = 176,
-          .tstate_cframe = NONE, .tstate_frame = 24,
+          .tstate_cframe = NONE, .tstate_frame = 24, .tstate_datastack = NONE,
           .frame_code = 32, .frame_previous = 24, .frame_instr = 96, .frame_is_entry = NONE, .frame_owner = NONE,
           .code_filename = 104, .code_name = 112, .code_linetable = 120, .code_firstlineno = 40,
           .code_adaptive = NONE, .code_code = 48, .str_ascii_data = 48, .str_compact_data = 72,
@@ -106,7 +107,7 @@ static const struct python_layout layouts[] = {
         { .major = 3, .minor = 11, .frames = FRAMES_INTERP, .lines = LINES_LOCATIONS,
           .runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
           .tstate_next = 8, .tstate_native_tid = 160, .tstate_ident = 152,
-          .tstate_cframe = 56, .tstate_frame = 8,
+          .tstate_cframe = 56, .tstate_frame = 8, .tstate_datastack = 296,
           .frame_code = 32, .frame_previous = 48, .frame_instr = 56, .frame_is_entry = 68, .frame_owner = 69,
           .code_filename = 112, .code_name = 128, .code_linetable = 136, .code_firstlineno = 72,
           .code_adaptive = 184, .code_code = NONE, .str_ascii_data = 48, .str_compact_data = 72,
@@ -114,7 +115,7 @@ static const struct python_layout layouts[] = {
         { .major = 3, .minor = 12, .frames = FRAMES_INTERP, .lines = LINES_LOCATIONS,
           .runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 72,
           .tstate_next = 8, .tstate_native_tid = 144, .tstate_ident = 136,
-          .tstate_cframe = 56, .tstate_frame = 0,
+          .tstate_cframe = 56, .tstate_frame = 0, .tstate_datastack = 232,
           .frame_code = 0, .frame_previous = 8, .frame_instr = 56, .frame_is_entry = NONE, .frame_owner = 70,
           .code_filename = 112, .code_name = 128, .code_linetable = 136, .code_firstlineno = 68,
           .code_adaptive = 192, .code_code = NONE, .str_ascii_data = 40, .str_compact_data = 56,
@@ -122,7 +123,7 @@ static const struct python_layout layouts[] = {
         { .major = 3, .minor = 13, .frames = FRAMES_INTERP, .lines = LINES_LOCATIONS,
           .runtime_interp_head = 632, .interp_next = 7264, .interp_threads_head = 7344,
           .tstate_next = 8, .tstate_native_tid = 160, .tstate_ident = 152,
-          .tstate_cframe = NONE, .tstate_frame = 72,
+          .tstate_cframe = NONE, .tstate_frame = 72, .tstate_datastack = 232,
           .frame_code = 0, .frame_previous = 8, .frame_instr = 56, .frame_is_entry = NONE, .frame_owner = 70,
           .code_filename = 112, .code_name = 128, .code_linetable = 136, .code_firstlineno = 68,
           .code_adaptive = 200, .code_code = NONE, .str_ascii_data = 40, .str_compact_data = 56,
@@ -149,6 +150,8 @@ struct py_frame {
 struct py_thread {
         pid_t tid;
         uint64_t ident;         /* threading.get_ident(): pthread_self() */
+        uint64_t tstate;        /* its PyThreadState */
+        uint64_t chunk_start, chunk_end;        /* its data stack's current chunk (frames only) */
         struct py_frame *frames;        /* innermost first */
         size_t n;
 };
@@ -180,7 +183,12 @@ struct python_snapshot {
         bool persistent;                /* kept across reads: python_reader_open */
         uint64_t gils[MAX_GILS];        /* each interpreter's GIL (struct _gil_runtime_state) */
         size_t n_gils;
+        /* python_rlock_owner's, for one snapshot: the lock word of each
+         * candidate read (threads share many of them) */
+        uint64_t *memo_keys, *memo_words;       /* LOCK_MEMO slots, key 0 empty; NULL: none */
 };
+
+#define LOCK_MEMO 4096
 
 /* The target's memory, read a page at a time: a thread's frames lie next
  * to each other in its data stack, and the objects they name are often on
@@ -484,6 +492,12 @@ static int walk_thread(struct python_snapshot *py, uint64_t ts, struct py_thread
                 return 0;
         if (read_ptr(&py->rd, holder + lay->tstate_frame, &frame) < 0)
                 return 0;
+        uint64_t chunk, chunk_size;
+        if (lay->tstate_datastack != NONE && read_ptr(&py->rd, ts + lay->tstate_datastack, &chunk) == 0 &&
+            mem_read(&py->rd, chunk + 8, &chunk_size, 8) == 0 && chunk_size < (1u << 30)) {
+                t->chunk_start = chunk;
+                t->chunk_end = chunk + chunk_size;
+        }
         /* the frame's head, up to its last field read, in one read */
         size_t head_len = max_z(max_z(lay->frame_code, lay->frame_previous), lay->frame_instr) + 8;
         if (lay->frame_owner != NONE)
@@ -565,6 +579,8 @@ void python_snapshot_free(struct python_snapshot *py)
         for (size_t i = 0; i < py->n_codes; i++)
                 code_info_done(&py->codes[i]);
         free(py->codes);
+        free(py->memo_keys);
+        free(py->memo_words);
         free(py->rd.data);
         free(py);
 }
@@ -748,6 +764,7 @@ static int apply_debug_offsets(pid_t pid, uint64_t runtime, uint64_t version, st
             !within(d.thread_state.current_frame, 8, d.thread_state.size) ||
             !within(d.thread_state.thread_id, 8, d.thread_state.size) ||
             !within(d.thread_state.native_thread_id, 8, d.thread_state.size) ||
+            !within(d.thread_state.datastack_chunk, 8, d.thread_state.size) ||
             !within(d.interpreter_frame.previous, 8, 128) || !within(d.interpreter_frame.executable, 8, 128) ||
             !within(d.interpreter_frame.instr_ptr, 8, 128) || !within(d.interpreter_frame.owner, 1, 128) ||
             !within(d.code_object.filename, 8, d.code_object.size) ||
@@ -769,6 +786,7 @@ static int apply_debug_offsets(pid_t pid, uint64_t runtime, uint64_t version, st
         lay->tstate_frame = d.thread_state.current_frame;
         lay->tstate_ident = d.thread_state.thread_id;
         lay->tstate_native_tid = d.thread_state.native_thread_id;
+        lay->tstate_datastack = d.thread_state.datastack_chunk;
         lay->frame_previous = d.interpreter_frame.previous;
         lay->frame_code = d.interpreter_frame.executable;
         lay->frame_instr = d.interpreter_frame.instr_ptr;
@@ -873,6 +891,7 @@ int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, con
                         if (lay->tstate_native_tid != NONE && mem_read(&py->rd, ts + lay->tstate_native_tid, &tid, 8) == 0)
                                 t->tid = (pid_t) tid;
                         (void) mem_read(&py->rd, ts + lay->tstate_ident, &t->ident, 8);
+                        t->tstate = ts;
                         r = walk_thread(py, ts, t);
                         if (read_ptr(&py->rd, ts + lay->tstate_next, &ts) < 0)
                                 ts = 0;
@@ -1037,6 +1056,31 @@ int python_recover_thread(struct python_snapshot *py, const struct map_entry *ma
 
 static bool is_eval_frame(const struct leakscan_frame *f);
 
+/* The word at obj + RLOCK_LOCK, read once per snapshot. */
+static int lock_word(struct python_snapshot *py, uint64_t obj, uint64_t *ret)
+{
+        if (!py->memo_keys) {
+                py->memo_keys = calloc(LOCK_MEMO, sizeof *py->memo_keys);
+                py->memo_words = calloc(LOCK_MEMO, sizeof *py->memo_words);
+        }
+        size_t slot = (size_t) ((obj >> 3) * 0x9e3779b97f4a7c15ull >> 52) % LOCK_MEMO;
+        for (size_t k = 0; py->memo_keys && py->memo_words && k < 8; k++, slot = (slot + 1) % LOCK_MEMO) {
+                if (py->memo_keys[slot] == obj) {
+                        *ret = py->memo_words[slot];
+                        return 0;
+                }
+                if (py->memo_keys[slot] == 0) {
+                        int r = analysis_read_memory(py->pid, obj + RLOCK_LOCK, ret, 8);
+                        if (r < 0)
+                                return r;
+                        py->memo_keys[slot] = obj;
+                        py->memo_words[slot] = *ret;
+                        return 0;
+                }
+        }
+        return analysis_read_memory(py->pid, obj + RLOCK_LOCK, ret, 8);
+}
+
 pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
                          const uint8_t *stack, uint64_t stack_addr, size_t stack_len,
                          const struct leakscan_frame *frames, size_t n_frames)
@@ -1067,9 +1111,17 @@ pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *map
                         if (!m || m->perms[0] != 'r' || m->perms[1] != 'w' || cand < m->start ||
                             (m->path && *m->path && !streq(m->path, "[heap]")))
                                 continue;
-                        bool dup = false;
+                        /* the semaphore itself, a thread state, data
+                         * stack (frames only) or code object the walk
+                         * met: no RLock */
+                        bool dup = cand == sem;
                         for (size_t k = 0; k < n && !dup; k++)
                                 dup = cands[k] == cand;
+                        for (size_t k = 0; k < py->n_threads && !dup; k++)
+                                dup = py->threads[k].tstate == cand ||
+                                      (cand >= py->threads[k].chunk_start && cand < py->threads[k].chunk_end);
+                        for (size_t k = 0; k < py->n_codes && !dup; k++)
+                                dup = py->codes[k].address == cand;
                         if (dup)
                                 continue;
                         cands[n++] = cand;
@@ -1077,7 +1129,7 @@ pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *map
                 for (size_t k = 0; k < n; k++) {
                         uint64_t lock, owner;
                         char tn[16];
-                        if (analysis_read_memory(py->pid, cands[k] + RLOCK_LOCK, &lock, 8) < 0 || lock != sem ||
+                        if (lock_word(py, cands[k], &lock) < 0 || lock != sem ||
                             type_name(&py->rd, cands[k], tn, sizeof tn) < 0 ||
                             !streq(tn, "_thread.RLock") || mem_read(&py->rd, cands[k] + RLOCK_OWNER, &owner, 8) < 0)
                                 continue;
