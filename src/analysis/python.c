@@ -1,14 +1,16 @@
 /* Python frames of CPython threads; see python.h.
  *
  * The interpreter is found by its exported _PyRuntime and its version by
- * the exported Py_Version (3.11 and later), read from the module's file.
- * The layouts of the interpreter's private structures come from a table,
- * one row per minor version (offsets taken with offsetof from that
- * version's own headers), and are checked against invariants of the live
- * objects before any frame is believed: a code object's type must be named
- * "code", its names' type "str".  A version without a row, or whose
- * objects break an invariant, gets a note and no Python frame: never a
- * wrong one.
+ * the exported Py_Version (3.11 and later; 3.10's by its file's name),
+ * read from the module's file.  The layouts of the interpreter's private
+ * structures come from a table, one row per minor version, 3.10 to 3.13
+ * (offsets taken with offsetof from that version's own headers: they are
+ * not installed everywhere, so not at build time), and 3.13's from the
+ * _Py_DebugOffsets the interpreter itself writes, checked; all are checked
+ * against invariants of the live objects before any frame is believed: a
+ * code object's type must be named "code", its names' type "str".  A
+ * version without a row, or whose objects break an invariant, gets a note
+ * and no Python frame: never a wrong one.
  *
  * When to read: a thread's Python frames are not on its stack but in the
  * interpreter's per-thread data stack on the heap, so the stack copy the
