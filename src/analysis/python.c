@@ -592,6 +592,7 @@ struct finder {
         Dwfl_Module *mod;
         unsigned name_minor;    /* the 3.N its file's name says (python3.10,
                                  * libpython3.10.so.1.0), 0 none */
+        bool old;               /* a python3.N module without _PyRuntime (3.6 and before) */
 };
 
 /* The minor version in a file name "python3.N..." or "libpython3.N...". */
@@ -692,8 +693,10 @@ static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name, Dwa
                 else if (streq(s, "Py_Version"))
                         version = addr;
         }
-        if (!runtime)
+        if (!runtime) {
+                fd->old |= name_minor(base) > 0;
                 return DWARF_CB_OK;
+        }
         fd->runtime = runtime;
         fd->version_addr = version;
         fd->mod = mod;
@@ -815,8 +818,11 @@ static int python_open(struct modules *mods, struct python_snapshot **ret, const
         if (!mods->dwfl)
                 return 0;
         (void) dwfl_getmodules(mods->dwfl, find_runtime, &fd, 0);
-        if (!fd.runtime)
+        if (!fd.runtime) {
+                if (fd.old)
+                        *ret_note = "a CPython before 3.10: its Python frames are not read";
                 return 0;
+        }
         /* Py_Version (3.11 and later) says it; before it, the file's name */
         uint64_t version = 0;
         if (fd.version_addr && modules_read_file_word(mods, fd.version_addr, &version)) {

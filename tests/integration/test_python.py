@@ -9,7 +9,7 @@ thread, so the worker is idle, not leaked.  On every CPython 3.10-3.13
 found (the PYTHONs given, python3.1N on PATH, pyenv's builds), the Python
 frames of threads in each of threading's and queue's waits
 (test-targets/python/stacks.py) are the interpreter's own, function, file
-and line, and their waits are named.
+and line, and their waits are named; older ones get a note.
 Usage: test_python.py LEAKSCAN SOURCE_DIR [PYTHON...]"""
 import glob
 import json
@@ -50,13 +50,14 @@ def snapshot(leakscan, python, script, *args):
         p.wait(timeout=60)
 
 
-def find_pythons(given):
-    """The CPythons to try: those given, python3.10 to python3.13 on PATH,
-    and pyenv's (PYENV_ROOT, ~/.pyenv), each interpreter once."""
+def find_pythons(given, minors=range(10, 14)):
+    """The CPythons to try: those given, python3.10 to python3.13 (minors)
+    on PATH, and pyenv's (PYENV_ROOT, ~/.pyenv), each interpreter once."""
     found = [shutil.which(x) for x in given]
-    found += [shutil.which(f"python3.{m}") for m in range(10, 14)]
+    found += [shutil.which(f"python3.{m}") for m in minors]
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found += sorted(glob.glob(os.path.join(root, "versions", "3.1[0-3].*", "bin", "python3.1[0-3]")))
+    for m in minors:
+        found += sorted(glob.glob(os.path.join(root, "versions", f"3.{m}.*", "bin", f"python3.{m}")))
     out, seen = [], set()
     for x in found:
         if not x or not os.access(x, os.X_OK):
@@ -65,7 +66,7 @@ def find_pythons(given):
         r = subprocess.run([x, "-c", "import os, sys; print(sys.version_info[1], os.path.realpath(sys.executable))"],
                            capture_output=True, text=True)
         minor, _, exe = r.stdout.strip().partition(" ")
-        if r.returncode == 0 and minor in ("10", "11", "12", "13") and exe not in seen:
+        if r.returncode == 0 and minor.isdigit() and int(minor) in minors and exe not in seen:
             seen.add(exe)
             out.append(exe)
     return out
@@ -78,6 +79,8 @@ def main():
         print("note: no CPython 3.10-3.13 here (scripts/setup.sh installs python3.11): skipped")
         return 77
     print(f"note: trying {' '.join(pythons)}")
+    for python in find_pythons([], range(6, 10)):
+        older(leakscan, python, os.path.join(srcdir, "python", "event_worker.py"))
     script = os.path.join(srcdir, "python", "event_worker.py")
     line = next(n for n, text in enumerate(open(script), 1) if "@event-wait" in text)
     for python in pythons:
@@ -182,6 +185,15 @@ def stacks(leakscan, python, script):
         check(obj and obj["kind"] == w["wait"] and obj["line"] == user_line and
               os.path.basename(obj["file"] or "") == "stacks.py",
               f"{python}: the wait is named {w['wait']} at stacks.py:{user_line} ({obj})")
+
+
+def older(leakscan, python, script):
+    """A CPython before 3.10: a note on its threads, no Python frame."""
+    code, out = snapshot(leakscan, python, script, "--idle", "--format=json")
+    threads = json.loads(out)["processes"][0]["threads"]
+    check(threads and all("before 3.10" in (t.get("unwind_note") or "") for t in threads) and
+          not any(f.get("language") for t in threads for f in t["frames"]),
+          f"{python}: a note, no Python frame ({[t.get('unwind_note') for t in threads]})")
 
 
 def at_exit(leakscan, python, script, line):
