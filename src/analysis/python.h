@@ -2,7 +2,7 @@
  * native frames of the same thread (as py-spy and pystack do).
  *
  * Takes the target's modules (to find the interpreter: the module that
- * exports _PyRuntime, and its Py_Version) and reads the interpreter's
+ * exports _PyRuntime, and its Py_Version or its file's name) and reads the interpreter's
  * thread states and frames from the target's memory; gives, per thread, the
  * Python frames that run inside each _PyEval_EvalFrameDefault native frame. */
 #ifndef LEAKSCAN_PYTHON_H
@@ -28,6 +28,11 @@ struct python_snapshot;
 int python_snapshot_read(struct modules *mods, struct python_snapshot **ret, const char **ret_note);
 void python_snapshot_free(struct python_snapshot *py);
 
+/* CPython 3.10 keeps no TID, only pthread_self(), the thread pointer:
+ * tells py that thread tid's is tls (call it for every thread before
+ * python_merge and python_rlock_owner). */
+void python_bind_thread(struct python_snapshot *py, pid_t tid, uint64_t tls);
+
 /* Inserts the Python frames of thread tid into its native frames
  * (innermost first, symbolized): each run of Python frames goes before the
  * _PyEval_EvalFrameDefault frame that runs it, and (with or without Python
@@ -42,15 +47,17 @@ int python_merge(const struct python_snapshot *py, pid_t tid, struct leakscan_fr
  * copy whose thread state names tid as its native thread id, then its frame
  * chain, checked like any other.  Returns 0 (found or not) or -ENOMEM. */
 int python_recover_thread(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, pid_t tid,
-                          const uint8_t *stack, size_t stack_len);
+                          uint64_t tls, const uint8_t *stack, size_t stack_len);
 
 /* The thread that owns the threading.RLock whose lock is the semaphore at
  * sem, which a thread waits on: the RLock is found among the pointers of
- * that thread's stack copy (the acquiring call holds it), checked by its
- * type's name and its lock.  Returns the owner's TID, or 0 (not an RLock,
- * not found, free, or owned by no thread the interpreter lists). */
+ * that thread's stack copy (at stack_addr) below its innermost eval loop
+ * in frames (the acquiring call holds it), checked by its type's name and
+ * its lock.  Returns the owner's TID, or 0 (not an RLock, not found, free,
+ * or owned by no thread the interpreter lists). */
 pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *maps, size_t n_maps, uint64_t sem,
-                         const uint8_t *stack, size_t stack_len);
+                         const uint8_t *stack, uint64_t stack_addr, size_t stack_len,
+                         const struct leakscan_frame *frames, size_t n_frames);
 
 /* Creator stacks (--at-exit): the Python frames of a thread held while it
  * creates a thread, read at that moment, since the test that made it will
@@ -65,8 +72,8 @@ struct python_stack;
 
 /* Reads the Python frames of thread tid of py's process (which must not
  * run Python meanwhile: held).  Returns 0 and *ret (NULL when tid runs no
- * Python or its frames cannot be read; free with python_stack_free), or
- * -ENOMEM. */
+ * Python or its frames cannot be read, as under 3.10, which keeps no TID;
+ * free with python_stack_free), or -ENOMEM. */
 int python_stack_read(struct python_snapshot *py, pid_t tid, struct python_stack **ret);
 void python_stack_free(struct python_stack *s);
 
@@ -87,8 +94,11 @@ int python_describe_wait(struct leakscan_thread *t);
 bool python_in_eval(const struct leakscan_frame *frames, size_t n);
 
 /* The line of the instruction at byte offset addr of a code object, from
- * its CPython 3.11 location table (co_linetable) and co_firstlineno, or 0
+ * its CPython 3.11+ location table (co_linetable) and co_firstlineno, or 0
  * when the table says none or is malformed. */
 int python_linetable_line(const uint8_t *table, size_t len, int firstlineno, uint64_t addr);
+
+/* The same from a CPython 3.10 line table (byte pairs). */
+int python_linetable_line_pairs(const uint8_t *table, size_t len, int firstlineno, uint64_t addr);
 
 #endif

@@ -759,6 +759,9 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
         r = python_snapshot_read(mods, &py, &py_note);
         if (r < 0)
                 goto out_detach;
+        for (size_t i = 0; py && i < cap->n_threads; i++)
+                if (!cap->threads[i].vanished && cap->threads[i].regs_valid)
+                        python_bind_thread(py, cap->threads[i].tid, arch_regs_tls(&cap->threads[i].regs));
 
         p->threads = calloc(cap->n_threads, sizeof *p->threads);
         if (!p->threads) {
@@ -793,7 +796,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                         r = unwind_and_symbolize(unwinder, ustate, mods, fpc, sym, t, opts->max_frames,
                                                  &lt->frames, &lt->n_frames, &lt->unwind_note);
                         if (r == 0 && py && python_in_eval(lt->frames, lt->n_frames))
-                                r = python_recover_thread(py, mods->maps, mods->n_maps, lt->tid, t->stack,
+                                r = python_recover_thread(py, mods->maps, mods->n_maps, lt->tid, lt->tls, t->stack,
                                                           t->stack_len);
                         if (r == 0)
                                 r = python_merge(py, lt->tid, &lt->frames, &lt->n_frames);
@@ -851,7 +854,7 @@ int inspect_analyse(struct process_capture *cap, const struct leakscan_options *
                  * graph, as a mutex's owner is */
                 if (py && cr.has_wait_address && lt->state == LEAKSCAN_STATE_SEMAPHORE && !lt->timeout)
                         lt->owner_tid = python_rlock_owner(py, mods->maps, mods->n_maps, cr.wait_address, t->stack,
-                                                           t->stack_len);
+                                                           t->stack_addr, t->stack_len, lt->frames, lt->n_frames);
                 lt->has_futex_value = t->has_futex_word;
                 lt->futex_value = t->futex_word;
                 int fd_arg = capture_syscall_fd_arg(lt->syscall_nr);

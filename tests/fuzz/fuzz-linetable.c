@@ -1,6 +1,7 @@
-/* CPython 3.11 location tables (python.c), bytes a target controls: the
- * first 8 bytes are the instruction offset, the rest the table.  Its
- * promise: a line or 0, never a read past the table. */
+/* CPython line tables (python.c), bytes a target controls: the first 8
+ * bytes are the instruction offset, the rest the table, read both as a
+ * 3.11+ location table and as a 3.10 byte-pair table.  Their promise: a
+ * line or 0, never a read past the table. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -17,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(table != NULL);
         memcpy(table, data + 8, n);
         (void) python_linetable_line(table, n, 1, addr % 4096);
+        (void) python_linetable_line_pairs(table, n, 1, addr % 4096);
         free(table);
         return 0;
 }

@@ -5,8 +5,13 @@ with -p, has wait_for_job at its line on top of the stack, marked
 "language": "python" in JSON and [python] in text, merged with the native
 frames at _PyEval_EvalFrameDefault; the standard library's frames
 (Event.wait) are system frames; the Event is reachable from the main
-thread, so the worker is idle, not leaked.
+thread, so the worker is idle, not leaked.  On every CPython 3.10-3.13
+found (the PYTHONs given, python3.1N on PATH, pyenv's builds), the Python
+frames of threads in each of threading's and queue's waits
+(test-targets/python/stacks.py) are the interpreter's own, function, file
+and line, and their waits are named; older ones get a note.
 Usage: test_python.py LEAKSCAN SOURCE_DIR [PYTHON...]"""
+import glob
 import json
 import os
 import re
@@ -45,16 +50,43 @@ def snapshot(leakscan, python, script, *args):
         p.wait(timeout=60)
 
 
+def find_pythons(given, minors=range(10, 14)):
+    """The CPythons to try: those given, python3.10 to python3.13 (minors)
+    on PATH, and pyenv's (PYENV_ROOT, ~/.pyenv), each interpreter once."""
+    found = [shutil.which(x) for x in given]
+    found += [shutil.which(f"python3.{m}") for m in minors]
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    for m in minors:
+        found += sorted(glob.glob(os.path.join(root, "versions", f"3.{m}.*", "bin", f"python3.{m}")))
+    out, seen = [], set()
+    for x in found:
+        if not x or not os.access(x, os.X_OK):
+            continue
+        # the interpreter itself (not a launcher such as pyenv's shims)
+        r = subprocess.run([x, "-c", "import os, sys; print(sys.version_info[1], os.path.realpath(sys.executable))"],
+                           capture_output=True, text=True)
+        minor, _, exe = r.stdout.strip().partition(" ")
+        if r.returncode == 0 and minor.isdigit() and int(minor) in minors and exe not in seen:
+            seen.add(exe)
+            out.append(exe)
+    return out
+
+
 def main():
     leakscan, srcdir = sys.argv[1:3]
-    pythons = [x for x in sys.argv[3:] if shutil.which(x)] or [x for x in ["/usr/bin/python3.11"] if os.path.exists(x)]
+    pythons = find_pythons(sys.argv[3:])
     if not pythons:
-        print("note: no CPython 3.11 here (scripts/setup.sh installs python3.11): skipped")
+        print("note: no CPython 3.10-3.13 here (scripts/setup.sh installs python3.11): skipped")
         return 77
+    print(f"note: trying {' '.join(pythons)}")
+    for python in find_pythons([], range(6, 10)):
+        older(leakscan, python, os.path.join(srcdir, "python", "event_worker.py"))
     script = os.path.join(srcdir, "python", "event_worker.py")
     line = next(n for n, text in enumerate(open(script), 1) if "@event-wait" in text)
     for python in pythons:
-        code, out = snapshot(leakscan, python, script, "--idle", "--format=json")
+        # without --idle: with it, an idle thread blocked past
+        # --min-blocked (1s, soon passed on a loaded machine) is reported
+        code, out = snapshot(leakscan, python, script, "--format=json")
         doc = json.loads(out)
         validate_leakscan_json(doc)
         threads = doc["processes"][0]["threads"]
@@ -68,9 +100,15 @@ def main():
               os.path.basename(top.get("file") or "") == "event_worker.py" and top.get("line") == line,
               f"{python}: wait_for_job at event_worker.py:{line}, a Python frame, is on top ({top})")
         names = [(f["function"], f.get("language")) for f in t["frames"]]
-        evals = [i for i, f in enumerate(t["frames"]) if f["function"] == "_PyEval_EvalFrameDefault"]
-        check(("Event.wait", "python") in names and evals and
-              names.index(("wait_for_job", "python")) < evals[0] < names.index(("Thread.run", "python")),
+        # each run of Python frames goes right before the eval loop that
+        # runs it (3.10 runs each frame in one of its own, 3.12 Python
+        # calls in the same one)
+        runs_end = [i for i, (_, lang) in enumerate(names)
+                    if lang == "python" and (i + 1 == len(names) or names[i + 1][1] != "python")]
+        py_order = [n for n, lang in names if lang == "python"]
+        check(("Event.wait", "python") in names and runs_end and
+              all(i + 1 < len(names) and names[i + 1][0] == "_PyEval_EvalFrameDefault" for i in runs_end) and
+              py_order.index("Event.wait") < py_order.index("wait_for_job") < py_order.index("Thread.run"),
               f"{python}: the Python frames sit between the native ones, at the eval loop ({names})")
         check(all(f["system"] for f in t["frames"] if f["function"] in ("Event.wait", "Condition.wait")),
               f"{python}: threading's frames are the library's")
@@ -86,12 +124,78 @@ def main():
               re.search(r'^Thread \d+ "[^"]*" in state \S+, [^\n]*with wait_for_job on top of the stack:$', out, re.M),
               f"{python}: text shows wait_for_job (event_worker.py:{line}) [python] and names it in the headline "
               f"({out[:1500]})")
+        stacks(leakscan, python, os.path.join(srcdir, "python", "stacks.py"))
         at_exit(leakscan, python, script, line)
         gil(leakscan, python, os.path.join(srcdir, "python", "gil_holder.py"))
         rlock_deadlock(leakscan, python, os.path.join(srcdir, "python", "deadlock_rlock.py"))
         executor(leakscan, python, os.path.join(srcdir, "python", "executor.py"))
         manager(leakscan, python, os.path.join(srcdir, "python", "manager.py"))
     return check.finish()
+
+
+def stacks(leakscan, python, script):
+    """Threads in Event.wait, Lock.acquire, Condition.wait, Queue.get and
+    Semaphore.acquire: leakscan's Python frames of each are those the
+    interpreter itself lists (sys._current_frames()): same functions (the
+    qualified name where the version has one), files and lines, in the
+    same order; each wait is named, at the user's line."""
+    p = subprocess.Popen([python, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        check(p.stdout.readline() == "ready\n", f"{python}: the waiters start")
+
+        def dump():
+            p.stdin.write("\n")
+            p.stdin.flush()
+            return json.loads(p.stdout.readline())
+        # past the start barrier each worker goes on to its wait: ask the
+        # interpreter until none is at the barrier, then until all sleep
+        for _ in range(1000):
+            before = dump()
+            if not any(f[1] == "record" for w in before for f in w["frames"]):
+                break
+        tids = [w["tid"] for w in before]
+        while not all(open(f"/proc/{p.pid}/task/{tid}/syscall").read().startswith("202 ") for tid in tids):
+            time.sleep(0.01)
+        r = subprocess.run([leakscan, "-p", str(p.pid), "--idle", "--min-blocked=0", "--format=json"],
+                           capture_output=True, text=True, timeout=120)
+        truth = dump()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)
+    doc = json.loads(r.stdout)
+    validate_leakscan_json(doc)
+    by_tid = {t["tid"]: t for t in doc["processes"][0]["threads"]}
+    check(truth == before, f"{python}: the workers did not move while leakscan looked")
+    for w in truth:
+        t = by_tid.get(w["tid"])
+        got = [(f["function"], f["file"], f["line"]) for f in (t["frames"] if t else []) if f.get("language") == "python"]
+        # 3.10's code objects have no qualified name: leakscan names a
+        # method by its self's class, the interpreter by its name alone
+        want = [(qual, name, file, line) for qual, name, file, line in w["frames"]]
+        same = len(got) == len(want) and all(
+            g[1] == file and g[2] == line and (g[0] == qual or (qual == name and g[0].split(".")[-1] == name))
+            for g, (qual, name, file, line) in zip(got, want))
+        check(same, f"{python}: {w['wait']}: leakscan's Python frames are the interpreter's ({got} vs {want})")
+        obj = t["wait"]["object"] if t and t.get("wait") else None
+        user_line = next((line for _, name, _, line in w["frames"] if name in
+                          ("event_user", "lock_user", "inner", "queue_user", "poll")), None)
+        natives = [f["function"] for f in (t["frames"] if t else []) if not f.get("language")]
+        if w["wait"] == "threading.Lock" and "lock_PyThread_acquire_lock" not in natives:
+            # a plain Lock's acquire is C code, known by its symbol only
+            print(f"note: {python}: the interpreter has no symbols: threading.Lock not checked")
+            continue
+        check(obj and obj["kind"] == w["wait"] and obj["line"] == user_line and
+              os.path.basename(obj["file"] or "") == "stacks.py",
+              f"{python}: the wait is named {w['wait']} at stacks.py:{user_line} ({obj})")
+
+
+def older(leakscan, python, script):
+    """A CPython before 3.10: a note on its threads, no Python frame."""
+    code, out = snapshot(leakscan, python, script, "--idle", "--format=json")
+    threads = json.loads(out)["processes"][0]["threads"]
+    check(threads and all("before 3.10" in (t.get("unwind_note") or "") for t in threads) and
+          not any(f.get("language") for t in threads for f in t["frames"]),
+          f"{python}: a note, no Python frame ({[t.get('unwind_note') for t in threads]})")
 
 
 def at_exit(leakscan, python, script, line):

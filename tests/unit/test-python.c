@@ -1,5 +1,6 @@
 /* Unit tests of python: line numbers from a hand-built CPython 3.11
- * location table (every entry form), and tables that end early. */
+ * location table (every entry form), a 3.10 line table (byte pairs), and
+ * tables that end early. */
 #include "check.h"
 #include "python.h"
 
@@ -32,5 +33,19 @@ int main(void)
         static const uint8_t bad[] = { 0x05 };
         CHECK_EQ_INT(python_linetable_line(bad, sizeof bad, 10, 0), 0);
         CHECK_EQ_INT(python_linetable_line(NULL, 0, 10, 0), 0);
+
+        /* 3.10, first line 20: bytes 0-5 line 21, an empty range (line
+         * +2, no bytes), 6-9 line 23 (+0), 10-11 no line, 12-15 line 19
+         * (-4), then a pair cut in half */
+        static const uint8_t pairs[] = { 6, 1, 0, 2, 4, 0, 2, 0x80, 4, (uint8_t) -4, 8 };
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 0), 21);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 5), 21);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 6), 23);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 9), 23);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 10), 0);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 12), 19);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 15), 19);
+        CHECK_EQ_INT(python_linetable_line_pairs(pairs, sizeof pairs, 20, 16), 0);
+        CHECK_EQ_INT(python_linetable_line_pairs(NULL, 0, 20, 0), 0);
         return CHECK_DONE();
 }
