@@ -77,6 +77,8 @@ static int read_all(int fd, void *buf, size_t len)
         return 0;
 }
 
+struct capturer_policy capturer_policy;
+
 /* ---- the analyser's side ---- */
 
 static struct {
@@ -610,11 +612,43 @@ static int serve_one(void *userdata)
         }
 }
 
-/* The analyser, after the fork: confined before it reads a byte of what
- * the target controls; never returns. */
-static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, struct process_capture *cap,
-                                       struct leakscan_report *report, const struct leakscan_options *opts,
-                                       uint64_t scan_limit, bool hold, FILE *save, capturer_report_fn fn,
+/* What the pid-mode analyser does once confined (capturer_run_pid). */
+struct pid_analysis {
+        struct process_capture *cap;
+        struct leakscan_report *report;
+        const struct leakscan_options *opts;
+        uint64_t scan_limit;
+        FILE *save;
+        capturer_report_fn fn;
+        void *userdata;
+};
+
+static int analyse_pid_in_child(void *userdata)
+{
+        struct pid_analysis *a = userdata;
+        struct leakscan_process *p = &a->report->processes[0];
+        int r;
+        if (a->save) {
+                r = snapshot_analyse_saving(a->cap, a->opts, a->scan_limit, &link_.proxy, p, a->save);
+        } else {
+                r = inspect_analyse(a->cap, a->opts, NULL, p);
+                sandbox_note_module(NULL);      /* the scan reads no module file */
+                if (r == 0)
+                        r = inspect_reach(a->cap, a->scan_limit, p);
+        }
+        sandbox_note_module(NULL);
+        if (r < 0) {
+                sandbox_note_error(r);  /* the capturer describes it (capturer_run_pid) */
+                return 3;
+        }
+        return a->fn(a->userdata, a->report);
+}
+
+/* The analyser, after the fork: it keeps only the descriptors it needs
+ * (its output, the socket, the memory, keep), is confined before it reads
+ * a byte of what the target controls, runs fn, and never returns. */
+static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, int keep,
+                                       const struct process_capture *cap, bool hold, capturer_child_fn fn,
                                        void *userdata)
 {
         link_.sock = sock;
@@ -623,7 +657,13 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, str
         link_.io = (struct reach_io) { .proxy = &link_.proxy };
         struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
         const char *why = NULL;
-        int r = sandbox_drop(&limits, &why);
+        /* the supervisor's other descriptors (under --at-exit: the
+         * program's stdin, its notification listener, pidfds) are none of
+         * the analyser's business */
+        int keep_fds[] = { sock, mem_fd, pagemap_fd, keep };
+        int r = sandbox_close_others(keep_fds, ARRAY_SIZE(keep_fds), hold, &why);
+        if (r == 0)
+                r = sandbox_drop(&limits, &why);
         sandbox_note_pid(cap->pid);
         if (r == 0)
                 r = sandbox_confine(&why);
@@ -634,21 +674,7 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, str
         if (hold)
                 while (read(STDIN_FILENO, &(char) {0}, 1) > 0)
                         ;       /* the test looks at us meanwhile */
-        struct leakscan_process *p = &report->processes[0];
-        if (save) {
-                r = snapshot_analyse_saving(cap, opts, scan_limit, &link_.proxy, p, save);
-        } else {
-                r = inspect_analyse(cap, opts, NULL, p);
-                sandbox_note_module(NULL);      /* the scan reads no module file */
-                if (r == 0)
-                        r = inspect_reach(cap, scan_limit, p);
-        }
-        sandbox_note_module(NULL);
-        if (r < 0) {
-                sandbox_note_error(r);  /* the capturer describes it (capturer_run_pid) */
-                _exit(3);
-        }
-        int status = fn(userdata, report);
+        int status = fn(userdata);
         fflush(NULL);
         _exit(status);
 }
@@ -677,16 +703,13 @@ static int read_report(int report_fd, struct capturer_outcome *ret)
         return 0;
 }
 
-int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
-                     capturer_report_fn report_fn, void *userdata, struct capturer_outcome *ret)
+int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, int keep_fd, unsigned wall_ms,
+                     capturer_child_fn fn, void *userdata, struct capturer_outcome *ret)
 {
-        struct process_capture *cap = NULL;
-        struct leakscan_report *report = NULL;
-        int r = inspect_capture_pid(pid, opts, &cap, &report);
-        if (r < 0)
-                return r;
-
+        pid_t pid = cap->pid;
+        int r;
         char path[64];
+        *ret = (struct capturer_outcome) {0};
         snprintf(path, sizeof path, "/proc/%d/mem", (int) pid);
         int mem_fd = open(path, O_RDONLY | O_CLOEXEC);
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) pid);
@@ -704,8 +727,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 close(sv[0]);
                 if (dup2(report_fd, STDOUT_FILENO) < 0)
                         _exit(3);
-                analyse_in_child(sv[1], mem_fd, pagemap_fd, cap, report, opts, scan_limit, hold, save, report_fn,
-                                 userdata);
+                analyse_in_child(sv[1], mem_fd, pagemap_fd, keep_fd, cap, hold, fn, userdata);
         }
         if (mem_fd >= 0)
                 close(mem_fd);
@@ -713,27 +735,32 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 close(pagemap_fd);
         if (sv[1] >= 0)
                 close(sv[1]);
-        struct capturer_server s = { .sock = sv[0], .cap = cap, .scan_limit = scan_limit };
+        /* the capture is only read: the server's copy of the pointer is
+         * not written through */
+        struct capturer_server s = { .sock = sv[0], .cap = (struct process_capture *) cap,
+                                     .scan_limit = scan_limit };
         if (r == 0) {
                 struct timeval tv = { CAPTURER_IO_TIMEOUT_S, 0 };
+                if (wall_ms && wall_ms / 1000 < CAPTURER_IO_TIMEOUT_S)
+                        tv = (struct timeval) { wall_ms / 1000, (wall_ms % 1000) * 1000 + 1 };
                 (void) setsockopt(s.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
                 (void) setsockopt(s.sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
                 child.serve = serve_one;
                 child.serve_fd = s.sock;
                 child.serve_data = &s;
                 struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
-                *ret = (struct capturer_outcome) {0};
+                if (wall_ms)
+                        limits.wall_ms = wall_ms;
                 int st = sandbox_wait(&child, &limits, &ret->out, &ret->len, ret->why, sizeof ret->why);
                 int err = child.shared->error;
                 munmap(child.shared, sizeof *child.shared);
                 if (st < 0) {
                         r = -ECANCELED;
                 } else if (err < 0 && err > -4096) {
-                        /* libdw and /proc fail in their own words when the
-                         * process is gone: say what happened */
                         free(ret->out);
                         ret->out = NULL;
-                        r = err != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : err;
+                        ret->len = 0;
+                        r = err;
                 } else {
                         ret->status = st;
                         r = read_report(report_fd, ret);
@@ -747,6 +774,23 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
         if (report_fd >= 0)
                 close(report_fd);
         server_done(&s);
+        return r;
+}
+
+int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
+                     capturer_report_fn report_fn, void *userdata, struct capturer_outcome *ret)
+{
+        struct process_capture *cap = NULL;
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
+        if (r < 0)
+                return r;
+        struct pid_analysis a = { cap, report, opts, scan_limit, save, report_fn, userdata };
+        r = capturer_analyse(cap, scan_limit, hold, save ? fileno(save) : -1, 0, analyse_pid_in_child, &a, ret);
+        /* libdw and /proc fail in their own words when the process is
+         * gone: say what happened */
+        if (r < 0 && r != -ECANCELED && r != -ENOMEM && seize_process_gone(pid))
+                r = -EOWNERDEAD;
         leakscan_report_free(report);
         process_capture_free(cap);
         return r;

@@ -48,6 +48,32 @@ struct capturer_outcome {
 int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
                      capturer_report_fn report, void *userdata, struct capturer_outcome *ret);
 
+/* How this process runs its analysers (main.c sets it, from the
+ * environment, for its own runs; the library keeps the defaults):
+ * in_process analyses without a sandbox (LEAKSCAN_ANALYSE_IN_PROCESS, for
+ * debugging leakscan only), hold keeps each analyser, once confined, until
+ * its stdin ends (LEAKSCAN_TEST_HOLD_ANALYSER: the tests look at it). */
+struct capturer_policy {
+        bool in_process;
+        bool hold;
+};
+extern struct capturer_policy capturer_policy;
+
+/* What an analyser does once confined: its analysis, written to its
+ * stdout; returns its exit status (0-255). */
+typedef int (*capturer_child_fn)(void *userdata);
+
+/* Forks an analyser for cap (the caller's: its copy is the analyser's by
+ * fork), confines it (sandbox.h) and answers its requests until it ends.
+ * The analyser keeps its stdin only when hold (the tests), its stderr, and
+ * keep_fd (or -1).  wall_ms: how long it may run (0: the sandbox's
+ * default), enforced here.  Returns 0 with ret->status and its output in
+ * ret->out (the caller's to free); -ECANCELED when it could not start, died
+ * or ran out of time (ret->why says how, naming the module it read); or the
+ * negative errno its analysis noted (sandbox_note_error). */
+int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, int keep_fd,
+                     unsigned wall_ms, capturer_child_fn fn, void *userdata, struct capturer_outcome *ret);
+
 /* The capturer's side alone, for the unit test: answers requests on sock,
  * checked against cap (the caller's, which outlives it).  serve reads and
  * answers one request: 0, 1 when the other side closed the socket, or a

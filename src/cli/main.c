@@ -1157,6 +1157,12 @@ static int run_at_exit(const struct cli *cli)
                 return res.exit_code;
         if (leaked)
                 return cli->error_exitcode;
+        if (supervise_analysers_failed()) {
+                if (cli->output)        /* else the report just said it */
+                        fprintf(stderr, "leakscan: the analysis of %u exiting process%s failed: see the report\n",
+                                supervise_analysers_failed(), supervise_analysers_failed() > 1 ? "es" : "");
+                return report_status ? report_status : EXIT_CANNOT_INSPECT;
+        }
         return report_status ? report_status : EXIT_OK;
 }
 
@@ -1266,6 +1272,8 @@ int main(int argc, char **argv)
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
         cli.hold_analyser = getenv("LEAKSCAN_TEST_HOLD_ANALYSER") != NULL;
+        capturer_policy = (struct capturer_policy) {
+                .in_process = getenv("LEAKSCAN_ANALYSE_IN_PROCESS") != NULL, .hold = cli.hold_analyser };
         if (cli.serve.listen)
                 r = serve_run(&cli.serve);
         else if (cli.per_test)

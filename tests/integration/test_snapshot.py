@@ -10,7 +10,11 @@ snapshot is refused with one line, a FIFO without being opened.
 LEAKSCAN_TEST_HOLD_ANALYSER until its stdin ends, so that its /proc status
 is read while it runs.
 
-Usage: test_snapshot.py LEAKSCAN MUTEX_TARGET"""
+--at-exit analyses each exiting process in such a child while the exit is
+held: the same checks, the report unchanged, and a killed analyser said in
+the report, exit 3 (the program's own failure status still comes first).
+
+Usage: test_snapshot.py LEAKSCAN MUTEX_TARGET AT_EXIT_DIR"""
 import os
 import signal
 import subprocess
@@ -34,14 +38,18 @@ def status_of(pid):
 
 
 def held_analyser(supervisor, timeout=30.0):
-    """The analyser child of supervisor once it is confined (Seccomp: 2)."""
+    """The analyser child of supervisor once it is confined (Seccomp: 2),
+    named ls-analyser (under --at-exit the program and leakscan's guardian,
+    children too, have seccomp filters of their own)."""
     deadline = time.monotonic() + timeout
+    name = "ls-analyser"
     while time.monotonic() < deadline:
         try:
             with open(f"/proc/{supervisor}/task/{supervisor}/children") as f:
                 children = [int(c) for c in f.read().split()]
             for c in children:
-                if status_of(c).get("Seccomp") == "2":
+                st = status_of(c)
+                if st.get("Seccomp") == "2" and st.get("Name") == name:
                     return c
         except (FileNotFoundError, ProcessLookupError, ValueError):
             pass
@@ -110,9 +118,87 @@ def check_pid_split(leakscan, mutex):
         check(set(tracers(t.pid)) == {0} and os.path.exists(f"/proc/{t.pid}"), "-p: the target lives on, untraced")
 
 
+def without_pids(text):
+    """A report with its PIDs and TIDs (which differ from run to run) and
+    what the program printed taken out."""
+    import json
+    rep = json.loads(text[text.index("{"):])
+    for p in rep["processes"]:
+        p.pop("pid", None)
+        p.pop("exit_stop_us", None)
+        p.pop("stopped_us", None)
+        for t in p["threads"]:
+            for key in ("tid", "blocked_ms", "start_time", "tls", "syscall_args", "wait_address"):
+                t.pop(key, None)
+            if isinstance(t.get("wait"), dict):
+                t["wait"].pop("fd_target", None)       # pipe:[inode]
+            for fr in (t.get("frames") or []) + (t.get("created_by") or []):
+                fr.pop("pc", None)
+                fr.pop("sp", None)
+    return json.dumps(rep, sort_keys=True)
+
+
+def difference(a, b):
+    """Where two normalised reports first differ, for the message."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"at {i}: ...{a[max(0, i - 80):i + 80]}... vs ...{b[max(0, i - 80):i + 80]}..."
+    return f"lengths {len(a)} and {len(b)}"
+
+
+def check_at_exit_split(leakscan, at_exit_dir):
+    """--at-exit: each exiting process is analysed in a confined child while
+    its exit is held; the report is the one analysed in process; a killed
+    analyser is said in the report, exit 3, or the program's failure."""
+    leaker = os.path.join(at_exit_dir, "ae-leaker")
+    status = os.path.join(at_exit_dir, "ae-status")
+    argv = [leakscan, "--at-exit", "--format=json", "--"]
+    direct = subprocess.run(argv + [leaker], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, LEAKSCAN_ANALYSE_IN_PROCESS="1"))
+    check(direct.returncode == 1 and "reader" in direct.stderr,
+          f"--at-exit in one process finds the reader ({direct.returncode}: {direct.stderr.strip()[:200]})")
+    split = subprocess.run(argv + [leaker], capture_output=True, text=True, timeout=120)
+    check(split.returncode == direct.returncode and without_pids(split.stderr) == without_pids(direct.stderr),
+          f"--at-exit: the sandboxed analysis gives the same report ({split.returncode}: {split.stderr[-300:]})")
+
+    env = dict(os.environ, LEAKSCAN_TEST_HOLD_ANALYSER="1")
+    p = subprocess.Popen(argv + [leaker], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, text=True)
+    try:
+        child = held_analyser(p.pid, timeout=60)
+        check(child is not None, "--at-exit: the analyser is a child process with a seccomp filter (Seccomp: 2)")
+        if child:
+            check_analyser(child, p.pid, "--at-exit")
+            with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                others = [int(c) for c in f.read().split() if int(c) != child]
+            held = [c for c in others if status_of(c).get("Name") == "ae-leaker"]
+            check(len(held) == 1, f"--at-exit: the program's exit is held while the analyser runs ({others})")
+    finally:
+        out, err = p.communicate(timeout=120)
+    held, plain = without_pids(err), without_pids(direct.stderr)
+    check(p.returncode == 1 and held == plain,
+          f"--at-exit, held analyser: the same report ({p.returncode}: {difference(held, plain)})")
+
+    # the analyser killed: the report says so, exit 3; a failing program's
+    # status comes first
+    for prog, want in (([leaker], 3), ([status, "7"], 7)):
+        p = subprocess.Popen(argv + prog, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, text=True)
+        try:
+            child = held_analyser(p.pid, timeout=60)
+            if child:
+                os.kill(child, signal.SIGKILL)
+        finally:
+            out, err = p.communicate(timeout=120)
+        check(child is not None and p.returncode == want and "analyser was killed by signal 9" in err,
+              f"--at-exit {os.path.basename(prog[0])}, a dead analyser: exit {want} and why "
+              f"({p.returncode}: {err[-300:]})")
+
+
 def main():
-    leakscan, mutex = sys.argv[1:3]
+    leakscan, mutex, at_exit_dir = sys.argv[1:4]
     check_pid_split(leakscan, mutex)
+    check_at_exit_split(leakscan, at_exit_dir)
     with tempfile.TemporaryDirectory(prefix="leakscan-snapshot-") as tmp:
         snap = os.path.join(tmp, "mutex.lss")
         with Target([mutex]) as t:
