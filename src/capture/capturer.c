@@ -25,9 +25,11 @@
 #include "model.h"
 #include "modules.h"
 #include "procfs.h"
+#include "procwire.h"
 #include "sandbox.h"
 #include "seize.h"
 #include "snapshot.h"
+#include "unwind.h"
 #include "util.h"
 
 
@@ -661,7 +663,13 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, int
          * program's stdin, its notification listener, pidfds) are none of
          * the analyser's business */
         int keep_fds[] = { sock, mem_fd, pagemap_fd, keep };
-        int r = sandbox_close_others(keep_fds, ARRAY_SIZE(keep_fds), hold, &why);
+        int r = sandbox_close_others(keep_fds, ARRAY_SIZE(keep_fds), hold && !capturer_policy.hold_path, &why);
+        int hold_fd = STDIN_FILENO;
+        if (r == 0 && hold && capturer_policy.hold_path &&
+            (hold_fd = open(capturer_policy.hold_path, O_RDONLY | O_CLOEXEC)) < 0) {
+                why = "opening the hold file";
+                r = -errno;
+        }
         if (r == 0)
                 r = sandbox_drop(&limits, &why);
         sandbox_note_pid(cap->pid);
@@ -672,7 +680,7 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, int
                 _exit(3);
         }
         if (hold)
-                while (read(STDIN_FILENO, &(char) {0}, 1) > 0)
+                while (read(hold_fd, &(char) {0}, 1) > 0)
                         ;       /* the test looks at us meanwhile */
         int status = fn(userdata);
         fflush(NULL);
@@ -794,4 +802,72 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
         leakscan_report_free(report);
         process_capture_free(cap);
         return r;
+}
+
+/* What the analyser of capturer_inspect_pid does once confined. */
+struct inspect_analysis {
+        struct process_capture *cap;
+        const struct leakscan_options *opts;
+        uint64_t scan_limit;
+        struct leakscan_process *p;
+};
+
+static int analyse_inspect_in_child(void *userdata)
+{
+        struct inspect_analysis *a = userdata;
+        int r = inspect_analyse(a->cap, a->opts, NULL, a->p);
+        sandbox_note_module(NULL);
+        if (r == 0)
+                r = inspect_reach(a->cap, a->scan_limit, a->p);
+        if (r < 0) {
+                sandbox_note_error(r);
+                return 3;
+        }
+        return procwire_write(stdout, a->p) < 0 || fflush(stdout) != 0 ? 3 : 0;
+}
+
+int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit,
+                         struct leakscan_report **ret, char *why, size_t why_size)
+{
+        struct leakscan_options defaults;
+        if (!opts) {
+                leakscan_options_init(&defaults);
+                opts = &defaults;
+        }
+        if (!unwinder_find(opts->unwinder))
+                return -EINVAL;
+        struct process_capture *cap = NULL;
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
+        if (r < 0)
+                return r;
+        struct leakscan_process *p = &report->processes[0];
+        struct inspect_analysis a = { cap, opts, scan_limit, p };
+        struct capturer_outcome out;
+        r = capturer_analyse(cap, scan_limit, capturer_policy.hold, -1, 0, analyse_inspect_in_child, &a, &out);
+        if (r == 0 && out.status != 0) {
+                snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);
+                r = -ECANCELED;
+        }
+        if (r == 0) {
+                r = procwire_read((const uint8_t *) out.out, out.len, p);
+                if (r == -EBADMSG) {
+                        snprintf(out.why, sizeof out.why, "the analyser's answer does not parse");
+                        r = -ECANCELED;
+                }
+        }
+        free(out.out);
+        if (r == -ECANCELED)
+                snprintf(why, why_size, "%s", out.why);
+        /* libdw and /proc fail in their own words when the process is
+         * gone: say what happened */
+        else if (r < 0 && r != -ENOMEM && seize_process_gone(pid))
+                r = -EOWNERDEAD;
+        process_capture_free(cap);
+        if (r < 0) {
+                leakscan_report_free(report);
+                return r;
+        }
+        *ret = report;
+        return 0;
 }

@@ -56,6 +56,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
 struct capturer_policy {
         bool in_process;
         bool hold;
+        const char *hold_path;  /* hold: read this file (a FIFO) to its end, not stdin */
 };
 extern struct capturer_policy capturer_policy;
 
@@ -73,6 +74,15 @@ typedef int (*capturer_child_fn)(void *userdata);
  * negative errno its analysis noted (sandbox_note_error). */
 int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, int keep_fd,
                      unsigned wall_ms, capturer_child_fn fn, void *userdata, struct capturer_outcome *ret);
+
+/* inspect_pid_limited through the split: the capture here, the analysis
+ * (unwind, symbolize, classify, analyse, reach) in a confined analyser
+ * that hands the threads back (procwire.h); not judged.  Returns 0 with a
+ * new report in *ret, -ECANCELED when the analyser could not start, died,
+ * ran out of time or answered what does not parse (why says which), or a
+ * negative errno as inspect_pid_limited. */
+int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit,
+                         struct leakscan_report **ret, char *why, size_t why_size);
 
 /* The capturer's side alone, for the unit test: answers requests on sock,
  * checked against cap (the caller's, which outlives it).  serve reads and
