@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "analyse.h"
+#include "arch.h"
 #include "blocked.h"
+#include "classify.h"
 #include "capturer.h"
 #include "inspect.h"
 #include "model.h"
@@ -37,12 +39,6 @@
 #define CAPTURER_MAX_ANSWER (1u << 30)
 #define CAPTURER_IO_TIMEOUT_S 10
 
-
-struct wire_blocked {
-        int32_t tid;
-        int32_t verdict;
-        int32_t timeout;
-};
 
 struct wire_pipe {
         int32_t tid;
@@ -183,6 +179,23 @@ int capturer_open_debuginfo(const void *id, size_t len)
         return call(CAPTURER_REQ_OPEN_DEBUGINFO, 0, 0, id, len, NULL, NULL, &fd) == 0 ? fd : -1;
 }
 
+char *capturer_target_cwd(void)
+{
+        char *text = NULL;
+        size_t len = 0;
+        if (call(CAPTURER_REQ_CWD, 0, 0, NULL, 0, &text, &len, NULL) < 0 || len == 0 || strlen(text) != len) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+int capturer_open_source(const char *path)
+{
+        int fd = -1;
+        return call(CAPTURER_REQ_OPEN_SOURCE, 0, 0, path, strlen(path), NULL, NULL, &fd) == 0 ? fd : -1;
+}
+
 int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thread_capture *t)
 {
         if (!link_.asked_blocked) {
@@ -203,12 +216,8 @@ int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thre
 
 void capturer_blocked_update(const struct leakscan_process *p)
 {
-        _cleanup_free_ struct wire_blocked *w = calloc(p->n_threads + 1, sizeof *w);
-        if (!w)
-                return;
-        for (size_t i = 0; i < p->n_threads; i++)
-                w[i] = (struct wire_blocked) { p->threads[i].tid, p->threads[i].verdict, p->threads[i].timeout };
-        (void) call(CAPTURER_REQ_BLOCKED_UPDATE, 0, 0, w, p->n_threads * sizeof *w, NULL, NULL, NULL);
+        (void) p;       /* the capturer decides which threads, from its capture */
+        (void) call(CAPTURER_REQ_BLOCKED_UPDATE, 0, 0, NULL, 0, NULL, NULL, NULL);
 }
 
 int capturer_pipes(struct leakscan_process *p)
@@ -440,6 +449,46 @@ static int serve_open_debuginfo(struct capturer_server *s, const uint8_t *id, si
         return answer(s->sock, fd < 0 ? fd : 0, NULL, 0, fd);
 }
 
+static int serve_cwd(struct capturer_server *s)
+{
+        char link[64], cwd[4096];
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int) s->cap->pid);
+        ssize_t len = readlink(link, cwd, sizeof cwd);
+        if (len < 0)
+                return answer(s->sock, -errno, NULL, 0, -1);
+        return answer(s->sock, 0, cwd, (size_t) len, -1);
+}
+
+/* A test's source file, named by the target's DWARF: opened only when a
+ * regular file that the target's user (the owner of /proc/PID) could read
+ * by its mode, looked at through O_PATH first (never a FIFO or a device
+ * opened, nothing of root's alone read for a hostile analyser), and never
+ * blocking. */
+static int serve_open_source(struct capturer_server *s, const char *path, size_t len)
+{
+        if (len == 0 || len >= 4096 || memchr(path, 0, len) || path[0] != '/')
+                return -EPROTO;
+        char name[4096], proc[64];
+        memcpy(name, path, len);
+        name[len] = 0;
+        struct stat owner, st, again;
+        snprintf(proc, sizeof proc, "/proc/%d", (int) s->cap->pid);
+        if (stat(proc, &owner) < 0)
+                return answer(s->sock, -errno, NULL, 0, -1);
+        _cleanup_close_ int look = open(name, O_PATH | O_CLOEXEC);
+        if (look < 0 || fstat(look, &st) < 0)
+                return answer(s->sock, -errno, NULL, 0, -1);
+        bool readable = (st.st_mode & S_IROTH) || (st.st_uid == owner.st_uid && (st.st_mode & S_IRUSR)) ||
+                        (st.st_gid == owner.st_gid && (st.st_mode & S_IRGRP));
+        if (!S_ISREG(st.st_mode) || !readable)
+                return answer(s->sock, -EACCES, NULL, 0, -1);
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", look);
+        _cleanup_close_ int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)
+                return answer(s->sock, fd < 0 ? -errno : -ESTALE, NULL, 0, -1);
+        return answer(s->sock, 0, NULL, 0, fd);
+}
+
 static void open_blocked(struct capturer_server *s)
 {
         if (!s->blocked_opened) {
@@ -459,27 +508,38 @@ static int serve_blocked_ms(struct capturer_server *s)
         return answer(s->sock, 0, ms, s->cap->n_threads * sizeof *ms, -1);
 }
 
-static int serve_blocked_update(struct capturer_server *s, const struct wire_blocked *w, size_t n)
+/* The analyser is done with the threads: remember the blocked ones for the
+ * next run.  Which ones is the capturer's own call, from its own capture
+ * (the syscall, its arguments and the state /proc showed; classify.h
+ * without the frames), never the analyser's word: a hostile analyser
+ * cannot choose what the capturer remembers.  The times themselves were
+ * always the capturer's (the scheduler's, and the switch counts it reads). */
+static int serve_blocked_update(struct capturer_server *s)
 {
-        if (n > s->cap->n_threads)
-                return -EPROTO;
-        struct leakscan_process p = { .pid = s->cap->pid, .n_threads = n };
-        _cleanup_free_ struct leakscan_thread *threads = calloc(n + 1, sizeof *threads);
+        const struct process_capture *cap = s->cap;
+        struct leakscan_process p = { .pid = cap->pid };
+        _cleanup_free_ struct leakscan_thread *threads = calloc(cap->n_threads + 1, sizeof *threads);
         if (!threads)
                 return answer(s->sock, -ENOMEM, NULL, 0, -1);
-        for (size_t i = 0; i < n; i++) {
-                if (!captured(s, w[i].tid))
-                        return -EPROTO;
-                threads[i].tid = w[i].tid;
-                threads[i].verdict = (enum leakscan_verdict) w[i].verdict;
-                threads[i].timeout = w[i].timeout != 0;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                struct classify_input in = { .proc_state = t->stat.state, .proc_flags = t->stat.flags,
+                                             .syscall_nr = t->syscall_nr, .fd_target = t->fd_target };
+                if (t->regs_valid)
+                        arch_regs_syscall_args(&t->regs, in.args);
+                struct classify_result cr;
+                classify_thread(&in, &cr);
+                threads[p.n_threads++] = (struct leakscan_thread) { .tid = t->tid, .state = cr.state,
+                                                                     .timeout = cr.timeout };
         }
         p.threads = threads;
         /* answered first: the analyser goes on while the threads are
          * looked at again and the file is written */
         int r = answer(s->sock, 0, NULL, 0, -1);
         open_blocked(s);
-        blocked_memory_update(s->blocked, s->cap, &p);
+        blocked_memory_update(s->blocked, cap, &p);
         return r;
 }
 
@@ -601,14 +661,15 @@ static int serve_one(void *userdata)
         case CAPTURER_REQ_BLOCKED_MS:
                 return q.len ? -EPROTO : serve_blocked_ms(s);
         case CAPTURER_REQ_BLOCKED_UPDATE:
-                if (q.len % sizeof(struct wire_blocked))
-                        return -EPROTO;
-                return serve_blocked_update(s, (const struct wire_blocked *) (void *) payload,
-                                            q.len / sizeof(struct wire_blocked));
+                return q.len ? -EPROTO : serve_blocked_update(s);
         case CAPTURER_REQ_PIPES:
                 if (q.len % sizeof(struct wire_pipe))
                         return -EPROTO;
                 return serve_pipes(s, (const struct wire_pipe *) (void *) payload, q.len / sizeof(struct wire_pipe));
+        case CAPTURER_REQ_CWD:
+                return q.len ? -EPROTO : serve_cwd(s);
+        case CAPTURER_REQ_OPEN_SOURCE:
+                return serve_open_source(s, (const char *) payload, q.len);
         default:
                 return -EPROTO;
         }

@@ -101,8 +101,12 @@ enum {
         CAPTURER_REQ_OPEN_MAPPING,      /* a: start, b: end -> the file's descriptor */
         CAPTURER_REQ_OPEN_DEBUGINFO,    /* payload: a build-id -> the debug file's descriptor */
         CAPTURER_REQ_BLOCKED_MS,        /* -> one int64 per captured thread, in capture order */
-        CAPTURER_REQ_BLOCKED_UPDATE,    /* payload: {int32 tid, verdict, timeout}[] */
+        CAPTURER_REQ_BLOCKED_UPDATE,    /* no payload: remember the blocked threads (the capturer's
+                                         * own judgement of which, from its capture) */
         CAPTURER_REQ_PIPES,             /* payload: {int32 tid, state}[] -> per entry int32 pid, uint32 len, text */
+        CAPTURER_REQ_CWD,               /* -> the target's working directory */
+        CAPTURER_REQ_OPEN_SOURCE,       /* payload: an absolute path -> a descriptor on that regular
+                                         * file, when the target's user could read it */
 };
 
 struct capturer_request {
@@ -138,10 +142,19 @@ int capturer_open_mapping(uint64_t start, uint64_t end);
 /* A descriptor on the separate debug info of build-id id, or -1. */
 int capturer_open_debuginfo(const void *id, size_t len);
 
+/* The target's working directory (a new string), or NULL. */
+char *capturer_target_cwd(void);
+
+/* A descriptor on the source file path (a test's, named by the target's
+ * DWARF), opened by the capturer when it is a regular file the target's
+ * user could read; or -1. */
+int capturer_open_source(const char *path);
+
 /* blocked_ms for thread t of cap, as the capturer's memory tells it. */
 int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thread_capture *t);
 
-/* The capturer remembers p's blocked threads for the next run. */
+/* The capturer remembers the blocked threads of its capture for the next
+ * run (which ones it decides itself; p is the analyser's, not sent). */
 void capturer_blocked_update(const struct leakscan_process *p);
 
 /* analyse_pipes, by the capturer.  Returns 0 or a negative errno. */
