@@ -517,6 +517,9 @@ static int serve_blocked_ms(struct capturer_server *s)
 static int serve_blocked_update(struct capturer_server *s)
 {
         const struct process_capture *cap = s->cap;
+        open_blocked(s);
+        if (!s->blocked)        /* nothing remembered for this run (--at-exit) */
+                return answer(s->sock, 0, NULL, 0, -1);
         struct leakscan_process p = { .pid = cap->pid };
         _cleanup_free_ struct leakscan_thread *threads = calloc(cap->n_threads + 1, sizeof *threads);
         if (!threads)
@@ -538,7 +541,6 @@ static int serve_blocked_update(struct capturer_server *s)
         /* answered first: the analyser goes on while the threads are
          * looked at again and the file is written */
         int r = answer(s->sock, 0, NULL, 0, -1);
-        open_blocked(s);
         blocked_memory_update(s->blocked, cap, &p);
         return r;
 }
@@ -869,6 +871,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
 struct inspect_analysis {
         struct process_capture *cap;
         const struct leakscan_options *opts;
+        const struct creator_lookup *creators;
         uint64_t scan_limit;
         struct leakscan_process *p;
 };
@@ -876,7 +879,7 @@ struct inspect_analysis {
 static int analyse_inspect_in_child(void *userdata)
 {
         struct inspect_analysis *a = userdata;
-        int r = inspect_analyse(a->cap, a->opts, NULL, a->p);
+        int r = inspect_analyse(a->cap, a->opts, a->creators, a->p);
         sandbox_note_module(NULL);
         if (r == 0)
                 r = inspect_reach(a->cap, a->scan_limit, a->p);
@@ -887,8 +890,8 @@ static int analyse_inspect_in_child(void *userdata)
         return procwire_write(stdout, a->p) < 0 || fflush(stdout) != 0 ? 3 : 0;
 }
 
-int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit,
-                         struct leakscan_report **ret, char *why, size_t why_size)
+int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                         uint64_t scan_limit, struct leakscan_report **ret, char *why, size_t why_size)
 {
         struct leakscan_options defaults;
         if (!opts) {
@@ -903,7 +906,7 @@ int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_
         if (r < 0)
                 return r;
         struct leakscan_process *p = &report->processes[0];
-        struct inspect_analysis a = { cap, opts, scan_limit, p };
+        struct inspect_analysis a = { cap, opts, creators, scan_limit, p };
         struct capturer_outcome out;
         r = capturer_analyse(cap, scan_limit, capturer_policy.hold, -1, 0, analyse_inspect_in_child, &a, &out);
         if (r == 0 && out.status != 0) {

@@ -77,12 +77,15 @@ int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, boo
 
 /* inspect_pid_limited through the split: the capture here, the analysis
  * (unwind, symbolize, classify, analyse, reach) in a confined analyser
- * that hands the threads back (procwire.h); not judged.  Returns 0 with a
+ * that hands the threads back (procwire.h); not judged.  creators (may be
+ * NULL: --watch's tracker) is looked up in the analyser's copy of this
+ * process's memory: it must only read memory.  Returns 0 with a
  * new report in *ret, -ECANCELED when the analyser could not start, died,
  * ran out of time or answered what does not parse (why says which), or a
  * negative errno as inspect_pid_limited. */
-int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit,
-                         struct leakscan_report **ret, char *why, size_t why_size);
+struct creator_lookup;
+int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                         uint64_t scan_limit, struct leakscan_report **ret, char *why, size_t why_size);
 
 /* The capturer's side alone, for the unit test: answers requests on sock,
  * checked against cap (the caller's, which outlives it).  serve reads and

@@ -873,14 +873,26 @@ static int snapshot_or_complain(const struct cli *cli, struct leakscan_report **
 
 /* Inspects and judges the -p process into a new report in *ret.  Returns 0,
  * or an exit status with the error printed. */
+static bool pid_split(const struct cli *cli);
+
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
                                struct leakscan_report **ret)
 {
         struct leakscan_report *report = NULL;
+        char why[768];
+        /* --watch: each snapshot analysed in the sandbox as -p's (capturer.h) */
+        bool split = cli->watch_ms && pid_split(cli);
         int r = cli->save_snapshot || cli->from_snapshot ? snapshot_or_complain(cli, &report) :
+                split ? capturer_inspect_pid(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report,
+                                             why, sizeof why) :
                 inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
         if (r > 0)
                 return r;
+        if (split && r == -ECANCELED) {
+                fprintf(stderr, "leakscan: %s; no report (process %d was released before the analysis)\n", why,
+                        (int) cli->pid);
+                return EXIT_CANNOT_INSPECT;
+        }
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));

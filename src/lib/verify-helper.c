@@ -217,7 +217,7 @@ int main(int argc, char **argv)
         struct leakscan_report *report = NULL;
         char analyser[768] = "";
         int r = capturer_policy.in_process ? inspect_pid(rq.pid, NULL, NULL, &report) :
-                capturer_inspect_pid(rq.pid, NULL, REACH_DEFAULT_SCAN_LIMIT, &report, analyser, sizeof analyser);
+                capturer_inspect_pid(rq.pid, NULL, NULL, REACH_DEFAULT_SCAN_LIMIT, &report, analyser, sizeof analyser);
         if (r == -ECANCELED)
                 fail(r, "leakscan_verify_none: %s; the threads were not checked", analyser);
         if (r < 0) {

@@ -12,7 +12,8 @@ is read while it runs.
 
 --at-exit analyses each exiting process in such a child while the exit is
 held: the same checks, the report unchanged, and a killed analyser said in
-the report, exit 3 (the program's own failure status still comes first).
+the report, exit 3 (the program's own failure status still comes first);
+--watch analyses each of its snapshots so too.
 
 Usage: test_snapshot.py LEAKSCAN MUTEX_TARGET AT_EXIT_DIR"""
 import os
@@ -139,6 +140,34 @@ def without_pids(text):
     return re.sub(r"\b(" + "|".join(str(i) for i in ids if i) + r")\b", "ID", out) if ids else out
 
 
+def check_watch_split(leakscan, mutex):
+    """--watch: each snapshot is analysed in a confined child (the first one
+    held until stdin ends), and says what the analysis in process says."""
+    with Target([mutex]) as t:
+        wait_settled(t.pid, {"locker"})
+        argv = [leakscan, "-p", str(t.pid), "--watch=1s", "--interval=300ms", "--format=json"]
+        direct = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                                env=dict(os.environ, LEAKSCAN_ANALYSE_IN_PROCESS="1"))
+        env = dict(os.environ, LEAKSCAN_TEST_HOLD_ANALYSER="1")
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             text=True)
+        try:
+            child = held_analyser(p.pid, timeout=60)
+            check(child is not None, "--watch: the analyser is a child process with a seccomp filter (Seccomp: 2)")
+            if child:
+                check_analyser(child, p.pid, "--watch")
+                check(set(tracers(t.pid)) == {0}, "--watch: the target is released before the analysis")
+        finally:
+            out, err = p.communicate(timeout=120)
+        import json
+        groups = lambda text: sorted((g["signature"], g["counts"][-1], g["growth"])
+                                     for g in json.loads(text)["groups"])
+        check(p.returncode == direct.returncode == 0 and "wait_for_lock" in out and
+              groups(out) == groups(direct.stdout),
+              f"--watch: the sandboxed analyses say what the analysis in process says ({p.returncode}: "
+              f"{err.strip()[:200]})")
+
+
 def difference(a, b):
     """Where two normalised reports first differ, for the message."""
     for i, (x, y) in enumerate(zip(a, b)):
@@ -203,6 +232,7 @@ def main():
     leakscan, mutex, at_exit_dir = sys.argv[1:4]
     check_pid_split(leakscan, mutex)
     check_at_exit_split(leakscan, mutex, at_exit_dir)
+    check_watch_split(leakscan, mutex)
     with tempfile.TemporaryDirectory(prefix="leakscan-snapshot-") as tmp:
         snap = os.path.join(tmp, "mutex.lss")
         with Target([mutex]) as t:
