@@ -712,7 +712,7 @@ static int analyse_pid_in_child(void *userdata)
 /* The analyser, after the fork: it keeps only the descriptors it needs
  * (its output, the socket, the memory, keep), is confined before it reads
  * a byte of what the target controls, runs fn, and never returns. */
-static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, int keep,
+static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, const int *keep, size_t n_keep,
                                        const struct process_capture *cap, bool hold, capturer_child_fn fn,
                                        void *userdata)
 {
@@ -725,8 +725,11 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, int
         /* the supervisor's other descriptors (under --at-exit: the
          * program's stdin, its notification listener, pidfds) are none of
          * the analyser's business */
-        int keep_fds[] = { sock, mem_fd, pagemap_fd, keep };
-        int r = sandbox_close_others(keep_fds, ARRAY_SIZE(keep_fds), hold && !capturer_policy.hold_path, &why);
+        int keep_fds[3 + CAPTURER_MAX_KEEP] = { sock, mem_fd, pagemap_fd };
+        for (size_t i = 0; i < n_keep && i < CAPTURER_MAX_KEEP; i++)
+                keep_fds[3 + i] = keep[i];
+        int r = sandbox_close_others(keep_fds, 3 + (n_keep < CAPTURER_MAX_KEEP ? n_keep : CAPTURER_MAX_KEEP),
+                                     hold && !capturer_policy.hold_path, &why);
         int hold_fd = STDIN_FILENO;
         if (r == 0 && hold && capturer_policy.hold_path &&
             (hold_fd = open(capturer_policy.hold_path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -774,7 +777,8 @@ static int read_report(int report_fd, struct capturer_outcome *ret)
         return 0;
 }
 
-int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, int keep_fd, unsigned wall_ms,
+int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, const int *keep,
+                     size_t n_keep, unsigned wall_ms,
                      capturer_child_fn fn, void *userdata, struct capturer_outcome *ret)
 {
         pid_t pid = cap->pid;
@@ -798,7 +802,7 @@ int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, boo
                 close(sv[0]);
                 if (dup2(report_fd, STDOUT_FILENO) < 0)
                         _exit(3);
-                analyse_in_child(sv[1], mem_fd, pagemap_fd, keep_fd, cap, hold, fn, userdata);
+                analyse_in_child(sv[1], mem_fd, pagemap_fd, keep, n_keep, cap, hold, fn, userdata);
         }
         if (mem_fd >= 0)
                 close(mem_fd);
@@ -849,7 +853,8 @@ int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, boo
 }
 
 int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
-                     capturer_report_fn report_fn, void *userdata, struct capturer_outcome *ret)
+                     const int *keep, size_t n_keep, capturer_report_fn report_fn, void *userdata,
+                     struct capturer_outcome *ret)
 {
         struct process_capture *cap = NULL;
         struct leakscan_report *report = NULL;
@@ -857,7 +862,11 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
         if (r < 0)
                 return r;
         struct pid_analysis a = { cap, report, opts, scan_limit, save, report_fn, userdata };
-        r = capturer_analyse(cap, scan_limit, hold, save ? fileno(save) : -1, 0, analyse_pid_in_child, &a, ret);
+        int fds[CAPTURER_MAX_KEEP] = { save ? fileno(save) : -1 };
+        size_t n = 1;
+        for (size_t i = 0; i < n_keep && n < CAPTURER_MAX_KEEP; i++)
+                fds[n++] = keep[i];
+        r = capturer_analyse(cap, scan_limit, hold, fds, n, 0, analyse_pid_in_child, &a, ret);
         /* libdw and /proc fail in their own words when the process is
          * gone: say what happened */
         if (r < 0 && r != -ECANCELED && r != -ENOMEM && seize_process_gone(pid))
@@ -908,7 +917,7 @@ int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, const s
         struct leakscan_process *p = &report->processes[0];
         struct inspect_analysis a = { cap, opts, creators, scan_limit, p };
         struct capturer_outcome out;
-        r = capturer_analyse(cap, scan_limit, capturer_policy.hold, -1, 0, analyse_inspect_in_child, &a, &out);
+        r = capturer_analyse(cap, scan_limit, capturer_policy.hold, NULL, 0, 0, analyse_inspect_in_child, &a, &out);
         if (r == 0 && out.status != 0) {
                 snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);
                 r = -ECANCELED;

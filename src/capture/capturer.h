@@ -38,15 +38,22 @@ struct capturer_outcome {
         char why[768];          /* when it died or ran out of time */
 };
 
+/* At most this many descriptors of the caller's are kept by an analyser. */
+#define CAPTURER_MAX_KEEP 4
+
 /* leakscan -p through the split.  Returns 0 with *ret filled (the target
  * long released), -ECANCELED when the analyser could not start, died or
  * ran out of time (ret->why says how, naming the module it read), or the negative
  * errno of inspecting pid (as inspect_pid_limited).  hold: the analyser
  * waits for its stdin to close once confined (tests look at it).  save
  * (or NULL): --save-snapshot's file, created by the caller, written and
- * closed by the analyser (the caller still closes its own copy). */
+ * closed by the analyser (the caller still closes its own copy).
+ * keep[0..n_keep) (n_keep < CAPTURER_MAX_KEEP): other descriptors the
+ * caller opened for the analyser to write (--save-baseline,
+ * --print-suppressions=FILE), so that it never opens a path. */
 int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
-                     capturer_report_fn report, void *userdata, struct capturer_outcome *ret);
+                     const int *keep, size_t n_keep, capturer_report_fn report, void *userdata,
+                     struct capturer_outcome *ret);
 
 /* How this process runs its analysers (main.c sets it, from the
  * environment, for its own runs; the library keeps the defaults):
@@ -67,13 +74,14 @@ typedef int (*capturer_child_fn)(void *userdata);
 /* Forks an analyser for cap (the caller's: its copy is the analyser's by
  * fork), confines it (sandbox.h) and answers its requests until it ends.
  * The analyser keeps its stdin only when hold (the tests), its stderr, and
- * keep_fd (or -1).  wall_ms: how long it may run (0: the sandbox's
+ * keep[0..n_keep) (at most CAPTURER_MAX_KEEP; -1 entries ignored).  wall_ms: how long it may run (0: the sandbox's
  * default), enforced here.  Returns 0 with ret->status and its output in
  * ret->out (the caller's to free); -ECANCELED when it could not start, died
  * or ran out of time (ret->why says how, naming the module it read); or the
  * negative errno its analysis noted (sandbox_note_error). */
-int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, int keep_fd,
-                     unsigned wall_ms, capturer_child_fn fn, void *userdata, struct capturer_outcome *ret);
+int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, const int *keep,
+                     size_t n_keep, unsigned wall_ms, capturer_child_fn fn, void *userdata,
+                     struct capturer_outcome *ret);
 
 /* inspect_pid_limited through the split: the capture here, the analysis
  * (unwind, symbolize, classify, analyse, reach) in a confined analyser

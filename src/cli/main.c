@@ -724,6 +724,10 @@ static int close_output(FILE *out, FILE *default_out, int r)
         return 0;
 }
 
+/* -p split (run_pid_split): the files the analyser writes, opened by the
+ * capturer before the fork, so that the analyser never opens a path. */
+static FILE *split_suppressions, *split_baseline;
+
 /* --print-suppressions: to FILE when given (appended to, so that runs add
  * up), else inside a document format, else (text) to stdout while the
  * report goes to stderr, unless stdout is the program's (--at-exit), where
@@ -736,7 +740,7 @@ static int write_suppressions(const struct cli *cli, const struct leakscan_repor
                 return 0;
         if (!cli->suppressions_file)
                 return close_output(stdout, stdout, report_write_suppressions(stdout, report));
-        FILE *f = fopen(cli->suppressions_file, "ae");
+        FILE *f = split_suppressions ? split_suppressions : fopen(cli->suppressions_file, "ae");
         if (!f) {
                 fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
                         cli->suppressions_file, strerror(errno));
@@ -1014,6 +1018,17 @@ static int report_in_analyser(void *userdata, struct leakscan_report *report)
                 fputs("leakscan: out of memory\n", stderr);
                 return EXIT_CANNOT_INSPECT;
         }
+        if (split_baseline) {   /* opened by the capturer (run_pid_split) */
+                int r = baseline_write(split_baseline, &report->processes[0]);
+                if (fclose(split_baseline) != 0 && r == 0)
+                        r = -errno;
+                split_baseline = NULL;
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot write the baseline %s: %s; choose a writable path\n",
+                                cli->save_baseline, strerror(-r));
+                        return EXIT_CANNOT_INSPECT;
+                }
+        }
         size_t leaked;
         int status = write_report(cli, report, stdout, &leaked);
         if (status)
@@ -1041,9 +1056,35 @@ static int run_pid_split(const struct cli *cli)
                         return EXIT_CANNOT_INSPECT;
                 }
         }
+        /* the files the analyser writes: opened here, written there */
+        if (cli->save_baseline && !(split_baseline = fopen(cli->save_baseline, "we"))) {
+                fprintf(stderr, "leakscan: cannot write the baseline %s: %s; choose a writable path\n",
+                        cli->save_baseline, strerror(errno));
+                if (save)
+                        fclose(save);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (cli->print_suppressions && cli->suppressions_file &&
+            !(split_suppressions = fopen(cli->suppressions_file, "ae"))) {
+                fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
+                        cli->suppressions_file, strerror(errno));
+                if (save)
+                        fclose(save);
+                if (split_baseline)
+                        fclose(split_baseline);
+                return EXIT_CANNOT_INSPECT;
+        }
+        int keep[] = { split_baseline ? fileno(split_baseline) : -1,
+                       split_suppressions ? fileno(split_suppressions) : -1 };
         struct capturer_outcome res;
         int r = capturer_run_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, cli->hold_analyser, save,
-                                 report_in_analyser, &c, &res);
+                                 keep, ARRAY_SIZE(keep), report_in_analyser, &c, &res);
+        /* written and closed by the analyser; nothing was written here */
+        if (split_baseline)
+                fclose(split_baseline);
+        if (split_suppressions)
+                fclose(split_suppressions);
+        split_baseline = split_suppressions = NULL;
         if (save) {
                 fclose(save);           /* the analyser wrote it; nothing was written here */
                 if (r < 0)
@@ -1085,8 +1126,8 @@ static int run_pid_split(const struct cli *cli)
 static bool pid_split(const struct cli *cli)
 {
         const struct unwinder *u = unwinder_find(cli->supervise.inspect.unwinder);
-        return !cli->sandboxed && !cli->from_snapshot && !cli->save_baseline && u && !u->while_stopped &&
-               !(cli->print_suppressions && cli->suppressions_file) && !getenv("LEAKSCAN_ANALYSE_IN_PROCESS");
+        return !cli->sandboxed && !cli->from_snapshot && u && !u->while_stopped &&
+               !getenv("LEAKSCAN_ANALYSE_IN_PROCESS");
 }
 
 static int run_pid(const struct cli *cli)

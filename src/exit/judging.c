@@ -115,7 +115,7 @@ static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const 
         if (sv->opts->timeout_ms > 0 && (uint64_t) sv->opts->timeout_ms < wall_ms)
                 wall_ms = (unsigned) sv->opts->timeout_ms;
         struct capturer_outcome out;
-        int r = capturer_analyse(cap, REACH_DEFAULT_SCAN_LIMIT, capturer_policy.hold, -1, wall_ms,
+        int r = capturer_analyse(cap, REACH_DEFAULT_SCAN_LIMIT, capturer_policy.hold, NULL, 0, wall_ms,
                                  sv_analyse_in_child, &a, &out);
         if (r == 0 && out.status != 0) {
                 snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);

@@ -118,6 +118,30 @@ def check_pid_split(leakscan, mutex):
               len(err.strip().splitlines()) == 1, f"-p, a dead analyser: exit 3 and why ({p.returncode}: {err.strip()[:200]})")
         check(set(tracers(t.pid)) == {0} and os.path.exists(f"/proc/{t.pid}"), "-p: the target lives on, untraced")
 
+        # the files -p writes besides its report: opened by the capturer,
+        # written by the confined analyser, the same as analysed in process
+        with tempfile.TemporaryDirectory(prefix="leakscan-files-") as tmp:
+            def files(tag, extra_env, hold):
+                base, sup = os.path.join(tmp, tag + ".baseline"), os.path.join(tmp, tag + ".supp")
+                q = subprocess.Popen([leakscan, "-p", str(t.pid), "--all", "--save-baseline=" + base,
+                                      "--print-suppressions=" + sup], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=dict(os.environ, **extra_env), text=True)
+                child = None
+                try:
+                    if hold:
+                        child = held_analyser(q.pid)
+                        if child:
+                            check_analyser(child, q.pid, "-p --save-baseline --print-suppressions=FILE")
+                finally:
+                    q.communicate(timeout=60)
+                read = lambda path: open(path).read() if os.path.exists(path) else None
+                return q.returncode, child, read(base), read(sup)
+            direct = files("direct", {"LEAKSCAN_ANALYSE_IN_PROCESS": "1"}, False)
+            split = files("split", {"LEAKSCAN_TEST_HOLD_ANALYSER": "1"}, True)
+            check(split[1] is not None, "-p --save-baseline --print-suppressions=FILE: the analysis is sandboxed")
+            check(direct[0] == split[0] == 0 and direct[2] and direct[2:] == split[2:],
+                  f"-p: the baseline and suppressions written by the analyser are the same ({split[0]})")
+
 
 def without_pids(text):
     """A report with what differs from run to run made alike: PIDs and TIDs
