@@ -205,6 +205,8 @@ int main(int argc, char **argv)
         }
         if (n == 0) {
                 puts("leaked 0");
+                rule_set_done(&rq.rules);
+                baseline_done(&rq.baseline);
                 return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
         }
 
