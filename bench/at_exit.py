@@ -11,9 +11,12 @@ machine the wall time measures the scheduler as much as leakscan.
            copied) and one held exit per thread
   churn8   the same N from 8 threads at once
   compute  a compute-bound loop, no threads (bench/compute.c): the common test
+  leave    leaves --leave threads blocked at its exit (bench/exit_stop.c,
+           --grace=0): the one case that runs the analysis (in its
+           sandboxed analyser), of every thread left
 
-Usage: bench/at_exit.py [--build DIR] [--repeat 9] [--threads 20000]
-                        [--compare NAME=LEAKSCAN]... [--only churn,churn8,compute]"""
+Usage: bench/at_exit.py [--build DIR] [--repeat 9] [--threads 20000] [--leave 1000]
+                        [--compare NAME=LEAKSCAN]... [--only churn,churn8,compute,leave]"""
 import argparse
 import os
 import resource
@@ -40,14 +43,17 @@ def main():
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--threads", type=int, default=20000)
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=LEAKSCAN")
-    ap.add_argument("--only", default="churn,churn8,compute")
+    ap.add_argument("--leave", type=int, default=1000)
+    ap.add_argument("--only", default="churn,churn8,compute,leave")
     a = ap.parse_args()
     b = os.path.abspath(a.build)
     churn = os.path.join(b, "bench", "bench-churn")
     n = str(a.threads)
     programs = {"churn": (f"churn ({a.threads:,} threads, one creator)", [churn, n]),
                 "churn8": (f"churn8 ({a.threads:,} threads, 8 creators)", [churn, n, "8"]),
-                "compute": ("compute (no threads)", [os.path.join(b, "bench", "bench-compute")])}
+                "compute": ("compute (no threads)", [os.path.join(b, "bench", "bench-compute")]),
+                "leave": (f"leave ({a.leave:,} threads left at exit)",
+                          [os.path.join(b, "bench", "bench-exit-stop"), str(a.leave)])}
     tools = [("leakscan", os.path.join(b, "leakscan"))]
     for c in a.compare:
         name, _, path = c.partition("=")
@@ -61,7 +67,8 @@ def main():
         name, argv = programs[key]
         if not os.path.exists(argv[0]):
             sys.exit(f"{argv[0]} is missing: build first")
-        runs = [("plain", argv)] + [(tool, [path, "--at-exit", "--"] + argv) for tool, path in tools]
+        grace = ["--grace=0"] if key == "leave" else []
+        runs = [("plain", argv)] + [(tool, [path, "--at-exit"] + grace + ["--"] + argv) for tool, path in tools]
         walls = {label: [] for label, _ in runs}
         cpus = {label: [] for label, _ in runs}
         for r in range(a.repeat):

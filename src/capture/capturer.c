@@ -19,15 +19,19 @@
 #include <unistd.h>
 
 #include "analyse.h"
+#include "arch.h"
 #include "blocked.h"
+#include "classify.h"
 #include "capturer.h"
 #include "inspect.h"
 #include "model.h"
 #include "modules.h"
 #include "procfs.h"
+#include "procwire.h"
 #include "sandbox.h"
 #include "seize.h"
 #include "snapshot.h"
+#include "unwind.h"
 #include "util.h"
 
 
@@ -35,12 +39,6 @@
 #define CAPTURER_MAX_ANSWER (1u << 30)
 #define CAPTURER_IO_TIMEOUT_S 10
 
-
-struct wire_blocked {
-        int32_t tid;
-        int32_t verdict;
-        int32_t timeout;
-};
 
 struct wire_pipe {
         int32_t tid;
@@ -76,6 +74,8 @@ static int read_all(int fd, void *buf, size_t len)
         }
         return 0;
 }
+
+struct capturer_policy capturer_policy;
 
 /* ---- the analyser's side ---- */
 
@@ -179,6 +179,23 @@ int capturer_open_debuginfo(const void *id, size_t len)
         return call(CAPTURER_REQ_OPEN_DEBUGINFO, 0, 0, id, len, NULL, NULL, &fd) == 0 ? fd : -1;
 }
 
+char *capturer_target_cwd(void)
+{
+        char *text = NULL;
+        size_t len = 0;
+        if (call(CAPTURER_REQ_CWD, 0, 0, NULL, 0, &text, &len, NULL) < 0 || len == 0 || strlen(text) != len) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+int capturer_open_source(const char *path)
+{
+        int fd = -1;
+        return call(CAPTURER_REQ_OPEN_SOURCE, 0, 0, path, strlen(path), NULL, NULL, &fd) == 0 ? fd : -1;
+}
+
 int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thread_capture *t)
 {
         if (!link_.asked_blocked) {
@@ -199,12 +216,8 @@ int64_t capturer_blocked_ms(const struct process_capture *cap, const struct thre
 
 void capturer_blocked_update(const struct leakscan_process *p)
 {
-        _cleanup_free_ struct wire_blocked *w = calloc(p->n_threads + 1, sizeof *w);
-        if (!w)
-                return;
-        for (size_t i = 0; i < p->n_threads; i++)
-                w[i] = (struct wire_blocked) { p->threads[i].tid, p->threads[i].verdict, p->threads[i].timeout };
-        (void) call(CAPTURER_REQ_BLOCKED_UPDATE, 0, 0, w, p->n_threads * sizeof *w, NULL, NULL, NULL);
+        (void) p;       /* the capturer decides which threads, from its capture */
+        (void) call(CAPTURER_REQ_BLOCKED_UPDATE, 0, 0, NULL, 0, NULL, NULL, NULL);
 }
 
 int capturer_pipes(struct leakscan_process *p)
@@ -436,6 +449,46 @@ static int serve_open_debuginfo(struct capturer_server *s, const uint8_t *id, si
         return answer(s->sock, fd < 0 ? fd : 0, NULL, 0, fd);
 }
 
+static int serve_cwd(struct capturer_server *s)
+{
+        char link[64], cwd[4096];
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int) s->cap->pid);
+        ssize_t len = readlink(link, cwd, sizeof cwd);
+        if (len < 0)
+                return answer(s->sock, -errno, NULL, 0, -1);
+        return answer(s->sock, 0, cwd, (size_t) len, -1);
+}
+
+/* A test's source file, named by the target's DWARF: opened only when a
+ * regular file that the target's user (the owner of /proc/PID) could read
+ * by its mode, looked at through O_PATH first (never a FIFO or a device
+ * opened, nothing of root's alone read for a hostile analyser), and never
+ * blocking. */
+static int serve_open_source(struct capturer_server *s, const char *path, size_t len)
+{
+        if (len == 0 || len >= 4096 || memchr(path, 0, len) || path[0] != '/')
+                return -EPROTO;
+        char name[4096], proc[64];
+        memcpy(name, path, len);
+        name[len] = 0;
+        struct stat owner, st, again;
+        snprintf(proc, sizeof proc, "/proc/%d", (int) s->cap->pid);
+        if (stat(proc, &owner) < 0)
+                return answer(s->sock, -errno, NULL, 0, -1);
+        _cleanup_close_ int look = open(name, O_PATH | O_CLOEXEC);
+        if (look < 0 || fstat(look, &st) < 0)
+                return answer(s->sock, -errno, NULL, 0, -1);
+        bool readable = (st.st_mode & S_IROTH) || (st.st_uid == owner.st_uid && (st.st_mode & S_IRUSR)) ||
+                        (st.st_gid == owner.st_gid && (st.st_mode & S_IRGRP));
+        if (!S_ISREG(st.st_mode) || !readable)
+                return answer(s->sock, -EACCES, NULL, 0, -1);
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", look);
+        _cleanup_close_ int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)
+                return answer(s->sock, fd < 0 ? -errno : -ESTALE, NULL, 0, -1);
+        return answer(s->sock, 0, NULL, 0, fd);
+}
+
 static void open_blocked(struct capturer_server *s)
 {
         if (!s->blocked_opened) {
@@ -455,27 +508,40 @@ static int serve_blocked_ms(struct capturer_server *s)
         return answer(s->sock, 0, ms, s->cap->n_threads * sizeof *ms, -1);
 }
 
-static int serve_blocked_update(struct capturer_server *s, const struct wire_blocked *w, size_t n)
+/* The analyser is done with the threads: remember the blocked ones for the
+ * next run.  Which ones is the capturer's own call, from its own capture
+ * (the syscall, its arguments and the state /proc showed; classify.h
+ * without the frames), never the analyser's word: a hostile analyser
+ * cannot choose what the capturer remembers.  The times themselves were
+ * always the capturer's (the scheduler's, and the switch counts it reads). */
+static int serve_blocked_update(struct capturer_server *s)
 {
-        if (n > s->cap->n_threads)
-                return -EPROTO;
-        struct leakscan_process p = { .pid = s->cap->pid, .n_threads = n };
-        _cleanup_free_ struct leakscan_thread *threads = calloc(n + 1, sizeof *threads);
+        const struct process_capture *cap = s->cap;
+        open_blocked(s);
+        if (!s->blocked)        /* nothing remembered for this run (--at-exit) */
+                return answer(s->sock, 0, NULL, 0, -1);
+        struct leakscan_process p = { .pid = cap->pid };
+        _cleanup_free_ struct leakscan_thread *threads = calloc(cap->n_threads + 1, sizeof *threads);
         if (!threads)
                 return answer(s->sock, -ENOMEM, NULL, 0, -1);
-        for (size_t i = 0; i < n; i++) {
-                if (!captured(s, w[i].tid))
-                        return -EPROTO;
-                threads[i].tid = w[i].tid;
-                threads[i].verdict = (enum leakscan_verdict) w[i].verdict;
-                threads[i].timeout = w[i].timeout != 0;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished)
+                        continue;
+                struct classify_input in = { .proc_state = t->stat.state, .proc_flags = t->stat.flags,
+                                             .syscall_nr = t->syscall_nr, .fd_target = t->fd_target };
+                if (t->regs_valid)
+                        arch_regs_syscall_args(&t->regs, in.args);
+                struct classify_result cr;
+                classify_thread(&in, &cr);
+                threads[p.n_threads++] = (struct leakscan_thread) { .tid = t->tid, .state = cr.state,
+                                                                     .timeout = cr.timeout };
         }
         p.threads = threads;
         /* answered first: the analyser goes on while the threads are
          * looked at again and the file is written */
         int r = answer(s->sock, 0, NULL, 0, -1);
-        open_blocked(s);
-        blocked_memory_update(s->blocked, s->cap, &p);
+        blocked_memory_update(s->blocked, cap, &p);
         return r;
 }
 
@@ -597,24 +663,57 @@ static int serve_one(void *userdata)
         case CAPTURER_REQ_BLOCKED_MS:
                 return q.len ? -EPROTO : serve_blocked_ms(s);
         case CAPTURER_REQ_BLOCKED_UPDATE:
-                if (q.len % sizeof(struct wire_blocked))
-                        return -EPROTO;
-                return serve_blocked_update(s, (const struct wire_blocked *) (void *) payload,
-                                            q.len / sizeof(struct wire_blocked));
+                return q.len ? -EPROTO : serve_blocked_update(s);
         case CAPTURER_REQ_PIPES:
                 if (q.len % sizeof(struct wire_pipe))
                         return -EPROTO;
                 return serve_pipes(s, (const struct wire_pipe *) (void *) payload, q.len / sizeof(struct wire_pipe));
+        case CAPTURER_REQ_CWD:
+                return q.len ? -EPROTO : serve_cwd(s);
+        case CAPTURER_REQ_OPEN_SOURCE:
+                return serve_open_source(s, (const char *) payload, q.len);
         default:
                 return -EPROTO;
         }
 }
 
-/* The analyser, after the fork: confined before it reads a byte of what
- * the target controls; never returns. */
-static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, struct process_capture *cap,
-                                       struct leakscan_report *report, const struct leakscan_options *opts,
-                                       uint64_t scan_limit, bool hold, FILE *save, capturer_report_fn fn,
+/* What the pid-mode analyser does once confined (capturer_run_pid). */
+struct pid_analysis {
+        struct process_capture *cap;
+        struct leakscan_report *report;
+        const struct leakscan_options *opts;
+        uint64_t scan_limit;
+        FILE *save;
+        capturer_report_fn fn;
+        void *userdata;
+};
+
+static int analyse_pid_in_child(void *userdata)
+{
+        struct pid_analysis *a = userdata;
+        struct leakscan_process *p = &a->report->processes[0];
+        int r;
+        if (a->save) {
+                r = snapshot_analyse_saving(a->cap, a->opts, a->scan_limit, &link_.proxy, p, a->save);
+        } else {
+                r = inspect_analyse(a->cap, a->opts, NULL, p);
+                sandbox_note_module(NULL);      /* the scan reads no module file */
+                if (r == 0)
+                        r = inspect_reach(a->cap, a->scan_limit, p);
+        }
+        sandbox_note_module(NULL);
+        if (r < 0) {
+                sandbox_note_error(r);  /* the capturer describes it (capturer_run_pid) */
+                return 3;
+        }
+        return a->fn(a->userdata, a->report);
+}
+
+/* The analyser, after the fork: it keeps only the descriptors it needs
+ * (its output, the socket, the memory, keep), is confined before it reads
+ * a byte of what the target controls, runs fn, and never returns. */
+static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, const int *keep, size_t n_keep,
+                                       const struct process_capture *cap, bool hold, capturer_child_fn fn,
                                        void *userdata)
 {
         link_.sock = sock;
@@ -623,7 +722,22 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, str
         link_.io = (struct reach_io) { .proxy = &link_.proxy };
         struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
         const char *why = NULL;
-        int r = sandbox_drop(&limits, &why);
+        /* the supervisor's other descriptors (under --at-exit: the
+         * program's stdin, its notification listener, pidfds) are none of
+         * the analyser's business */
+        int keep_fds[3 + CAPTURER_MAX_KEEP] = { sock, mem_fd, pagemap_fd };
+        for (size_t i = 0; i < n_keep && i < CAPTURER_MAX_KEEP; i++)
+                keep_fds[3 + i] = keep[i];
+        int r = sandbox_close_others(keep_fds, 3 + (n_keep < CAPTURER_MAX_KEEP ? n_keep : CAPTURER_MAX_KEEP),
+                                     hold && !capturer_policy.hold_path, &why);
+        int hold_fd = STDIN_FILENO;
+        if (r == 0 && hold && capturer_policy.hold_path &&
+            (hold_fd = open(capturer_policy.hold_path, O_RDONLY | O_CLOEXEC)) < 0) {
+                why = "opening the hold file";
+                r = -errno;
+        }
+        if (r == 0)
+                r = sandbox_drop(&limits, &why);
         sandbox_note_pid(cap->pid);
         if (r == 0)
                 r = sandbox_confine(&why);
@@ -632,23 +746,9 @@ static _Noreturn void analyse_in_child(int sock, int mem_fd, int pagemap_fd, str
                 _exit(3);
         }
         if (hold)
-                while (read(STDIN_FILENO, &(char) {0}, 1) > 0)
+                while (read(hold_fd, &(char) {0}, 1) > 0)
                         ;       /* the test looks at us meanwhile */
-        struct leakscan_process *p = &report->processes[0];
-        if (save) {
-                r = snapshot_analyse_saving(cap, opts, scan_limit, &link_.proxy, p, save);
-        } else {
-                r = inspect_analyse(cap, opts, NULL, p);
-                sandbox_note_module(NULL);      /* the scan reads no module file */
-                if (r == 0)
-                        r = inspect_reach(cap, scan_limit, p);
-        }
-        sandbox_note_module(NULL);
-        if (r < 0) {
-                sandbox_note_error(r);  /* the capturer describes it (capturer_run_pid) */
-                _exit(3);
-        }
-        int status = fn(userdata, report);
+        int status = fn(userdata);
         fflush(NULL);
         _exit(status);
 }
@@ -677,16 +777,14 @@ static int read_report(int report_fd, struct capturer_outcome *ret)
         return 0;
 }
 
-int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
-                     capturer_report_fn report_fn, void *userdata, struct capturer_outcome *ret)
+int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, bool hold, const int *keep,
+                     size_t n_keep, unsigned wall_ms,
+                     capturer_child_fn fn, void *userdata, struct capturer_outcome *ret)
 {
-        struct process_capture *cap = NULL;
-        struct leakscan_report *report = NULL;
-        int r = inspect_capture_pid(pid, opts, &cap, &report);
-        if (r < 0)
-                return r;
-
+        pid_t pid = cap->pid;
+        int r;
         char path[64];
+        *ret = (struct capturer_outcome) {0};
         snprintf(path, sizeof path, "/proc/%d/mem", (int) pid);
         int mem_fd = open(path, O_RDONLY | O_CLOEXEC);
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) pid);
@@ -704,8 +802,7 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 close(sv[0]);
                 if (dup2(report_fd, STDOUT_FILENO) < 0)
                         _exit(3);
-                analyse_in_child(sv[1], mem_fd, pagemap_fd, cap, report, opts, scan_limit, hold, save, report_fn,
-                                 userdata);
+                analyse_in_child(sv[1], mem_fd, pagemap_fd, keep, n_keep, cap, hold, fn, userdata);
         }
         if (mem_fd >= 0)
                 close(mem_fd);
@@ -713,27 +810,32 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
                 close(pagemap_fd);
         if (sv[1] >= 0)
                 close(sv[1]);
-        struct capturer_server s = { .sock = sv[0], .cap = cap, .scan_limit = scan_limit };
+        /* the capture is only read: the server's copy of the pointer is
+         * not written through */
+        struct capturer_server s = { .sock = sv[0], .cap = (struct process_capture *) cap,
+                                     .scan_limit = scan_limit };
         if (r == 0) {
                 struct timeval tv = { CAPTURER_IO_TIMEOUT_S, 0 };
+                if (wall_ms && wall_ms / 1000 < CAPTURER_IO_TIMEOUT_S)
+                        tv = (struct timeval) { wall_ms / 1000, (wall_ms % 1000) * 1000 + 1 };
                 (void) setsockopt(s.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
                 (void) setsockopt(s.sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
                 child.serve = serve_one;
                 child.serve_fd = s.sock;
                 child.serve_data = &s;
                 struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
-                *ret = (struct capturer_outcome) {0};
+                if (wall_ms)
+                        limits.wall_ms = wall_ms;
                 int st = sandbox_wait(&child, &limits, &ret->out, &ret->len, ret->why, sizeof ret->why);
                 int err = child.shared->error;
                 munmap(child.shared, sizeof *child.shared);
                 if (st < 0) {
                         r = -ECANCELED;
                 } else if (err < 0 && err > -4096) {
-                        /* libdw and /proc fail in their own words when the
-                         * process is gone: say what happened */
                         free(ret->out);
                         ret->out = NULL;
-                        r = err != -ENOMEM && seize_process_gone(pid) ? -EOWNERDEAD : err;
+                        ret->len = 0;
+                        r = err;
                 } else {
                         ret->status = st;
                         r = read_report(report_fd, ret);
@@ -747,7 +849,98 @@ int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t sc
         if (report_fd >= 0)
                 close(report_fd);
         server_done(&s);
+        return r;
+}
+
+int capturer_run_pid(pid_t pid, const struct leakscan_options *opts, uint64_t scan_limit, bool hold, FILE *save,
+                     const int *keep, size_t n_keep, capturer_report_fn report_fn, void *userdata,
+                     struct capturer_outcome *ret)
+{
+        struct process_capture *cap = NULL;
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
+        if (r < 0)
+                return r;
+        struct pid_analysis a = { cap, report, opts, scan_limit, save, report_fn, userdata };
+        int fds[CAPTURER_MAX_KEEP] = { save ? fileno(save) : -1 };
+        size_t n = 1;
+        for (size_t i = 0; i < n_keep && n < CAPTURER_MAX_KEEP; i++)
+                fds[n++] = keep[i];
+        r = capturer_analyse(cap, scan_limit, hold, fds, n, 0, analyse_pid_in_child, &a, ret);
+        /* libdw and /proc fail in their own words when the process is
+         * gone: say what happened */
+        if (r < 0 && r != -ECANCELED && r != -ENOMEM && seize_process_gone(pid))
+                r = -EOWNERDEAD;
         leakscan_report_free(report);
         process_capture_free(cap);
         return r;
+}
+
+/* What the analyser of capturer_inspect_pid does once confined. */
+struct inspect_analysis {
+        struct process_capture *cap;
+        const struct leakscan_options *opts;
+        const struct creator_lookup *creators;
+        uint64_t scan_limit;
+        struct leakscan_process *p;
+};
+
+static int analyse_inspect_in_child(void *userdata)
+{
+        struct inspect_analysis *a = userdata;
+        int r = inspect_analyse(a->cap, a->opts, a->creators, a->p);
+        sandbox_note_module(NULL);
+        if (r == 0)
+                r = inspect_reach(a->cap, a->scan_limit, a->p);
+        if (r < 0) {
+                sandbox_note_error(r);
+                return 3;
+        }
+        return procwire_write(stdout, a->p) < 0 || fflush(stdout) != 0 ? 3 : 0;
+}
+
+int capturer_inspect_pid(pid_t pid, const struct leakscan_options *opts, const struct creator_lookup *creators,
+                         uint64_t scan_limit, struct leakscan_report **ret, char *why, size_t why_size)
+{
+        struct leakscan_options defaults;
+        if (!opts) {
+                leakscan_options_init(&defaults);
+                opts = &defaults;
+        }
+        if (!unwinder_find(opts->unwinder))
+                return -EINVAL;
+        struct process_capture *cap = NULL;
+        struct leakscan_report *report = NULL;
+        int r = inspect_capture_pid(pid, opts, &cap, &report);
+        if (r < 0)
+                return r;
+        struct leakscan_process *p = &report->processes[0];
+        struct inspect_analysis a = { cap, opts, creators, scan_limit, p };
+        struct capturer_outcome out;
+        r = capturer_analyse(cap, scan_limit, capturer_policy.hold, NULL, 0, 0, analyse_inspect_in_child, &a, &out);
+        if (r == 0 && out.status != 0) {
+                snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);
+                r = -ECANCELED;
+        }
+        if (r == 0) {
+                r = procwire_read((const uint8_t *) out.out, out.len, p);
+                if (r == -EBADMSG) {
+                        snprintf(out.why, sizeof out.why, "the analyser's answer does not parse");
+                        r = -ECANCELED;
+                }
+        }
+        free(out.out);
+        if (r == -ECANCELED)
+                snprintf(why, why_size, "%s", out.why);
+        /* libdw and /proc fail in their own words when the process is
+         * gone: say what happened */
+        else if (r < 0 && r != -ENOMEM && seize_process_gone(pid))
+                r = -EOWNERDEAD;
+        process_capture_free(cap);
+        if (r < 0) {
+                leakscan_report_free(report);
+                return r;
+        }
+        *ret = report;
+        return 0;
 }

@@ -93,6 +93,10 @@ static int close_output(FILE *out, FILE *default_out, int r)
         return 0;
 }
 
+/* -p split (run_pid_split): the files the analyser writes, opened by the
+ * capturer before the fork, so that the analyser never opens a path. */
+static FILE *split_suppressions, *split_baseline;
+
 /* --print-suppressions: to FILE when given (appended to, so that runs add
  * up), else inside a document format, else (text) to stdout while the
  * report goes to stderr, unless stdout is the program's (--at-exit), where
@@ -105,7 +109,7 @@ static int write_suppressions(const struct cli *cli, const struct leakscan_repor
                 return 0;
         if (!cli->suppressions_file)
                 return close_output(stdout, stdout, report_write_suppressions(stdout, report));
-        FILE *f = fopen(cli->suppressions_file, "ae");
+        FILE *f = split_suppressions ? split_suppressions : fopen(cli->suppressions_file, "ae");
         if (!f) {
                 fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
                         cli->suppressions_file, strerror(errno));
@@ -242,14 +246,26 @@ static int snapshot_or_complain(const struct cli *cli, struct leakscan_report **
 
 /* Inspects and judges the -p process into a new report in *ret.  Returns 0,
  * or an exit status with the error printed. */
+static bool pid_split(const struct cli *cli);
+
 static int inspect_or_complain(const struct cli *cli, const struct creator_lookup *creators,
                                struct leakscan_report **ret)
 {
         struct leakscan_report *report = NULL;
+        char why[768];
+        /* --watch: each snapshot analysed in the sandbox as -p's (capturer.h) */
+        bool split = cli->watch_ms && pid_split(cli);
         int r = cli->save_snapshot || cli->from_snapshot ? snapshot_or_complain(cli, &report) :
+                split ? capturer_inspect_pid(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report,
+                                             why, sizeof why) :
                 inspect_pid_limited(cli->pid, &cli->supervise.inspect, creators, cli->scan_limit, &report);
         if (r > 0)
                 return r;
+        if (split && r == -ECANCELED) {
+                fprintf(stderr, "leakscan: %s; no report (process %d was released before the analysis)\n", why,
+                        (int) cli->pid);
+                return EXIT_CANNOT_INSPECT;
+        }
         if (r < 0) {
                 char msg[512];
                 fprintf(stderr, "leakscan: %s\n", leakscan_describe_error(r, cli->pid, msg, sizeof msg));
@@ -371,6 +387,17 @@ static int report_in_analyser(void *userdata, struct leakscan_report *report)
                 fputs("leakscan: out of memory\n", stderr);
                 return EXIT_CANNOT_INSPECT;
         }
+        if (split_baseline) {   /* opened by the capturer (run_pid_split) */
+                int r = baseline_write(split_baseline, &report->processes[0]);
+                if (fclose(split_baseline) != 0 && r == 0)
+                        r = -errno;
+                split_baseline = NULL;
+                if (r < 0) {
+                        fprintf(stderr, "leakscan: cannot write the baseline %s: %s; choose a writable path\n",
+                                cli->save_baseline, strerror(-r));
+                        return EXIT_CANNOT_INSPECT;
+                }
+        }
         size_t leaked;
         int status = write_report(cli, report, stdout, &leaked);
         if (status)
@@ -398,9 +425,35 @@ static int run_pid_split(const struct cli *cli)
                         return EXIT_CANNOT_INSPECT;
                 }
         }
+        /* the files the analyser writes: opened here, written there */
+        if (cli->save_baseline && !(split_baseline = fopen(cli->save_baseline, "we"))) {
+                fprintf(stderr, "leakscan: cannot write the baseline %s: %s; choose a writable path\n",
+                        cli->save_baseline, strerror(errno));
+                if (save)
+                        fclose(save);
+                return EXIT_CANNOT_INSPECT;
+        }
+        if (cli->print_suppressions && cli->suppressions_file &&
+            !(split_suppressions = fopen(cli->suppressions_file, "ae"))) {
+                fprintf(stderr, "leakscan: cannot write the suppressions to %s: %s; choose a writable path\n",
+                        cli->suppressions_file, strerror(errno));
+                if (save)
+                        fclose(save);
+                if (split_baseline)
+                        fclose(split_baseline);
+                return EXIT_CANNOT_INSPECT;
+        }
+        int keep[] = { split_baseline ? fileno(split_baseline) : -1,
+                       split_suppressions ? fileno(split_suppressions) : -1 };
         struct capturer_outcome res;
         int r = capturer_run_pid(cli->pid, &cli->supervise.inspect, cli->scan_limit, cli->hold_analyser, save,
-                                 report_in_analyser, &c, &res);
+                                 keep, ARRAY_SIZE(keep), report_in_analyser, &c, &res);
+        /* written and closed by the analyser; nothing was written here */
+        if (split_baseline)
+                fclose(split_baseline);
+        if (split_suppressions)
+                fclose(split_suppressions);
+        split_baseline = split_suppressions = NULL;
         if (save) {
                 fclose(save);           /* the analyser wrote it; nothing was written here */
                 if (r < 0)
@@ -442,8 +495,8 @@ static int run_pid_split(const struct cli *cli)
 static bool pid_split(const struct cli *cli)
 {
         const struct unwinder *u = unwinder_find(cli->supervise.inspect.unwinder);
-        return !cli->sandboxed && !cli->from_snapshot && !cli->save_baseline && u && !u->while_stopped &&
-               !(cli->print_suppressions && cli->suppressions_file) && !getenv("LEAKSCAN_ANALYSE_IN_PROCESS");
+        return !cli->sandboxed && !cli->from_snapshot && u && !u->while_stopped &&
+               !getenv("LEAKSCAN_ANALYSE_IN_PROCESS");
 }
 
 static int run_pid(const struct cli *cli)
@@ -526,6 +579,12 @@ static int run_at_exit(const struct cli *cli)
                 return res.exit_code;
         if (leaked)
                 return cli->error_exitcode;
+        if (supervise_analysers_failed()) {
+                if (cli->output)        /* else the report just said it */
+                        fprintf(stderr, "leakscan: the analysis of %u exiting process%s failed: see the report\n",
+                                supervise_analysers_failed(), supervise_analysers_failed() > 1 ? "es" : "");
+                return report_status ? report_status : EXIT_CANNOT_INSPECT;
+        }
         return report_status ? report_status : EXIT_OK;
 }
 
@@ -601,6 +660,8 @@ int main(int argc, char **argv)
          * libdw would otherwise ask a debuginfod server named there. */
         unsetenv("DEBUGINFOD_URLS");
         cli.hold_analyser = getenv("LEAKSCAN_TEST_HOLD_ANALYSER") != NULL;
+        capturer_policy = (struct capturer_policy) {
+                .in_process = getenv("LEAKSCAN_ANALYSE_IN_PROCESS") != NULL, .hold = cli.hold_analyser };
         if (cli.serve.listen)
                 r = serve_run(&cli.serve);
         else if (cli.per_test)

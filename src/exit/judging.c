@@ -2,8 +2,18 @@
  * analyse, judge) for one exiting process, and the report entries, answers
  * and bookkeeping around it.  A failure to judge is the report's, never the
  * program's: it goes into the process's inspect_error. */
+#include "capturer.h"
 #include "exit/exit.h"
 #include "model.h"
+#include "procwire.h"
+#include "sandbox.h"
+
+static unsigned sv_analysers_failed;
+
+unsigned supervise_analysers_failed(void)
+{
+        return sv_analysers_failed;
+}
 
 /* ---- judging ---- */
 
@@ -66,6 +76,64 @@ static char *sv_describe_judge_error(pid_t pid, int err, bool snapshot)
                          strerror(-err));
         }
         return strdup(buf);
+}
+
+/* The analysis of one exiting process, in its sandboxed analyser. */
+struct sv_analysis {
+        struct process_capture *cap;
+        const struct leakscan_options *opts;
+        const struct creator_lookup *creators;
+        struct leakscan_process *lp;
+};
+
+static int sv_analyse_in_child(void *userdata)
+{
+        struct sv_analysis *a = userdata;
+        int r = inspect_analyse(a->cap, a->opts, a->creators, a->lp);
+        sandbox_note_module(NULL);
+        if (r < 0) {
+                sandbox_note_error(r);
+                return 3;
+        }
+        return procwire_write(stdout, a->lp) < 0 || fflush(stdout) != 0 ? 3 : 0;
+}
+
+/* inspect_analyse of cap into lp, in a confined analyser (capturer.h)
+ * unless LEAKSCAN_ANALYSE_IN_PROCESS: the program's exit is held meanwhile,
+ * and the analyser may take no longer than the sandbox's wall-clock limit,
+ * nor than --timeout.  Returns 0, the analysis's negative errno, or
+ * -ECANCELED when the analyser died, ran out of time or said what does not
+ * parse (*why says which, for the report). */
+static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const struct creator_lookup *creators,
+                      struct leakscan_process *lp, char *why, size_t why_size)
+{
+        if (capturer_policy.in_process)
+                return inspect_analyse(cap, &sv->opts->inspect, creators, lp);
+        struct sv_analysis a = { cap, &sv->opts->inspect, creators, lp };
+        struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
+        unsigned wall_ms = limits.wall_ms;
+        if (sv->opts->timeout_ms > 0 && (uint64_t) sv->opts->timeout_ms < wall_ms)
+                wall_ms = (unsigned) sv->opts->timeout_ms;
+        struct capturer_outcome out;
+        int r = capturer_analyse(cap, REACH_DEFAULT_SCAN_LIMIT, capturer_policy.hold, NULL, 0, wall_ms,
+                                 sv_analyse_in_child, &a, &out);
+        if (r == 0 && out.status != 0) {
+                snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);
+                r = -ECANCELED;
+        }
+        if (r == 0) {
+                r = procwire_read((const uint8_t *) out.out, out.len, lp);
+                if (r == -EBADMSG) {
+                        snprintf(out.why, sizeof out.why, "the analyser's answer does not parse");
+                        r = -ECANCELED;
+                }
+        }
+        free(out.out);
+        if (r == -ECANCELED) {
+                sv_analysers_failed++;
+                snprintf(why, why_size, "%s", out.why);
+        }
+        return r;
 }
 
 static void sv_respond(struct supervisor *sv, uint64_t id, int error)
@@ -216,10 +284,21 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
         (void) pthread_getschedparam(pthread_self(), &policy_before, &param_before);
         if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
                 sv_loop_priority(false);
-        r = inspect_analyse(cap, &sv->opts->inspect, &creators, lp);
+        char why[768] = "";
+        r = sv_analyse(sv, cap, &creators, lp, why, sizeof why);
         if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
                 sv_loop_priority(true);
         process_capture_free(cap);
+        if (r == -ECANCELED) {
+                /* no threads to judge: the analyser's, if any, are gone */
+                lp->not_inspected = true;
+                free(lp->inspect_error);
+                char buf[1024];
+                snprintf(buf, sizeof buf, "its threads were stopped and copied, but not checked: %s; leakscan "
+                         "exits 3 unless the program failed", why);
+                lp->inspect_error = strdup(buf);
+                return 1;
+        }
         for (size_t i = 0; q && r == 0 && i < lp->n_threads; i++) {
                 struct leakscan_thread *lt = &lp->threads[i];
                 const struct sv_qthread *qt = sv_q_find(q, lt->tid);

@@ -56,6 +56,11 @@ enum supervise_step {
         SUPERVISE_STEP_EXEC,    /* executing the program: errno as execve's */
 };
 
+/* How many analysers of exiting processes died, ran out of time or
+ * answered what does not parse, in this process so far (their processes'
+ * inspect_error says so): leakscan then exits 3 unless the program failed. */
+unsigned supervise_analysers_failed(void);
+
 /* Starts argv (searched in PATH) with stdin, stdout, stderr and environment
  * untouched, supervises it until it has ended, and returns 0 with a new
  * report (mode "at-exit" or "timeout", one process per judged process) in

@@ -31,10 +31,12 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "capturer.h"
 #include "classify.h"
 #include "inspect.h"
 #include "judge.h"
 #include "procfs.h"
+#include "reach.h"
 #include "report.h"
 #include "rules.h"
 #include "supervise.h"
@@ -203,11 +205,23 @@ int main(int argc, char **argv)
         }
         if (n == 0) {
                 puts("leaked 0");
+                rule_set_done(&rq.rules);
+                baseline_done(&rq.baseline);
                 return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
         }
 
+        /* the capture here, the analysis of what the test process controls
+         * in a confined child (capturer.h), as leakscan -p does */
+        const char *hold = secure_getenv("LEAKSCAN_TEST_HOLD_ANALYSER");
+        capturer_policy = (struct capturer_policy) {
+                .in_process = secure_getenv("LEAKSCAN_ANALYSE_IN_PROCESS") != NULL,
+                .hold = hold && hold[0] == '/', .hold_path = hold && hold[0] == '/' ? hold : NULL };
         struct leakscan_report *report = NULL;
-        int r = inspect_pid(rq.pid, NULL, NULL, &report);
+        char analyser[768] = "";
+        int r = capturer_policy.in_process ? inspect_pid(rq.pid, NULL, NULL, &report) :
+                capturer_inspect_pid(rq.pid, NULL, NULL, REACH_DEFAULT_SCAN_LIMIT, &report, analyser, sizeof analyser);
+        if (r == -ECANCELED)
+                fail(r, "leakscan_verify_none: %s; the threads were not checked", analyser);
         if (r < 0) {
                 char msg[512];
                 fail(r, "leakscan_verify_none: %s", leakscan_describe_error(r, rq.pid, msg, sizeof msg));

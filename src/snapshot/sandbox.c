@@ -62,6 +62,8 @@ int sandbox_fork(struct sandbox_child *ret)
                 shared = page;
                 /* it dies with its supervisor */
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
+                /* ps and the tests tell it from leakscan's other children */
+                prctl(PR_SET_NAME, SANDBOX_NAME);
                 return 1;
         }
         close(p[1]);
@@ -87,6 +89,49 @@ void sandbox_note_pid(pid_t pid)
 {
         if (shared)
                 shared->pid = pid;
+}
+
+static int compare_int(const void *a, const void *b)
+{
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
+
+int sandbox_close_others(const int *keep, size_t n, bool keep_stdin, const char **why)
+{
+        if (!keep_stdin) {
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (null < 0 || dup2(null, STDIN_FILENO) < 0) {
+                        *why = "reading from /dev/null";
+                        return -errno;
+                }
+                close(null);
+        }
+        int sorted[16];
+        size_t k = 0;
+        if (n > ARRAY_SIZE(sorted))
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++)
+                if (keep[i] > STDERR_FILENO)
+                        sorted[k++] = keep[i];
+        qsort(sorted, k, sizeof *sorted, compare_int);
+        unsigned lo = STDERR_FILENO + 1;
+        for (size_t i = 0; i <= k; i++) {
+                unsigned hi = i < k ? (unsigned) sorted[i] : ~0u;
+                if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0u) < 0) {
+                        if (errno != ENOSYS) {
+                                *why = "closing the supervisor's descriptors";
+                                return -errno;
+                        }
+                        /* before Linux 5.9: one by one, up to the limit */
+                        long max = sysconf(_SC_OPEN_MAX);
+                        for (unsigned fd = lo; fd < hi && fd < (unsigned) (max > 0 ? max : 65536); fd++)
+                                close((int) fd);
+                }
+                if (i < k)
+                        lo = (unsigned) sorted[i] + 1;
+        }
+        return 0;
 }
 
 /* Drops to nobody (when root) or keeps the caller's uid, and clears every

@@ -27,6 +27,7 @@ struct sandbox_limits {
 
 #define SANDBOX_DEFAULT_LIMITS { .address_space = 4ull << 30, .cpu_seconds = 300, .wall_ms = 600000 }
 #define SANDBOX_NOBODY 65534
+#define SANDBOX_NAME "ls-analyser"      /* its comm, as ps shows it */
 
 /* What the child tells its supervisor while it runs. */
 struct sandbox_shared {
@@ -53,6 +54,11 @@ struct sandbox_child {
  * sandbox_drop, open what the analysis reads, sandbox_confine).  In the supervisor, returns 0 with *ret filled.  Or
  * a negative errno. */
 int sandbox_fork(struct sandbox_child *ret);
+
+/* In the child, first: closes every descriptor above stderr but keep[0..n)
+ * (negative ones are ignored), and puts /dev/null on stdin unless
+ * keep_stdin.  Returns 0 or a negative errno (*why). */
+int sandbox_close_others(const int *keep, size_t n, bool keep_stdin, const char **why);
 
 /* In the child: drops every privilege for good (nobody when root, else no
  * capability), sets no_new_privs and the resource limits.  Returns 0, or a

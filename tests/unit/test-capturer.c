@@ -108,6 +108,47 @@ int main(void)
         CHECK(ans.r < 0 && fd < 0);
         free(text);
 
+        /* a test's source file: a regular file the target's user could
+         * read; a FIFO, a relative path, a NUL inside, or (as root) a file
+         * of another user's alone: refused */
+        char dir[] = "/tmp/leakscan-capturer-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        char src[4200], fifo[4200], other[4200];
+        snprintf(src, sizeof src, "%s/test.cpp", dir);
+        snprintf(fifo, sizeof fifo, "%s/fifo.cpp", dir);
+        snprintf(other, sizeof other, "%s/other.cpp", dir);
+        FILE *f = fopen(src, "w");
+        CHECK(f && fputs("TEST_CASE(\"x\")\n", f) >= 0 && fclose(f) == 0);
+        CHECK(mkfifo(fifo, 0644) == 0);
+        CHECK_EQ_INT(ask(CAPTURER_REQ_OPEN_SOURCE, 0, 0, src, (uint32_t) strlen(src), &ans, &text, &fd), 0);
+        CHECK(ans.r == 0 && fd >= 0);
+        free(text);
+        if (fd >= 0)
+                close(fd);
+        CHECK_EQ_INT(ask(CAPTURER_REQ_OPEN_SOURCE, 0, 0, fifo, (uint32_t) strlen(fifo), &ans, &text, &fd), 0);
+        CHECK(ans.r == -EACCES && fd < 0);
+        free(text);
+        CHECK_EQ_INT(ask(CAPTURER_REQ_OPEN_SOURCE, 0, 0, "test.cpp", 8, &ans, &text, &fd), -EPROTO);
+        CHECK_EQ_INT(ask(CAPTURER_REQ_OPEN_SOURCE, 0, 0, "/a\0b", 4, &ans, &text, &fd), -EPROTO);
+        if (geteuid() == 0) {
+                f = fopen(other, "w");
+                CHECK(f && fclose(f) == 0 && chmod(other, 0600) == 0 && chown(other, 65534, 65534) == 0);
+                CHECK_EQ_INT(ask(CAPTURER_REQ_OPEN_SOURCE, 0, 0, other, (uint32_t) strlen(other), &ans, &text, &fd),
+                             0);
+                CHECK(ans.r == -EACCES && fd < 0);
+                free(text);
+                unlink(other);
+        }
+        unlink(src);
+        unlink(fifo);
+        rmdir(dir);
+
+        /* the target's working directory */
+        CHECK_EQ_INT(ask(CAPTURER_REQ_CWD, 0, 0, NULL, 0, &ans, &text, &fd), 0);
+        char cwd[4096];
+        CHECK(ans.r == 0 && getcwd(cwd, sizeof cwd) && streq(text, cwd));
+        free(text);
+
         /* pipes and blocked-time updates: only threads it captured, only
          * pipe states, lengths in whole entries */
         int32_t pipe_bad_tid[2] = { 1, LEAKSCAN_STATE_PIPE_READ };

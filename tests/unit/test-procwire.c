@@ -1,0 +1,158 @@
+/* The analysed process on the wire (src/snapshot/procwire.h): what a
+ * sandboxed analyser writes is read back as written, and the privileged
+ * reader survives whatever a hostile analyser could write instead: every
+ * truncation and every single-byte change of a real message is either
+ * refused (-EBADMSG, nothing kept) or read into a process whose counts,
+ * indexes and enums are in range (run under the sanitizers by
+ * scripts/test). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model.h"
+#include "procwire.h"
+
+static struct leakscan_frame *frames(size_t n, const char *function)
+{
+        struct leakscan_frame *f = calloc(n, sizeof *f);
+        for (size_t i = 0; i < n; i++)
+                f[i] = (struct leakscan_frame) { .pc = 0x1000 + i, .function = strdup(function),
+                                                 .file = i ? strdup("a.c") : NULL, .line = (int) i,
+                                                 .module = strdup("/lib/x.so"), .offset = i, .system = i > 0,
+                                                 .sp = 0x7ff0, .language = i == 1 ? "python" : NULL };
+        return f;
+}
+
+static void sample(struct leakscan_process *p)
+{
+        *p = (struct leakscan_process) { .pid = 42, .n_threads = 2 };
+        p->threads = calloc(2, sizeof *p->threads);
+        struct leakscan_thread *t = &p->threads[0];
+        *t = (struct leakscan_thread) { .tid = 42, .main = true, .proc_state = 'S', .state = LEAKSCAN_STATE_MUTEX,
+                                        .syscall_nr = 202, .syscall = "futex", .blocked_ms = 1234,
+                                        .verdict = LEAKSCAN_VERDICT_DEADLOCK, .leaked = true, .wait_fd = -1,
+                                        .has_object = true, .owner_tid = 43, .unwind_note = "no stack",
+                                        .reach = LEAKSCAN_REACH_UNKNOWN, .reach_note = "over the limit",
+                                        .proposed = LEAKSCAN_VERDICT_DEADLOCK };
+        strcpy(t->name, "main");
+        t->object = (struct leakscan_wait_object) { .kind = "mutex", .address = 0x5000, .symbol = strdup("lock"),
+                                                    .file = strdup("m.c"), .line = 3,
+                                                    .region = LEAKSCAN_REGION_GLOBAL };
+        t->frames = frames(3, "wait_for_lock");
+        t->n_frames = 3;
+        t->top_frame = 0;
+        t->test = calloc(1, sizeof *t->test);
+        *t->test = (struct leakscan_test) { .framework = "googletest", .name = strdup("Suite.Name"), .line = 9 };
+        t = &p->threads[1];
+        *t = (struct leakscan_thread) { .tid = 43, .state = LEAKSCAN_STATE_PIPE_READ, .syscall_nr = 0,
+                                        .syscall = "read", .wait_fd = 3, .fd_target = strdup("pipe:[1]"),
+                                        .peer = strdup("no writer"), .held_call = strdup("write(1, 0x1, 2)"),
+                                        .has_created_by = true, .ignored_by = strdup("rule x") };
+        strcpy(t->name, "\x1b]0;pwn\a");
+        t->created_by = frames(2, "spawn");
+        t->n_created_by = 2;
+        t->created_by_top = 1;
+        p->n_deadlocks = 1;
+        p->deadlocks = calloc(1, sizeof *p->deadlocks);
+        p->deadlocks[0].n = 2;
+        p->deadlocks[0].tids = calloc(2, sizeof(pid_t));
+        p->deadlocks[0].tids[0] = 42;
+        p->deadlocks[0].tids[1] = 43;
+}
+
+static void check_sane(const struct leakscan_process *p)
+{
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+                CHECK(t->top_frame <= t->n_frames && t->created_by_top <= t->n_created_by);
+                CHECK(t->state < _LEAKSCAN_STATE_MAX && t->verdict < _LEAKSCAN_VERDICT_MAX &&
+                      t->proposed < _LEAKSCAN_VERDICT_MAX && t->reach < _LEAKSCAN_REACH_MAX);
+                CHECK(t->name[sizeof t->name - 1] == 0);
+                for (size_t k = 0; k < t->n_frames; k++)
+                        CHECK(!t->frames[k].function || strlen(t->frames[k].function) < (1u << 20));
+        }
+        for (size_t i = 0; i < p->n_deadlocks; i++)
+                CHECK(p->deadlocks[i].n == 0 || p->deadlocks[i].tids);
+}
+
+int main(void)
+{
+        struct leakscan_process in;
+        sample(&in);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        CHECK_EQ_INT(procwire_write(f, &in), 0);
+        CHECK(fclose(f) == 0);
+
+        /* read back as written; the process's own fields left alone */
+        struct leakscan_process out = { .pid = 7 };
+        CHECK_EQ_INT(procwire_read((const uint8_t *) buf, len, &out), 0);
+        CHECK_EQ_INT(out.pid, 7);
+        CHECK_EQ_INT(out.n_threads, 2);
+        CHECK_EQ_INT(out.threads[0].tid, 42);
+        CHECK_EQ_STR(out.threads[0].name, "main");
+        CHECK_EQ_STR(out.threads[0].syscall, "futex");
+        CHECK_EQ_STR(out.threads[0].object.kind, "mutex");
+        CHECK_EQ_STR(out.threads[0].object.symbol, "lock");
+        CHECK_EQ_STR(out.threads[0].unwind_note, "no stack");
+        CHECK_EQ_STR(out.threads[0].reach_note, "over the limit");
+        CHECK_EQ_STR(out.threads[0].test->framework, "googletest");
+        CHECK_EQ_STR(out.threads[0].test->name, "Suite.Name");
+        CHECK(out.threads[0].leaked && out.threads[0].has_object && out.threads[0].main);
+        CHECK_EQ_INT(out.threads[0].verdict, LEAKSCAN_VERDICT_DEADLOCK);
+        CHECK_EQ_INT(out.threads[0].n_frames, 3);
+        CHECK_EQ_STR(out.threads[0].frames[2].function, "wait_for_lock");
+        CHECK_EQ_STR(out.threads[0].frames[1].language, "python");
+        CHECK(out.threads[0].frames[1].system && !out.threads[0].frames[0].system);
+        CHECK_EQ_STR(out.threads[1].name, "\x1b]0;pwn\a");
+        CHECK_EQ_STR(out.threads[1].fd_target, "pipe:[1]");
+        CHECK_EQ_STR(out.threads[1].held_call, "write(1, 0x1, 2)");
+        CHECK_EQ_STR(out.threads[1].created_by[1].function, "spawn");
+        CHECK_EQ_INT(out.threads[1].created_by_top, 1);
+        CHECK(out.threads[1].test == NULL && out.threads[1].frames == NULL);
+        CHECK_EQ_INT(out.n_deadlocks, 1);
+        CHECK_EQ_INT(out.deadlocks[0].tids[1], 43);
+        /* static texts are interned once */
+        struct leakscan_process again = {0};
+        CHECK_EQ_INT(procwire_read((const uint8_t *) buf, len, &again), 0);
+        CHECK(again.threads[0].syscall == out.threads[0].syscall);
+        process_free_contents(&again);
+        process_free_contents(&out);
+
+        /* every truncation, and trailing bytes: refused, nothing kept */
+        for (size_t cut = 0; cut < len; cut++) {
+                struct leakscan_process p = {0};
+                CHECK_EQ_INT(procwire_read((const uint8_t *) buf, cut, &p), -EBADMSG);
+                CHECK(p.threads == NULL && p.n_threads == 0);
+        }
+        char *longer = malloc(len + 1);
+        memcpy(longer, buf, len);
+        longer[len] = 0;
+        struct leakscan_process p = {0};
+        CHECK_EQ_INT(procwire_read((const uint8_t *) longer, len + 1, &p), -EBADMSG);
+        free(longer);
+
+        /* every byte changed in a few ways: refused or sane */
+        uint8_t *mut = malloc(len);
+        static const uint8_t values[] = { 0x00, 0x01, 0x7f, 0x80, 0xff };
+        for (size_t i = 0; i < len; i++)
+                for (size_t v = 0; v < sizeof values; v++) {
+                        memcpy(mut, buf, len);
+                        if (mut[i] == values[v])
+                                continue;
+                        mut[i] = values[v];
+                        struct leakscan_process q = {0};
+                        int r = procwire_read(mut, len, &q);
+                        CHECK(r == 0 || r == -EBADMSG);
+                        if (r == 0)
+                                check_sane(&q);
+                        process_free_contents(&q);
+                }
+        free(mut);
+        free(buf);
+        process_free_contents(&in);
+        return CHECK_DONE();
+}
