@@ -206,11 +206,16 @@ struct supervisor {
                                  * only (LEAKSCAN_CREATOR_SP=proc: a diagnostic) */
 };
 
+/* An address's offset in its page: the part ASLR leaves alone (it moves
+ * libraries by pages of at least 4 KiB). */
+#define SV_PAGE_OFFSET_MASK 0xfffu
+
 /* What a notification asks about. */
 enum sv_call { SV_CALL_OTHER, SV_CALL_EXIT_GROUP, SV_CALL_EXIT, SV_CALL_CLONE, SV_CALL_CLONE3, SV_CALL_STRICT };
 
 /* seccomp.c: the filter (install_filter, in the child) and what a notification asks about */
 enum sv_call sv_call_of(const struct seccomp_data *d);
+void sv_learn_thread_exit(void);
 int install_filter(bool *ret_killable);
 
 /* spawn.c: the program started, its listener in our hands */

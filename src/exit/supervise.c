@@ -261,6 +261,9 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 return -ENOMEM;
         sv.report->mode = "at-exit";
 
+        /* before our signals are blocked: its child's end is no event */
+        sv_learn_thread_exit();
+
         /* SIGCHLD ends the loop; the others are passed on.  Blocked and read
          * from a signalfd; the child gets the mask we were started with. */
         sigset_t loop_set, old_mask;
