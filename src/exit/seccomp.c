@@ -229,10 +229,14 @@ static uint64_t probe_receive_exit(int listener, uint64_t *ret_status)
         return n.data.nr == ARCH_SECCOMP_NATIVE->exit ? n.data.instruction_pointer : 0;
 }
 
-/* The probe child: writes three words to fd (where a thread ends, with what
- * status, where _exit falls back), or nothing; never returns. */
-static _Noreturn void probe_child(int fd)
+/* The probe child of parent: writes three words to fd (where a thread
+ * ends, with what status, where _exit falls back), or nothing; never
+ * returns (its exit_group fails: it is killed, by the parent or, if that
+ * died meanwhile, by the kernel). */
+static _Noreturn void probe_child(int fd, pid_t parent)
 {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+                raise(SIGKILL);
         struct sock_filter code[] = {
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
                 BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SECCOMP_NATIVE->audit_arch, 1, 0),
@@ -261,7 +265,6 @@ static _Noreturn void probe_child(int fd)
         }
         if (found[0] && found[2])
                 (void) !write(fd, found, sizeof found);
-        /* our exit_group fails now: the parent kills us */
         for (;;)
                 pause();
 }
@@ -284,10 +287,11 @@ void sv_learn_thread_exit(void)
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
                 return;
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
                 close(p[0]);
-                probe_child(p[1]);
+                probe_child(p[1], parent);
         }
         close(p[1]);
         uint64_t found[3];
