@@ -2,8 +2,9 @@
 """`leakscan --at-exit` end to end, on the programs of test-targets/at-exit:
 grace period, a worker calling exit() while main joins it, status and signal
 pass-through, forked children with and without --follow-forks, exec chains,
---timeout, signals delivered unchanged and forwarded, untouched streams and
-environment, programs that cannot be started.
+--timeout, signals delivered unchanged and forwarded, an exit_group undone
+by a signal before it was received (glibc's fallback exit held), untouched
+streams and environment, programs that cannot be started.
 Usage: test_at_exit.py LEAKSCAN AT_EXIT_BUILD_DIR"""
 import ctypes
 import json
