@@ -8,7 +8,7 @@ machine the wall time measures the scheduler as much as leakscan.
 
   churn    creates and joins N threads one at a time (bench/churn.c): the
            worst case, one held clone per creation (the creator's stack is
-           copied) and one held exit per thread
+           copied; a thread's own end is let through by the filter)
   churn8   the same N from 8 threads at once
   compute  a compute-bound loop, no threads (bench/compute.c): the common test
   leave    leaves --leave threads blocked at its exit (bench/exit_stop.c,
@@ -16,7 +16,12 @@ machine the wall time measures the scheduler as much as leakscan.
            sandboxed analyser), of every thread left
 
 Usage: bench/at_exit.py [--build DIR] [--repeat 9] [--threads 20000] [--leave 1000]
-                        [--compare NAME=LEAKSCAN]... [--only churn,churn8,compute,leave]"""
+                        [--compare NAME=LEAKSCAN]... [--variant NAME=VAR=VALUE[,VAR=VALUE]]...
+                        [--only churn,churn8,compute,leave]
+
+--variant runs this build's leakscan with those environment variables (the
+diagnostics LEAKSCAN_THREAD_EXIT=hold, LEAKSCAN_CLONE_ANSWER=loop), side by
+side with the rest."""
 import argparse
 import os
 import resource
@@ -26,12 +31,12 @@ import sys
 import time
 
 
-def timed(argv):
+def timed(argv, env=None):
     """Runs argv; returns its wall time and the CPU time (user + system) of
     it and every process it waited for (leakscan reaps the program)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -44,6 +49,7 @@ def main():
     ap.add_argument("--threads", type=int, default=20000)
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=LEAKSCAN")
     ap.add_argument("--leave", type=int, default=1000)
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=VAR=VALUE[,VAR=VALUE]")
     ap.add_argument("--only", default="churn,churn8,compute,leave")
     a = ap.parse_args()
     b = os.path.abspath(a.build)
@@ -54,11 +60,18 @@ def main():
                 "compute": ("compute (no threads)", [os.path.join(b, "bench", "bench-compute")]),
                 "leave": (f"leave ({a.leave:,} threads left at exit)",
                           [os.path.join(b, "bench", "bench-exit-stop"), str(a.leave)])}
-    tools = [("leakscan", os.path.join(b, "leakscan"))]
+    tools = [("leakscan", os.path.join(b, "leakscan"), None)]
     for c in a.compare:
         name, _, path = c.partition("=")
-        tools.append((name, os.path.abspath(path)))
-    for _, path in tools:
+        tools.append((name, os.path.abspath(path), None))
+    for v in a.variant:
+        name, _, assignments = v.partition("=")
+        env = dict(os.environ)
+        for kv in assignments.split(","):
+            var, _, value = kv.partition("=")
+            env[var] = value
+        tools.append((name, os.path.join(b, "leakscan"), env))
+    for _, path, _ in tools:
         if not os.path.exists(path):
             sys.exit(f"{path} is missing: build first")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; repeat {a.repeat}; medians (min)")
@@ -68,17 +81,18 @@ def main():
         if not os.path.exists(argv[0]):
             sys.exit(f"{argv[0]} is missing: build first")
         grace = ["--grace=0"] if key == "leave" else []
-        runs = [("plain", argv)] + [(tool, [path, "--at-exit"] + grace + ["--"] + argv) for tool, path in tools]
-        walls = {label: [] for label, _ in runs}
-        cpus = {label: [] for label, _ in runs}
+        runs = [("plain", argv, None)] + [(tool, [path, "--at-exit"] + grace + ["--"] + argv, env)
+                                          for tool, path, env in tools]
+        walls = {label: [] for label, _, _ in runs}
+        cpus = {label: [] for label, _, _ in runs}
         for r in range(a.repeat):
             k = r % len(runs)
-            for label, cmd in runs[k:] + runs[:k]:
-                w, c = timed(cmd)
+            for label, cmd, env in runs[k:] + runs[:k]:
+                w, c = timed(cmd, env)
                 walls[label].append(w)
                 cpus[label].append(c)
         pw, pc = statistics.median(walls["plain"]), statistics.median(cpus["plain"])
-        for label, _ in runs:
+        for label, _, _ in runs:
             w, c = statistics.median(walls[label]), statistics.median(cpus[label])
             print(f"  {name:<36} {label:<10} {w * 1000:>8.1f} {min(walls[label]) * 1000:>7.1f} {w / pw:>6.2f} "
                   f"{c * 1000:>8.1f} {c / pc:>6.2f}", flush=True)

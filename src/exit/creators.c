@@ -194,11 +194,18 @@ static int sv_capture_creator(struct supervisor *sv, pid_t tgid, const struct se
         }
 
         /* The notification reaches us before the thread has gone to sleep
-         * (/proc says "running" until it has): a few yields let it. */
+         * (/proc says "running" until it has): a few yields let it, and
+         * where they do not (the receiver, answering at once, may run on
+         * another CPU while the thread is still on its way to sleep), short
+         * naps, up to about 2 ms. */
         struct thread_capture c;
         int r;
-        for (int tries = 0; (r = capture_blocked_thread(tgid, tid, window, &c)) == -EAGAIN && tries < 3; tries++)
-                sched_yield();
+        for (int tries = 0; (r = capture_blocked_thread(tgid, tid, window, &c)) == -EAGAIN && tries < 200; tries++) {
+                if (tries < 3)
+                        sched_yield();
+                else
+                        nanosleep(&(struct timespec) { 0, 10 * 1000 }, NULL);
+        }
         if (r < 0)
                 return r;
         *ret = c;

@@ -185,7 +185,8 @@ struct supervisor {
         bool killable_wait;     /* held calls wait through signals (5.19+) */
         pid_t probe_pid;        /* see sv_should_forward */
         int probe_sock;
-        uint64_t last_id;       /* of the last notification received */
+        uint64_t last_id;       /* of the last notification received (the
+                                 * receiver's while it runs) */
         bool have_last_id;
         uint64_t n_lost;        /* notifications a signal undid before we got
                                  * them: ids are consecutive, these are gaps */
@@ -194,7 +195,13 @@ struct supervisor {
         pthread_t receiver;     /* see receiver_main */
         bool receiver_running;
         volatile sig_atomic_t receiver_stop;
-        int queue[2];           /* received notifications, receiver -> loop */
+        int queue[2];           /* received notifications (struct sv_queued),
+                                 * receiver -> loop */
+        int receiver_clones;    /* atomic: the receiver answers thread
+                                 * creations itself (see receiver.c); once 0,
+                                 * for good */
+        pthread_mutex_t receiver_clone_lock;    /* held while it does */
+        bool receiver_clones_done;      /* the loop has seen them end */
         bool main_reaped;       /* the program's end was reaped as a tracee's: */
         int main_reaped_status; /* see sv_note_reaped */
         size_t *creator_index;  /* open addressing on (tgid, tls): 1 + index */
@@ -206,11 +213,16 @@ struct supervisor {
                                  * only (LEAKSCAN_CREATOR_SP=proc: a diagnostic) */
 };
 
+/* An address's offset in its page: the part ASLR leaves alone (it moves
+ * libraries by pages of at least 4 KiB). */
+#define SV_PAGE_OFFSET_MASK 0xfffu
+
 /* What a notification asks about. */
 enum sv_call { SV_CALL_OTHER, SV_CALL_EXIT_GROUP, SV_CALL_EXIT, SV_CALL_CLONE, SV_CALL_CLONE3, SV_CALL_STRICT };
 
 /* seccomp.c: the filter (install_filter, in the child) and what a notification asks about */
 enum sv_call sv_call_of(const struct seccomp_data *d);
+void sv_learn_thread_exit(void);
 int install_filter(bool *ret_killable);
 
 /* spawn.c: the program started, its listener in our hands */
@@ -263,7 +275,13 @@ void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n);
 void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n);
 
 /* receiver.c: notifications received at once and queued for the loop */
+struct sv_queued {
+        struct seccomp_notif n;
+        uint64_t lost_before;   /* ids skipped just before it: calls a signal
+                                 * undid before they were received */
+};
 void sv_sync_wake_up(int listener);
+void sv_receiver_clones_off(struct supervisor *sv);
 int sv_start_receiver(struct supervisor *sv);
 void sv_stop_receiver(struct supervisor *sv);
 

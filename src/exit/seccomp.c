@@ -2,8 +2,22 @@
  * runs: it asks the supervisor (SECCOMP_RET_USER_NOTIF) about exit_group,
  * exit, thread creation and strict mode only, and lets every other call
  * through natively.  Assembled from labelled instructions so that no BPF
- * jump offset is counted by hand. */
+ * jump offset is counted by hand.
+ *
+ * A thread's end is let through without asking when it is made where libc
+ * ends a thread: the filter sees only the instruction pointer, so the place
+ * is known by its offset in a page (ASLR moves a library by whole pages),
+ * learned before the program starts from the libc leakscan runs with
+ * (sv_learn_thread_exit).  Every other exit, _exit's fallback above all,
+ * is still held. */
 #include "exit/exit.h"
+
+/* Where libc ends a thread, learned by sv_learn_thread_exit in the parent
+ * before the spawn and read by build_filter in the child it forks. */
+static struct {
+        bool known;
+        uint32_t page_offset;   /* of the address after the syscall instruction */
+} thread_exit_site;
 
 /* ---- the seccomp filter ----
  * Written as a list of instructions whose jumps name labels; the assembler
@@ -79,7 +93,8 @@ static int fb_assemble(struct filter_builder *b, struct sock_fprog *ret)
 }
 
 /* The child's filter: notify exit_group and exit (the fallback of glibc's
- * _exit) on every ABI, thread creation (clone with CLONE_THREAD, clone3:
+ * _exit) on every ABI, but a native exit(0) made at thread_exit_site's page
+ * offset (a thread's end, see sv_learn_thread_exit), thread creation (clone with CLONE_THREAD, clone3:
  * its flags are in memory, out of the filter's reach, and the supervisor
  * lets a fork through) on the native one, and an attempt to enter
  * SECCOMP_MODE_STRICT (which no filtered task can: the supervisor refuses
@@ -88,7 +103,7 @@ static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
 {
         *b = (struct filter_builder) {0};
         int allow = fb_label(b), notify = fb_label(b);
-        int prctl = fb_label(b), seccomp = fb_label(b);
+        int prctl = fb_label(b), seccomp = fb_label(b), thread_exit = fb_label(b);
         int abi_label[ARRAY_SIZE(arch_seccomp_abis)], clone_label[ARRAY_SIZE(arch_seccomp_abis)];
         for (size_t a = 0; a < ARRAY_SIZE(arch_seccomp_abis); a++) {
                 abi_label[a] = fb_label(b);
@@ -119,8 +134,10 @@ static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
                 }
                 /* exit_group: hold it */
                 fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->exit_group, notify, LABEL_NEXT);
-                /* exit: glibc's fallback when exit_group returned */
-                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->exit, notify, LABEL_NEXT);
+                /* exit: glibc's fallback when exit_group returned, or a
+                 * thread's end */
+                fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->exit,
+                        abi == ARCH_SECCOMP_NATIVE && thread_exit_site.known ? thread_exit : notify, LABEL_NEXT);
                 /* prctl: check for PR_SET_SECCOMP */
                 fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, abi->nr_bit | (uint32_t) abi->prctl, prctl, LABEL_NEXT);
                 /* seccomp: check for SECCOMP_SET_MODE_STRICT */
@@ -144,6 +161,17 @@ static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
                 /* a thread: ask the supervisor; a process: allow */
                 fb_emit(b, BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, notify, allow);
         }
+        fb_place(b, thread_exit);
+        /* load exit's status (low word) */
+        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+        /* 0, as libc ends a thread: look where; any other: hold it */
+        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, 0, LABEL_NEXT, notify);
+        /* load the instruction pointer (low word) */
+        fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+        /* its offset in the page */
+        fb_stmt(b, BPF_ALU | BPF_AND | BPF_K, SV_PAGE_OFFSET_MASK);
+        /* where libc ends a thread: let it end; anywhere else: hold it */
+        fb_emit(b, BPF_JMP | BPF_JEQ | BPF_K, thread_exit_site.page_offset, allow, notify);
         fb_place(b, prctl);
         /* load prctl's option */
         fb_stmt(b, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
@@ -165,6 +193,123 @@ static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
         /* wait for the supervisor's answer */
         fb_stmt(b, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
         return fb_assemble(b, ret);
+}
+
+/* ---- where libc ends a thread ----
+ * glibc ends a thread with exit(0) at one instruction of start_thread, and
+ * _exit falls back to exit(status) at another when a signal undid its
+ * exit_group; the filter can tell them apart only by the instruction
+ * pointer, whose offset in a page is fixed for one build of the library.
+ * Rather than read libc's code, a child of ours shows where: under a filter
+ * of its own it ends a thread, and makes exit_group fail (ENOSYS, as an
+ * undone one does) under _exit, and it receives both exits itself. */
+
+static void *probe_thread_end(void *arg)
+{
+        return arg;
+}
+
+static void *probe_exit_fallback(void *arg)
+{
+        (void) arg;
+        _exit(0);
+}
+
+/* In the probe child: the instruction pointer of the next exit a thread of
+ * ours makes, and its status, then lets it go; or 0. */
+static uint64_t probe_receive_exit(int listener, uint64_t *ret_status)
+{
+        struct seccomp_notif n;
+        memset(&n, 0, sizeof n);
+        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
+                return 0;
+        struct seccomp_notif_resp resp = { .id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        *ret_status = n.data.args[0];
+        return n.data.nr == ARCH_SECCOMP_NATIVE->exit ? n.data.instruction_pointer : 0;
+}
+
+/* The probe child of parent: writes three words to fd (where a thread
+ * ends, with what status, where _exit falls back), or nothing; never
+ * returns (its exit_group fails: it is killed, by the parent or, if that
+ * died meanwhile, by the kernel). */
+static _Noreturn void probe_child(int fd, pid_t parent)
+{
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+                raise(SIGKILL);
+        struct sock_filter code[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SECCOMP_NATIVE->audit_arch, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t) ARCH_SECCOMP_NATIVE->exit_group, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t) ARCH_SECCOMP_NATIVE->exit, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+        uint64_t found[3] = {0};
+        pthread_t t;
+        int listener = -1;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+                listener = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        if (listener >= 0 && pthread_create(&t, NULL, probe_thread_end, NULL) == 0) {
+                found[0] = probe_receive_exit(listener, &found[1]);
+                pthread_join(t, NULL);
+                if (found[0] && pthread_create(&t, NULL, probe_exit_fallback, NULL) == 0) {
+                        uint64_t status;
+                        found[2] = probe_receive_exit(listener, &status);
+                        pthread_join(t, NULL);
+                }
+        }
+        if (found[0] && found[2])
+                (void) !write(fd, found, sizeof found);
+        for (;;)
+                pause();
+}
+
+/* Learns where the libc we run with ends a thread, for the filter of the
+ * program spawned next: a child of ours shows it (see above).  Nothing is
+ * learned (every exit stays held, as before) when the child cannot show
+ * it, when libc ends a thread with a status other than 0, when _exit's
+ * fallback lies at the same offset in a page, or when
+ * LEAKSCAN_THREAD_EXIT=hold (a diagnostic, and the benchmark's baseline).
+ * It assumes the program loads the same libc: under any other, the offset
+ * learned is an arbitrary one, and an exit(0) there is let through (see
+ * docs/RELIABILITY.md). */
+void sv_learn_thread_exit(void)
+{
+        thread_exit_site.known = false;
+        const char *mode = getenv("LEAKSCAN_THREAD_EXIT");
+        if (mode && streq(mode, "hold"))
+                return;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return;
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(p[0]);
+                probe_child(p[1], parent);
+        }
+        close(p[1]);
+        uint64_t found[3];
+        ssize_t got = -1;
+        if (pid > 0) {
+                struct pollfd pfd = { p[0], POLLIN, 0 };
+                if (poll(&pfd, 1, 2000) == 1)
+                        got = read(p[0], found, sizeof found);
+                (void) kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        close(p[0]);
+        if (got != (ssize_t) sizeof found || (uint32_t) found[1] != 0 ||
+            ((found[0] ^ found[2]) & SV_PAGE_OFFSET_MASK) == 0)
+                return;
+        thread_exit_site.known = true;
+        thread_exit_site.page_offset = (uint32_t) (found[0] & SV_PAGE_OFFSET_MASK);
 }
 
 enum sv_call sv_call_of(const struct seccomp_data *d)

@@ -34,17 +34,24 @@ static int sv_on_notification(struct supervisor *sv)
         struct seccomp_notif n;
         memset(&n, 0, sizeof n);
         if (sv->receiver_running) {
-                ssize_t got = read(sv->queue[0], &n, sizeof n);
-                if (got != (ssize_t) sizeof n)
+                struct sv_queued q;
+                ssize_t got = read(sv->queue[0], &q, sizeof q);
+                if (got != (ssize_t) sizeof q)
                         return got < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+                /* it forwards only once it stopped answering creations:
+                 * make sure it finished the last */
+                sv_receiver_clones_off(sv);
+                n = q.n;
+                sv->n_lost += q.lost_before;
         } else if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
                 return errno == ENOENT || errno == EINTR ? 0 : -errno;
+        } else {
+                if (sv->have_last_id && n.id - sv->last_id > 1 && n.id - sv->last_id < (1u << 30))
+                        sv->n_lost += n.id - sv->last_id - 1;
+                sv->last_id = n.id;
+                sv->have_last_id = true;
         }
         sv_publish_pending(sv, n.id);
-        if (sv->have_last_id && n.id - sv->last_id > 1 && n.id - sv->last_id < (1u << 30))
-                sv->n_lost += n.id - sv->last_id - 1;
-        sv->last_id = n.id;
-        sv->have_last_id = true;
         int r = 0;
         switch (sv_call_of(&n.data)) {
         case SV_CALL_EXIT_GROUP:
@@ -86,6 +93,7 @@ static void sv_kill_main(struct supervisor *sv, int sig)
 /* --timeout: report every thread of the program, then kill it. */
 static void sv_on_timeout(struct supervisor *sv)
 {
+        sv_receiver_clones_off(sv);    /* the creator records are read now */
         sv->result.timed_out = true;
         sv->report->mode = "timeout";
         if (!sv->main_ended) {
@@ -98,6 +106,7 @@ static void sv_on_timeout(struct supervisor *sv)
 
 static void sv_on_main_exit(struct supervisor *sv, int status)
 {
+        sv_receiver_clones_off(sv);    /* it reads main_ended */
         sv->main_ended = true;
         sv->result.exited = WIFEXITED(status);
         sv->result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
@@ -254,12 +263,16 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                   enum supervise_step *ret_failed)
 {
         struct supervisor sv = { .opts = opts, .listener = -1, .guardian_pipe = -1, .probe_sock = -1, .main_pidfd = -1,
-                                 .queue = { -1, -1 } };
+                                 .queue = { -1, -1 }, .receiver_clone_lock = PTHREAD_MUTEX_INITIALIZER,
+                                 .receiver_clones_done = true };
         *ret_failed = SUPERVISE_STEP_START;
         sv.report = calloc(1, sizeof *sv.report);
         if (!sv.report)
                 return -ENOMEM;
         sv.report->mode = "at-exit";
+
+        /* before our signals are blocked: its child's end is no event */
+        sv_learn_thread_exit();
 
         /* SIGCHLD ends the loop; the others are passed on.  Blocked and read
          * from a signalfd; the child gets the mask we were started with. */

@@ -12,7 +12,8 @@
  * held exit: the wait is killable only (Linux 5.19), and where a signal still
  * interrupts it (older kernels, or one arriving before the supervisor took
  * the notification) glibc's fallback to exit is held and turned back into
- * exit_group.  The filter is inherited by every descendant; a guardian
+ * exit_group; a thread's own end, exit(0) where libc ends threads, is let
+ * through unasked.  The filter is inherited by every descendant; a guardian
  * process holding the listener answers "continue" once leakscan is gone,
  * whether it ended or was killed, so nothing the program does ever fails. */
 #ifndef LEAKSCAN_SUPERVISE_H
