@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "seize.h"
@@ -25,12 +27,24 @@ struct process_capture *process_capture_new(pid_t pid)
         return cap;
 }
 
+/* Closes the /proc files kept open for t's stop-free readings. */
+static void close_kept(struct thread_capture *t)
+{
+        if (t->syscall_fd1 > 0)
+                close(t->syscall_fd1 - 1);
+        if (t->schedstat_fd1 > 0)
+                close(t->schedstat_fd1 - 1);
+        t->syscall_fd1 = t->schedstat_fd1 = 0;
+}
+
 void process_capture_free(struct process_capture *cap)
 {
         if (!cap)
                 return;
-        for (size_t i = 0; i < cap->n_threads; i++)
+        for (size_t i = 0; i < cap->n_threads; i++) {
                 free(cap->threads[i].fd_target);
+                close_kept(&cap->threads[i]);
+        }
         while (cap->chunks) {
                 struct capture_chunk *c = cap->chunks;
                 cap->chunks = c->next;
@@ -180,12 +194,30 @@ static void capture_note_wait(struct thread_capture *t, long nr)
                 t->wait_fd = (int) args[fd_arg];
 }
 
-/* Returns 0, -ESRCH, or -EAGAIN when we may not read it (seize says why). */
-static int read_syscall_line(pid_t pid, pid_t tid, struct proc_syscall *ret)
+/* One /proc file of thread tid from its start: through the fd kept for it
+ * (fd1 = fd + 1: pread at 0 makes the kernel print it anew), else opened
+ * for this reading alone.  Returns what read_small_file does. */
+static ssize_t read_task_file(pid_t pid, pid_t tid, const char *name, int fd1, char *buf, size_t size)
 {
-        char path[64], text[256];
-        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
-        ssize_t n = read_small_file(path, text, sizeof text);
+        if (fd1 <= 0) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+                return read_small_file(path, buf, size);
+        }
+        ssize_t n = pread(fd1 - 1, buf, size - 1, 0);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n == size - 1)
+                return -EFBIG;
+        buf[n] = 0;
+        return n;
+}
+
+/* Returns 0, -ESRCH, or -EAGAIN when we may not read it (seize says why). */
+static int read_syscall_line(pid_t pid, const struct thread_capture *t, struct proc_syscall *ret)
+{
+        char text[256];
+        ssize_t n = read_task_file(pid, t->tid, "syscall", t->syscall_fd1, text, sizeof text);
         if (n == -EACCES || n == -EPERM)
                 return -EAGAIN;
         if (n <= 0 || procfs_parse_syscall(text, ret) < 0)
@@ -193,7 +225,44 @@ static int read_syscall_line(pid_t pid, pid_t tid, struct proc_syscall *ret)
         return 0;
 }
 
-int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
+/* The witness that t ran nothing between two readings: schedstat's time
+ * run and times switched in (one short line; the count grows as the thread
+ * is put on a CPU), or, when t->witness_from_status, status's switch
+ * count (which grows as it leaves one: the syscall line read between the
+ * two waits for that).  Also state and tracer when read from status
+ * (state 0 otherwise).  Returns 0, -ESRCH, -EPERM, or -ENOENT when the
+ * kernel keeps no schedstat counts. */
+static int read_witness(pid_t pid, const struct thread_capture *t, struct thread_switches *ret, uint64_t *ret_run_ns)
+{
+        if (t->witness_from_status) {
+                *ret_run_ns = 0;
+                return capture_thread_switches(pid, t->tid, ret);
+        }
+        char text[128];
+        struct proc_schedstat ss;
+        ssize_t n = read_task_file(pid, t->tid, "schedstat", t->schedstat_fd1, text, sizeof text);
+        if (n == -EACCES || n == -EPERM)
+                return -EPERM;
+        if (n == -ENOENT && t->schedstat_fd1 <= 0) {
+                /* no such file (CONFIG_SCHED_INFO off), or no such thread */
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/task/%d", (int) pid, (int) t->tid);
+                return access(path, F_OK) == 0 ? -ENOENT : -ESRCH;
+        }
+        if (n <= 0)
+                return -ESRCH;
+        int r = procfs_parse_schedstat(text, &ss);
+        if (r < 0)
+                return r == -ENOENT ? -ENOENT : -ESRCH;
+        *ret = (struct thread_switches) { .switches = ss.switched_in };
+        *ret_run_ns = ss.run_ns;
+        return 0;
+}
+
+/* Takes a reading of t: the witness, its status the first time, then its
+ * syscall line; fills t->switches, t->run_ns and t->sc, and sets nothing
+ * else.  Returns what capture_stopfree_begin does. */
+static int stopfree_read(pid_t pid, struct thread_capture *t)
 {
         /* only an interruptible sleep: a job-control or ptrace stop (T, t)
          * is seize's, an uninterruptible one (D) is read from /proc alone */
@@ -201,48 +270,119 @@ int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
                 return -EAGAIN;
         struct thread_switches sw;
         struct proc_syscall sc;
-        /* the count first: reading the syscall line waits until the thread
-         * is off its CPU, so whatever it runs after that line counts */
-        int r = capture_thread_switches(pid, t->tid, &sw);
+        uint64_t run_ns;
+        /* the witness first: reading the syscall line waits until the
+         * thread is off its CPU, so whatever it runs after that line is
+         * seen by the second reading */
+        int r = read_witness(pid, t, &sw, &run_ns);
+        if (r == -ENOENT) {
+                t->witness_from_status = true;
+                r = read_witness(pid, t, &sw, &run_ns);
+        }
         if (r < 0)
                 return r == -EPERM ? -EAGAIN : r;       /* seize says why */
-        /* asleep now; and one that another tracer holds is left to seize,
-         * which names that tracer: it might stop the thread under us */
-        if (sw.state != 'S' || (sw.tracer != 0 && sw.tracer != getpid()))
+        if (!t->tracer_checked) {
+                /* asleep now; and one that another tracer holds is left to
+                 * seize, which names that tracer: it might stop the thread
+                 * under us.  Once per snapshot: a tracer that attaches
+                 * later stops it only by waking it, which the witness
+                 * shows. */
+                struct thread_switches st = sw;
+                if (!t->witness_from_status) {
+                        r = capture_thread_switches(pid, t->tid, &st);
+                        if (r < 0)
+                                return r == -EPERM ? -EAGAIN : r;
+                }
+                if (st.state != 'S' || (st.tracer != 0 && st.tracer != getpid()))
+                        return -EAGAIN;
+                t->tracer_checked = true;
+        } else if (t->witness_from_status && sw.state != 'S') {
                 return -EAGAIN;
-        r = read_syscall_line(pid, t->tid, &sc);
+        }
+        r = read_syscall_line(pid, t, &sc);
         if (r < 0)
                 return r;
         if (sc.running || sc.nr < 0)
                 return -EAGAIN;
-        t->stopfree_reads++;
         t->switches = sw.switches;
+        t->run_ns = run_ns;
         t->sc = sc;
+        return 0;
+}
+
+int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
+{
+        int r;
+        if (t->prepared) {
+                t->prepared = false;
+                r = t->prepared_result;
+        } else {
+                r = stopfree_read(pid, t);
+        }
+        if (r < 0)
+                return r;
+        t->stopfree_reads++;
         t->stopfree = true;
-        arch_regs_from_syscall(&t->regs, sc.nr, sc.args, sc.sp, sc.pc);
+        arch_regs_from_syscall(&t->regs, t->sc.nr, t->sc.args, t->sc.sp, t->sc.pc);
         t->regs_valid = true;
         t->regs_partial = true;
-        t->syscall_nr = sc.nr;
-        capture_note_wait(t, sc.nr);
+        t->syscall_nr = t->sc.nr;
+        capture_note_wait(t, t->sc.nr);
         return 0;
 }
 
 int capture_stopfree_verify(pid_t pid, struct thread_capture *t)
 {
         /* The syscall line first: it waits for a thread on its CPU to leave
-         * it, so that a thread that ran since the first reading has left
-         * its CPU at least once, and its count shows it. */
+         * it, and shows "running" for one woken but not yet put on a CPU
+         * (the count has not moved for it yet): the same line says the
+         * thread is asleep in the same call now.  Then the witness. */
         struct thread_switches sw;
         struct proc_syscall sc;
-        int r = read_syscall_line(pid, t->tid, &sc);
+        uint64_t run_ns;
+        int r = read_syscall_line(pid, t, &sc);
         if (r < 0)
                 return r;
         if (!procfs_syscall_same(&sc, &t->sc))
                 return -EAGAIN;
-        r = capture_thread_switches(pid, t->tid, &sw);
+        r = read_witness(pid, t, &sw, &run_ns);
         if (r < 0)
-                return r == -EPERM ? -ESRCH : r;
-        return sw.state == 'S' && sw.switches == t->switches ? 0 : -EAGAIN;
+                return r == -EPERM || r == -ENOENT ? -ESRCH : r;
+        if (t->witness_from_status && sw.state != 'S')
+                return -EAGAIN;
+        return sw.switches == t->switches && run_ns == t->run_ns ? 0 : -EAGAIN;
+}
+
+/* Opens /proc/PID/task/TID/name to be kept.  Returns fd + 1, or 0. */
+static int open_task_file(pid_t pid, pid_t tid, const char *name)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? 0 : fd + 1;
+}
+
+/* The first stop-free reading of t, taken with its pre-stop facts, its
+ * files kept open when the budget allows. */
+static void stopfree_prepare(struct process_capture *cap, struct thread_capture *t)
+{
+        if (t->vanished || t->stat.state != 'S' || (t->stat.flags & PF_IO_WORKER_FLAG) ||
+            process_capture_holds(cap, t->tid))
+                return;
+        if (t->syscall_fd1 <= 0 &&
+            __atomic_add_fetch(&cap->n_kept_fds, 2, __ATOMIC_RELAXED) <= cap->max_kept_fds) {
+                t->syscall_fd1 = open_task_file(cap->pid, t->tid, "syscall");
+                t->schedstat_fd1 = open_task_file(cap->pid, t->tid, "schedstat");
+        }
+        t->prepared_result = stopfree_read(cap->pid, t);
+        t->prepared = true;
+}
+
+void capture_close_kept(struct process_capture *cap)
+{
+        for (size_t i = 0; i < cap->n_threads; i++)
+                close_kept(&cap->threads[i]);
+        cap->n_kept_fds = 0;
 }
 
 uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t end)
@@ -350,6 +490,7 @@ void capture_thread_forget(struct thread_capture *t)
         t->regs_partial = false;
         t->fp_guessed = false;
         t->stopfree = false;
+        t->prepared = false;
         t->syscall_nr = -1;
         t->futex_addr = 0;
         t->wait_fd = -1;
@@ -409,6 +550,8 @@ static void *prestop_run(void *arg)
                         struct thread_capture *t = &job->cap->threads[i];
                         if (!t->vanished && capture_thread_prestop(job->cap->pid, t) < 0)
                                 t->vanished = true;
+                        if (job->cap->stopfree)
+                                stopfree_prepare(job->cap, t);
                 }
         }
 }
@@ -426,6 +569,11 @@ void capture_threads_prestop(struct process_capture *cap, size_t from)
 {
         struct prestop_job job = { .cap = cap, .next = from, .end = cap->n_threads };
         pthread_t helper;
+        struct rlimit nofile;
+        /* each kept file saves an open and a close per reading; half the
+         * limit stays free for the rest (the ELF files the unwinder opens) */
+        if (cap->stopfree && cap->max_kept_fds == 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+                cap->max_kept_fds = nofile.rlim_cur == RLIM_INFINITY ? SIZE_MAX / 2 : (size_t) nofile.rlim_cur / 2;
         /* Each entry is written by whichever thread took its chunk, and the
          * chunk list by the helper alone; the join orders those writes
          * before anything reads them. */
@@ -775,6 +923,7 @@ int capture_process_early(struct process_capture *cap)
 
 void capture_process_late(struct process_capture *cap)
 {
+        capture_close_kept(cap);
         char *text = NULL;
         if (!cap->maps_early || read_maps(cap->pid, &text) < 0)
                 return;
