@@ -19,6 +19,9 @@
 #include "syscalls.h"
 #include "util.h"
 
+/* iovecs per process_vm_readv: the kernel takes at most IOV_MAX (1024) */
+#define CAPTURE_BATCH 256
+
 struct process_capture *process_capture_new(pid_t pid)
 {
         struct process_capture *cap = calloc(1, sizeof *cap);
@@ -405,23 +408,39 @@ uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t e
         return 0;
 }
 
-/* The TCBs (self-pointing words at 0 and 16, 16-aligned) in [start, end)
- * of the target, appended to *found (at most max, counted in *n). */
-static void find_tcbs(pid_t pid, uint64_t start, uint64_t end, uint64_t *found, size_t max, size_t *n)
+/* The TCBs (self-pointing words at 0 and 16, 16-aligned) in the copy buf
+ * of [start, start + len) of the target, appended to *found (at most max,
+ * counted in *n). */
+static void find_tcbs(const uint64_t *buf, uint64_t start, size_t len, uint64_t *found, size_t max, size_t *n)
 {
-        size_t len = (size_t) (end - start);
-        _cleanup_free_ uint64_t *buf = malloc(len);
-        if (!buf)
-                return;
-        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) start, len };
-        ssize_t k = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-        if (k < 24)
-                return;
-        size_t words = (size_t) k / sizeof *buf;
+        size_t words = len / sizeof *buf;
         for (size_t w = 0; w + 2 < words && *n < max; w += 2)
                 if (buf[w] == start + w * 8 && buf[w + 2] == buf[w])
                         found[(*n)++] = buf[w];
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return (x > y) - (x < y);
+}
+
+/* Whether one of the sorted addresses sps lies in [start, end). */
+static bool holds_one(const uint64_t *sps, size_t n, uint64_t start, uint64_t end)
+{
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (sps[mid] < start)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < n && sps[lo] < end;
+}
+
+/* Bytes of small mappings read per process_vm_readv. */
+#define TCB_BATCH_BYTES (4u << 20)
 
 void capture_recover_thread_pointers(struct process_capture *cap)
 {
@@ -452,21 +471,74 @@ void capture_recover_thread_pointers(struct process_capture *cap)
                 map_entries_free(maps, n_maps);
                 return;
         }
+        /* The other threads' stacks hold their own TCBs, known now: the
+         * mappings their stack pointers lie in are not read (small stacks,
+         * a thousand of them, made this read a thousand times what the one
+         * TCB needs). */
+        _cleanup_free_ uint64_t *sps = malloc((cap->n_threads ? cap->n_threads : 1) * sizeof *sps);
+        size_t n_sps = 0;
+        if (!sps) {
+                map_entries_free(maps, n_maps);
+                return;
+        }
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t != unknown && !t->vanished && t->regs_valid && arch_regs_sp(&t->regs) != 0)
+                        sps[n_sps++] = arch_regs_sp(&t->regs);
+        }
+        qsort(sps, n_sps, sizeof *sps, cmp_u64);
         uint64_t found[MAX_TCBS];
         size_t n_found = 0;
-        for (size_t i = 0; i < n_maps; i++) {
-                const struct map_entry *m = &maps[i];
-                if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || m->end - m->start > SMALL_MAPPING)
-                        continue;
-                find_tcbs(cap->pid, m->start, m->end, found, MAX_TCBS, &n_found);
+        struct iovec local[CAPTURE_BATCH], remote[CAPTURE_BATCH];
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t i = 0;
+        /* the small anonymous writable mappings, a batch per read */
+        while (i < n_maps && n_found < MAX_TCBS) {
+                size_t k = 0, bytes = 0;
+                for (; i < n_maps && k < CAPTURE_BATCH; i++) {
+                        const struct map_entry *m = &maps[i];
+                        size_t len = (size_t) (m->end - m->start);
+                        if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || len > SMALL_MAPPING ||
+                            holds_one(sps, n_sps, m->start, m->end))
+                                continue;
+                        if (k > 0 && bytes + len > TCB_BATCH_BYTES)
+                                break;
+                        remote[k] = (struct iovec) { (void *) (uintptr_t) m->start, len };
+                        local[k].iov_len = len;
+                        bytes += len;
+                        k++;
+                }
+                if (k == 0)
+                        break;
+                free(buf);
+                buf = malloc(bytes);
+                if (!buf)
+                        break;
+                for (size_t j = 0, off = 0; j < k; off += local[j++].iov_len)
+                        local[j].iov_base = buf + off;
+                /* a read stops at the first mapping it cannot read whole:
+                 * take what came, skip that one, go on */
+                for (size_t j = 0; j < k; ) {
+                        ssize_t n = process_vm_readv(cap->pid, local + j, k - j, remote + j, k - j, 0);
+                        size_t got = n > 0 ? (size_t) n : 0;
+                        for (; j < k && got > 0; j++) {
+                                size_t part = got < local[j].iov_len ? got : local[j].iov_len;
+                                find_tcbs(local[j].iov_base, (uint64_t) (uintptr_t) remote[j].iov_base, part,
+                                          found, MAX_TCBS, &n_found);
+                                got -= part;
+                                if (part < local[j].iov_len)
+                                        break;
+                        }
+                        j++;    /* the one that stopped the read (or a failed read) */
+                }
         }
         map_entries_free(maps, n_maps);
         uint64_t claim = 0;
         size_t n_claims = 0;
         for (size_t k = 0; k < n_found; k++) {
                 bool known = false;
-                for (size_t i = 0; i < cap->n_threads && !known; i++)
-                        known = cap->threads[i].regs_valid && arch_regs_tls(&cap->threads[i].regs) == found[k];
+                for (size_t t = 0; t < cap->n_threads && !known; t++)
+                        known = cap->threads[t].regs_valid && arch_regs_tls(&cap->threads[t].regs) == found[k];
                 if (!known) {
                         claim = found[k];
                         n_claims++;
@@ -698,9 +770,6 @@ static void capture_lock(pid_t pid, struct thread_capture *t)
                         return;
         }
 }
-
-/* iovecs per process_vm_readv: the kernel takes at most IOV_MAX (1024) */
-#define CAPTURE_BATCH 256
 
 void capture_locks(struct process_capture *cap)
 {
