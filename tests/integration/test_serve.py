@@ -227,6 +227,9 @@ def auth_tls(leakscan, deadlock, tmp):
             check(ex.get("/metrics", auth="alice:wrong")[0] == 401, "basic auth: a wrong password, 401")
             check(ex.get("/metrics", auth="mallory:s3cret")[0] == 401, "basic auth: an unknown user, 401")
             check(ex.get("/healthz")[0] == 401, "basic auth: every path")
+        if tls:
+            idle_clients_wait(ex, "TLS: idle clients that never start the handshake",
+                              auth="alice:s3cret" if hashed else None)
         ex.wait_for(lambda: value(ex.metrics(auth="alice:s3cret"), "leakscan_leaked_threads", pid=t.pid,
                                   verdict="deadlock") == 2, "the leaks, with the right credentials")
         check(True, "the right credentials (over TLS) get the metrics")
@@ -262,6 +265,55 @@ def slow_client(leakscan, deadlock):
         check(ex.get("/healthz")[0] == 200, "and the exporter answers the next client")
 
 
+def still_open(sock):
+    """Whether the exporter still holds sock open (it has sent nothing and
+    not closed it)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def idle_clients_wait(ex, what, n=3, auth=None):
+    """n clients that connect and send nothing (no request, no TLS
+    handshake) delay no one: /healthz is answered while they are all still
+    open.  The old one-connection-at-a-time server gave each of them its
+    whole 5 s deadline first, and answered only once it had closed them."""
+    u = urllib.parse.urlsplit(ex.url)
+    idle = [socket.create_connection((u.hostname, u.port), timeout=30) for _ in range(n)]
+    try:
+        # each idle client is accepted (the exporter, asked after them on
+        # this same listener, answers; its request was queued behind them)
+        status = ex.get("/healthz", auth)[0]
+        open_now = sum(still_open(sk) for sk in idle)
+        check(status == 200 and open_now == n,
+              f"{what}: /healthz answered ({status}) while {n} idle clients stay open ({open_now} open)")
+    finally:
+        for sk in idle:
+            sk.close()
+
+
+def idle_clients(leakscan, deadlock):
+    with Target([deadlock]) as t, Exporter(leakscan, ["-p", str(t.pid), "--interval=1s"]) as ex:
+        idle_clients_wait(ex, "idle clients")
+        # more idle clients than the exporter keeps (64): a new client
+        # takes the place of the oldest one that has sent nothing
+        u = urllib.parse.urlsplit(ex.url)
+        idle = [socket.create_connection((u.hostname, u.port), timeout=30) for _ in range(70)]
+        try:
+            status = ex.get("/healthz")[0]
+            open_now = sum(still_open(sk) for sk in idle)
+            check(status == 200 and open_now >= 60 and still_open(idle[-1]),
+                  f"70 idle clients: /healthz answered ({status}), the newest idle ones kept ({open_now} open)")
+        finally:
+            for sk in idle:
+                sk.close()
+        check(ex.get("/healthz")[0] == 200, "and after they leave, the exporter answers")
+
+
 def main():
     leakscan, deadlock, tracer = sys.argv[1:4]
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
@@ -271,6 +323,7 @@ def main():
         visible_stops(leakscan, deadlock)
         budget(leakscan, deadlock)
         slow_client(leakscan, deadlock)
+        idle_clients(leakscan, deadlock)
         auth_tls(leakscan, deadlock, tmp)
     return check.finish()
 
