@@ -175,6 +175,9 @@ int capture_thread_switches(pid_t pid, pid_t tid, struct thread_switches *ret)
         const char *state = strstr(status, "\nState:\t");
         if (!state || procfs_parse_status_switches(status, &sw.switches) < 0)
                 return -ESRCH;
+        long voluntary = 0;
+        (void) procfs_parse_status_field(status, "voluntary_ctxt_switches", &voluntary);
+        sw.voluntary = voluntary > 0 ? (uint64_t) voluntary : 0;
         sw.state = state[8];
         (void) procfs_parse_status_field(status, "TracerPid", &tracer);
         sw.tracer = (pid_t) tracer;
@@ -299,6 +302,8 @@ static int stopfree_read(pid_t pid, struct thread_capture *t)
                 if (st.state != 'S' || (st.tracer != 0 && st.tracer != getpid()))
                         return -EAGAIN;
                 t->tracer_checked = true;
+                t->status_voluntary = st.voluntary;
+                t->has_status_voluntary = true;
         } else if (t->witness_from_status && sw.state != 'S') {
                 return -EAGAIN;
         }
@@ -353,7 +358,10 @@ int capture_stopfree_verify(pid_t pid, struct thread_capture *t)
                 return r == -EPERM || r == -ENOENT ? -ESRCH : r;
         if (t->witness_from_status && sw.state != 'S')
                 return -EAGAIN;
-        return sw.switches == t->switches && run_ns == t->run_ns ? 0 : -EAGAIN;
+        if (sw.switches != t->switches || run_ns != t->run_ns)
+                return -EAGAIN;
+        t->stopfree_verified = true;
+        return 0;
 }
 
 /* Opens /proc/PID/task/TID/name to be kept.  Returns fd + 1, or 0. */
@@ -562,6 +570,8 @@ void capture_thread_forget(struct thread_capture *t)
         t->regs_partial = false;
         t->fp_guessed = false;
         t->stopfree = false;
+        t->stopfree_verified = false;
+        t->has_status_voluntary = false;        /* of an earlier reading */
         t->prepared = false;
         t->syscall_nr = -1;
         t->futex_addr = 0;

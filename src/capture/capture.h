@@ -94,6 +94,10 @@ struct thread_capture {
         struct proc_syscall sc;
         unsigned stopfree_reads;        /* readings begun, retries included */
         bool tracer_checked;    /* its status said asleep, traced by no one else */
+        bool has_status_voluntary;      /* and its voluntary switches then, */
+        uint64_t status_voluntary;      /* in this reading */
+        bool stopfree_verified; /* capture_stopfree_verify passed: it ran nothing
+                                 * from that status to the check */
         /* capture.c: the thread's syscall and schedstat files, kept open
          * from capture_threads_prestop to capture_process_late so that each
          * later reading is one pread (fd + 1; 0: none, opened per reading) */
@@ -208,6 +212,7 @@ struct thread_switches {
         pid_t tracer;           /* TracerPid */
         uint64_t switches;      /* voluntary + nonvoluntary context switches:
                                  * how many times it left a CPU */
+        uint64_t voluntary;     /* the first of them */
 };
 
 /* Reads it.  The count is unchanged across two readings only if the
