@@ -611,8 +611,10 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
  * without a lock per thread. */
 #define PRESTOP_CHUNK 32
 /* Fewer threads than this are read by the caller alone: starting a thread
- * costs about as much as 10 reads. */
+ * costs about as much as 10 reads.  A stop-free snapshot reads five files
+ * of a thread asleep, not two: a quarter as many are worth it. */
 #define PRESTOP_PARALLEL_MIN 128
+#define PRESTOP_PARALLEL_MIN_STOPFREE 32
 
 struct prestop_job {
         struct process_capture *cap;
@@ -660,7 +662,7 @@ void capture_threads_prestop(struct process_capture *cap, size_t from)
          * chunk list by the helper alone; the join orders those writes
          * before anything reads them. */
         bool helped = false;
-        if (job.end - from >= PRESTOP_PARALLEL_MIN) {
+        if (job.end - from >= (cap->stopfree ? PRESTOP_PARALLEL_MIN_STOPFREE : PRESTOP_PARALLEL_MIN)) {
                 /* signals stay with the caller's thread */
                 sigset_t all, old;
                 sigfillset(&all);
