@@ -314,6 +314,52 @@ def idle_clients(leakscan, deadlock):
         check(ex.get("/healthz")[0] == 200, "and after they leave, the exporter answers")
 
 
+def spawn_with_pid(argv, pid, tries=50):
+    """A Target started with that PID (ns_last_pid, root only; another
+    process may fork in between: tried again), or None."""
+    for _ in range(tries):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        except OSError:
+            return None
+        t = Target(argv)
+        if t.pid == pid:
+            return t
+        t.kill()
+    return None
+
+
+def pid_reuse(leakscan, deadlock, tmp):
+    """A target that exits and a new process that gets its PID (and matches
+    the same --match) is a new target: reported under its own name, with
+    its own command line, never taken for the old one."""
+    base = f"reuse{os.getpid() % 100000}"
+    first = shutil.copy(deadlock, os.path.join(tmp, base + "a"))
+    second = shutil.copy(deadlock, os.path.join(tmp, base + "b"))
+    with Exporter(leakscan, [f"--match=^{tmp}/{base}", "--interval=100ms", "--cpu-budget=100%"]) as ex:
+        with Target([first]) as old:
+            pid = old.pid
+            ex.wait_for(lambda: leaked(ex, pid) == 2, "the first process's leaks")
+            ex.wait_for(lambda: (targets_of(ex) or {}).get(pid, {}).get("comm") == base + "a",
+                        "the first process's name")
+        new = spawn_with_pid([second], pid)
+        if new is None:
+            print(f"note: PID {pid} could not be given again (ns_last_pid): PID reuse is not tried")
+            return
+        with new:
+            def fresh():
+                t = (targets_of(ex) or {}).get(pid)
+                report = t and t.get("report")
+                if not report or report["processes"][0]["cmdline"] != [second]:
+                    return None
+                return t
+            t = ex.wait_for(fresh, "a report of the process that has the PID now")
+            check(t["comm"] == base + "b" and leaked(ex, pid) == 2,
+                  f"PID {pid} reused: the new process is a new target ({t['comm']}, "
+                  f"{t['report']['processes'][0]['cmdline']})")
+
+
 def main():
     leakscan, deadlock, tracer = sys.argv[1:4]
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
@@ -324,6 +370,7 @@ def main():
         budget(leakscan, deadlock)
         slow_client(leakscan, deadlock)
         idle_clients(leakscan, deadlock)
+        pid_reuse(leakscan, deadlock, tmp)
         auth_tls(leakscan, deadlock, tmp)
     return check.finish()
 
