@@ -604,10 +604,14 @@ int http_server_run(struct http_server *s, int stop_fd)
         struct pollfd p[CONN_MAX + 2];
         size_t n = 0;
         int r = 0;
+        uint64_t accept_again_us = 0;   /* out of descriptors: accept from then on */
         for (;;) {
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 int timeout = -1;
-                p[0] = (struct pollfd) { s->fd, POLLIN, 0 };
+                /* a negative fd is left out by poll */
+                p[0] = (struct pollfd) { now >= accept_again_us ? s->fd : -1, POLLIN, 0 };
+                if (now < accept_again_us)
+                        timeout = (int) ((accept_again_us - now + 999) / 1000);
                 p[1] = (struct pollfd) { stop_fd, POLLIN, 0 };
                 for (size_t i = 0; i < n; i++) {
                         p[2 + i] = (struct pollfd) { conns[i]->fd, conns[i]->events, 0 };
@@ -644,8 +648,22 @@ int http_server_run(struct http_server *s, int stop_fd)
                 if (!(p[0].revents & POLLIN))
                         continue;
                 int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (fd < 0)
+                if (fd < 0) {
+                        /* out of descriptors: the pending client stays
+                         * queued; make room as for a client over the cap,
+                         * or, with none to drop, pause (else the listener
+                         * wakes this loop at once, forever) */
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                if (n > 0) {
+                                        size_t v = conn_victim(conns, n);
+                                        conn_free(conns[v]);
+                                        conns[v] = conns[--n];
+                                } else {
+                                        accept_again_us = now + 100000;
+                                }
+                        }
                         continue;
+                }
                 struct conn *c = conn_new(s, fd, now);
                 if (!c)
                         continue;
