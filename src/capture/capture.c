@@ -287,26 +287,19 @@ static int stopfree_read(pid_t pid, struct thread_capture *t)
         }
         if (r < 0)
                 return r == -EPERM ? -EAGAIN : r;       /* seize says why */
-        if (!t->tracer_checked) {
-                /* asleep now; and one that another tracer holds is left to
-                 * seize, which names that tracer: it might stop the thread
-                 * under us.  Once per snapshot: a tracer that attaches
-                 * later stops it only by waking it, which the witness
-                 * shows. */
-                struct thread_switches st = sw;
-                if (!t->witness_from_status) {
-                        r = capture_thread_switches(pid, t->tid, &st);
-                        if (r < 0)
-                                return r == -EPERM ? -EAGAIN : r;
-                }
-                if (st.state != 'S' || (st.tracer != 0 && st.tracer != getpid()))
-                        return -EAGAIN;
-                t->tracer_checked = true;
-                t->status_voluntary = st.voluntary;
-                t->has_status_voluntary = true;
-        } else if (t->witness_from_status && sw.state != 'S') {
-                return -EAGAIN;
+        /* asleep now (not stopped by a signal or a tracer since the
+         * prestop); and one that another tracer holds is left to seize,
+         * which names that tracer: it might stop the thread under us */
+        struct thread_switches st = sw;
+        if (!t->witness_from_status) {
+                r = capture_thread_switches(pid, t->tid, &st);
+                if (r < 0)
+                        return r == -EPERM ? -EAGAIN : r;
         }
+        if (st.state != 'S' || (st.tracer != 0 && st.tracer != getpid()))
+                return -EAGAIN;
+        t->status_voluntary = st.voluntary;
+        t->has_status_voluntary = true;
         r = read_syscall_line(pid, t, &sc);
         if (r < 0)
                 return r;

@@ -93,9 +93,8 @@ struct thread_capture {
         uint64_t run_ns;        /* time run (schedstat), 0 from status */
         struct proc_syscall sc;
         unsigned stopfree_reads;        /* readings begun, retries included */
-        bool tracer_checked;    /* its status said asleep, traced by no one else */
-        bool has_status_voluntary;      /* and its voluntary switches then, */
-        uint64_t status_voluntary;      /* in this reading */
+        bool has_status_voluntary;      /* its voluntary switches, from the */
+        uint64_t status_voluntary;      /* status read inside this reading */
         bool stopfree_verified; /* capture_stopfree_verify passed: it ran nothing
                                  * from that status to the check */
         /* capture.c: the thread's syscall and schedstat files, kept open
@@ -223,8 +222,8 @@ int capture_thread_switches(pid_t pid, pid_t tid, struct thread_switches *ret);
 
 /* Begins reading thread t without stopping it: a witness of its running
  * (schedstat's time run and times switched in; status's switch count on a
- * kernel without them), then its syscall line.  The first time, its status
- * too: asleep (S), traced by no one else.  When t sleeps in a syscall sets
+ * kernel without them), its status (asleep, S; traced by no one else),
+ * then its syscall line.  When t sleeps in a syscall sets
  * t->regs from that line (capture_blocked_thread's registers),
  * t->syscall_nr, the futex and fd it waits on, and t->stopfree; the caller
  * then copies its stack and lock bytes and calls capture_stopfree_verify.
