@@ -443,11 +443,64 @@ static bool holds_one(const uint64_t *sps, size_t n, uint64_t start, uint64_t en
 /* Bytes of small mappings read per process_vm_readv. */
 #define TCB_BATCH_BYTES (4u << 20)
 
+/* The TCBs in the small anonymous writable mappings of the target (a
+ * batch of them per read): those that hold none of the sorted stack
+ * pointers sps, or only those that hold one (with_stacks), appended to
+ * *found (at most max, counted in *n). */
+static void find_tcbs_in(const struct process_capture *cap, const struct map_entry *maps, size_t n_maps,
+                         const uint64_t *sps, size_t n_sps, bool with_stacks, uint64_t *found, size_t max,
+                         size_t *n_found)
+{
+        enum { SMALL_MAPPING = 1 << 20 };
+        struct iovec local[CAPTURE_BATCH], remote[CAPTURE_BATCH];
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t i = 0;
+        while (i < n_maps && *n_found < max) {
+                size_t k = 0, bytes = 0;
+                for (; i < n_maps && k < CAPTURE_BATCH; i++) {
+                        const struct map_entry *m = &maps[i];
+                        size_t len = (size_t) (m->end - m->start);
+                        if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || len > SMALL_MAPPING ||
+                            holds_one(sps, n_sps, m->start, m->end) != with_stacks)
+                                continue;
+                        if (k > 0 && bytes + len > TCB_BATCH_BYTES)
+                                break;
+                        remote[k] = (struct iovec) { (void *) (uintptr_t) m->start, len };
+                        local[k].iov_len = len;
+                        bytes += len;
+                        k++;
+                }
+                if (k == 0)
+                        break;
+                free(buf);
+                buf = malloc(bytes);
+                if (!buf)
+                        break;
+                for (size_t j = 0, off = 0; j < k; off += local[j++].iov_len)
+                        local[j].iov_base = buf + off;
+                /* a read stops at the first mapping it cannot read whole:
+                 * take what came, skip that one, go on */
+                for (size_t j = 0; j < k; ) {
+                        ssize_t r = process_vm_readv(cap->pid, local + j, k - j, remote + j, k - j, 0);
+                        size_t got = r > 0 ? (size_t) r : 0;
+                        for (; j < k && got > 0; j++) {
+                                size_t part = got < local[j].iov_len ? got : local[j].iov_len;
+                                find_tcbs(local[j].iov_base, (uint64_t) (uintptr_t) remote[j].iov_base, part,
+                                          found, max, n_found);
+                                got -= part;
+                                if (part < local[j].iov_len)
+                                        break;
+                        }
+                        j++;    /* the one that stopped the read (or a failed read) */
+                }
+        }
+}
+
 void capture_recover_thread_pointers(struct process_capture *cap)
 {
         /* ld.so's block for the initial TLS is a few pages; thread stacks
-         * (where every other TCB lies) are megabytes */
-        enum { SMALL_MAPPING = 1 << 20, MAX_TCBS = 64 };
+         * (where every other TCB lies) are megabytes (find_tcbs_in) */
+        enum { MAX_TCBS = 64 };
         struct map_entry *maps = NULL;
         size_t n_maps = 0;
         if (!cap->maps_text || procfs_parse_maps(cap->maps_text, &maps, &n_maps) < 0)
@@ -473,9 +526,9 @@ void capture_recover_thread_pointers(struct process_capture *cap)
                 return;
         }
         /* The other threads' stacks hold their own TCBs, known now: the
-         * mappings their stack pointers lie in are not read (small stacks,
-         * a thousand of them, made this read a thousand times what the one
-         * TCB needs). */
+         * mappings their stack pointers lie in are read only when the
+         * others give no TCB (small stacks, a thousand of them, made this
+         * read a thousand times what the one TCB needs). */
         _cleanup_free_ uint64_t *sps = malloc((cap->n_threads ? cap->n_threads : 1) * sizeof *sps);
         size_t n_sps = 0;
         if (!sps) {
@@ -490,61 +543,26 @@ void capture_recover_thread_pointers(struct process_capture *cap)
         qsort(sps, n_sps, sizeof *sps, cmp_u64);
         uint64_t found[MAX_TCBS];
         size_t n_found = 0;
-        struct iovec local[CAPTURE_BATCH], remote[CAPTURE_BATCH];
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t i = 0;
-        /* the small anonymous writable mappings, a batch per read */
-        while (i < n_maps && n_found < MAX_TCBS) {
-                size_t k = 0, bytes = 0;
-                for (; i < n_maps && k < CAPTURE_BATCH; i++) {
-                        const struct map_entry *m = &maps[i];
-                        size_t len = (size_t) (m->end - m->start);
-                        if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || len > SMALL_MAPPING ||
-                            holds_one(sps, n_sps, m->start, m->end))
-                                continue;
-                        if (k > 0 && bytes + len > TCB_BATCH_BYTES)
-                                break;
-                        remote[k] = (struct iovec) { (void *) (uintptr_t) m->start, len };
-                        local[k].iov_len = len;
-                        bytes += len;
-                        k++;
-                }
-                if (k == 0)
-                        break;
-                free(buf);
-                buf = malloc(bytes);
-                if (!buf)
-                        break;
-                for (size_t j = 0, off = 0; j < k; off += local[j++].iov_len)
-                        local[j].iov_base = buf + off;
-                /* a read stops at the first mapping it cannot read whole:
-                 * take what came, skip that one, go on */
-                for (size_t j = 0; j < k; ) {
-                        ssize_t n = process_vm_readv(cap->pid, local + j, k - j, remote + j, k - j, 0);
-                        size_t got = n > 0 ? (size_t) n : 0;
-                        for (; j < k && got > 0; j++) {
-                                size_t part = got < local[j].iov_len ? got : local[j].iov_len;
-                                find_tcbs(local[j].iov_base, (uint64_t) (uintptr_t) remote[j].iov_base, part,
-                                          found, MAX_TCBS, &n_found);
-                                got -= part;
-                                if (part < local[j].iov_len)
-                                        break;
+        uint64_t claim = 0;
+        size_t n_claims = 0;
+        /* the mappings without another thread's stack first; those with
+         * one only if that finds nothing (a mapping the kernel merged with
+         * its neighbour may hold both) */
+        for (int with_stacks = 0; with_stacks < 2 && n_claims == 0; with_stacks++) {
+                find_tcbs_in(cap, maps, n_maps, sps, n_sps, with_stacks, found, MAX_TCBS, &n_found);
+                claim = 0;
+                n_claims = 0;
+                for (size_t k = 0; k < n_found; k++) {
+                        bool known = false;
+                        for (size_t t = 0; t < cap->n_threads && !known; t++)
+                                known = cap->threads[t].regs_valid && arch_regs_tls(&cap->threads[t].regs) == found[k];
+                        if (!known) {
+                                claim = found[k];
+                                n_claims++;
                         }
-                        j++;    /* the one that stopped the read (or a failed read) */
                 }
         }
         map_entries_free(maps, n_maps);
-        uint64_t claim = 0;
-        size_t n_claims = 0;
-        for (size_t k = 0; k < n_found; k++) {
-                bool known = false;
-                for (size_t t = 0; t < cap->n_threads && !known; t++)
-                        known = cap->threads[t].regs_valid && arch_regs_tls(&cap->threads[t].regs) == found[k];
-                if (!known) {
-                        claim = found[k];
-                        n_claims++;
-                }
-        }
         if (n_claims == 1)
                 arch_regs_set_tls(&unknown->regs, claim);
 }
