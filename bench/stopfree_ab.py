@@ -7,6 +7,8 @@ condvar, semaphore, pipe read, poll and sleep waits, and a "gap" thread that
 wakes every 100 us) and runs `leakscan -p PID --all --format=json` ROUNDS
 times per binary, interleaved (the order rotates each round).  Per run:
 - wall: the run's wall time;
+- cpu: the CPU time (user + system) of leakscan and its helper
+  processes, which the load of a shared machine disturbs less than wall;
 - held: the stop window the JSON reports (stopped_us);
 - disturbed: how many of the target's threads were switched in during the
   run (their voluntary+nonvoluntary context-switch count changed): a
@@ -20,6 +22,7 @@ Usage: bench/stopfree_ab.py [--build DIR] [--rounds 11] [--threads 100,1000]
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,13 +50,16 @@ def switches(pid):
 
 def one_run(leakscan, pid):
     before = switches(pid)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run([leakscan, "-p", str(pid), "--all", "--format=json"], capture_output=True)
     wall = (time.perf_counter() - t0) * 1000
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1000
     after = switches(pid)
     held = json.loads(p.stdout)["processes"][0]["stopped_us"] / 1000
     disturbed = sum(1 for tid, n in after.items() if tid in before and before[tid] != n)
-    return wall, held, disturbed
+    return wall, cpu, held, disturbed
 
 
 def main():
@@ -78,12 +84,12 @@ def main():
                         results[b].append(one_run(b, pid))
                 base = None
                 for b in a.leakscan:
-                    wall, held, dist = (statistics.median(x) for x in zip(*results[b]))
+                    wall, cpu, held, dist = (statistics.median(x) for x in zip(*results[b]))
                     if base is None:
-                        base = (wall, held, dist)
-                    ratio = (f"  ratio wall {wall / base[0]:.2f} held "
-                             f"{(held / base[1]) if base[1] else float('nan'):.3f}") if b != a.leakscan[0] else ""
-                    print(f"{n:5d} threads  {b:40s} wall {wall:7.1f}  held {held:7.2f}  "
+                        base = (wall, cpu, held, dist)
+                    ratio = (f"  ratio wall {wall / base[0]:.2f} cpu {cpu / base[1]:.2f} held "
+                             f"{(held / base[2]) if base[2] else float('nan'):.3f}") if b != a.leakscan[0] else ""
+                    print(f"{n:5d} threads  {b:40s} wall {wall:7.1f}  cpu {cpu:7.1f}  held {held:7.2f}  "
                           f"threads disturbed {dist:6.0f} of {n + 2}{ratio}")
             finally:
                 proc.kill()

@@ -467,6 +467,17 @@ static bool may_remember(const struct thread_capture *t)
         return cr.verdict == LEAKSCAN_VERDICT_BLOCKED && !cr.timeout;
 }
 
+/* Whether t was read without a stop and was asleep, in one wait, from its
+ * pre-stop facts to the check of its reading: its voluntary switch count
+ * then (exec_start's, from sched) is the one its status showed inside the
+ * reading, which it did not leave.  Its count needs no new look: it never
+ * woke for us. */
+static bool asleep_throughout(const struct thread_capture *t)
+{
+        return may_remember(t) && t->stopfree && t->stopfree_verified && t->has_status_voluntary &&
+               t->status_voluntary == t->nvcsw;
+}
+
 /* The reader: one look at each thread that may be remembered, a second
  * after a pause at those not asleep yet.  Those still awake are left to
  * blocked_memory_update's rounds. */
@@ -482,6 +493,11 @@ static void *reader_main(void *arg)
                 for (size_t i = 0; i < cap->n_threads; i++) {
                         const struct thread_capture *t = &cap->threads[i];
                         char state;
+                        if (!m->seen[i].asleep && asleep_throughout(t)) {
+                                m->seen[i].asleep = true;
+                                m->seen[i].nvcsw = t->nvcsw;
+                                continue;
+                        }
                         if (m->seen[i].asleep || !may_remember(t) ||
                             read_switches(cap->pid, t->tid, &state, &m->seen[i].nvcsw) < 0)
                                 continue;

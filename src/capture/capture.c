@@ -10,12 +10,17 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "seize.h"
 #include "syscalls.h"
 #include "util.h"
+
+/* iovecs per process_vm_readv: the kernel takes at most IOV_MAX (1024) */
+#define CAPTURE_BATCH 256
 
 struct process_capture *process_capture_new(pid_t pid)
 {
@@ -25,12 +30,24 @@ struct process_capture *process_capture_new(pid_t pid)
         return cap;
 }
 
+/* Closes the /proc files kept open for t's stop-free readings. */
+static void close_kept(struct thread_capture *t)
+{
+        if (t->syscall_fd1 > 0)
+                close(t->syscall_fd1 - 1);
+        if (t->schedstat_fd1 > 0)
+                close(t->schedstat_fd1 - 1);
+        t->syscall_fd1 = t->schedstat_fd1 = 0;
+}
+
 void process_capture_free(struct process_capture *cap)
 {
         if (!cap)
                 return;
-        for (size_t i = 0; i < cap->n_threads; i++)
+        for (size_t i = 0; i < cap->n_threads; i++) {
                 free(cap->threads[i].fd_target);
+                close_kept(&cap->threads[i]);
+        }
         while (cap->chunks) {
                 struct capture_chunk *c = cap->chunks;
                 cap->chunks = c->next;
@@ -158,6 +175,9 @@ int capture_thread_switches(pid_t pid, pid_t tid, struct thread_switches *ret)
         const char *state = strstr(status, "\nState:\t");
         if (!state || procfs_parse_status_switches(status, &sw.switches) < 0)
                 return -ESRCH;
+        long voluntary = 0;
+        (void) procfs_parse_status_field(status, "voluntary_ctxt_switches", &voluntary);
+        sw.voluntary = voluntary > 0 ? (uint64_t) voluntary : 0;
         sw.state = state[8];
         (void) procfs_parse_status_field(status, "TracerPid", &tracer);
         sw.tracer = (pid_t) tracer;
@@ -180,12 +200,30 @@ static void capture_note_wait(struct thread_capture *t, long nr)
                 t->wait_fd = (int) args[fd_arg];
 }
 
-/* Returns 0, -ESRCH, or -EAGAIN when we may not read it (seize says why). */
-static int read_syscall_line(pid_t pid, pid_t tid, struct proc_syscall *ret)
+/* One /proc file of thread tid from its start: through the fd kept for it
+ * (fd1 = fd + 1: pread at 0 makes the kernel print it anew), else opened
+ * for this reading alone.  Returns what read_small_file does. */
+static ssize_t read_task_file(pid_t pid, pid_t tid, const char *name, int fd1, char *buf, size_t size)
 {
-        char path[64], text[256];
-        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
-        ssize_t n = read_small_file(path, text, sizeof text);
+        if (fd1 <= 0) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+                return read_small_file(path, buf, size);
+        }
+        ssize_t n = pread(fd1 - 1, buf, size - 1, 0);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n == size - 1)
+                return -EFBIG;
+        buf[n] = 0;
+        return n;
+}
+
+/* Returns 0, -ESRCH, or -EAGAIN when we may not read it (seize says why). */
+static int read_syscall_line(pid_t pid, const struct thread_capture *t, struct proc_syscall *ret)
+{
+        char text[256];
+        ssize_t n = read_task_file(pid, t->tid, "syscall", t->syscall_fd1, text, sizeof text);
         if (n == -EACCES || n == -EPERM)
                 return -EAGAIN;
         if (n <= 0 || procfs_parse_syscall(text, ret) < 0)
@@ -193,7 +231,44 @@ static int read_syscall_line(pid_t pid, pid_t tid, struct proc_syscall *ret)
         return 0;
 }
 
-int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
+/* The witness that t ran nothing between two readings: schedstat's time
+ * run and times switched in (one short line; the count grows as the thread
+ * is put on a CPU), or, when t->witness_from_status, status's switch
+ * count (which grows as it leaves one: the syscall line read between the
+ * two waits for that).  Also state and tracer when read from status
+ * (state 0 otherwise).  Returns 0, -ESRCH, -EPERM, or -ENOENT when the
+ * kernel keeps no schedstat counts. */
+static int read_witness(pid_t pid, const struct thread_capture *t, struct thread_switches *ret, uint64_t *ret_run_ns)
+{
+        if (t->witness_from_status) {
+                *ret_run_ns = 0;
+                return capture_thread_switches(pid, t->tid, ret);
+        }
+        char text[128];
+        struct proc_schedstat ss;
+        ssize_t n = read_task_file(pid, t->tid, "schedstat", t->schedstat_fd1, text, sizeof text);
+        if (n == -EACCES || n == -EPERM)
+                return -EPERM;
+        if (n == -ENOENT && t->schedstat_fd1 <= 0) {
+                /* no such file (CONFIG_SCHED_INFO off), or no such thread */
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/task/%d", (int) pid, (int) t->tid);
+                return access(path, F_OK) == 0 ? -ENOENT : -ESRCH;
+        }
+        if (n <= 0)
+                return -ESRCH;
+        int r = procfs_parse_schedstat(text, &ss);
+        if (r < 0)
+                return r == -ENOENT ? -ENOENT : -ESRCH;
+        *ret = (struct thread_switches) { .switches = ss.switched_in };
+        *ret_run_ns = ss.run_ns;
+        return 0;
+}
+
+/* Takes a reading of t: the witness, its status the first time, then its
+ * syscall line; fills t->switches, t->run_ns and t->sc, and sets nothing
+ * else.  Returns what capture_stopfree_begin does. */
+static int stopfree_read(pid_t pid, struct thread_capture *t)
 {
         /* only an interruptible sleep: a job-control or ptrace stop (T, t)
          * is seize's, an uninterruptible one (D) is read from /proc alone */
@@ -201,48 +276,117 @@ int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
                 return -EAGAIN;
         struct thread_switches sw;
         struct proc_syscall sc;
-        /* the count first: reading the syscall line waits until the thread
-         * is off its CPU, so whatever it runs after that line counts */
-        int r = capture_thread_switches(pid, t->tid, &sw);
+        uint64_t run_ns;
+        /* the witness first: reading the syscall line waits until the
+         * thread is off its CPU, so whatever it runs after that line is
+         * seen by the second reading */
+        int r = read_witness(pid, t, &sw, &run_ns);
+        if (r == -ENOENT) {
+                t->witness_from_status = true;
+                r = read_witness(pid, t, &sw, &run_ns);
+        }
         if (r < 0)
                 return r == -EPERM ? -EAGAIN : r;       /* seize says why */
-        /* asleep now; and one that another tracer holds is left to seize,
+        /* asleep now (not stopped by a signal or a tracer since the
+         * prestop); and one that another tracer holds is left to seize,
          * which names that tracer: it might stop the thread under us */
-        if (sw.state != 'S' || (sw.tracer != 0 && sw.tracer != getpid()))
+        struct thread_switches st = sw;
+        if (!t->witness_from_status) {
+                r = capture_thread_switches(pid, t->tid, &st);
+                if (r < 0)
+                        return r == -EPERM ? -EAGAIN : r;
+        }
+        if (st.state != 'S' || (st.tracer != 0 && st.tracer != getpid()))
                 return -EAGAIN;
-        r = read_syscall_line(pid, t->tid, &sc);
+        t->status_voluntary = st.voluntary;
+        t->has_status_voluntary = true;
+        r = read_syscall_line(pid, t, &sc);
         if (r < 0)
                 return r;
         if (sc.running || sc.nr < 0)
                 return -EAGAIN;
-        t->stopfree_reads++;
         t->switches = sw.switches;
+        t->run_ns = run_ns;
         t->sc = sc;
+        return 0;
+}
+
+int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
+{
+        int r;
+        if (t->prepared) {
+                t->prepared = false;
+                r = t->prepared_result;
+        } else {
+                r = stopfree_read(pid, t);
+        }
+        if (r < 0)
+                return r;
+        t->stopfree_reads++;
         t->stopfree = true;
-        arch_regs_from_syscall(&t->regs, sc.nr, sc.args, sc.sp, sc.pc);
+        arch_regs_from_syscall(&t->regs, t->sc.nr, t->sc.args, t->sc.sp, t->sc.pc);
         t->regs_valid = true;
         t->regs_partial = true;
-        t->syscall_nr = sc.nr;
-        capture_note_wait(t, sc.nr);
+        t->syscall_nr = t->sc.nr;
+        capture_note_wait(t, t->sc.nr);
         return 0;
 }
 
 int capture_stopfree_verify(pid_t pid, struct thread_capture *t)
 {
         /* The syscall line first: it waits for a thread on its CPU to leave
-         * it, so that a thread that ran since the first reading has left
-         * its CPU at least once, and its count shows it. */
+         * it, and shows "running" for one woken but not yet put on a CPU
+         * (the count has not moved for it yet): the same line says the
+         * thread is asleep in the same call now.  Then the witness. */
         struct thread_switches sw;
         struct proc_syscall sc;
-        int r = read_syscall_line(pid, t->tid, &sc);
+        uint64_t run_ns;
+        int r = read_syscall_line(pid, t, &sc);
         if (r < 0)
                 return r;
         if (!procfs_syscall_same(&sc, &t->sc))
                 return -EAGAIN;
-        r = capture_thread_switches(pid, t->tid, &sw);
+        r = read_witness(pid, t, &sw, &run_ns);
         if (r < 0)
-                return r == -EPERM ? -ESRCH : r;
-        return sw.state == 'S' && sw.switches == t->switches ? 0 : -EAGAIN;
+                return r == -EPERM || r == -ENOENT ? -ESRCH : r;
+        if (t->witness_from_status && sw.state != 'S')
+                return -EAGAIN;
+        if (sw.switches != t->switches || run_ns != t->run_ns)
+                return -EAGAIN;
+        t->stopfree_verified = true;
+        return 0;
+}
+
+/* Opens /proc/PID/task/TID/name to be kept.  Returns fd + 1, or 0. */
+static int open_task_file(pid_t pid, pid_t tid, const char *name)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? 0 : fd + 1;
+}
+
+/* The first stop-free reading of t, taken with its pre-stop facts, its
+ * files kept open when the budget allows. */
+static void stopfree_prepare(struct process_capture *cap, struct thread_capture *t)
+{
+        if (t->vanished || t->stat.state != 'S' || (t->stat.flags & PF_IO_WORKER_FLAG) ||
+            process_capture_holds(cap, t->tid))
+                return;
+        if (t->syscall_fd1 <= 0 &&
+            __atomic_add_fetch(&cap->n_kept_fds, 2, __ATOMIC_RELAXED) <= cap->max_kept_fds) {
+                t->syscall_fd1 = open_task_file(cap->pid, t->tid, "syscall");
+                t->schedstat_fd1 = open_task_file(cap->pid, t->tid, "schedstat");
+        }
+        t->prepared_result = stopfree_read(cap->pid, t);
+        t->prepared = true;
+}
+
+void capture_close_kept(struct process_capture *cap)
+{
+        for (size_t i = 0; i < cap->n_threads; i++)
+                close_kept(&cap->threads[i]);
+        cap->n_kept_fds = 0;
 }
 
 uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t end)
@@ -265,29 +409,98 @@ uint64_t capture_guess_thread_pointer(const struct thread_capture *t, uint64_t e
         return 0;
 }
 
-/* The TCBs (self-pointing words at 0 and 16, 16-aligned) in [start, end)
- * of the target, appended to *found (at most max, counted in *n). */
-static void find_tcbs(pid_t pid, uint64_t start, uint64_t end, uint64_t *found, size_t max, size_t *n)
+/* The TCBs (self-pointing words at 0 and 16, 16-aligned) in the copy buf
+ * of [start, start + len) of the target, appended to *found (at most max,
+ * counted in *n). */
+static void find_tcbs(const uint64_t *buf, uint64_t start, size_t len, uint64_t *found, size_t max, size_t *n)
 {
-        size_t len = (size_t) (end - start);
-        _cleanup_free_ uint64_t *buf = malloc(len);
-        if (!buf)
-                return;
-        struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) start, len };
-        ssize_t k = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-        if (k < 24)
-                return;
-        size_t words = (size_t) k / sizeof *buf;
+        size_t words = len / sizeof *buf;
         for (size_t w = 0; w + 2 < words && *n < max; w += 2)
                 if (buf[w] == start + w * 8 && buf[w + 2] == buf[w])
                         found[(*n)++] = buf[w];
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return (x > y) - (x < y);
+}
+
+/* Whether one of the sorted addresses sps lies in [start, end). */
+static bool holds_one(const uint64_t *sps, size_t n, uint64_t start, uint64_t end)
+{
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (sps[mid] < start)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < n && sps[lo] < end;
+}
+
+/* Bytes of small mappings read per process_vm_readv. */
+#define TCB_BATCH_BYTES (4u << 20)
+
+/* The TCBs in the small anonymous writable mappings of the target (a
+ * batch of them per read): those that hold none of the sorted stack
+ * pointers sps, or only those that hold one (with_stacks), appended to
+ * *found (at most max, counted in *n). */
+static void find_tcbs_in(const struct process_capture *cap, const struct map_entry *maps, size_t n_maps,
+                         const uint64_t *sps, size_t n_sps, bool with_stacks, uint64_t *found, size_t max,
+                         size_t *n_found)
+{
+        enum { SMALL_MAPPING = 1 << 20 };
+        struct iovec local[CAPTURE_BATCH], remote[CAPTURE_BATCH];
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t i = 0;
+        while (i < n_maps && *n_found < max) {
+                size_t k = 0, bytes = 0;
+                for (; i < n_maps && k < CAPTURE_BATCH; i++) {
+                        const struct map_entry *m = &maps[i];
+                        size_t len = (size_t) (m->end - m->start);
+                        if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || len > SMALL_MAPPING ||
+                            holds_one(sps, n_sps, m->start, m->end) != with_stacks)
+                                continue;
+                        if (k > 0 && bytes + len > TCB_BATCH_BYTES)
+                                break;
+                        remote[k] = (struct iovec) { (void *) (uintptr_t) m->start, len };
+                        local[k].iov_len = len;
+                        bytes += len;
+                        k++;
+                }
+                if (k == 0)
+                        break;
+                free(buf);
+                buf = malloc(bytes);
+                if (!buf)
+                        break;
+                for (size_t j = 0, off = 0; j < k; off += local[j++].iov_len)
+                        local[j].iov_base = buf + off;
+                /* a read stops at the first mapping it cannot read whole:
+                 * take what came, skip that one, go on */
+                for (size_t j = 0; j < k; ) {
+                        ssize_t r = process_vm_readv(cap->pid, local + j, k - j, remote + j, k - j, 0);
+                        size_t got = r > 0 ? (size_t) r : 0;
+                        for (; j < k && got > 0; j++) {
+                                size_t part = got < local[j].iov_len ? got : local[j].iov_len;
+                                find_tcbs(local[j].iov_base, (uint64_t) (uintptr_t) remote[j].iov_base, part,
+                                          found, max, n_found);
+                                got -= part;
+                                if (part < local[j].iov_len)
+                                        break;
+                        }
+                        j++;    /* the one that stopped the read (or a failed read) */
+                }
+        }
+}
+
 void capture_recover_thread_pointers(struct process_capture *cap)
 {
         /* ld.so's block for the initial TLS is a few pages; thread stacks
-         * (where every other TCB lies) are megabytes */
-        enum { SMALL_MAPPING = 1 << 20, MAX_TCBS = 64 };
+         * (where every other TCB lies) are megabytes (find_tcbs_in) */
+        enum { MAX_TCBS = 64 };
         struct map_entry *maps = NULL;
         size_t n_maps = 0;
         if (!cap->maps_text || procfs_parse_maps(cap->maps_text, &maps, &n_maps) < 0)
@@ -312,26 +525,44 @@ void capture_recover_thread_pointers(struct process_capture *cap)
                 map_entries_free(maps, n_maps);
                 return;
         }
+        /* The other threads' stacks hold their own TCBs, known now: the
+         * mappings their stack pointers lie in are read only when the
+         * others give no TCB (small stacks, a thousand of them, made this
+         * read a thousand times what the one TCB needs). */
+        _cleanup_free_ uint64_t *sps = malloc((cap->n_threads ? cap->n_threads : 1) * sizeof *sps);
+        size_t n_sps = 0;
+        if (!sps) {
+                map_entries_free(maps, n_maps);
+                return;
+        }
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t != unknown && !t->vanished && t->regs_valid && arch_regs_sp(&t->regs) != 0)
+                        sps[n_sps++] = arch_regs_sp(&t->regs);
+        }
+        qsort(sps, n_sps, sizeof *sps, cmp_u64);
         uint64_t found[MAX_TCBS];
         size_t n_found = 0;
-        for (size_t i = 0; i < n_maps; i++) {
-                const struct map_entry *m = &maps[i];
-                if (m->path[0] || strncmp(m->perms, "rw", 2) != 0 || m->end - m->start > SMALL_MAPPING)
-                        continue;
-                find_tcbs(cap->pid, m->start, m->end, found, MAX_TCBS, &n_found);
-        }
-        map_entries_free(maps, n_maps);
         uint64_t claim = 0;
         size_t n_claims = 0;
-        for (size_t k = 0; k < n_found; k++) {
-                bool known = false;
-                for (size_t i = 0; i < cap->n_threads && !known; i++)
-                        known = cap->threads[i].regs_valid && arch_regs_tls(&cap->threads[i].regs) == found[k];
-                if (!known) {
-                        claim = found[k];
-                        n_claims++;
+        /* the mappings without another thread's stack first; those with
+         * one only if that finds nothing (a mapping the kernel merged with
+         * its neighbour may hold both) */
+        for (int with_stacks = 0; with_stacks < 2 && n_claims == 0; with_stacks++) {
+                find_tcbs_in(cap, maps, n_maps, sps, n_sps, with_stacks, found, MAX_TCBS, &n_found);
+                claim = 0;
+                n_claims = 0;
+                for (size_t k = 0; k < n_found; k++) {
+                        bool known = false;
+                        for (size_t t = 0; t < cap->n_threads && !known; t++)
+                                known = cap->threads[t].regs_valid && arch_regs_tls(&cap->threads[t].regs) == found[k];
+                        if (!known) {
+                                claim = found[k];
+                                n_claims++;
+                        }
                 }
         }
+        map_entries_free(maps, n_maps);
         if (n_claims == 1)
                 arch_regs_set_tls(&unknown->regs, claim);
 }
@@ -350,6 +581,9 @@ void capture_thread_forget(struct thread_capture *t)
         t->regs_partial = false;
         t->fp_guessed = false;
         t->stopfree = false;
+        t->stopfree_verified = false;
+        t->has_status_voluntary = false;        /* of an earlier reading */
+        t->prepared = false;
         t->syscall_nr = -1;
         t->futex_addr = 0;
         t->wait_fd = -1;
@@ -388,8 +622,10 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
  * without a lock per thread. */
 #define PRESTOP_CHUNK 32
 /* Fewer threads than this are read by the caller alone: starting a thread
- * costs about as much as 10 reads. */
+ * costs about as much as 10 reads.  A stop-free snapshot reads five files
+ * of a thread asleep, not two: a quarter as many are worth it. */
 #define PRESTOP_PARALLEL_MIN 128
+#define PRESTOP_PARALLEL_MIN_STOPFREE 32
 
 struct prestop_job {
         struct process_capture *cap;
@@ -409,6 +645,8 @@ static void *prestop_run(void *arg)
                         struct thread_capture *t = &job->cap->threads[i];
                         if (!t->vanished && capture_thread_prestop(job->cap->pid, t) < 0)
                                 t->vanished = true;
+                        if (job->cap->stopfree)
+                                stopfree_prepare(job->cap, t);
                 }
         }
 }
@@ -426,11 +664,16 @@ void capture_threads_prestop(struct process_capture *cap, size_t from)
 {
         struct prestop_job job = { .cap = cap, .next = from, .end = cap->n_threads };
         pthread_t helper;
+        struct rlimit nofile;
+        /* each kept file saves an open and a close per reading; half the
+         * limit stays free for the rest (the ELF files the unwinder opens) */
+        if (cap->stopfree && cap->max_kept_fds == 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+                cap->max_kept_fds = nofile.rlim_cur == RLIM_INFINITY ? SIZE_MAX / 2 : (size_t) nofile.rlim_cur / 2;
         /* Each entry is written by whichever thread took its chunk, and the
          * chunk list by the helper alone; the join orders those writes
          * before anything reads them. */
         bool helped = false;
-        if (job.end - from >= PRESTOP_PARALLEL_MIN) {
+        if (job.end - from >= (cap->stopfree ? PRESTOP_PARALLEL_MIN_STOPFREE : PRESTOP_PARALLEL_MIN)) {
                 /* signals stay with the caller's thread */
                 sigset_t all, old;
                 sigfillset(&all);
@@ -550,9 +793,6 @@ static void capture_lock(pid_t pid, struct thread_capture *t)
                         return;
         }
 }
-
-/* iovecs per process_vm_readv: the kernel takes at most IOV_MAX (1024) */
-#define CAPTURE_BATCH 256
 
 void capture_locks(struct process_capture *cap)
 {
@@ -775,6 +1015,7 @@ int capture_process_early(struct process_capture *cap)
 
 void capture_process_late(struct process_capture *cap)
 {
+        capture_close_kept(cap);
         char *text = NULL;
         if (!cap->maps_early || read_maps(cap->pid, &text) < 0)
                 return;

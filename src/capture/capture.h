@@ -88,9 +88,23 @@ struct thread_capture {
         bool regs_partial;
         bool fp_guessed;        /* but the frame pointer was found on the stack
                                  * (inspect's frame-pointer recovery) */
-        uint64_t switches;
+        bool witness_from_status;       /* the kernel keeps no schedstat counts */
+        uint64_t switches;      /* times switched in (schedstat), or out (status) */
+        uint64_t run_ns;        /* time run (schedstat), 0 from status */
         struct proc_syscall sc;
         unsigned stopfree_reads;        /* readings begun, retries included */
+        bool has_status_voluntary;      /* its voluntary switches, from the */
+        uint64_t status_voluntary;      /* status read inside this reading */
+        bool stopfree_verified; /* capture_stopfree_verify passed: it ran nothing
+                                 * from that status to the check */
+        /* capture.c: the thread's syscall and schedstat files, kept open
+         * from capture_threads_prestop to capture_process_late so that each
+         * later reading is one pread (fd + 1; 0: none, opened per reading) */
+        int syscall_fd1, schedstat_fd1;
+        /* capture_threads_prestop took the first stop-free reading already,
+         * beside its other reads; capture_stopfree_begin hands it out */
+        bool prepared;
+        int prepared_result;    /* what capture_stopfree_begin returns for it */
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -144,6 +158,8 @@ struct process_capture {
         bool refuse_visible_stop;       /* and fail (-EWOULDBLOCK) rather than
                                          * stop one that keeps moving */
         size_t n_stopfree;      /* threads read with no stop */
+        size_t n_kept_fds;      /* /proc files kept open for the readings */
+        size_t max_kept_fds;    /* (atomic), at most this many */
         size_t n_stop_needed;   /* asleep in a call, moved, then stopped */
         size_t n_moved;         /* stop-free readings that found the thread moved */
         uint64_t late_hold_us;  /* how long threads stopped after their
@@ -195,6 +211,7 @@ struct thread_switches {
         pid_t tracer;           /* TracerPid */
         uint64_t switches;      /* voluntary + nonvoluntary context switches:
                                  * how many times it left a CPU */
+        uint64_t voluntary;     /* the first of them */
 };
 
 /* Reads it.  The count is unchanged across two readings only if the
@@ -203,17 +220,21 @@ struct thread_switches {
  * -ESRCH, or -EPERM when we may not read it. */
 int capture_thread_switches(pid_t pid, pid_t tid, struct thread_switches *ret);
 
-/* Begins reading thread t without stopping it: its switch count, then its
- * syscall line.  When t sleeps in a syscall (state S, a syscall number)
- * sets t->regs from that line (capture_blocked_thread's registers),
- * t->syscall_nr, the futex and fd it waits on, and t->stopfree; the
- * caller then copies its stack and lock bytes and calls
- * capture_stopfree_verify.  Returns 0, -EAGAIN when it runs or is not in a
- * syscall (stop it), -ESRCH when it is gone. */
+/* Begins reading thread t without stopping it: a witness of its running
+ * (schedstat's time run and times switched in; status's switch count on a
+ * kernel without them), its status (asleep, S; traced by no one else),
+ * then its syscall line.  When t sleeps in a syscall sets
+ * t->regs from that line (capture_blocked_thread's registers),
+ * t->syscall_nr, the futex and fd it waits on, and t->stopfree; the caller
+ * then copies its stack and lock bytes and calls capture_stopfree_verify.
+ * The first call after capture_threads_prestop hands out the reading it
+ * took.  Returns 0, -EAGAIN when it runs or is not in a syscall (stop it),
+ * -ESRCH when it is gone. */
 int capture_stopfree_begin(pid_t pid, struct thread_capture *t);
 
-/* Ends a stop-free reading: the syscall line and the switch count read
- * again.  Returns 0 when both are unchanged (the thread ran nothing since
+/* Ends a stop-free reading: the syscall line, then the witness, read
+ * again.  Returns 0 when the line is the same (so the thread is asleep
+ * now) and the witness unchanged (it was not put on a CPU since
  * capture_stopfree_begin: what was copied meanwhile is what it had),
  * -EAGAIN when it moved (read it again, or stop it), -ESRCH when it is
  * gone. */
@@ -257,9 +278,17 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
  * ours when there are many (the reads are independent, and about a quarter
  * of a snapshot's CPU time at 1000 threads); a thread whose facts cannot be read
  * is marked vanished.  Meanwhile, the second thread (or else this one)
- * reserves cap->reserve_ahead bytes of copies, and clears it.  Call with the
- * thread list complete: it must not grow meanwhile. */
+ * reserves cap->reserve_ahead bytes of copies, and clears it.  In a
+ * stop-free snapshot (cap->stopfree) it also takes the first stop-free
+ * reading of each thread asleep (capture_stopfree_begin hands it out) and
+ * keeps its syscall and schedstat files open for the later ones, as many
+ * as half our file limit allows; capture_process_late closes them.  Call
+ * with the thread list complete: it must not grow meanwhile. */
 void capture_threads_prestop(struct process_capture *cap, size_t from);
+
+/* Closes the files capture_threads_prestop kept open (capture_process_late
+ * and process_capture_free call it). */
+void capture_close_kept(struct process_capture *cap);
 
 /* Copies the registers of a stopped thread, and finds what its wait
  * depends on that other threads could change: the futex word (read by

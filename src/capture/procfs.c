@@ -204,6 +204,27 @@ int procfs_parse_status_switches(const char *text, uint64_t *ret)
         return 0;
 }
 
+int procfs_parse_schedstat(const char *text, struct proc_schedstat *ret)
+{
+        /* "run_ns wait_ns pcount\n" (fs/proc/base.c proc_pid_schedstat) */
+        uint64_t v[3];
+        const char *p = text;
+        for (int i = 0; i < 3; i++) {
+                char *end;
+                errno = 0;
+                v[i] = strtoull(p, &end, 10);
+                if (errno != 0 || end == p || (*end != ' ' && *end != '\n' && *end != 0))
+                        return -EINVAL;
+                p = end;
+        }
+        /* every thread has been switched in at least once: 0 says the
+         * kernel keeps no sched_info (it prints "0 0 0") */
+        if (v[2] == 0)
+                return -ENOENT;
+        *ret = (struct proc_schedstat) { .run_ns = v[0], .switched_in = v[2] };
+        return 0;
+}
+
 void map_entries_free(struct map_entry *maps, size_t n)
 {
         if (!maps)

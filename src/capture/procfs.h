@@ -56,6 +56,18 @@ int procfs_parse_syscall(const char *text, struct proc_syscall *ret);
  * number, arguments, stack pointer and pc. */
 bool procfs_syscall_same(const struct proc_syscall *a, const struct proc_syscall *b);
 
+/* /proc/PID/task/TID/schedstat: the time the thread ran and how many
+ * times it was switched in.  Both stay the same while it sleeps; the count
+ * grows when it is put on a CPU, before it runs anything. */
+struct proc_schedstat {
+        uint64_t run_ns;
+        uint64_t switched_in;
+};
+
+/* Parses it.  Returns 0, -EINVAL, or -ENOENT when the kernel keeps no
+ * such counts (CONFIG_SCHED_INFO off: "0 0 0"). */
+int procfs_parse_schedstat(const char *text, struct proc_schedstat *ret);
+
 /* voluntary_ctxt_switches + nonvoluntary_ctxt_switches of
  * /proc/PID/task/TID/status: how many times the thread left a CPU.
  * Returns 0 or -ENOENT. */

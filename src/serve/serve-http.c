@@ -1,8 +1,13 @@
 /* The exporter's HTTP server; see serve-http.h.
  *
- * Requests are read whole (headers only: GET and HEAD have no body) within
- * one deadline, and every write has a timeout, so a client that stalls or
- * trickles costs at most a few seconds.  Basic authentication checks the password with crypt(3)
+ * One thread polls every connection (at most CONN_MAX), each moved on
+ * without blocking (TLS handshake, request, answer), so a client that
+ * connects and waits, stalls or trickles holds its own slot and delays no
+ * other: a pool of threads would be held by as many idle clients as it has
+ * threads, and the answers are rendered from shared state under one mutex
+ * anyway.  Requests are read whole (headers only: GET and HEAD have no
+ * body) within one deadline from the accept, and an answer must progress
+ * every few seconds, so a client costs a slot for a few seconds at most.  Basic authentication checks the password with crypt(3)
  * (libxcrypt knows bcrypt's $2y$ and $2b$), against a real hash even for
  * an unknown user, so that the answer's time does not tell which users
  * exist; TLS is OpenSSL's, TLS 1.2 at least. */
@@ -272,33 +277,29 @@ int http_server_new(const char *listen_on, const struct web_config *cfg, http_ha
         return 0;
 }
 
+/* One connection, from its accept to its close: the TLS handshake, the
+ * request read whole, the answer written.  Every step is non-blocking; the
+ * loop (http_server_run) polls for what step waits on. */
+enum conn_step { CONN_HANDSHAKE, CONN_REQUEST, CONN_ANSWER };
+
 struct conn {
         int fd;
         SSL *ssl;
+        enum conn_step step;
+        short events;           /* what the step waits for: POLLIN or POLLOUT */
+        uint64_t accepted_us;
+        uint64_t deadline_us;   /* the handshake and request together; then
+                                 * the answer, from its last progress */
+        uint64_t answer_end_us; /* and the answer in all */
+        char req[REQUEST_MAX + 1];
+        size_t len;
+        char header[512];
+        size_t header_len;
+        char *body;             /* owned, or NULL (then static_body) */
+        const char *static_body;
+        size_t body_len;
+        size_t sent;            /* of header, then body */
 };
-
-static ssize_t conn_read(struct conn *c, void *buf, size_t n)
-{
-        if (c->ssl) {
-                int r = SSL_read(c->ssl, buf, (int) n);
-                return r > 0 ? r : -1;
-        }
-        return recv(c->fd, buf, n, 0);
-}
-
-static bool conn_write(struct conn *c, const void *buf, size_t n)
-{
-        const char *p = buf;
-        while (n > 0) {
-                ssize_t w = c->ssl ? SSL_write(c->ssl, p, (int) (n > 1 << 30 ? 1 << 30 : n)) :
-                            send(c->fd, p, n, MSG_NOSIGNAL);
-                if (w <= 0)
-                        return false;
-                p += w;
-                n -= (size_t) w;
-        }
-        return true;
-}
 
 static const char *status_text(int status)
 {
@@ -312,14 +313,19 @@ static const char *status_text(int status)
         }
 }
 
-static void respond(struct conn *c, int status, const char *type, const char *body, size_t len, bool head,
-                    const char *extra)
+/* Queues the answer: header, and body (owned: free()d with the
+ * connection) unless head. */
+static void respond(struct conn *c, int status, const char *type, char *owned, const char *body, size_t len,
+                    bool head, const char *extra)
 {
-        char header[512];
-        int n = snprintf(header, sizeof header, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                         "Connection: close\r\n%s\r\n", status, status_text(status), type, len, extra ? extra : "");
-        if (conn_write(c, header, (size_t) n) && !head && len)
-                conn_write(c, body, len);
+        int n = snprintf(c->header, sizeof c->header, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n%s\r\n", status, status_text(status), type,
+                         len, extra ? extra : "");
+        c->header_len = n > 0 && (size_t) n < sizeof c->header ? (size_t) n : 0;
+        c->body = owned;
+        c->static_body = head ? NULL : body;
+        c->body_len = head ? 0 : len;
+        c->sent = 0;
 }
 
 static int b64_value(char ch)
@@ -402,97 +408,276 @@ static char *header_value(char *headers, const char *name)
         return NULL;
 }
 
-static void serve_connection(struct http_server *s, struct conn *c)
+/* Answers the request read into c->req (whole, or REQUEST_MAX bytes of it). */
+static void answer(struct http_server *s, struct conn *c)
 {
-        char req[REQUEST_MAX + 1];
-        size_t len = 0;
-        /* One deadline for the whole request, not a timeout per read: a
-         * client that sends a byte every few seconds would otherwise hold
-         * the (one connection at a time) server for hours. */
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + IO_TIMEOUT_S * 1000000ull;
-        while (len < REQUEST_MAX) {
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
-                if (now >= deadline)
-                        return;
-                struct timeval left = { (time_t) ((deadline - now) / 1000000),
-                                        (suseconds_t) ((deadline - now) % 1000000) };
-                setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &left, sizeof left);
-                ssize_t n = conn_read(c, req + len, REQUEST_MAX - len);
-                if (n <= 0)
-                        return;
-                len += (size_t) n;
-                req[len] = 0;
-                if (strstr(req, "\r\n\r\n"))
-                        break;
-        }
-        req[len] = 0;
+        char *req = c->req;
+        req[c->len] = 0;
         char *eol = strstr(req, "\r\n");
         if (!eol) {
-                respond(c, 400, "text/plain", "bad request\n", 12, false, NULL);
+                respond(c, 400, "text/plain", NULL, "bad request\n", 12, false, NULL);
                 return;
         }
         *eol = 0;
         char *method = req, *path = strchr(req, ' ');
         char *version = path ? strchr(path + 1, ' ') : NULL;
         if (!path || !version) {
-                respond(c, 400, "text/plain", "bad request\n", 12, false, NULL);
+                respond(c, 400, "text/plain", NULL, "bad request\n", 12, false, NULL);
                 return;
         }
         *path++ = 0;
         *version = 0;
         bool head = streq(method, "HEAD");
         if (!head && !streq(method, "GET")) {
-                respond(c, 405, "text/plain", "only GET and HEAD\n", 18, false, "Allow: GET, HEAD\r\n");
+                respond(c, 405, "text/plain", NULL, "only GET and HEAD\n", 18, false, "Allow: GET, HEAD\r\n");
                 return;
         }
         if (!authorized(s, header_value(eol + 2, "Authorization"))) {
-                respond(c, 401, "text/plain", "unauthorized\n", 13, head,
+                respond(c, 401, "text/plain", NULL, "unauthorized\n", 13, head,
                         "WWW-Authenticate: Basic realm=\"leakscan\", charset=\"UTF-8\"\r\n");
                 return;
         }
         path[strcspn(path, "?#")] = 0;
         struct http_response resp = { .status = 404, .content_type = "text/plain; charset=utf-8" };
         s->handler(s->userdata, path, &resp);
-        respond(c, resp.status, resp.content_type, resp.body ? resp.body : "", resp.len, head, NULL);
-        free(resp.body);
+        respond(c, resp.status, resp.content_type, resp.body, resp.body ? resp.body : "", resp.len, head, NULL);
+}
+
+/* At most this many connections at once; one more evicts the oldest that
+ * has not sent its request yet (or else the oldest): clients that connect
+ * and wait hold a slot each, never the server. */
+#define CONN_MAX 64
+/* An answer may take this long in all, however steadily it is read. */
+#define ANSWER_MAX_S 60
+
+static void conn_free(struct conn *c)
+{
+        if (!c)
+                return;
+        if (c->ssl) {
+                /* one try at close_notify, without waiting for the peer's */
+                if (c->step == CONN_ANSWER)
+                        (void) SSL_shutdown(c->ssl);
+                SSL_free(c->ssl);
+                ERR_clear_error();
+        }
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c->body);
+        free(c);
+}
+
+/* What a TLS call that did not finish waits for: POLLIN or POLLOUT, or 0
+ * when the connection failed or was closed. */
+static short tls_wait(struct conn *c, int r)
+{
+        switch (SSL_get_error(c->ssl, r)) {
+        case SSL_ERROR_WANT_READ:
+                return POLLIN;
+        case SSL_ERROR_WANT_WRITE:
+                return POLLOUT;
+        default:
+                ERR_clear_error();
+                return 0;
+        }
+}
+
+/* Moves c on as far as it goes without waiting.  Returns false when it is
+ * done (answered, failed or closed by the peer): free it. */
+static bool conn_step(struct http_server *s, struct conn *c, uint64_t now)
+{
+        if (c->step == CONN_HANDSHAKE) {
+                int r = SSL_accept(c->ssl);
+                if (r != 1) {
+                        c->events = tls_wait(c, r);
+                        return c->events != 0;
+                }
+                c->step = CONN_REQUEST;
+        }
+        while (c->step == CONN_REQUEST) {
+                ssize_t n;
+                if (c->ssl) {
+                        int r = SSL_read(c->ssl, c->req + c->len, (int) (REQUEST_MAX - c->len));
+                        if (r <= 0) {
+                                c->events = tls_wait(c, r);
+                                return c->events != 0;
+                        }
+                        n = r;
+                } else {
+                        n = recv(c->fd, c->req + c->len, REQUEST_MAX - c->len, 0);
+                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                                c->events = POLLIN;
+                                return true;
+                        }
+                        if (n <= 0)
+                                return false;
+                }
+                c->len += (size_t) n;
+                c->req[c->len] = 0;
+                if (c->len == REQUEST_MAX || strstr(c->req, "\r\n\r\n")) {
+                        answer(s, c);
+                        c->step = CONN_ANSWER;
+                        c->deadline_us = now + IO_TIMEOUT_S * 1000000ull;
+                        c->answer_end_us = now + ANSWER_MAX_S * 1000000ull;
+                }
+        }
+        for (;;) {
+                const char *p;
+                size_t left;
+                if (c->sent < c->header_len) {
+                        p = c->header + c->sent;
+                        left = c->header_len - c->sent;
+                } else if (c->sent - c->header_len < c->body_len) {
+                        p = c->static_body + (c->sent - c->header_len);
+                        left = c->body_len - (c->sent - c->header_len);
+                } else {
+                        return false;   /* all sent */
+                }
+                ssize_t w;
+                if (c->ssl) {
+                        int r = SSL_write(c->ssl, p, (int) (left > 1 << 30 ? 1 << 30 : left));
+                        if (r <= 0) {
+                                c->events = tls_wait(c, r);
+                                return c->events != 0;
+                        }
+                        w = r;
+                } else {
+                        w = send(c->fd, p, left, MSG_NOSIGNAL);
+                        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                                c->events = POLLOUT;
+                                return true;
+                        }
+                        if (w <= 0)
+                                return false;
+                }
+                c->sent += (size_t) w;
+                /* a reader that keeps reading keeps its slot, up to
+                 * ANSWER_MAX_S in all */
+                c->deadline_us = now + IO_TIMEOUT_S * 1000000ull;
+                if (c->deadline_us > c->answer_end_us)
+                        c->deadline_us = c->answer_end_us;
+        }
+}
+
+/* A new connection on fd, or NULL (fd closed). */
+static struct conn *conn_new(struct http_server *s, int fd, uint64_t now)
+{
+        struct conn *c = calloc(1, sizeof *c);
+        if (!c) {
+                close(fd);
+                return NULL;
+        }
+        c->fd = fd;
+        c->accepted_us = now;
+        c->deadline_us = now + IO_TIMEOUT_S * 1000000ull;
+        c->step = CONN_REQUEST;
+        c->events = POLLIN;
+        if (s->tls) {
+                c->ssl = SSL_new(s->tls);
+                if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+                        conn_free(c);
+                        return NULL;
+                }
+                SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                c->step = CONN_HANDSHAKE;
+        }
+        return c;
+}
+
+/* The connection to drop for a new one: the oldest still waiting for its
+ * request, or else the oldest. */
+static size_t conn_victim(struct conn *const *conns, size_t n)
+{
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++) {
+                bool waiting = conns[i]->step != CONN_ANSWER, best_waiting = conns[best]->step != CONN_ANSWER;
+                if ((waiting && !best_waiting) ||
+                    (waiting == best_waiting && conns[i]->accepted_us < conns[best]->accepted_us))
+                        best = i;
+        }
+        return best;
 }
 
 int http_server_run(struct http_server *s, int stop_fd)
 {
+        struct conn *conns[CONN_MAX + 1];
+        struct pollfd p[CONN_MAX + 2];
+        size_t n = 0;
+        int r = 0;
+        uint64_t accept_again_us = 0;   /* out of descriptors: accept from then on */
         for (;;) {
-                struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
-                if (poll(p, 2, -1) < 0) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                int timeout = -1;
+                /* a negative fd is left out by poll */
+                p[0] = (struct pollfd) { now >= accept_again_us ? s->fd : -1, POLLIN, 0 };
+                if (now < accept_again_us)
+                        timeout = (int) ((accept_again_us - now + 999) / 1000);
+                p[1] = (struct pollfd) { stop_fd, POLLIN, 0 };
+                for (size_t i = 0; i < n; i++) {
+                        p[2 + i] = (struct pollfd) { conns[i]->fd, conns[i]->events, 0 };
+                        uint64_t ms = conns[i]->deadline_us > now ? (conns[i]->deadline_us - now + 999) / 1000 : 0;
+                        if (timeout < 0 || ms < (uint64_t) timeout)
+                                timeout = ms > INT32_MAX ? INT32_MAX : (int) ms;
+                }
+                if (poll(p, 2 + n, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return -errno;
+                        r = -errno;
+                        break;
                 }
                 if (p[1].revents)
-                        return 0;
+                        break;
+                now = now_usec(CLOCK_MONOTONIC);
+                /* the connections first, then the new ones (p[] is theirs) */
+                size_t kept = 0;
+                for (size_t i = 0; i < n; i++) {
+                        struct conn *c = conns[i];
+                        bool live;
+                        if (p[2 + i].revents)
+                                live = conn_step(s, c, now);
+                        else
+                                live = now < c->deadline_us;
+                        if (live && now >= c->deadline_us)
+                                live = false;
+                        if (live)
+                                conns[kept++] = c;
+                        else
+                                conn_free(c);
+                }
+                n = kept;
                 if (!(p[0].revents & POLLIN))
                         continue;
-                int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                struct timeval tv = { IO_TIMEOUT_S, 0 };
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-                struct conn c = { fd, NULL };
-                if (s->tls) {
-                        c.ssl = SSL_new(s->tls);
-                        if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1 || SSL_accept(c.ssl) != 1) {
-                                ERR_clear_error();
-                                if (c.ssl)
-                                        SSL_free(c.ssl);
-                                close(fd);
-                                continue;
+                int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) {
+                        /* out of descriptors: the pending client stays
+                         * queued; make room as for a client over the cap,
+                         * or, with none to drop, pause (else the listener
+                         * wakes this loop at once, forever) */
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                if (n > 0) {
+                                        size_t v = conn_victim(conns, n);
+                                        conn_free(conns[v]);
+                                        conns[v] = conns[--n];
+                                } else {
+                                        accept_again_us = now + 100000;
+                                }
                         }
+                        continue;
                 }
-                serve_connection(s, &c);
-                if (c.ssl) {
-                        SSL_shutdown(c.ssl);
-                        SSL_free(c.ssl);
-                        ERR_clear_error();
+                struct conn *c = conn_new(s, fd, now);
+                if (!c)
+                        continue;
+                if (n == CONN_MAX) {
+                        size_t v = conn_victim(conns, n);
+                        conn_free(conns[v]);
+                        conns[v] = conns[--n];
                 }
-                close(fd);
+                conns[n++] = c;
+                /* the request may be there already */
+                if (!conn_step(s, c, now))
+                        conn_free(conns[--n]);
         }
+        for (size_t i = 0; i < n; i++)
+                conn_free(conns[i]);
+        return r;
 }

@@ -1,9 +1,10 @@
 /* The exporter's HTTP side: a small HTTP/1.1 server for GET requests, with
  * TLS and basic authentication configured by a web configuration file in
  * the format of Prometheus's own exporters (exporter-toolkit's
- * --web.config.file).  One connection at a time, each closed after its
- * answer: a scraper asks once every few seconds, and a server that never
- * holds two requests cannot be made to hold many. */
+ * --web.config.file).  One thread multiplexes up to 64 connections, each
+ * closed after its answer and within deadlines: a scraper asks once every
+ * few seconds, and clients that connect and say nothing must not keep it
+ * (or a health check) waiting. */
 #ifndef LEAKSCAN_SERVE_HTTP_H
 #define LEAKSCAN_SERVE_HTTP_H
 

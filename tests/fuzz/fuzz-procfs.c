@@ -1,5 +1,6 @@
 /* The /proc parsers, one fuzz target each: FUZZ_PROCFS names which one
- * (maps, stat, status, syscall, sched, fdinfo, cmdline) at compile time. */
+ * (maps, stat, status, syscall, sched, schedstat, fdinfo, cmdline) at
+ * compile time. */
 #include <errno.h>
 
 #include "fuzz.h"
@@ -38,6 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t ns;
         int r = procfs_parse_sched_exec_start(s, &ns);
         FUZZ_ASSERT(r == 0 || r == -ENOENT || r == -EINVAL);
+#elif defined(FUZZ_SCHEDSTAT)
+        struct proc_schedstat ss;
+        int r = procfs_parse_schedstat(s, &ss);
+        FUZZ_ASSERT(r == 0 || r == -ENOENT || r == -EINVAL);
+        FUZZ_ASSERT(r != 0 || ss.switched_in > 0);
 #elif defined(FUZZ_FDINFO)
         long flags;
         int r = procfs_parse_fdinfo_flags(s, &flags);

@@ -227,6 +227,9 @@ def auth_tls(leakscan, deadlock, tmp):
             check(ex.get("/metrics", auth="alice:wrong")[0] == 401, "basic auth: a wrong password, 401")
             check(ex.get("/metrics", auth="mallory:s3cret")[0] == 401, "basic auth: an unknown user, 401")
             check(ex.get("/healthz")[0] == 401, "basic auth: every path")
+        if tls:
+            idle_clients_wait(ex, "TLS: idle clients that never start the handshake",
+                              auth="alice:s3cret" if hashed else None)
         ex.wait_for(lambda: value(ex.metrics(auth="alice:s3cret"), "leakscan_leaked_threads", pid=t.pid,
                                   verdict="deadlock") == 2, "the leaks, with the right credentials")
         check(True, "the right credentials (over TLS) get the metrics")
@@ -262,6 +265,101 @@ def slow_client(leakscan, deadlock):
         check(ex.get("/healthz")[0] == 200, "and the exporter answers the next client")
 
 
+def still_open(sock):
+    """Whether the exporter still holds sock open (it has sent nothing and
+    not closed it)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def idle_clients_wait(ex, what, n=3, auth=None):
+    """n clients that connect and send nothing (no request, no TLS
+    handshake) delay no one: /healthz is answered while they are all still
+    open.  The old one-connection-at-a-time server gave each of them its
+    whole 5 s deadline first, and answered only once it had closed them."""
+    u = urllib.parse.urlsplit(ex.url)
+    idle = [socket.create_connection((u.hostname, u.port), timeout=30) for _ in range(n)]
+    try:
+        # each idle client is accepted (the exporter, asked after them on
+        # this same listener, answers; its request was queued behind them)
+        status = ex.get("/healthz", auth)[0]
+        open_now = sum(still_open(sk) for sk in idle)
+        check(status == 200 and open_now == n,
+              f"{what}: /healthz answered ({status}) while {n} idle clients stay open ({open_now} open)")
+    finally:
+        for sk in idle:
+            sk.close()
+
+
+def idle_clients(leakscan, deadlock):
+    with Target([deadlock]) as t, Exporter(leakscan, ["-p", str(t.pid), "--interval=1s"]) as ex:
+        idle_clients_wait(ex, "idle clients")
+        # more idle clients than the exporter keeps (64): a new client
+        # takes the place of the oldest one that has sent nothing
+        u = urllib.parse.urlsplit(ex.url)
+        idle = [socket.create_connection((u.hostname, u.port), timeout=30) for _ in range(70)]
+        try:
+            status = ex.get("/healthz")[0]
+            open_now = sum(still_open(sk) for sk in idle)
+            check(status == 200 and open_now >= 60 and still_open(idle[-1]),
+                  f"70 idle clients: /healthz answered ({status}), the newest idle ones kept ({open_now} open)")
+        finally:
+            for sk in idle:
+                sk.close()
+        check(ex.get("/healthz")[0] == 200, "and after they leave, the exporter answers")
+
+
+def spawn_with_pid(argv, pid, tries=50):
+    """A Target started with that PID (ns_last_pid, root only; another
+    process may fork in between: tried again), or None."""
+    for _ in range(tries):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        except OSError:
+            return None
+        t = Target(argv)
+        if t.pid == pid:
+            return t
+        t.kill()
+    return None
+
+
+def pid_reuse(leakscan, deadlock, tmp):
+    """A target that exits and a new process that gets its PID (and matches
+    the same --match) is a new target: reported under its own name, with
+    its own command line, never taken for the old one."""
+    base = f"reuse{os.getpid() % 100000}"
+    first = shutil.copy(deadlock, os.path.join(tmp, base + "a"))
+    second = shutil.copy(deadlock, os.path.join(tmp, base + "b"))
+    with Exporter(leakscan, [f"--match=^{tmp}/{base}", "--interval=100ms", "--cpu-budget=100%"]) as ex:
+        with Target([first]) as old:
+            pid = old.pid
+            ex.wait_for(lambda: leaked(ex, pid) == 2, "the first process's leaks")
+            ex.wait_for(lambda: (targets_of(ex) or {}).get(pid, {}).get("comm") == base + "a",
+                        "the first process's name")
+        new = spawn_with_pid([second], pid)
+        if new is None:
+            print(f"note: PID {pid} could not be given again (ns_last_pid): PID reuse is not tried")
+            return
+        with new:
+            def fresh():
+                t = (targets_of(ex) or {}).get(pid)
+                report = t and t.get("report")
+                if not report or report["processes"][0]["cmdline"] != [second]:
+                    return None
+                return t
+            t = ex.wait_for(fresh, "a report of the process that has the PID now")
+            check(t["comm"] == base + "b" and leaked(ex, pid) == 2,
+                  f"PID {pid} reused: the new process is a new target ({t['comm']}, "
+                  f"{t['report']['processes'][0]['cmdline']})")
+
+
 def main():
     leakscan, deadlock, tracer = sys.argv[1:4]
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
@@ -271,6 +369,8 @@ def main():
         visible_stops(leakscan, deadlock)
         budget(leakscan, deadlock)
         slow_client(leakscan, deadlock)
+        idle_clients(leakscan, deadlock)
+        pid_reuse(leakscan, deadlock, tmp)
         auth_tls(leakscan, deadlock, tmp)
     return check.finish()
 

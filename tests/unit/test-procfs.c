@@ -189,6 +189,13 @@ static void test_switches(void)
                                                   "voluntary_ctxt_switches:\t7\n", &n), 0);
         CHECK_EQ_INT(n, 12);
 
+        struct proc_schedstat ss;
+        CHECK_EQ_INT(procfs_parse_schedstat("1742136 99742 3\n", &ss), 0);
+        CHECK(ss.run_ns == 1742136 && ss.switched_in == 3);
+        CHECK_EQ_INT(procfs_parse_schedstat("0 0 0\n", &ss), -ENOENT);     /* no sched_info */
+        CHECK_EQ_INT(procfs_parse_schedstat("12 34\n", &ss), -EINVAL);
+        CHECK_EQ_INT(procfs_parse_schedstat("12x 34 5\n", &ss), -EINVAL);
+
         struct proc_syscall a, b;
         _cleanup_free_ char *sc = fixture("syscall-futex");
         CHECK_EQ_INT(procfs_parse_syscall(sc, &a), 0);
