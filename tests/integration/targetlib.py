@@ -87,7 +87,10 @@ def _switches(pid, tid):
 
 def wait_settled(pid, names, timeout=None):
     """Waits until every thread whose name is in names sleeps (S or D, or is
-    stopped), so that it has reached the wait the target set up: two looks
+    stopped), so that it has reached the wait the target set up.  names is
+    a set, or a dict of name -> how many threads of that name there must be
+    (a thread is named by itself once it runs: until then it carries the
+    program's name, and one look could find its sibling alone).  Two looks
     in a row find them all asleep and none of them has run in between (same
     context-switch counts).  One look is not enough: it reads the threads one
     after another, and a thread seen asleep on its way (in a barrier) may
@@ -106,7 +109,8 @@ def wait_settled(pid, names, timeout=None):
             states.setdefault(comm, []).append(st)
             if comm in names:
                 look[tid] = (st, _switches(pid, tid))
-        if all(n in states and all(s in "SDT" for s in states[n]) for n in names):
+        counts = names if isinstance(names, dict) else dict.fromkeys(names, 1)
+        if all(len(states.get(n, [])) >= c and all(s in "SDT" for s in states[n]) for n, c in counts.items()):
             if look == before:
                 return
             before = look
