@@ -20,9 +20,13 @@ With --eintr, the target is instead test-targets/eintr (indefinite
 epoll_wait, semop and sigwaitinfo woken every millisecond), and the count
 is of the EINTRs those calls returned.
 
-Usage: bench/kill_stress.py [--build DIR] [--kills 100] [--signal KILL]
+The count is read once nothing is pending and every thread has slept
+since (tests/integration/sigcount.py): a count read after a fixed sleep
+can be short with nothing lost.
+
+Usage: bench/kill_stress.py [--build DIR] [--kills 1000] [--signal KILL]
                             [--threads 50] [--leakscan PATH] [--eintr]
-                            [--watch] [--to-threads]
+                            [--watch] [--to-threads] [--leakscan-arg ARG]...
 Prints one line: kills, sent, received, lost, threads left stopped or
 traced (or, with --eintr, the EINTRs seen)."""
 import argparse
@@ -38,6 +42,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from sigcount import final_count  # noqa: E402
 from targetlib import Target, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
 
 
@@ -96,13 +101,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--leakscan")
-    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--kills", type=int, default=1000)
     ap.add_argument("--signal", default="KILL")
     ap.add_argument("--threads", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--eintr", action="store_true")
     ap.add_argument("--watch", action="store_true")
     ap.add_argument("--to-threads", action="store_true")
+    ap.add_argument("--leakscan-arg", action="append", default=[],
+                    help="one more argument for each leakscan run (e.g. --unwinder=ptrace, which holds "
+                         "every thread for the whole snapshot)")
     a = ap.parse_args()
     leakscan = a.leakscan or os.path.join(a.build, "leakscan")
     target = os.path.join(a.build, "test-targets", "signals")
@@ -116,7 +124,8 @@ def main():
         durations = []
         for _ in range(5):
             t0 = time.perf_counter()
-            subprocess.run([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run([leakscan, "-p", str(t.pid), *a.leakscan_arg], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
             durations.append(time.perf_counter() - t0)
         span = 1.0 if a.watch else statistics.median(durations)
 
@@ -137,13 +146,13 @@ def main():
                 time.sleep(0.0005)
         th = threading.Thread(target=sender)
         th.start()
-        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span, WATCH if a.watch else ())
+        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span, (WATCH if a.watch else []) + a.leakscan_arg)
         stop.set()
         th.join()
-        time.sleep(0.3)
-        os.kill(t.pid, signal.SIGUSR2)
-        line = t.proc.stdout.readline().decode().split()
-        got = int(line[1])
+        got, line = final_count(t)
+        if got is None:
+            print(f"no count: {' '.join(line)}")
+            return 1
         print(f"SIG{a.signal.upper()}{' (--watch)' if a.watch else ''}: kills {a.kills} (within {span * 1000:.0f} ms of start), "
               f"sent {sent}, received {got}, lost {sent - got}, left stopped or traced {stuck}")
         return 0 if got == sent and stuck == 0 else 1

@@ -87,16 +87,77 @@ static inline int others_asleep(void)
         return ok;
 }
 
+/* One look at the other threads: how many of them are not asleep, and a
+ * sum over the sleeping ones of TID and context switches (any change in
+ * which threads sleep, or any run of one of them, changes it). */
+static inline void others_look(int *ret_awake, unsigned long long *ret_sum)
+{
+        char path[300], buf[4096];
+        int awake = 0;
+        unsigned long long sum = 0;
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                int tid = atoi(de->d_name);
+                if (de->d_name[0] == '.' || tid == (int) gettid())
+                        continue;
+                snprintf(path, sizeof path, "/proc/self/task/%s/status", de->d_name);
+                FILE *f = fopen(path, "r");
+                if (!f)
+                        continue;       /* ended: nothing to wait for */
+                size_t n = fread(buf, 1, sizeof buf - 1, f);
+                fclose(f);
+                buf[n] = 0;
+                const char *st = strstr(buf, "\nState:\t");
+                if (!st)
+                        continue;
+                if (st[8] != 'S' && st[8] != 'D') {
+                        awake++;
+                        continue;
+                }
+                const char *v = strstr(buf, "\nvoluntary_ctxt_switches:");
+                const char *nv = strstr(buf, "\nnonvoluntary_ctxt_switches:");
+                unsigned long long switches = (v ? strtoull(strchr(v, ':') + 1, NULL, 10) : 0) +
+                                              (nv ? strtoull(strchr(nv, ':') + 1, NULL, 10) : 0);
+                sum += (unsigned long long) tid * 1000003ull + switches;
+        }
+        if (d)
+                closedir(d);
+        *ret_awake = awake;
+        *ret_sum = sum;
+}
+
+/* Waits, for as long as it takes, until the other threads are quiet: all
+ * asleep but `busy` (threads that never sleep, a spinner), twice in a row
+ * with none of the sleeping ones having run in between.  Every sleeping
+ * thread was then asleep at the same instant (the end of the first look)
+ * and none had been woken (a woken thread is R, or has run): each is in
+ * the wait the target set up for it, not in a barrier or a lock on the
+ * way there.  (A thread in a timed loop may make this take a few tries.) */
+static inline void wait_others_quiet(int busy)
+{
+        int awake = 0, before_awake = -1;
+        unsigned long long sum = 0, before = 0;
+        for (;;) {
+                others_look(&awake, &sum);
+                if (awake <= busy && before_awake == awake && sum == before)
+                        return;
+                before_awake = awake <= busy ? awake : -1;
+                before = sum;
+                usleep(1000);
+        }
+}
+
 /* Tells the harness that the threads are set up, then parks main until the
  * harness kills the target.  Under "leakscan --at-exit" (LEAKSCAN_TARGET_EXIT
- * set) it instead returns from the program once the other threads sleep (or
- * after 2 s: a busy thread never will), so that they are alive at exit. */
-static inline void ready_and_wait(void)
+ * set) it instead returns from the program once the other threads are quiet
+ * (wait_others_quiet: however long that takes; the test's timeout is the
+ * bound), so that they are alive, in their waits, at exit.  `busy` threads
+ * never sleep (ready_and_wait_busy). */
+static inline void ready_and_wait_busy(int busy)
 {
         if (getenv("LEAKSCAN_TARGET_EXIT")) {
-                for (int i = 0; i < 200 && !others_asleep(); i++)
-                        usleep(10000);
-                usleep(50000);
+                wait_others_quiet(busy);
                 printf("exiting %d\n", (int) getpid());
                 exit(0);
         }
@@ -104,6 +165,11 @@ static inline void ready_and_wait(void)
         fflush(stdout);
         for (;;)
                 pause();
+}
+
+static inline void ready_and_wait(void)
+{
+        ready_and_wait_busy(0);
 }
 
 /* As ready_and_wait, but main then joins thread t instead of pausing, so

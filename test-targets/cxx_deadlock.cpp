@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common.h"
+
 struct account {
         std::mutex lock;
         long balance = 100;
@@ -34,7 +36,7 @@ int main()
         std::thread ab([] { pthread_setname_np(pthread_self(), "transfer-ab"); transfer(savings, checking, 10); });
         std::thread ba([] { pthread_setname_np(pthread_self(), "transfer-ba"); transfer(checking, savings, 20); });
         if (getenv("LEAKSCAN_TARGET_EXIT")) {
-                usleep(300000);
+                wait_others_quiet(0);   /* the threads are in their waits */
                 _exit(0);
         }
         printf("ready %d\n", (int) getpid());

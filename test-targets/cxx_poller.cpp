@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common.h"
+
 class Poller {
 public:
         void poll_updates()
@@ -38,7 +40,7 @@ int main()
                 poller.poll_updates();
         }); // @spawn (a call spanning lines is attributed to its last)
         if (getenv("LEAKSCAN_TARGET_EXIT")) {
-                usleep(300000);         /* let the thread reach its wait */
+                wait_others_quiet(0);   /* the threads are in their waits */
                 _exit(0);               /* std::thread's destructor would abort */
         }
         printf("ready %d\n", (int) getpid());

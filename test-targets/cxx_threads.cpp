@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 static std::mutex shared_state;
 static std::mutex job_lock;
@@ -79,7 +79,7 @@ int main()
         std::vector<int *> items;
         std::thread f([&items] { pthread_setname_np(pthread_self(), "cxxtemplate"); park_all(items); });
         if (getenv("LEAKSCAN_TARGET_EXIT")) {
-                usleep(300000);         /* let the threads reach their waits */
+                wait_others_quiet(0);   /* the threads are in their waits */
                 _exit(0);               /* std::thread destructors would abort */
         }
         printf("ready %d\n", (int) getpid());

@@ -19,5 +19,5 @@ static void *spinner(void *arg)
 int main(void)
 {
         spawn_thread(spinner, NULL);
-        ready_and_wait();
+        ready_and_wait_busy(1);     /* the spinner never sleeps */
 }

@@ -1,24 +1,35 @@
 /* Robustness target (tests/integration/test_robustness.py): counts the
  * queued real-time signals it receives while a worker blocks, and prints the
- * count on SIGUSR2 ("count N").  A heartbeat thread proves the process runs.
- * An optional argument adds that many idle threads (a longer snapshot, for
- * bench/kill_stress.py). */
+ * count on SIGUSR2 ("count N pending P").  A heartbeat thread
+ * proves the process runs.  An optional argument adds that many idle threads
+ * (a longer snapshot, for bench/kill_stress.py).
+ *
+ * Any thread may run the handler, several at once (on two CPUs, or when a
+ * hold ends with signals queued), so the count is atomic.  A count is only
+ * final when no SIGRTMIN+1 is pending and no handler is between its entry
+ * and its count: SIGUSR2 (12) is dequeued before a pending SIGRTMIN+1 (35),
+ * so the report says whether one was pending for the reporting thread or
+ * the process (P), and the harness asks only once no thread has one pending
+ * and every thread has been seen asleep since (tests/integration/sigcount.py). */
 #include "common.h"
 
-static volatile sig_atomic_t received;
+static unsigned long received;
 static pthread_mutex_t never = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_rt(int sig)
 {
         (void) sig;
-        received++;
+        __atomic_fetch_add(&received, 1, __ATOMIC_SEQ_CST);
 }
 
 static void on_report(int sig)
 {
         (void) sig;
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "count %d\n", (int) received);
+        char buf[96];
+        sigset_t set;
+        unsigned long count = __atomic_load_n(&received, __ATOMIC_SEQ_CST);
+        int pending = sigpending(&set) == 0 && sigismember(&set, SIGRTMIN + 1) == 1;
+        int n = snprintf(buf, sizeof buf, "count %lu pending %d\n", count, pending);
         (void) !write(STDOUT_FILENO, buf, (size_t) n);
 }
 

@@ -92,7 +92,12 @@ int seize_find_tracer(pid_t pid, pid_t *ret_tracer, pid_t *ret_tid)
 
 /* Threads killed while we held them end as zombies that only their tracer
  * may reap: the process lingers until we do.  Reaps those of pid's threads
- * that are ours; never the main thread, which may be the caller's child. */
+ * that are ours; never the main thread, which may be the caller's child.
+ * Exits only (WEXITED): a thread still seized, one that never stopped in
+ * time and stops later, may be in a signal-delivery-stop, and a wait that
+ * consumed it (waitpid reports a tracee's stops unasked) would clear the
+ * signal from its exit code, which the kernel's detach at our exit would
+ * then not deliver (seize_wait_status). */
 static void reap_our_zombies(pid_t pid)
 {
         _cleanup_free_ pid_t *tids = NULL;
@@ -100,9 +105,9 @@ static void reap_our_zombies(pid_t pid)
         if (procfs_list_tasks(pid, &tids, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                int status;
+                siginfo_t si;
                 if (tids[i] != pid)
-                        (void) waitpid(tids[i], &status, __WALL | WNOHANG);
+                        (void) waitid(P_PID, (id_t) tids[i], &si, WEXITED | WNOHANG | __WALL);
         }
 }
 

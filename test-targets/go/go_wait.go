@@ -4,7 +4,9 @@
 // thread, blocks in a read of a pipe nobody writes: that thread holds
 // main.blockedRead.  Before, goroutines sleeping in a system call at once
 // make the runtime start more threads (Ms), idle once they return: their
-// identical stacks must group.  "ready" once all are in place; exits when
+// identical stacks must group.  "ready" once all are in place (the reader's
+// thread seen inside its read in /proc, however long that takes: a
+// "started" signal before the read raced with a slow machine); exits when
 // stdin ends.
 package main
 
@@ -12,8 +14,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 //go:noinline
@@ -23,10 +27,10 @@ func waitForJob(wg *sync.WaitGroup, jobs chan int) {
 }
 
 //go:noinline
-func blockedRead(fd int, started chan struct{}) {
+func blockedRead(fd int, tid chan int) {
 	runtime.LockOSThread()
 	buf := make([]byte, 1)
-	close(started)
+	tid <- syscall.Gettid()
 	syscall.Read(fd, buf) // @blocked-read
 }
 
@@ -44,6 +48,19 @@ func sleepInSyscalls(n int) {
 	wg.Wait()
 }
 
+// waitInRead polls until thread tid is inside read(fd): /proc's syscall
+// line names the call of a thread off its CPU ("running" while on it).
+func waitInRead(tid int, fd int) {
+	want := fmt.Sprintf("%d 0x%x ", syscall.SYS_READ, fd)
+	for {
+		text, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/syscall", tid))
+		if err == nil && strings.HasPrefix(string(text), want) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func main() {
 	sleepInSyscalls(6)
 	var wg sync.WaitGroup
@@ -57,9 +74,9 @@ func main() {
 	if err := syscall.Pipe(p[:]); err != nil {
 		panic(err)
 	}
-	started := make(chan struct{})
-	go blockedRead(p[0], started)
-	<-started
+	tid := make(chan int)
+	go blockedRead(p[0], tid)
+	waitInRead(<-tid, p[0])
 	fmt.Println("ready")
 	os.Stdin.Read(make([]byte, 1))
 }

@@ -174,7 +174,8 @@ def run_pid_mode(a, leaked, expected, extra_args, errors):
     snapdir = tempfile.TemporaryDirectory(prefix="leakscan-snapshot-")
     snapshot = os.path.join(snapdir.name, "target.lss")
     with snapdir, Target([a.target]) as target:
-        wait_settled(target.pid, {name for name, props in expected if props.get("state") != "running"})
+        wait_settled(target.pid, {name: int(props.get("count", 1)) for name, props in expected
+                                  if props.get("state") != "running"})
         time.sleep(0.1)
         code, out, err = run_leakscan(a.leakscan, ["-p", str(target.pid), "--format=json", "--min-blocked=0",
                                                    "--save-snapshot=" + snapshot] + extra_args)

@@ -71,21 +71,52 @@ def tracer_pid(pid, tid=None):
     return 0
 
 
-def wait_settled(pid, names, timeout=10.0):
-    """Waits until every thread whose name is in names sleeps (S or D), so that
-    it has reached the wait the target set up."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        states = {}
+def _switches(pid, tid):
+    """voluntary + nonvoluntary context switches of a thread, or None."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            text = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    n = 0
+    for line in text.splitlines():
+        if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+            n += int(line.split()[1])
+    return n
+
+
+def wait_settled(pid, names, timeout=None):
+    """Waits until every thread whose name is in names sleeps (S or D, or is
+    stopped), so that it has reached the wait the target set up.  names is
+    a set, or a dict of name -> how many threads of that name there must be
+    (a thread is named by itself once it runs: until then it carries the
+    program's name, and one look could find its sibling alone).  Two looks
+    in a row find them all asleep and none of them has run in between (same
+    context-switch counts).  One look is not enough: it reads the threads one
+    after another, and a thread seen asleep on its way (in a barrier) may
+    have been woken by the time the next one is seen in its final wait.
+    With no timeout (the default) it waits as long as it takes: the test's
+    own timeout is the bound, and a loaded machine is no reason to fail."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    before = None
+    while deadline is None or time.monotonic() < deadline:
+        states, look = {}, {}
         for tid in tasks(pid):
             try:
                 comm, st = task_stat(pid, tid)
             except (FileNotFoundError, ProcessLookupError):
                 continue
             states.setdefault(comm, []).append(st)
-        if all(n in states and all(s in "SDT" for s in states[n]) for n in names):
-            return
-        time.sleep(0.02)
+            if comm in names:
+                look[tid] = (st, _switches(pid, tid))
+        counts = names if isinstance(names, dict) else dict.fromkeys(names, 1)
+        if all(len(states.get(n, [])) >= c and all(s in "SDT" for s in states[n]) for n, c in counts.items()):
+            if look == before:
+                return
+            before = look
+        else:
+            before = None
+        time.sleep(0.005)
     raise RuntimeError(f"threads {sorted(names)} of {pid} did not settle")
 
 

@@ -83,7 +83,8 @@ def compare_target(leakscan, exe, source, check):
     label = os.path.basename(exe)
     _, _, expected, extra = parse_expectations(source)
     with Target([exe]) as target:
-        wait_settled(target.pid, {name for name, props in expected if props.get("state") != "running"})
+        wait_settled(target.pid, {name: int(props.get("count", 1)) for name, props in expected
+                                  if props.get("state") != "running"})
         time.sleep(0.1)
         reports = {}
         for u in UNWINDERS:
