@@ -355,6 +355,14 @@ static bool snapshot_clock(const struct process_capture *cap, uint64_t *ret)
 {
         _cleanup_free_ char *text = NULL;
         uint64_t now;
+        /* the threads' clock, aligned across CPUs (capture_align_sched_clocks) */
+        if (cap->has_clock_offset && cap->stop_begin_us != 0) {
+                int64_t at = (int64_t) (cap->stop_begin_us * 1000u) + cap->sched_minus_mono_ns;
+                if (at < 0)
+                        return false;
+                *ret = (uint64_t) at;
+                return true;
+        }
         (void) sched_yield();
         uint64_t mono = now_usec(CLOCK_MONOTONIC);
         if (read_full_file("/proc/thread-self/sched", &text) < 0 || procfs_parse_sched_exec_start(text, &now) < 0 ||

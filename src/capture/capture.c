@@ -4,7 +4,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +617,93 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t)
                 t->has_exec_start = true;
                 t->has_nvcsw = procfs_parse_sched_field(sched, "nr_voluntary_switches", &t->nvcsw) == 0;
         }
+        return 0;
+}
+
+/* The CPUs whose clocks capture_align_sched_clocks reads, and what it
+ * found: offset[i] is cpus[i]'s scheduler clock less CLOCK_MONOTONIC. */
+struct clock_visit {
+        const int *cpus;
+        size_t n;
+        int64_t *offset;
+        bool *known;
+};
+
+/* Runs on a thread of its own, so that the caller's CPU affinity (a
+ * program using libleakscan) is never touched. */
+static void *clock_visit_run(void *arg)
+{
+        struct clock_visit *v = arg;
+        char text[8192];
+        for (size_t i = 0; i < v->n; i++) {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(v->cpus[i], &set);
+                if (sched_setaffinity(0, sizeof set, &set) < 0)
+                        continue;
+                /* a yield makes the kernel account our run (update_curr),
+                 * so that our exec_start is this CPU's clock now */
+                (void) sched_yield();
+                uint64_t mono = now_usec(CLOCK_MONOTONIC) * 1000u;
+                uint64_t exec_start;
+                if (read_small_file("/proc/thread-self/sched", text, sizeof text) < 0 ||
+                    procfs_parse_sched_exec_start(text, &exec_start) < 0 || sched_getcpu() != v->cpus[i])
+                        continue;
+                v->offset[i] = (int64_t) (exec_start - mono);
+                v->known[i] = true;
+        }
+        return NULL;
+}
+
+int capture_align_sched_clocks(struct process_capture *cap)
+{
+        int cpus[CPU_SETSIZE];
+        size_t n = 0;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                int c = t->stat.processor;
+                if (t->vanished || !t->has_exec_start || c < 0 || c >= CPU_SETSIZE)
+                        continue;
+                bool seen = false;
+                for (size_t k = 0; k < n && !seen; k++)
+                        seen = cpus[k] == c;
+                if (!seen)
+                        cpus[n++] = c;
+        }
+        if (n == 0)
+                return -ENOENT;
+        int64_t offset[CPU_SETSIZE];
+        bool known[CPU_SETSIZE] = { false };
+        struct clock_visit v = { cpus, n, offset, known };
+        pthread_t visitor;
+        int r = pthread_create(&visitor, NULL, clock_visit_run, &v);
+        if (r != 0)
+                return -r;
+        (void) pthread_join(visitor, NULL);
+
+        size_t ref = n;
+        for (size_t k = 0; k < n && ref == n; k++)
+                if (known[k])
+                        ref = k;
+        if (ref == n)
+                return -ENOENT;
+        for (size_t i = 0; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (t->vanished || !t->has_exec_start)
+                        continue;
+                for (size_t k = 0; k < n; k++)
+                        if (cpus[k] == t->stat.processor && known[k]) {
+                                int64_t shift = offset[ref] - offset[k];
+                                t->exec_start_ns = shift < 0 && (uint64_t) -shift > t->exec_start_ns
+                                                           ? 0
+                                                           : t->exec_start_ns + (uint64_t) shift;
+                                break;
+                        }
+        }
+        cap->sched_minus_mono_ns = offset[ref];
+        cap->has_clock_offset = true;
+        cap->now_sched_ns = (uint64_t) ((int64_t) (now_usec(CLOCK_MONOTONIC) * 1000u) + offset[ref]);
+        cap->has_now = true;
         return 0;
 }
 

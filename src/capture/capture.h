@@ -135,6 +135,10 @@ struct process_capture {
         char *maps_text;        /* /proc/PID/maps as read during the stop */
         bool has_now;
         uint64_t now_sched_ns;  /* the scheduler clock when we came */
+        bool has_clock_offset;  /* capture_align_sched_clocks: each thread's */
+        int64_t sched_minus_mono_ns;    /* exec_start is on the clock that
+                                         * runs this far ahead of
+                                         * CLOCK_MONOTONIC */
         uint64_t stop_begin_us, stop_end_us;    /* CLOCK_MONOTONIC */
         void *live_unwind;      /* stacks an unwinder took while the threads */
         void (*live_unwind_free)(void *);       /* were stopped (unwind.h) */
@@ -285,6 +289,18 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
  * as half our file limit allows; capture_process_late closes them.  Call
  * with the thread list complete: it must not grow meanwhile. */
 void capture_threads_prestop(struct process_capture *cap, size_t from);
+
+/* Puts every thread's se.exec_start (read by capture_threads_prestop) on
+ * one clock and sets now_sched_ns on it.  The scheduler clock behind
+ * exec_start (rq_clock_task) runs per CPU and leaves out that CPU's
+ * interrupt and steal time, so on a VM two CPUs' clocks drift seconds
+ * apart, and a thread that last ran on another CPU than ours got a blocked
+ * time off by that much.  A short-lived thread of ours visits each CPU the
+ * threads last ran on and reads its clock against CLOCK_MONOTONIC; threads
+ * on a CPU it may not visit (affinity, cpuset) keep their reading.
+ * Returns 0, or a negative errno when no CPU could be read (then nothing
+ * changed and the caller reads its own clock as before). */
+int capture_align_sched_clocks(struct process_capture *cap);
 
 /* Closes the files capture_threads_prestop kept open (capture_process_late
  * and process_capture_free call it). */

@@ -46,6 +46,17 @@ int procfs_parse_stat(const char *text, struct proc_stat *ret)
         if (field != 22)
                 return -EINVAL;
         st.starttime = strtoull(p, NULL, 10);
+        /* ... 39 processor: older kernels may end before it */
+        st.processor = -1;
+        while (field < 39 && (p = strchr(p, ' ')))
+                if (++field == 39) {
+                        char *end;
+                        errno = 0;
+                        long cpu = strtol(++p, &end, 10);
+                        if (errno == 0 && end != p && cpu >= 0 && cpu < INT32_MAX)
+                                st.processor = (int) cpu;
+                } else
+                        p++;
         *ret = st;
         return 0;
 }

@@ -20,6 +20,7 @@ struct proc_stat {
         unsigned flags;
         uint64_t starttime;     /* clock ticks since boot */
         long num_threads;       /* of its process (field 20) */
+        int processor;          /* the CPU it last ran on (field 39), or -1 */
 };
 
 /* Parses /proc/PID/stat.  Returns 0 or -EINVAL. */

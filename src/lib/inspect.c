@@ -313,7 +313,8 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
                         r = -EOWNERDEAD;
                 return r;
         }
-        cap->has_now = sched_clock_now(&cap->now_sched_ns);
+        if (capture_align_sched_clocks(cap) < 0)
+                cap->has_now = sched_clock_now(&cap->now_sched_ns);
 
         /* ---- the target is held from here ----
          * First what must agree across threads (registers, lock words)

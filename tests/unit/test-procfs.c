@@ -29,6 +29,7 @@ static void test_stat(void)
         CHECK_EQ_INT(st.flags & PF_KTHREAD_FLAG, 0);
         CHECK_EQ_INT(st.starttime, 61425);
         CHECK_EQ_INT(st.num_threads, 2);
+        CHECK_EQ_INT(st.processor, 1);
 
         _cleanup_free_ char *k = fixture("stat-kthreadd");
         CHECK_EQ_INT(procfs_parse_stat(k, &st), 0);
@@ -39,6 +40,7 @@ static void test_stat(void)
         CHECK_EQ_INT(procfs_parse_stat(odd, &st), 0);
         CHECK_EQ_STR(st.comm, "a) b (c)");
         CHECK_EQ_INT(st.state, 'T');
+        CHECK_EQ_INT(st.processor, -1);         /* a line that ends before field 39 */
         CHECK_EQ_INT(st.starttime, 777);
         CHECK_EQ_INT(st.num_threads, 1);
         const char *many = "42 (m) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 10002 0 777 0 0";
