@@ -29,6 +29,19 @@
  * ends the process as it would have ended without us (the guardian answers
  * that exit_group), and the held call is still never made. */
 
+/* How quarantined threads are seized.  PTRACE_O_TRACEEXIT: no thread may
+ * still be our tracee when it becomes a zombie.  The kernel shows a traced
+ * zombie to its tracer only (wait_consider_task: "a zombie ptracee is only
+ * visible to its ptracer"), yet it wakes the pidfd of the process and, for
+ * a group leader, makes it poll readable at once: a parent that polls a
+ * pidfd and then reaps with WNOHANG (GLib's child watch) would find nothing
+ * there until we reaped it, a window a direct run never has (GLib 2.74 then
+ * reports status 0).  Stopped at its exit event, before it is a zombie, a
+ * thread is let go (sv_q_on_stop) and ends as it would without us.  Since
+ * Linux 6.1 a thread in that stop waits for us even with SIGKILL pending:
+ * the loop takes it at the SIGCHLD that stop sends. */
+#define SV_Q_SEIZE_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT)
+
 struct sv_qthread *sv_q_find(struct sv_quarantine *q, pid_t tid)
 {
         for (size_t i = 0; i < q->n; i++)
@@ -187,6 +200,16 @@ static bool sv_q_stop_ended_wait(const arch_regs *regs)
 static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt, int status)
 {
         int sig = WSTOPSIG(status), event = status >> 16;
+        if (event == PTRACE_EVENT_EXIT) {
+                /* its end (the exit_group's SIGKILL, or its own exit during
+                 * the grace): let it go before it is a zombie, so that it is
+                 * never a zombie only we may see (SV_Q_SEIZE_OPTIONS) */
+                qt->state = SVQ_GONE;
+                qt->ended = !p->q.released;
+                p->q.settled = true;
+                (void) ptrace(PTRACE_DETACH, qt->tid, 0, 0);
+                return;
+        }
         if (p->q.released || qt->state == SVQ_HELD)
                 return;         /* ending: nothing goes on any more */
         if (event == PTRACE_EVENT_STOP) {
@@ -387,14 +410,16 @@ static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned time
  * the process while its exit is held (an alarm an atexit handler armed)
  * stays pending: the kernel turns a fatal signal into the end of the whole
  * process at once only when its leader is untraced, and a traced thread in
- * a killable wait is woken by nothing but SIGKILL.  Their end is reaped as
- * a lingering tracee's.  Where the wait is interruptible they are parked
- * already (sv_secure_hold). */
+ * a killable wait is woken by nothing but SIGKILL.  They must not be ours
+ * any more when they end, though (see SV_Q_SEIZE_OPTIONS): they stop at
+ * their PTRACE_EVENT_EXIT, where the loop lets them go as lingering
+ * tracees.  Where the wait is interruptible they are parked already
+ * (sv_secure_hold). */
 static void sv_q_seize_held(struct supervisor *sv, struct sv_process *p)
 {
         for (size_t i = 0; sv->killable_wait && i < p->n_holds; i++) {
                 struct sv_hold *h = &p->holds[i];
-                if (h->parked || h->seized || ptrace(PTRACE_SEIZE, h->tid, 0, 0) < 0)
+                if (h->parked || h->seized || ptrace(PTRACE_SEIZE, h->tid, 0, (void *) (long) PTRACE_O_TRACEEXIT) < 0)
                         continue;
                 h->seized = true;
                 sv_add_lingering(sv, h->tid);
@@ -436,7 +461,7 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
                                 break;
                         struct proc_stat st;
                         bool asleep = sv_q_asleep(p->pid, qt->tid, &st);
-                        if (ptrace(PTRACE_SEIZE, qt->tid, 0, (void *) (long) PTRACE_O_TRACESYSGOOD) < 0) {
+                        if (ptrace(PTRACE_SEIZE, qt->tid, 0, (void *) (long) SV_Q_SEIZE_OPTIONS) < 0) {
                                 int e = errno;
                                 qt->state = SVQ_GONE;
                                 if (sv_q_thread_exists(p->pid, qt->tid) && !q->error)
