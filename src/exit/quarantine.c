@@ -10,7 +10,7 @@
  * have run: a thread that ran on could do what it never could directly
  * (abort on a destroyed object, print after main's last line).  So the
  * moment its exit_group is received, every other thread is seized and
- * interrupted (PTRACE_SEIZE with PTRACE_O_TRACESYSGOOD, PTRACE_INTERRUPT)
+ * interrupted (PTRACE_SEIZE with SV_Q_SEIZE_OPTIONS, PTRACE_INTERRUPT)
  * and the process snapshotted as it stands (preseized): that snapshot
  * decides how each thread is reported.  A thread that was asleep in an
  * indefinite wait stays stopped for good (directly it would die in that
