@@ -10,7 +10,7 @@
  * have run: a thread that ran on could do what it never could directly
  * (abort on a destroyed object, print after main's last line).  So the
  * moment its exit_group is received, every other thread is seized and
- * interrupted (PTRACE_SEIZE with PTRACE_O_TRACESYSGOOD, PTRACE_INTERRUPT)
+ * interrupted (PTRACE_SEIZE with sv_q_seize_options, PTRACE_INTERRUPT)
  * and the process snapshotted as it stands (preseized): that snapshot
  * decides how each thread is reported.  A thread that was asleep in an
  * indefinite wait stays stopped for good (directly it would die in that
@@ -28,6 +28,27 @@
  * process's own status (once the snapshot has its registers): let go, it
  * ends the process as it would have ended without us (the guardian answers
  * that exit_group), and the held call is still never made. */
+
+/* The ptrace options thread tid of process pid is seized with at its exit.
+ * PTRACE_O_TRACEEXIT for the group leader: it must not be our tracee when
+ * it becomes a zombie.  The kernel shows a traced zombie to its tracer only
+ * (wait_consider_task: "a zombie ptracee is only visible to its
+ * ptracer"), yet wakes the process's pidfd and makes it poll readable at
+ * once: a parent that polls a pidfd and then reaps with WNOHANG (GLib's
+ * child watch) would find nothing until we reaped it, a window a direct
+ * run never has (GLib 2.74 then reports status 0).  Stopped at its exit
+ * event, before it is a zombie, the leader is let go (sv_q_on_stop, or the
+ * loop's lingering tracees) and ends as it would without us.  Any other
+ * thread may stay ours: while it is an unreaped zombie the leader is not
+ * reapable and its pidfd not readable either, so the parent sees a
+ * consistent, only later, end; and each stop at an exit costs the target
+ * a wake-up more (a few ms on a loaded machine).  Since Linux 6.1 a thread
+ * in that stop waits for us even with SIGKILL pending: the loop takes it
+ * at the SIGCHLD that stop sends. */
+static long sv_q_seize_options(pid_t pid, pid_t tid, long options)
+{
+        return tid == pid ? options | PTRACE_O_TRACEEXIT : options;
+}
 
 struct sv_qthread *sv_q_find(struct sv_quarantine *q, pid_t tid)
 {
@@ -187,6 +208,16 @@ static bool sv_q_stop_ended_wait(const arch_regs *regs)
 static void sv_q_on_stop(struct supervisor *sv, struct sv_process *p, struct sv_qthread *qt, int status)
 {
         int sig = WSTOPSIG(status), event = status >> 16;
+        if (event == PTRACE_EVENT_EXIT) {
+                /* the leader's end (the exit_group's SIGKILL, or its own
+                 * exit during the grace): let it go before it is a zombie
+                 * only we may see (sv_q_seize_options) */
+                qt->state = SVQ_GONE;
+                qt->ended = !p->q.released;
+                p->q.settled = true;
+                (void) ptrace(PTRACE_DETACH, qt->tid, 0, 0);
+                return;
+        }
         if (p->q.released || qt->state == SVQ_HELD)
                 return;         /* ending: nothing goes on any more */
         if (event == PTRACE_EVENT_STOP) {
@@ -387,14 +418,17 @@ static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned time
  * the process while its exit is held (an alarm an atexit handler armed)
  * stays pending: the kernel turns a fatal signal into the end of the whole
  * process at once only when its leader is untraced, and a traced thread in
- * a killable wait is woken by nothing but SIGKILL.  Their end is reaped as
- * a lingering tracee's.  Where the wait is interruptible they are parked
- * already (sv_secure_hold). */
+ * a killable wait is woken by nothing but SIGKILL.  The leader must not be
+ * ours any more when it ends, though (sv_q_seize_options): it stops at its
+ * PTRACE_EVENT_EXIT, where the loop lets it go as a lingering tracee; the
+ * others' ends are reaped as lingering tracees'.  Where the wait is interruptible they are parked already
+ * (sv_secure_hold). */
 static void sv_q_seize_held(struct supervisor *sv, struct sv_process *p)
 {
         for (size_t i = 0; sv->killable_wait && i < p->n_holds; i++) {
                 struct sv_hold *h = &p->holds[i];
-                if (h->parked || h->seized || ptrace(PTRACE_SEIZE, h->tid, 0, 0) < 0)
+                if (h->parked || h->seized ||
+                    ptrace(PTRACE_SEIZE, h->tid, 0, (void *) sv_q_seize_options(p->pid, h->tid, 0)) < 0)
                         continue;
                 h->seized = true;
                 sv_add_lingering(sv, h->tid);
@@ -436,7 +470,8 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
                                 break;
                         struct proc_stat st;
                         bool asleep = sv_q_asleep(p->pid, qt->tid, &st);
-                        if (ptrace(PTRACE_SEIZE, qt->tid, 0, (void *) (long) PTRACE_O_TRACESYSGOOD) < 0) {
+                        if (ptrace(PTRACE_SEIZE, qt->tid, 0,
+                                   (void *) sv_q_seize_options(p->pid, qt->tid, PTRACE_O_TRACESYSGOOD)) < 0) {
                                 int e = errno;
                                 qt->state = SVQ_GONE;
                                 if (sv_q_thread_exists(p->pid, qt->tid) && !q->error)

@@ -238,6 +238,27 @@ def main():
           f"--follow-forks: the child's leak, in its own process, created at fork_leak.c:{line} "
           f"({code}, {len(procs)} processes, {[creator(t) for t in leaks]})")
 
+    # a parent that reaps as GLib's child watch does (poll the pidfd, then
+    # waitid WNOHANG) must find each child reapable the moment its pidfd is
+    # readable, as directly: a zombie still traced by leakscan is visible to
+    # leakscan only, and GLib then read status 0 for an _exit(1) (issue 16).
+    # 10 runs of 40 children, half ending from main, half from a thread; the
+    # race showed in about 2 runs of 3 before the fix
+    code, out, _ = run_plain([prog("pidfd_reap"), "40"])
+    check(code == 0 and " 0 (exit from main) 0 (from a thread), wrong status 0" in out,
+          f"pidfd_reap directly: every child reapable when its pidfd is readable ({code}, {out.strip()})")
+    for attempt in range(10):
+        code, rep, out, _ = run(leakscan, ["--follow-forks", prog("pidfd_reap"), "40"])
+        procs = rep["processes"] if rep else []
+        children = [p for p in procs if p["exit"] == {"code": 1}]
+        ok = (code in (0, 1) and " 0 (exit from main) 0 (from a thread), wrong status 0" in out
+              and len(procs) == 41 and len(children) == 40)
+        if not ok:
+            break
+    check(ok, f"--follow-forks: a parent polling its children's pidfds finds each reapable at once, "
+              f"with status 1, as directly (run {attempt + 1}: {code}, {out.strip()}, "
+              f"{len(children)} children judged)")
+
     # -o FILE-%p.json with --follow-forks: one document per judged process,
     # each in the file its PID names (issue 16 item 6)
     with tempfile.TemporaryDirectory() as outdir:
