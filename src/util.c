@@ -93,7 +93,12 @@ ssize_t read_small_file(const char *path, char *buf, size_t size)
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        ssize_t n = read(fd, buf, size - 1);
+        return pread_small_file(fd, buf, size);
+}
+
+ssize_t pread_small_file(int fd, char *buf, size_t size)
+{
+        ssize_t n = pread(fd, buf, size - 1, 0);
         if (n < 0)
                 return -errno;
         if ((size_t) n == size - 1)

@@ -65,6 +65,10 @@ ssize_t read_full_file_at(int dirfd, const char *path, char **ret);
  * fit, or a negative errno. */
 ssize_t read_small_file(const char *path, char *buf, size_t size);
 
+/* As read_small_file, from offset 0 of a /proc file kept open: procfs makes
+ * the record anew at each read from offset 0. */
+ssize_t pread_small_file(int fd, char *buf, size_t size);
+
 /* Writes into buf (of size >= 16) a short excerpt of s fit to quote in an
  * error line: at most max visible characters (then "..."), with control
  * characters, quotes, backslashes and bytes >= 0x7f as \xNN, \", \\.

@@ -212,13 +212,7 @@ static ssize_t read_task_file(pid_t pid, pid_t tid, const char *name, int fd1, c
                 snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
                 return read_small_file(path, buf, size);
         }
-        ssize_t n = pread(fd1 - 1, buf, size - 1, 0);
-        if (n < 0)
-                return -errno;
-        if ((size_t) n == size - 1)
-                return -EFBIG;
-        buf[n] = 0;
-        return n;
+        return pread_small_file(fd1 - 1, buf, size);
 }
 
 /* Returns 0, -ESRCH, or -EAGAIN when we may not read it (seize says why). */
