@@ -306,6 +306,14 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
                         continue;
                 /* read from /proc as if held in exit_group: exiting only if
                  * it is in an exit of its own */
+                /* interrupted at the trap, not stopped within
+                 * --stop-timeout (runnable but never scheduled, or in
+                 * an uninterruptible sleep): read from /proc alone, where
+                 * a thread on a CPU shows no registers.  Said, never a
+                 * silent "running" with no frames */
+                if (qt->state == SVQ_PENDING && lt->n_frames == 0 && !lt->unwind_note)
+                        lt->unwind_note = "it did not stop within --stop-timeout of the exit (it was not "
+                                          "scheduled meanwhile): its registers could not be read, no stack";
                 lt->exiting = qt->exiting ||
                         (qt->state != SVQ_STOPPED && qt->state != SVQ_HELD &&
                          (lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit || lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit_group));
