@@ -156,6 +156,9 @@ static inline void arch_regs_set_tls(arch_regs *r, uint64_t tls) { r->fs_base = 
  * stopped thread (orig_rax), or -1 after an interrupt or exception entry. */
 static inline long arch_regs_syscall_nr(const arch_regs *r) { return (long) r->orig_rax; }
 
+/* What the last syscall returned (rax), meaningful just after it. */
+static inline long arch_regs_retval(const arch_regs *r) { return (long) r->rax; }
+
 static inline void arch_regs_syscall_args(const arch_regs *r, uint64_t args[6])
 {
         args[0] = r->rdi;

@@ -550,6 +550,9 @@ static bool runtime_idle(const struct runtime *rt, const struct leakscan_thread 
         /* a static copy's entry ("worker") is known by its name only: some
          * other frame must show the runtime too */
         bool seen = any_module_glob(rt->modules, MAX_GLOBS, t->frames[e].module), shared = false;
+        /* a root that is the runtime's by name shows it (Go's template
+         * thread stopped in runtime.clone before its mstart: one frame) */
+        seen |= root == e && in_runtime(rt, &t->frames[e]);
         for (ssize_t i = 0; i < e; i++) {
                 bool mine = frame_in_runtime(rt, t->frames, (size_t) e + 1, (size_t) i);
                 if (!mine && !in_base(&t->frames[i]))

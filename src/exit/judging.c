@@ -2,6 +2,7 @@
  * analyse, judge) for one exiting process, and the report entries, answers
  * and bookkeeping around it.  A failure to judge is the report's, never the
  * program's: it goes into the process's inspect_error. */
+#include "analysis/classify.h"
 #include "capturer.h"
 #include "exit/exit.h"
 #include "model.h"
@@ -183,6 +184,44 @@ void sv_add_lingering(struct supervisor *sv, pid_t tid)
         }
 }
 
+/* Whether thread t of pid, stopped, has run nothing since the clone that
+ * created it: its last kernel entry is that clone (orig_rax) and it returned
+ * 0 there (the child's side), it stands just after the syscall instruction,
+ * and we saw the clone made (its creator is known).  Its start routine has not begun: the stack
+ * above its pc is the new thread's fresh one, not frames. */
+static bool sv_in_clone_trampoline(struct supervisor *sv, pid_t pid, const struct thread_capture *t)
+{
+        if (!t->regs_valid || t->regs_partial)
+                return false;
+        long nr = arch_regs_syscall_nr(&t->regs);
+        if (nr != ARCH_SECCOMP_NATIVE->clone && nr != ARCH_SECCOMP_NATIVE->clone3)
+                return false;
+        uint8_t insn[ARCH_SYSCALL_INSN_LEN];
+        struct iovec local = { insn, sizeof insn };
+        struct iovec remote = { (void *) (uintptr_t) (arch_regs_pc(&t->regs) - sizeof insn), sizeof insn };
+        return arch_regs_retval(&t->regs) == 0 && sv_find_creator(sv, pid, t) &&
+               process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t) sizeof insn &&
+               arch_is_syscall_insn(insn);
+}
+
+/* What the report says of a thread still in its clone trampoline at the
+ * trap (sv_in_clone_trampoline): its one real frame is the clone's, what
+ * an unwinder finds above it is the new stack's first words; its creator
+ * (created_by) says what it was made for. */
+static void sv_note_trampoline(struct leakscan_thread *lt)
+{
+        for (size_t i = 1; i < lt->n_frames; i++) {
+                free(lt->frames[i].function);
+                free(lt->frames[i].file);
+                free(lt->frames[i].module);
+        }
+        if (lt->n_frames > 1)
+                lt->n_frames = 1;
+        lt->top_frame = classify_top_frame(lt->frames, lt->n_frames);
+        lt->unwind_note = "it had not started: still in the clone that created it when the exit began, it ran "
+                          "none of its start routine (directly, exit_group kills it there); see who created it";
+}
+
 /* Snapshots process pid into lp (its identity read already): held threads,
  * and quarantined ones that were never stopped (asleep at the trap, or
  * waiting for our answer), as /proc shows them, without a stop; stopped ones
@@ -270,6 +309,19 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
                         t->fd_target = strdup(target);
                 }
         }
+        /* threads that have not started (their stacks are no frames yet) */
+        _cleanup_free_ pid_t *unstarted = NULL;
+        size_t n_unstarted = 0;
+        for (size_t i = 0; q && i < cap->n_threads; i++) {
+                const struct thread_capture *t = &cap->threads[i];
+                if (t->vanished || !sv_in_clone_trampoline(sv, pid, t))
+                        continue;
+                if (!unstarted && !(unstarted = calloc(cap->n_threads, sizeof *unstarted))) {
+                        process_capture_free(cap);
+                        return -ENOMEM;
+                }
+                unstarted[n_unstarted++] = t->tid;
+        }
         lp->n_vanished = cap->n_vanished;
         lp->incomplete = cap->incomplete;
         lp->stopped_us = cap->stop_end_us - cap->stop_begin_us;
@@ -306,6 +358,17 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
                         continue;
                 /* read from /proc as if held in exit_group: exiting only if
                  * it is in an exit of its own */
+                /* interrupted at the trap, not stopped within
+                 * --stop-timeout (runnable but never scheduled, or in
+                 * an uninterruptible sleep): read from /proc alone, where
+                 * a thread on a CPU shows no registers.  Said, never a
+                 * silent "running" with no frames */
+                for (size_t k = 0; k < n_unstarted; k++)
+                        if (unstarted[k] == lt->tid)
+                                sv_note_trampoline(lt);
+                if (qt->state == SVQ_PENDING && lt->n_frames == 0 && !lt->unwind_note)
+                        lt->unwind_note = "it did not stop within --stop-timeout of the exit (it was not "
+                                          "scheduled meanwhile): its registers could not be read, no stack";
                 lt->exiting = qt->exiting ||
                         (qt->state != SVQ_STOPPED && qt->state != SVQ_HELD &&
                          (lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit || lt->syscall_nr == ARCH_SECCOMP_NATIVE->exit_group));

@@ -495,8 +495,12 @@ void sv_q_start(struct supervisor *sv, struct sv_process *p)
         if (!q->active)
                 return;
         /* a thread that waits for our answer (its own exit) stops only
-         * later: the loop takes its stop then */
-        sv_q_wait(sv, p, 50);
+         * later: the loop takes its stop then (sv_q_wait sees it will not
+         * stop soon).  One that is runnable but not scheduled (a loaded
+         * machine, a new thread still in its clone trampoline) stops as
+         * soon as it runs: waited for as long as any stop, else the
+         * snapshot finds it "running" with no registers to read */
+        sv_q_wait(sv, p, sv->opts->inspect.stop_timeout_ms);
         /* the snapshot that decides each thread's state is this one;
          * with a grace, the stopped threads go on once it is copied */
         p->no_grace = sv->opts->grace_ms == 0;

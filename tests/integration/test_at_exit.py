@@ -81,6 +81,13 @@ def leaked_threads(report):
     return [t for p in report["processes"] for t in p["threads"] if t["leaked"]]
 
 
+def top_function(t):
+    """The function of t's headline frame, or None when it has none (no
+    frames: top_frame is null)."""
+    i = t.get("top_frame")
+    return t["frames"][i]["function"] if i is not None and i < len(t["frames"]) else None
+
+
 def creator(t):
     frames = [f for f in (t["created_by"] or []) if not f["system"]]
     return (frames[0]["function"], os.path.basename(frames[0]["file"] or ""), frames[0]["line"]) if frames else None
@@ -425,7 +432,7 @@ print("alive" if alive else "killed", p.returncode)
         code, rep, _, err = run(leakscan, [prog("late_abort")], timeout=20)
         procs = rep["processes"] if rep else []
         leaks = leaked_threads(rep) if rep else []
-        top = leaks[0]["frames"][leaks[0]["top_frame"]]["function"] if len(leaks) == 1 else None
+        top = top_function(leaks[0]) if len(leaks) == 1 else None
         ok = (code == 1 and "cannot" not in err and len(procs) == 1 and procs[0]["exit"] == {"code": 0}
               and procs[0]["inspected"] and len(leaks) == 1 and top == "abort_later"
               and (leaks[0].get("held_call") or "").startswith("tgkill(")
@@ -436,6 +443,21 @@ print("alive" if alive else "killed", p.returncode)
     check(direct == {0} and list(outcomes) == ["ok"],
           f"a thread aborting 20 ms after main returns: status 0 as directly ({direct}), the thread reported "
           f"with its tgkill held, never made ({outcomes})")
+
+    # a thread runnable but not scheduled at the trap (a loaded machine,
+    # made certain here: SCHED_IDLE on CPU 0 beside a hog) stops late: it is
+    # waited for and reported with its own stack, never "running" with no
+    # frames (the trap waited 50 ms, then read /proc, which shows no
+    # registers for a thread on a run queue)
+    outcomes = {}
+    for _ in range(3):
+        code, rep, _, err = run(leakscan, [prog("trap_spin")], timeout=30)
+        leaks = leaked_threads(rep) if rep else []
+        key = (code, rep["processes"][0]["exit"] == {"code": 0} if rep else None,
+               str([(t["state"], top_function(t), t.get("unwind_note")) for t in leaks]))
+        outcomes[key] = outcomes.get(key, 0) + 1
+    check(list(outcomes) == [(1, True, str([("running", "spin", None)]))],
+          f"a thread not scheduled at the trap: waited for, reported running in spin() ({outcomes})")
 
     # a ticker printing every 10 ms prints nothing once the exit began
     direct = [run_plain([prog("ticker")])[1].splitlines() for _ in range(3)]

@@ -475,6 +475,14 @@ static void test_runtimes(void)
         };
         t = thread("gotool", go_template, 8);
         CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
+        /* ...and stopped at the exit before it ran, still in the clone
+         * that made it: that frame alone, made by the runtime */
+        struct leakscan_frame go_unstarted[] = { F("runtime.clone", GOAPP) };
+        t = thread("gotool", go_unstarted, 1);
+        t.has_created_by = true;
+        t.created_by = go_newm;
+        t.n_created_by = 8;
+        CHECK_EQ_STR(matched(&d, &t), "default: the Go runtime");
         /* os/signal's loop holds an M in the runtime for good */
         struct leakscan_frame go_signal[] = {
                 F("runtime.futex.abi0", GOAPP), F("runtime.futexsleep", GOAPP),
