@@ -3,6 +3,8 @@
  * leakscan-expect: leaked=0
  * leakscan-expect: thread spinner state=running verdict=running leaked=false
  */
+#include <sched.h>
+
 #include "common.h"
 
 static volatile unsigned long spins;
@@ -19,5 +21,9 @@ static void *spinner(void *arg)
 int main(void)
 {
         spawn_thread(spinner, NULL);
+        /* named and spinning before anything looks: a spinner not yet
+         * scheduled is as "awake" as one that runs, but has no name yet */
+        while (spins == 0)
+                sched_yield();
         ready_and_wait_busy(1);     /* the spinner never sleeps */
 }
