@@ -649,7 +649,7 @@ static void *clock_visit_run(void *arg)
         return NULL;
 }
 
-int capture_align_sched_clocks(struct process_capture *cap)
+int capture_align_sched_clocks(struct process_capture *cap, uint64_t now_mono_us)
 {
         int cpus[CPU_SETSIZE];
         size_t n = 0;
@@ -696,7 +696,7 @@ int capture_align_sched_clocks(struct process_capture *cap)
         }
         cap->sched_minus_mono_ns = offset[ref];
         cap->has_clock_offset = true;
-        cap->now_sched_ns = (uint64_t) ((int64_t) (now_usec(CLOCK_MONOTONIC) * 1000u) + offset[ref]);
+        cap->now_sched_ns = (uint64_t) ((int64_t) (now_mono_us * 1000u) + offset[ref]);
         cap->has_now = true;
         return 0;
 }

@@ -291,7 +291,8 @@ int capture_thread_prestop(pid_t pid, struct thread_capture *t);
 void capture_threads_prestop(struct process_capture *cap, size_t from);
 
 /* Puts every thread's se.exec_start (read by capture_threads_prestop) on
- * one clock and sets now_sched_ns on it.  The scheduler clock behind
+ * one clock and sets now_sched_ns on it, at now_mono_us (CLOCK_MONOTONIC,
+ * the moment now_sched_ns stands for): it may run after the release.  The scheduler clock behind
  * exec_start (rq_clock_task) runs per CPU and leaves out that CPU's
  * interrupt and steal time, so on a VM two CPUs' clocks drift seconds
  * apart, and a thread that last ran on another CPU than ours got a blocked
@@ -299,8 +300,8 @@ void capture_threads_prestop(struct process_capture *cap, size_t from);
  * threads last ran on and reads its clock against CLOCK_MONOTONIC; threads
  * on a CPU it may not visit (affinity, cpuset) keep their reading.
  * Returns 0, or a negative errno when no CPU could be read (then nothing
- * changed and the caller reads its own clock as before). */
-int capture_align_sched_clocks(struct process_capture *cap);
+ * changed, and now_sched_ns stays the caller's own clock). */
+int capture_align_sched_clocks(struct process_capture *cap, uint64_t now_mono_us);
 
 /* Closes the files capture_threads_prestop kept open (capture_process_late
  * and process_capture_free call it). */

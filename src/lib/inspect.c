@@ -313,8 +313,8 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
                         r = -EOWNERDEAD;
                 return r;
         }
-        if (capture_align_sched_clocks(cap) < 0)
-                cap->has_now = sched_clock_now(&cap->now_sched_ns);
+        cap->has_now = sched_clock_now(&cap->now_sched_ns);
+        uint64_t now_mono_us = now_usec(CLOCK_MONOTONIC);
 
         /* ---- the target is held from here ----
          * First what must agree across threads (registers, lock words)
@@ -376,6 +376,9 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
         else
                 cap->stop_end_us = cap->stop_begin_us + cap->late_hold_us;
         /* ---- released ---- */
+        /* the CPUs' clocks are visited once the threads run again: it
+         * costs a thread of ours and a migration per CPU */
+        (void) capture_align_sched_clocks(cap, now_mono_us);
         capture_fds(cap);
         capture_process_late(cap);
         capture_recover_thread_pointers(cap);
