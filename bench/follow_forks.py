@@ -26,6 +26,9 @@ installed by CI):
                what remains is the cost per judged process.
   forks        a shell that runs /bin/true 200 times: 201 short processes,
                each judged at its exit.
+  start        /bin/true 50 times, each under a leakscan of its own: what
+               every wrapped test pays before and after its program (the
+               loader, leakscan's helpers, one judged process).
 
 Usage: bench/follow_forks.py [--build DIR] [--repeat 5] [--case glib]...
                              [--compare NAME=LEAKSCAN]... [--per-test]"""
@@ -79,7 +82,13 @@ def forks_case():
     return [("sh-200-true", ["sh", "-c", FORKS_SCRIPT], None, None)], None
 
 
-CASES = {"glib": glib_case, "glib-runner": glib_runner_case, "forks": forks_case}
+def start_case():
+    if not os.access("/bin/true", os.X_OK):
+        return None, "no /bin/true"
+    return [(f"true-{i}", ["/bin/true"], None, None) for i in range(50)], None
+
+
+CASES = {"glib": glib_case, "glib-runner": glib_runner_case, "forks": forks_case, "start": start_case}
 
 
 def run_once(argv, cwd, env):

@@ -10,7 +10,8 @@
  * every few seconds, so a client costs a slot for a few seconds at most.  Basic authentication checks the password with crypt(3)
  * (libxcrypt knows bcrypt's $2y$ and $2b$), against a real hash even for
  * an unknown user, so that the answer's time does not tell which users
- * exist; TLS is OpenSSL's, TLS 1.2 at least. */
+ * exist; TLS is OpenSSL's, TLS 1.2 at least, loaded only when a
+ * certificate is configured (tls.h). */
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <ctype.h>
@@ -24,10 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "serve-http.h"
+#include "tls.h"
 #include "util.h"
 
 #define REQUEST_MAX 8192
@@ -162,6 +161,10 @@ int web_config_load(const char *path, struct web_config *ret, char **ret_why)
 
 /* ---- the server ---- */
 
+/* OpenSSL's functions: set by the first server with TLS, before its
+ * thread runs; every call below is made only on a server with TLS. */
+static const struct tls_lib *openssl;
+
 struct http_server {
         int fd;
         SSL_CTX *tls;
@@ -184,7 +187,7 @@ void http_server_free(struct http_server *s)
         if (s->fd >= 0)
                 close(s->fd);
         if (s->tls)
-                SSL_CTX_free(s->tls);
+                openssl->SSL_CTX_free(s->tls);
         free(s->crypt);
         free(s);
 }
@@ -192,10 +195,10 @@ void http_server_free(struct http_server *s)
 static int tls_error(char **ret_why, const char *what, const char *file)
 {
         char err[256] = "unknown error";
-        unsigned long e = ERR_get_error();
+        unsigned long e = openssl->ERR_get_error();
         if (e)
-                ERR_error_string_n(e, err, sizeof err);
-        ERR_clear_error();
+                openssl->ERR_error_string_n(e, err, sizeof err);
+        openssl->ERR_clear_error();
         return why(ret_why, -EINVAL, "TLS: cannot load the %s %s: %s", what, file, err);
 }
 
@@ -252,16 +255,18 @@ int http_server_new(const char *listen_on, const struct web_config *cfg, http_ha
         bool tls = cfg && cfg->cert_file;
         snprintf(s->url, sizeof s->url, "%s://%s%s%s:%d", tls ? "https" : "http", sa.ss_family == AF_INET6 ? "[" : "",
                  addr, sa.ss_family == AF_INET6 ? "]" : "", bound_port);
+        if (r == 0 && tls)
+                r = tls_lib_load(&openssl, ret_why);
         if (r == 0 && tls) {
-                s->tls = SSL_CTX_new(TLS_server_method());
+                s->tls = openssl->SSL_CTX_new(openssl->TLS_server_method());
                 if (!s->tls)
                         r = why(ret_why, -ENOMEM, "TLS: cannot create a context");
-                else if (SSL_CTX_set_min_proto_version(s->tls, TLS1_2_VERSION) != 1)
+                else if (openssl->SSL_CTX_ctrl(s->tls, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL) != 1)
                         r = tls_error(ret_why, "minimum version", "TLS 1.2");
-                else if (SSL_CTX_use_certificate_chain_file(s->tls, cfg->cert_file) != 1)
+                else if (openssl->SSL_CTX_use_certificate_chain_file(s->tls, cfg->cert_file) != 1)
                         r = tls_error(ret_why, "certificate", cfg->cert_file);
-                else if (SSL_CTX_use_PrivateKey_file(s->tls, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
-                         SSL_CTX_check_private_key(s->tls) != 1)
+                else if (openssl->SSL_CTX_use_PrivateKey_file(s->tls, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
+                         openssl->SSL_CTX_check_private_key(s->tls) != 1)
                         r = tls_error(ret_why, "key", cfg->key_file);
         }
         if (r == 0 && cfg && cfg->n_users && !(s->crypt = calloc(1, sizeof *s->crypt)))
@@ -457,9 +462,9 @@ static void conn_free(struct conn *c)
         if (c->ssl) {
                 /* one try at close_notify, without waiting for the peer's */
                 if (c->step == CONN_ANSWER)
-                        (void) SSL_shutdown(c->ssl);
-                SSL_free(c->ssl);
-                ERR_clear_error();
+                        (void) openssl->SSL_shutdown(c->ssl);
+                openssl->SSL_free(c->ssl);
+                openssl->ERR_clear_error();
         }
         if (c->fd >= 0)
                 close(c->fd);
@@ -471,13 +476,13 @@ static void conn_free(struct conn *c)
  * when the connection failed or was closed. */
 static short tls_wait(struct conn *c, int r)
 {
-        switch (SSL_get_error(c->ssl, r)) {
+        switch (openssl->SSL_get_error(c->ssl, r)) {
         case SSL_ERROR_WANT_READ:
                 return POLLIN;
         case SSL_ERROR_WANT_WRITE:
                 return POLLOUT;
         default:
-                ERR_clear_error();
+                openssl->ERR_clear_error();
                 return 0;
         }
 }
@@ -487,7 +492,7 @@ static short tls_wait(struct conn *c, int r)
 static bool conn_step(struct http_server *s, struct conn *c, uint64_t now)
 {
         if (c->step == CONN_HANDSHAKE) {
-                int r = SSL_accept(c->ssl);
+                int r = openssl->SSL_accept(c->ssl);
                 if (r != 1) {
                         c->events = tls_wait(c, r);
                         return c->events != 0;
@@ -497,7 +502,7 @@ static bool conn_step(struct http_server *s, struct conn *c, uint64_t now)
         while (c->step == CONN_REQUEST) {
                 ssize_t n;
                 if (c->ssl) {
-                        int r = SSL_read(c->ssl, c->req + c->len, (int) (REQUEST_MAX - c->len));
+                        int r = openssl->SSL_read(c->ssl, c->req + c->len, (int) (REQUEST_MAX - c->len));
                         if (r <= 0) {
                                 c->events = tls_wait(c, r);
                                 return c->events != 0;
@@ -535,7 +540,7 @@ static bool conn_step(struct http_server *s, struct conn *c, uint64_t now)
                 }
                 ssize_t w;
                 if (c->ssl) {
-                        int r = SSL_write(c->ssl, p, (int) (left > 1 << 30 ? 1 << 30 : left));
+                        int r = openssl->SSL_write(c->ssl, p, (int) (left > 1 << 30 ? 1 << 30 : left));
                         if (r <= 0) {
                                 c->events = tls_wait(c, r);
                                 return c->events != 0;
@@ -573,12 +578,13 @@ static struct conn *conn_new(struct http_server *s, int fd, uint64_t now)
         c->step = CONN_REQUEST;
         c->events = POLLIN;
         if (s->tls) {
-                c->ssl = SSL_new(s->tls);
-                if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+                c->ssl = openssl->SSL_new(s->tls);
+                if (!c->ssl || openssl->SSL_set_fd(c->ssl, fd) != 1) {
                         conn_free(c);
                         return NULL;
                 }
-                SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                (void) openssl->SSL_ctrl(c->ssl, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+                                        NULL);
                 c->step = CONN_HANDSHAKE;
         }
         return c;
