@@ -2,6 +2,7 @@
  * designated initialisers indexed by number, so that a syscall the build's
  * architecture lacks (poll, select and epoll_wait on aarch64) is left out by
  * its #ifdef and nothing else changes. */
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "syscalls.h"
@@ -260,9 +261,14 @@ struct stop_effect {
         enum stop_when when;
         int8_t rem_arg;         /* STOP_REL_REM: the rem argument */
         const char *effect;
+        /* a read: what it is on a socket, on a pipe, and on any other
+         * file (NULL: restarted, unchanged), when the fd is known */
+        const char *on_socket, *on_pipe;
 };
 
 #define EFFECT(w, text) { .when = STOP_##w, .rem_arg = -1, .effect = (text) }
+#define READ_EFFECT { .when = STOP_ALWAYS, .rem_arg = -1, .effect = READ_EARLY, .on_socket = SOCKET_READ_EARLY, \
+                      .on_pipe = PIPE_ORDER }
 
 static const char WRITE_SHORT[] =
         "a write into a pipe or socket that had moved part of its data returns short, with the count moved "
@@ -276,6 +282,12 @@ static const char RECV_EARLY[] =
 static const char READ_EARLY[] =
         "a socket read under SO_RCVLOWAT returns the bytes it had so far, and under SO_RCVTIMEO one that "
         "had none fails with EINTR; readers of one pipe may be served in another order";
+static const char SOCKET_READ_EARLY[] =
+        "a socket read under SO_RCVLOWAT returns the bytes it had so far, and under SO_RCVTIMEO one that "
+        "had none fails with EINTR";
+static const char PIPE_ORDER[] =
+        "re-entered after the stop, it waits again behind readers of the pipe that came later: readers "
+        "may be served in another order";
 static const char TIMED_EINTR[] =
         "a wait with a timeout fails with EINTR when resumed (leakscan re-enters only waits without one)";
 static const char POLL_LATE[] =
@@ -285,6 +297,9 @@ static const char QUEUE_ORDER[] =
         "re-entered after the stop, it queues again behind waiters that came later: waiters may be "
         "served in another order";
 
+static const char SLEEP_REM[] =
+        "a relative sleep writes the time left into its rem argument, though it then sleeps it all";
+
 static const struct stop_effect stop_effects[] = {
         [SYS_write] =           EFFECT(ALWAYS, WRITE_SHORT),
         [SYS_writev] =          EFFECT(ALWAYS, WRITE_SHORT),
@@ -293,9 +308,9 @@ static const struct stop_effect stop_effects[] = {
         [SYS_sendmsg] =         EFFECT(ALWAYS, SEND_SHORT),
         [SYS_sendmmsg] =        EFFECT(ALWAYS, SEND_SHORT),
         [SYS_sendfile] =        EFFECT(ALWAYS, SEND_SHORT),
-        [SYS_read] =            EFFECT(ALWAYS, READ_EARLY),
-        [SYS_readv] =           EFFECT(ALWAYS, READ_EARLY),
-        [SYS_preadv2] =         EFFECT(ALWAYS, READ_EARLY),
+        [SYS_read] =            READ_EFFECT,
+        [SYS_readv] =           READ_EFFECT,
+        [SYS_preadv2] =         READ_EFFECT,
         [SYS_recvfrom] =        EFFECT(ALWAYS, RECV_EARLY),
         [SYS_recvmsg] =         EFFECT(ALWAYS, RECV_EARLY),
         [SYS_recvmmsg] =        EFFECT(ALWAYS, RECV_EARLY),
@@ -333,10 +348,8 @@ static const struct stop_effect stop_effects[] = {
 #ifdef SYS_futex_waitv
         [SYS_futex_waitv] =     EFFECT(ALWAYS, NULL),
 #endif
-        [SYS_nanosleep] =       { STOP_REL_REM, 1, "a relative sleep writes the time left into its rem "
-                                                   "argument, though it then sleeps it all" },
-        [SYS_clock_nanosleep] = { STOP_REL_REM, 3, "a relative sleep writes the time left into its rem "
-                                                   "argument, though it then sleeps it all" },
+        [SYS_nanosleep] =       { .when = STOP_REL_REM, .rem_arg = 1, .effect = SLEEP_REM },
+        [SYS_clock_nanosleep] = { .when = STOP_REL_REM, .rem_arg = 3, .effect = SLEEP_REM },
 };
 
 static const char FUTEX_REREAD[] =
@@ -346,13 +359,16 @@ static const char FUTEX_REQUEUE_PI_LOST[] =
         "a requeue-PI wait (pthread_cond_wait on a priority-inheritance mutex) re-reads its word when "
         "resumed: if it changed first, it returns EAGAIN without the lock";
 
-const char *syscalls_stop_effect(long nr, const uint64_t args[6])
+const char *syscalls_stop_effect(long nr, const uint64_t args[6], const char *fd_target)
 {
         if (nr < 0 || (size_t) nr >= ARRAY_SIZE(stop_effects) || !stop_effects[nr].when)
                 return NULL;
         const struct stop_effect *e = &stop_effects[nr];
         switch (e->when) {
         case STOP_ALWAYS:
+                if ((e->on_socket || e->on_pipe) && fd_target)
+                        return strncmp(fd_target, "socket:", 7) == 0 ? e->on_socket :
+                               strncmp(fd_target, "pipe:", 5) == 0 ? e->on_pipe : NULL;
                 break;
         case STOP_TIMED:
                 /* an indefinite one is restarted by the kernel, or its EINTR

@@ -127,7 +127,9 @@ bool syscalls_quiet(long nr, const uint64_t args[6]);
  * sleep writes rem...), which no rewind can undo.  Static text for a
  * person ("a write that had moved part of its data returns short..."), or
  * NULL when a stop leaves this call (with these arguments) as it was: an
- * indefinite wait the kernel restarts, or whose EINTR seize rewinds. */
-const char *syscalls_stop_effect(long nr, const uint64_t args[6]);
+ * indefinite wait the kernel restarts, or whose EINTR seize rewinds.
+ * fd_target: what its fd argument names ("pipe:[N]", "socket:[N]"), or
+ * NULL when unknown: a read is changed differently on each. */
+const char *syscalls_stop_effect(long nr, const uint64_t args[6], const char *fd_target);
 
 #endif

@@ -760,7 +760,8 @@ void analyse_read_mark(const struct thread_capture *t, struct leakscan_thread *l
                 return;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
-        lt->stop_effect = syscalls_stop_effect(t->syscall_nr, args);
+        /* the fd's file: the capture's, or the thread's once it took it over */
+        lt->stop_effect = syscalls_stop_effect(t->syscall_nr, args, t->fd_target ? t->fd_target : lt->fd_target);
 }
 
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p)
