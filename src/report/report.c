@@ -29,7 +29,9 @@ const char *report_read_name(enum leakscan_read read)
         return (unsigned) read < _LEAKSCAN_READ_MAX ? read_names[read] : read_names[LEAKSCAN_READ_UNKNOWN];
 }
 
-const char *report_stop_note(const struct leakscan_thread *t, char *buf, size_t size)
+/* The note of t, saying who was stopped (subject: "this thread", "3 of
+ * these threads"), in buf; NULL when t has none. */
+static const char *stop_note_of(const struct leakscan_thread *t, const char *subject, char *buf, size_t size)
 {
         if (t->read != LEAKSCAN_READ_STOPPED || !t->stop_effect)
                 return NULL;
@@ -38,9 +40,21 @@ const char *report_stop_note(const struct leakscan_thread *t, char *buf, size_t 
                 snprintf(call, sizeof call, "%s()", t->syscall);
         else
                 snprintf(call, sizeof call, "syscall %ld", t->syscall_nr);
-        snprintf(buf, size, "leakscan stopped this thread inside %s: %s (see RELIABILITY.md, the syscall matrix)",
-                 call, t->stop_effect);
+        snprintf(buf, size, "leakscan stopped %s inside %s: %s (see RELIABILITY.md, the syscall matrix)",
+                 subject, call, t->stop_effect);
         return buf;
+}
+
+const char *report_stop_note(const struct leakscan_thread *t, char *buf, size_t size)
+{
+        return stop_note_of(t, "this thread", buf, size);
+}
+
+/* Whether a and b carry the same stop note. */
+static bool same_stop_note(const struct leakscan_thread *a, const struct leakscan_thread *b)
+{
+        return a->read == b->read && a->syscall_nr == b->syscall_nr && a->stop_effect && b->stop_effect &&
+               streq(a->stop_effect, b->stop_effect);
 }
 
 /* Turns every byte of line that text_string would escape into '?', which
@@ -441,7 +455,7 @@ static void text_write_stop_note(FILE *f, const struct report_group *g)
 {
         const struct leakscan_thread *first = NULL;
         size_t k = 0;
-        char note[REPORT_STOP_NOTE_MAX];
+        char note[REPORT_STOP_NOTE_MAX], subject[48];
         for (size_t i = 0; i < g->n; i++)
                 if (report_stop_note(g->threads[i], note, sizeof note)) {
                         first = first ? first : g->threads[i];
@@ -449,29 +463,51 @@ static void text_write_stop_note(FILE *f, const struct report_group *g)
                 }
         if (!first)
                 return;
-        report_stop_note(first, note, sizeof note);
         if (g->n > 1)
-                fprintf(f, "    (%zu of these threads) ", k);
+                snprintf(subject, sizeof subject, "%zu of these threads", k);
         else
-                fputs("    ", f);
+                snprintf(subject, sizeof subject, "this thread");
+        stop_note_of(first, subject, note, sizeof note);
+        fputs("    ", f);
         text_string(f, note);
         fputc('\n', f);
 }
 
 /* pid mode: the notes of threads stopped inside a call a stop changes
- * that the groups above did not show (a thread idle, or ignored): one
- * line each, so that a user always learns which threads were disturbed. */
+ * that the groups above did not show (a thread idle, or ignored), so that
+ * a user always learns which threads were disturbed: a line per note,
+ * naming the threads that carry it (a pool stopped by --unwinder=fp is one
+ * line, not one per worker). */
 static void text_write_hidden_stop_notes(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
 {
         char note[REPORT_STOP_NOTE_MAX];
         for (size_t i = 0; i < p->n_threads; i++) {
                 const struct leakscan_thread *t = &p->threads[i];
-                bool shown = t->leaked || (t->ignored_by ? opts->show_ignored : opts->all);
-                if (shown || !report_stop_note(t, note, sizeof note))
+#define HIDDEN(u) (!(u)->leaked && !((u)->ignored_by ? opts->show_ignored : opts->all))
+                if (!HIDDEN(t) || !report_stop_note(t, note, sizeof note))
                         continue;
-                fprintf(f, "thread %d (", (int) t->tid);
-                text_string(f, t->name);
-                fputs("): ", f);
+                bool seen = false;
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = HIDDEN(&p->threads[j]) && same_stop_note(&p->threads[j], t);
+                if (seen)
+                        continue;
+                size_t n = 0;
+                for (size_t j = i; j < p->n_threads; j++)
+                        n += HIDDEN(&p->threads[j]) && same_stop_note(&p->threads[j], t);
+                if (n == 1) {
+                        fprintf(f, "thread %d (", (int) t->tid);
+                        text_string(f, t->name);
+                        fputs("): ", f);
+                } else {
+                        fprintf(f, "%zu threads (tids ", n);
+                        size_t listed = 0;
+                        for (size_t j = i; j < p->n_threads && listed < 8; j++)
+                                if (HIDDEN(&p->threads[j]) && same_stop_note(&p->threads[j], t))
+                                        fprintf(f, "%s%d", listed++ ? ", " : "", (int) p->threads[j].tid);
+                        fputs(n > 8 ? ", ...): " : "): ", f);
+                        stop_note_of(t, "each of them", note, sizeof note);
+                }
+#undef HIDDEN
                 text_string(f, note);
                 fputc('\n', f);
         }

@@ -384,6 +384,20 @@ int main(void)
         junit = render(&report_junit, &r, false);
         CHECK(strstr(junit, "leakscan stopped this thread inside read()") != NULL);
         free(junit);
+        /* hidden threads sharing a note: one line naming them */
+        threads[3].leaked = false;
+        threads[0].read = LEAKSCAN_READ_STOPPED;
+        threads[0].syscall_nr = threads[3].syscall_nr;
+        threads[0].syscall = "read";
+        threads[0].stop_effect = threads[3].stop_effect;
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "2 threads (tids 100, 103): leakscan stopped each of them inside read(): a socket read") != NULL);
+        CHECK(strstr(text, "thread 103 (io)") == NULL);
+        free(text);
+        threads[0].read = LEAKSCAN_READ_STOP_FREE;
+        threads[0].syscall = NULL;
+        threads[0].stop_effect = NULL;
+        threads[3].leaked = true;
         /* the same thread read stop-free: no note anywhere */
         threads[3].read = LEAKSCAN_READ_STOP_FREE;
         text = render(&report_text, &r, true);
