@@ -2,6 +2,7 @@
  * designated initialisers indexed by number, so that a syscall the build's
  * architecture lacks (poll, select and epoll_wait on aarch64) is left out by
  * its #ifdef and nothing else changes. */
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "syscalls.h"
@@ -236,4 +237,163 @@ bool syscalls_quiet(long nr, const uint64_t args[6])
         if (s->timeout == SYSCALL_TIMEOUT_FUTEX)
                 return syscalls_futex_op_waits(args[1]) || (args[1] & FUTEX_OP_PRIVATE_FLAG);
         return true;
+}
+
+/* ---- what a stop changes (docs/RELIABILITY.md, "The syscall matrix") ----
+ * A table of its own, beside the one above: a row there says how a wait
+ * reads, a row here what stopping a thread inside the call does to it.  The
+ * matrix's tests (tests/integration/test_matrix.py) measured each row; a
+ * call missing here was seen to end as it would have without the stop. */
+
+/* When a row's effect applies. */
+enum stop_when {
+        STOP_ALWAYS = 1,        /* any stop inside the call */
+        STOP_TIMED,             /* only when it waits with a timeout: the
+                                 * indefinite form is restarted, or rewound */
+        STOP_REL_REM,           /* a relative sleep given a rem pointer */
+        STOP_FUTEX_WAIT,        /* a futex wait that re-reads its word on
+                                 * restart (not the PI locks: the kernel
+                                 * queues those on the owner, not the word) */
+        STOP_URING_WAIT,        /* io_uring_enter asked to wait for completions */
+};
+
+struct stop_effect {
+        enum stop_when when;
+        int8_t rem_arg;         /* STOP_REL_REM: the rem argument */
+        const char *effect;
+        /* a read: what it is on a socket, on a pipe, and on any other
+         * file (NULL: restarted, unchanged), when the fd is known */
+        const char *on_socket, *on_pipe;
+};
+
+#define EFFECT(w, text) { .when = STOP_##w, .rem_arg = -1, .effect = (text) }
+#define READ_EFFECT { .when = STOP_ALWAYS, .rem_arg = -1, .effect = READ_EARLY, .on_socket = SOCKET_READ_EARLY, \
+                      .on_pipe = PIPE_ORDER }
+
+static const char WRITE_SHORT[] =
+        "a write into a pipe or socket that had moved part of its data returns short, with the count moved "
+        "so far (the rest is sent only if the program writes it again)";
+static const char SEND_SHORT[] =
+        "a send that had moved part of its data returns short; under SO_SNDTIMEO one that had moved none "
+        "fails with EINTR";
+static const char RECV_EARLY[] =
+        "a socket receive with MSG_WAITALL or SO_RCVLOWAT returns the bytes it had so far, and under "
+        "SO_RCVTIMEO one that had none fails with EINTR";
+static const char READ_EARLY[] =
+        "a socket read under SO_RCVLOWAT returns the bytes it had so far, and under SO_RCVTIMEO one that "
+        "had none fails with EINTR; readers of one pipe may be served in another order";
+static const char SOCKET_READ_EARLY[] =
+        "a socket read under SO_RCVLOWAT returns the bytes it had so far, and under SO_RCVTIMEO one that "
+        "had none fails with EINTR";
+static const char PIPE_ORDER[] =
+        "re-entered after the stop, it waits again behind readers of the pipe that came later: readers "
+        "may be served in another order";
+static const char TIMED_EINTR[] =
+        "a wait with a timeout fails with EINTR when resumed (leakscan re-enters only waits without one)";
+static const char POLL_LATE[] =
+        "a wait with a timeout times out later by the time it was held, and the remaining time it writes "
+        "back is too long by as much";
+static const char QUEUE_ORDER[] =
+        "re-entered after the stop, it queues again behind waiters that came later: waiters may be "
+        "served in another order";
+
+static const char SLEEP_REM[] =
+        "a relative sleep writes the time left into its rem argument, though it then sleeps it all";
+
+static const struct stop_effect stop_effects[] = {
+        [SYS_write] =           EFFECT(ALWAYS, WRITE_SHORT),
+        [SYS_writev] =          EFFECT(ALWAYS, WRITE_SHORT),
+        [SYS_pwritev2] =        EFFECT(ALWAYS, WRITE_SHORT),
+        [SYS_sendto] =          EFFECT(ALWAYS, SEND_SHORT),
+        [SYS_sendmsg] =         EFFECT(ALWAYS, SEND_SHORT),
+        [SYS_sendmmsg] =        EFFECT(ALWAYS, SEND_SHORT),
+        [SYS_sendfile] =        EFFECT(ALWAYS, SEND_SHORT),
+        [SYS_read] =            READ_EFFECT,
+        [SYS_readv] =           READ_EFFECT,
+        [SYS_preadv2] =         READ_EFFECT,
+        [SYS_recvfrom] =        EFFECT(ALWAYS, RECV_EARLY),
+        [SYS_recvmsg] =         EFFECT(ALWAYS, RECV_EARLY),
+        [SYS_recvmmsg] =        EFFECT(ALWAYS, RECV_EARLY),
+        [SYS_accept] =          EFFECT(ALWAYS, "under SO_RCVTIMEO it fails with EINTR"),
+        [SYS_accept4] =         EFFECT(ALWAYS, "under SO_RCVTIMEO it fails with EINTR"),
+        [SYS_connect] =         EFFECT(ALWAYS, "under SO_SNDTIMEO it fails with EINTR, unconnected"),
+#ifdef SYS_epoll_wait
+        [SYS_epoll_wait] =      EFFECT(TIMED, TIMED_EINTR),
+#endif
+        [SYS_epoll_pwait] =     EFFECT(TIMED, TIMED_EINTR),
+#ifdef SYS_epoll_pwait2
+        [SYS_epoll_pwait2] =    EFFECT(TIMED, TIMED_EINTR),
+#endif
+        [SYS_rt_sigtimedwait] = EFFECT(TIMED, TIMED_EINTR),
+        [SYS_semtimedop] =      EFFECT(TIMED, TIMED_EINTR),
+        [SYS_io_getevents] =    EFFECT(TIMED, TIMED_EINTR),
+#ifdef SYS_io_pgetevents
+        [SYS_io_pgetevents] =   EFFECT(TIMED, TIMED_EINTR),
+#endif
+#ifdef SYS_io_uring_enter
+        [SYS_io_uring_enter] =  EFFECT(URING_WAIT, "a wait for completions fails with EINTR when resumed "
+                                                   "(nothing re-enters it)"),
+#endif
+        [SYS_ppoll] =           EFFECT(TIMED, POLL_LATE),
+#ifdef SYS_select
+        [SYS_select] =          EFFECT(TIMED, POLL_LATE),
+#endif
+        [SYS_pselect6] =        EFFECT(TIMED, POLL_LATE),
+#ifdef SYS_semop
+        [SYS_semop] =           EFFECT(ALWAYS, QUEUE_ORDER),
+#endif
+        [SYS_msgrcv] =          EFFECT(ALWAYS, QUEUE_ORDER),
+        [SYS_msgsnd] =          EFFECT(ALWAYS, QUEUE_ORDER),
+        [SYS_futex] =           EFFECT(FUTEX_WAIT, NULL),      /* the texts are the op's: below */
+#ifdef SYS_futex_waitv
+        [SYS_futex_waitv] =     EFFECT(ALWAYS, NULL),
+#endif
+        [SYS_nanosleep] =       { .when = STOP_REL_REM, .rem_arg = 1, .effect = SLEEP_REM },
+        [SYS_clock_nanosleep] = { .when = STOP_REL_REM, .rem_arg = 3, .effect = SLEEP_REM },
+};
+
+static const char FUTEX_REREAD[] =
+        "a futex wait re-reads its word when resumed: if the word changed before its wake came it returns "
+        "EAGAIN early (glibc's locks retry), and waiters on the word may be woken in another order";
+static const char FUTEX_REQUEUE_PI_LOST[] =
+        "a requeue-PI wait (pthread_cond_wait on a priority-inheritance mutex) re-reads its word when "
+        "resumed: if it changed first, it returns EAGAIN without the lock";
+
+const char *syscalls_stop_effect(long nr, const uint64_t args[6], const char *fd_target)
+{
+        if (nr < 0 || (size_t) nr >= ARRAY_SIZE(stop_effects) || !stop_effects[nr].when)
+                return NULL;
+        const struct stop_effect *e = &stop_effects[nr];
+        switch (e->when) {
+        case STOP_ALWAYS:
+                if ((e->on_socket || e->on_pipe) && fd_target)
+                        return strncmp(fd_target, "socket:", 7) == 0 ? e->on_socket :
+                               strncmp(fd_target, "pipe:", 5) == 0 ? e->on_pipe : NULL;
+                break;
+        case STOP_TIMED:
+                /* an indefinite one is restarted by the kernel, or its EINTR
+                 * rewound by seize: what rewound says is then moot */
+                if (!syscalls_is_timed(nr, args))
+                        return NULL;
+                break;
+        case STOP_REL_REM:
+                if (args[e->rem_arg] == 0 || (nr == SYS_clock_nanosleep && (args[1] & 1 /* TIMER_ABSTIME */)))
+                        return NULL;
+                break;
+        case STOP_FUTEX_WAIT:
+                switch ((unsigned) args[1] & FUTEX_OP_CMD_MASK) {
+                case FUTEX_OP_WAIT: case FUTEX_OP_WAIT_BITSET:
+                        return FUTEX_REREAD;
+                case FUTEX_OP_WAIT_REQUEUE_PI:
+                        return FUTEX_REQUEUE_PI_LOST;
+                default:
+                        return NULL;
+                }
+        case STOP_URING_WAIT:
+                /* IORING_ENTER_GETEVENTS with a count to wait for */
+                if (!(args[3] & 1) || (uint32_t) args[2] == 0)
+                        return NULL;
+                break;
+        }
+        return e->effect ? e->effect : FUTEX_REREAD;
 }

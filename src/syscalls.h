@@ -120,4 +120,16 @@ bool syscalls_eintr_restartable(long nr, const uint64_t args[6]);
  * socket operation, an exit_group of its own) is held by --at-exit. */
 bool syscalls_quiet(long nr, const uint64_t args[6]);
 
+/* What a ptrace stop of a thread asleep in syscall nr changes in the
+ * call's outcome, per docs/RELIABILITY.md's syscall matrix: the kernel's
+ * answer to any stop (a partial write returns short, a timed wait or a
+ * socket timeout returns EINTR, a futex wait re-reads its word, a relative
+ * sleep writes rem...), which no rewind can undo.  Static text for a
+ * person ("a write that had moved part of its data returns short..."), or
+ * NULL when a stop leaves this call (with these arguments) as it was: an
+ * indefinite wait the kernel restarts, or whose EINTR seize rewinds.
+ * fd_target: what its fd argument names ("pipe:[N]", "socket:[N]"), or
+ * NULL when unknown: a read is changed differently on each. */
+const char *syscalls_stop_effect(long nr, const uint64_t args[6], const char *fd_target);
+
 #endif

@@ -100,6 +100,24 @@ enum leakscan_reach {
         _LEAKSCAN_REACH_MAX,
 };
 
+/* How leakscan read a thread, and so whether it disturbed it
+ * (docs/RELIABILITY.md: "Stop only what must stop"). */
+enum leakscan_read {
+        LEAKSCAN_READ_UNKNOWN,          /* not recorded (a library before this field) */
+        LEAKSCAN_READ_STOP_FREE,        /* asleep in a call, read from /proc and its
+                                         * memory without a stop, the reading proven
+                                         * consistent: its call was not touched */
+        LEAKSCAN_READ_STOPPED,          /* stopped by leakscan (it ran, moved during each
+                                         * reading, or the unwinder needs every thread
+                                         * stopped), then let go */
+        LEAKSCAN_READ_HELD,             /* --at-exit: held by leakscan when its process
+                                         * began to exit (in a ptrace stop or in its call) */
+        LEAKSCAN_READ_PROC_ONLY,        /* never stopped, read from /proc alone (an
+                                         * uninterruptible sleep, a kernel worker, a
+                                         * thread that did not stop in time) */
+        _LEAKSCAN_READ_MAX,
+};
+
 struct leakscan_frame {
         uint64_t pc;            /* the address as unwound (a return address for
                                  * outer frames) */
@@ -197,6 +215,13 @@ struct leakscan_thread {
                                          * wait can never end, else the verdict of
                                          * the wait alone (RUNNING, TIMED, BLOCKED,
                                          * IDLE) */
+        enum leakscan_read read;        /* how leakscan read it */
+        int64_t stopped_us;             /* read STOPPED: how long leakscan held it
+                                         * stopped, -1 when unknown (else -1) */
+        const char *stop_effect;        /* static text: read STOPPED inside a call
+                                         * whose outcome any stop changes (the
+                                         * syscall matrix), what it changes
+                                         * ("a write ... returns short"), or NULL */
 };
 
 struct leakscan_process {

@@ -14,6 +14,7 @@
 #include "snapshot.h"
 #include "classify.h"
 #include "symbolize.h"
+#include "syscalls.h"
 #include "util.h"
 
 #define MUTEX_KIND_ROBUST 16
@@ -734,6 +735,35 @@ out:
         return r;
 }
 
+void analyse_read_mark(const struct thread_capture *t, struct leakscan_thread *lt)
+{
+        lt->stopped_us = -1;
+        lt->stop_effect = NULL;
+        if (t->held || t->preseized) {
+                lt->read = LEAKSCAN_READ_HELD;
+                return;
+        }
+        /* a snapshot of a leakscan before was_stopped says it no other way:
+         * whole registers (a ptrace stop's) of a thread nobody else held */
+        bool stopped = t->was_stopped ||
+                (t->regs_valid && !t->regs_partial && !t->stopfree && !t->proc_only);
+        if (!stopped) {
+                lt->read = t->stopfree ? LEAKSCAN_READ_STOP_FREE : LEAKSCAN_READ_PROC_ONLY;
+                return;
+        }
+        lt->read = LEAKSCAN_READ_STOPPED;
+        if (t->has_stopped_us)
+                lt->stopped_us = (int64_t) t->stopped_us;
+        /* a job-control stop had already ended its call as ours would:
+         * not our doing; a stop that ended no call changes nothing */
+        if (t->group_stop || t->syscall_nr < 0 || !t->regs_valid)
+                return;
+        uint64_t args[6];
+        arch_regs_syscall_args(&t->regs, args);
+        /* the fd's file: the capture's, or the thread's once it took it over */
+        lt->stop_effect = syscalls_stop_effect(t->syscall_nr, args, t->fd_target ? t->fd_target : lt->fd_target);
+}
+
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p)
 {
         struct thread_index ix;
@@ -743,8 +773,10 @@ int analyse_process(const struct process_capture *cap, struct modules *mods, str
         size_t k = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 const struct thread_capture *t = &cap->threads[i];
-                if (!t->vanished)
-                        analyse_lock_state(t, &p->threads[k++], &ix);
+                if (t->vanished)
+                        continue;
+                analyse_read_mark(t, &p->threads[k]);
+                analyse_lock_state(t, &p->threads[k++], &ix);
         }
         thread_index_done(&ix);
 

@@ -16,8 +16,9 @@
 #include "leakscan/leakscan.h"
 #include "modules.h"
 
-/* Fills the wait fields (object, owner_tid, joined_tid, count, peer) of the
- * threads of p from cap, then the verdicts (analyse_graph).  Returns 0 or
+/* Fills the wait fields (object, owner_tid, joined_tid, count, peer) and
+ * the read marks (analyse_read_mark) of the threads of p from cap, then the
+ * verdicts (analyse_graph).  Returns 0 or
  * -ENOMEM. */
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p);
 
@@ -48,6 +49,12 @@ long thread_index_by_tid(const struct thread_index *ix, pid_t tid);
  * synthetic windows.  ix: the whole process, to find the thread joined, by
  * its TID or by the join word inside its struct pthread. */
 void analyse_lock_state(const struct thread_capture *t, struct leakscan_thread *lt, const struct thread_index *ix);
+
+/* How t was read (lt->read: stop-free, stopped, held at exit, /proc
+ * only), how long it was stopped, and, when leakscan stopped it inside a
+ * call whose outcome a stop changes, what it changes (lt->stop_effect,
+ * from the syscall table's stop effects).  Pure. */
+void analyse_read_mark(const struct thread_capture *t, struct leakscan_thread *lt);
 
 /* The wait-for graph of p's threads (their owner_tid and joined_tid edges):
  * marks deadlocked and orphaned threads and records each cycle once in

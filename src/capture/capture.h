@@ -105,6 +105,13 @@ struct thread_capture {
          * beside its other reads; capture_stopfree_begin hands it out */
         bool prepared;
         int prepared_result;    /* what capture_stopfree_begin returns for it */
+        /* seize.c: we stopped it (a ptrace stop of ours, not the caller's),
+         * which the report marks; stopped_us: from the stop's report to its
+         * release (has_stopped_us once released) */
+        bool was_stopped;
+        bool has_stopped_us;
+        uint64_t stop_seen_us;  /* CLOCK_MONOTONIC, while held */
+        uint64_t stopped_us;
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory

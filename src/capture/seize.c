@@ -160,6 +160,10 @@ static bool seize_note_status(struct thread_capture *t, int status)
         if (!WIFSTOPPED(status))
                 return false;
         t->stopped = true;
+        if (!t->was_stopped) {
+                t->was_stopped = true;
+                t->stop_seen_us = now_usec(CLOCK_MONOTONIC);
+        }
         if ((status >> 16) == PTRACE_EVENT_STOP) {
                 /* our interrupt (SIGTRAP), or a group-stop (the stop signal):
                  * nothing to re-inject */
@@ -748,6 +752,10 @@ void seize_release_thread(struct process_capture *cap, struct thread_capture *t)
         (void) ptrace(PTRACE_DETACH, t->tid, 0, (void *) (long) t->pending_signal);
         t->stopped = false;
         t->seized = false;
+        if (t->was_stopped && !t->has_stopped_us) {
+                t->has_stopped_us = true;
+                t->stopped_us = now_usec(CLOCK_MONOTONIC) - t->stop_seen_us;
+        }
 }
 
 void seize_release(struct process_capture *cap)

@@ -41,6 +41,17 @@ void json_string(FILE *f, const char *s);
  * strings.  Returns 0 or -ENOMEM. */
 int json_write_suppressions(FILE *f, const struct leakscan_report *report);
 
+/* The name of a way of reading a thread ("stop-free", "stopped", ...):
+ * the JSON report's "read", from the one table of them. */
+const char *report_read_name(enum leakscan_read read);
+
+/* The note on a thread leakscan stopped inside a call whose outcome any
+ * stop changes (t->stop_effect): "leakscan stopped this thread inside
+ * write(): a write ... (see RELIABILITY.md, the syscall matrix)", in
+ * buf.  Returns buf, or NULL when there is none. */
+const char *report_stop_note(const struct leakscan_thread *t, char *buf, size_t size);
+#define REPORT_STOP_NOTE_MAX 512
+
 /* s as XML character data (also fit for an attribute value): markup
  * characters as entities; characters XML 1.0 forbids, and those
  * text_string escapes but tab, newline and carriage return, as \xNN. */

@@ -402,6 +402,11 @@ static int pprof_encode(const struct leakscan_report *report, struct pb *ret)
                                 sample_label(&pr, &sample, &label, "syscall", t->syscall, 0);
                         if (t->ignored_by)
                                 sample_label(&pr, &sample, &label, "ignored_by", t->ignored_by, 0);
+                        /* how it was read; what our stop did to its call */
+                        sample_label(&pr, &sample, &label, "read", report_read_name(t->read), 0);
+                        char note[REPORT_STOP_NOTE_MAX];
+                        if (report_stop_note(t, note, sizeof note))
+                                sample_label(&pr, &sample, &label, "stop_note", note, 0);
                         sample_label(&pr, &sample, &label, "tid", NULL, t->tid);
                         sample_label(&pr, &sample, &label, "pid", NULL, p->pid);
                         pb_message(&samples, 2, &sample);

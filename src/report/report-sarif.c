@@ -339,6 +339,21 @@ static int sarif_write(FILE *f, const struct leakscan_report *report, const stru
                 fprintf(f, "}, \"properties\": {\"pid\": %d}}", (int) p->pid);
                 first = false;
         }
+        /* a thread leakscan stopped inside a call that the stop changes:
+         * a note of this run, whether or not the thread is a result */
+        for (size_t i = 0; i < report->n_processes; i++) {
+                const struct leakscan_process *p = &report->processes[i];
+                for (size_t k = 0; k < p->n_threads; k++) {
+                        char note[REPORT_STOP_NOTE_MAX];
+                        if (!report_stop_note(&p->threads[k], note, sizeof note))
+                                continue;
+                        fprintf(f, "%s{\"level\": \"note\", \"message\": {\"text\": ", first ? "" : ", ");
+                        json_string(f, note);
+                        fprintf(f, "}, \"properties\": {\"pid\": %d, \"tid\": %d}}", (int) p->pid,
+                                (int) p->threads[k].tid);
+                        first = false;
+                }
+        }
         fputs("]}],\n  \"results\": [", f);
         first = true;
         for (size_t i = 0; i < report->n_processes; i++) {

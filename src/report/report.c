@@ -16,6 +16,47 @@
 
 static bool text_printable(uint32_t cp);
 
+static const char *const read_names[_LEAKSCAN_READ_MAX] = {
+        [LEAKSCAN_READ_UNKNOWN] = "unknown",
+        [LEAKSCAN_READ_STOP_FREE] = "stop-free",
+        [LEAKSCAN_READ_STOPPED] = "stopped",
+        [LEAKSCAN_READ_HELD] = "held",
+        [LEAKSCAN_READ_PROC_ONLY] = "proc-only",
+};
+
+const char *report_read_name(enum leakscan_read read)
+{
+        return (unsigned) read < _LEAKSCAN_READ_MAX ? read_names[read] : read_names[LEAKSCAN_READ_UNKNOWN];
+}
+
+/* The note of t, saying who was stopped (subject: "this thread", "3 of
+ * these threads"), in buf; NULL when t has none. */
+static const char *stop_note_of(const struct leakscan_thread *t, const char *subject, char *buf, size_t size)
+{
+        if (t->read != LEAKSCAN_READ_STOPPED || !t->stop_effect)
+                return NULL;
+        char call[48];
+        if (t->syscall)
+                snprintf(call, sizeof call, "%s()", t->syscall);
+        else
+                snprintf(call, sizeof call, "syscall %ld", t->syscall_nr);
+        snprintf(buf, size, "leakscan stopped %s inside %s: %s (see RELIABILITY.md, the syscall matrix)",
+                 subject, call, t->stop_effect);
+        return buf;
+}
+
+const char *report_stop_note(const struct leakscan_thread *t, char *buf, size_t size)
+{
+        return stop_note_of(t, "this thread", buf, size);
+}
+
+/* Whether a and b carry the same stop note. */
+static bool same_stop_note(const struct leakscan_thread *a, const struct leakscan_thread *b)
+{
+        return a->read == b->read && a->syscall_nr == b->syscall_nr && a->stop_effect && b->stop_effect &&
+               streq(a->stop_effect, b->stop_effect);
+}
+
 /* Turns every byte of line that text_string would escape into '?', which
  * matches any byte: the line still matches the thread, and can be printed
  * to a terminal or kept in a file as it is. */
@@ -408,6 +449,70 @@ static void text_write_frame_list(FILE *f, const struct report_options *opts, co
         }
 }
 
+/* The stop note of a group: its first thread's that has one, and how many
+ * of the group were stopped so (grouped by stack, not by how they were read). */
+static void text_write_stop_note(FILE *f, const struct report_group *g)
+{
+        const struct leakscan_thread *first = NULL;
+        size_t k = 0;
+        char note[REPORT_STOP_NOTE_MAX], subject[48];
+        for (size_t i = 0; i < g->n; i++)
+                if (report_stop_note(g->threads[i], note, sizeof note)) {
+                        first = first ? first : g->threads[i];
+                        k++;
+                }
+        if (!first)
+                return;
+        if (g->n > 1)
+                snprintf(subject, sizeof subject, "%zu of these threads", k);
+        else
+                snprintf(subject, sizeof subject, "this thread");
+        stop_note_of(first, subject, note, sizeof note);
+        fputs("    ", f);
+        text_string(f, note);
+        fputc('\n', f);
+}
+
+/* pid mode: the notes of threads stopped inside a call a stop changes
+ * that the groups above did not show (a thread idle, or ignored), so that
+ * a user always learns which threads were disturbed: a line per note,
+ * naming the threads that carry it (a pool stopped by --unwinder=fp is one
+ * line, not one per worker). */
+static void text_write_hidden_stop_notes(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+{
+        char note[REPORT_STOP_NOTE_MAX];
+        for (size_t i = 0; i < p->n_threads; i++) {
+                const struct leakscan_thread *t = &p->threads[i];
+#define HIDDEN(u) (!(u)->leaked && !((u)->ignored_by ? opts->show_ignored : opts->all))
+                if (!HIDDEN(t) || !report_stop_note(t, note, sizeof note))
+                        continue;
+                bool seen = false;
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = HIDDEN(&p->threads[j]) && same_stop_note(&p->threads[j], t);
+                if (seen)
+                        continue;
+                size_t n = 0;
+                for (size_t j = i; j < p->n_threads; j++)
+                        n += HIDDEN(&p->threads[j]) && same_stop_note(&p->threads[j], t);
+                if (n == 1) {
+                        fprintf(f, "thread %d (", (int) t->tid);
+                        text_string(f, t->name);
+                        fputs("): ", f);
+                } else {
+                        fprintf(f, "%zu threads (tids ", n);
+                        size_t listed = 0;
+                        for (size_t j = i; j < p->n_threads && listed < 8; j++)
+                                if (HIDDEN(&p->threads[j]) && same_stop_note(&p->threads[j], t))
+                                        fprintf(f, "%s%d", listed++ ? ", " : "", (int) p->threads[j].tid);
+                        fputs(n > 8 ? ", ...): " : "): ", f);
+                        stop_note_of(t, "each of them", note, sizeof note);
+                }
+#undef HIDDEN
+                text_string(f, note);
+                fputc('\n', f);
+        }
+}
+
 /* "FUNC at FILE:LINE", or "MODULE+0xOFF", for the frame a person looks for. */
 static void text_write_place(FILE *f, const struct leakscan_frame *fr)
 {
@@ -656,6 +761,7 @@ void report_text_group(FILE *f, const struct report_options *opts, const struct 
                 text_string(f, t->held_call);
                 fputs(" after the process began to exit; never made\n", f);
         }
+        text_write_stop_note(f, g);
         if (t->fd_target) {
                 fprintf(f, "    waiting on fd %d -> ", t->wait_fd);
                 text_string(f, t->fd_target);
@@ -858,6 +964,7 @@ int report_text_process(FILE *f, const char *mode, const struct leakscan_process
                 if (ignored)
                         fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
                 text_write_idle_summary(f, p);
+                text_write_hidden_stop_notes(f, p, opts);
                 return 0;
         }
         fputc('\n', f);
@@ -870,6 +977,7 @@ int report_text_process(FILE *f, const char *mode, const struct leakscan_process
                 fprintf(f, "%zu thread%s ignored (use --show-ignored)\n", ignored, ignored == 1 ? "" : "s");
         if (!opts->all)
                 text_write_idle_summary(f, p);
+        text_write_hidden_stop_notes(f, p, opts);
         if (p->n_vanished)
                 fprintf(f, "(%zu thread%s exited during the snapshot)\n", p->n_vanished,
                         p->n_vanished == 1 ? "" : "s");
@@ -1016,6 +1124,11 @@ void report_json_thread(FILE *f, const struct leakscan_thread *t)
         json_string(f, t->reach_note);
         fputs(", \"held_call\": ", f);
         json_string(f, t->held_call);
+        fprintf(f, ", \"read\": \"%s\"", report_read_name(t->read));
+        json_int_or_null(f, "stopped_us", t->read == LEAKSCAN_READ_STOPPED && t->stopped_us >= 0, t->stopped_us);
+        char note[REPORT_STOP_NOTE_MAX];
+        fputs(", \"stop_note\": ", f);
+        json_string(f, report_stop_note(t, note, sizeof note));
         fputs(",\n          \"frames\": ", f);
         json_frames(f, t->frames, t->n_frames);
         fputs(",\n          \"created_by\": ", f);

@@ -104,6 +104,9 @@ static int put_thread(FILE *f, const struct leakscan_thread *t)
         r = r ?: put_str(f, t->reach_note);
         r = r ?: put_str(f, t->held_call);
         r = r ?: put_u64(f, t->proposed);
+        r = r ?: put_u64(f, t->read);
+        r = r ?: put_u64(f, (uint64_t) t->stopped_us);
+        r = r ?: put_str(f, t->stop_effect);
         return r;
 }
 
@@ -356,6 +359,9 @@ static void get_thread(struct cursor *c, struct leakscan_thread *t)
         t->reach_note = get_static(c);
         t->held_call = get_str(c);
         t->proposed = (enum leakscan_verdict) get_below(c, _LEAKSCAN_VERDICT_MAX);
+        t->read = (enum leakscan_read) get_below(c, _LEAKSCAN_READ_MAX);
+        t->stopped_us = get_i64(c);
+        t->stop_effect = get_static(c);
 }
 
 #define MIN_THREAD 200

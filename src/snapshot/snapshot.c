@@ -45,6 +45,7 @@ enum {  /* SEC_THREAD */
         T_TID = 1, T_COMM, T_STATE, T_PF_FLAGS, T_STARTTIME, T_NUM_THREADS, T_FLAGS, T_EXEC_START_NS,
         T_PENDING_SIGNAL, T_REGS, T_SYSCALL_NR, T_STACK_ADDR, T_STACK, T_FUTEX_WORD, T_LOCK_ADDR, T_LOCK,
         T_FD_TARGET, T_NVCSW, T_FUTEX_ADDR, T_WAIT_FD,
+        T_STOPPED_US = 31,      /* the last of the capture's ids: the first are left to others */
         T_BLOCKED_MS = 32, T_PEER, T_PEER_PID,
 };
 
@@ -53,7 +54,7 @@ enum {  /* T_FLAGS bits */
         TF_GROUP_STOP = 1 << 4, TF_REGS_VALID = 1 << 5, TF_STACK_TRUNCATED = 1 << 6,
         TF_HAS_FUTEX_WORD = 1 << 7, TF_PROC_ONLY = 1 << 8, TF_HAS_NVCSW = 1 << 9, TF_REWOUND = 1 << 10,
         TF_PRESEIZED = 1 << 11, TF_HAS_EXEC_START = 1 << 12, TF_STOPFREE = 1 << 13, TF_REGS_PARTIAL = 1 << 14,
-        TF_FP_GUESSED = 1 << 15,
+        TF_FP_GUESSED = 1 << 15, TF_WAS_STOPPED = 1 << 16,
 };
 
 enum {  /* SEC_MODULE */
@@ -180,7 +181,7 @@ static uint64_t thread_flags(const struct thread_capture *t)
                (t->has_nvcsw ? TF_HAS_NVCSW : 0) | (t->rewound ? TF_REWOUND : 0) |
                (t->preseized ? TF_PRESEIZED : 0) | (t->has_exec_start ? TF_HAS_EXEC_START : 0) |
                (t->stopfree ? TF_STOPFREE : 0) | (t->regs_partial ? TF_REGS_PARTIAL : 0) |
-               (t->fp_guessed ? TF_FP_GUESSED : 0);
+               (t->fp_guessed ? TF_FP_GUESSED : 0) | (t->was_stopped ? TF_WAS_STOPPED : 0);
 }
 
 static void put_thread(struct wbuf *b, const struct thread_capture *t, const struct snapshot_thread_facts *fa,
@@ -207,6 +208,8 @@ static void put_thread(struct wbuf *b, const struct thread_capture *t, const str
         put_u64(b, T_NVCSW, t->nvcsw);
         put_u64(b, T_FUTEX_ADDR, t->futex_addr);
         put_u64(b, T_WAIT_FD, (uint64_t) (int64_t) t->wait_fd);
+        if (t->has_stopped_us)
+                put_u64(b, T_STOPPED_US, t->stopped_us);
         if (fa && fa->has_blocked_ms)
                 put_u64(b, T_BLOCKED_MS, (uint64_t) fa->blocked_ms);
         if (fa && fa->peer) {
@@ -544,7 +547,7 @@ static int parse_thread(struct snapshot *s, const uint8_t *p, const uint8_t *end
                                 err = "a pipe peer is not text";
                         continue;
                 }
-                if (f.id > T_PEER_PID || (f.id > T_WAIT_FD && f.id < T_BLOCKED_MS))
+                if (f.id > T_PEER_PID || (f.id > T_WAIT_FD && f.id < T_STOPPED_US))
                         continue;       /* a later version's field */
                 if (!get_u64(&f, &v)) {
                         err = "a number of a thread section is not 8 bytes";
@@ -578,6 +581,7 @@ static int parse_thread(struct snapshot *s, const uint8_t *p, const uint8_t *end
                         t.stopfree = v & TF_STOPFREE;
                         t.regs_partial = v & TF_REGS_PARTIAL;
                         t.fp_guessed = v & TF_FP_GUESSED;
+                        t.was_stopped = v & TF_WAS_STOPPED;
                         break;
                 case T_EXEC_START_NS: t.exec_start_ns = v; break;
                 case T_PENDING_SIGNAL: t.pending_signal = (int) (int64_t) v; break;
@@ -588,6 +592,7 @@ static int parse_thread(struct snapshot *s, const uint8_t *p, const uint8_t *end
                 case T_NVCSW: t.nvcsw = v; break;
                 case T_FUTEX_ADDR: t.futex_addr = v; break;
                 case T_WAIT_FD: t.wait_fd = (int) (int64_t) v; break;
+                case T_STOPPED_US: t.has_stopped_us = true; t.stopped_us = v; break;
                 case T_BLOCKED_MS: fa.has_blocked_ms = true; fa.blocked_ms = (int64_t) v; break;
                 case T_PEER_PID: fa.peer_pid = (pid_t) (int64_t) v; break;
                 }

@@ -35,7 +35,8 @@ static void sample(struct leakscan_process *p)
                                         .verdict = LEAKSCAN_VERDICT_DEADLOCK, .leaked = true, .wait_fd = -1,
                                         .has_object = true, .owner_tid = 43, .unwind_note = "no stack",
                                         .reach = LEAKSCAN_REACH_UNKNOWN, .reach_note = "over the limit",
-                                        .proposed = LEAKSCAN_VERDICT_DEADLOCK };
+                                        .proposed = LEAKSCAN_VERDICT_DEADLOCK, .read = LEAKSCAN_READ_STOPPED,
+                                        .stopped_us = 1500, .stop_effect = "a futex wait re-reads its word" };
         strcpy(t->name, "main");
         t->object = (struct leakscan_wait_object) { .kind = "mutex", .address = 0x5000, .symbol = strdup("lock"),
                                                     .file = strdup("m.c"), .line = 3,
@@ -49,7 +50,8 @@ static void sample(struct leakscan_process *p)
         *t = (struct leakscan_thread) { .tid = 43, .state = LEAKSCAN_STATE_PIPE_READ, .syscall_nr = 0,
                                         .syscall = "read", .wait_fd = 3, .fd_target = strdup("pipe:[1]"),
                                         .peer = strdup("no writer"), .held_call = strdup("write(1, 0x1, 2)"),
-                                        .has_created_by = true, .ignored_by = strdup("rule x") };
+                                        .has_created_by = true, .ignored_by = strdup("rule x"),
+                                        .read = LEAKSCAN_READ_STOP_FREE, .stopped_us = -1 };
         strcpy(t->name, "\x1b]0;pwn\a");
         t->created_by = frames(2, "spawn");
         t->n_created_by = 2;
@@ -68,7 +70,8 @@ static void check_sane(const struct leakscan_process *p)
                 const struct leakscan_thread *t = &p->threads[i];
                 CHECK(t->top_frame <= t->n_frames && t->created_by_top <= t->n_created_by);
                 CHECK(t->state < _LEAKSCAN_STATE_MAX && t->verdict < _LEAKSCAN_VERDICT_MAX &&
-                      t->proposed < _LEAKSCAN_VERDICT_MAX && t->reach < _LEAKSCAN_REACH_MAX);
+                      t->proposed < _LEAKSCAN_VERDICT_MAX && t->reach < _LEAKSCAN_REACH_MAX &&
+                      t->read < _LEAKSCAN_READ_MAX);
                 CHECK(t->name[sizeof t->name - 1] == 0);
                 for (size_t k = 0; k < t->n_frames; k++)
                         CHECK(!t->frames[k].function || strlen(t->frames[k].function) < (1u << 20));
@@ -113,6 +116,12 @@ int main(void)
         CHECK_EQ_STR(out.threads[1].created_by[1].function, "spawn");
         CHECK_EQ_INT(out.threads[1].created_by_top, 1);
         CHECK(out.threads[1].test == NULL && out.threads[1].frames == NULL);
+        /* how each was read, and what the stop did */
+        CHECK_EQ_INT(out.threads[0].read, LEAKSCAN_READ_STOPPED);
+        CHECK(out.threads[0].stopped_us == 1500);
+        CHECK_EQ_STR(out.threads[0].stop_effect, "a futex wait re-reads its word");
+        CHECK_EQ_INT(out.threads[1].read, LEAKSCAN_READ_STOP_FREE);
+        CHECK(out.threads[1].stopped_us == -1 && out.threads[1].stop_effect == NULL);
         CHECK_EQ_INT(out.n_deadlocks, 1);
         CHECK_EQ_INT(out.deadlocks[0].tids[1], 43);
         /* static texts are interned once */

@@ -348,7 +348,62 @@ int main(void)
                 threads[i].leaked = false;
         text = render(&report_text, &r, false);
         CHECK(strstr(text, "leakscan: no unexpected threads in process 100 (/bin/s): 4 threads checked") != NULL);
+        CHECK(strstr(text, "leakscan stopped") == NULL);
         free(text);
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"read\": \"unknown\", \"stopped_us\": null, \"stop_note\": null") != NULL);
+        free(json);
+
+        /* how each thread was read; a thread stopped inside a call the stop
+         * changes carries a note, in every format, idle or not; one read
+         * stop-free, none */
+        threads[0].read = LEAKSCAN_READ_STOP_FREE;
+        threads[3].read = LEAKSCAN_READ_STOPPED;
+        threads[3].stopped_us = 2500;
+        threads[3].stop_effect = "a socket read under SO_RCVTIMEO fails with EINTR";
+        threads[3].verdict = LEAKSCAN_VERDICT_IDLE;
+        static const char note[] = "leakscan stopped this thread inside read(): a socket read under SO_RCVTIMEO "
+                                   "fails with EINTR (see RELIABILITY.md, the syscall matrix)";
+        json = render(&report_json, &r, false);
+        CHECK(strstr(json, "\"read\": \"stop-free\", \"stopped_us\": null, \"stop_note\": null") != NULL);
+        CHECK(strstr(json, "\"read\": \"stopped\", \"stopped_us\": 2500, \"stop_note\": \"leakscan stopped this "
+                           "thread inside read(): a socket read") != NULL);
+        free(json);
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "4 threads checked") && strstr(text, "thread 103 (io): ") && strstr(text, note));
+        free(text);
+        text = render(&report_text, &r, true);
+        CHECK(strstr(text, "Thread 103 \"io\"") && strstr(text, note));
+        CHECK(strstr(text, "thread 103 (io): ") == NULL);       /* once: in its group */
+        free(text);
+        sarif = render(&report_sarif, &r, false);
+        CHECK(strstr(sarif, "{\"level\": \"note\", \"message\": {\"text\": \"leakscan stopped this thread inside "
+                            "read()") != NULL);
+        free(sarif);
+        threads[3].leaked = true;
+        junit = render(&report_junit, &r, false);
+        CHECK(strstr(junit, "leakscan stopped this thread inside read()") != NULL);
+        free(junit);
+        /* hidden threads sharing a note: one line naming them */
+        threads[3].leaked = false;
+        threads[0].read = LEAKSCAN_READ_STOPPED;
+        threads[0].syscall_nr = threads[3].syscall_nr;
+        threads[0].syscall = "read";
+        threads[0].stop_effect = threads[3].stop_effect;
+        text = render(&report_text, &r, false);
+        CHECK(strstr(text, "2 threads (tids 100, 103): leakscan stopped each of them inside read(): a socket read") != NULL);
+        CHECK(strstr(text, "thread 103 (io)") == NULL);
+        free(text);
+        threads[0].read = LEAKSCAN_READ_STOP_FREE;
+        threads[0].syscall = NULL;
+        threads[0].stop_effect = NULL;
+        threads[3].leaked = true;
+        /* the same thread read stop-free: no note anywhere */
+        threads[3].read = LEAKSCAN_READ_STOP_FREE;
+        text = render(&report_text, &r, true);
+        CHECK(strstr(text, "leakscan stopped") == NULL);
+        free(text);
+        threads[3].leaked = false;
         check_escaping();
         check_text_hostile();
         return CHECK_DONE();

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/syscall.h>
+
+#include "analyse.h"
 #include "check.h"
 #include "snapshot.h"
 
@@ -84,8 +87,127 @@ static struct snapshot *sample(void)
         return s;
 }
 
+/* The thread sections of a snapshot file: for each, its T_FLAGS value
+ * and whether it has field id (walked by hand, as an older reader would). */
+static void thread_fields(const uint8_t *p, size_t len, uint32_t id, uint64_t flags[], bool has[], size_t *n)
+{
+        *n = 0;
+        for (size_t at = 24; at + 16 <= len; ) {
+                uint32_t type;
+                uint64_t slen;
+                memcpy(&type, p + at, 4);
+                memcpy(&slen, p + at + 8, 8);
+                const uint8_t *q = p + at + 16, *end = q + slen;
+                if (type == 2) {
+                        has[*n] = false;
+                        while (q + 8 <= end) {
+                                uint32_t fid, flen;
+                                memcpy(&fid, q, 4);
+                                memcpy(&flen, q + 4, 4);
+                                if (fid == 7)
+                                        memcpy(&flags[*n], q + 8, 8);
+                                has[*n] |= fid == id;
+                                q += 8 + ((flen + 7) & ~7u);
+                        }
+                        ++*n;
+                }
+                at += 16 + ((slen + 7) & ~(uint64_t) 7);
+        }
+}
+
+/* How each thread was read survives a snapshot: our stop and its length
+ * (T_FLAGS bit 16, field 31).  A thread nobody stopped is written as a
+ * leakscan before them wrote every thread (neither present), and such a
+ * file reads as it did: a thread with whole registers that nobody else
+ * held was stopped, its length unknown.  The marks and notes come out of
+ * the analysis's analyse_read_mark. */
+static void test_read_marks(void)
+{
+        struct snapshot *s = calloc(1, sizeof *s);
+        s->cap = process_capture_new(500);
+        s->cap->maps_text = strdup("00400000-00401000 r-xp 00000000 08:01 12 /bin/x\n");
+        /* stopped by us inside a 1 MiB pipe write */
+        struct thread_capture *a = process_capture_add(s->cap, 501);
+        a->was_stopped = a->has_stopped_us = a->regs_valid = true;
+        a->stopped_us = 1234;
+        a->syscall_nr = SYS_write;
+        a->regs.rdi = 5, a->regs.rsi = 0x7f0000, a->regs.rdx = 1 << 20;
+        /* read stop-free in the same call */
+        struct thread_capture *b = process_capture_add(s->cap, 502);
+        b->stopfree = b->regs_valid = b->regs_partial = true;
+        b->syscall_nr = SYS_write;
+        b->regs.rdi = 5, b->regs.rsi = 0x7f0000, b->regs.rdx = 1 << 20;
+        /* as an older leakscan wrote a thread it stopped: in a timed epoll_wait */
+        struct thread_capture *c = process_capture_add(s->cap, 503);
+        c->regs_valid = true;
+        c->syscall_nr = SYS_epoll_wait;
+        c->regs.r10 = 1000;
+        /* --at-exit: held at the exit; stopped by a job-control stop */
+        struct thread_capture *d = process_capture_add(s->cap, 504);
+        d->preseized = d->regs_valid = true;
+        d->syscall_nr = SYS_write;
+        struct thread_capture *e = process_capture_add(s->cap, 505);
+        e->was_stopped = e->group_stop = e->regs_valid = e->has_stopped_us = true;
+        e->syscall_nr = SYS_write;
+        /* in D: read from /proc alone */
+        struct thread_capture *g = process_capture_add(s->cap, 506);
+        g->proc_only = g->regs_valid = g->regs_partial = true;
+        g->syscall_nr = SYS_read;
+
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        CHECK_EQ_INT(snapshot_write(s, f), 0);
+        fclose(f);
+        uint64_t flags[8] = {0};
+        bool has31[8] = {0};
+        size_t n = 0;
+        thread_fields((const uint8_t *) text, len, 31, flags, has31, &n);
+        CHECK_EQ_INT(n, 6);
+        CHECK((flags[0] & (1 << 16)) && has31[0]);
+        CHECK(!(flags[1] & (1 << 16)) && !has31[1]);
+        CHECK(!(flags[2] & (1 << 16)) && !has31[2]);   /* what the writer before wrote */
+
+        uint8_t *copy = malloc(len);
+        memcpy(copy, text, len);
+        struct snapshot *r = NULL;
+        const char *why = NULL;
+        CHECK_EQ_INT(snapshot_parse(copy, len, &r, &why), 0);
+        if (!r) {
+                free(text);
+                snapshot_free(s);
+                return;
+        }
+        CHECK_EQ_INT(r->cap->n_threads, 6);
+        struct leakscan_thread lt[6];
+        memset(lt, 0, sizeof lt);
+        for (size_t i = 0; i < 6 && i < r->cap->n_threads; i++)
+                analyse_read_mark(&r->cap->threads[i], &lt[i]);
+        CHECK(r->cap->threads[0].was_stopped && r->cap->threads[0].has_stopped_us &&
+              r->cap->threads[0].stopped_us == 1234);
+        CHECK_EQ_INT(lt[0].read, LEAKSCAN_READ_STOPPED);
+        CHECK(lt[0].stopped_us == 1234);
+        CHECK(lt[0].stop_effect && strstr(lt[0].stop_effect, "returns short"));
+        CHECK_EQ_INT(lt[1].read, LEAKSCAN_READ_STOP_FREE);
+        CHECK(lt[1].stop_effect == NULL && lt[1].stopped_us == -1);
+        CHECK(!r->cap->threads[2].was_stopped);
+        CHECK_EQ_INT(lt[2].read, LEAKSCAN_READ_STOPPED);
+        CHECK(lt[2].stopped_us == -1);
+        CHECK(lt[2].stop_effect && strstr(lt[2].stop_effect, "EINTR"));
+        CHECK_EQ_INT(lt[3].read, LEAKSCAN_READ_HELD);
+        CHECK(lt[3].stop_effect == NULL);
+        CHECK_EQ_INT(lt[4].read, LEAKSCAN_READ_STOPPED);
+        CHECK(lt[4].stop_effect == NULL);       /* a job-control stop's doing, not ours */
+        CHECK_EQ_INT(lt[5].read, LEAKSCAN_READ_PROC_ONLY);
+        CHECK(lt[5].stop_effect == NULL);
+        snapshot_free(r);
+        free(text);
+        snapshot_free(s);
+}
+
 int main(void)
 {
+        test_read_marks();
         struct snapshot *s = sample();
         char *text = NULL;
         size_t len = 0;

@@ -1,5 +1,6 @@
 /* Unit tests of the syscall table: every row's fd and timeout argument as
  * the kernel defines them, and the rules built on the rows. */
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "check.h"
@@ -157,11 +158,109 @@ static void test_quiet(void)
         CHECK_EQ_INT(syscalls_fd_arg(SYS_mmap), -1);
 }
 
+/* The stop effects (docs/RELIABILITY.md, the syscall matrix): each row
+ * the matrix found changed by a stop has one, in the form it was
+ * measured in; the forms it found unchanged have none. */
+static void test_stop_effects(void)
+{
+        uint64_t none[6] = {0}, args[6] = {0};
+        /* partial progress */
+        CHECK(syscalls_stop_effect(SYS_write, none, NULL) != NULL);
+        CHECK(strstr(syscalls_stop_effect(SYS_write, none, NULL), "returns short") != NULL);
+        CHECK(syscalls_stop_effect(SYS_writev, none, NULL) == syscalls_stop_effect(SYS_write, none, NULL));
+        CHECK(syscalls_stop_effect(SYS_sendto, none, NULL) && syscalls_stop_effect(SYS_sendmsg, none, NULL));
+        CHECK(syscalls_stop_effect(SYS_sendfile, none, NULL) != NULL);
+        CHECK(syscalls_stop_effect(SYS_recvfrom, none, NULL) && syscalls_stop_effect(SYS_read, none, NULL));
+        /* a read: by what its fd is; unknown, both ways */
+        const char *any = syscalls_stop_effect(SYS_read, none, NULL);
+        const char *sock = syscalls_stop_effect(SYS_read, none, "socket:[77]");
+        const char *pipe = syscalls_stop_effect(SYS_readv, none, "pipe:[78]");
+        CHECK(any && strstr(any, "SO_RCVTIMEO") && strstr(any, "pipe"));
+        CHECK(sock && strstr(sock, "SO_RCVTIMEO") && !strstr(sock, "pipe"));
+        CHECK(pipe && strstr(pipe, "pipe") && !strstr(pipe, "SO_RCVTIMEO"));
+        CHECK(syscalls_stop_effect(SYS_read, none, "/dev/pts/3") == NULL);     /* restarted */
+        CHECK(syscalls_stop_effect(SYS_write, none, "pipe:[78]") == syscalls_stop_effect(SYS_write, none, NULL));
+        /* socket timeouts */
+        CHECK(strstr(syscalls_stop_effect(SYS_accept4, none, NULL), "SO_RCVTIMEO") != NULL);
+        CHECK(strstr(syscalls_stop_effect(SYS_connect, none, NULL), "SO_SNDTIMEO") != NULL);
+        /* timed waits: EINTR; the indefinite forms are restarted or rewound */
+        args[3] = (uint64_t) -1;
+        CHECK(syscalls_stop_effect(SYS_epoll_wait, args, NULL) == NULL);
+        args[3] = 1000;
+        CHECK(strstr(syscalls_stop_effect(SYS_epoll_wait, args, NULL), "EINTR") != NULL);
+        CHECK(syscalls_stop_effect(SYS_epoll_pwait, args, NULL) != NULL);
+        args[3] = 0;
+        args[2] = 0x7ffd0000;   /* sigtimedwait's timeout */
+        CHECK(syscalls_stop_effect(SYS_rt_sigtimedwait, args, NULL) != NULL);
+        CHECK(syscalls_stop_effect(SYS_rt_sigtimedwait, none, NULL) == NULL);
+        args[2] = 0;
+        args[3] = 0x7ffd0000;
+        CHECK(syscalls_stop_effect(SYS_semtimedop, args, NULL) != NULL);
+        CHECK(syscalls_stop_effect(SYS_semtimedop, none, NULL) == NULL);
+        args[3] = 0;
+        args[4] = 0x7ffd0000;
+        CHECK(syscalls_stop_effect(SYS_io_getevents, args, NULL) != NULL);
+        CHECK(syscalls_stop_effect(SYS_pselect6, args, NULL) && syscalls_stop_effect(SYS_select, args, NULL));
+        CHECK(syscalls_stop_effect(SYS_select, none, NULL) == NULL);
+        args[4] = 0;
+        args[2] = 0x7ffd0000;
+        CHECK(strstr(syscalls_stop_effect(SYS_ppoll, args, NULL), "remaining time") != NULL);
+        args[2] = 0;
+        /* io_uring_enter: only when it waits for completions */
+        uint64_t uring[6] = { 3, 0, 1, 1 /* IORING_ENTER_GETEVENTS */, 0, 0 };
+        CHECK(syscalls_stop_effect(SYS_io_uring_enter, uring, NULL) != NULL);
+        uring[3] = 0;
+        CHECK(syscalls_stop_effect(SYS_io_uring_enter, uring, NULL) == NULL);
+        /* futex: the waits re-read their word; a wake or a PI lock no */
+        uint64_t fx[6] = { 0x601000, FUTEX_OP_WAIT | FUTEX_OP_PRIVATE_FLAG, 2, 0, 0, 0 };
+        const char *reread = syscalls_stop_effect(SYS_futex, fx, NULL);
+        CHECK(reread && strstr(reread, "EAGAIN"));
+        fx[1] = FUTEX_OP_WAIT_BITSET | FUTEX_OP_PRIVATE_FLAG | FUTEX_OP_CLOCK_REALTIME;
+        CHECK(syscalls_stop_effect(SYS_futex, fx, NULL) == reread);
+        fx[1] = FUTEX_OP_WAIT_REQUEUE_PI;
+        CHECK(syscalls_stop_effect(SYS_futex, fx, NULL) && syscalls_stop_effect(SYS_futex, fx, NULL) != reread);
+        fx[1] = FUTEX_OP_WAKE;
+        CHECK(syscalls_stop_effect(SYS_futex, fx, NULL) == NULL);
+        fx[1] = FUTEX_OP_LOCK_PI;
+        CHECK(syscalls_stop_effect(SYS_futex, fx, NULL) == NULL);
+        /* relative sleeps write rem, when given one */
+        uint64_t ns[6] = { 0x7ffd0000, 0x7ffd0010, 0, 0, 0, 0 };
+        CHECK(syscalls_stop_effect(SYS_nanosleep, ns, NULL) != NULL);
+        ns[1] = 0;
+        CHECK(syscalls_stop_effect(SYS_nanosleep, ns, NULL) == NULL);
+        uint64_t cns[6] = { 1, 0, 0x7ffd0000, 0x7ffd0010, 0, 0 };
+        CHECK(syscalls_stop_effect(SYS_clock_nanosleep, cns, NULL) != NULL);
+        cns[1] = 1;     /* TIMER_ABSTIME */
+        CHECK(syscalls_stop_effect(SYS_clock_nanosleep, cns, NULL) == NULL);
+        /* queue order of the System V waits, rewound or not */
+        CHECK(syscalls_stop_effect(SYS_semop, none, NULL) && syscalls_stop_effect(SYS_msgrcv, none, NULL));
+        /* unchanged by a stop (the matrix's rows that behave as directly) */
+        CHECK(syscalls_stop_effect(SYS_wait4, none, NULL) == NULL);
+        CHECK(syscalls_stop_effect(SYS_pause, none, NULL) == NULL);
+        CHECK(syscalls_stop_effect(SYS_rt_sigsuspend, none, NULL) == NULL);
+        CHECK(syscalls_stop_effect(SYS_flock, none, NULL) == NULL);
+        CHECK(syscalls_stop_effect(SYS_splice, none, NULL) == NULL);
+        args[2] = (uint64_t) -1;
+        CHECK(syscalls_stop_effect(SYS_poll, args, NULL) == NULL);
+        CHECK(syscalls_stop_effect(-1, none, NULL) == NULL && syscalls_stop_effect(100000, none, NULL) == NULL);
+        /* the two tables agree: every wait the kernel ends with EINTR
+         * after a stop has an effect in its timed form */
+        for (long nr = 0; nr < 1024; nr++) {
+                const struct syscall_info *row = syscalls_lookup(nr);
+                if (!row || !(row->flags & SYSCALL_EINTR_RESTARTABLE) || row->timeout_arg < 0)
+                        continue;
+                uint64_t timed[6] = {0};
+                timed[row->timeout_arg] = row->timeout == SYSCALL_TIMEOUT_INT_MS ? 1000 : 0x7ffd0000;
+                CHECK(syscalls_stop_effect(nr, timed, NULL) != NULL);
+        }
+}
+
 int main(void)
 {
         test_rows();
         test_futex();
         test_timeouts_and_restart();
         test_quiet();
+        test_stop_effects();
         return CHECK_DONE();
 }
