@@ -376,6 +376,24 @@ static void on_status(struct track *tr, pid_t tid, int status)
         }
 }
 
+/* A test knob: LEAKSCAN_TEST_TRACER_EXIT_DELAY_US=N makes the tracer
+ * sleep N microseconds after its last look at its tracees, before its exit
+ * lets them go, as a preemption of the tracer on a loaded machine does:
+ * the robustness test widens the window between that look and the
+ * kernel's detach with it (docs/RELIABILITY.md, "The window left").  A
+ * traced thread is sent even the signals its process ignores, so the
+ * window is what the tracer's exit leaves exposed. */
+static void exit_window_delay(void)
+{
+        const char *env = secure_getenv("LEAKSCAN_TEST_TRACER_EXIT_DELAY_US");
+        long us = env ? strtol(env, NULL, 10) : 0;
+        if (us > 0 && us < 1000000) {
+                struct timespec ts = { 0, us * 1000 };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+}
+
 /* The tracer thread: seizes, then serves the events until track_stop asks
  * it to end.  SIGCHLD is blocked in every thread of leakscan while it runs
  * (track_start), so the kernel queues the one each ptrace stop sends rather
@@ -409,6 +427,7 @@ static void *tracer_main(void *arg)
          * yet resumes (its creation goes untold), one in a
          * signal-delivery-stop gets its signal (never reaped: see
          * track_wait). */
+        exit_window_delay();
         return NULL;
 }
 
