@@ -7,7 +7,9 @@
  * tracee).  So before each snapshot the tracer ends, and the threads asleep
  * in a call are left in it, untouched, for the snapshot to read without a
  * stop; an interrupt to detach them ended a socket timeout, a timed wait or
- * a partial write as any stop does (docs/RELIABILITY.md).
+ * a partial write as any stop does (docs/RELIABILITY.md).  Except the
+ * threads that its exit would leave exposed to a signal the process
+ * ignores (track_release_exposed): those it detaches itself first.
  *
  * A Python thread's creator stack is mostly CPython's eval loop: the
  * Python frames that say which code started the thread are on the

@@ -258,6 +258,7 @@ def test_eintr(leakscan, eintr_exe):
         wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
         watch_storm(leakscan, t, True, "the waiting threads, asleep for good, the tracer's exit 50 ms late", 0,
                     {"LEAKSCAN_TEST_TRACER_EXIT_DELAY_US": "50000"})
+        untouched(t.pid, "EINTR waiters never woken")
 
 
 def test_killed_mid_snapshot(leakscan, signals_exe):
