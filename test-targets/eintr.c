@@ -10,7 +10,9 @@
  * main thread alone, and the EINTR its own handler causes is not counted.
  * With the argument "idle" nothing wakes the three waiters: they sleep in
  * their waits for good, so that any signal that reaches one ends its wait
- * (the waking ones run half of the time, when a signal ends nothing). */
+ * (the waking ones run half of the time, when a signal ends nothing).
+ * With "spin" the main thread runs instead of waiting (a busy main
+ * thread is stopped by a snapshot, which then traces it). */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
@@ -124,7 +126,11 @@ static void remove_sem_at_death(void)
 
 int main(int argc, char **argv)
 {
-        bool idle = argc > 1 && strcmp(argv[1], "idle") == 0;
+        bool idle = false, spin = false;
+        for (int i = 1; i < argc; i++) {
+                idle |= strcmp(argv[i], "idle") == 0;
+                spin |= strcmp(argv[i], "spin") == 0;
+        }
         struct sigaction sa = { .sa_handler = on_report, .sa_flags = SA_RESTART };
         sigemptyset(&sa.sa_mask);
         sigaction(SIGUSR2, &sa, NULL);
@@ -152,6 +158,8 @@ int main(int argc, char **argv)
                 die("epoll");
         printf("ready %d\n", (int) getpid());
         fflush(stdout);
+        while (spin)
+                spin_us(1000);
         for (;;)
                 if (epoll_wait(ep, &out, 1, -1) < 0 && errno == EINTR && !atomic_exchange(&reporting, 0))
                         atomic_fetch_add(&eintr, 1);
