@@ -18,7 +18,9 @@ trace, and makes no signal-delivery stop to lose.
 
 With --eintr, the target is instead test-targets/eintr (indefinite
 epoll_wait, semop and sigwaitinfo woken every millisecond), and the count
-is of the EINTRs those calls returned.
+is of the EINTRs those calls returned; with --watch too, leakscan runs
+--watch and is killed within its first second, as above (its tracer
+interrupts the threads asleep in those waits before each snapshot).
 
 The count is read once nothing is pending and every thread has slept
 since (tests/integration/sigcount.py): a count read after a fixed sleep
@@ -86,13 +88,14 @@ def eintr_run(a, leakscan, target, sig):
             t0 = time.perf_counter()
             subprocess.run([leakscan, "-p", str(t.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             durations.append(time.perf_counter() - t0)
-        span = statistics.median(durations)
+        span = 1.0 if a.watch else statistics.median(durations)
         os.kill(t.pid, signal.SIGUSR2)
         before = int(t.proc.stdout.readline().decode().split()[1])
-        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span)
+        stuck = kill_mid_snapshot(leakscan, t.pid, sig, a.kills, span, (WATCH if a.watch else []) + a.leakscan_arg)
         os.kill(t.pid, signal.SIGUSR2)
         after = int(t.proc.stdout.readline().decode().split()[1])
-        print(f"SIG{a.signal.upper()} on EINTR waiters: kills {a.kills} (within {span * 1000:.0f} ms of start), "
+        print(f"SIG{a.signal.upper()}{' (--watch)' if a.watch else ''} on EINTR waiters: kills {a.kills} "
+              f"(within {span * 1000:.0f} ms of start), "
               f"EINTR seen {after - before} (unkilled snapshots before: {before}), left stopped or traced {stuck}")
         return 0 if after == before and stuck == 0 else 1
 

@@ -7,8 +7,14 @@
  * main thread is the one the kernel checks a process-directed signal
  * against).  Counts the EINTR returns they saw and prints them on SIGUSR2
  * ("eintr N"): leakscan must leave the count at 0.  SIGUSR2 is taken by the
- * main thread alone, and the EINTR its own handler causes is not counted. */
+ * main thread alone, and the EINTR its own handler causes is not counted.
+ * With the argument "idle" nothing wakes the three waiters: they sleep in
+ * their waits for good, so that any signal that reaches one ends its wait
+ * (the waking ones run half of the time, when a signal ends nothing).
+ * With "spin" the main thread runs instead of waiting (a busy main
+ * thread is stopped by a snapshot, which then traces it). */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ipc.h>
@@ -48,10 +54,13 @@ static void *epoller(void *arg)
         struct epoll_event ev = { .events = EPOLLIN }, out;
         epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
         for (;;) {
-                if (epoll_wait(ep, &out, 1, -1) < 0 && errno == EINTR)
-                        atomic_fetch_add(&eintr, 1);
-                uint64_t v;
-                (void) !read(efd, &v, sizeof v);
+                if (epoll_wait(ep, &out, 1, -1) < 0) {
+                        if (errno == EINTR)
+                                atomic_fetch_add(&eintr, 1);
+                } else {
+                        uint64_t v;     /* an event: the read does not block */
+                        (void) !read(efd, &v, sizeof v);
+                }
                 spin_us(500);
         }
         return NULL;
@@ -115,8 +124,13 @@ static void remove_sem_at_death(void)
         _exit(0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+        bool idle = false, spin = false;
+        for (int i = 1; i < argc; i++) {
+                idle |= strcmp(argv[i], "idle") == 0;
+                spin |= strcmp(argv[i], "spin") == 0;
+        }
         struct sigaction sa = { .sa_handler = on_report, .sa_flags = SA_RESTART };
         sigemptyset(&sa.sa_mask);
         sigaction(SIGUSR2, &sa, NULL);
@@ -133,7 +147,8 @@ int main(void)
         spawn_thread(epoller, NULL);
         spawn_thread(semwaiter, NULL);
         sigwaiter_thread = spawn_thread(sigwaiter, NULL);
-        spawn_thread(waker, NULL);
+        if (!idle)
+                spawn_thread(waker, NULL);
         sigemptyset(&set);
         sigaddset(&set, SIGUSR2);
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -143,6 +158,8 @@ int main(void)
                 die("epoll");
         printf("ready %d\n", (int) getpid());
         fflush(stdout);
+        while (spin)
+                spin_us(1000);
         for (;;)
                 if (epoll_wait(ep, &out, 1, -1) < 0 && errno == EINTR && !atomic_exchange(&reporting, 0))
                         atomic_fetch_add(&eintr, 1);

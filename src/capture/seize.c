@@ -19,6 +19,9 @@
 #include "util.h"
 
 #define SEIZE_MAX_PASSES 10
+/* The kernel's restart code for "restart unless a handler ran"
+ * (include/linux/errno.h; not in the user-space headers). */
+#define SEIZE_ERESTARTNOHAND 514
 /* How often the stop wait looks for threads in an uninterruptible sleep. */
 #define SEIZE_D_CHECK_US 10000u
 
@@ -730,7 +733,20 @@ void seize_undo_eintr(pid_t pid, struct thread_capture *t)
                 return;
         arch_regs regs = t->regs;
         if (!arch_regs_rewind_syscall(&regs, insn))
-                return;
+                return;         /* not just after a syscall instruction */
+        /* Not the rewind itself: -ERESTARTNOHAND in the return register,
+         * the pc left after the syscall, and the kernel decides when the
+         * thread resumes, in the same arch_do_signal_or_restart() that our
+         * stop is taken in: a signal with a handler (one that arrives
+         * while we hold the thread, even after this) ends the call with
+         * EINTR and runs the handler, as without us (handle_signal()); no
+         * handler, or an ignored signal, and the kernel re-enters the
+         * call (pc back over the instruction, the number restored).  A
+         * rewind of ours made the call re-enter even when a handler ran,
+         * so the program missed its EINTR.  x86_64: rax; an aarch64 port
+         * puts it in x0 (arch.h). */
+        regs = t->regs;
+        regs.rax = (uint64_t) -SEIZE_ERESTARTNOHAND;
         if (arch_set_regs(t->tid, &regs) == 0)
                 t->rewound = true;      /* t->regs keep the state as we found it */
 }

@@ -7,7 +7,9 @@
  * tracee).  So before each snapshot the tracer ends, and the threads asleep
  * in a call are left in it, untouched, for the snapshot to read without a
  * stop; an interrupt to detach them ended a socket timeout, a timed wait or
- * a partial write as any stop does (docs/RELIABILITY.md).
+ * a partial write as any stop does (docs/RELIABILITY.md).  Except the
+ * threads that its exit would leave exposed to a signal the process
+ * ignores (track_release_exposed): those it detaches itself first.
  *
  * A Python thread's creator stack is mostly CPython's eval loop: the
  * Python frames that say which code started the thread are on the
@@ -36,13 +38,16 @@
 
 #include "modules.h"
 #include "python.h"
+#include "procfs.h"
 #include "seize.h"
+#include "syscalls.h"
 #include "track.h"
 #include "util.h"
 
 struct tracked {
         pid_t tid;
         bool started;           /* its birth stop seen (or it existed before us) */
+        bool releasing;         /* interrupted, to be detached at its stop */
 };
 
 struct creation {
@@ -196,7 +201,7 @@ static struct tracked *add(struct track *tr, pid_t tid, bool started)
                 return NULL;
         tr->threads = n;
         t = &n[tr->n_threads++];
-        *t = (struct tracked) { tid, started };
+        *t = (struct tracked) { .tid = tid, .started = started };
         return t;
 }
 
@@ -376,6 +381,162 @@ static void on_status(struct track *tr, pid_t tid, int status)
         }
 }
 
+/* How long the tracer waits, before it exits, for the threads it
+ * interrupted to stop (one in D state is not waited for). */
+#define TRACK_RELEASE_WAIT_US 2000000u
+/* Passes over the threads still traced before the tracer exits. */
+#define TRACK_RELEASE_PASSES 4
+
+enum exposure { TRACK_SAFE, TRACK_EXPOSED, TRACK_GONE };
+
+/* Whether thread tid, as /proc shows it now, is exposed to the tracer's
+ * exit: asleep in an indefinite wait that any signal ends with -EINTR
+ * (epoll_wait, semop, sigwaitinfo...), or running, when it may enter one
+ * at any moment.  While traced it is sent even the signals its process
+ * ignores; one that comes after the tracer's last look, or whose stop the
+ * thread has not reached when the tracer exits, ends that wait with an
+ * EINTR that the kernel's detach (exit_ptrace) leaves to the program.  A
+ * thread asleep in any other call (one the kernel restarts, or a timed
+ * wait, which a stop would end) is left as it is. */
+static enum exposure track_exposure(pid_t pid, pid_t tid)
+{
+        char path[64], text[512];
+        struct proc_syscall sc;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int) pid, (int) tid);
+        ssize_t n = read_small_file(path, text, sizeof text);
+        if (n == -ENOENT || n == -ESRCH)
+                return TRACK_GONE;
+        if (n <= 0 || procfs_parse_syscall(text, &sc) < 0)
+                return TRACK_SAFE;
+        if (sc.running)
+                return TRACK_EXPOSED;
+        return sc.nr >= 0 && syscalls_eintr_restartable(sc.nr, sc.args) ? TRACK_EXPOSED : TRACK_SAFE;
+}
+
+/* Lets tracee tid go at a stop we interrupted it for (or any stop that
+ * came first): a creation is recorded, the EINTR of an indefinite wait is
+ * rewound, a signal is handed back, a job-control stop stays in force
+ * (PTRACE_DETACH from a group stop leaves the thread stopped).  Once
+ * detached, a signal its process ignores is dropped where it is sent. */
+static void track_release_at_stop(struct track *tr, pid_t tid, int status)
+{
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                drop(tr, tid);
+                creation_forget(&tr->creations, tid);
+                return;
+        }
+        if (!WIFSTOPPED(status))
+                return;
+        int event = status >> 16, sig = WSTOPSIG(status);
+        int deliver = 0;
+        if (event == PTRACE_EVENT_CLONE) {
+                unsigned long msg = 0;
+                if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
+                        record_creation(tr, tid, (pid_t) msg);
+                        (void) add(tr, (pid_t) msg, false);
+                }
+        } else if (event == PTRACE_EVENT_STOP) {
+                if (sig == SIGTRAP)
+                        track_undo_eintr(tr, tid, 0);   /* our interrupt */
+        } else if (event == 0) {
+                deliver = sig;
+                track_undo_eintr(tr, tid, sig);
+        }
+        (void) ptrace(PTRACE_DETACH, tid, 0, (void *) (long) deliver);
+        drop(tr, tid);
+}
+
+/* Whether every thread still to be released sleeps in D now (it cannot
+ * stop until that sleep ends, which may be never). */
+static bool releasing_only_in_d(const struct track *tr)
+{
+        for (size_t i = 0; i < tr->n_threads; i++) {
+                if (!tr->threads[i].releasing)
+                        continue;
+                char path[64], text[1024];
+                struct proc_stat st;
+                snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) tr->pid, (int) tr->threads[i].tid);
+                if (read_small_file(path, text, sizeof text) <= 0 || procfs_parse_stat(text, &st) < 0)
+                        continue;       /* gone: its exit is reported */
+                if (st.state != 'D')
+                        return false;
+        }
+        return true;
+}
+
+/* Before the tracer exits: every tracee exposed to its exit
+ * (track_exposure) is interrupted, and detached at its stop once the
+ * EINTR that the interrupt (or a signal) gave its wait is rewound, so
+ * that the wait goes on as if nothing happened; its place in the wait
+ * queue is all that changes (semop and msgrcv serve their waiters in
+ * order).  The others are left to the exit, which detaches them without
+ * a stop.  Passes until one finds no exposed thread: a thread that was
+ * asleep in another call may have woken meanwhile. */
+static void track_release_exposed(struct track *tr)
+{
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        for (int pass = 0; pass < TRACK_RELEASE_PASSES; pass++) {
+                size_t releasing = 0;
+                for (size_t i = 0; i < tr->n_threads; i++) {
+                        struct tracked *t = &tr->threads[i];
+                        /* a thread not yet at its birth stop has not run:
+                         * it is in no call */
+                        if (!t->started || t->releasing)
+                                continue;
+                        if (track_exposure(tr->pid, t->tid) != TRACK_EXPOSED)
+                                continue;
+                        if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
+                                continue;       /* gone: its exit is reported */
+                        t->releasing = true;
+                        releasing++;
+                }
+                if (releasing == 0)
+                        return;
+                uint64_t deadline = now_usec(CLOCK_MONOTONIC) + TRACK_RELEASE_WAIT_US;
+                for (unsigned tries = 0; releasing > 0; tries++) {
+                        int status;
+                        pid_t tid = track_wait(P_ALL, 0, &status);
+                        if (tid > 0) {
+                                struct tracked *t = find(tr, tid);
+                                if (t && t->releasing) {
+                                        track_release_at_stop(tr, tid, status);
+                                        releasing--;
+                                } else {
+                                        on_status(tr, tid, status);
+                                }
+                                continue;
+                        }
+                        if (tid < 0 || now_usec(CLOCK_MONOTONIC) >= deadline ||
+                            ((tries & 63) == 63 && releasing_only_in_d(tr)))
+                                break;
+                        struct timespec ts = { 0, 1000 * 1000 };
+                        (void) sigtimedwait(&chld, NULL, &ts);
+                }
+                for (size_t i = 0; i < tr->n_threads; i++)
+                        tr->threads[i].releasing = false;
+        }
+}
+
+/* A test knob: LEAKSCAN_TEST_TRACER_EXIT_DELAY_US=N makes the tracer
+ * sleep N microseconds after its last look at its tracees, before its exit
+ * lets them go, as a preemption of the tracer on a loaded machine does:
+ * the robustness test widens the window between that look and the
+ * kernel's detach with it (docs/RELIABILITY.md, "The window left").  A
+ * traced thread is sent even the signals its process ignores, so the
+ * window is what the tracer's exit leaves exposed. */
+static void exit_window_delay(void)
+{
+        const char *env = secure_getenv("LEAKSCAN_TEST_TRACER_EXIT_DELAY_US");
+        long us = env ? strtol(env, NULL, 10) : 0;
+        if (us > 0 && us < 1000000) {
+                struct timespec ts = { 0, us * 1000 };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+}
+
 /* The tracer thread: seizes, then serves the events until track_stop asks
  * it to end.  SIGCHLD is blocked in every thread of leakscan while it runs
  * (track_start), so the kernel queues the one each ptrace stop sends rather
@@ -409,6 +570,8 @@ static void *tracer_main(void *arg)
          * yet resumes (its creation goes untold), one in a
          * signal-delivery-stop gets its signal (never reaped: see
          * track_wait). */
+        track_release_exposed(tr);
+        exit_window_delay();
         return NULL;
 }
 

@@ -7,8 +7,10 @@
  * at birth, signals go through us and are delivered unchanged, job-control
  * stops are kept with PTRACE_LISTEN.  The tracing is done by a thread of
  * leakscan's own, whose exit before each snapshot lets the process go
- * entirely without stopping any thread (track_stop), so that the snapshot
- * reads it as -p does: a thread asleep in a call is not stopped at all.
+ * without stopping a thread asleep in a call (track_stop), so that the
+ * snapshot reads it as -p does; only the threads asleep in a wait that a
+ * signal ends with EINTR (which is rewound) or running are stopped, and
+ * detached at that stop, before the exit.
  * The calling thread keeps SIGCHLD blocked while the tracer runs. */
 #ifndef LEAKSCAN_TRACK_H
 #define LEAKSCAN_TRACK_H
@@ -33,10 +35,13 @@ int track_start(struct track *tr);
  * process's ptrace events. */
 void track_run(struct track *tr, uint64_t until_us);
 
-/* Ends the tracer: it serves the events already there, then exits, and
- * the kernel detaches every tracee as it is (none is stopped; one in a
- * signal-delivery-stop gets its signal).  Returns once they are all
- * detached.  Does nothing when no tracer runs. */
+/* Ends the tracer: it serves the events already there, interrupts and
+ * detaches at their stop the tracees its exit would leave exposed to an
+ * ignored signal (asleep in an indefinite wait that a signal ends with
+ * EINTR, which it rewinds, or running), then exits, and the kernel
+ * detaches the others as they are (asleep in another call: none is
+ * stopped).  Returns once they are all detached.  Does nothing when no
+ * tracer runs. */
 void track_stop(struct track *tr);
 
 /* The stack that created thread tid while we tracked, or NULL. */

@@ -81,8 +81,11 @@ KILL = ("leakscan killed between its interrupt of the call and its rewind leaves
 # thread asleep in a call without a stop (src/capture/seize.c), and --watch
 # lets its threads go between snapshots without a stop (its tracer thread
 # exits, src/capture/track.c): these rows behave as directly under p5 and
-# watch.  A kill mid-snapshot lands only when a thread is held, so they may
-# still differ there (MAY_DIFFER below).
+# watch.  (The tracer does stop, rewind and detach the threads asleep in an
+# indefinite epoll_wait, semop, sigwaitinfo, msgrcv... before it exits: for
+# them only the queue order can change, see the FIFO rows.)  A kill
+# mid-snapshot lands only when a thread is held, so they may still differ
+# there (MAY_DIFFER below).
 STOP_DIFFERS = {}
 for _rows, _why in (
         (["write_pipe", "writev_pipe", "pwritev2_pipe", "write_unix", "send_unix", "sendmsg_unix",
