@@ -218,6 +218,13 @@ static inline bool arch_regs_rewind_syscall(arch_regs *r, const uint8_t insn[2])
 }
 #define ARCH_SYSCALL_INSN_LEN 2
 
+/* Leaves the choice to the kernel, on resume, for a thread stopped just
+ * after a syscall returned -EINTR: -ERESTARTNOHAND (514, in
+ * include/linux/errno.h, not in the user-space headers) in the return
+ * register makes arch_do_signal_or_restart() end the call with EINTR if a
+ * handler runs, and restart it otherwise (pc back, number restored). */
+static inline void arch_regs_restart_unless_handled(arch_regs *r) { r->rax = (uint64_t) -514; }
+
 /* DWARF register numbers 0..16 of the x86_64 psABI: rax rdx rcx rbx rsi rdi
  * rbp rsp r8..r15 rip (the return-address column). */
 #define ARCH_DWARF_NREGS 17

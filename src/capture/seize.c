@@ -19,9 +19,6 @@
 #include "util.h"
 
 #define SEIZE_MAX_PASSES 10
-/* The kernel's restart code for "restart unless a handler ran"
- * (include/linux/errno.h; not in the user-space headers). */
-#define SEIZE_ERESTARTNOHAND 514
 /* How often the stop wait looks for threads in an uninterruptible sleep. */
 #define SEIZE_D_CHECK_US 10000u
 
@@ -743,10 +740,9 @@ void seize_undo_eintr(pid_t pid, struct thread_capture *t)
          * handler, or an ignored signal, and the kernel re-enters the
          * call (pc back over the instruction, the number restored).  A
          * rewind of ours made the call re-enter even when a handler ran,
-         * so the program missed its EINTR.  x86_64: rax; an aarch64 port
-         * puts it in x0 (arch.h). */
+         * so the program missed its EINTR. */
         regs = t->regs;
-        regs.rax = (uint64_t) -SEIZE_ERESTARTNOHAND;
+        arch_regs_restart_unless_handled(&regs);
         if (arch_set_regs(t->tid, &regs) == 0)
                 t->rewound = true;      /* t->regs keep the state as we found it */
 }
