@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "model.h"
 #include "procwire.h"
 #include "symbolize.h"
+#include "util.h"
 
 static struct leakscan_frame *frames(size_t n, const char *function)
 {
@@ -222,9 +225,32 @@ static void check_places(void)
         free(buf);
 }
 
+/* What a supervisor checks an analyser's places against: the files the
+ * process maps, as it opens them itself (this process: its own program
+ * and libc, not a file it does not map). */
+static void check_mapped_files(void)
+{
+        _cleanup_free_ char *maps = NULL;
+        CHECK(read_full_file("/proc/self/maps", &maps) > 0);
+        struct module_file_stat *files = NULL;
+        size_t n = 0;
+        CHECK_EQ_INT(modules_mapped_file_stats(getpid(), maps, &files, &n), 0);
+        struct stat exe, other;
+        CHECK(stat("/proc/self/exe", &exe) == 0 && stat("/etc/passwd", &other) == 0);
+        bool has_exe = false, has_other = false;
+        for (size_t i = 0; i < n; i++) {
+                has_exe |= files[i].ino == (uint64_t) exe.st_ino && files[i].dev == (uint64_t) exe.st_dev &&
+                           files[i].size == (uint64_t) exe.st_size && files[i].mtime_sec == exe.st_mtim.tv_sec;
+                has_other |= files[i].ino == (uint64_t) other.st_ino && files[i].dev == (uint64_t) other.st_dev;
+        }
+        CHECK(has_exe && !has_other && n >= 2);
+        free(files);
+}
+
 int main(void)
 {
         check_places();
+        check_mapped_files();
 
         struct leakscan_process in;
         sample(&in);
