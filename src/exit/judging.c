@@ -146,6 +146,11 @@ static void sv_keep_place(const struct symbolize_place *place, void *userdata)
                 }
 }
 
+static void sv_ignore_place(const struct symbolize_place *place, void *userdata)
+{
+        (void) place; (void) userdata;
+}
+
 /* inspect_analyse of cap into lp, in a confined analyser (capturer.h)
  * unless LEAKSCAN_ANALYSE_IN_PROCESS: the program's exit is held meanwhile,
  * and the analyser may take no longer than the sandbox's wall-clock limit,
@@ -179,12 +184,17 @@ static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const 
                 r = -ECANCELED;
         }
         if (r == 0) {
-                struct sv_places_check check = { .cap = cap };
+                /* the places are kept only from an answer that parses whole */
                 size_t used = 0;
-                r = procwire_read_places((const uint8_t *) out.out, out.len, &used, sv_keep_place, &check);
-                free(check.files);
+                r = procwire_read_places((const uint8_t *) out.out, out.len, &used, sv_ignore_place, NULL);
                 if (r == 0)
                         r = procwire_read((const uint8_t *) out.out + used, out.len - used, lp);
+                if (r == 0) {
+                        struct sv_places_check check = { .cap = cap };
+                        (void) procwire_read_places((const uint8_t *) out.out, out.len, &used, sv_keep_place,
+                                                    &check);
+                        free(check.files);
+                }
                 if (r == -EBADMSG) {
                         snprintf(out.why, sizeof out.why, "the analyser's answer does not parse");
                         r = -ECANCELED;
