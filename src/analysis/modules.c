@@ -174,9 +174,10 @@ static int modules_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
         if (fd < 0)
                 return -1;
         /* what identifies these bytes for the caches kept across the
-         * processes of a run (modules_file_id); the capturer's analyser
-         * looks at one process, and keeps none */
-        f->has_stat = !captured && fstat(fd, &f->st) == 0;
+         * processes of a run (modules_file_id): the file the capturer
+         * opened for us, which its supervisor checks again before it
+         * keeps what we looked up there (procwire.h) */
+        f->has_stat = fstat(fd, &f->st) == 0;
         *file_name = strdup(f->path);
         return fd;
 }
@@ -529,6 +530,57 @@ int modules_file_id(Dwfl_Module *mod, struct module_file_id *ret)
         f->file_id = id;
         f->file_id_r = 0;
         *ret = id;
+        return 0;
+}
+
+int modules_mapped_file_stats(pid_t pid, const char *maps_text, struct module_file_stat **ret, size_t *ret_n)
+{
+        struct map_entry *maps = NULL;
+        size_t n_maps = 0;
+        int r = procfs_parse_maps(maps_text ? maps_text : "", &maps, &n_maps);
+        if (r < 0)
+                return r;
+        struct module_file_stat *stats = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < n_maps; i++) {
+                const struct map_entry *m = &maps[i];
+                bool seen = m->path[0] != '/' || m->inode == 0;
+                /* a file maps several times: open it once */
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = maps[k].inode == m->inode && maps[k].dev_major == m->dev_major &&
+                               maps[k].dev_minor == m->dev_minor && streq(maps[k].path, m->path);
+                if (seen)
+                        continue;
+                _cleanup_free_ char *file = strdup(m->path);
+                if (!file) {
+                        r = -ENOMEM;
+                        break;
+                }
+                size_t fl = strlen(file), dl = strlen(" (deleted)");
+                bool deleted = fl > dl && streq(file + fl - dl, " (deleted)");
+                if (deleted)
+                        file[fl - dl] = 0;
+                _cleanup_close_ int fd = modules_open_mapped(pid, m->start, m->end, file, deleted,
+                                                             makedev(m->dev_major, m->dev_minor), m->inode);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        continue;
+                struct module_file_stat *ns = realloc(stats, (n + 1) * sizeof *ns);
+                if (!ns) {
+                        r = -ENOMEM;
+                        break;
+                }
+                stats = ns;
+                memset(&stats[n], 0, sizeof stats[n]);
+                file_id_stat(&st, &stats[n++]);
+        }
+        map_entries_free(maps, n_maps);
+        if (r < 0) {
+                free(stats);
+                return r;
+        }
+        *ret = stats;
+        *ret_n = n;
         return 0;
 }
 

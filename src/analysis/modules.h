@@ -114,6 +114,14 @@ struct module_file_id {
  * offline or through the capturer, a file that could not be opened. */
 int modules_file_id(Dwfl_Module *mod, struct module_file_id *ret);
 
+/* The identity of each file that process pid maps, as maps_text (its
+ * /proc/PID/maps, as captured) lists them, opened as modules_open_mapped
+ * does (what a capturer hands its analyser): what a supervisor checks the
+ * places an analyser looked up against (procwire.h).  A file that cannot
+ * be opened is left out.  Returns 0 and a new array in *ret (*ret_n
+ * entries, NULL when none), or a negative errno. */
+int modules_mapped_file_stats(pid_t pid, const char *maps_text, struct module_file_stat **ret, size_t *ret_n);
+
 /* Writes into buf the path of the separate debug info for build-id id
  * (len bytes): /usr/lib/debug/.build-id/xx/yyyy.debug.  Returns 0, or
  * -EINVAL for an implausible id or a short buffer. */

@@ -57,17 +57,12 @@ struct place_key {
         uint32_t unused;
 };
 
-struct place_frame {
-        char *function, *file;
-        int line;
-        bool inlined;
-};
-
 struct place {
         bool used;
         struct place_key key;
-        struct place_frame *frames;
+        struct symbolize_place_name *frames;    /* strings owned (freed through a cast) */
         size_t n;
+        size_t seq;             /* its index in the order kept */
 };
 
 #define PLACES_SIZE 16384u      /* slots, a power of two */
@@ -77,7 +72,10 @@ static struct {
         pthread_mutex_t lock;
         bool disabled;
         struct place *slots;    /* PLACES_SIZE of them, allocated on first use */
+        uint32_t *order;        /* the slots in the order kept (PLACES_MAX) */
         size_t used;
+        size_t mark;            /* symbolize_places_mark: places kept before it */
+        size_t hits;            /* lookups answered by those */
 } places = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 void symbolize_places_enable(bool enable)
@@ -91,6 +89,36 @@ size_t symbolize_places_count(void)
         size_t n = places.used;
         pthread_mutex_unlock(&places.lock);
         return n;
+}
+
+void symbolize_places_mark(void)
+{
+        pthread_mutex_lock(&places.lock);
+        places.mark = places.used;
+        places.hits = 0;
+        pthread_mutex_unlock(&places.lock);
+}
+
+size_t symbolize_places_hits(void)
+{
+        pthread_mutex_lock(&places.lock);
+        size_t n = places.hits;
+        pthread_mutex_unlock(&places.lock);
+        return n;
+}
+
+int symbolize_places_get(size_t i, struct symbolize_place *ret)
+{
+        pthread_mutex_lock(&places.lock);
+        int r = -ENOENT;
+        if (i < places.used) {
+                const struct place *p = &places.slots[places.order[i]];
+                *ret = (struct symbolize_place) { .id = p->key.id, .rel = p->key.rel,
+                                                  .want_dwarf = p->key.want_dwarf, .names = p->frames, .n = p->n };
+                r = 0;
+        }
+        pthread_mutex_unlock(&places.lock);
+        return r;
 }
 
 static uint64_t place_hash(const struct place_key *k)
@@ -125,6 +153,7 @@ static int places_find(const struct place_key *key, const struct leakscan_frame 
         pthread_mutex_lock(&places.lock);
         const struct place *p = __atomic_load_n(&places.disabled, __ATOMIC_RELAXED) ? NULL : place_slot(key);
         int r = p && p->used;
+        places.hits += r > 0 && p->seq < places.mark;
         for (size_t i = 0; r > 0 && i < p->n; i++) {
                 struct leakscan_frame f = *base;
                 f.module = base->module ? strdup(base->module) : NULL;
@@ -142,44 +171,81 @@ static int places_find(const struct place_key *key, const struct leakscan_frame 
         return r;
 }
 
-static void place_frames_free(struct place_frame *pf, size_t n)
+static void place_frames_free(struct symbolize_place_name *pf, size_t n)
 {
         for (size_t i = 0; pf && i < n; i++) {
-                free(pf[i].function);
-                free(pf[i].file);
+                free((char *) pf[i].function);
+                free((char *) pf[i].file);
         }
         free(pf);
+}
+
+/* Remembers copies of names[0..n) for key.  Returns 1 when kept, 0 when
+ * the place was known, there is no room or the table is off, or -ENOMEM. */
+static int places_add_names(const struct place_key *key, const struct symbolize_place_name *names, size_t n)
+{
+        struct symbolize_place_name *pf = calloc(n + 1, sizeof *pf);
+        if (!pf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                pf[i].function = names[i].function ? strdup(names[i].function) : NULL;
+                pf[i].file = names[i].file ? strdup(names[i].file) : NULL;
+                pf[i].line = names[i].line;
+                pf[i].inlined = names[i].inlined;
+                if ((names[i].function && !pf[i].function) || (names[i].file && !pf[i].file)) {
+                        place_frames_free(pf, n);
+                        return -ENOMEM;
+                }
+        }
+        pthread_mutex_lock(&places.lock);
+        bool disabled = __atomic_load_n(&places.disabled, __ATOMIC_RELAXED);
+        if (!places.slots && !disabled) {
+                places.slots = calloc(PLACES_SIZE, sizeof *places.slots);
+                places.order = places.slots ? calloc(PLACES_MAX, sizeof *places.order) : NULL;
+                if (!places.order) {
+                        free(places.slots);
+                        places.slots = NULL;
+                }
+        }
+        struct place *p = disabled || places.used >= PLACES_MAX ? NULL : place_slot(key);
+        int r = 0;
+        if (p && !p->used) {
+                *p = (struct place) { .used = true, .key = *key, .frames = pf, .n = n, .seq = places.used };
+                places.order[places.used++] = (uint32_t) (p - places.slots);
+                pf = NULL;
+                r = 1;
+        }
+        pthread_mutex_unlock(&places.lock);
+        place_frames_free(pf, n);
+        return r;
 }
 
 /* Remembers the names of frames[0..n) for key; without memory or room,
  * nothing is remembered. */
 static void places_add(const struct place_key *key, const struct leakscan_frame *frames, size_t n)
 {
-        struct place_frame *pf = calloc(n + 1, sizeof *pf);
-        for (size_t i = 0; pf && i < n; i++) {
-                pf[i].function = frames[i].function ? strdup(frames[i].function) : NULL;
-                pf[i].file = frames[i].file ? strdup(frames[i].file) : NULL;
-                pf[i].line = frames[i].line;
-                pf[i].inlined = frames[i].inlined;
-                if ((frames[i].function && !pf[i].function) || (frames[i].file && !pf[i].file)) {
-                        place_frames_free(pf, n);
-                        return;
-                }
-        }
-        if (!pf)
+        struct symbolize_place_name stack[8] = { { 0 } };
+        struct symbolize_place_name *names = n <= ARRAY_SIZE(stack) ? stack : calloc(n, sizeof *names);
+        if (!names)
                 return;
-        pthread_mutex_lock(&places.lock);
-        bool disabled = __atomic_load_n(&places.disabled, __ATOMIC_RELAXED);
-        if (!places.slots && !disabled)
-                places.slots = calloc(PLACES_SIZE, sizeof *places.slots);
-        struct place *p = disabled || places.used >= PLACES_MAX ? NULL : place_slot(key);
-        if (p && !p->used) {
-                *p = (struct place) { .used = true, .key = *key, .frames = pf, .n = n };
-                places.used++;
-                pf = NULL;
-        }
-        pthread_mutex_unlock(&places.lock);
-        place_frames_free(pf, n);
+        for (size_t i = 0; i < n; i++)
+                names[i] = (struct symbolize_place_name) { frames[i].function, frames[i].file, frames[i].line,
+                                                           frames[i].inlined };
+        (void) places_add_names(key, names, n);
+        if (names != stack)
+                free(names);
+}
+
+int symbolize_places_add(const struct symbolize_place *p)
+{
+        if (p->n == 0)
+                return 0;
+        struct place_key key;
+        memset(&key, 0, sizeof key);    /* compared whole */
+        key.id = p->id;
+        key.rel = p->rel;
+        key.want_dwarf = p->want_dwarf;
+        return places_add_names(&key, p->names, p->n);
 }
 
 struct symbolizer *symbolizer_new(struct modules *mods, bool system_lines)

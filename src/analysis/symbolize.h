@@ -38,6 +38,42 @@ void symbolize_places_enable(bool enable);
 /* How many places are kept (for the tests: that a lookup was kept). */
 size_t symbolize_places_count(void);
 
+/* Marks the places kept so far (a forked analyser, at its start: those
+ * its supervisor kept) and counts anew the lookups they answer. */
+void symbolize_places_mark(void);
+
+/* How many lookups the places kept before the mark answered (for the
+ * tests: that an analyser used what its supervisor handed down). */
+size_t symbolize_places_hits(void);
+
+/* A place kept: what it was looked up by (the files' identity, the
+ * address's offset in the module, whether DWARF was read) and the names
+ * found there, innermost first. */
+struct symbolize_place_name {
+        const char *function, *file;
+        int line;
+        bool inlined;
+};
+
+struct symbolize_place {
+        struct module_file_id id;
+        uint64_t rel;
+        bool want_dwarf;
+        const struct symbolize_place_name *names;
+        size_t n;
+};
+
+/* The i-th place kept, in the order kept (i < symbolize_places_count()):
+ * *ret borrows the table's strings, kept for the life of the process.
+ * Returns 0, or -ENOENT past the end. */
+int symbolize_places_get(size_t i, struct symbolize_place *ret);
+
+/* Keeps a copy of p (places looked up elsewhere: a forked analyser's,
+ * handed back to its supervisor, which checks them first; see
+ * procwire.h).  Returns 1 when kept, 0 when the place was known, the
+ * table is full or off, or p has no names, or -ENOMEM. */
+int symbolize_places_add(const struct symbolize_place *p);
+
 /* Returns the demangled form of a C++ symbol (new string), or a copy of name. */
 char *symbolize_demangle(const char *name);
 

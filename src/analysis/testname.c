@@ -239,6 +239,11 @@ static int compile_patterns(void)
         return 0;
 }
 
+int testname_prepare(void)
+{
+        return compile_patterns();
+}
+
 /* Whether name (with or without parameters) is one of the callers. */
 static bool is_caller(const char *name, const char *const *callers)
 {

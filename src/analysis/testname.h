@@ -29,6 +29,11 @@
  * (found or not) or -ENOMEM. */
 int testname_recognise(struct leakscan_thread *t);
 
+/* Compiles the frameworks' patterns now (done on first use otherwise): a
+ * supervisor does it once before it forks its analysers, which inherit
+ * them.  Returns 0 or -ENOMEM. */
+int testname_prepare(void);
+
 /* The target's memory, as testname reads registries from it. */
 struct testname_memory {
         /* Reads exactly len bytes at addr: 0 or a negative errno. */

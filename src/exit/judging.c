@@ -3,6 +3,8 @@
  * and bookkeeping around it.  A failure to judge is the report's, never the
  * program's: it goes into the process's inspect_error. */
 #include "analysis/classify.h"
+#include "analysis/symbolize.h"
+#include "analysis/testname.h"
 #include "capturer.h"
 #include "exit/exit.h"
 #include "model.h"
@@ -85,18 +87,68 @@ struct sv_analysis {
         const struct leakscan_options *opts;
         const struct creator_lookup *creators;
         struct leakscan_process *lp;
+        size_t places_since;    /* the places the supervisor kept (symbolize.h) */
 };
+
+/* LEAKSCAN_TEST_PLACES (for the tests and the benchmarks): "off" keeps no
+ * places; any other value has each analyser say on stderr how many of the
+ * places it inherited it used. */
+static const char *sv_test_places(void)
+{
+        return getenv("LEAKSCAN_TEST_PLACES");
+}
 
 static int sv_analyse_in_child(void *userdata)
 {
         struct sv_analysis *a = userdata;
+        symbolize_places_mark();
         int r = inspect_analyse(a->cap, a->opts, a->creators, a->lp);
         sandbox_note_module(NULL);
         if (r < 0) {
                 sandbox_note_error(r);
                 return 3;
         }
-        return procwire_write(stdout, a->lp) < 0 || fflush(stdout) != 0 ? 3 : 0;
+        if (sv_test_places())
+                fprintf(stderr, "leakscan: analyser of %d: %zu places inherited, %zu lookups answered by them, "
+                        "%zu places looked up\n", (int) a->cap->pid, a->places_since, symbolize_places_hits(),
+                        symbolize_places_count() - a->places_since);
+        /* the places first, then the answer (procwire.h) */
+        return procwire_write_places(stdout, a->places_since) < 0 || procwire_write(stdout, a->lp) < 0 ||
+               fflush(stdout) != 0 ? 3 : 0;
+}
+
+/* What the supervisor checks an analyser's places against: the files the
+ * judged process maps, as the supervisor opens them itself (looked up on
+ * the first place offered). */
+struct sv_places_check {
+        const struct process_capture *cap;
+        bool loaded;
+        struct module_file_stat *files;
+        size_t n_files;
+};
+
+/* Keeps place when it lies in a file the judged process maps: an analyser
+ * (which parsed what the target controls) can at worst mislabel places of
+ * files this process maps for the processes judged after it that map them
+ * too (docs/SECURITY.md). */
+static void sv_keep_place(const struct symbolize_place *place, void *userdata)
+{
+        struct sv_places_check *c = userdata;
+        if (!c->loaded) {
+                c->loaded = true;
+                if (modules_mapped_file_stats(c->cap->pid, c->cap->maps_text, &c->files, &c->n_files) < 0)
+                        c->n_files = 0;
+        }
+        for (size_t i = 0; i < c->n_files; i++)
+                if (memcmp(&c->files[i], &place->id.main, sizeof place->id.main) == 0) {
+                        (void) symbolize_places_add(place);
+                        return;
+                }
+}
+
+static void sv_ignore_place(const struct symbolize_place *place, void *userdata)
+{
+        (void) place; (void) userdata;
 }
 
 /* inspect_analyse of cap into lp, in a confined analyser (capturer.h)
@@ -108,9 +160,18 @@ static int sv_analyse_in_child(void *userdata)
 static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const struct creator_lookup *creators,
                       struct leakscan_process *lp, char *why, size_t why_size)
 {
+        static bool prepared;
+        if (!prepared) {
+                prepared = true;
+                /* once here, not in every analyser */
+                (void) testname_prepare();
+                const char *t = sv_test_places();
+                if (t && streq(t, "off"))
+                        symbolize_places_enable(false);
+        }
         if (capturer_policy.in_process)
                 return inspect_analyse(cap, &sv->opts->inspect, creators, lp);
-        struct sv_analysis a = { cap, &sv->opts->inspect, creators, lp };
+        struct sv_analysis a = { cap, &sv->opts->inspect, creators, lp, symbolize_places_count() };
         struct sandbox_limits limits = SANDBOX_DEFAULT_LIMITS;
         unsigned wall_ms = limits.wall_ms;
         if (sv->opts->timeout_ms > 0 && (uint64_t) sv->opts->timeout_ms < wall_ms)
@@ -123,7 +184,17 @@ static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const 
                 r = -ECANCELED;
         }
         if (r == 0) {
-                r = procwire_read((const uint8_t *) out.out, out.len, lp);
+                /* the places are kept only from an answer that parses whole */
+                size_t used = 0;
+                r = procwire_read_places((const uint8_t *) out.out, out.len, &used, sv_ignore_place, NULL);
+                if (r == 0)
+                        r = procwire_read((const uint8_t *) out.out + used, out.len - used, lp);
+                if (r == 0) {
+                        struct sv_places_check check = { .cap = cap };
+                        (void) procwire_read_places((const uint8_t *) out.out, out.len, &used, sv_keep_place,
+                                                    &check);
+                        free(check.files);
+                }
                 if (r == -EBADMSG) {
                         snprintf(out.why, sizeof out.why, "the analyser's answer does not parse");
                         r = -ECANCELED;

@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "procwire.h"
+#include "symbolize.h"
 #include "util.h"
 
 #define PROCWIRE_MAGIC "leakscan-procwire/1\n"
@@ -407,5 +408,221 @@ int procwire_read(const uint8_t *buf, size_t len, struct leakscan_process *p)
         p->n_threads = q.n_threads;
         p->deadlocks = q.deadlocks;
         p->n_deadlocks = q.n_deadlocks;
+        return 0;
+}
+
+/* ---- the places an analyser looked up ----
+ *
+ * "leakscan-places/1\n", the body's length, then: the count of places,
+ * and each: the main file's and the debug file's identity (7 words each),
+ * the build-id (a string of at most 64 bytes), a word of flags (has_debug,
+ * alt_link, want_dwarf), the address's offset in the module, the count of
+ * names, and each name: function, file (strings), line, inlined. */
+
+#define PLACES_MAGIC "leakscan-places/1\n"
+
+static int put_file_stat(FILE *f, const struct module_file_stat *st)
+{
+        int r = put_u64(f, st->dev);
+        r = r ?: put_u64(f, st->ino);
+        r = r ?: put_u64(f, st->size);
+        r = r ?: put_u64(f, (uint64_t) st->mtime_sec);
+        r = r ?: put_u64(f, (uint64_t) st->mtime_nsec);
+        r = r ?: put_u64(f, (uint64_t) st->ctime_sec);
+        r = r ?: put_u64(f, (uint64_t) st->ctime_nsec);
+        return r;
+}
+
+static bool place_fits(const struct symbolize_place *p)
+{
+        if (p->n == 0 || p->n > PROCWIRE_PLACE_NAMES_MAX || p->id.build_id_len > sizeof p->id.build_id)
+                return false;
+        for (size_t i = 0; i < p->n; i++)
+                if ((p->names[i].function && strlen(p->names[i].function) > PROCWIRE_PLACE_STRING_MAX) ||
+                    (p->names[i].file && strlen(p->names[i].file) > PROCWIRE_PLACE_STRING_MAX))
+                        return false;
+        return true;
+}
+
+static int put_place(FILE *f, const struct symbolize_place *p)
+{
+        int r = put_file_stat(f, &p->id.main);
+        r = r ?: put_file_stat(f, &p->id.debug);
+        uint32_t l = p->id.build_id_len;
+        r = r ?: put(f, &l, sizeof l);
+        r = r ?: put(f, p->id.build_id, l);
+        r = r ?: put_u64(f, (uint64_t) !!p->id.has_debug | (uint64_t) !!p->id.alt_link << 1 |
+                         (uint64_t) p->want_dwarf << 2);
+        r = r ?: put_u64(f, p->rel);
+        r = r ?: put_u64(f, p->n);
+        for (size_t i = 0; r == 0 && i < p->n; i++) {
+                r = put_str(f, p->names[i].function);
+                r = r ?: put_str(f, p->names[i].file);
+                r = r ?: put_u64(f, (uint64_t) (int64_t) p->names[i].line);
+                r = r ?: put_u64(f, p->names[i].inlined);
+        }
+        return r;
+}
+
+int procwire_write_places(FILE *f, size_t since)
+{
+        char *body = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&body, &len);
+        if (!m)
+                return -ENOMEM;
+        size_t total = symbolize_places_count(), n = 0;
+        int r = 0;
+        /* the count first, filled in once known */
+        r = put_u64(m, 0);
+        for (size_t i = since; r == 0 && i < total && n < PROCWIRE_PLACES_MAX; i++) {
+                struct symbolize_place p;
+                if (symbolize_places_get(i, &p) < 0 || !place_fits(&p))
+                        continue;
+                long before = ftell(m);
+                r = put_place(m, &p);
+                if (r == 0 && fflush(m) == 0 && len > PROCWIRE_PLACES_BYTES_MAX - 64) {
+                        /* this one is over the bound: the message ends before it */
+                        fseek(m, before, SEEK_SET);
+                        break;
+                }
+                n++;
+        }
+        if (r == 0 && (fflush(m) != 0 || ftell(m) < 0))
+                r = -ENOMEM;
+        long used = r == 0 ? ftell(m) : 0;
+        if (fclose(m) != 0 && r == 0)
+                r = -ENOMEM;
+        if (r == 0) {
+                uint64_t count = n;
+                memcpy(body, &count, sizeof count);
+                r = put(f, PLACES_MAGIC, strlen(PLACES_MAGIC));
+                r = r ?: put_u64(f, (uint64_t) used);
+                r = r ?: put(f, body, (size_t) used);
+        }
+        free(body);
+        return r;
+}
+
+static void get_file_stat(struct cursor *c, struct module_file_stat *st)
+{
+        st->dev = get_u64(c);
+        st->ino = get_u64(c);
+        st->size = get_u64(c);
+        st->mtime_sec = get_i64(c);
+        st->mtime_nsec = get_i64(c);
+        st->ctime_sec = get_i64(c);
+        st->ctime_nsec = get_i64(c);
+}
+
+/* A name's string: at most PROCWIRE_PLACE_STRING_MAX bytes, no NUL. */
+static char *get_name(struct cursor *c)
+{
+        size_t len;
+        const char *s = get_bytes(c, &len);
+        if (!s)
+                return NULL;
+        if (len > PROCWIRE_PLACE_STRING_MAX || memchr(s, 0, len)) {
+                c->bad = true;
+                return NULL;
+        }
+        char *d = strndup(s, len);
+        if (!d)
+                c->oom = true;
+        return d;
+}
+
+/* main and debug identities, build-id length, flags, rel, count */
+#define MIN_PLACE (8 * 14 + 4 + 8 * 3)
+/* two strings, line, inlined */
+#define MIN_NAME (4 * 2 + 8 * 2)
+
+static void places_parsed_free(struct symbolize_place *pl, size_t n)
+{
+        for (size_t i = 0; pl && i < n; i++) {
+                for (size_t k = 0; pl[i].names && k < pl[i].n; k++) {
+                        free((char *) pl[i].names[k].function);
+                        free((char *) pl[i].names[k].file);
+                }
+                free((void *) pl[i].names);
+        }
+        free(pl);
+}
+
+static void get_place(struct cursor *c, struct symbolize_place *p)
+{
+        memset(&p->id, 0, sizeof p->id);        /* compared whole, padding too */
+        get_file_stat(c, &p->id.main);
+        get_file_stat(c, &p->id.debug);
+        size_t bl;
+        const char *id = get_bytes(c, &bl);
+        if (c->bad)
+                return;
+        if (!id || bl > sizeof p->id.build_id) {
+                c->bad = true;
+                return;
+        }
+        memcpy(p->id.build_id, id, bl);
+        p->id.build_id_len = (uint32_t) bl;
+        uint64_t flags = get_below(c, 8);
+        p->id.has_debug = flags & 1;
+        p->id.alt_link = !!(flags & 2);
+        p->want_dwarf = flags & 4;
+        if (!p->id.has_debug && (p->id.debug.dev || p->id.debug.ino || p->id.debug.size || p->id.debug.mtime_sec ||
+                                 p->id.debug.mtime_nsec || p->id.debug.ctime_sec || p->id.debug.ctime_nsec))
+                c->bad = true;  /* no debug file has no identity */
+        p->rel = get_u64(c);
+        size_t n = get_count(c, MIN_NAME);
+        if (c->bad)
+                return;
+        if (n == 0 || n > PROCWIRE_PLACE_NAMES_MAX) {
+                c->bad = true;
+                return;
+        }
+        struct symbolize_place_name *names = calloc(n, sizeof *names);
+        if (!names) {
+                c->oom = true;
+                return;
+        }
+        p->names = names;
+        for (size_t i = 0; i < n && !c->bad && !c->oom; i++) {
+                p->n = i + 1;
+                names[i].function = get_name(c);
+                names[i].file = get_name(c);
+                names[i].line = get_int(c);
+                names[i].inlined = get_below(c, 2);
+        }
+}
+
+int procwire_read_places(const uint8_t *buf, size_t len, size_t *ret_used,
+                         void (*accept)(const struct symbolize_place *place, void *userdata), void *userdata)
+{
+        size_t ml = strlen(PLACES_MAGIC);
+        if (len < ml || memcmp(buf, PLACES_MAGIC, ml) != 0)
+                return -EBADMSG;
+        struct cursor c = { buf + ml, len - ml, false, false };
+        uint64_t body = get_u64(&c);
+        if (c.bad || body > c.left || body > PROCWIRE_PLACES_BYTES_MAX)
+                return -EBADMSG;
+        size_t used = ml + 8 + (size_t) body;
+        c.left = (size_t) body;         /* the answer that follows is procwire_read's */
+        size_t n = get_count(&c, MIN_PLACE);
+        if (c.bad || n > PROCWIRE_PLACES_MAX)
+                return -EBADMSG;
+        struct symbolize_place *pl = n ? calloc(n, sizeof *pl) : NULL;
+        if (n && !pl)
+                return -ENOMEM;
+        size_t got = 0;
+        for (size_t i = 0; i < n && !c.bad && !c.oom; i++)
+                get_place(&c, &pl[got++]);
+        if (c.left)
+                c.bad = true;
+        if (!c.bad && !c.oom)
+                for (size_t i = 0; i < got; i++)
+                        accept(&pl[i], userdata);
+        places_parsed_free(pl, got);
+        if (c.bad || c.oom)
+                return c.oom ? -ENOMEM : -EBADMSG;
+        *ret_used = used;
         return 0;
 }

@@ -4,15 +4,22 @@
  * truncation and every single-byte change of a real message is either
  * refused (-EBADMSG, nothing kept) or read into a process whose counts,
  * indexes and enums are in range (run under the sanitizers by
- * scripts/test). */
+ * scripts/test).  The same for the places an analyser looked up, the
+ * message written before its answer: read back as kept, and whatever a
+ * hostile analyser writes instead is refused whole (nothing offered) or
+ * offered within the bounds. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "model.h"
 #include "procwire.h"
+#include "symbolize.h"
+#include "util.h"
 
 static struct leakscan_frame *frames(size_t n, const char *function)
 {
@@ -80,8 +87,174 @@ static void check_sane(const struct leakscan_process *p)
                 CHECK(p->deadlocks[i].n == 0 || p->deadlocks[i].tids);
 }
 
+/* ---- the places ---- */
+
+struct offered {
+        size_t n;
+        struct symbolize_place first;           /* names not kept */
+        char function[64], file[64];
+        bool inlined;
+        int line;
+};
+
+static void offer(const struct symbolize_place *p, void *userdata)
+{
+        struct offered *o = userdata;
+        CHECK(p->n >= 1 && p->n <= PROCWIRE_PLACE_NAMES_MAX && p->names);
+        CHECK(p->id.build_id_len <= sizeof p->id.build_id);
+        for (size_t i = 0; i < p->n; i++) {
+                CHECK(!p->names[i].function || strlen(p->names[i].function) <= PROCWIRE_PLACE_STRING_MAX);
+                CHECK(!p->names[i].file || strlen(p->names[i].file) <= PROCWIRE_PLACE_STRING_MAX);
+        }
+        if (o->n++ == 0) {
+                o->first = *p;
+                o->first.names = NULL;
+                snprintf(o->function, sizeof o->function, "%s", p->names[0].function ? p->names[0].function : "-");
+                snprintf(o->file, sizeof o->file, "%s", p->names[0].file ? p->names[0].file : "-");
+                o->inlined = p->names[0].inlined;
+                o->line = p->names[0].line;
+        }
+}
+
+static struct symbolize_place place(uint64_t ino, uint64_t rel, const struct symbolize_place_name *names, size_t n)
+{
+        struct symbolize_place p;
+        memset(&p, 0, sizeof p);
+        p.id.main = (struct module_file_stat) { .dev = 2049, .ino = ino, .size = 4096, .mtime_sec = 1700000000,
+                                                .mtime_nsec = 5, .ctime_sec = 1700000001, .ctime_nsec = 6 };
+        memcpy(p.id.build_id, "\x01\x02\x03\x04", 4);
+        p.id.build_id_len = 4;
+        p.rel = rel;
+        p.want_dwarf = ino == 11;
+        p.names = names;
+        p.n = n;
+        return p;
+}
+
+static void check_places(void)
+{
+        static const struct symbolize_place_name inl[] = {
+                { "inner", "/src/a.h", 12, true }, { "outer", "/src/a.c", 40, false } };
+        static const struct symbolize_place_name plain[] = { { "read", NULL, 0, false } };
+        char *huge = malloc(PROCWIRE_PLACE_STRING_MAX + 2);
+        memset(huge, 'x', PROCWIRE_PLACE_STRING_MAX + 1);
+        huge[PROCWIRE_PLACE_STRING_MAX + 1] = 0;
+        const struct symbolize_place_name over[] = { { huge, NULL, 0, false } };
+        size_t before = symbolize_places_count();
+        struct symbolize_place a = place(11, 0x1234, inl, 2), b = place(12, 0x10, plain, 1),
+                               c = place(13, 0x20, over, 1);
+        CHECK_EQ_INT(symbolize_places_add(&a), 1);
+        CHECK_EQ_INT(symbolize_places_add(&a), 0);      /* known */
+        CHECK_EQ_INT(symbolize_places_add(&b), 1);
+        CHECK_EQ_INT(symbolize_places_add(&c), 1);      /* kept here, too long for the wire */
+        free(huge);
+        CHECK_EQ_INT(symbolize_places_count(), before + 3);
+
+        /* the places, then an answer, as an analyser writes them */
+        struct leakscan_process in;
+        sample(&in);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        CHECK_EQ_INT(procwire_write_places(f, before), 0);
+        CHECK_EQ_INT(procwire_write(f, &in), 0);
+        CHECK(fclose(f) == 0);
+        process_free_contents(&in);
+
+        struct offered o = {0};
+        size_t used = 0;
+        CHECK_EQ_INT(procwire_read_places((const uint8_t *) buf, len, &used, offer, &o), 0);
+        CHECK_EQ_INT(o.n, 2);   /* the one over the bounds left out by the writer */
+        CHECK(memcmp(&o.first.id, &a.id, sizeof a.id) == 0);
+        CHECK(o.first.rel == 0x1234 && o.first.want_dwarf && o.first.n == 2);
+        CHECK_EQ_STR(o.function, "inner");
+        CHECK_EQ_STR(o.file, "/src/a.h");
+        CHECK(o.inlined && o.line == 12);
+        struct leakscan_process out = {0};
+        CHECK_EQ_INT(procwire_read((const uint8_t *) buf + used, len - used, &out), 0);
+        CHECK_EQ_INT(out.n_threads, 2);
+        process_free_contents(&out);
+
+        /* kept again as read (its key): known already */
+        o.first.names = inl;
+        CHECK_EQ_INT(symbolize_places_add(&o.first), 0);
+
+        /* from a later start, only the later places */
+        char *buf2 = NULL;
+        size_t len2 = 0;
+        f = open_memstream(&buf2, &len2);
+        CHECK_EQ_INT(procwire_write_places(f, before + 1), 0);
+        CHECK(fclose(f) == 0);
+        o = (struct offered) {0};
+        CHECK_EQ_INT(procwire_read_places((const uint8_t *) buf2, len2, &used, offer, &o), 0);
+        CHECK_EQ_INT(o.n, 1);
+        CHECK_EQ_STR(o.function, "read");
+        CHECK_EQ_STR(o.file, "-");
+        CHECK_EQ_INT(used, len2);
+        free(buf2);
+
+        /* every truncation of the places: refused, nothing offered */
+        size_t places_len = 0;
+        CHECK_EQ_INT(procwire_read_places((const uint8_t *) buf, len, &places_len, offer, &o), 0);
+        for (size_t cut = 0; cut < places_len; cut++) {
+                o = (struct offered) {0};
+                size_t u = 0;
+                CHECK_EQ_INT(procwire_read_places((const uint8_t *) buf, cut, &u, offer, &o), -EBADMSG);
+                CHECK_EQ_INT(o.n, 0);
+        }
+
+        /* every byte of the places changed in a few ways: refused whole, or
+         * offered within the bounds (offer checks), never past the message */
+        uint8_t *mut = malloc(len);
+        static const uint8_t values[] = { 0x00, 0x01, 0x7f, 0x80, 0xff };
+        for (size_t i = 0; i < places_len; i++)
+                for (size_t v = 0; v < sizeof values; v++) {
+                        memcpy(mut, buf, len);
+                        if (mut[i] == values[v])
+                                continue;
+                        mut[i] = values[v];
+                        o = (struct offered) {0};
+                        size_t u = 0;
+                        int r = procwire_read_places(mut, len, &u, offer, &o);
+                        CHECK(r == 0 || r == -EBADMSG);
+                        CHECK(r == 0 ? u <= len && o.n <= 2 : o.n == 0);
+                }
+        free(mut);
+
+        /* a body longer than the bytes sent, or than the bound */
+        uint64_t body = (uint64_t) len;
+        memcpy(buf + strlen("leakscan-places/1\n"), &body, sizeof body);
+        CHECK_EQ_INT(procwire_read_places((const uint8_t *) buf, len, &used, offer, &o), -EBADMSG);
+        free(buf);
+}
+
+/* What a supervisor checks an analyser's places against: the files the
+ * process maps, as it opens them itself (this process: its own program
+ * and libc, not a file it does not map). */
+static void check_mapped_files(void)
+{
+        _cleanup_free_ char *maps = NULL;
+        CHECK(read_full_file("/proc/self/maps", &maps) > 0);
+        struct module_file_stat *files = NULL;
+        size_t n = 0;
+        CHECK_EQ_INT(modules_mapped_file_stats(getpid(), maps, &files, &n), 0);
+        struct stat exe, other;
+        CHECK(stat("/proc/self/exe", &exe) == 0 && stat("/etc/passwd", &other) == 0);
+        bool has_exe = false, has_other = false;
+        for (size_t i = 0; i < n; i++) {
+                has_exe |= files[i].ino == (uint64_t) exe.st_ino && files[i].dev == (uint64_t) exe.st_dev &&
+                           files[i].size == (uint64_t) exe.st_size && files[i].mtime_sec == exe.st_mtim.tv_sec;
+                has_other |= files[i].ino == (uint64_t) other.st_ino && files[i].dev == (uint64_t) other.st_dev;
+        }
+        CHECK(has_exe && !has_other && n >= 2);
+        free(files);
+}
+
 int main(void)
 {
+        check_places();
+        check_mapped_files();
+
         struct leakscan_process in;
         sample(&in);
         char *buf = NULL;
