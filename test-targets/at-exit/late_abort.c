@@ -7,7 +7,9 @@
  * "linger": a second detached thread naps in 10 ms steps for 10 s, so that
  * the grace period lasts while the first one is held (a kill -9 of leakscan
  * then finds a held thread).  It prints its pid first, for a test that must
- * wait for the program after leakscan is gone. */
+ * wait for the program after leakscan is gone.  main names the threads
+ * ("aborter", "linger"; a thread that named itself would make a call the
+ * quarantine holds) so that a test can find the held one in /proc. */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -40,12 +42,14 @@ int main(int argc, char **argv)
                 printf("pid %d\n", (int) getpid());
                 fflush(stdout);
                 pthread_create(&t, NULL, nap, NULL);
+                pthread_setname_np(t, "linger");
                 pthread_detach(t);
         }
         /* in its nap when the exit begins, not still starting: the
          * exit's snapshot decides how it is reported */
         sem_init(&started, 0, 0);
         pthread_create(&t, NULL, abort_later, NULL);
+        pthread_setname_np(t, "aborter");
         pthread_detach(t);
         while (sem_wait(&started) < 0)
                 ;
