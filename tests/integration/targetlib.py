@@ -74,7 +74,7 @@ def tracer_pid(pid, tid=None):
 def _switches(pid, tid):
     """voluntary + nonvoluntary context switches of a thread, or None."""
     try:
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
+        with open(f"/proc/{pid}/task/{tid}/status", errors="surrogateescape") as f:    # Name: raw bytes
             text = f.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
