@@ -291,7 +291,8 @@ def main():
             break
     check(ok, f"--follow-forks: a parent polling its children's pidfds finds each reapable at once, "
               f"with status 1, as directly (run {attempt + 1}: {code}, {out.strip()}, "
-              f"{len(children)} children judged)")
+              f"{len(children)} children judged of {len(procs)} processes; the others: "
+              f"{[(q['pid'], q.get('exit'), q.get('inspect_error')) for q in procs if q['exit'] != {'code': 1}]})")
 
     # -o FILE-%p.json with --follow-forks: one document per judged process,
     # each in the file its PID names (issue 16 item 6)
