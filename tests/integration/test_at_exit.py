@@ -590,7 +590,10 @@ print("alive" if alive else "killed", p.returncode)
     # asleep (issue 16 item 3), however soon the other would wake it
     outcomes = {}
     for _ in range(5):
-        code, rep, out, err = run(leakscan, [prog("quiet")], timeout=20)
+        # (a grace far longer than the counter's 5 naps of 10 ms: the
+        # default 500 ms ran out before it ended, beside other sessions'
+        # builds at a load of 20, 1 run in 5; it ends when the counter does)
+        code, rep, out, err = run(leakscan, ["--grace=10s", prog("quiet")], timeout=60)
         p = rep["processes"][0] if rep else {}
         leaks = leaked_threads(rep) if rep else []
         key = (code, str([(t["state"], t.get("held_call")) for t in leaks]), p.get("exit_stop_us") is not None, err)
