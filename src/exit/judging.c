@@ -293,6 +293,28 @@ static void sv_note_trampoline(struct leakscan_thread *lt)
                           "none of its start routine (directly, exit_group kills it there); see who created it";
 }
 
+/* Seizes the group leader of pid, when the snapshot would seize it (it is
+ * neither in held, read from /proc, nor in preseized, stopped by the
+ * quarantine), with PTRACE_O_TRACEEXIT, as the quarantine does
+ * (sv_q_seize_options): should it never stop for the snapshot, it stays our
+ * tracee, and a leader traced as it becomes a zombie is shown to its tracer
+ * only while its pidfd polls readable already.  With the option it stops at
+ * its exit event, before it is a zombie, and the loop lets it go there
+ * (sv_reap_lingering, or supervise_run's wait for the program's main
+ * thread).  The snapshot finds it our tracee already and stops and releases
+ * it as any other.  Returns whether it was seized here. */
+static bool sv_seize_leader(pid_t pid, const pid_t *held, size_t n_held, const pid_t *preseized,
+                            size_t n_preseized)
+{
+        for (size_t i = 0; i < n_held; i++)
+                if (held[i] == pid)
+                        return false;
+        for (size_t i = 0; i < n_preseized; i++)
+                if (preseized[i] == pid)
+                        return false;
+        return ptrace(PTRACE_SEIZE, pid, 0, (void *) (long) PTRACE_O_TRACEEXIT) == 0;
+}
+
 /* Snapshots process pid into lp (its identity read already): held threads,
  * and quarantined ones that were never stopped (asleep at the trap, or
  * waiting for our answer), as /proc shows them, without a stop; stopped ones
@@ -325,8 +347,14 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
                 lp->has_exit_stop = q->has_stop_us;
                 lp->exit_stop_us = q->stop_us;
         }
+        bool leader_seized = sv_seize_leader(pid, held, n_proc_read, preseized, n_preseized);
         struct process_capture *cap = NULL;
         int r = inspect_snapshot_preseized(pid, &sv->opts->inspect, held, n_proc_read, preseized, n_preseized, &cap);
+        /* ours until it stops, whatever the snapshot made of it (read from
+         * /proc in D, or failed): the loop takes its stop */
+        const struct thread_capture *leader = leader_seized && r >= 0 ? process_capture_find(cap, pid) : NULL;
+        if (leader_seized && (!leader || !leader->seized || leader->vanished))
+                sv_add_lingering(sv, pid);
         if (resume)
                 resume(sp);
         if (r < 0) {

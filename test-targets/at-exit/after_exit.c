@@ -5,8 +5,13 @@
  * exit began.
  *
  *   condvar    a destructor signals a condition variable and frees the
- *              configuration; the waiter wakes, naps 20 ms, reads it: a
+ *              configuration; the waiter wakes, naps 200 ms, reads it: a
  *              crash (SIGSEGV) if it ever runs that long.  Status 0.
+ *              (Directly this is a race the program itself runs: main
+ *              must reach exit_group within the nap after the
+ *              destructor.  20 ms was short on a loaded machine, where a
+ *              preempted main can wait that long for a CPU while the
+ *              waiter, woken from its nap, gets one first.)
  *   semaphore  the same with sem_post; main returns 7.
  *   futex      a raw futex waiter whose word a destructor changes without
  *              a wake: it sleeps on directly; woken by any stop, it would
@@ -56,6 +61,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* From its wake-up to the crash of a waiter woken by a destructor: the
+ * margin main has to reach exit_group directly (see condvar above) */
+#define WAKE_TO_CRASH_MS 200
+
 struct config {
         int value;
 };
@@ -88,7 +97,7 @@ static void *condvar_waiter(void *arg)
         while (!signalled)
                 pthread_cond_wait(&changed, &lock);
         pthread_mutex_unlock(&lock);
-        nap_ms(20);
+        nap_ms(WAKE_TO_CRASH_MS);
         return (void *) (intptr_t) use_config();
 }
 
@@ -97,7 +106,7 @@ static void *sem_waiter(void *arg)
         (void) arg;
         while (sem_wait(&sem) < 0)
                 ;
-        nap_ms(20);
+        nap_ms(WAKE_TO_CRASH_MS);
         return (void *) (intptr_t) use_config();
 }
 

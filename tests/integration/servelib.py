@@ -116,6 +116,32 @@ def value(series, name, **labels):
     return None
 
 
+def malloc_arenas(pid):
+    """[KiB touched-so-far bound] of each of pid's glibc malloc arenas other
+    than the main one: an arena's heap is an anonymous mapping aligned to,
+    and HEAP_MAX_SIZE (64 MiB) long in all, its used part rw-p, the rest
+    ---p (glibc arena.c new_heap).  Their number depends on how many
+    threads malloc at once, which is the scheduler's doing as much as the
+    program's."""
+    rows = []
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            rows.append((lo, hi, fields[1], len(fields) > 5))
+    heap = 64 << 20
+    sizes = []
+    for i, (lo, hi, perm, named) in enumerate(rows):
+        if named or perm != "rw-p" or lo % heap:
+            continue
+        end = hi
+        if i + 1 < len(rows) and rows[i + 1][0] == hi and rows[i + 1][2] == "---p" and not rows[i + 1][3]:
+            end = rows[i + 1][1]
+        if end - lo == heap:
+            sizes.append((hi - lo) >> 10)
+    return sizes
+
+
 def rss_kib(pid, field="VmRSS"):
     """pid's resident memory in KiB: VmRSS, or RssAnon (its own memory, not
     the pages of files it maps, which come and go with the page cache)."""

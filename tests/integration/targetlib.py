@@ -71,10 +71,10 @@ def tracer_pid(pid, tid=None):
     return 0
 
 
-def _switches(pid, tid):
+def switches(pid, tid):
     """voluntary + nonvoluntary context switches of a thread, or None."""
     try:
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
+        with open(f"/proc/{pid}/task/{tid}/status", errors="surrogateescape") as f:    # Name: raw bytes
             text = f.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
@@ -108,7 +108,7 @@ def wait_settled(pid, names, timeout=None):
                 continue
             states.setdefault(comm, []).append(st)
             if comm in names:
-                look[tid] = (st, _switches(pid, tid))
+                look[tid] = (st, switches(pid, tid))
         counts = names if isinstance(names, dict) else dict.fromkeys(names, 1)
         if all(len(states.get(n, [])) >= c and all(s in "SDT" for s in states[n]) for n, c in counts.items()):
             if look == before:

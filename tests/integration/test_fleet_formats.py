@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Checks, Target, run_leakscan, task_stat, tasks  # noqa: E402
+from targetlib import Checks, Target, run_leakscan, switches, task_stat, tasks  # noqa: E402
 
 check = Checks()
 SERIES = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
@@ -48,19 +48,26 @@ def parse_metrics(text):
     return out
 
 
-def wait_asleep(pid, n, timeout=10.0):
+def wait_asleep(pid, n):
     """Waits until the target has n threads, all asleep (they reached the
-    waits the target sets up)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    waits the target sets up): two looks in a row find them so, and none
+    has run in between (targetlib.wait_settled's rule; one look can see a
+    thread asleep on its way).  No limit of its own: the test's timeout
+    is the bound, and a loaded machine is no reason to fail."""
+    before = None
+    while True:
         tids = tasks(pid)
         try:
-            if len(tids) == n and all(task_stat(pid, tid)[1] in "SD" for tid in tids):
-                return
+            look = {tid: (task_stat(pid, tid)[1], switches(pid, tid)) for tid in tids}
         except (FileNotFoundError, ProcessLookupError):
-            pass
-        time.sleep(0.02)
-    raise RuntimeError(f"the threads of {pid} did not settle")
+            look = None
+        if look and len(look) == n and all(st in "SD" for st, _ in look.values()):
+            if look == before:
+                return
+            before = look
+        else:
+            before = None
+        time.sleep(0.005)
 
 
 def json_report(leakscan, pid, extra):

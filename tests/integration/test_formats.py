@@ -19,12 +19,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targetlib import (Checks, Target, LEAKSCAN_SCHEMA, TOP, sarif_schema, schema_errors,  # noqa: E402
-                       task_stat, tasks, wait_settled)
+                       wait_settled)
 
 check = Checks()
 FORMATS = ["text", "json", "sarif", "junit", "dot"]
@@ -126,14 +125,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="leakscan-formats-")
 
     with Target([badname]) as t:
-        wait_settled(t.pid, {"ignoreme"})
-        # every thread, whatever its name, asleep in its wait before the
-        # first count (names with raw bytes are not for wait_settled)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not all(
-                task_stat(t.pid, tid)[1] in "SD" for tid in tasks(t.pid) if tid != t.pid):
-            time.sleep(0.02)
-        time.sleep(0.1)
+        # every thread asleep in its final wait before the first count
+        # (names as /proc gives them: raw bytes as surrogates), however
+        # long a loaded machine takes
+        wait_settled(t.pid, {"\udcff\udcfebad", "q\"<&>'\\\t", "ignoreme"})
         for fmt in FORMATS:
             for opts in OPTIONS:
                 what = f"-p --format={fmt} {' '.join(opts)}".strip()
