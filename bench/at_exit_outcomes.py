@@ -112,7 +112,7 @@ def main():
             ("alarm", "5 ms SIGALRM during the exit, killable wait", [prog("alarm_exit")], None, "--grace=100ms"),
             ("alarm-interruptible", "5 ms SIGALRM during the exit, interruptible wait (before 5.19)",
              [prog("alarm_exit")], interruptible, "--grace=100ms"),
-            ("late-abort", "thread aborting 20 ms after main returns", [prog("late_abort")], None, None),
+            ("late-abort", "thread aborting 200 ms after main returns", [prog("late_abort")], None, None),
             ("promise", "static std::promise broken at exit, read 20 ms later", [prog("static_promise")], None, None),
         ]
         for key, label, argv, env, extra in cases:
