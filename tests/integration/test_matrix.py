@@ -9,8 +9,9 @@ while the call sleeps, and compares what the call returned, field by field:
   p5       five `leakscan -p PID` one after the other
   watch    `leakscan -p PID --watch=300ms --interval=100ms`
   kill     `leakscan -p PID` SIGKILLed the moment it holds a waiter stopped
-           (state t); a leakscan never seen to stop or attach makes the
-           mode "not conclusive" (printed, not failed)
+           (state t); a leakscan never seen to stop or attach, or a
+           timed row whose call ended each time before the harness was
+           done, makes the mode "not conclusive" (printed, not failed)
   at-exit  the whole program under `leakscan --at-exit`
 
 A difference fails the row unless KNOWN lists it, with the kernel's reason;
@@ -283,6 +284,12 @@ def outcome(prog, row, mode, leakscan):
             scale *= 4
     if kind == "retry":
         return None, None       # leakscan was always done before it could be killed mid-snapshot
+    if mode == "kill" and kind == "late":
+        # a timed row whose call kept ending before the killed leakscan
+        # was gone (a loaded machine: a kill loop polling /proc beside
+        # leakscan and the hogs): nothing was compared, which is what
+        # "not conclusive" means; p5 and watch must still conclude
+        return None, None
     raise AssertionError(f"{row} ({mode}): no conclusive run in 6 tries ({kind})")
 
 
@@ -295,7 +302,7 @@ def check_row(progs, row, leakscan, modes):
     for mode in modes:
         got, status = outcome(prog, row, mode, leakscan)
         if got is None:
-            print(f"{row} {mode}: not conclusive: leakscan was never caught holding a waiter stopped")
+            print(f"{row} {mode}: not conclusive: no run killed leakscan holding a waiter stopped while the call still slept")
             continue
         same = compared(got) == compared(direct) and status == direct_status
         print(f"{row} {mode}: {'same' if same else 'DIFFERS'}: {json.dumps(got)} (exit {status})")
