@@ -337,15 +337,22 @@ static pid_t track_wait(idtype_t idtype, pid_t id, int *status)
         return waitpid(si.si_pid, status, __WALL | WNOHANG | __WNOTHREAD);
 }
 
-/* Handles one wait status of a tracked thread, in the tracer. */
-static void on_status(struct track *tr, pid_t tid, int status)
+/* Whether status is a stop of tracee tid; a tracee that ended is forgotten
+ * (with the creation it was making, if any). */
+static bool still_stopped(struct track *tr, pid_t tid, int status)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
                 drop(tr, tid);
                 creation_forget(&tr->creations, tid);
-                return;
+                return false;
         }
-        if (!WIFSTOPPED(status))
+        return WIFSTOPPED(status);
+}
+
+/* Handles one wait status of a tracked thread, in the tracer. */
+static void on_status(struct track *tr, pid_t tid, int status)
+{
+        if (!still_stopped(tr, tid, status))
                 return;
         struct tracked *t = find(tr, tid);
         if (!t)
@@ -420,12 +427,7 @@ static enum exposure track_exposure(pid_t pid, pid_t tid)
  * detached, a signal its process ignores is dropped where it is sent. */
 static void track_release_at_stop(struct track *tr, pid_t tid, int status)
 {
-        if (WIFEXITED(status) || WIFSIGNALED(status)) {
-                drop(tr, tid);
-                creation_forget(&tr->creations, tid);
-                return;
-        }
-        if (!WIFSTOPPED(status))
+        if (!still_stopped(tr, tid, status))
                 return;
         int event = status >> 16, sig = WSTOPSIG(status);
         int deliver = 0;
