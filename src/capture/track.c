@@ -394,17 +394,19 @@ static void on_status(struct track *tr, pid_t tid, int status)
 /* Passes over the threads still traced before the tracer exits. */
 #define TRACK_RELEASE_PASSES 4
 
-enum exposure { TRACK_SAFE, TRACK_EXPOSED, TRACK_GONE };
+enum exposure { TRACK_SAFE, TRACK_EXPOSED, TRACK_RUNNING, TRACK_GONE };
 
 /* Whether thread tid, as /proc shows it now, is exposed to the tracer's
  * exit: asleep in an indefinite wait that any signal ends with -EINTR
- * (epoll_wait, semop, sigwaitinfo...), or running, when it may enter one
- * at any moment.  While traced it is sent even the signals its process
- * ignores; one that comes after the tracer's last look, or whose stop the
- * thread has not reached when the tracer exits, ends that wait with an
- * EINTR that the kernel's detach (exit_ptrace) leaves to the program.  A
- * thread asleep in any other call (one the kernel restarts, or a timed
- * wait, which a stop would end) is left as it is. */
+ * (epoll_wait, semop, sigwaitinfo...).  While traced it is sent even the
+ * signals its process ignores; one that comes after the tracer's last
+ * look, or whose stop the thread has not reached when the tracer exits,
+ * ends that wait with an EINTR that the kernel's detach (exit_ptrace)
+ * leaves to the program.  A thread asleep in any other call (one the
+ * kernel restarts, or a timed wait, which a stop would end) is left as it
+ * is.  A running thread is not interrupted: "running" is only runnable,
+ * and one in the middle of a write or send that has moved data would
+ * return short at the stop; it is looked at again (TRACK_RUNNING). */
 static enum exposure track_exposure(pid_t pid, pid_t tid)
 {
         char path[64], text[512];
@@ -416,7 +418,7 @@ static enum exposure track_exposure(pid_t pid, pid_t tid)
         if (n <= 0 || procfs_parse_syscall(text, &sc) < 0)
                 return TRACK_SAFE;
         if (sc.running)
-                return TRACK_EXPOSED;
+                return TRACK_RUNNING;
         return sc.nr >= 0 && syscalls_eintr_restartable(sc.nr, sc.args) ? TRACK_EXPOSED : TRACK_SAFE;
 }
 
@@ -472,30 +474,39 @@ static bool releasing_only_in_d(const struct track *tr)
  * that the wait goes on as if nothing happened; its place in the wait
  * queue is all that changes (semop and msgrcv serve their waiters in
  * order).  The others are left to the exit, which detaches them without
- * a stop.  Passes until one finds no exposed thread: a thread that was
- * asleep in another call may have woken meanwhile. */
+ * a stop.  Passes until one finds no exposed or running thread: a thread
+ * that was asleep in another call may have woken meanwhile, and a running
+ * one is looked at again once the CPU was yielded; one still running at
+ * the last pass is left to the exit too. */
 static void track_release_exposed(struct track *tr)
 {
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
         for (int pass = 0; pass < TRACK_RELEASE_PASSES; pass++) {
-                size_t releasing = 0;
+                size_t releasing = 0, running = 0;
                 for (size_t i = 0; i < tr->n_threads; i++) {
                         struct tracked *t = &tr->threads[i];
                         /* a thread not yet at its birth stop has not run:
                          * it is in no call */
                         if (!t->started || t->releasing)
                                 continue;
-                        if (track_exposure(tr->pid, t->tid) != TRACK_EXPOSED)
+                        enum exposure e = track_exposure(tr->pid, t->tid);
+                        if (e == TRACK_RUNNING)
+                                running++;
+                        if (e != TRACK_EXPOSED)
                                 continue;
                         if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
                                 continue;       /* gone: its exit is reported */
                         t->releasing = true;
                         releasing++;
                 }
-                if (releasing == 0)
+                if (releasing == 0 && running == 0)
                         return;
+                if (releasing == 0) {
+                        (void) sched_yield();
+                        continue;
+                }
                 uint64_t deadline = now_usec(CLOCK_MONOTONIC) + TRACK_RELEASE_WAIT_US;
                 for (unsigned tries = 0; releasing > 0; tries++) {
                         int status;
