@@ -351,9 +351,11 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
         struct process_capture *cap = NULL;
         int r = inspect_snapshot_preseized(pid, &sv->opts->inspect, held, n_proc_read, preseized, n_preseized, &cap);
         /* ours until it stops, whatever the snapshot made of it (read from
-         * /proc in D, or failed): the loop takes its stop */
+         * /proc in D, or failed): the loop takes its stop.  One the
+         * snapshot stopped and released is no tracee of ours any more
+         * (seize_release_thread clears seized then): not lingering */
         const struct thread_capture *leader = leader_seized && r >= 0 ? process_capture_find(cap, pid) : NULL;
-        if (leader_seized && (!leader || !leader->seized || leader->vanished))
+        if (leader_seized && (!leader || leader->vanished || (!leader->seized && !leader->was_stopped)))
                 sv_add_lingering(sv, pid);
         if (resume)
                 resume(sp);
