@@ -67,6 +67,10 @@ struct place {
 
 #define PLACES_SIZE 16384u      /* slots, a power of two */
 #define PLACES_MAX (PLACES_SIZE / 2)
+/* The names kept, in bytes: places handed back by analysers (which parsed
+ * what the targets control) may not grow the supervisor without bound, a
+ * place's names being up to 64 pairs of 4 KiB strings */
+#define PLACES_MAX_BYTES (32u << 20)
 
 static struct {
         pthread_mutex_t lock;
@@ -74,6 +78,7 @@ static struct {
         struct place *slots;    /* PLACES_SIZE of them, allocated on first use */
         uint32_t *order;        /* the slots in the order kept (PLACES_MAX) */
         size_t used;
+        size_t bytes;           /* of the names kept (PLACES_MAX_BYTES) */
         size_t mark;            /* symbolize_places_mark: places kept before it */
         size_t hits;            /* lookups answered by those */
 } places = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -187,7 +192,10 @@ static int places_add_names(const struct place_key *key, const struct symbolize_
         struct symbolize_place_name *pf = calloc(n + 1, sizeof *pf);
         if (!pf)
                 return -ENOMEM;
+        size_t bytes = (n + 1) * sizeof *pf;
         for (size_t i = 0; i < n; i++) {
+                bytes += (names[i].function ? strlen(names[i].function) + 1 : 0) +
+                         (names[i].file ? strlen(names[i].file) + 1 : 0);
                 pf[i].function = names[i].function ? strdup(names[i].function) : NULL;
                 pf[i].file = names[i].file ? strdup(names[i].file) : NULL;
                 pf[i].line = names[i].line;
@@ -207,11 +215,13 @@ static int places_add_names(const struct place_key *key, const struct symbolize_
                         places.slots = NULL;
                 }
         }
-        struct place *p = disabled || places.used >= PLACES_MAX ? NULL : place_slot(key);
+        struct place *p = disabled || places.used >= PLACES_MAX || bytes > PLACES_MAX_BYTES - places.bytes
+                                  ? NULL : place_slot(key);
         int r = 0;
         if (p && !p->used) {
                 *p = (struct place) { .used = true, .key = *key, .frames = pf, .n = n, .seq = places.used };
                 places.order[places.used++] = (uint32_t) (p - places.slots);
+                places.bytes += bytes;
                 pf = NULL;
                 r = 1;
         }
