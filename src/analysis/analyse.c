@@ -756,12 +756,19 @@ void analyse_read_mark(const struct thread_capture *t, struct leakscan_thread *l
                 lt->stopped_us = (int64_t) t->stopped_us;
         /* a job-control stop had already ended its call as ours would:
          * not our doing; a stop that ended no call changes nothing */
-        if (t->group_stop || t->syscall_nr < 0 || !t->regs_valid)
+        if (t->group_stop || !t->regs_valid)
+                return;
+        /* a thread found running may have been inside a call all the same
+         * (runnable in the middle of a bulk write, say): the registers of
+         * its stop name that call (x86_64: orig_rax is -1 when it was
+         * stopped from user space) */
+        long nr = t->syscall_nr >= 0 ? t->syscall_nr : arch_regs_syscall_nr(&t->regs);
+        if (nr < 0)
                 return;
         uint64_t args[6];
         arch_regs_syscall_args(&t->regs, args);
         /* the fd's file: the capture's, or the thread's once it took it over */
-        lt->stop_effect = syscalls_stop_effect(t->syscall_nr, args, t->fd_target ? t->fd_target : lt->fd_target);
+        lt->stop_effect = syscalls_stop_effect(nr, args, t->fd_target ? t->fd_target : lt->fd_target);
 }
 
 int analyse_process(const struct process_capture *cap, struct modules *mods, struct leakscan_process *p)

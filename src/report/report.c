@@ -38,8 +38,10 @@ static const char *stop_note_of(const struct leakscan_thread *t, const char *sub
         char call[48];
         if (t->syscall)
                 snprintf(call, sizeof call, "%s()", t->syscall);
-        else
+        else if (t->syscall_nr >= 0)
                 snprintf(call, sizeof call, "syscall %ld", t->syscall_nr);
+        else    /* found running, inside a call all the same (analyse_read_mark) */
+                snprintf(call, sizeof call, "a call it was running in");
         snprintf(buf, size, "leakscan stopped %s inside %s: %s (see RELIABILITY.md, the syscall matrix)",
                  subject, call, t->stop_effect);
         return buf;
