@@ -217,7 +217,8 @@ struct leakscan_thread {
                                          * IDLE) */
         enum leakscan_read read;        /* how leakscan read it */
         int64_t stopped_us;             /* read STOPPED: how long leakscan held it
-                                         * stopped, -1 when unknown (else -1) */
+                                         * stopped, from the moment it saw the stop
+                                         * to the release; -1 when unknown (else -1) */
         const char *stop_effect;        /* static text: read STOPPED inside a call
                                          * whose outcome any stop changes (the
                                          * syscall matrix), what it changes
