@@ -48,6 +48,8 @@ struct tracked {
         pid_t tid;
         bool started;           /* its birth stop seen (or it existed before us) */
         bool releasing;         /* interrupted, to be detached at its stop */
+        bool seen_in_call;      /* track_release_exposed saw it asleep in a call
+                                 * a stop would change (a write, a read...) */
 };
 
 struct creation {
@@ -404,10 +406,11 @@ enum exposure { TRACK_SAFE, TRACK_EXPOSED, TRACK_RUNNING, TRACK_GONE };
  * ends that wait with an EINTR that the kernel's detach (exit_ptrace)
  * leaves to the program.  A thread asleep in any other call (one the
  * kernel restarts, or a timed wait, which a stop would end) is left as it
- * is.  A running thread is not interrupted: "running" is only runnable,
- * and one in the middle of a write or send that has moved data would
- * return short at the stop; it is looked at again (TRACK_RUNNING). */
-static enum exposure track_exposure(pid_t pid, pid_t tid)
+ * is (TRACK_SAFE; *ret_in_call when a stop would change that call's
+ * outcome: syscalls_stop_effect).  A running thread is TRACK_RUNNING:
+ * "running" is only runnable, and one in the middle of a write or send
+ * that has moved data would return short at a stop. */
+static enum exposure track_exposure(pid_t pid, pid_t tid, bool *ret_in_call)
 {
         char path[64], text[512];
         struct proc_syscall sc;
@@ -419,7 +422,11 @@ static enum exposure track_exposure(pid_t pid, pid_t tid)
                 return TRACK_SAFE;
         if (sc.running)
                 return TRACK_RUNNING;
-        return sc.nr >= 0 && syscalls_eintr_restartable(sc.nr, sc.args) ? TRACK_EXPOSED : TRACK_SAFE;
+        if (sc.nr >= 0 && syscalls_eintr_restartable(sc.nr, sc.args))
+                return TRACK_EXPOSED;
+        if (sc.nr >= 0 && syscalls_stop_effect(sc.nr, sc.args, NULL))
+                *ret_in_call = true;
+        return TRACK_SAFE;
 }
 
 /* Lets tracee tid go at a stop we interrupted it for (or any stop that
@@ -476,13 +483,19 @@ static bool releasing_only_in_d(const struct track *tr)
  * order).  The others are left to the exit, which detaches them without
  * a stop.  Passes until one finds no exposed or running thread: a thread
  * that was asleep in another call may have woken meanwhile, and a running
- * one is looked at again once the CPU was yielded; one still running at
- * the last pass is left to the exit too. */
+ * one is looked at again once the CPU was yielded.  One still running at
+ * the last pass is interrupted too (a thread woken from its wait and
+ * starved of a CPU is runnable for long on a loaded machine, and would
+ * re-enter its wait exposed), unless it was seen asleep in a call that a
+ * stop would change: a bulk write alternates between running and asleep
+ * in write, and is left to the exit. */
 static void track_release_exposed(struct track *tr)
 {
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
+        for (size_t i = 0; i < tr->n_threads; i++)
+                tr->threads[i].seen_in_call = false;
         for (int pass = 0; pass < TRACK_RELEASE_PASSES; pass++) {
                 size_t releasing = 0, running = 0;
                 for (size_t i = 0; i < tr->n_threads; i++) {
@@ -491,10 +504,13 @@ static void track_release_exposed(struct track *tr)
                          * it is in no call */
                         if (!t->started || t->releasing)
                                 continue;
-                        enum exposure e = track_exposure(tr->pid, t->tid);
-                        if (e == TRACK_RUNNING)
+                        enum exposure e = track_exposure(tr->pid, t->tid, &t->seen_in_call);
+                        bool last = pass == TRACK_RELEASE_PASSES - 1;
+                        if (e == TRACK_RUNNING && !(last && !t->seen_in_call)) {
                                 running++;
-                        if (e != TRACK_EXPOSED)
+                                continue;
+                        }
+                        if (e != TRACK_EXPOSED && e != TRACK_RUNNING)
                                 continue;
                         if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
                                 continue;       /* gone: its exit is reported */
