@@ -39,7 +39,7 @@ def run(leakscan, script, places):
     return report, counts, p.stderr
 
 
-VARYING = {"pid", "tid", "pc", "sp", "tls", "address", "stopped_us", "exit_stop_us", "blocked_ms", "owner_tid",
+VARYING = {"pid", "tid", "pc", "sp", "tls", "address", "stopped_us", "read", "stop_note", "exit_stop_us", "blocked_ms", "owner_tid",
            "joined_tid", "stack_tid", "peer_pid", "futex_value"}
 
 

@@ -145,7 +145,9 @@ def check_pid_split(leakscan, mutex):
 
 def without_pids(text):
     """A report with what differs from run to run made alike: PIDs and TIDs
-    (wherever they appear), addresses (ASLR), times, pipe inodes."""
+    (wherever they appear), addresses (ASLR), times, pipe inodes, and how
+    each thread was read (one that moved during each of its stop-free
+    readings is stopped, on a loaded machine more often)."""
     import json
     import re
     rep = json.loads(text[text.index("{"):])
@@ -156,7 +158,8 @@ def without_pids(text):
             p.pop(key, None)
         for t in p["threads"]:
             ids.add(t.get("tid"))
-            t.pop("blocked_ms", None)
+            for key in ("blocked_ms", "read", "stopped_us", "stop_note"):
+                t.pop(key, None)
             if isinstance(t.get("wait"), dict):
                 t["wait"].pop("fd_target", None)       # pipe:[inode]
     out = json.dumps(rep, sort_keys=True)
