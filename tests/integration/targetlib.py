@@ -85,21 +85,36 @@ def switches(pid, tid):
     return n
 
 
-def wait_settled(pid, names, timeout=None):
-    """Waits until every thread whose name is in names sleeps (S or D, or is
-    stopped), so that it has reached the wait the target set up.  names is
-    a set, or a dict of name -> how many threads of that name there must be
-    (a thread is named by itself once it runs: until then it carries the
-    program's name, and one look could find its sibling alone).  Two looks
-    in a row find them all asleep and none of them has run in between (same
-    context-switch counts).  One look is not enough: it reads the threads one
-    after another, and a thread seen asleep on its way (in a barrier) may
-    have been woken by the time the next one is seen in its final wait.
-    With no timeout (the default) it waits as long as it takes: the test's
-    own timeout is the bound, and a loaded machine is no reason to fail."""
+def wait_quiet(pid, look_now, timeout=None):
+    """Waits until look_now(pid) (a dict of tid -> (state, context
+    switches) of the threads that must be asleep, or None while they are
+    not all there and asleep) gives the same answer twice in a row: none
+    of them has run in between.  One look is not enough: it reads the
+    threads one after another, and a thread seen asleep on its way (in a
+    barrier) may have been woken by the time the next one is seen in its
+    final wait.  With no timeout (the default) it waits as long as it
+    takes: the test's own timeout is the bound, and a loaded machine is no
+    reason to fail.  Returns whether it saw them settle."""
     deadline = None if timeout is None else time.monotonic() + timeout
     before = None
     while deadline is None or time.monotonic() < deadline:
+        look = look_now(pid)
+        if look is not None and look == before:
+            return True
+        before = look
+        time.sleep(0.005)
+    return False
+
+
+def wait_settled(pid, names, timeout=None):
+    """Waits until every thread whose name is in names sleeps (S or D, or is
+    stopped), so that it has reached the wait the target set up (wait_quiet).
+    names is a set, or a dict of name -> how many threads of that name there
+    must be (a thread is named by itself once it runs: until then it carries
+    the program's name, and one look could find its sibling alone)."""
+    counts = names if isinstance(names, dict) else dict.fromkeys(names, 1)
+
+    def look_now(pid):
         states, look = {}, {}
         for tid in tasks(pid):
             try:
@@ -109,15 +124,11 @@ def wait_settled(pid, names, timeout=None):
             states.setdefault(comm, []).append(st)
             if comm in names:
                 look[tid] = (st, switches(pid, tid))
-        counts = names if isinstance(names, dict) else dict.fromkeys(names, 1)
         if all(len(states.get(n, [])) >= c and all(s in "SDT" for s in states[n]) for n, c in counts.items()):
-            if look == before:
-                return
-            before = look
-        else:
-            before = None
-        time.sleep(0.005)
-    raise RuntimeError(f"threads {sorted(names)} of {pid} did not settle")
+            return look
+        return None
+    if not wait_quiet(pid, look_now, timeout):
+        raise RuntimeError(f"threads {sorted(names)} of {pid} did not settle")
 
 
 def run_leakscan(leakscan, args, timeout=60):

@@ -17,10 +17,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Checks, Target, run_leakscan, switches, task_stat, tasks  # noqa: E402
+from targetlib import Checks, Target, run_leakscan, switches, task_stat, tasks, wait_quiet  # noqa: E402
 
 check = Checks()
 SERIES = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
@@ -50,24 +49,14 @@ def parse_metrics(text):
 
 def wait_asleep(pid, n):
     """Waits until the target has n threads, all asleep (they reached the
-    waits the target sets up): two looks in a row find them so, and none
-    has run in between (targetlib.wait_settled's rule; one look can see a
-    thread asleep on its way).  No limit of its own: the test's timeout
-    is the bound, and a loaded machine is no reason to fail."""
-    before = None
-    while True:
-        tids = tasks(pid)
+    waits the target sets up), by targetlib.wait_quiet's rule."""
+    def look_now(pid):
         try:
-            look = {tid: (task_stat(pid, tid)[1], switches(pid, tid)) for tid in tids}
+            look = {tid: (task_stat(pid, tid)[1], switches(pid, tid)) for tid in tasks(pid)}
         except (FileNotFoundError, ProcessLookupError):
-            look = None
-        if look and len(look) == n and all(st in "SD" for st, _ in look.values()):
-            if look == before:
-                return
-            before = look
-        else:
-            before = None
-        time.sleep(0.005)
+            return None
+        return look if len(look) == n and all(st in "SD" for st, _ in look.values()) else None
+    wait_quiet(pid, look_now)
 
 
 def json_report(leakscan, pid, extra):
