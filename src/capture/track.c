@@ -50,6 +50,10 @@ struct tracked {
         bool releasing;         /* interrupted, to be detached at its stop */
         bool seen_in_call;      /* track_release_exposed saw it asleep in a call
                                  * a stop would change (a write, a read...) */
+        bool told;              /* its creator's clone event was served, or it
+                                 * was there before us */
+        bool ended;             /* it ended before its creator's clone event
+                                 * was served (track_clone_event) */
 };
 
 struct creation {
@@ -203,7 +207,7 @@ static struct tracked *add(struct track *tr, pid_t tid, bool started)
                 return NULL;
         tr->threads = n;
         t = &n[tr->n_threads++];
-        *t = (struct tracked) { .tid = tid, .started = started };
+        *t = (struct tracked) { .tid = tid, .started = started, .told = started };
         return t;
 }
 
@@ -340,15 +344,40 @@ static pid_t track_wait(idtype_t idtype, pid_t id, int *status)
 }
 
 /* Whether status is a stop of tracee tid; a tracee that ended is forgotten
- * (with the creation it was making, if any). */
+ * (with the creation it was making, if any).  One whose creator's clone
+ * event is still to be served is kept, marked ended, for that event to
+ * find (track_clone_event). */
 static bool still_stopped(struct track *tr, pid_t tid, int status)
 {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
-                drop(tr, tid);
+                struct tracked *t = find(tr, tid);
+                if (t && !t->told)
+                        t->ended = true;
+                else
+                        drop(tr, tid);
                 creation_forget(&tr->creations, tid);
                 return false;
         }
         return WIFSTOPPED(status);
+}
+
+/* Serves creator's clone event for thread child.  The kernel offers the
+ * newest tracee's stops first (ptrace_link puts it at the head of the
+ * tracer's list), so a short-lived thread's birth, run and exit are often
+ * all served before its creator's clone event: recording its creator then
+ * would keep a copy (16 KiB) for a thread that is gone, for as long as the
+ * tracer runs, thousands a second in a process whose pool churns. */
+static void track_clone_event(struct track *tr, pid_t creator, pid_t child)
+{
+        struct tracked *t = find(tr, child);
+        if (t && t->ended) {
+                drop(tr, child);
+                return;
+        }
+        record_creation(tr, creator, child);
+        t = add(tr, child, false);
+        if (t)
+                t->told = true;
 }
 
 /* Handles one wait status of a tracked thread, in the tracer. */
@@ -359,6 +388,8 @@ static void on_status(struct track *tr, pid_t tid, int status)
         struct tracked *t = find(tr, tid);
         if (!t)
                 t = add(tr, tid, false);        /* a new thread, before its creator's event */
+        else if (t->ended)
+                *t = (struct tracked) { .tid = tid };   /* its TID, taken again */
         int event = status >> 16, sig = WSTOPSIG(status);
         int deliver = 0;
         bool listen = false;
@@ -368,10 +399,8 @@ static void on_status(struct track *tr, pid_t tid, int status)
                 /* add() below may move the array: t is not used after it */
                 t = NULL;
                 unsigned long msg = 0;
-                if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
-                        record_creation(tr, tid, (pid_t) msg);
-                        add(tr, (pid_t) msg, false);
-                }
+                if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
+                        track_clone_event(tr, tid, (pid_t) msg);
         } else if (event == PTRACE_EVENT_STOP) {
                 if (t && !t->started)
                         t->started = true;      /* its birth stop */
@@ -442,10 +471,8 @@ static void track_release_at_stop(struct track *tr, pid_t tid, int status)
         int deliver = 0;
         if (event == PTRACE_EVENT_CLONE) {
                 unsigned long msg = 0;
-                if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
-                        record_creation(tr, tid, (pid_t) msg);
-                        (void) add(tr, (pid_t) msg, false);
-                }
+                if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
+                        track_clone_event(tr, tid, (pid_t) msg);
         } else if (event == PTRACE_EVENT_STOP) {
                 if (sig == SIGTRAP)
                         track_undo_eintr(tr, tid, 0);   /* our interrupt */
@@ -501,8 +528,8 @@ static void track_release_exposed(struct track *tr)
                 for (size_t i = 0; i < tr->n_threads; i++) {
                         struct tracked *t = &tr->threads[i];
                         /* a thread not yet at its birth stop has not run:
-                         * it is in no call */
-                        if (!t->started || t->releasing)
+                         * it is in no call; an ended one is in none */
+                        if (!t->started || t->releasing || t->ended)
                                 continue;
                         enum exposure e = track_exposure(tr->pid, t->tid, &t->seen_in_call);
                         bool last = pass == TRACK_RELEASE_PASSES - 1;
