@@ -15,10 +15,15 @@
  * where the harness counts every thread alive as leaked.
  */
 #include <omp.h>
+#include <stdatomic.h>
 
 #include "common.h"
 
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+/* team threads that have named themselves: until both have, main's "quiet"
+ * could be the driver asleep on its way to the region (a page fault, the
+ * runtime's start-up locks) with the team not there yet */
+static atomic_int team_named;
 
 NOINLINE static void wait_for_config(void)
 {
@@ -34,9 +39,12 @@ static void *drive(void *arg)
         {
                 if (omp_get_thread_num() == 1) {
                         name_self("ompblocked");
+                        team_named++;
                         wait_for_config();
-                } else if (omp_get_thread_num() == 2)
+                } else if (omp_get_thread_num() == 2) {
                         name_self("ompidle");
+                        team_named++;
+                }
         }
         return NULL;
 }
@@ -45,5 +53,7 @@ int main(void)
 {
         pthread_mutex_lock(&held);
         spawn_thread(drive, NULL);
+        while (team_named < 2)
+                usleep(1000);
         ready_and_wait();
 }
