@@ -40,8 +40,9 @@ def run(leakscan, args, input=None, env=None, timeout=60):
         os.unlink(out)
 
 
-def run_plain(cmd, timeout=20, **kw):
-    """Runs cmd; returns (status, stdout, stderr), status "hang" when it did not end in time."""
+def run_plain(cmd, timeout=60, **kw):
+    """Runs cmd; returns (status, stdout, stderr), status "hang" when it did not end in time
+    (a bound for a hang: a run on a loaded machine, under ASan, takes seconds)."""
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            stdin=subprocess.DEVNULL, **kw)
@@ -137,7 +138,7 @@ def held_at_syscall(pid, name):
     return False
 
 
-def wait_for(cond, timeout=20):
+def wait_for(cond, timeout=60):
     """Polls cond until it is true; returns whether it became so in time."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -192,7 +193,7 @@ def undone_exit(leakscan, path, env):
         os.kill(p.pid, signal.SIGCONT)
         stopped = False
         try:
-            p.wait(timeout=30)
+            p.wait(timeout=60)
         except subprocess.TimeoutExpired:
             return "hang", None, why or "the program did not end"
         try:
@@ -404,7 +405,7 @@ print("alive" if alive else "killed", p.returncode)
             for _ in range(20 if grace != "--grace=0" else 10):
                 try:
                     code, rep, out, _ = run(leakscan, [grace, prog("alarm_exit")], env=dict(os.environ, **extra),
-                                            timeout=10)
+                                            timeout=60)
                     key = (code, out, rep["summary"]["leaked"] if rep else None)
                 except subprocess.TimeoutExpired:
                     key = "hang"
@@ -489,7 +490,7 @@ print("alive" if alive else "killed", p.returncode)
     # registers for a thread on a run queue)
     outcomes = {}
     for _ in range(3):
-        code, rep, _, err = run(leakscan, [prog("trap_spin")], timeout=30)
+        code, rep, _, err = run(leakscan, [prog("trap_spin")], timeout=60)
         leaks = leaked_threads(rep) if rep else []
         key = (code, rep["processes"][0]["exit"] == {"code": 0} if rep else None,
                str([(t["state"], top_function(t), t.get("unwind_note")) for t in leaks]))
@@ -502,7 +503,7 @@ print("alive" if alive else "killed", p.returncode)
     most = max(len(lines) for lines in direct)
     outcomes = {}
     for _ in range(10):
-        code, rep, out, _ = run(leakscan, [prog("ticker")], timeout=20)
+        code, rep, out, _ = run(leakscan, [prog("ticker")], timeout=60)
         lines = out.splitlines()
         after = len(lines) - 1 - lines.index("exit handlers ran") if "exit handlers ran" in lines else None
         leaks = leaked_threads(rep) if rep else []
@@ -522,7 +523,7 @@ print("alive" if alive else "killed", p.returncode)
         direct = {run_plain([prog("static_promise")])[0] for _ in range(3)}
         outcomes = {}
         for _ in range(10):
-            code, rep, _, err = run(leakscan, [prog("static_promise")], timeout=20)
+            code, rep, _, err = run(leakscan, [prog("static_promise")], timeout=60)
             leaks = leaked_threads(rep) if rep else []
             # reported as it stood when the exit began (woken from its
             # wait, or napping), the write std::terminate tried only a note
@@ -581,7 +582,7 @@ print("alive" if alive else "killed", p.returncode)
     check(code == 0 and [t["name"] for t in threads if t.get("ignored_by")] == ["napper"]
           and not leaked_threads(rep or {"processes": []}),
           f"an ignored thread in a timed wait: the grace is not waited for it ({code}, {err.strip()[-80:]})")
-    code, rep, _, _ = run(leakscan, ["--grace=100ms", prog("after_exit"), "napper"], timeout=30)
+    code, rep, _, _ = run(leakscan, ["--grace=100ms", prog("after_exit"), "napper"], timeout=60)
     check(code == 1 and [t["name"] for t in leaked_threads(rep)] == ["napper"],
           f"...and, not ignored, it is waited for and reported ({code})")
 
@@ -687,7 +688,7 @@ print("alive" if alive else "killed", p.returncode)
                 p.send_signal(signal.SIGTERM)
             rest = read_to_eof(fd)
             p.stdout.close()
-            key = (first, rest, p.wait(timeout=10))
+            key = (first, rest, p.wait(timeout=60))
             outcomes[key] = outcomes.get(key, 0) + 1
         check(list(outcomes) == [("waiting\n", want, 0)],
               f"SIGTERM sent to the {how}: the program gets it once ({outcomes})")
@@ -696,14 +697,14 @@ print("alive" if alive else "killed", p.returncode)
         r, w = os.pipe()
         os.close(r)
         p = subprocess.run([leakscan, "--at-exit", prog("status")] + args, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=w, timeout=20)
+                           stdout=subprocess.DEVNULL, stderr=w, timeout=60)
         os.close(w)
         check(p.returncode == want, f"stderr a closed pipe, program status {args[0]}: exit {want} ({p.returncode})")
     # ...while the program keeps the SIGPIPE of a direct run
     r, w = os.pipe()
     os.close(r)
     p = subprocess.run([leakscan, "--at-exit", prog("echo_stdin")], input=b"line\n", stdout=w,
-                       stderr=subprocess.DEVNULL, timeout=20)
+                       stderr=subprocess.DEVNULL, timeout=60)
     os.close(w)
     check(p.returncode == 128 + signal.SIGPIPE, f"a program writing to a closed pipe dies of SIGPIPE ({p.returncode})")
     # SECCOMP_MODE_STRICT (issue 12 item 7)
