@@ -110,7 +110,9 @@ def main():
               and "ptrace_scope" in p.stderr and p.stderr.count("\n") == 1,
               f"unprivileged -> exit 3, one line naming CAP_SYS_PTRACE and ptrace_scope ({p.returncode} {p.stderr.strip()!r})")
 
-        tid = max(int(x) for x in os.listdir(f"/proc/{t.pid}/task"))
+        # a thread that is not the main one: not the highest TID, which is
+        # the PID itself once TIDs wrap past pid_max after it
+        tid = next(int(x) for x in os.listdir(f"/proc/{t.pid}/task") if int(x) != t.pid)
         expect(leakscan, ["-p", str(tid)], 3, f"is a thread of process {t.pid}", f"use -p {t.pid}",
                label="a TID instead of a PID")
 
