@@ -206,6 +206,11 @@ static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const 
         struct capturer_outcome out;
         int r = capturer_analyse(cap, REACH_DEFAULT_SCAN_LIMIT, capturer_policy.hold, NULL, 0, wall_ms,
                                  sv_analyse_in_child, &a, &out);
+        /* LEAKSCAN_TEST_ANALYSER_CPU (bench/analyser_cpu.py): what each
+         * analyser cost, apart from everything else of a run */
+        if (getenv("LEAKSCAN_TEST_ANALYSER_CPU") && out.cpu_us)
+                fprintf(stderr, "leakscan: analyser of %d: %" PRIu64 " us of CPU, fork %" PRIu64 " us\n",
+                        (int) cap->pid, out.cpu_us, out.fork_ns / 1000);
         if (r == 0 && out.status != 0) {
                 snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);
                 r = -ECANCELED;
