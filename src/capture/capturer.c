@@ -827,6 +827,8 @@ int capturer_analyse(const struct process_capture *cap, uint64_t scan_limit, boo
                 if (wall_ms)
                         limits.wall_ms = wall_ms;
                 int st = sandbox_wait(&child, &limits, &ret->out, &ret->len, ret->why, sizeof ret->why);
+                ret->fork_ns = child.fork_ns;
+                ret->cpu_us = child.cpu_us;
                 int err = child.shared->error;
                 munmap(child.shared, sizeof *child.shared);
                 if (st < 0) {

@@ -36,6 +36,8 @@ struct capturer_outcome {
         char *out;              /* what it wrote (the report), the caller's */
         size_t len;
         char why[768];          /* when it died or ran out of time */
+        uint64_t fork_ns;       /* the caller's CPU time in fork */
+        uint64_t cpu_us;        /* the analyser's own CPU time (0 when it did not start) */
 };
 
 /* At most this many descriptors of the caller's are kept by an analyser. */

@@ -151,6 +151,32 @@ static void sv_ignore_place(const struct symbolize_place *place, void *userdata)
         (void) place; (void) userdata;
 }
 
+/* Runs the test-name patterns once over the frames every glibc process
+ * shows at its exit (names, not anything a target wrote): glibc's regexec
+ * builds its matcher's states lazily, on the first strings that need them,
+ * so states built here are inherited by every analyser's fork instead of
+ * being built again in each.  Nothing is kept but those states. */
+static void sv_warm_patterns(void)
+{
+        static const char *const names[] = {
+                "_exit", "__GI__exit", "__run_exit_handlers", "exit", "__libc_start_call_main",
+                "__libc_start_main_impl", "__libc_start_main", "_start", "main", "start_thread",
+                "__GI___clone3", "clone3", "__futex_abstimed_wait_common", "__pthread_clockjoin_ex",
+                "pthread_join", "__GI___poll", "g_main_context_iterate", "g_thread_proxy",
+                "std::thread::_State_impl<std::thread::_Invoker<std::tuple<void (*)()> > >::_M_run()",
+        };
+        struct leakscan_frame frames[ARRAY_SIZE(names)];
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                frames[i] = (struct leakscan_frame) { .function = (char *) names[i] };
+        struct leakscan_thread t = { .frames = frames, .n_frames = ARRAY_SIZE(frames) };
+        (void) testname_recognise(&t);
+        if (t.test) {   /* none is expected: these are no test's */
+                free(t.test->name);
+                free(t.test->file);
+                free(t.test);
+        }
+}
+
 /* inspect_analyse of cap into lp, in a confined analyser (capturer.h)
  * unless LEAKSCAN_ANALYSE_IN_PROCESS: the program's exit is held meanwhile,
  * and the analyser may take no longer than the sandbox's wall-clock limit,
@@ -165,6 +191,7 @@ static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const 
                 prepared = true;
                 /* once here, not in every analyser */
                 (void) testname_prepare();
+                sv_warm_patterns();
                 const char *t = sv_test_places();
                 if (t && streq(t, "off"))
                         symbolize_places_enable(false);
@@ -179,6 +206,11 @@ static int sv_analyse(struct supervisor *sv, struct process_capture *cap, const 
         struct capturer_outcome out;
         int r = capturer_analyse(cap, REACH_DEFAULT_SCAN_LIMIT, capturer_policy.hold, NULL, 0, wall_ms,
                                  sv_analyse_in_child, &a, &out);
+        /* LEAKSCAN_TEST_ANALYSER_CPU (bench/analyser_cpu.py): what each
+         * analyser cost, apart from everything else of a run */
+        if (getenv("LEAKSCAN_TEST_ANALYSER_CPU") && out.cpu_us)
+                fprintf(stderr, "leakscan: analyser of %d: %" PRIu64 " us of CPU, fork %" PRIu64 " us\n",
+                        (int) cap->pid, out.cpu_us, out.fork_ns / 1000);
         if (r == 0 && out.status != 0) {
                 snprintf(out.why, sizeof out.why, "the analyser failed (exit status %d)", out.status);
                 r = -ECANCELED;

@@ -46,6 +46,8 @@ int sandbox_fork(struct sandbox_child *ret)
                 return r;
         }
         fflush(NULL);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         pid_t pid = fork();
         if (pid < 0) {
                 int r = -errno;
@@ -66,9 +68,12 @@ int sandbox_fork(struct sandbox_child *ret)
                 prctl(PR_SET_NAME, SANDBOX_NAME);
                 return 1;
         }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
         close(p[1]);
         int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        *ret = (struct sandbox_child) { .pid = pid, .pidfd = pidfd, .out = p[0], .shared = page, .serve_fd = -1 };
+        *ret = (struct sandbox_child) { .pid = pid, .pidfd = pidfd, .out = p[0], .shared = page, .serve_fd = -1,
+                                        .fork_ns = (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000000L +
+                                                               (t1.tv_nsec - t0.tv_nsec)) };
         return 0;
 }
 
@@ -364,8 +369,11 @@ int sandbox_wait(struct sandbox_child *child, const struct sandbox_limits *limit
         if (timed_out || oom || refused)
                 kill(child->pid, SIGKILL);
         int status = 0;
-        while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
+        struct rusage ru = {0};
+        while (wait4(child->pid, &status, 0, &ru) < 0 && errno == EINTR)
                 ;
+        child->cpu_us = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+                        (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
         const char *module = child->shared->module[0] ? child->shared->module : NULL;
         if (timed_out) {
                 snprintf(why, why_size, "the analyser ran out of time (%u ms)%s%s", limits->wall_ms,

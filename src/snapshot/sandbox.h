@@ -47,6 +47,10 @@ struct sandbox_child {
         int serve_fd;
         int (*serve)(void *serve_data);
         void *serve_data;
+        /* what the analyser cost (docs/PERFORMANCE.md): the supervisor's
+         * CPU time in fork, and the child's own CPU time once reaped */
+        uint64_t fork_ns;
+        uint64_t cpu_us;
 };
 
 /* Forks the analyser.  In the child, returns 1 with its stdout a pipe to
