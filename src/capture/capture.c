@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "sample.h"
 #include "seize.h"
 #include "syscalls.h"
 #include "util.h"
@@ -505,7 +506,8 @@ void capture_recover_thread_pointers(struct process_capture *cap)
         size_t n_unknown = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (t->vanished || !t->regs_valid || !t->regs_partial || arch_regs_tls(&t->regs) != 0)
+                if (t->vanished || !t->regs_valid || !(t->regs_partial || t->sampled) ||
+                    arch_regs_tls(&t->regs) != 0)
                         continue;
                 /* the stack copy ends where the stack's mapping does */
                 const struct map_entry *m = map_entries_find(maps, n_maps, arch_regs_sp(&t->regs));
@@ -822,13 +824,90 @@ void capture_thread_stack(struct process_capture *cap, struct thread_capture *t,
                 c->used = c->size;
 }
 
+static int read_maps(pid_t pid, char **ret);
+
+/* How much of the stack from sp a stop's copy would hold: the rest of the
+ * mapping sp lies in (per /proc/PID/maps now: a stack mapping does not
+ * move), at most window.  0 when sp is in no mapping. */
+static size_t stack_need(pid_t pid, uint64_t sp, size_t window)
+{
+        _cleanup_free_ char *text = NULL;
+        struct map_entry *maps = NULL;
+        size_t n = 0;
+        if (read_maps(pid, &text) < 0 || procfs_parse_maps(text, &maps, &n) < 0)
+                return 0;
+        const struct map_entry *m = map_entries_find(maps, n, sp);
+        size_t need = m ? (size_t) (m->end - sp) : 0;
+        map_entries_free(maps, n);
+        return need < window ? need : window;
+}
+
+/* Samples a thread's stack can be cut short: the kernel copies it in
+ * interrupt context, where a page not present (never touched since exec,
+ * or reclaimed) cannot be faulted in.  The page-in of one read through
+ * process_vm_readv (as a stop's copy would do) then lets the next sample
+ * through. */
+#define SAMPLE_TRIES 3
+
+int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+{
+        if (cap->sample_refused)
+                return -EOPNOTSUPP;
+        size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
+        if ((!cap->chunks || cap->chunks->size - cap->chunks->used < want) &&
+            capture_reserve(cap, want > (1u << 20) ? want : (1u << 20)) < 0)
+                return -EOPNOTSUPP;
+        struct capture_chunk *c = cap->chunks;
+        struct thread_sample s;
+        for (int tries = 1; ; tries++) {
+                int r = sample_thread(cap->pid, t->tid, c->data + c->used, want, timeout_ms, &s);
+                if (r == -EOPNOTSUPP)
+                        cap->sample_refused = true;
+                if (r == -EPROTONOSUPPORT)
+                        return -EOPNOTSUPP;
+                if (r < 0)
+                        return r;
+                if (s.stack_len >= cap->sample_window)
+                        break;
+                /* a copy that stops short of what a stop copies would
+                 * lose the outer frames */
+                size_t need = stack_need(cap->pid, s.stack_addr, cap->sample_window);
+                if (s.stack_len >= need)
+                        break;
+                if (tries == SAMPLE_TRIES)
+                        return -EOPNOTSUPP;
+                size_t touch = need < want ? need : want;
+                struct iovec local = { c->data + c->used, touch };
+                struct iovec remote = { (void *) (uintptr_t) s.stack_addr, touch };
+                (void) process_vm_readv(cap->pid, &local, 1, &remote, 1, 0);
+        }
+        t->regs = s.regs;
+        t->regs_valid = true;
+        t->regs_partial = false;
+        t->syscall_nr = -1;     /* in user space at the tick */
+        t->futex_addr = 0;
+        t->wait_fd = -1;
+        if (s.stack_len > 0) {
+                t->stack = c->data + c->used;
+                t->stack_addr = s.stack_addr;
+                t->stack_len = s.stack_len;
+                t->stack_truncated = s.stack_truncated;
+                c->used += (s.stack_len + 15) & ~(size_t) 15;
+                if (c->used > c->size)
+                        c->used = c->size;
+        }
+        t->sampled = true;
+        cap->n_sampled++;
+        return 0;
+}
+
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
         pid_t pid = cap->pid;
         if (t->stat.flags & PF_IO_WORKER_FLAG)
                 return 0;       /* no user registers worth the name, no user stack */
-        if (t->stopfree)
-                return 0;       /* read by capture_stopfree_begin */
+        if (t->stopfree || t->sampled)
+                return 0;       /* read by capture_stopfree_begin, or sampled */
         if (t->held || !t->stopped) {
                 struct thread_capture b;
                 int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);
@@ -951,8 +1030,8 @@ size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_wi
         for (; i < cap->n_threads && k < CAPTURE_BATCH; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 uint64_t sp = t->regs_valid ? arch_regs_sp(&t->regs) : 0;
-                if (t->vanished || sp == 0 || stack_window == 0)
-                        continue;
+                if (t->vanished || sp == 0 || stack_window == 0 || t->sampled)
+                        continue;       /* a sample carries its own copy */
                 /* Exactly what is readable from SP (a thread stack's mapping
                  * ends at its top, or at the guard page of the next stack),
                  * so that no window of the batch stops the read short. */

@@ -440,6 +440,41 @@ static bool seize_read_stopfree(struct process_capture *cap, struct thread_captu
         return true;
 }
 
+/* Whether thread t, which could not be read without a stop, is read with
+ * a perf sample instead (capture_sample_thread): cap->sample_running, and
+ * t runs (or ran at its last look) where a stop would reach it.  A thread
+ * that went to sleep meanwhile is read without a stop after all when
+ * then_stopfree.  Returns true when t needs no seize (sampled, read
+ * stop-free, or gone). */
+static bool seize_read_sampled(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms,
+                               bool then_stopfree)
+{
+        if (!cap->sample_running || cap->sample_refused || t->vanished || t->held || t->preseized ||
+            t->seized || t->stopfree || process_capture_holds(cap, t->tid))
+                return false;
+        char st = t->stat.state;
+        if (st == 'D' || st == 'Z' || st == 'X' || st == 'T' || st == 't' || (t->stat.flags & PF_IO_WORKER_FLAG))
+                return false;
+        for (size_t i = 0; i < cap->n_preseized; i++)
+                if (cap->preseized_tids[i] == t->tid)
+                        return false;
+        int r = capture_sample_thread(cap, t, timeout_ms);
+        if (r == 0)
+                return true;
+        if (r == -ESRCH) {
+                t->vanished = true;
+                return true;
+        }
+        if (r != -EAGAIN || !then_stopfree)
+                return false;
+        /* no tick found it in user space: asleep now, perhaps in a call */
+        if (capture_thread_prestop(cap->pid, t) < 0) {
+                t->vanished = true;
+                return true;
+        }
+        return seize_read_stopfree(cap, t);
+}
+
 static void seize_interrupt(struct thread_capture *t)
 {
         if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
@@ -468,7 +503,7 @@ static void seize_interrupt(struct thread_capture *t)
  * lets the main thread go first, for the same reason, and so does the
  * kernel's own detach if we are killed (it detaches the newest tracee
  * first). */
-static int seize_new_threads(struct process_capture *cap, const pid_t *tids, size_t n)
+static int seize_new_threads(struct process_capture *cap, const pid_t *tids, size_t n, unsigned timeout_ms)
 {
         size_t first_new = cap->n_threads;
         for (size_t i = 0; i < n; i++) {
@@ -482,7 +517,7 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (seize_read_stopfree(cap, t))
+                if (seize_read_stopfree(cap, t) || seize_read_sampled(cap, t, timeout_ms, true))
                         continue;
                 if (t->tid == cap->pid) {
                         leader = t;
@@ -552,7 +587,7 @@ static bool seize_holds_all(const struct process_capture *cap)
                 /* a thread read without a stop counts as held: if it runs
                  * to start a thread, its reading fails and the listing is
                  * made again (inspect's settle) */
-                if (t->stopfree) {
+                if (t->stopfree || t->sampled) {
                         stopped++;
                         continue;
                 }
@@ -582,7 +617,7 @@ static int seize_passes(struct process_capture *cap, unsigned stop_timeout_ms)
                 if (r < 0)
                         return r;
                 size_t from = cap->n_threads;
-                r = seize_new_threads(cap, tids, n);
+                r = seize_new_threads(cap, tids, n, stop_timeout_ms);
                 if (r < 0)
                         return r;
                 if (r == 0)
@@ -601,6 +636,9 @@ int seize_more(struct process_capture *cap, unsigned stop_timeout_ms)
 
 int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms)
 {
+        /* running now: a sample reads it as well, without the stop */
+        if (t->stat.state == 'R' && seize_read_sampled(cap, t, stop_timeout_ms, false))
+                return t->vanished ? -ESRCH : 0;
         int r = seize_one(cap, t);
         if (r < 0)
                 return r;
@@ -648,7 +686,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
                 else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only ||
-                         cap->threads[i].preseized || cap->threads[i].stopfree)
+                         cap->threads[i].preseized || cap->threads[i].stopfree || cap->threads[i].sampled)
                         held++;
         }
         if (held == 0) {
