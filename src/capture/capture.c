@@ -849,56 +849,120 @@ static size_t stack_need(pid_t pid, uint64_t sp, size_t window)
  * through. */
 #define SAMPLE_TRIES 3
 
-int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+/* Takes sample s of t (its stack already in the chunk being filled) as
+ * t's copy, or returns -EAGAIN when its stack copy stops short of what a
+ * stop would copy (a page not present: see SAMPLE_TRIES), having read
+ * that range in for the next try, or -EOPNOTSUPP when it cannot be had. */
+static int take_sample(struct process_capture *cap, struct thread_capture *t, const struct thread_sample *s,
+                       size_t want, bool last_try)
 {
-        if (cap->sample_refused)
-                return -EOPNOTSUPP;
-        size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
-        if ((!cap->chunks || cap->chunks->size - cap->chunks->used < want) &&
-            capture_reserve(cap, want > (1u << 20) ? want : (1u << 20)) < 0)
-                return -EOPNOTSUPP;
         struct capture_chunk *c = cap->chunks;
-        struct thread_sample s;
-        for (int tries = 1; ; tries++) {
-                int r = sample_thread(cap->pid, t->tid, c->data + c->used, want, timeout_ms, &s);
-                if (r == -EOPNOTSUPP)
-                        cap->sample_refused = true;
-                if (r == -EPROTONOSUPPORT)
-                        return -EOPNOTSUPP;
-                if (r < 0)
-                        return r;
-                if (s.stack_len >= cap->sample_window)
-                        break;
-                /* a copy that stops short of what a stop copies would
-                 * lose the outer frames */
-                size_t need = stack_need(cap->pid, s.stack_addr, cap->sample_window);
-                if (s.stack_len >= need)
-                        break;
-                if (tries == SAMPLE_TRIES)
-                        return -EOPNOTSUPP;
-                size_t touch = need < want ? need : want;
-                struct iovec local = { c->data + c->used, touch };
-                struct iovec remote = { (void *) (uintptr_t) s.stack_addr, touch };
-                (void) process_vm_readv(cap->pid, &local, 1, &remote, 1, 0);
+        if (s->stack_len < cap->sample_window) {
+                size_t need = stack_need(cap->pid, s->stack_addr, cap->sample_window);
+                if (s->stack_len < need) {
+                        if (last_try)
+                                return -EOPNOTSUPP;
+                        size_t touch = need < want ? need : want;
+                        struct iovec local = { c->data + c->used, touch };
+                        struct iovec remote = { (void *) (uintptr_t) s->stack_addr, touch };
+                        (void) process_vm_readv(cap->pid, &local, 1, &remote, 1, 0);
+                        return -EAGAIN;
+                }
         }
-        t->regs = s.regs;
+        t->regs = s->regs;
         t->regs_valid = true;
         t->regs_partial = false;
         t->syscall_nr = -1;     /* in user space at the tick */
         t->futex_addr = 0;
         t->wait_fd = -1;
-        if (s.stack_len > 0) {
+        if (s->stack_len > 0) {
                 t->stack = c->data + c->used;
-                t->stack_addr = s.stack_addr;
-                t->stack_len = s.stack_len;
-                t->stack_truncated = s.stack_truncated;
-                c->used += (s.stack_len + 15) & ~(size_t) 15;
+                t->stack_addr = s->stack_addr;
+                t->stack_len = s->stack_len;
+                t->stack_truncated = s->stack_truncated;
+                c->used += (s->stack_len + 15) & ~(size_t) 15;
                 if (c->used > c->size)
                         c->used = c->size;
         }
         t->sampled = true;
         cap->n_sampled++;
         return 0;
+}
+
+/* Room for one sample's stack at the end of the chunk being filled. */
+static bool sample_room(struct process_capture *cap, size_t want)
+{
+        return (cap->chunks && cap->chunks->size - cap->chunks->used >= want) ||
+               capture_reserve(cap, want > (1u << 20) ? want : (1u << 20)) == 0;
+}
+
+int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+{
+        if (cap->sample_refused)
+                return -EOPNOTSUPP;
+        size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
+        for (int tries = 1; ; tries++) {
+                if (!sample_room(cap, want))
+                        return -EOPNOTSUPP;
+                struct thread_sample s;
+                int r = sample_thread(cap->pid, t->tid, cap->chunks->data + cap->chunks->used, want, timeout_ms, &s);
+                if (r == -EOPNOTSUPP)
+                        cap->sample_refused = true;
+                if (r == -EPROTONOSUPPORT)
+                        return -EOPNOTSUPP;
+                if (r < 0)
+                        return r;
+                r = take_sample(cap, t, &s, want, tries == SAMPLE_TRIES);
+                if (r != -EAGAIN)
+                        return r;
+        }
+}
+
+void capture_sample_threads(struct process_capture *cap, struct thread_capture **ts, size_t n, unsigned timeout_ms,
+                            int *results)
+{
+        size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
+        size_t stride = (want + 15) & ~(size_t) 15;    /* as take_sample advances */
+        struct sample_request reqs[SAMPLE_BATCH];
+        for (size_t from = 0; from < n; from += SAMPLE_BATCH) {
+                size_t k = n - from < SAMPLE_BATCH ? n - from : SAMPLE_BATCH;
+                if (cap->sample_refused || !sample_room(cap, stride * k)) {
+                        for (size_t i = 0; i < k; i++)
+                                results[from + i] = -EOPNOTSUPP;
+                        continue;
+                }
+                /* each its own room in the chunk, given back below */
+                struct capture_chunk *c = cap->chunks;
+                size_t base = c->used;
+                for (size_t i = 0; i < k; i++)
+                        reqs[i] = (struct sample_request) { .tid = ts[from + i]->tid,
+                                                            .stack_buf = c->data + base + i * stride,
+                                                            .stack_bytes = want };
+                sample_threads(cap->pid, reqs, k, timeout_ms);
+                for (size_t i = 0; i < k; i++) {
+                        int r = reqs[i].result;
+                        if (r == -EOPNOTSUPP)
+                                cap->sample_refused = true;
+                        results[from + i] = r == -EPROTONOSUPPORT ? -EOPNOTSUPP : r;
+                }
+                /* keep each copy: compact them to the front, one after
+                 * another, as take_sample places a copy */
+                for (size_t i = 0; i < k; i++) {
+                        if (results[from + i] < 0)
+                                continue;
+                        struct thread_sample *s = &reqs[i].sample;
+                        if (cap->chunks->size - cap->chunks->used < stride && !sample_room(cap, stride)) {
+                                results[from + i] = -EOPNOTSUPP;
+                                continue;
+                        }
+                        c = cap->chunks;
+                        memmove(c->data + c->used, reqs[i].stack_buf, s->stack_len);
+                        int r = take_sample(cap, ts[from + i], s, want, true);
+                        /* a copy cut short: sampled again alone, with retries */
+                        results[from + i] = r == -EOPNOTSUPP && !cap->sample_refused ?
+                                capture_sample_thread(cap, ts[from + i], timeout_ms) : r;
+                }
+        }
 }
 
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)

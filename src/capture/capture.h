@@ -275,6 +275,12 @@ void capture_thread_forget(struct thread_capture *t);
  * stack deeper than a sample carries (which a stop would copy further). */
 int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms);
 
+/* capture_sample_thread for n threads, SAMPLE_BATCH at a time, their waits
+ * for a tick overlapping; results[i] gets what capture_sample_thread
+ * returns for ts[i]. */
+void capture_sample_threads(struct process_capture *cap, struct thread_capture **ts, size_t n, unsigned timeout_ms,
+                            int *results);
+
 /* Copies the stack window of t alone (stack_window bytes above SP, as far
  * as readable). */
 void capture_thread_stack(struct process_capture *cap, struct thread_capture *t, size_t stack_window);

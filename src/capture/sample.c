@@ -138,45 +138,98 @@ static int ring_first_sample(void *base, size_t page, pid_t tid, uint8_t *stack_
         return -EAGAIN;
 }
 
+/* Opens the event and maps its ring for one request.  Returns 0 or what
+ * sample_threads gives for it. */
+static int probe_open(struct sample_request *q, size_t page)
+{
+        q->fd = perf_open(q->tid, q->stack_bytes);
+        if (q->fd == -ESRCH)
+                return -ESRCH;
+        if (q->fd < 0)
+                return -EOPNOTSUPP;     /* EACCES, EPERM, ENOSYS, ENOENT, EINVAL... */
+        q->ring = mmap(NULL, (1 + SAMPLE_RING_PAGES) * page, PROT_READ | PROT_WRITE, MAP_SHARED, q->fd, 0);
+        if (q->ring == MAP_FAILED) {
+                q->ring = NULL;
+                close(q->fd);
+                q->fd = -1;
+                return -EOPNOTSUPP;     /* perf_event_mlock_kb used up */
+        }
+        return -EINPROGRESS;
+}
+
+static void probe_close(struct sample_request *q, size_t page)
+{
+        if (q->ring)
+                munmap(q->ring, (1 + SAMPLE_RING_PAGES) * page);
+        if (q->fd >= 0)
+                close(q->fd);
+        q->ring = NULL;
+        q->fd = -1;
+}
+
+/* Looks at one pending request: its sample if one came, else whether the
+ * thread can still give one.  Sets q->result unless it stays pending. */
+static void probe_look(pid_t pid, struct sample_request *q, size_t page, bool last)
+{
+        int r = ring_first_sample(q->ring, page, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
+        if (r == -EAGAIN) {
+                int k = may_run(pid, q->tid);
+                if (k < 0 || (k == 0 && !last)) {
+                        /* asleep or gone: a tick may still have come in
+                         * before it left the CPU */
+                        r = ring_first_sample(q->ring, page, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
+                        if (r == -EAGAIN && k < 0)
+                                r = -ESRCH;
+                } else if (!last) {
+                        return;
+                }
+        }
+        q->result = r == -EIO || r == -ENOMEM ? -EAGAIN : r;
+}
+
+void sample_threads(pid_t pid, struct sample_request *reqs, size_t n, unsigned timeout_ms)
+{
+        size_t page = (size_t) sysconf(_SC_PAGESIZE);
+        size_t pending = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct sample_request *q = &reqs[i];
+                q->fd = -1;
+                q->ring = NULL;
+                if (q->stack_bytes > SAMPLE_STACK_MAX)
+                        q->stack_bytes = SAMPLE_STACK_MAX;
+                q->stack_bytes &= ~(size_t) 7;
+                q->result = probe_open(q, page);
+                if (q->result == -EINPROGRESS)
+                        pending++;
+        }
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000u;
+        struct pollfd pfds[SAMPLE_BATCH];
+        while (pending > 0) {
+                bool last = now_usec(CLOCK_MONOTONIC) >= deadline;
+                size_t k = 0;
+                for (size_t i = 0; i < n; i++) {
+                        struct sample_request *q = &reqs[i];
+                        if (q->result != -EINPROGRESS)
+                                continue;
+                        probe_look(pid, q, page, last);
+                        if (q->result != -EINPROGRESS) {
+                                probe_close(q, page);
+                                pending--;
+                        } else if (k < SAMPLE_BATCH) {
+                                pfds[k++] = (struct pollfd) { q->fd, POLLIN, 0 };
+                        }
+                }
+                if (pending > 0)
+                        (void) poll(pfds, k, SAMPLE_SLICE_MS);
+        }
+}
+
 int sample_thread(pid_t pid, pid_t tid, uint8_t *stack_buf, size_t stack_bytes, unsigned timeout_ms,
                   struct thread_sample *ret)
 {
-        if (stack_bytes > SAMPLE_STACK_MAX)
-                stack_bytes = SAMPLE_STACK_MAX;
-        stack_bytes &= ~(size_t) 7;
-        int fd = perf_open(tid, stack_bytes);
-        if (fd == -ESRCH)
-                return -ESRCH;
-        if (fd < 0)
-                return -EOPNOTSUPP;     /* EACCES, EPERM, ENOSYS, ENOENT, EINVAL... */
-        size_t page = (size_t) sysconf(_SC_PAGESIZE);
-        size_t len = (1 + SAMPLE_RING_PAGES) * page;
-        void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (base == MAP_FAILED) {
-                close(fd);
-                return -EOPNOTSUPP;     /* perf_event_mlock_kb used up */
-        }
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000u;
-        int r;
-        for (;;) {
-                r = ring_first_sample(base, page, tid, stack_buf, stack_bytes, ret);
-                if (r != -EAGAIN)
-                        break;
-                int k = may_run(pid, tid);
-                if (k <= 0) {
-                        /* asleep or gone: a tick may still have come in
-                         * before it left the CPU */
-                        r = ring_first_sample(base, page, tid, stack_buf, stack_bytes, ret);
-                        if (r == -EAGAIN && k < 0)
-                                r = -ESRCH;
-                        break;
-                }
-                if (now_usec(CLOCK_MONOTONIC) >= deadline)
-                        break;
-                struct pollfd pfd = { fd, POLLIN, 0 };
-                (void) poll(&pfd, 1, SAMPLE_SLICE_MS);
-        }
-        munmap(base, len);
-        close(fd);
-        return r == -EIO || r == -ENOMEM ? -EAGAIN : r;
+        struct sample_request q = { .tid = tid, .stack_buf = stack_buf, .stack_bytes = stack_bytes };
+        sample_threads(pid, &q, 1, timeout_ms);
+        if (q.result == 0)
+                *ret = q.sample;
+        return q.result;
 }

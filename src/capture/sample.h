@@ -38,6 +38,23 @@ struct thread_sample {
         size_t stack_size;      /* that size */
 };
 
+/* Threads sampled at once: their waits for a tick overlap. */
+#define SAMPLE_BATCH 16
+
+struct sample_request {
+        pid_t tid;
+        uint8_t *stack_buf;     /* room for stack_bytes */
+        size_t stack_bytes;
+        int result;             /* what sample_thread returns for it */
+        struct thread_sample sample;    /* when result is 0 */
+        int fd;                 /* sample.c's own */
+        void *ring;
+};
+
+/* sample_thread for n threads at once (n at most SAMPLE_BATCH), sharing
+ * one bound: sets each request's result and, on success, its sample. */
+void sample_threads(pid_t pid, struct sample_request *reqs, size_t n, unsigned timeout_ms);
+
 /* Samples thread tid once: opens a task-clock event on it, waits for the
  * first sample (at most timeout_ms, polling; it ends early when the
  * thread is seen asleep or stopped, since a sleeping thread is never

@@ -440,6 +440,23 @@ static bool seize_read_stopfree(struct process_capture *cap, struct thread_captu
         return true;
 }
 
+/* Whether thread t, not read without a stop, is one to sample: it runs
+ * (or ran at its last look) where a stop would reach it, and nobody
+ * holds it. */
+static bool seize_may_sample(struct process_capture *cap, const struct thread_capture *t)
+{
+        if (!cap->sample_running || cap->sample_refused || t->vanished || t->held || t->preseized ||
+            t->seized || t->stopfree || t->sampled || process_capture_holds(cap, t->tid))
+                return false;
+        char st = t->stat.state;
+        if (st == 'D' || st == 'Z' || st == 'X' || st == 'T' || st == 't' || (t->stat.flags & PF_IO_WORKER_FLAG))
+                return false;
+        for (size_t i = 0; i < cap->n_preseized; i++)
+                if (cap->preseized_tids[i] == t->tid)
+                        return false;
+        return true;
+}
+
 /* Whether thread t, which could not be read without a stop, is read with
  * a perf sample instead (capture_sample_thread): cap->sample_running, and
  * t runs (or ran at its last look) where a stop would reach it.  A thread
@@ -449,15 +466,8 @@ static bool seize_read_stopfree(struct process_capture *cap, struct thread_captu
 static bool seize_read_sampled(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms,
                                bool then_stopfree)
 {
-        if (!cap->sample_running || cap->sample_refused || t->vanished || t->held || t->preseized ||
-            t->seized || t->stopfree || process_capture_holds(cap, t->tid))
+        if (!seize_may_sample(cap, t))
                 return false;
-        char st = t->stat.state;
-        if (st == 'D' || st == 'Z' || st == 'X' || st == 'T' || st == 't' || (t->stat.flags & PF_IO_WORKER_FLAG))
-                return false;
-        for (size_t i = 0; i < cap->n_preseized; i++)
-                if (cap->preseized_tids[i] == t->tid)
-                        return false;
         int r = capture_sample_thread(cap, t, timeout_ms);
         if (r == 0)
                 return true;
@@ -473,6 +483,42 @@ static bool seize_read_sampled(struct process_capture *cap, struct thread_captur
                 return true;
         }
         return seize_read_stopfree(cap, t);
+}
+
+/* Reads each thread from first on without a stop when it sleeps in a call
+ * (seize_read_stopfree), and samples together those that run
+ * (seize_read_sampled's choice, capture_sample_threads); one that went to
+ * sleep meanwhile is read without a stop after all.  The others are left
+ * for seize.  Returns 0 or -ENOMEM. */
+static int seize_sample_new(struct process_capture *cap, size_t first, unsigned timeout_ms)
+{
+        _cleanup_free_ struct thread_capture **run = malloc((cap->n_threads - first + 1) * sizeof *run);
+        _cleanup_free_ int *results = malloc((cap->n_threads - first + 1) * sizeof *results);
+        if (!run || !results)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = first; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (!seize_read_stopfree(cap, t) && seize_may_sample(cap, t))
+                        run[n++] = t;
+        }
+        if (n == 0)
+                return 0;
+        capture_sample_threads(cap, run, n, timeout_ms, results);
+        for (size_t i = 0; i < n; i++) {
+                struct thread_capture *t = run[i];
+                if (results[i] == -ESRCH) {
+                        t->vanished = true;
+                } else if (results[i] == -EAGAIN) {
+                        /* no tick found it in user space: asleep now,
+                         * perhaps in a call */
+                        if (capture_thread_prestop(cap->pid, t) < 0)
+                                t->vanished = true;
+                        else
+                                (void) seize_read_stopfree(cap, t);
+                }
+        }
+        return 0;
 }
 
 static void seize_interrupt(struct thread_capture *t)
@@ -513,11 +559,13 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         return -ENOMEM;
         }
         capture_threads_prestop(cap, first_new);
-        int r = 0;
+        int r = seize_sample_new(cap, first_new, timeout_ms);
+        if (r < 0)
+                return r;
         struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (seize_read_stopfree(cap, t) || seize_read_sampled(cap, t, timeout_ms, true))
+                if (t->stopfree || t->sampled || (t->vanished && !t->seized))
                         continue;
                 if (t->tid == cap->pid) {
                         leader = t;
