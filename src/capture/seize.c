@@ -458,36 +458,21 @@ static bool seize_may_sample(struct process_capture *cap, const struct thread_ca
 }
 
 /* Whether thread t, which could not be read without a stop, is read with
- * a perf sample instead (capture_sample_thread): cap->sample_running, and
- * t runs (or ran at its last look) where a stop would reach it.  A thread
- * that went to sleep meanwhile is read without a stop after all when
- * then_stopfree.  Returns true when t needs no seize (sampled, read
- * stop-free, or gone). */
-static bool seize_read_sampled(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms,
-                               bool then_stopfree)
+ * a perf sample instead (capture_sample_thread; seize_may_sample's
+ * choice).  Returns true when t needs no seize (sampled, or gone). */
+static bool seize_read_sampled(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
 {
         if (!seize_may_sample(cap, t))
                 return false;
         int r = capture_sample_thread(cap, t, timeout_ms);
-        if (r == 0)
-                return true;
-        if (r == -ESRCH) {
+        if (r == -ESRCH)
                 t->vanished = true;
-                return true;
-        }
-        if (r != -EAGAIN || !then_stopfree)
-                return false;
-        /* no tick found it in user space: asleep now, perhaps in a call */
-        if (capture_thread_prestop(cap->pid, t) < 0) {
-                t->vanished = true;
-                return true;
-        }
-        return seize_read_stopfree(cap, t);
+        return r == 0 || r == -ESRCH;
 }
 
 /* Reads each thread from first on without a stop when it sleeps in a call
  * (seize_read_stopfree), and samples together those that run
- * (seize_read_sampled's choice, capture_sample_threads); one that went to
+ * (seize_may_sample's choice, capture_sample_threads); one that went to
  * sleep meanwhile is read without a stop after all.  The others are left
  * for seize.  Returns 0 or -ENOMEM. */
 static int seize_sample_new(struct process_capture *cap, size_t first, unsigned timeout_ms)
@@ -548,7 +533,8 @@ static void seize_interrupt(struct thread_capture *t)
  * (signal-delivery-stop) or for our interrupt, both seen.  seize_release
  * lets the main thread go first, for the same reason, and so does the
  * kernel's own detach if we are killed (it detaches the newest tracee
- * first). */
+ * first).  A main thread that runs is sampled (seize_sample_new), never
+ * traced: then none of this arises. */
 static int seize_new_threads(struct process_capture *cap, const pid_t *tids, size_t n, unsigned timeout_ms)
 {
         size_t first_new = cap->n_threads;
@@ -565,7 +551,7 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
         struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (t->stopfree || t->sampled || (t->vanished && !t->seized))
+                if (t->stopfree || t->sampled || t->vanished)
                         continue;
                 if (t->tid == cap->pid) {
                         leader = t;
@@ -685,7 +671,7 @@ int seize_more(struct process_capture *cap, unsigned stop_timeout_ms)
 int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms)
 {
         /* running now: a sample reads it as well, without the stop */
-        if (t->stat.state == 'R' && seize_read_sampled(cap, t, stop_timeout_ms, false))
+        if (t->stat.state == 'R' && seize_read_sampled(cap, t, stop_timeout_ms))
                 return t->vanished ? -ESRCH : 0;
         int r = seize_one(cap, t);
         if (r < 0)
