@@ -225,6 +225,43 @@ static inline bool arch_regs_rewind_syscall(arch_regs *r, const uint8_t insn[2])
  * handler runs, and restart it otherwise (pc back, number restored). */
 static inline void arch_regs_restart_unless_handled(arch_regs *r) { r->rax = (uint64_t) -514; }
 
+/* The user registers a perf sample carries (PERF_SAMPLE_REGS_USER;
+ * sample.c): the mask of <asm/perf_regs.h> numbers to ask for, and the
+ * registers rebuilt from the values, which the sample lists in increasing
+ * number.  Every general register, the pc, flags, cs and ss; the kernel
+ * refuses ds, es, fs and gs for a 64-bit task, and the thread pointer
+ * (fs_base) is no perf register: it is left 0, unknown, as for a reading
+ * from /proc (capture_recover_thread_pointers).  orig_rax -1: the sample
+ * is taken in user space, in no call.  An aarch64 port: x0..x30, sp, pc
+ * (PERF_REG_ARM64_*, mask (1 << 33) - 1). */
+#include <asm/perf_regs.h>
+#define ARCH_PERF_REGS_MASK \
+        (((UINT64_C(1) << PERF_REG_X86_64_MAX) - 1) & \
+         ~((UINT64_C(1) << PERF_REG_X86_DS) | (UINT64_C(1) << PERF_REG_X86_ES) | \
+           (UINT64_C(1) << PERF_REG_X86_FS) | (UINT64_C(1) << PERF_REG_X86_GS)))
+#define ARCH_PERF_ABI_NATIVE 2  /* PERF_SAMPLE_REGS_ABI_64 */
+static inline void arch_regs_from_perf(arch_regs *r, const uint64_t *values)
+{
+        uint64_t v[PERF_REG_X86_64_MAX] = {0};
+        for (unsigned i = 0, k = 0; i < PERF_REG_X86_64_MAX; i++)
+                if (ARCH_PERF_REGS_MASK & (UINT64_C(1) << i))
+                        v[i] = values[k++];
+        *r = (arch_regs) {0};
+        r->rax = v[PERF_REG_X86_AX];   r->rbx = v[PERF_REG_X86_BX];
+        r->rcx = v[PERF_REG_X86_CX];   r->rdx = v[PERF_REG_X86_DX];
+        r->rsi = v[PERF_REG_X86_SI];   r->rdi = v[PERF_REG_X86_DI];
+        r->rbp = v[PERF_REG_X86_BP];   r->rsp = v[PERF_REG_X86_SP];
+        r->rip = v[PERF_REG_X86_IP];   r->eflags = v[PERF_REG_X86_FLAGS];
+        r->cs = v[PERF_REG_X86_CS];    r->ss = v[PERF_REG_X86_SS];
+        r->r8 = v[PERF_REG_X86_R8];    r->r9 = v[PERF_REG_X86_R9];
+        r->r10 = v[PERF_REG_X86_R10];  r->r11 = v[PERF_REG_X86_R11];
+        r->r12 = v[PERF_REG_X86_R12];  r->r13 = v[PERF_REG_X86_R13];
+        r->r14 = v[PERF_REG_X86_R14];  r->r15 = v[PERF_REG_X86_R15];
+        r->orig_rax = (unsigned long long) -1;
+}
+/* How many values ARCH_PERF_REGS_MASK asks for. */
+#define ARCH_PERF_NREGS ((size_t) __builtin_popcountll(ARCH_PERF_REGS_MASK))
+
 /* DWARF register numbers 0..16 of the x86_64 psABI: rax rdx rcx rbx rsi rdi
  * rbp rsp r8..r15 rip (the return-address column). */
 #define ARCH_DWARF_NREGS 17

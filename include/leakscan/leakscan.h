@@ -115,6 +115,8 @@ enum leakscan_read {
         LEAKSCAN_READ_PROC_ONLY,        /* never stopped, read from /proc alone (an
                                          * uninterruptible sleep, a kernel worker, a
                                          * thread that did not stop in time) */
+        LEAKSCAN_READ_SAMPLED,          /* running on a CPU, its registers and stack
+                                         * taken by one perf sample: never stopped */
         _LEAKSCAN_READ_MAX,
 };
 

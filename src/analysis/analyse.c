@@ -743,6 +743,10 @@ void analyse_read_mark(const struct thread_capture *t, struct leakscan_thread *l
                 lt->read = LEAKSCAN_READ_HELD;
                 return;
         }
+        if (t->sampled && !t->was_stopped) {
+                lt->read = LEAKSCAN_READ_SAMPLED;
+                return;
+        }
         /* a snapshot of a leakscan before was_stopped says it no other way:
          * whole registers (a ptrace stop's) of a thread nobody else held */
         bool stopped = t->was_stopped ||

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "sample.h"
 #include "seize.h"
 #include "syscalls.h"
 #include "util.h"
@@ -505,7 +506,8 @@ void capture_recover_thread_pointers(struct process_capture *cap)
         size_t n_unknown = 0;
         for (size_t i = 0; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (t->vanished || !t->regs_valid || !t->regs_partial || arch_regs_tls(&t->regs) != 0)
+                if (t->vanished || !t->regs_valid || !(t->regs_partial || t->sampled) ||
+                    arch_regs_tls(&t->regs) != 0)
                         continue;
                 /* the stack copy ends where the stack's mapping does */
                 const struct map_entry *m = map_entries_find(maps, n_maps, arch_regs_sp(&t->regs));
@@ -822,13 +824,154 @@ void capture_thread_stack(struct process_capture *cap, struct thread_capture *t,
                 c->used = c->size;
 }
 
+static int read_maps(pid_t pid, char **ret);
+
+/* How much of the stack from sp a stop's copy would hold: the rest of the
+ * mapping sp lies in (per /proc/PID/maps now: a stack mapping does not
+ * move), at most window.  0 when sp is in no mapping. */
+static size_t stack_need(pid_t pid, uint64_t sp, size_t window)
+{
+        _cleanup_free_ char *text = NULL;
+        struct map_entry *maps = NULL;
+        size_t n = 0;
+        if (read_maps(pid, &text) < 0 || procfs_parse_maps(text, &maps, &n) < 0)
+                return 0;
+        const struct map_entry *m = map_entries_find(maps, n, sp);
+        size_t need = m ? (size_t) (m->end - sp) : 0;
+        map_entries_free(maps, n);
+        return need < window ? need : window;
+}
+
+/* Samples a thread's stack can be cut short: the kernel copies it in
+ * interrupt context, where a page not present (never touched since exec,
+ * or reclaimed) cannot be faulted in.  The page-in of one read through
+ * process_vm_readv (as a stop's copy would do) then lets the next sample
+ * through. */
+#define SAMPLE_TRIES 3
+
+/* Takes sample s of t (its stack already in the chunk being filled) as
+ * t's copy, or returns -EAGAIN when its stack copy stops short of what a
+ * stop would copy (a page not present: see SAMPLE_TRIES), having read
+ * that range in for the next try, or -EOPNOTSUPP when it cannot be had. */
+static int take_sample(struct process_capture *cap, struct thread_capture *t, const struct thread_sample *s,
+                       size_t want, bool last_try)
+{
+        struct capture_chunk *c = cap->chunks;
+        if (s->stack_len < cap->sample_window) {
+                size_t need = stack_need(cap->pid, s->stack_addr, cap->sample_window);
+                if (s->stack_len < need) {
+                        if (last_try)
+                                return -EOPNOTSUPP;
+                        size_t touch = need < want ? need : want;
+                        struct iovec local = { c->data + c->used, touch };
+                        struct iovec remote = { (void *) (uintptr_t) s->stack_addr, touch };
+                        (void) process_vm_readv(cap->pid, &local, 1, &remote, 1, 0);
+                        return -EAGAIN;
+                }
+        }
+        t->regs = s->regs;
+        t->regs_valid = true;
+        t->regs_partial = false;
+        t->syscall_nr = -1;     /* in user space at the tick */
+        t->futex_addr = 0;
+        t->wait_fd = -1;
+        if (s->stack_len > 0) {
+                t->stack = c->data + c->used;
+                t->stack_addr = s->stack_addr;
+                t->stack_len = s->stack_len;
+                t->stack_truncated = s->stack_truncated;
+                c->used += (s->stack_len + 15) & ~(size_t) 15;
+                if (c->used > c->size)
+                        c->used = c->size;
+        }
+        t->sampled = true;
+        cap->n_sampled++;
+        return 0;
+}
+
+/* Room for one sample's stack at the end of the chunk being filled. */
+static bool sample_room(struct process_capture *cap, size_t want)
+{
+        return (cap->chunks && cap->chunks->size - cap->chunks->used >= want) ||
+               capture_reserve(cap, want > (1u << 20) ? want : (1u << 20)) == 0;
+}
+
+int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+{
+        if (cap->sample_refused)
+                return -EOPNOTSUPP;
+        size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
+        for (int tries = 1; ; tries++) {
+                if (!sample_room(cap, want))
+                        return -EOPNOTSUPP;
+                struct thread_sample s;
+                int r = sample_thread(cap->pid, t->tid, cap->chunks->data + cap->chunks->used, want, timeout_ms, &s);
+                if (r == -EOPNOTSUPP)
+                        cap->sample_refused = true;
+                if (r == -EPROTONOSUPPORT)
+                        return -EOPNOTSUPP;
+                if (r < 0)
+                        return r;
+                r = take_sample(cap, t, &s, want, tries == SAMPLE_TRIES);
+                if (r != -EAGAIN)
+                        return r;
+        }
+}
+
+void capture_sample_threads(struct process_capture *cap, struct thread_capture **ts, size_t n, unsigned timeout_ms,
+                            int *results)
+{
+        size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
+        size_t stride = (want + 15) & ~(size_t) 15;    /* as take_sample advances */
+        struct sample_request reqs[SAMPLE_BATCH];
+        for (size_t from = 0; from < n; from += SAMPLE_BATCH) {
+                size_t k = n - from < SAMPLE_BATCH ? n - from : SAMPLE_BATCH;
+                if (cap->sample_refused || !sample_room(cap, stride * k)) {
+                        for (size_t i = 0; i < k; i++)
+                                results[from + i] = -EOPNOTSUPP;
+                        continue;
+                }
+                /* each its own room in the chunk, given back below */
+                struct capture_chunk *c = cap->chunks;
+                size_t base = c->used;
+                for (size_t i = 0; i < k; i++)
+                        reqs[i] = (struct sample_request) { .tid = ts[from + i]->tid,
+                                                            .stack_buf = c->data + base + i * stride,
+                                                            .stack_bytes = want };
+                sample_threads(cap->pid, reqs, k, timeout_ms);
+                for (size_t i = 0; i < k; i++) {
+                        int r = reqs[i].result;
+                        if (r == -EOPNOTSUPP)
+                                cap->sample_refused = true;
+                        results[from + i] = r == -EPROTONOSUPPORT ? -EOPNOTSUPP : r;
+                }
+                /* keep each copy: compact them to the front, one after
+                 * another, as take_sample places a copy */
+                for (size_t i = 0; i < k; i++) {
+                        if (results[from + i] < 0)
+                                continue;
+                        struct thread_sample *s = &reqs[i].sample;
+                        if (cap->chunks->size - cap->chunks->used < stride && !sample_room(cap, stride)) {
+                                results[from + i] = -EOPNOTSUPP;
+                                continue;
+                        }
+                        c = cap->chunks;
+                        memmove(c->data + c->used, reqs[i].stack_buf, s->stack_len);
+                        int r = take_sample(cap, ts[from + i], s, want, true);
+                        /* a copy cut short: sampled again alone, with retries */
+                        results[from + i] = r == -EOPNOTSUPP && !cap->sample_refused ?
+                                capture_sample_thread(cap, ts[from + i], timeout_ms) : r;
+                }
+        }
+}
+
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)
 {
         pid_t pid = cap->pid;
         if (t->stat.flags & PF_IO_WORKER_FLAG)
                 return 0;       /* no user registers worth the name, no user stack */
-        if (t->stopfree)
-                return 0;       /* read by capture_stopfree_begin */
+        if (t->stopfree || t->sampled)
+                return 0;       /* read by capture_stopfree_begin, or sampled */
         if (t->held || !t->stopped) {
                 struct thread_capture b;
                 int r = capture_blocked_thread(cap->pid, t->tid, 0, &b);
@@ -951,8 +1094,8 @@ size_t capture_stacks(struct process_capture *cap, size_t first, size_t stack_wi
         for (; i < cap->n_threads && k < CAPTURE_BATCH; i++) {
                 struct thread_capture *t = &cap->threads[i];
                 uint64_t sp = t->regs_valid ? arch_regs_sp(&t->regs) : 0;
-                if (t->vanished || sp == 0 || stack_window == 0)
-                        continue;
+                if (t->vanished || sp == 0 || stack_window == 0 || t->sampled)
+                        continue;       /* a sample carries its own copy */
                 /* Exactly what is readable from SP (a thread stack's mapping
                  * ends at its top, or at the guard page of the next stack),
                  * so that no window of the batch stops the read short. */

@@ -112,6 +112,11 @@ struct thread_capture {
         bool has_stopped_us;
         uint64_t stop_seen_us;  /* CLOCK_MONOTONIC, while held */
         uint64_t stopped_us;
+
+        /* capture.c: running on a CPU, read with one perf sample instead of
+         * a stop (capture_sample_thread): whole user registers but the
+         * thread pointer, and its stack, taken at one tick; never seized */
+        bool sampled;
 };
 
 /* Stack copies live in prefaulted chunks: the page faults of fresh memory
@@ -172,6 +177,11 @@ struct process_capture {
         size_t n_kept_fds;      /* /proc files kept open for the readings */
         size_t max_kept_fds;    /* (atomic), at most this many */
         size_t n_stop_needed;   /* asleep in a call, moved, then stopped */
+        bool sample_running;    /* read running threads with a perf sample
+                                 * (capture_sample_thread) rather than a stop */
+        bool sample_refused;    /* perf refused us once: stop them */
+        size_t sample_window;   /* the stack window the stops copy */
+        size_t n_sampled;       /* threads read with a sample */
         size_t n_moved;         /* stop-free readings that found the thread moved */
         uint64_t late_hold_us;  /* how long threads stopped after their
                                  * reading failed were held, in all */
@@ -254,6 +264,22 @@ int capture_stopfree_verify(pid_t pid, struct thread_capture *t);
 /* Forgets what a reading copied of t (stack, lock bytes, fd), so that it
  * can be read again. */
 void capture_thread_forget(struct thread_capture *t);
+
+/* Reads thread t, running on a CPU, with one perf sample (sample.h)
+ * instead of a stop: its registers and cap->sample_window bytes of stack
+ * (into cap's chunks), waiting timeout_ms at most; sets t->sampled.
+ * Returns 0, -ESRCH when it is gone, -EAGAIN when no sample came (it went
+ * to sleep: read it without a stop; or it never left the kernel), or
+ * -EOPNOTSUPP when it must be stopped instead: perf refused (then
+ * cap->sample_refused, and no later thread tries), a 32-bit thread, or a
+ * stack deeper than a sample carries (which a stop would copy further). */
+int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms);
+
+/* capture_sample_thread for n threads, SAMPLE_BATCH at a time, their waits
+ * for a tick overlapping; results[i] gets what capture_sample_thread
+ * returns for ts[i]. */
+void capture_sample_threads(struct process_capture *cap, struct thread_capture **ts, size_t n, unsigned timeout_ms,
+                            int *results);
 
 /* Copies the stack window of t alone (stack_window bytes above SP, as far
  * as readable). */

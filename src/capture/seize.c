@@ -440,6 +440,72 @@ static bool seize_read_stopfree(struct process_capture *cap, struct thread_captu
         return true;
 }
 
+/* Whether thread t, not read without a stop, is one to sample: it runs
+ * (or ran at its last look) where a stop would reach it, and nobody
+ * holds it. */
+static bool seize_may_sample(struct process_capture *cap, const struct thread_capture *t)
+{
+        if (!cap->sample_running || cap->sample_refused || t->vanished || t->held || t->preseized ||
+            t->seized || t->stopfree || t->sampled || process_capture_holds(cap, t->tid))
+                return false;
+        char st = t->stat.state;
+        if (st == 'D' || st == 'Z' || st == 'X' || st == 'T' || st == 't' || (t->stat.flags & PF_IO_WORKER_FLAG))
+                return false;
+        for (size_t i = 0; i < cap->n_preseized; i++)
+                if (cap->preseized_tids[i] == t->tid)
+                        return false;
+        return true;
+}
+
+/* Whether thread t, which could not be read without a stop, is read with
+ * a perf sample instead (capture_sample_thread; seize_may_sample's
+ * choice).  Returns true when t needs no seize (sampled, or gone). */
+static bool seize_read_sampled(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+{
+        if (!seize_may_sample(cap, t))
+                return false;
+        int r = capture_sample_thread(cap, t, timeout_ms);
+        if (r == -ESRCH)
+                t->vanished = true;
+        return r == 0 || r == -ESRCH;
+}
+
+/* Reads each thread from first on without a stop when it sleeps in a call
+ * (seize_read_stopfree), and samples together those that run
+ * (seize_may_sample's choice, capture_sample_threads); one that went to
+ * sleep meanwhile is read without a stop after all.  The others are left
+ * for seize.  Returns 0 or -ENOMEM. */
+static int seize_sample_new(struct process_capture *cap, size_t first, unsigned timeout_ms)
+{
+        _cleanup_free_ struct thread_capture **run = malloc((cap->n_threads - first + 1) * sizeof *run);
+        _cleanup_free_ int *results = malloc((cap->n_threads - first + 1) * sizeof *results);
+        if (!run || !results)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = first; i < cap->n_threads; i++) {
+                struct thread_capture *t = &cap->threads[i];
+                if (!seize_read_stopfree(cap, t) && seize_may_sample(cap, t))
+                        run[n++] = t;
+        }
+        if (n == 0)
+                return 0;
+        capture_sample_threads(cap, run, n, timeout_ms, results);
+        for (size_t i = 0; i < n; i++) {
+                struct thread_capture *t = run[i];
+                if (results[i] == -ESRCH) {
+                        t->vanished = true;
+                } else if (results[i] == -EAGAIN) {
+                        /* no tick found it in user space: asleep now,
+                         * perhaps in a call */
+                        if (capture_thread_prestop(cap->pid, t) < 0)
+                                t->vanished = true;
+                        else
+                                (void) seize_read_stopfree(cap, t);
+                }
+        }
+        return 0;
+}
+
 static void seize_interrupt(struct thread_capture *t)
 {
         if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
@@ -467,8 +533,9 @@ static void seize_interrupt(struct thread_capture *t)
  * (signal-delivery-stop) or for our interrupt, both seen.  seize_release
  * lets the main thread go first, for the same reason, and so does the
  * kernel's own detach if we are killed (it detaches the newest tracee
- * first). */
-static int seize_new_threads(struct process_capture *cap, const pid_t *tids, size_t n)
+ * first).  A main thread that runs is sampled (seize_sample_new), never
+ * traced: then none of this arises. */
+static int seize_new_threads(struct process_capture *cap, const pid_t *tids, size_t n, unsigned timeout_ms)
 {
         size_t first_new = cap->n_threads;
         for (size_t i = 0; i < n; i++) {
@@ -478,11 +545,13 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         return -ENOMEM;
         }
         capture_threads_prestop(cap, first_new);
-        int r = 0;
+        int r = seize_sample_new(cap, first_new, timeout_ms);
+        if (r < 0)
+                return r;
         struct thread_capture *leader = NULL;
         for (size_t i = first_new; i < cap->n_threads; i++) {
                 struct thread_capture *t = &cap->threads[i];
-                if (seize_read_stopfree(cap, t))
+                if (t->stopfree || t->sampled || t->vanished)
                         continue;
                 if (t->tid == cap->pid) {
                         leader = t;
@@ -552,7 +621,7 @@ static bool seize_holds_all(const struct process_capture *cap)
                 /* a thread read without a stop counts as held: if it runs
                  * to start a thread, its reading fails and the listing is
                  * made again (inspect's settle) */
-                if (t->stopfree) {
+                if (t->stopfree || t->sampled) {
                         stopped++;
                         continue;
                 }
@@ -582,7 +651,7 @@ static int seize_passes(struct process_capture *cap, unsigned stop_timeout_ms)
                 if (r < 0)
                         return r;
                 size_t from = cap->n_threads;
-                r = seize_new_threads(cap, tids, n);
+                r = seize_new_threads(cap, tids, n, stop_timeout_ms);
                 if (r < 0)
                         return r;
                 if (r == 0)
@@ -601,6 +670,9 @@ int seize_more(struct process_capture *cap, unsigned stop_timeout_ms)
 
 int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms)
 {
+        /* running now: a sample reads it as well, without the stop */
+        if (t->stat.state == 'R' && seize_read_sampled(cap, t, stop_timeout_ms))
+                return t->vanished ? -ESRCH : 0;
         int r = seize_one(cap, t);
         if (r < 0)
                 return r;
@@ -648,7 +720,7 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms)
                 if (cap->threads[i].vanished)
                         cap->n_vanished++;
                 else if (cap->threads[i].seized || cap->threads[i].held || cap->threads[i].proc_only ||
-                         cap->threads[i].preseized || cap->threads[i].stopfree)
+                         cap->threads[i].preseized || cap->threads[i].stopfree || cap->threads[i].sampled)
                         held++;
         }
         if (held == 0) {

@@ -30,7 +30,9 @@ int seize_find_tracer(pid_t pid, pid_t *ret_tracer, pid_t *ret_tid);
 bool seize_process_gone(pid_t pid);
 
 /* Lists the threads of cap->pid, reads their pre-stop facts, seizes and stops
- * each, and repeats until a pass finds no new thread.  On return every thread
+ * each, and repeats until a pass finds no new thread.  With
+ * cap->sample_running, a thread that runs is read with a perf sample
+ * instead (capture_sample_thread; t->sampled), never seized.  On return every thread
  * not marked vanished is held stopped (unless it did not stop within
  * stop_timeout_ms: then stopped is false).  Starts the stop clock in cap.
  * With cap->stopfree, a thread asleep in a syscall is not seized but read
@@ -51,8 +53,11 @@ int seize_more(struct process_capture *cap, unsigned stop_timeout_ms);
 
 /* Seizes and stops thread t alone, as seize_process would have (a thread
  * that could not be read without a stop), waiting stop_timeout_ms at most
- * and reading its registers.  Returns 0 (t->stopped tells whether it
- * stopped in time), -ESRCH when it is gone, -EBUSY or -EPERM. */
+ * and reading its registers.  A thread running on a CPU (t->stat, read
+ * just before) is sampled instead when cap->sample_running (t->sampled:
+ * registers and stack copied, nothing seized).  Returns 0 (t->stopped
+ * tells whether it stopped in time), -ESRCH when it is gone, -EBUSY or
+ * -EPERM. */
 int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms);
 
 /* Lets one held thread go (see seize_release).  The stop clock keeps

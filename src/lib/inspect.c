@@ -191,8 +191,6 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                 } else if (cap->refuse_visible_stop) {
                         return -EWOULDBLOCK;
                 }
-                if (was_asleep)
-                        cap->n_stop_needed++;
                 cap->n_stopfree--;
                 /* its state now, not before it moved: what the stop finds
                  * is read against it */
@@ -211,6 +209,10 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                 if (r < 0)
                         return r;
                 capture_late_thread(cap, t, opts->stack_window);
+                if (t->sampled)
+                        return 0;       /* running: sampled, never held */
+                if (was_asleep)
+                        cap->n_stop_needed++;
                 /* nothing else is held: let it go at once */
                 seize_release_thread(cap, t);
                 cap->late_hold_us += now_usec(CLOCK_MONOTONIC) - held_from;
@@ -297,6 +299,12 @@ static int snapshot(pid_t pid, const struct leakscan_options *opts, const pid_t 
          * visible stop refuses the snapshot */
         cap->stopfree = stopfree && !cap->rewind_at_release && !(live && live->needs_all_registers);
         cap->refuse_visible_stop = stopfree && opts->refuse_visible_stop;
+        /* a thread running on a CPU is sampled rather than stopped
+         * (sample.h): a stopped main thread makes the kernel queue the
+         * signals the process ignores; the knob keeps today's stop, for
+         * comparing the two */
+        cap->sample_running = cap->stopfree && !getenv("LEAKSCAN_TEST_NO_SAMPLE");
+        cap->sample_window = opts->stack_window;
         if (cap->refuse_visible_stop && !cap->stopfree) {
                 process_capture_free(cap);
                 return -EWOULDBLOCK;

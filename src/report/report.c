@@ -22,6 +22,7 @@ static const char *const read_names[_LEAKSCAN_READ_MAX] = {
         [LEAKSCAN_READ_STOPPED] = "stopped",
         [LEAKSCAN_READ_HELD] = "held",
         [LEAKSCAN_READ_PROC_ONLY] = "proc-only",
+        [LEAKSCAN_READ_SAMPLED] = "sampled",
 };
 
 const char *report_read_name(enum leakscan_read read)

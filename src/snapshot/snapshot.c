@@ -54,7 +54,7 @@ enum {  /* T_FLAGS bits */
         TF_GROUP_STOP = 1 << 4, TF_REGS_VALID = 1 << 5, TF_STACK_TRUNCATED = 1 << 6,
         TF_HAS_FUTEX_WORD = 1 << 7, TF_PROC_ONLY = 1 << 8, TF_HAS_NVCSW = 1 << 9, TF_REWOUND = 1 << 10,
         TF_PRESEIZED = 1 << 11, TF_HAS_EXEC_START = 1 << 12, TF_STOPFREE = 1 << 13, TF_REGS_PARTIAL = 1 << 14,
-        TF_FP_GUESSED = 1 << 15, TF_WAS_STOPPED = 1 << 16,
+        TF_FP_GUESSED = 1 << 15, TF_WAS_STOPPED = 1 << 16, TF_SAMPLED = 1 << 17,
 };
 
 enum {  /* SEC_MODULE */
@@ -181,7 +181,8 @@ static uint64_t thread_flags(const struct thread_capture *t)
                (t->has_nvcsw ? TF_HAS_NVCSW : 0) | (t->rewound ? TF_REWOUND : 0) |
                (t->preseized ? TF_PRESEIZED : 0) | (t->has_exec_start ? TF_HAS_EXEC_START : 0) |
                (t->stopfree ? TF_STOPFREE : 0) | (t->regs_partial ? TF_REGS_PARTIAL : 0) |
-               (t->fp_guessed ? TF_FP_GUESSED : 0) | (t->was_stopped ? TF_WAS_STOPPED : 0);
+               (t->fp_guessed ? TF_FP_GUESSED : 0) | (t->was_stopped ? TF_WAS_STOPPED : 0) |
+               (t->sampled ? TF_SAMPLED : 0);
 }
 
 static void put_thread(struct wbuf *b, const struct thread_capture *t, const struct snapshot_thread_facts *fa,
@@ -582,6 +583,7 @@ static int parse_thread(struct snapshot *s, const uint8_t *p, const uint8_t *end
                         t.regs_partial = v & TF_REGS_PARTIAL;
                         t.fp_guessed = v & TF_FP_GUESSED;
                         t.was_stopped = v & TF_WAS_STOPPED;
+                        t.sampled = v & TF_SAMPLED;
                         break;
                 case T_EXEC_START_NS: t.exec_start_ns = v; break;
                 case T_PENDING_SIGNAL: t.pending_signal = (int) (int64_t) v; break;

@@ -1,0 +1,65 @@
+/* Benchmark target: a busy process.  The main thread and N-1 other threads
+ * spin on the CPU (in a function of their own, a few frames deep), and M
+ * threads sleep in a pipe read: what a snapshot of a server under load
+ * finds.  bench/sample_ab.py measures reading the running ones with a perf
+ * sample against stopping them.
+ * Usage: busy N M   (prints "ready PID" once every thread runs or sleeps) */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static atomic_int started;
+static int fds[2];
+
+static __attribute__((noinline)) unsigned long busy_work(unsigned long x)
+{
+        for (int i = 0; i < 1000; i++)
+                x = x * 6364136223846793005ul + 1442695040888963407ul;
+        return x;
+}
+
+static __attribute__((noinline)) void busy_loop(void)
+{
+        volatile unsigned long sink = 1;
+        atomic_fetch_add(&started, 1);
+        for (;;)
+                sink = busy_work(sink);
+}
+
+static void *spinner(void *arg)
+{
+        (void) arg;
+        busy_loop();
+        return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+        (void) arg;
+        char c;
+        atomic_fetch_add(&started, 1);
+        (void) !read(fds[0], &c, 1);
+        return NULL;
+}
+
+int main(int argc, char **argv)
+{
+        int n = argc > 1 ? atoi(argv[1]) : 4, m = argc > 2 ? atoi(argv[2]) : 16;
+        if (pipe(fds) < 0)
+                return 1;
+        pthread_t t;
+        for (int i = 1; i < n; i++)
+                pthread_create(&t, NULL, spinner, NULL);
+        for (int i = 0; i < m; i++)
+                pthread_create(&t, NULL, sleeper, NULL);
+        while (atomic_load(&started) < n - 1 + m)
+                usleep(1000);
+        printf("ready %d\n", (int) getpid());
+        fflush(stdout);
+        busy_loop();
+}
