@@ -1,6 +1,7 @@
 """Helpers shared by the integration tests: start a test target and wait
 until it is ready, run leakscan, read /proc, validate its documents against
 docs/leakscan-1.schema.json and the official SARIF 2.1.0 schema."""
+import ctypes
 import fcntl
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 
 TOP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -224,3 +226,31 @@ class Checks:
     def finish(self):
         print(f"{len(self.failures)} failed")
         return 1 if self.failures else 0
+
+
+def signal_storm(pid, sig, threads=False):
+    """Starts sending sig to pid every 0.5 ms (with threads, to each of its
+    threads but the main one in turn, by tgkill); returns finish(), which
+    stops and returns the count sent."""
+    state = {"sent": 0}
+    stop = threading.Event()
+    libc = ctypes.CDLL(None, use_errno=True)
+    tids = [x for x in tasks(pid) if x != pid] if threads else []
+
+    def sender():
+        while not stop.is_set():
+            if tids:
+                libc.syscall(234, pid, tids[state["sent"] % len(tids)], sig)     # tgkill
+            else:
+                os.kill(pid, sig)
+            state["sent"] += 1
+            time.sleep(0.0005)
+
+    th = threading.Thread(target=sender)
+    th.start()
+
+    def finish():
+        stop.set()
+        th.join()
+        return state["sent"]
+    return finish

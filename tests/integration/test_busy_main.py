@@ -23,11 +23,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from targetlib import Checks, Target, tasks, task_stat, validate_leakscan_json, wait_settled  # noqa: E402
+from targetlib import (Checks, Target, signal_storm, tasks, task_stat, validate_leakscan_json,  # noqa: E402
+                       wait_settled)
 
 check = Checks()
 SNAPSHOTS = 30
@@ -64,28 +64,6 @@ def report(leakscan, pid, env=None):
     doc = json.loads(p.stdout)
     validate_leakscan_json(doc)
     return doc
-
-
-def storm(pid, sig):
-    """Sends sig to the process pid every 0.5 ms until finish(), which
-    returns the count sent."""
-    stop = threading.Event()
-    sent = [0]
-
-    def sender():
-        while not stop.is_set():
-            os.kill(pid, sig)
-            sent[0] += 1
-            time.sleep(0.0005)
-
-    th = threading.Thread(target=sender)
-    th.start()
-
-    def finish():
-        stop.set()
-        th.join()
-        return sent[0]
-    return finish
 
 
 def pending(pid, sig):
@@ -139,7 +117,7 @@ def test_busy_main(leakscan, eintr_exe):
     with Target([eintr_exe, "idle", "spin"]) as t:
         wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
         waiters = [tid for tid in tasks(t.pid) if tid != t.pid]
-        finish = storm(t.pid, signal.SIGCHLD)
+        finish = signal_storm(t.pid, signal.SIGCHLD)
         docs = []
         try:
             for _ in range(SNAPSHOTS):

@@ -10,19 +10,18 @@ ends with EINTR are re-entered, and a leakscan killed mid-snapshot loses no
 signal.
 Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET
                           POLL_TARGET EINTR_TARGET VFORK_TARGET IO_URING_TARGET"""
-import ctypes
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sigcount import final_count  # noqa: E402
-from targetlib import Checks, Target, leakscan_json, run_leakscan, task_stat, tasks, tracer_pid, wait_settled  # noqa: E402
+from targetlib import (Checks, Target, leakscan_json, run_leakscan, signal_storm, task_stat, tasks,  # noqa: E402
+                       tracer_pid, wait_settled)
 
 check = Checks()
 
@@ -60,34 +59,6 @@ def wait_states(pid, ok):
     every thread of pid."""
     while not all(ok(s) for s in states(pid).values()):
         time.sleep(0.001)
-
-
-def signal_storm(pid, sig, threads=False):
-    """Starts sending sig to pid every 0.5 ms (with threads, to each of its
-    threads but the main one in turn, by tgkill); returns finish(), which
-    stops and returns the count sent."""
-    state = {"sent": 0}
-    stop = threading.Event()
-    libc = ctypes.CDLL(None, use_errno=True)
-    tids = [x for x in tasks(pid) if x != pid] if threads else []
-
-    def sender():
-        while not stop.is_set():
-            if tids:
-                libc.syscall(234, pid, tids[state["sent"] % len(tids)], sig)     # tgkill
-            else:
-                os.kill(pid, sig)
-            state["sent"] += 1
-            time.sleep(0.0005)
-
-    th = threading.Thread(target=sender)
-    th.start()
-
-    def finish():
-        stop.set()
-        th.join()
-        return state["sent"]
-    return finish
 
 
 def received(t):
