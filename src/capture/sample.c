@@ -50,14 +50,20 @@ static int perf_open(pid_t tid, size_t stack_bytes)
 }
 
 /* What the thread's state letter says: 1 it may still run in user space,
- * 0 it cannot be sampled now (asleep, stopped), -ESRCH gone. */
+ * 0 it cannot be sampled now (asleep, stopped), -ESRCH gone.  A stat file
+ * that cannot be read for another reason (EMFILE, ENOMEM) says nothing:
+ * 1, so that the wait goes on to its bound and the thread is then stopped,
+ * never dropped from the report as gone. */
 static int may_run(pid_t pid, pid_t tid)
 {
         char path[64], text[1024];
         struct proc_stat st;
         snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
-        if (read_small_file(path, text, sizeof text) <= 0 || procfs_parse_stat(text, &st) < 0)
-                return -ESRCH;
+        ssize_t n = read_small_file(path, text, sizeof text);
+        if (n == -ENOENT || n == -ESRCH || n == 0)
+                return -ESRCH;  /* a reaped task's file reads empty */
+        if (n < 0 || procfs_parse_stat(text, &st) < 0)
+                return 1;
         if (st.state == 'Z' || st.state == 'X')
                 return -ESRCH;
         return st.state == 'R';
@@ -75,7 +81,7 @@ static void ring_copy(const uint8_t *data, size_t size, uint64_t off, void *out,
 /* Finds the first sample record in the ring and parses it.  Returns 0,
  * -EAGAIN when the ring holds none yet, -EPROTONOSUPPORT for a sample of
  * a 32-bit thread, -EIO for one we cannot read. */
-static int ring_first_sample(void *base, size_t page, pid_t tid, uint8_t *stack_buf, size_t stack_bytes,
+static int ring_first_sample(void *base, size_t page, pid_t pid, pid_t tid, uint8_t *stack_buf, size_t stack_bytes,
                              struct thread_sample *ret)
 {
         const struct perf_event_mmap_page *meta = base;
@@ -105,8 +111,8 @@ static int ring_first_sample(void *base, size_t page, pid_t tid, uint8_t *stack_
                 memcpy(&ip, p, sizeof ip), p += sizeof ip;
                 memcpy(ids, p, sizeof ids), p += sizeof ids;
                 memcpy(&abi, p, sizeof abi), p += sizeof abi;
-                if ((pid_t) ids[1] != tid)
-                        return -EIO;
+                if ((pid_t) ids[0] != pid || (pid_t) ids[1] != tid)
+                        return -EIO;    /* not our thread: never take it */
                 if (abi == PERF_SAMPLE_REGS_ABI_NONE)
                         return -EIO;    /* a kernel thread's tick: no user registers */
                 if (abi != ARCH_PERF_ABI_NATIVE)
@@ -171,13 +177,13 @@ static void probe_close(struct sample_request *q, size_t page)
  * thread can still give one.  Sets q->result unless it stays pending. */
 static void probe_look(pid_t pid, struct sample_request *q, size_t page, bool last)
 {
-        int r = ring_first_sample(q->ring, page, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
+        int r = ring_first_sample(q->ring, page, pid, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
         if (r == -EAGAIN) {
                 int k = may_run(pid, q->tid);
                 if (k < 0 || (k == 0 && !last)) {
                         /* asleep or gone: a tick may still have come in
                          * before it left the CPU */
-                        r = ring_first_sample(q->ring, page, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
+                        r = ring_first_sample(q->ring, page, pid, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
                         if (r == -EAGAIN && k < 0)
                                 r = -ESRCH;
                 } else if (!last) {
