@@ -235,15 +235,17 @@ static inline void arch_regs_restart_unless_handled(arch_regs *r) { r->rax = (ui
  * is taken in user space, in no call.  An aarch64 port: x0..x30, sp, pc
  * (PERF_REG_ARM64_*, mask (1 << 33) - 1). */
 #include <asm/perf_regs.h>
+/* the 24 numbers up to r15, spelled out: a newer header's
+ * PERF_REG_X86_64_MAX may count registers an older kernel refuses */
 #define ARCH_PERF_REGS_MASK \
-        (((UINT64_C(1) << PERF_REG_X86_64_MAX) - 1) & \
+        (((UINT64_C(1) << (PERF_REG_X86_R15 + 1)) - 1) & \
          ~((UINT64_C(1) << PERF_REG_X86_DS) | (UINT64_C(1) << PERF_REG_X86_ES) | \
            (UINT64_C(1) << PERF_REG_X86_FS) | (UINT64_C(1) << PERF_REG_X86_GS)))
 #define ARCH_PERF_ABI_NATIVE 2  /* PERF_SAMPLE_REGS_ABI_64 */
 static inline void arch_regs_from_perf(arch_regs *r, const uint64_t *values)
 {
-        uint64_t v[PERF_REG_X86_64_MAX] = {0};
-        for (unsigned i = 0, k = 0; i < PERF_REG_X86_64_MAX; i++)
+        uint64_t v[PERF_REG_X86_R15 + 1] = {0};
+        for (unsigned i = 0, k = 0; i <= PERF_REG_X86_R15; i++)
                 if (ARCH_PERF_REGS_MASK & (UINT64_C(1) << i))
                         v[i] = values[k++];
         *r = (arch_regs) {0};
