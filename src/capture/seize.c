@@ -618,9 +618,13 @@ static bool seize_holds_all(const struct process_capture *cap)
                 const struct thread_capture *t = &cap->threads[i];
                 if (t->vanished)
                         continue;
-                /* a thread read without a stop counts as held: if it runs
-                 * to start a thread, its reading fails and the listing is
-                 * made again (inspect's settle) */
+                /* a thread read without a stop counts as held: if a
+                 * stop-free one runs to start a thread, its reading fails
+                 * and the listing is made again (inspect's settle).  A
+                 * sampled one runs on: a thread it starts after its tick is
+                 * not in the snapshot, as one started after a stop's
+                 * release is not (the count below still sees one started
+                 * before this look) */
                 if (t->stopfree || t->sampled) {
                         stopped++;
                         continue;
