@@ -12,7 +12,9 @@
  * their waits for good, so that any signal that reaches one ends its wait
  * (the waking ones run half of the time, when a signal ends nothing).
  * With "spin" the main thread runs instead of waiting (a busy main
- * thread is stopped by a snapshot, which then traces it). */
+ * thread is stopped by a snapshot, which then traces it); with "deep" as
+ * well, it runs 128 KiB below main's frame (spin_deep), a stack deeper
+ * than the window a snapshot copies. */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
@@ -124,12 +126,23 @@ static void remove_sem_at_death(void)
         _exit(0);
 }
 
+/* Spins with 128 KiB of its own frame between it and main. */
+static __attribute__((noinline)) void spin_deep(void)
+{
+        volatile char pad[128 * 1024];
+        for (size_t i = 0; i < sizeof pad; i += 4096)
+                pad[i] = 1;
+        for (;;)
+                spin_us(1000);
+}
+
 int main(int argc, char **argv)
 {
-        bool idle = false, spin = false;
+        bool idle = false, spin = false, deep = false;
         for (int i = 1; i < argc; i++) {
                 idle |= strcmp(argv[i], "idle") == 0;
                 spin |= strcmp(argv[i], "spin") == 0;
+                deep |= strcmp(argv[i], "deep") == 0;
         }
         struct sigaction sa = { .sa_handler = on_report, .sa_flags = SA_RESTART };
         sigemptyset(&sa.sa_mask);
@@ -158,6 +171,8 @@ int main(int argc, char **argv)
                 die("epoll");
         printf("ready %d\n", (int) getpid());
         fflush(stdout);
+        if (spin && deep)
+                spin_deep();
         while (spin)
                 spin_us(1000);
         for (;;)

@@ -826,19 +826,36 @@ void capture_thread_stack(struct process_capture *cap, struct thread_capture *t,
 
 static int read_maps(pid_t pid, char **ret);
 
-/* How much of the stack from sp a stop's copy would hold: the rest of the
- * mapping sp lies in (per /proc/PID/maps now: a stack mapping does not
- * move), at most window.  0 when sp is in no mapping. */
-static size_t stack_need(pid_t pid, uint64_t sp, size_t window)
+/* The target's mappings, read at most once for the samples of one call
+ * (a stack mapping does not move; a process with 60,000 mappings made
+ * one read per sample cost seconds). */
+struct sample_maps {
+        bool read;
+        struct map_entry *entries;
+        size_t n;
+};
+
+static void sample_maps_done(struct sample_maps *m)
 {
-        _cleanup_free_ char *text = NULL;
-        struct map_entry *maps = NULL;
-        size_t n = 0;
-        if (read_maps(pid, &text) < 0 || procfs_parse_maps(text, &maps, &n) < 0)
-                return 0;
-        const struct map_entry *m = map_entries_find(maps, n, sp);
+        map_entries_free(m->entries, m->n);
+        *m = (struct sample_maps) {0};
+}
+
+/* How much of the stack from sp a stop's copy would hold: the rest of the
+ * mapping sp lies in, at most window.  0 when sp is in no mapping (or the
+ * maps cannot be read). */
+static size_t stack_need(pid_t pid, struct sample_maps *maps, uint64_t sp, size_t window)
+{
+        if (!maps->read) {
+                _cleanup_free_ char *text = NULL;
+                maps->read = true;
+                if (read_maps(pid, &text) < 0 || procfs_parse_maps(text, &maps->entries, &maps->n) < 0) {
+                        maps->entries = NULL;
+                        maps->n = 0;
+                }
+        }
+        const struct map_entry *m = map_entries_find(maps->entries, maps->n, sp);
         size_t need = m ? (size_t) (m->end - sp) : 0;
-        map_entries_free(maps, n);
         return need < window ? need : window;
 }
 
@@ -849,17 +866,32 @@ static size_t stack_need(pid_t pid, uint64_t sp, size_t window)
  * through. */
 #define SAMPLE_TRIES 3
 
+/* A copy the kernel filled to the most a record carries (65,320 bytes
+ * with the registers, under the default 64 KiB window) is taken as cut at
+ * the window, as a stop's copy of a deeper stack is, when it lacks at
+ * most this much of what the stop would copy: the far end of a deep
+ * stack, beyond the frames the window holds anyway.  Beyond it (a larger
+ * --stack-window) the thread is stopped. */
+#define SAMPLE_FULL_SLACK 1024u
+
 /* Takes sample s of t (its stack already in the chunk being filled) as
- * t's copy, or returns -EAGAIN when its stack copy stops short of what a
- * stop would copy (a page not present: see SAMPLE_TRIES), having read
- * that range in for the next try, or -EOPNOTSUPP when it cannot be had. */
-static int take_sample(struct process_capture *cap, struct thread_capture *t, const struct thread_sample *s,
-                       size_t want, bool last_try)
+ * t's copy, or returns -EAGAIN when its stack copy stopped short of what
+ * a stop would copy at a page not present (see SAMPLE_TRIES), having
+ * read that range in for the next try, or -EOPNOTSUPP when it cannot be
+ * had. */
+static int take_sample(struct process_capture *cap, struct sample_maps *maps, struct thread_capture *t,
+                       const struct thread_sample *s, size_t want, bool last_try)
 {
         struct capture_chunk *c = cap->chunks;
+        bool truncated = s->stack_truncated;
         if (s->stack_len < cap->sample_window) {
-                size_t need = stack_need(cap->pid, s->stack_addr, cap->sample_window);
-                if (s->stack_len < need) {
+                size_t need = stack_need(cap->pid, maps, s->stack_addr, cap->sample_window);
+                if (s->stack_len < need && s->stack_truncated) {
+                        /* full: no page was missing, another try gives the same */
+                        if (need - s->stack_len > SAMPLE_FULL_SLACK)
+                                return -EOPNOTSUPP;
+                        truncated = true;
+                } else if (s->stack_len < need) {
                         if (last_try)
                                 return -EOPNOTSUPP;
                         size_t touch = need < want ? need : want;
@@ -879,7 +911,7 @@ static int take_sample(struct process_capture *cap, struct thread_capture *t, co
                 t->stack = c->data + c->used;
                 t->stack_addr = s->stack_addr;
                 t->stack_len = s->stack_len;
-                t->stack_truncated = s->stack_truncated;
+                t->stack_truncated = truncated;
                 c->used += (s->stack_len + 15) & ~(size_t) 15;
                 if (c->used > c->size)
                         c->used = c->size;
@@ -901,21 +933,27 @@ int capture_sample_thread(struct process_capture *cap, struct thread_capture *t,
         if (cap->sample_refused)
                 return -EOPNOTSUPP;
         size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
+        struct sample_maps maps = {0};
+        int r;
         for (int tries = 1; ; tries++) {
-                if (!sample_room(cap, want))
-                        return -EOPNOTSUPP;
+                if (!sample_room(cap, want)) {
+                        r = -EOPNOTSUPP;
+                        break;
+                }
                 struct thread_sample s;
-                int r = sample_thread(cap->pid, t->tid, cap->chunks->data + cap->chunks->used, want, timeout_ms, &s);
+                r = sample_thread(cap->pid, t->tid, cap->chunks->data + cap->chunks->used, want, timeout_ms, &s);
                 if (r == -EOPNOTSUPP)
                         cap->sample_refused = true;
                 if (r == -EPROTONOSUPPORT)
-                        return -EOPNOTSUPP;
+                        r = -EOPNOTSUPP;
                 if (r < 0)
-                        return r;
-                r = take_sample(cap, t, &s, want, tries == SAMPLE_TRIES);
+                        break;
+                r = take_sample(cap, &maps, t, &s, want, tries == SAMPLE_TRIES);
                 if (r != -EAGAIN)
-                        return r;
+                        break;
         }
+        sample_maps_done(&maps);
+        return r;
 }
 
 void capture_sample_threads(struct process_capture *cap, struct thread_capture **ts, size_t n, unsigned timeout_ms,
@@ -924,6 +962,7 @@ void capture_sample_threads(struct process_capture *cap, struct thread_capture *
         size_t want = cap->sample_window < SAMPLE_STACK_MAX ? cap->sample_window : SAMPLE_STACK_MAX;
         size_t stride = (want + 15) & ~(size_t) 15;    /* as take_sample advances */
         struct sample_request reqs[SAMPLE_BATCH];
+        struct sample_maps maps = {0};
         for (size_t from = 0; from < n; from += SAMPLE_BATCH) {
                 size_t k = n - from < SAMPLE_BATCH ? n - from : SAMPLE_BATCH;
                 if (cap->sample_refused || !sample_room(cap, stride * k)) {
@@ -957,12 +996,13 @@ void capture_sample_threads(struct process_capture *cap, struct thread_capture *
                         }
                         c = cap->chunks;
                         memmove(c->data + c->used, reqs[i].stack_buf, s->stack_len);
-                        int r = take_sample(cap, ts[from + i], s, want, true);
-                        /* a copy cut short: sampled again alone, with retries */
-                        results[from + i] = r == -EOPNOTSUPP && !cap->sample_refused ?
-                                capture_sample_thread(cap, ts[from + i], timeout_ms) : r;
+                        int r = take_sample(cap, &maps, ts[from + i], s, want, false);
+                        /* cut short at a page not present, now read in:
+                         * sampled again alone, with retries */
+                        results[from + i] = r == -EAGAIN ? capture_sample_thread(cap, ts[from + i], timeout_ms) : r;
                 }
         }
+        sample_maps_done(&maps);
 }
 
 int capture_thread_state(struct process_capture *cap, struct thread_capture *t)

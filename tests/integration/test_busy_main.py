@@ -31,6 +31,7 @@ from targetlib import (Checks, Target, signal_storm, tasks, task_stat, validate_
 
 check = Checks()
 SNAPSHOTS = 30
+DEEP_SNAPSHOTS = 10
 
 
 class PerfAttr(ctypes.Structure):
@@ -157,6 +158,32 @@ def test_busy_main(leakscan, eintr_exe):
         check(others == {"stop-free"}, f"the waiters are read stop-free ({others})")
 
 
+def test_deep_main(leakscan, eintr_exe):
+    """A busy main thread whose stack is deeper than the window: the
+    sample is cut at the most a record carries (65,320 bytes, 216 short of
+    the 64 KiB a stop copies, which is cut too) and is taken as cut at the
+    window, not given up for a stop."""
+    with Target([eintr_exe, "idle", "spin", "deep"]) as t:
+        wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
+        waiters = [tid for tid in tasks(t.pid) if tid != t.pid]
+        finish = signal_storm(t.pid, signal.SIGCHLD)
+        docs = []
+        try:
+            for _ in range(DEEP_SNAPSHOTS):
+                docs.append(report(leakscan, t.pid))
+        finally:
+            sent = finish()
+        n = eintr_count(t, waiters)
+        check(n == 0, f"{DEEP_SNAPSHOTS} snapshots of a deep busy main thread, {sent} SIGCHLD sent: "
+                      f"no EINTR (eintr {n})")
+        mains = [thread_of(d, t.pid) for d in docs]
+        reads = [m["read"] if m else None for m in mains]
+        check(all(r == "sampled" for r in reads), f"the deep busy main thread is read as sampled ({set(reads)})")
+        check(all("spin_deep" in functions(m) for m in mains),
+              "its frames reach spin_deep "
+              f"({[functions(m)[:4] for m in mains if 'spin_deep' not in functions(m)][:2]})")
+
+
 def test_running_thread(leakscan, running_exe):
     """A spinning thread that is not the main one: sampled, and its frames
     those of a stop."""
@@ -178,6 +205,7 @@ def main():
         print("SKIP: perf_event_open is refused here (perf_event_paranoid, seccomp or no perf events)")
         return 77
     test_busy_main(leakscan, eintr_exe)
+    test_deep_main(leakscan, eintr_exe)
     test_running_thread(leakscan, running_exe)
     return check.finish()
 
