@@ -114,23 +114,31 @@ def outward_from(funcs, first):
     return funcs[funcs.index(first):] if first in funcs else None
 
 
+def snapshots_in_storm(leakscan, t, count, what):
+    """count snapshots of the eintr target t (its waiters settled) under a
+    storm of SIGCHLD sent to the process; checks that they caused no EINTR
+    and that the main thread was sampled every time, and returns the
+    reports' main threads and the reports."""
+    wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
+    waiters = [tid for tid in tasks(t.pid) if tid != t.pid]
+    finish = signal_storm(t.pid, signal.SIGCHLD)
+    docs = []
+    try:
+        for _ in range(count):
+            docs.append(report(leakscan, t.pid))
+    finally:
+        sent = finish()
+    n = eintr_count(t, waiters)
+    check(n == 0, f"{count} snapshots of {what}, {sent} SIGCHLD sent to the process: no EINTR (eintr {n})")
+    mains = [thread_of(d, t.pid) for d in docs]
+    reads = [m["read"] if m else None for m in mains]
+    check(all(r == "sampled" for r in reads), f"{what} is read as sampled ({set(reads)})")
+    return mains, docs
+
+
 def test_busy_main(leakscan, eintr_exe):
     with Target([eintr_exe, "idle", "spin"]) as t:
-        wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
-        waiters = [tid for tid in tasks(t.pid) if tid != t.pid]
-        finish = signal_storm(t.pid, signal.SIGCHLD)
-        docs = []
-        try:
-            for _ in range(SNAPSHOTS):
-                docs.append(report(leakscan, t.pid))
-        finally:
-            sent = finish()
-        n = eintr_count(t, waiters)
-        check(n == 0, f"{SNAPSHOTS} snapshots of a busy main thread, {sent} SIGCHLD sent to the process: "
-                      f"no EINTR (eintr {n})")
-        mains = [thread_of(d, t.pid) for d in docs]
-        reads = [m["read"] if m else None for m in mains]
-        check(all(r == "sampled" for r in reads), f"the busy main thread is read as sampled ({set(reads)})")
+        mains, docs = snapshots_in_storm(leakscan, t, SNAPSHOTS, "a busy main thread")
         check(all(m and m.get("stop_note") is None and m.get("stopped_us") is None for m in mains), "a sampled thread carries no stop note")
         # running, it is found anywhere in its loop: in spin_us (or the
         # clock_gettime it calls) or in main itself, always under main
@@ -164,21 +172,7 @@ def test_deep_main(leakscan, eintr_exe):
     the 64 KiB a stop copies, which is cut too) and is taken as cut at the
     window, not given up for a stop."""
     with Target([eintr_exe, "idle", "spin", "deep"]) as t:
-        wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
-        waiters = [tid for tid in tasks(t.pid) if tid != t.pid]
-        finish = signal_storm(t.pid, signal.SIGCHLD)
-        docs = []
-        try:
-            for _ in range(DEEP_SNAPSHOTS):
-                docs.append(report(leakscan, t.pid))
-        finally:
-            sent = finish()
-        n = eintr_count(t, waiters)
-        check(n == 0, f"{DEEP_SNAPSHOTS} snapshots of a deep busy main thread, {sent} SIGCHLD sent: "
-                      f"no EINTR (eintr {n})")
-        mains = [thread_of(d, t.pid) for d in docs]
-        reads = [m["read"] if m else None for m in mains]
-        check(all(r == "sampled" for r in reads), f"the deep busy main thread is read as sampled ({set(reads)})")
+        mains, _ = snapshots_in_storm(leakscan, t, DEEP_SNAPSHOTS, "a deep busy main thread")
         check(all("spin_deep" in functions(m) for m in mains),
               "its frames reach spin_deep "
               f"({[functions(m)[:4] for m in mains if 'spin_deep' not in functions(m)][:2]})")
