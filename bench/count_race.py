@@ -23,32 +23,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import sigcount  # noqa: E402
-from targetlib import Target, wait_settled  # noqa: E402
-
-
-def storm(pid):
-    state = {"sent": 0}
-    stop = threading.Event()
-
-    def send():
-        while not stop.is_set():
-            os.kill(pid, signal.SIGRTMIN + 1)
-            state["sent"] += 1
-            time.sleep(0.0005)
-    th = threading.Thread(target=send)
-    th.start()
-
-    def finish():
-        stop.set()
-        th.join()
-        return state["sent"]
-    return finish
+from targetlib import Target, signal_storm, wait_settled  # noqa: E402
 
 
 def final_counts(t):
@@ -83,7 +63,7 @@ def main():
                 t0 = time.perf_counter()
                 subprocess.run([leakscan, "-p", str(t.pid), *extra], capture_output=True)
                 span = time.perf_counter() - t0
-                finish = storm(t.pid)
+                finish = signal_storm(t.pid, signal.SIGRTMIN + 1)
                 for i in range(45):
                     if a.mode == "stopcont":
                         os.kill(t.pid, signal.SIGSTOP)
