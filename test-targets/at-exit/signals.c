@@ -45,10 +45,19 @@ int main(int argc, char **argv)
                 struct sigaction sc = { .sa_sigaction = on_count_term, .sa_flags = SA_SIGINFO | SA_RESTART };
                 sigemptyset(&sc.sa_mask);
                 sigaction(SIGTERM, &sc, NULL);
+                /* as --wait-term: a SIGTERM handled between the check and
+                 * a pause() left the program paused for good (a run beside
+                 * CPU hogs hung so); unblocked again for the 300 ms, so
+                 * that one sent later is still counted */
+                sigset_t term_set, old;
+                sigemptyset(&term_set);
+                sigaddset(&term_set, SIGTERM);
+                sigprocmask(SIG_BLOCK, &term_set, &old);
                 printf("waiting\n");
                 fflush(stdout);
                 while (!terms)
-                        pause();
+                        sigsuspend(&old);
+                sigprocmask(SIG_SETMASK, &old, NULL);
                 usleep(300000);
                 printf("term %d, from the parent %d\n", (int) terms, (int) terms_from_parent);
                 return 0;

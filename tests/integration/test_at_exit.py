@@ -691,7 +691,12 @@ print("alive" if alive else "killed", p.returncode)
                 p.send_signal(signal.SIGTERM)
             rest = read_to_eof(fd)
             p.stdout.close()
-            key = (first, rest, p.wait(timeout=60))
+            try:
+                key = (first, rest, p.wait(timeout=60))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                key = (first, rest, "hang")
             outcomes[key] = outcomes.get(key, 0) + 1
         check(list(outcomes) == [("waiting\n", want, 0)],
               f"SIGTERM sent to the {how}: the program gets it once ({outcomes})")
