@@ -16,7 +16,7 @@ same thread (LEAKSCAN_TEST_NO_SAMPLE=1) from the user's function outward.
 
 Skips (77) when the kernel refuses perf_event_open to us: leakscan then
 stops the thread as before.
-Usage: test_busy_main.py LEAKSCAN EINTR_TARGET RUNNING_TARGET"""
+Usage: test_busy_main.py LEAKSCAN EINTR_TARGET RUNNING_TARGET DENY_PERF"""
 import ctypes
 import json
 import os
@@ -178,6 +178,23 @@ def test_deep_main(leakscan, eintr_exe):
               f"({[functions(m)[:4] for m in mains if 'spin_deep' not in functions(m)][:2]})")
 
 
+def test_perf_refused(leakscan, eintr_exe, deny_perf):
+    """Where perf_event_open is refused (a container's seccomp profile,
+    perf_event_paranoid), a running thread is stopped as before: read
+    "stopped", and its frames reach main."""
+    with Target([eintr_exe, "idle", "spin"]) as t:
+        wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
+        p = subprocess.run([deny_perf, leakscan, "-p", str(t.pid), "--format=json"], capture_output=True,
+                           text=True, timeout=120, stdin=subprocess.DEVNULL)
+        doc = json.loads(p.stdout) if p.stdout.strip() else {}
+        main_thread = thread_of(doc, t.pid) if doc else None
+        check(p.returncode == 0 and main_thread is not None and main_thread["read"] == "stopped"
+              and "main" in functions(main_thread),
+              f"perf refused: the busy main thread is stopped, its frames under main "
+              f"({p.returncode}, {main_thread and main_thread['read']}, {functions(main_thread)[:4]}, "
+              f"{p.stderr.strip()[-200:]!r})")
+
+
 def test_running_thread(leakscan, running_exe):
     """A spinning thread that is not the main one: sampled, and its frames
     those of a stop."""
@@ -194,12 +211,13 @@ def test_running_thread(leakscan, running_exe):
 
 
 def main():
-    leakscan, eintr_exe, running_exe = sys.argv[1:4]
+    leakscan, eintr_exe, running_exe, deny_perf = sys.argv[1:5]
     if not perf_allowed(os.getpid()):
         print("SKIP: perf_event_open is refused here (perf_event_paranoid, seccomp or no perf events)")
         return 77
     test_busy_main(leakscan, eintr_exe)
     test_deep_main(leakscan, eintr_exe)
+    test_perf_refused(leakscan, eintr_exe, deny_perf)
     test_running_thread(leakscan, running_exe)
     return check.finish()
 
