@@ -826,11 +826,12 @@ void capture_thread_stack(struct process_capture *cap, struct thread_capture *t,
 
 static int read_maps(pid_t pid, char **ret);
 
-/* The target's mappings, read at most once for the samples of one call
- * (a stack mapping does not move; a process with 60,000 mappings made
- * one read per sample cost seconds). */
+/* The target's mappings for the samples of one call: those read just
+ * before the stop (capture_process_early: a stack mapping does not move),
+ * and read again at most once, for a stack made since (a process with
+ * 60,000 mappings made one read per sample cost seconds). */
 struct sample_maps {
-        bool read;
+        bool parsed, fresh;
         struct map_entry *entries;
         size_t n;
 };
@@ -844,17 +845,26 @@ static void sample_maps_done(struct sample_maps *m)
 /* How much of the stack from sp a stop's copy would hold: the rest of the
  * mapping sp lies in, at most window.  0 when sp is in no mapping (or the
  * maps cannot be read). */
-static size_t stack_need(pid_t pid, struct sample_maps *maps, uint64_t sp, size_t window)
+static size_t stack_need(const struct process_capture *cap, struct sample_maps *maps, uint64_t sp, size_t window)
 {
-        if (!maps->read) {
-                _cleanup_free_ char *text = NULL;
-                maps->read = true;
-                if (read_maps(pid, &text) < 0 || procfs_parse_maps(text, &maps->entries, &maps->n) < 0) {
+        if (!maps->parsed) {
+                maps->parsed = true;
+                if (!cap->maps_text || procfs_parse_maps(cap->maps_text, &maps->entries, &maps->n) < 0) {
                         maps->entries = NULL;
                         maps->n = 0;
                 }
         }
         const struct map_entry *m = map_entries_find(maps->entries, maps->n, sp);
+        if (!m && !maps->fresh) {
+                _cleanup_free_ char *text = NULL;
+                maps->fresh = true;
+                map_entries_free(maps->entries, maps->n);
+                if (read_maps(cap->pid, &text) < 0 || procfs_parse_maps(text, &maps->entries, &maps->n) < 0) {
+                        maps->entries = NULL;
+                        maps->n = 0;
+                }
+                m = map_entries_find(maps->entries, maps->n, sp);
+        }
         size_t need = m ? (size_t) (m->end - sp) : 0;
         return need < window ? need : window;
 }
@@ -885,7 +895,7 @@ static int take_sample(struct process_capture *cap, struct sample_maps *maps, st
         struct capture_chunk *c = cap->chunks;
         bool truncated = s->stack_truncated;
         if (s->stack_len < cap->sample_window) {
-                size_t need = stack_need(cap->pid, maps, s->stack_addr, cap->sample_window);
+                size_t need = stack_need(cap, maps, s->stack_addr, cap->sample_window);
                 if (s->stack_len < need && s->stack_truncated) {
                         /* full: no page was missing, another try gives the same */
                         if (need - s->stack_len > SAMPLE_FULL_SLACK)

@@ -545,6 +545,9 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         return -ENOMEM;
         }
         capture_threads_prestop(cap, first_new);
+        /* the maps just before the stop; the samples find stacks in them */
+        if (cap->stop_begin_us == 0 && !cap->maps_early)
+                (void) capture_process_early(cap);
         int r = seize_sample_new(cap, first_new, timeout_ms);
         if (r < 0)
                 return r;
@@ -562,7 +565,6 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         r = k;
         }
         if (cap->stop_begin_us == 0) {
-                (void) capture_process_early(cap);
                 seize_hurry(cap);
                 cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
         }
