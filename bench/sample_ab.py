@@ -8,9 +8,11 @@ variant, interleaved (the order alternates each round):
 - stop: LEAKSCAN_TEST_NO_SAMPLE=1, running threads stopped as before;
 - sample: the default, running threads sampled;
 - any other LEAKSCAN binary given (e.g. main's build), as is.
-Per run: wall time, the threads the report marks "stopped" and "sampled",
-and the process's stop window (stopped_us).  Prints the medians and the
-ratio of each variant to the first.
+Per run: wall time, the threads the report marks "stopped", "sampled" and
+"stop-free", and the process's stop window (stopped_us).  Prints the
+medians, the ratio of each variant's median to the first's, and the
+median of the per-round ratios to the first (paired: each round's runs
+follow one another, so a burst of load on the shared machine moves both).
 
 Usage: bench/sample_ab.py [--build DIR] [--rounds 15] [--busy 4] [--sleepers 16]
                           [--flickers 0] [OTHER_LEAKSCAN...]"""
@@ -64,13 +66,15 @@ def main():
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
     print(f"bench-busy {a.busy} {a.sleepers} {a.flickers}, {a.rounds} rounds, load {load}; medians")
-    print(f"{'variant':>10} {'wall ms':>9} {'ratio':>6} {'stopped':>8} {'sampled':>8} {'stop-free':>9} "
-          f"{'window ms':>10}")
+    print(f"{'variant':>10} {'wall ms':>9} {'ratio':>6} {'paired':>6} {'stopped':>8} {'sampled':>8} "
+          f"{'stop-free':>9} {'window ms':>10}")
     base = statistics.median(x["wall_ms"] for x in runs[variants[0][0]])
     for name, _, _ in variants:
         rs = runs[name]
         wall = statistics.median(x["wall_ms"] for x in rs)
-        print(f"{name[-10:]:>10} {wall:9.1f} {wall / base:6.2f} {statistics.median(x['stopped'] for x in rs):8} "
+        paired = statistics.median(x["wall_ms"] / y["wall_ms"] for x, y in zip(rs, runs[variants[0][0]]))
+        print(f"{name[-10:]:>10} {wall:9.1f} {wall / base:6.2f} {paired:6.2f} "
+              f"{statistics.median(x['stopped'] for x in rs):8} "
               f"{statistics.median(x['sampled'] for x in rs):8} {statistics.median(x['stopfree'] for x in rs):9} "
               f"{statistics.median(x['window_ms'] for x in rs):10.2f}")
     return 0
