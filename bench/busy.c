@@ -1,9 +1,11 @@
 /* Benchmark target: a busy process.  The main thread and N-1 other threads
  * spin on the CPU (in a function of their own, a few frames deep), and M
  * threads sleep in a pipe read: what a snapshot of a server under load
- * finds.  bench/sample_ab.py measures reading the running ones with a perf
- * sample against stopping them.
- * Usage: busy N M   (prints "ready PID" once every thread runs or sleeps) */
+ * finds; F more threads run and nap in turn (200 us spinning, a 100 us
+ * nanosleep), as event loops with short timeouts do.  bench/sample_ab.py
+ * measures reading the running ones with a perf sample against stopping
+ * them.
+ * Usage: busy N M [F]   (prints "ready PID" once every thread runs or sleeps) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -11,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static atomic_int started;
@@ -38,6 +41,28 @@ static void *spinner(void *arg)
         return NULL;
 }
 
+static __attribute__((noinline)) void flicker_loop(void)
+{
+        volatile unsigned long sink = 1;
+        atomic_fetch_add(&started, 1);
+        for (;;) {
+                struct timespec a, b, nap = { 0, 100000 };
+                clock_gettime(CLOCK_MONOTONIC, &a);
+                do {
+                        sink = busy_work(sink);
+                        clock_gettime(CLOCK_MONOTONIC, &b);
+                } while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 200000);
+                nanosleep(&nap, NULL);
+        }
+}
+
+static void *flicker(void *arg)
+{
+        (void) arg;
+        flicker_loop();
+        return NULL;
+}
+
 static void *sleeper(void *arg)
 {
         (void) arg;
@@ -49,7 +74,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-        int n = argc > 1 ? atoi(argv[1]) : 4, m = argc > 2 ? atoi(argv[2]) : 16;
+        int n = argc > 1 ? atoi(argv[1]) : 4, m = argc > 2 ? atoi(argv[2]) : 16, f = argc > 3 ? atoi(argv[3]) : 0;
         if (pipe(fds) < 0)
                 return 1;
         pthread_t t;
@@ -57,7 +82,9 @@ int main(int argc, char **argv)
                 pthread_create(&t, NULL, spinner, NULL);
         for (int i = 0; i < m; i++)
                 pthread_create(&t, NULL, sleeper, NULL);
-        while (atomic_load(&started) < n - 1 + m)
+        for (int i = 0; i < f; i++)
+                pthread_create(&t, NULL, flicker, NULL);
+        while (atomic_load(&started) < n - 1 + m + f)
                 usleep(1000);
         printf("ready %d\n", (int) getpid());
         fflush(stdout);

@@ -2,18 +2,20 @@
 """Reading running threads with a perf sample against stopping them, side by
 side in one run (issue 16; docs/PERFORMANCE.md, "Running threads sampled").
 
-Starts bench-busy N M (the main thread and N-1 others spinning, M asleep in
-a pipe read) and runs `leakscan -p PID --format=json` ROUNDS times per
+Starts bench-busy N M F (the main thread and N-1 others spinning, M asleep
+in a pipe read, F running and napping in turn) and runs `leakscan -p PID --format=json` ROUNDS times per
 variant, interleaved (the order alternates each round):
 - stop: LEAKSCAN_TEST_NO_SAMPLE=1, running threads stopped as before;
 - sample: the default, running threads sampled;
 - any other LEAKSCAN binary given (e.g. main's build), as is.
-Per run: wall time, the threads the report marks "stopped" and "sampled",
-and the process's stop window (stopped_us).  Prints the medians and the
-ratio of each variant to the first.
+Per run: wall time, the threads the report marks "stopped", "sampled" and
+"stop-free", and the process's stop window (stopped_us).  Prints the
+medians, the ratio of each variant's median to the first's, and the
+median of the per-round ratios to the first (paired: each round's runs
+follow one another, so a burst of load on the shared machine moves both).
 
 Usage: bench/sample_ab.py [--build DIR] [--rounds 15] [--busy 4] [--sleepers 16]
-                          [OTHER_LEAKSCAN...]"""
+                          [--flickers 0] [OTHER_LEAKSCAN...]"""
 import argparse
 import json
 import os
@@ -32,6 +34,7 @@ def one_run(leakscan, pid, env):
     proc = doc["processes"][0]
     reads = [t["read"] for t in proc["threads"]]
     return {"wall_ms": wall, "stopped": reads.count("stopped"), "sampled": reads.count("sampled"),
+            "stopfree": reads.count("stop-free"),
             "window_ms": proc["stopped_us"] / 1000}
 
 
@@ -41,12 +44,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--busy", type=int, default=4)
     ap.add_argument("--sleepers", type=int, default=16)
+    ap.add_argument("--flickers", type=int, default=0)
     ap.add_argument("others", nargs="*")
     a = ap.parse_args()
     leakscan = os.path.join(a.build, "leakscan")
     variants = [("stop", leakscan, {"LEAKSCAN_TEST_NO_SAMPLE": "1"}), ("sample", leakscan, {})]
     variants += [(path, path, {}) for path in a.others]
-    target = subprocess.Popen([os.path.join(a.build, "bench", "bench-busy"), str(a.busy), str(a.sleepers)],
+    target = subprocess.Popen([os.path.join(a.build, "bench", "bench-busy"), str(a.busy), str(a.sleepers),
+                               str(a.flickers)],
                               stdout=subprocess.PIPE, start_new_session=True)
     try:
         pid = int(target.stdout.readline().split()[1])
@@ -60,14 +65,17 @@ def main():
         target.wait()
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    print(f"bench-busy {a.busy} {a.sleepers}, {a.rounds} rounds, load {load}; medians")
-    print(f"{'variant':>10} {'wall ms':>9} {'ratio':>6} {'stopped':>8} {'sampled':>8} {'window ms':>10}")
+    print(f"bench-busy {a.busy} {a.sleepers} {a.flickers}, {a.rounds} rounds, load {load}; medians")
+    print(f"{'variant':>10} {'wall ms':>9} {'ratio':>6} {'paired':>6} {'stopped':>8} {'sampled':>8} "
+          f"{'stop-free':>9} {'window ms':>10}")
     base = statistics.median(x["wall_ms"] for x in runs[variants[0][0]])
     for name, _, _ in variants:
         rs = runs[name]
         wall = statistics.median(x["wall_ms"] for x in rs)
-        print(f"{name[-10:]:>10} {wall:9.1f} {wall / base:6.2f} {statistics.median(x['stopped'] for x in rs):8} "
-              f"{statistics.median(x['sampled'] for x in rs):8} "
+        paired = statistics.median(x["wall_ms"] / y["wall_ms"] for x, y in zip(rs, runs[variants[0][0]]))
+        print(f"{name[-10:]:>10} {wall:9.1f} {wall / base:6.2f} {paired:6.2f} "
+              f"{statistics.median(x['stopped'] for x in rs):8} "
+              f"{statistics.median(x['sampled'] for x in rs):8} {statistics.median(x['stopfree'] for x in rs):9} "
               f"{statistics.median(x['window_ms'] for x in rs):10.2f}")
     return 0
 

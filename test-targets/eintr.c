@@ -14,7 +14,10 @@
  * With "spin" the main thread runs instead of waiting (a busy main
  * thread is stopped by a snapshot, which then traces it); with "deep" as
  * well, it runs 128 KiB below main's frame (spin_deep), a stack deeper
- * than the window a snapshot copies. */
+ * than the window a snapshot copies.  With "flicker" the main thread runs
+ * and naps in turn (200 us of spinning, a 100 us nanosleep), as an event
+ * loop with short timeouts does: a snapshot finds it now running, now
+ * asleep in a call ("flicker=RUN/NAP" sets the two, in microseconds). */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
@@ -136,13 +139,29 @@ static __attribute__((noinline)) void spin_deep(void)
                 spin_us(1000);
 }
 
+/* Runs run_us and naps nap_us in turn, for good. */
+static __attribute__((noinline)) void flicker_loop(long run_us, long nap_us)
+{
+        for (;;) {
+                spin_us(run_us);
+                struct timespec nap = { nap_us / 1000000, nap_us % 1000000 * 1000 };
+                nanosleep(&nap, NULL);
+        }
+}
+
 int main(int argc, char **argv)
 {
-        bool idle = false, spin = false, deep = false;
+        bool idle = false, spin = false, deep = false, flicker = false;
+        long run_us = 200, nap_us = 100;
         for (int i = 1; i < argc; i++) {
                 idle |= strcmp(argv[i], "idle") == 0;
                 spin |= strcmp(argv[i], "spin") == 0;
                 deep |= strcmp(argv[i], "deep") == 0;
+                if (strncmp(argv[i], "flicker", 7) == 0) {
+                        flicker = true;
+                        if (argv[i][7] == '=' && sscanf(argv[i] + 8, "%ld/%ld", &run_us, &nap_us) != 2)
+                                die("flicker=RUN/NAP");
+                }
         }
         struct sigaction sa = { .sa_handler = on_report, .sa_flags = SA_RESTART };
         sigemptyset(&sa.sa_mask);
@@ -171,6 +190,8 @@ int main(int argc, char **argv)
                 die("epoll");
         printf("ready %d\n", (int) getpid());
         fflush(stdout);
+        if (flicker)
+                flicker_loop(run_us, nap_us);
         if (spin && deep)
                 spin_deep();
         while (spin)

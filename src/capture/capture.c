@@ -938,7 +938,8 @@ static bool sample_room(struct process_capture *cap, size_t want)
                capture_reserve(cap, want > (1u << 20) ? want : (1u << 20)) == 0;
 }
 
-int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms,
+                          unsigned patience_ms)
 {
         if (cap->sample_refused)
                 return -EOPNOTSUPP;
@@ -951,7 +952,8 @@ int capture_sample_thread(struct process_capture *cap, struct thread_capture *t,
                         break;
                 }
                 struct thread_sample s;
-                r = sample_thread(cap->pid, t->tid, cap->chunks->data + cap->chunks->used, want, timeout_ms, &s);
+                r = sample_thread(cap->pid, t->tid, cap->chunks->data + cap->chunks->used, want, timeout_ms,
+                                  patience_ms, &s);
                 if (r == -EOPNOTSUPP)
                         cap->sample_refused = true;
                 if (r == -EPROTONOSUPPORT)
@@ -1009,7 +1011,7 @@ void capture_sample_threads(struct process_capture *cap, struct thread_capture *
                         int r = take_sample(cap, &maps, ts[from + i], s, want, false);
                         /* cut short at a page not present, now read in:
                          * sampled again alone, with retries */
-                        results[from + i] = r == -EAGAIN ? capture_sample_thread(cap, ts[from + i], timeout_ms) : r;
+                        results[from + i] = r == -EAGAIN ? capture_sample_thread(cap, ts[from + i], timeout_ms, 0) : r;
                 }
         }
         sample_maps_done(&maps);

@@ -93,6 +93,7 @@ struct thread_capture {
         uint64_t run_ns;        /* time run (schedstat), 0 from status */
         struct proc_syscall sc;
         unsigned stopfree_reads;        /* readings begun, retries included */
+        unsigned unstopped_tries;       /* rounds of seize_read_unstopped */
         bool has_status_voluntary;      /* its voluntary switches, from the */
         uint64_t status_voluntary;      /* status read inside this reading */
         bool stopfree_verified; /* capture_stopfree_verify passed: it ran nothing
@@ -176,7 +177,7 @@ struct process_capture {
         size_t n_stopfree;      /* threads read with no stop */
         size_t n_kept_fds;      /* /proc files kept open for the readings */
         size_t max_kept_fds;    /* (atomic), at most this many */
-        size_t n_stop_needed;   /* asleep in a call, moved, then stopped */
+        size_t n_stop_needed;   /* read stop-free, moved, then stopped */
         bool sample_running;    /* read running threads with a perf sample
                                  * (capture_sample_thread) rather than a stop */
         bool sample_refused;    /* perf refused us once: stop them */
@@ -267,13 +268,15 @@ void capture_thread_forget(struct thread_capture *t);
 
 /* Reads thread t, running on a CPU, with one perf sample (sample.h)
  * instead of a stop: its registers and cap->sample_window bytes of stack
- * (into cap's chunks), waiting timeout_ms at most; sets t->sampled.
+ * (into cap's chunks), waiting timeout_ms at most, and patience_ms even
+ * for a thread seen asleep (sample_thread); sets t->sampled.
  * Returns 0, -ESRCH when it is gone, -EAGAIN when no sample came (it went
  * to sleep: read it without a stop; or it never left the kernel), or
  * -EOPNOTSUPP when it must be stopped instead: perf refused (then
  * cap->sample_refused, and no later thread tries), a 32-bit thread, or a
  * stack deeper than a sample carries (which a stop would copy further). */
-int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms);
+int capture_sample_thread(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms,
+                          unsigned patience_ms);
 
 /* capture_sample_thread for n threads, SAMPLE_BATCH at a time, their waits
  * for a tick overlapping; results[i] gets what capture_sample_thread

@@ -174,12 +174,15 @@ static void probe_close(struct sample_request *q, size_t page)
 }
 
 /* Looks at one pending request: its sample if one came, else whether the
- * thread can still give one.  Sets q->result unless it stays pending. */
-static void probe_look(pid_t pid, struct sample_request *q, size_t page, bool last)
+ * thread can still give one (asleep: not before patient is over).  Sets
+ * q->result unless it stays pending. */
+static void probe_look(pid_t pid, struct sample_request *q, size_t page, bool last, bool patient)
 {
         int r = ring_first_sample(q->ring, page, pid, q->tid, q->stack_buf, q->stack_bytes, &q->sample);
         if (r == -EAGAIN) {
                 int k = may_run(pid, q->tid);
+                if (k == 0 && patient && !last)
+                        return;
                 if (k < 0 || (k == 0 && !last)) {
                         /* asleep or gone: a tick may still have come in
                          * before it left the CPU */
@@ -208,16 +211,18 @@ void sample_threads(pid_t pid, struct sample_request *reqs, size_t n, unsigned t
                 if (q->result == -EINPROGRESS)
                         pending++;
         }
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000u;
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        uint64_t deadline = start + (uint64_t) timeout_ms * 1000u;
         struct pollfd pfds[SAMPLE_BATCH];
         while (pending > 0) {
-                bool last = now_usec(CLOCK_MONOTONIC) >= deadline;
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                bool last = now >= deadline;
                 size_t k = 0;
                 for (size_t i = 0; i < n; i++) {
                         struct sample_request *q = &reqs[i];
                         if (q->result != -EINPROGRESS)
                                 continue;
-                        probe_look(pid, q, page, last);
+                        probe_look(pid, q, page, last, now < start + (uint64_t) q->patience_ms * 1000u);
                         if (q->result != -EINPROGRESS) {
                                 probe_close(q, page);
                                 pending--;
@@ -231,9 +236,10 @@ void sample_threads(pid_t pid, struct sample_request *reqs, size_t n, unsigned t
 }
 
 int sample_thread(pid_t pid, pid_t tid, uint8_t *stack_buf, size_t stack_bytes, unsigned timeout_ms,
-                  struct thread_sample *ret)
+                  unsigned patience_ms, struct thread_sample *ret)
 {
-        struct sample_request q = { .tid = tid, .stack_buf = stack_buf, .stack_bytes = stack_bytes };
+        struct sample_request q = { .tid = tid, .stack_buf = stack_buf, .stack_bytes = stack_bytes,
+                                    .patience_ms = patience_ms };
         sample_threads(pid, &q, 1, timeout_ms);
         if (q.result == 0)
                 *ret = q.sample;

@@ -45,6 +45,8 @@ struct sample_request {
         pid_t tid;
         uint8_t *stack_buf;     /* room for stack_bytes */
         size_t stack_bytes;
+        unsigned patience_ms;   /* a thread seen asleep is waited for this
+                                 * long all the same (sample_thread) */
         int result;             /* what sample_thread returns for it */
         struct thread_sample sample;    /* when result is 0 */
         int fd;                 /* sample.c's own */
@@ -58,14 +60,15 @@ void sample_threads(pid_t pid, struct sample_request *reqs, size_t n, unsigned t
 /* Samples thread tid once: opens a task-clock event on it, waits for the
  * first sample (at most timeout_ms, polling; it ends early when the
  * thread is seen asleep or stopped, since a sleeping thread is never
- * sampled), copies at most stack_bytes of its stack into stack_buf
- * (stack_bytes 0: none) and closes the event.  Returns 0 and fills *ret,
- * -EAGAIN when no sample came (asleep, stopped, or running in the kernel
+ * sampled, but not before patience_ms: a thread that naps between short
+ * runs is sampled in one of them), copies at most stack_bytes of its
+ * stack into stack_buf (stack_bytes 0: none) and closes the event.
+ * Returns 0 and fills *ret, -EAGAIN when no sample came (asleep, stopped, or running in the kernel
  * all along), -ESRCH when the thread is gone, -EPROTONOSUPPORT for a
  * 32-bit thread, or -EOPNOTSUPP when perf refuses us (perf_event_paranoid,
  * a seccomp filter, a kernel without perf events, no memory to map the
  * ring): the caller then stops the thread instead. */
 int sample_thread(pid_t pid, pid_t tid, uint8_t *stack_buf, size_t stack_bytes, unsigned timeout_ms,
-                  struct thread_sample *ret);
+                  unsigned patience_ms, struct thread_sample *ret);
 
 #endif

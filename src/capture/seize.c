@@ -457,24 +457,52 @@ static bool seize_may_sample(struct process_capture *cap, const struct thread_ca
         return true;
 }
 
-/* Whether thread t, which could not be read without a stop, is read with
- * a perf sample instead (capture_sample_thread; seize_may_sample's
- * choice).  Returns true when t needs no seize (sampled, or gone). */
-static bool seize_read_sampled(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+/* Rounds of seize_read_unstopped for one thread in one snapshot. */
+#define UNSTOPPED_TRIES 8
+/* How long a sample in those rounds waits for a thread found asleep to
+ * run again: one that moved is likely to nap between short runs, and one
+ * asleep in a call for good is read stop-free in the next round. */
+#define UNSTOPPED_PATIENCE_MS 2
+
+/* Whether any thread is held by us now (a later pass of the seize, while
+ * the threads of the first are stopped): then no wait is added. */
+static bool seize_holds_any(const struct process_capture *cap)
 {
-        if (!seize_may_sample(cap, t))
-                return false;
-        int r = capture_sample_thread(cap, t, timeout_ms);
-        if (r == -ESRCH)
-                t->vanished = true;
-        return r == 0 || r == -ESRCH;
+        for (size_t i = 0; i < cap->n_threads; i++)
+                if (cap->threads[i].seized && !cap->threads[i].vanished)
+                        return true;
+        return false;
+}
+
+bool seize_read_unstopped(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms)
+{
+        unsigned patience_ms = seize_holds_any(cap) ? 0 : UNSTOPPED_PATIENCE_MS;
+        while (t->unstopped_tries < UNSTOPPED_TRIES) {
+                t->unstopped_tries++;
+                if (capture_thread_prestop(cap->pid, t) < 0) {
+                        t->vanished = true;
+                        return true;
+                }
+                if (seize_read_stopfree(cap, t))
+                        return true;
+                if (!seize_may_sample(cap, t))
+                        return false;
+                int r = capture_sample_thread(cap, t, timeout_ms, patience_ms);
+                if (r == -ESRCH)
+                        t->vanished = true;
+                if (r == 0 || r == -ESRCH)
+                        return true;
+                if (r != -EAGAIN)
+                        return false;   /* perf refused, or no room */
+        }
+        return false;
 }
 
 /* Reads each thread from first on without a stop when it sleeps in a call
  * (seize_read_stopfree), and samples together those that run
  * (seize_may_sample's choice, capture_sample_threads); one that went to
- * sleep meanwhile is read without a stop after all.  The others are left
- * for seize.  Returns 0 or -ENOMEM. */
+ * sleep meanwhile is read as seize_read_unstopped reads it.  The others
+ * are left for seize.  Returns 0 or -ENOMEM. */
 static int seize_sample_new(struct process_capture *cap, size_t first, unsigned timeout_ms)
 {
         _cleanup_free_ struct thread_capture **run = malloc((cap->n_threads - first + 1) * sizeof *run);
@@ -496,11 +524,8 @@ static int seize_sample_new(struct process_capture *cap, size_t first, unsigned 
                         t->vanished = true;
                 } else if (results[i] == -EAGAIN) {
                         /* no tick found it in user space: asleep now,
-                         * perhaps in a call */
-                        if (capture_thread_prestop(cap->pid, t) < 0)
-                                t->vanished = true;
-                        else
-                                (void) seize_read_stopfree(cap, t);
+                         * perhaps in a call, or awake again */
+                        (void) seize_read_unstopped(cap, t, timeout_ms);
                 }
         }
         return 0;
@@ -676,9 +701,6 @@ int seize_more(struct process_capture *cap, unsigned stop_timeout_ms)
 
 int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms)
 {
-        /* running now: a sample reads it as well, without the stop */
-        if (t->stat.state == 'R' && seize_read_sampled(cap, t, stop_timeout_ms))
-                return t->vanished ? -ESRCH : 0;
         int r = seize_one(cap, t);
         if (r < 0)
                 return r;

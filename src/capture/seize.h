@@ -51,13 +51,27 @@ int seize_process(struct process_capture *cap, unsigned stop_timeout_ms);
  * failure. */
 int seize_more(struct process_capture *cap, unsigned stop_timeout_ms);
 
+/* Reads thread t without a stop if it can: stop-free while it sleeps in
+ * a call, with a perf sample while it runs, the two in turn.  A thread
+ * that keeps waking and sleeping (an event loop spinning and napping, a
+ * busy queue's consumer) is often doing the other thing by the time one
+ * reading is set up: a sample gives up on a thread it finds asleep, and a
+ * thread found running has no call to read stop-free.  Each round reads
+ * the thread's state afresh (capture_thread_prestop), and its sample
+ * waits a little for a thread seen asleep to run again (not while we
+ * hold threads stopped); a thread gets a bounded number of rounds per
+ * snapshot, counted across calls, so that re-reading a stop-free reading
+ * that moved ends.  Returns true when t
+ * needs no stop: sampled (t->sampled), begun stop-free (t->stopfree: the
+ * caller copies its stack and verifies the reading), or gone
+ * (t->vanished); false when it must be stopped. */
+bool seize_read_unstopped(struct process_capture *cap, struct thread_capture *t, unsigned timeout_ms);
+
 /* Seizes and stops thread t alone, as seize_process would have (a thread
- * that could not be read without a stop), waiting stop_timeout_ms at most
- * and reading its registers.  A thread running on a CPU (t->stat, read
- * just before) is sampled instead when cap->sample_running (t->sampled:
- * registers and stack copied, nothing seized).  Returns 0 (t->stopped
- * tells whether it stopped in time), -ESRCH when it is gone, -EBUSY or
- * -EPERM. */
+ * that could not be read without a stop: seize_read_unstopped failed),
+ * waiting stop_timeout_ms at most and reading its registers.  Returns 0
+ * (t->stopped tells whether it stopped in time), -ESRCH when it is gone,
+ * -EBUSY or -EPERM. */
 int seize_stop_thread(struct process_capture *cap, struct thread_capture *t, unsigned stop_timeout_ms);
 
 /* Lets one held thread go (see seize_release).  The stop clock keeps

@@ -131,10 +131,6 @@ static bool sched_clock_now(uint64_t *ret)
                procfs_parse_sched_exec_start(text, ret) == 0;
 }
 
-/* Readings of a thread asleep in a call before it is stopped instead: a
- * thread that moved twice is woken often (a short timed wait, a busy
- * queue), and a third reading is as likely to fail. */
-#define STOPFREE_READINGS 3
 /* Rounds of looking for threads started by threads that moved. */
 #define SETTLE_PASSES 4
 
@@ -156,9 +152,11 @@ static void capture_late_thread(struct process_capture *cap, struct thread_captu
 }
 
 /* Checks a thread read without a stop, once its copies are taken.  One
- * that moved meanwhile is read again, up to STOPFREE_READINGS times, then
- * stopped (or, with refuse_visible_stop, the snapshot fails: -EWOULDBLOCK).
- * *moved tells that it ran while we read.  Returns 0 or a negative errno. */
+ * that moved meanwhile is read again without a stop, as a sample if it
+ * runs now (seize_read_unstopped, a bounded number of rounds), then
+ * stopped (or, with refuse_visible_stop, the snapshot fails:
+ * -EWOULDBLOCK).  *moved tells that it ran while we read.  Returns 0 or a
+ * negative errno. */
 static int settle_thread(struct process_capture *cap, const struct leakscan_options *opts,
                          struct thread_capture *t, bool *moved)
 {
@@ -174,24 +172,18 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                 }
                 *moved = true;
                 cap->n_moved++;
-                bool was_asleep = true;
-                if (t->stopfree_reads < STOPFREE_READINGS) {
-                        r = capture_stopfree_begin(cap->pid, t);
-                        if (r == 0) {
+                cap->n_stopfree--;
+                if (seize_read_unstopped(cap, t, opts->stop_timeout_ms)) {
+                        if (t->vanished)
+                                cap->n_vanished++;
+                        else if (t->stopfree) {
                                 capture_locks(cap);
                                 capture_thread_stack(cap, t, opts->stack_window);
-                                continue;
                         }
-                        if (r == -ESRCH) {
-                                t->vanished = true;
-                                cap->n_vanished++;
-                                return 0;
-                        }
-                        was_asleep = false;     /* it runs now: nothing in flight */
-                } else if (cap->refuse_visible_stop) {
-                        return -EWOULDBLOCK;
+                        continue;       /* a sample or a gone thread ends the loop */
                 }
-                cap->n_stopfree--;
+                if (cap->refuse_visible_stop)
+                        return -EWOULDBLOCK;
                 /* its state now, not before it moved: what the stop finds
                  * is read against it */
                 if (capture_thread_prestop(cap->pid, t) < 0) {
@@ -209,10 +201,7 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                 if (r < 0)
                         return r;
                 capture_late_thread(cap, t, opts->stack_window);
-                if (t->sampled)
-                        return 0;       /* running: sampled, never held */
-                if (was_asleep)
-                        cap->n_stop_needed++;
+                cap->n_stop_needed++;
                 /* nothing else is held: let it go at once */
                 seize_release_thread(cap, t);
                 cap->late_hold_us += now_usec(CLOCK_MONOTONIC) - held_from;
