@@ -2,17 +2,20 @@
  * spin on the CPU (in a function of their own, a few frames deep), and M
  * threads sleep in a pipe read: what a snapshot of a server under load
  * finds; F more threads run and nap in turn (200 us spinning, a 100 us
- * nanosleep), as event loops with short timeouts do.  bench/sample_ab.py
- * measures reading the running ones with a perf sample against stopping
- * them.
- * Usage: busy N M [F]   (prints "ready PID" once every thread runs or sleeps) */
+ * nanosleep), as event loops with short timeouts do; K more run in the
+ * kernel all along (read(2) of 1 GiB from /dev/zero in a loop: a perf
+ * sample of user time never comes).  bench/sample_ab.py measures reading
+ * the running ones with a perf sample against stopping them.
+ * Usage: busy N M [F [K]]   (prints "ready PID" once every thread runs or sleeps) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +66,23 @@ static void *flicker(void *arg)
         return NULL;
 }
 
+/* One 1 GiB read after another into memory of its own: the pages are
+ * cleared by the kernel, so nearly all of the thread's time is system
+ * time. */
+static void *in_kernel(void *arg)
+{
+        (void) arg;
+        size_t len = 1ul << 30;
+        int fd = open("/dev/zero", O_RDONLY);
+        char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        atomic_fetch_add(&started, 1);
+        if (fd < 0 || buf == MAP_FAILED)
+                return NULL;
+        for (;;)
+                (void) !read(fd, buf, len);
+        return NULL;
+}
+
 static void *sleeper(void *arg)
 {
         (void) arg;
@@ -75,6 +95,7 @@ static void *sleeper(void *arg)
 int main(int argc, char **argv)
 {
         int n = argc > 1 ? atoi(argv[1]) : 4, m = argc > 2 ? atoi(argv[2]) : 16, f = argc > 3 ? atoi(argv[3]) : 0;
+        int k = argc > 4 ? atoi(argv[4]) : 0;
         if (pipe(fds) < 0)
                 return 1;
         pthread_t t;
@@ -84,7 +105,9 @@ int main(int argc, char **argv)
                 pthread_create(&t, NULL, sleeper, NULL);
         for (int i = 0; i < f; i++)
                 pthread_create(&t, NULL, flicker, NULL);
-        while (atomic_load(&started) < n - 1 + m + f)
+        for (int i = 0; i < k; i++)
+                pthread_create(&t, NULL, in_kernel, NULL);
+        while (atomic_load(&started) < n - 1 + m + f + k)
                 usleep(1000);
         printf("ready %d\n", (int) getpid());
         fflush(stdout);

@@ -2,8 +2,9 @@
 """Reading running threads with a perf sample against stopping them, side by
 side in one run (issue 16; docs/PERFORMANCE.md, "Running threads sampled").
 
-Starts bench-busy N M F (the main thread and N-1 others spinning, M asleep
-in a pipe read, F running and napping in turn) and runs `leakscan -p PID --format=json` ROUNDS times per
+Starts bench-busy N M F K (the main thread and N-1 others spinning, M
+asleep in a pipe read, F running and napping in turn, K running in the
+kernel) and runs `leakscan -p PID --format=json` ROUNDS times per
 variant, interleaved (the order alternates each round):
 - stop: LEAKSCAN_TEST_NO_SAMPLE=1, running threads stopped as before;
 - sample: the default, running threads sampled;
@@ -15,7 +16,8 @@ median of the per-round ratios to the first (paired: each round's runs
 follow one another, so a burst of load on the shared machine moves both).
 
 Usage: bench/sample_ab.py [--build DIR] [--rounds 15] [--busy 4] [--sleepers 16]
-                          [--flickers 0] [OTHER_LEAKSCAN...]"""
+                          [--flickers 0] [--in-kernel 0] [--leakscan-arg ARG]...
+                          [OTHER_LEAKSCAN...]"""
 import argparse
 import json
 import os
@@ -25,9 +27,9 @@ import sys
 import time
 
 
-def one_run(leakscan, pid, env):
+def one_run(leakscan, pid, env, args):
     t0 = time.perf_counter()
-    p = subprocess.run([leakscan, "-p", str(pid), "--format=json"], capture_output=True,
+    p = subprocess.run([leakscan, "-p", str(pid), "--format=json"] + args, capture_output=True,
                        env=dict(os.environ, **env))
     wall = (time.perf_counter() - t0) * 1000
     doc = json.loads(p.stdout)
@@ -45,13 +47,15 @@ def main():
     ap.add_argument("--busy", type=int, default=4)
     ap.add_argument("--sleepers", type=int, default=16)
     ap.add_argument("--flickers", type=int, default=0)
+    ap.add_argument("--in-kernel", type=int, default=0)
+    ap.add_argument("--leakscan-arg", action="append", default=[])
     ap.add_argument("others", nargs="*")
     a = ap.parse_args()
     leakscan = os.path.join(a.build, "leakscan")
     variants = [("stop", leakscan, {"LEAKSCAN_TEST_NO_SAMPLE": "1"}), ("sample", leakscan, {})]
     variants += [(path, path, {}) for path in a.others]
     target = subprocess.Popen([os.path.join(a.build, "bench", "bench-busy"), str(a.busy), str(a.sleepers),
-                               str(a.flickers)],
+                               str(a.flickers), str(a.in_kernel)],
                               stdout=subprocess.PIPE, start_new_session=True)
     try:
         pid = int(target.stdout.readline().split()[1])
@@ -59,13 +63,14 @@ def main():
         for r in range(a.rounds):
             order = variants if r % 2 == 0 else variants[::-1]
             for name, exe, env in order:
-                runs[name].append(one_run(exe, pid, env))
+                runs[name].append(one_run(exe, pid, env, a.leakscan_arg))
     finally:
         target.kill()
         target.wait()
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    print(f"bench-busy {a.busy} {a.sleepers} {a.flickers}, {a.rounds} rounds, load {load}; medians")
+    print(f"bench-busy {a.busy} {a.sleepers} {a.flickers} {a.in_kernel} {' '.join(a.leakscan_arg)}, "
+          f"{a.rounds} rounds, load {load}; medians")
     print(f"{'variant':>10} {'wall ms':>9} {'ratio':>6} {'paired':>6} {'stopped':>8} {'sampled':>8} "
           f"{'stop-free':>9} {'window ms':>10}")
     base = statistics.median(x["wall_ms"] for x in runs[variants[0][0]])

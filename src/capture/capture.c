@@ -319,7 +319,6 @@ int capture_stopfree_begin(pid_t pid, struct thread_capture *t)
         }
         if (r < 0)
                 return r;
-        t->stopfree_reads++;
         t->stopfree = true;
         arch_regs_from_syscall(&t->regs, t->sc.nr, t->sc.args, t->sc.sp, t->sc.pc);
         t->regs_valid = true;

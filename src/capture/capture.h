@@ -92,7 +92,6 @@ struct thread_capture {
         uint64_t switches;      /* times switched in (schedstat), or out (status) */
         uint64_t run_ns;        /* time run (schedstat), 0 from status */
         struct proc_syscall sc;
-        unsigned stopfree_reads;        /* readings begun, retries included */
         unsigned unstopped_tries;       /* rounds of seize_read_unstopped */
         bool has_status_voluntary;      /* its voluntary switches, from the */
         uint64_t status_voluntary;      /* status read inside this reading */
@@ -270,8 +269,9 @@ void capture_thread_forget(struct thread_capture *t);
  * instead of a stop: its registers and cap->sample_window bytes of stack
  * (into cap's chunks), waiting timeout_ms at most, and patience_ms even
  * for a thread seen asleep (sample_thread); sets t->sampled.
- * Returns 0, -ESRCH when it is gone, -EAGAIN when no sample came (it went
- * to sleep: read it without a stop; or it never left the kernel), or
+ * Returns 0, -ESRCH when it is gone, -EAGAIN when no sample came because
+ * it went to sleep (read it without a stop), -ETIME when none came in
+ * timeout_ms while it stayed runnable (it never left the kernel), or
  * -EOPNOTSUPP when it must be stopped instead: perf refused (then
  * cap->sample_refused, and no later thread tries), a 32-bit thread, or a
  * stack deeper than a sample carries (which a stop would copy further). */

@@ -191,6 +191,8 @@ static void probe_look(pid_t pid, struct sample_request *q, size_t page, bool la
                                 r = -ESRCH;
                 } else if (!last) {
                         return;
+                } else if (k > 0) {
+                        r = -ETIME;     /* runnable all along: in the kernel */
                 }
         }
         q->result = r == -EIO || r == -ENOMEM ? -EAGAIN : r;

@@ -63,8 +63,10 @@ void sample_threads(pid_t pid, struct sample_request *reqs, size_t n, unsigned t
  * sampled, but not before patience_ms: a thread that naps between short
  * runs is sampled in one of them), copies at most stack_bytes of its
  * stack into stack_buf (stack_bytes 0: none) and closes the event.
- * Returns 0 and fills *ret, -EAGAIN when no sample came (asleep, stopped, or running in the kernel
- * all along), -ESRCH when the thread is gone, -EPROTONOSUPPORT for a
+ * Returns 0 and fills *ret, -EAGAIN when no sample came and the thread
+ * was seen asleep or stopped, -ETIME when none came by timeout_ms while
+ * it stayed runnable (running in the kernel all along), -ESRCH when the
+ * thread is gone, -EPROTONOSUPPORT for a
  * 32-bit thread, or -EOPNOTSUPP when perf refuses us (perf_event_paranoid,
  * a seccomp filter, a kernel without perf events, no memory to map the
  * ring): the caller then stops the thread instead. */

@@ -492,8 +492,11 @@ bool seize_read_unstopped(struct process_capture *cap, struct thread_capture *t,
                         t->vanished = true;
                 if (r == 0 || r == -ESRCH)
                         return true;
+                /* only a thread seen asleep is worth another round; one
+                 * runnable to the bound (in the kernel), a refused perf or
+                 * no room is stopped */
                 if (r != -EAGAIN)
-                        return false;   /* perf refused, or no room */
+                        return false;
         }
         return false;
 }
@@ -523,9 +526,16 @@ static int seize_sample_new(struct process_capture *cap, size_t first, unsigned 
                 if (results[i] == -ESRCH) {
                         t->vanished = true;
                 } else if (results[i] == -EAGAIN) {
-                        /* no tick found it in user space: asleep now,
-                         * perhaps in a call, or awake again */
+                        /* seen asleep: perhaps in a call, or awake again */
                         (void) seize_read_unstopped(cap, t, timeout_ms);
+                } else if (results[i] == -ETIME) {
+                        /* runnable to the bound, no tick in user space:
+                         * one look for a call it has gone to sleep in
+                         * since, never another wait */
+                        if (capture_thread_prestop(cap->pid, t) < 0)
+                                t->vanished = true;
+                        else
+                                (void) seize_read_stopfree(cap, t);
                 }
         }
         return 0;

@@ -154,8 +154,8 @@ static void capture_late_thread(struct process_capture *cap, struct thread_captu
 /* Checks a thread read without a stop, once its copies are taken.  One
  * that moved meanwhile is read again without a stop, as a sample if it
  * runs now (seize_read_unstopped, a bounded number of rounds), then
- * stopped (or, with refuse_visible_stop, the snapshot fails:
- * -EWOULDBLOCK).  *moved tells that it ran while we read.  Returns 0 or a
+ * stopped (or, with refuse_visible_stop, when it sleeps then, the
+ * snapshot fails: -EWOULDBLOCK).  *moved tells that it ran while we read.  Returns 0 or a
  * negative errno. */
 static int settle_thread(struct process_capture *cap, const struct leakscan_options *opts,
                          struct thread_capture *t, bool *moved)
@@ -182,8 +182,6 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                         }
                         continue;       /* a sample or a gone thread ends the loop */
                 }
-                if (cap->refuse_visible_stop)
-                        return -EWOULDBLOCK;
                 /* its state now, not before it moved: what the stop finds
                  * is read against it */
                 if (capture_thread_prestop(cap->pid, t) < 0) {
@@ -191,6 +189,10 @@ static int settle_thread(struct process_capture *cap, const struct leakscan_opti
                         cap->n_vanished++;
                         return 0;
                 }
+                /* a thread asleep (in a call) is what a stop would show;
+                 * one that runs, perf refused or no, has no call to end */
+                if (cap->refuse_visible_stop && t->stat.state == 'S')
+                        return -EWOULDBLOCK;
                 uint64_t held_from = now_usec(CLOCK_MONOTONIC);
                 r = seize_stop_thread(cap, t, opts->stop_timeout_ms);
                 if (r == -ESRCH) {
