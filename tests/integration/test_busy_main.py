@@ -108,6 +108,15 @@ def functions(th):
     return [f.get("function") for f in th["frames"]] if th else []
 
 
+def described(th):
+    """A thread's frames with their pcs and modules, and the unwinder's
+    note: what a failure message needs to tell a cut copy from a wrong
+    unwind."""
+    return {"read": th.get("read"), "unwind_note": th.get("unwind_note"),
+            "frames": [(f.get("function"), hex(f["pc"]) if isinstance(f.get("pc"), int) else f.get("pc"),
+                        f.get("module")) for f in th["frames"]]}
+
+
 def outward_from(funcs, first):
     """The frames from the first one named first, outward: a running thread
     is found at a different pc by each look, but the user's frames below
@@ -155,9 +164,10 @@ def test_busy_main(leakscan, eintr_exe):
               f"with LEAKSCAN_TEST_NO_SAMPLE the main thread is stopped ({stopped and stopped['read']})")
         want = outward_from(functions(stopped), "main")
         got = [outward_from(functions(m), "main") for m in mains]
+        # on a failure, what the unwinder said and where it stopped
+        differ = [described(m) for m, g in zip(mains, got) if g != want][:1]
         check(want is not None and all(g == want for g in got),
-              f"sampled frames from main outward match the stopped read ({want} vs "
-              f"{[g for g in got if g != want][:1]})")
+              f"sampled frames from main outward match the stopped read ({want} vs {differ})")
         in_spin = [functions(m)[functions(m).index("spin_us"):] for m in mains if "spin_us" in functions(m)]
         check(all(f == ["spin_us"] + want for f in in_spin),
               f"in spin_us, its caller is main ({len(in_spin)} of {len(mains)}: "
