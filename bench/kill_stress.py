@@ -61,6 +61,18 @@ def left_behind(pid):
     return bad
 
 
+def blocks(pid, tid, sig):
+    """Whether thread tid of pid blocks sig (its SigBlk in /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
+
+
 WATCH = ["--watch=10s", "--interval=200ms"]
 
 
@@ -136,7 +148,10 @@ def main():
         stop = threading.Event()
 
         libc = ctypes.CDLL(None, use_errno=True)
-        others = [x for x in tasks(t.pid) if x != t.pid]
+        # not the main thread, nor one that blocks the signal (the target's
+        # "blocked" worker): a signal sent to it alone stays pending for
+        # ever, and the final count would wait for it for ever
+        others = [x for x in tasks(t.pid) if x != t.pid and not blocks(t.pid, x, signal.SIGRTMIN + 1)]
 
         def sender():
             nonlocal sent

@@ -623,19 +623,25 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
  * ends with every thread detached as it was, then they act (a leakscan
  * stopped by ^Z while holding threads would keep them frozen until it is
  * continued).  SIGKILL and SIGSTOP cannot wait; seize_wait_status keeps
- * what a SIGKILL could lose. */
+ * what a SIGKILL could lose.  --watch's tracer defers the same ones
+ * (track.c). */
+void seize_deferred_signals(sigset_t *set)
+{
+        sigemptyset(set);
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGTERM);
+        sigaddset(set, SIGHUP);
+        sigaddset(set, SIGPIPE);
+        sigaddset(set, SIGQUIT);
+        sigaddset(set, SIGTSTP);
+        sigaddset(set, SIGTTIN);
+        sigaddset(set, SIGTTOU);
+}
+
 static void seize_defer_signals(struct process_capture *cap)
 {
         sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        sigaddset(&set, SIGPIPE);
-        sigaddset(&set, SIGQUIT);
-        sigaddset(&set, SIGTSTP);
-        sigaddset(&set, SIGTTIN);
-        sigaddset(&set, SIGTTOU);
+        seize_deferred_signals(&set);
         if (!cap->sigmask_saved && pthread_sigmask(SIG_BLOCK, &set, &cap->saved_sigmask) == 0)
                 cap->sigmask_saved = true;
 }

@@ -8,6 +8,7 @@
 #ifndef LEAKSCAN_SEIZE_H
 #define LEAKSCAN_SEIZE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -104,5 +105,11 @@ bool seize_eintr_was_ours(pid_t pid, const struct thread_capture *t);
  * (seize_eintr_was_ours); sets t->rewound when it did.  For seize's own
  * stops and for --watch's signal stops between snapshots. */
 void seize_undo_eintr(pid_t pid, struct thread_capture *t);
+
+/* Fills set with the signals that wait while leakscan holds threads (^C,
+ * ^Z, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTTIN, SIGTTOU): a snapshot
+ * blocks them from its seize to its release, --watch's tracer while it
+ * traces. */
+void seize_deferred_signals(sigset_t *set);
 
 #endif

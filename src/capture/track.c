@@ -9,7 +9,10 @@
  * stop; an interrupt to detach them ended a socket timeout, a timed wait or
  * a partial write as any stop does (docs/RELIABILITY.md).  Except the
  * threads that its exit would leave exposed to a signal the process
- * ignores (track_release_exposed): those it detaches itself first.
+ * ignores (track_release_exposed): those it detaches itself first.  While
+ * it traces, ^C, SIGTERM, ^Z and the like wait (track_start): killed or
+ * stopped in the middle of a release, leakscan would leave an EINTR or a
+ * frozen thread behind; they act once the tracer has let everything go.
  *
  * A Python thread's creator stack is mostly CPython's eval loop: the
  * Python frames that say which code started the thread are on the
@@ -19,6 +22,7 @@
  * only for a process whose maps show a python module. */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -80,6 +84,7 @@ struct track {
         struct creations creations;
         struct python_snapshot *py;     /* the interpreter's reader, or NULL */
         sigset_t old_mask;      /* the caller's, while the tracer runs */
+        sigset_t deferred;      /* the signals that wait for track_stop (track_start) */
         pthread_t tracer;
         pid_t tracer_tid;       /* written by the tracer, read after the join */
         bool running;
@@ -458,6 +463,36 @@ static enum exposure track_exposure(pid_t pid, pid_t tid, bool *ret_in_call)
         return TRACK_SAFE;
 }
 
+/* A test knob: LEAKSCAN_TEST_TRACER_HOLD_FILE=PATH makes the tracer, at
+ * the stop of a thread it interrupted to let it go (its EINTR not yet
+ * rewound), create PATH and keep the thread there until a signal that
+ * ends or stops leakscan (seize_deferred_signals) is pending, for 10 s at
+ * most: the robustness test sends SIGTERM exactly inside that window
+ * (docs/RELIABILITY.md, "A killed leakscan").  A signal that is not
+ * blocked there kills leakscan with the EINTR in place. */
+static void release_window_hold(void)
+{
+        const char *path = secure_getenv("LEAKSCAN_TEST_TRACER_HOLD_FILE");
+        if (!path || !*path)
+                return;
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                close(fd);
+        sigset_t deferred;
+        seize_deferred_signals(&deferred);
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 10000000u;
+        while (now_usec(CLOCK_MONOTONIC) < deadline) {
+                sigset_t pending;
+                if (sigpending(&pending) < 0)
+                        return;
+                for (int sig = 1; sig < NSIG; sig++)
+                        if (sigismember(&deferred, sig) == 1 && sigismember(&pending, sig) == 1)
+                                return;
+                struct timespec ts = { 0, 1000 * 1000 };
+                (void) nanosleep(&ts, NULL);
+        }
+}
+
 /* Lets tracee tid go at a stop we interrupted it for (or any stop that
  * came first): a creation is recorded, the EINTR of an indefinite wait is
  * rewound, a signal is handed back, a job-control stop stays in force
@@ -474,8 +509,10 @@ static void track_release_at_stop(struct track *tr, pid_t tid, int status)
                 if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
                         track_clone_event(tr, tid, (pid_t) msg);
         } else if (event == PTRACE_EVENT_STOP) {
-                if (sig == SIGTRAP)
+                if (sig == SIGTRAP) {
+                        release_window_hold();
                         track_undo_eintr(tr, tid, 0);   /* our interrupt */
+                }
         } else if (event == 0) {
                 deliver = sig;
                 track_undo_eintr(tr, tid, sig);
@@ -631,14 +668,47 @@ static void *tracer_main(void *arg)
         return NULL;
 }
 
+/* The signals that end or stop leakscan (seize_deferred_signals) and
+ * that it neither ignores nor blocks already: an ignored one is dropped
+ * where it is sent, as it would be without a tracer (blocked, it would be
+ * queued instead and make track_run let the process go for nothing); one
+ * the caller blocks stays pending as before (track_run would take it
+ * again after each raise). */
+static void track_deferred_signals(sigset_t *set)
+{
+        sigset_t current;
+        seize_deferred_signals(set);
+        if (pthread_sigmask(SIG_BLOCK, NULL, &current) != 0)
+                sigemptyset(&current);
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa;
+                if (sigismember(set, sig) != 1)
+                        continue;
+                if (sigismember(&current, sig) == 1 ||
+                    (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN))
+                        sigdelset(set, sig);
+        }
+}
+
+/* Besides SIGCHLD (tracer_main), the signals that end or stop leakscan are
+ * blocked in the caller, and so in the tracer, which inherits its mask:
+ * signal masks are per thread, and one blocked in the caller alone would
+ * be delivered to the tracer, and act there.  Acting at once, they would
+ * kill or stop leakscan while the tracer holds a thread between its
+ * interrupt and its detach (track_release_exposed), or between a
+ * signal-delivery stop and its rewind: the thread's wait would end with
+ * the EINTR our stop gave it, or stay frozen for as long as leakscan is
+ * stopped.  They wait for track_run (which takes them) or for track_stop
+ * (which unblocks them once the tracer is gone). */
 int track_start(struct track *tr)
 {
         if (tr->running)
                 return 0;
-        sigset_t chld;
-        sigemptyset(&chld);
-        sigaddset(&chld, SIGCHLD);
-        int r = -pthread_sigmask(SIG_BLOCK, &chld, &tr->old_mask);
+        sigset_t blocked;
+        track_deferred_signals(&tr->deferred);
+        blocked = tr->deferred;
+        sigaddset(&blocked, SIGCHLD);
+        int r = -pthread_sigmask(SIG_BLOCK, &blocked, &tr->old_mask);
         if (r < 0)
                 return r;
         atomic_store(&tr->stop_requested, false);
@@ -653,12 +723,38 @@ int track_start(struct track *tr)
         return 0;
 }
 
-void track_run(struct track *tr, uint64_t until_us)
+static void sleep_until(uint64_t until_us)
 {
-        (void) tr;
         struct timespec ts = { (time_t) (until_us / 1000000u), (long) (until_us % 1000000u) * 1000 };
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
                 ;
+}
+
+/* A signal that ends or stops leakscan (^C, SIGTERM, ^Z...) is taken here
+ * rather than acting in whichever thread it finds: the tracer lets the
+ * process go first, as before a snapshot, and only then is the signal
+ * raised again, with the caller's mask back, to act as it would have
+ * (leakscan dies of it, as an interrupted --watch always did, or stops).
+ * One that leaves leakscan running (^Z then fg) starts a new tracer. */
+void track_run(struct track *tr, uint64_t until_us)
+{
+        for (;;) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                if (now >= until_us)
+                        return;
+                if (!tr->running) {
+                        sleep_until(until_us);
+                        return;
+                }
+                uint64_t left = until_us - now;
+                struct timespec ts = { (time_t) (left / 1000000u), (long) (left % 1000000u) * 1000 };
+                int sig = sigtimedwait(&tr->deferred, NULL, &ts);
+                if (sig <= 0)
+                        continue;       /* the time is up, or EINTR */
+                track_stop(tr);
+                (void) raise(sig);
+                (void) track_start(tr);
+        }
 }
 
 /* Waits until thread tid of leakscan is gone from the kernel's tables.

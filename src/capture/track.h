@@ -11,7 +11,9 @@
  * snapshot reads it as -p does; only the threads asleep in a wait that a
  * signal ends with EINTR (which is rewound) or running are stopped, and
  * detached at that stop, before the exit.
- * The calling thread keeps SIGCHLD blocked while the tracer runs. */
+ * The calling thread keeps SIGCHLD blocked while the tracer runs, and the
+ * signals that end or stop leakscan (^C, SIGTERM, ^Z...), which wait until
+ * the tracer has let the process go, then act. */
 #ifndef LEAKSCAN_TRACK_H
 #define LEAKSCAN_TRACK_H
 
@@ -32,7 +34,10 @@ struct track *track_new(pid_t pid, size_t creator_window);
 int track_start(struct track *tr);
 
 /* Waits until until_us (CLOCK_MONOTONIC) while the tracer serves the
- * process's ptrace events. */
+ * process's ptrace events.  A signal that ends or stops leakscan arriving
+ * meanwhile ends the tracer first (track_stop), then acts as it would
+ * have: leakscan dies of it, or (^Z, then continued) starts a new tracer
+ * and waits on. */
 void track_run(struct track *tr, uint64_t until_us);
 
 /* Ends the tracer: it serves the events already there, interrupts and

@@ -16,6 +16,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -232,6 +233,87 @@ def test_eintr(leakscan, eintr_exe):
         untouched(t.pid, "EINTR waiters never woken")
 
 
+def eintr_count(t):
+    os.kill(t.pid, signal.SIGUSR2)
+    line = t.proc.stdout.readline().decode().split()
+    return int(line[1]) if len(line) == 2 and line[0] == "eintr" else " ".join(line)
+
+
+def watch_leakscan(leakscan, pid, args, env=None):
+    """`leakscan -p pid` with args, in a process group of its own (so that
+    ^Z stops it: the group is not orphaned) and with ^C's default action
+    (the caller may ignore it, and an ignored ^C is never deferred)."""
+    def child():
+        os.setpgrp()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return subprocess.Popen([leakscan, "-p", str(pid), *args], env=dict(os.environ, **(env or {})),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=child)
+
+
+def wait_tracer(pid, p):
+    """Waits until --watch's tracer (a thread of leakscan p other than its
+    main one, which takes the snapshots) traces a thread of pid, or p ends."""
+    while p.poll() is None:
+        if any(tracer_pid(pid, tid) not in (0, p.pid) for tid in tasks(pid) if tid != pid):
+            return
+        time.sleep(0.001)
+
+
+def test_watch_signals(leakscan, eintr_exe):
+    """^Z, ^C and SIGTERM sent to a --watch between its snapshots, while its
+    tracer traces the process: each waits until the tracer has let every
+    thread go, then acts as it always did (leakscan stops, or dies of the
+    signal at once, not at the end of --watch).  Before, ^Z stopped
+    leakscan with the tracer's threads still traced (one that meets a
+    ptrace stop then stays frozen until leakscan is continued), and a
+    SIGTERM between the tracer's interrupt of a waiter and its rewind left
+    the waiter the EINTR of our stop."""
+    with Target([eintr_exe, "idle"]) as t:
+        wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
+        p = watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=30m"])
+        try:
+            wait_tracer(t.pid, p)
+            p.send_signal(signal.SIGTSTP)
+            while p.poll() is None and proc_state(p.pid) != "T":
+                time.sleep(0.001)
+            traced = {tid: tracer_pid(t.pid, tid) for tid in tasks(t.pid) if tracer_pid(t.pid, tid) != 0}
+            check(p.poll() is None and not traced,
+                  f"^Z between --watch snapshots: leakscan stopped with no thread traced ({p.poll()}, {traced})")
+            p.send_signal(signal.SIGCONT)
+            wait_tracer(t.pid, p)
+            p.send_signal(signal.SIGINT)
+            code = p.wait(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(code == -signal.SIGINT, f"^C between --watch=1h snapshots: leakscan dies of it at once ({code})")
+        untouched(t.pid, "^Z and ^C between --watch snapshots")
+        # The test knob holds the tracer at the stop of the first waiter it
+        # interrupted to let it go (before the rewind of its EINTR) until
+        # SIGTERM is pending, for 10 s at most: on the build before the fix
+        # SIGTERM kills leakscan there.
+        with tempfile.TemporaryDirectory() as d:
+            hold = os.path.join(d, "held")
+            p = watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=100ms"],
+                               {"LEAKSCAN_TEST_TRACER_HOLD_FILE": hold})
+            try:
+                while p.poll() is None and not os.path.exists(hold):
+                    time.sleep(0.001)
+                p.send_signal(signal.SIGTERM)
+                code = p.wait(timeout=120)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        eintr = eintr_count(t)
+        check(code == -signal.SIGTERM and eintr == 0,
+              f"SIGTERM while the tracer holds a waiter: it dies of it once the waiter is let go, "
+              f"with no EINTR ({code}, eintr {eintr})")
+        untouched(t.pid, "SIGTERM in the tracer's release window")
+
+
 def test_killed_mid_snapshot(leakscan, signals_exe):
     """leakscan killed (SIGKILL, SIGTERM, SIGINT) at random points of its
     snapshots, under a storm of queued signals: none is lost, and no thread
@@ -379,6 +461,7 @@ def main():
     test_job_control_stop(leakscan, mutex_exe)
     test_churn(leakscan, churn_exe)
     test_watch(leakscan, signals_exe, churn_exe, mutex_exe)
+    test_watch_signals(leakscan, eintr_exe)
     return check.finish()
 
 
