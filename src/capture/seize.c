@@ -541,6 +541,28 @@ static int seize_sample_new(struct process_capture *cap, size_t first, unsigned 
         return 0;
 }
 
+/* A test knob: LEAKSCAN_TEST_SEIZE_HOLD_FILE=PATH makes the first pass,
+ * once its threads are seized and before any is interrupted, create PATH
+ * and wait until it is removed (10 s at most).  A thread that acts on
+ * being traced in that gap (tests/library/test_traced.py's dodger, which
+ * goes into a vfork's uninterruptible sleep) then always wins a race it
+ * otherwise wins only when the seizing is slow. */
+static void seize_test_hold(void)
+{
+        const char *path = secure_getenv("LEAKSCAN_TEST_SEIZE_HOLD_FILE");
+        if (!path || !*path)
+                return;
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return;
+        close(fd);
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 10000000u;
+        while (access(path, F_OK) == 0 && now_usec(CLOCK_MONOTONIC) < deadline) {
+                struct timespec ts = { 0, 1000 * 1000 };
+                (void) nanosleep(&ts, NULL);
+        }
+}
+
 static void seize_interrupt(struct thread_capture *t)
 {
         if (t->seized && !t->stopped && ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH)
@@ -600,6 +622,7 @@ static int seize_new_threads(struct process_capture *cap, const pid_t *tids, siz
                         r = k;
         }
         if (cap->stop_begin_us == 0) {
+                seize_test_hold();
                 seize_hurry(cap);
                 cap->stop_begin_us = now_usec(CLOCK_MONOTONIC);
         }

@@ -5,18 +5,28 @@ as soon as it is seized cannot be stopped, so it cannot be detached; if the
 call returned with it still traced, it would freeze at the pending stop
 when it wakes, for as long as the calling program lives.
 
-The library is called through ctypes, from this process.  The race the
-target sets up (test-targets/vfork_on_seize.c) is won most of the time;
-an attempt where the dodger was stopped before it could sleep tells
-nothing and is run again (at most 20 times; then the test skips, 77).
+The library is called through ctypes, from this process.  The target
+(test-targets/vfork_on_seize.c) sets up a race with the interrupt that
+follows the seize; since most threads are read without a stop the seizing
+is quick and the dodger lost it most of the time on a loaded machine (20
+attempts in a row, one CI run in two).  LEAKSCAN_TEST_SEIZE_HOLD_FILE
+holds leakscan between its seize and its interrupt until this test, from
+a thread of its own, has seen the dodger asleep in its vfork: the case is
+then set up every time.  An attempt where the dodger still was stopped
+before it slept tells nothing and is run again (at most 20 times; then
+the test skips, 77).
 
 usage: test_traced.py LIBLEAKSCAN_SO VFORK_ON_SEIZE"""
 import ctypes
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 
 
 WALL = 0x40000000       # __WALL: also the threads this process traces
@@ -33,6 +43,28 @@ def tracer_pid(pid, tid):
     return 0
 
 
+def task_state(pid, tid):
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def release_when_asleep(hold, pid, tid, done):
+    """Once leakscan holds at hold (its threads seized, none interrupted),
+    waits for the dodger to be asleep (D) in its vfork, then lets leakscan
+    go on.  done ends the wait if leakscan never gets there."""
+    while not done.is_set() and not os.path.exists(hold):
+        time.sleep(0.001)
+    while not done.is_set() and task_state(pid, tid) not in ("D", None):
+        time.sleep(0.001)
+    try:
+        os.unlink(hold)
+    except FileNotFoundError:
+        pass
+
+
 def attempt(lib, target):
     p = subprocess.Popen([target], stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
     try:
@@ -43,7 +75,15 @@ def attempt(lib, target):
             return False
         tid, pid = int(first[1]), int(ready[1])
         report = ctypes.c_void_p()
-        r = lib.leakscan_inspect_pid(pid, None, ctypes.byref(report))
+        done = threading.Event()
+        releaser = threading.Thread(target=release_when_asleep, args=(os.environ["LEAKSCAN_TEST_SEIZE_HOLD_FILE"],
+                                                                   pid, tid, done))
+        releaser.start()
+        try:
+            r = lib.leakscan_inspect_pid(pid, None, ctypes.byref(report))
+        finally:
+            done.set()
+            releaser.join()
         traced_after = tracer_pid(pid, tid)
         if r == 0:
             lib.leakscan_report_free(report)
@@ -80,13 +120,18 @@ def main():
     # sample and never seize it (src/capture/sample.c).  The case tested
     # is the stop that a thread dodges, which a refused perf still takes.
     os.environ["LEAKSCAN_TEST_NO_SAMPLE"] = "1"
+    hold_dir = tempfile.mkdtemp(prefix="leakscan-traced-")
+    os.environ["LEAKSCAN_TEST_SEIZE_HOLD_FILE"] = os.path.join(hold_dir, "hold")
     lib = ctypes.CDLL(os.path.abspath(libpath))
     lib.leakscan_inspect_pid.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
     lib.leakscan_report_free.argtypes = [ctypes.c_void_p]
-    for _ in range(20):
-        ok = attempt(lib, target)
-        if ok is not None:
-            return 0 if ok else 1
+    try:
+        for _ in range(20):
+            ok = attempt(lib, target)
+            if ok is not None:
+                return 0 if ok else 1
+    finally:
+        shutil.rmtree(hold_dir, ignore_errors=True)
     print("skip: the dodger never went to sleep traced in 20 attempts")
     return 77
 
