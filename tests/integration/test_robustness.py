@@ -10,6 +10,7 @@ ends with EINTR are re-entered, and a leakscan killed mid-snapshot loses no
 signal.
 Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET
                           POLL_TARGET EINTR_TARGET VFORK_TARGET IO_URING_TARGET"""
+import contextlib
 import json
 import os
 import random
@@ -239,16 +240,24 @@ def eintr_count(t):
     return int(line[1]) if len(line) == 2 and line[0] == "eintr" else " ".join(line)
 
 
+@contextlib.contextmanager
 def watch_leakscan(leakscan, pid, args, env=None):
     """`leakscan -p pid` with args, in a process group of its own (so that
     ^Z stops it: the group is not orphaned) and with ^C's default action
-    (the caller may ignore it, and an ignored ^C is never deferred)."""
+    (the caller may ignore it, and an ignored ^C is never deferred); killed
+    on the way out if it is still running (a check that failed)."""
     def child():
         os.setpgrp()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-    return subprocess.Popen([leakscan, "-p", str(pid), *args], env=dict(os.environ, **(env or {})),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=child)
+    p = subprocess.Popen([leakscan, "-p", str(pid), *args], env=dict(os.environ, **(env or {})),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         preexec_fn=child)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def wait_tracer(pid, p):
@@ -271,8 +280,7 @@ def test_watch_signals(leakscan, eintr_exe):
     the waiter the EINTR of our stop."""
     with Target([eintr_exe, "idle"]) as t:
         wait_settled(t.pid, {"epoller", "semwaiter", "sigwaiter"})
-        p = watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=30m"])
-        try:
+        with watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=30m"]) as p:
             wait_tracer(t.pid, p)
             p.send_signal(signal.SIGTSTP)
             while p.poll() is None and proc_state(p.pid) != "T":
@@ -284,10 +292,6 @@ def test_watch_signals(leakscan, eintr_exe):
             wait_tracer(t.pid, p)
             p.send_signal(signal.SIGINT)
             code = p.wait(timeout=120)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         check(code == -signal.SIGINT, f"^C between --watch=1h snapshots: leakscan dies of it at once ({code})")
         untouched(t.pid, "^Z and ^C between --watch snapshots")
         # The test knob holds the tracer at the stop of the first waiter it
@@ -296,17 +300,12 @@ def test_watch_signals(leakscan, eintr_exe):
         # SIGTERM kills leakscan there.
         with tempfile.TemporaryDirectory() as d:
             hold = os.path.join(d, "held")
-            p = watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=100ms"],
-                               {"LEAKSCAN_TEST_TRACER_HOLD_FILE": hold})
-            try:
+            with watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=100ms"],
+                                {"LEAKSCAN_TEST_TRACER_HOLD_FILE": hold}) as p:
                 while p.poll() is None and not os.path.exists(hold):
                     time.sleep(0.001)
                 p.send_signal(signal.SIGTERM)
                 code = p.wait(timeout=120)
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
         eintr = eintr_count(t)
         check(code == -signal.SIGTERM and eintr == 0,
               f"SIGTERM while the tracer holds a waiter: it dies of it once the waiter is let go, "
