@@ -155,8 +155,8 @@ static void capture_late_thread(struct process_capture *cap, struct thread_captu
  * that moved meanwhile is read again without a stop, as a sample if it
  * runs now (seize_read_unstopped, a bounded number of rounds), then
  * stopped (or, with refuse_visible_stop, when it sleeps then, the
- * snapshot fails: -EWOULDBLOCK).  *moved tells that it ran while we read.  Returns 0 or a
- * negative errno. */
+ * snapshot fails: -EWOULDBLOCK).  *moved tells that it ran while we
+ * read.  Returns 0 or a negative errno. */
 static int settle_thread(struct process_capture *cap, const struct leakscan_options *opts,
                          struct thread_capture *t, bool *moved)
 {
