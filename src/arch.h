@@ -269,6 +269,10 @@ static inline void arch_regs_from_perf(arch_regs *r, const uint64_t *values)
 #define ARCH_DWARF_NREGS 17
 #define ARCH_DWARF_SP 7
 #define ARCH_DWARF_FP 6
+/* Bytes below the stack pointer a function may still use (the psABI's
+ * red zone): a register's save slot there, in the first frame, was popped
+ * (unwind.c, libdw_note_popped_slots). */
+#define ARCH_RED_ZONE 128
 /* Which DWARF registers arch_regs_from_syscall knows: the syscall's
  * number and arguments (rax rdx rsi rdi r8 r9 r10), rsp and rip.  Not rcx
  * and r11 (the syscall instruction overwrote them), nor rbx, rbp, r12-r15:

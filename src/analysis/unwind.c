@@ -1,6 +1,8 @@
 /* The unwinder backends; see unwind.h.  The libdw backend serves libdw's
  * memory reads from the stack copy and, for other addresses, from the ELF
  * files (modules_read_file_word), never from the live process. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,7 +138,102 @@ struct libdw_state {
         const struct thread_capture *current;   /* memory_read has no thread argument */
         bool window_miss;       /* a read above the stack window failed */
         size_t next_index;
+        /* the current thread's popped slots (libdw_note_popped_slots) */
+        uint64_t popped_addr[ARCH_DWARF_NREGS], popped_value[ARCH_DWARF_NREGS];
+        size_t n_popped;
 };
+
+/* The address a CFA rule gives with registers regs: libdw gives a
+ * register-plus-offset rule as one DW_OP_bregx (or DW_OP_bregN). */
+static bool cfa_of(const Dwarf_Op *ops, size_t nops, const uint64_t *regs, uint64_t *ret)
+{
+        if (nops != 1)
+                return false;
+        uint64_t reg;
+        int64_t off;
+        if (ops[0].atom == DW_OP_bregx) {
+                reg = ops[0].number;
+                off = (int64_t) ops[0].number2;
+        } else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+                reg = ops[0].atom - DW_OP_breg0;
+                off = (int64_t) ops[0].number;
+        } else {
+                return false;
+        }
+        if (reg >= ARCH_DWARF_NREGS)
+                return false;
+        *ret = regs[reg] + (uint64_t) off;
+        return true;
+}
+
+/* The offset from the CFA of a register's save slot, from the location
+ * libdw gives for an offset(N) rule: DW_OP_call_frame_cfa, then nothing,
+ * DW_OP_plus_uconst N, or DW_OP_consts N and DW_OP_plus. */
+static bool slot_offset(const Dwarf_Op *ops, size_t nops, int64_t *ret)
+{
+        if (nops < 1 || ops[0].atom != DW_OP_call_frame_cfa)
+                return false;
+        if (nops == 1)
+                *ret = 0;
+        else if (nops == 2 && ops[1].atom == DW_OP_plus_uconst)
+                *ret = (int64_t) ops[1].number;
+        else if (nops == 3 && ops[1].atom == DW_OP_consts && ops[2].atom == DW_OP_plus)
+                *ret = (int64_t) ops[1].number;
+        else
+                return false;
+        return true;
+}
+
+/* A thread found in a function's epilogue, after `leave` or `pop %rbp`
+ * and before `ret`, has popped its caller's registers back, but the unwind
+ * rule at that pc may still say where they were saved: GCC's -O0 code
+ * keeps "rbp at CFA-16" up to the `ret`, a slot now below the stack
+ * pointer, which neither a stop's copy nor a perf sample's (both start at
+ * the stack pointer) holds.  libdw then cannot recover the caller's rbp
+ * and the unwind ends at the caller.  A slot below the stack pointer in
+ * the first frame was popped into its register, so its value is the
+ * register's: noted here for libdw_memory_read.  Only with every register
+ * known (a stop or a sample; a thread read from /proc is in a call, never
+ * in an epilogue). */
+static void libdw_note_popped_slots(struct libdw_state *s, const struct thread_capture *t)
+{
+        s->n_popped = 0;
+        if (!t->regs_valid || t->regs_partial)
+                return;
+        uint64_t regs[ARCH_DWARF_NREGS];
+        arch_regs_to_dwarf(&t->regs, regs);
+        uint64_t pc = arch_regs_pc(&t->regs), sp = arch_regs_sp(&t->regs);
+        Dwfl_Module *m = dwfl_addrmodule(s->mods->dwfl, pc);
+        if (!m)
+                return;
+        Dwarf_Addr bias;
+        Dwarf_Frame *frame = NULL;
+        Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
+        if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0) {
+                frame = NULL;
+                cfi = dwfl_module_dwarf_cfi(m, &bias);
+                if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0)
+                        return;
+        }
+        Dwarf_Op *ops;
+        size_t nops;
+        uint64_t cfa;
+        if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && cfa_of(ops, nops, regs, &cfa)) {
+                for (int reg = 0; reg < ARCH_DWARF_NREGS; reg++) {
+                        Dwarf_Op mem[3];
+                        int64_t off;
+                        if (reg == ARCH_DWARF_SP || dwarf_frame_register(frame, reg, mem, &ops, &nops) != 0 ||
+                            !slot_offset(ops, nops, &off))
+                                continue;
+                        uint64_t slot = cfa + (uint64_t) off;
+                        if (slot < sp && sp - slot <= ARCH_RED_ZONE) {
+                                s->popped_addr[s->n_popped] = slot;
+                                s->popped_value[s->n_popped++] = regs[reg];
+                        }
+                }
+        }
+        free(frame);
+}
 
 struct libdw_walk {
         struct unwound_stack *out;
@@ -179,6 +276,11 @@ static bool libdw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, v
         (void) dwfl;
         struct libdw_state *s = arg;
         uint64_t w;
+        for (size_t i = 0; i < s->n_popped; i++)
+                if (s->popped_addr[i] == addr) {
+                        *result = s->popped_value[i];
+                        return true;
+                }
         if (s->current && unwind_read_stack(s->current, addr, &w)) {
                 *result = w;
                 return true;
@@ -269,8 +371,10 @@ static int libdw_unwind_thread(void *state, const struct thread_capture *t, unsi
         struct libdw_walk w = { .out = out, .max_frames = max_frames };
         s->current = t;
         s->window_miss = false;
+        libdw_note_popped_slots(s, t);
         int r = dwfl_getthread_frames(s->mods->dwfl, t->tid, libdw_frame_cb, &w);
         s->current = NULL;
+        s->n_popped = 0;
         if (w.error < 0)
                 return w.error;
         if (w.capped)

@@ -3,7 +3,8 @@
  * pointer and stack window come from /proc and process_vm_readv on
  * ourselves (capture_blocked_thread), and every offline backend must unwind
  * that copy to the same frames, through the chain.  Also the helpers every
- * backend shares: runaway detection and the stack window read. */
+ * backend shares: runaway detection and the stack window read; and libdw
+ * on a thread caught in an epilogue (asm-epilogue.S). */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -136,6 +137,56 @@ static void check_self_unwind(void)
         pthread_join(th, NULL);
 }
 
+/* asm-epilogue.S */
+void epi_inner(void), epi_inner_ret(void), epi_outer_after(void), epi_root_after(void);
+
+/* A thread stopped at epi_inner's `ret`, after its `leave`: the stack
+ * pointer at the return address into epi_outer, rbp back to epi_outer's
+ * frame, whose record holds epi_root's frame and return address.  The
+ * rule at that pc still says rbp was saved at CFA-16, a slot below the
+ * copy: libdw must take rbp's value from the register (the popped slot),
+ * or the unwind ends at epi_outer. */
+static void check_epilogue_unwind(void)
+{
+        struct process_capture *cap = process_capture_new(getpid());
+        CHECK(cap != NULL);
+        _cleanup_free_ char *maps = NULL;
+        CHECK(read_full_file("/proc/self/maps", &maps) > 0);
+        struct modules *mods = NULL;
+        CHECK(modules_new(getpid(), maps, &mods) == 0);
+        struct symbolizer *sym = mods ? symbolizer_new(mods, false) : NULL;
+        const struct unwinder *u = unwinder_find("libdw");
+        CHECK(u != NULL && sym != NULL);
+        if (!u || !sym || !cap) {
+                symbolizer_free(sym);
+                modules_free(mods);
+                process_capture_free(cap);
+                return;
+        }
+        const uint64_t base = 0x7f0000001000;
+        uint64_t words[8] = {
+                (uint64_t) (uintptr_t) epi_outer_after,        /* base: epi_inner's return address */
+                base + 24,                                      /* base + 8, epi_outer's record: epi_root's rbp */
+                (uint64_t) (uintptr_t) epi_root_after,         /* its return address */
+                0, 0,                                           /* base + 24, epi_root's record: the end */
+        };
+        struct thread_capture t = { .tid = getpid(), .regs_valid = true, .stack = (uint8_t *) words,
+                                    .stack_addr = base, .stack_len = sizeof words };
+        t.regs.rip = (uint64_t) (uintptr_t) epi_inner_ret;
+        t.regs.rsp = base;
+        t.regs.rbp = base + 8;
+        uint64_t pcs[16];
+        char names[16][64];
+        int n = unwind_with(u, mods, cap, sym, &t, pcs, names, 16);
+        CHECK(n >= 3);
+        CHECK(n >= 1 && pcs[0] == (uint64_t) (uintptr_t) epi_inner_ret && streq(names[0], "epi_inner"));
+        CHECK(n >= 2 && pcs[1] == (uint64_t) (uintptr_t) epi_outer_after);
+        CHECK(n >= 3 && pcs[2] == (uint64_t) (uintptr_t) epi_root_after && streq(names[2], "epi_root"));
+        symbolizer_free(sym);
+        modules_free(mods);
+        process_capture_free(cap);
+}
+
 static void check_helpers(void)
 {
         struct unwound_frame f[2] = { { .pc = 0x1000, .sp = 0x7000 }, { .pc = 0x2000, .sp = 0x7100 } };
@@ -175,5 +226,6 @@ int main(void)
 {
         check_helpers();
         check_self_unwind();
+        check_epilogue_unwind();
         return CHECK_DONE();
 }
