@@ -142,6 +142,9 @@ struct sv_quarantine {
 /* A process with threads held in exit_group. */
 struct sv_process {
         pid_t pid;
+        int pidfd;              /* the process, until it is seen gone; -1 */
+        bool gone;              /* its pidfd said it ended: its pid may be
+                                 * another process's now */
         enum sv_phase phase;
         int exit_code;          /* exit_group's argument */
         struct sv_hold *holds;  /* kept once answered: see sv_on_exit */
@@ -269,6 +272,8 @@ int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64
 void sv_release_held(struct supervisor *sv, struct sv_process *p);
 pid_t *sv_held_tids(const struct sv_process *p);
 int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t now);
+/* The newest process seen with pid (a pid the kernel gave again after a
+ * judged process ended is a later entry), or NULL. */
 struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid);
 int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool in_exit);
 void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n);

@@ -242,10 +242,26 @@ int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t now)
 
 struct sv_process *sv_find_process(struct supervisor *sv, pid_t pid)
 {
-        for (size_t i = 0; i < sv->n_procs; i++)
-                if (sv->procs[i].pid == pid)
-                        return &sv->procs[i];
+        for (size_t i = sv->n_procs; i > 0; i--)
+                if (sv->procs[i - 1].pid == pid)
+                        return &sv->procs[i - 1];
         return NULL;
+}
+
+/* Whether judged process p has ended (its pidfd polls readable once the
+ * whole process has exited); its pidfd is closed then.  Unknown (no
+ * pidfd): false, as before pidfds. */
+static bool sv_process_gone(struct sv_process *p)
+{
+        if (p->pidfd >= 0) {
+                struct pollfd pfd = { p->pidfd, POLLIN, 0 };
+                if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+                        close(p->pidfd);
+                        p->pidfd = -1;
+                        p->gone = true;
+                }
+        }
+        return p->gone;
 }
 
 static struct sv_hold sv_hold_of(const struct seccomp_notif *n, bool in_exit)
@@ -302,11 +318,24 @@ int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool 
         if (tgid != sv->main_pid && !sv->opts->follow_forks)
                 tgid = 0;
         struct sv_process *p = tgid ? sv_find_process(sv, tgid) : NULL;
+        /* Under --follow-forks a long run goes through the pids (32,768 by
+         * default, threads included): an exit_group from a judged
+         * process's pid after that process ended is another process's
+         * (the kernel gave the pid again), not a second exit_group of the
+         * judged one, and is judged as itself.  A start time cannot tell
+         * them apart: it counts in ticks of 10 ms. */
+        if (p && p->phase == SV_JUDGED && sv_process_gone(p))
+                p = NULL;
         if (!tgid || sv->result.timed_out || (p && p->phase == SV_JUDGED && !in_exit)) {
                 sv_respond_continue(sv, n->id);
                 return 0;
         }
         if (!p) {
+                /* the pidfds of judged processes that have ended since are
+                 * closed: a suite of thousands keeps few open */
+                for (size_t i = 0; i < sv->n_procs; i++)
+                        if (sv->procs[i].phase == SV_JUDGED)
+                                (void) sv_process_gone(&sv->procs[i]);
                 struct sv_process *np = realloc(sv->procs, (sv->n_procs + 1) * sizeof *np);
                 if (!np) {
                         sv_respond_continue(sv, n->id);
@@ -317,6 +346,7 @@ int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool 
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 *p = (struct sv_process) {
                         .pid = tgid,
+                        .pidfd = (int) syscall(SYS_pidfd_open, tgid, 0),
                         .phase = SV_EXITING,
                         .exit_code = (int) (n->data.args[0] & 0xff),
                         .grace_deadline_us = now + (uint64_t) sv->opts->grace_ms * 1000u,

@@ -196,6 +196,8 @@ static void supervisor_free(struct supervisor *sv)
         clone_sites_free(&sv->clone_sites);
         for (size_t i = 0; i < sv->n_procs; i++) {
                 free(sv->procs[i].holds);
+                if (sv->procs[i].pidfd >= 0)
+                        close(sv->procs[i].pidfd);
                 free(sv->procs[i].q.threads);
                 if (sv->procs[i].q.trap)
                         process_free_contents(sv->procs[i].q.trap);
