@@ -405,6 +405,10 @@ void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n)
                         struct sv_hold *h = &p->holds[j];
                         if (h->tid != tid || tid_tgid(tid) != p->pid)
                                 continue;
+                        /* a thread of a later process given the same
+                         * pid and tid: its exit is its own */
+                        if (p->phase == SV_JUDGED && sv_process_gone(p))
+                                break;
                         if (n->data.arch != ARCH_SECCOMP_NATIVE->audit_arch)
                                 break;  /* no exit_group to redo for it */
                         h->id = n->id;
