@@ -29,6 +29,18 @@ struct clone_site *clone_sites_get(struct clone_sites *s, pid_t tgid, uint64_t i
         return site;
 }
 
+void clone_sites_forget(struct clone_sites *s, pid_t tgid)
+{
+        size_t kept = 0;
+        for (size_t i = 0; i < s->n; i++)
+                if (s->sites[i].tgid != tgid)
+                        s->sites[kept++] = s->sites[i];
+        if (kept != s->n) {
+                s->n = kept;
+                s->next_evict = 0;
+        }
+}
+
 void clone_sites_free(struct clone_sites *s)
 {
         free(s->sites);

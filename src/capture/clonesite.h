@@ -62,6 +62,10 @@ struct clone_sites {
  * old site is forgotten.  Returns NULL on -ENOMEM.  Owned by s. */
 struct clone_site *clone_sites_get(struct clone_sites *s, pid_t tgid, uint64_t ip);
 
+/* Forgets every site of process tgid (it ended: its pid may be given to
+ * another program). */
+void clone_sites_forget(struct clone_sites *s, pid_t tgid);
+
 void clone_sites_free(struct clone_sites *s);
 
 /* The stack pointer of a creation at site whose clone3 argument is arg, or

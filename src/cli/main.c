@@ -148,8 +148,8 @@ static int write_document(const struct cli *cli, const struct leakscan_report *r
 /* Writes the report where the options say (FILE, or default_out), counts
  * its leaked threads into *ret_leaked and frees it.  With --follow-forks and
  * a FILE naming the PID (%p), one document per judged process, in the file
- * its PID names.  Returns 0, or an exit status for a failure, with its
- * message printed. */
+ * its PID names (processes that had the same, reused, PID share it).
+ * Returns 0, or an exit status for a failure, with its message printed. */
 static int write_report(const struct cli *cli, struct leakscan_report *report, FILE *default_out,
                         size_t *ret_leaked)
 {
@@ -159,11 +159,29 @@ static int write_report(const struct cli *cli, struct leakscan_report *report, F
                 default_out = stderr;
         int status = 0;
         if (cli->output && report->n_processes > 1 && output_names_pid(cli->output)) {
+                _cleanup_free_ struct leakscan_process *same_pid =
+                        calloc(report->n_processes, sizeof(*same_pid));
+                if (!same_pid) {
+                        fprintf(stderr, "leakscan: writing the report failed: %s\n", strerror(ENOMEM));
+                        status = EXIT_CANNOT_INSPECT;
+                }
                 for (size_t i = 0; i < report->n_processes && status == 0; i++) {
-                        struct leakscan_report one = *report;
-                        one.processes = &report->processes[i];
-                        one.n_processes = 1;
-                        status = write_document(cli, &one, report->processes[i].pid, default_out);
+                        pid_t pid = report->processes[i].pid;
+                        size_t n = 0, j;
+                        for (j = 0; j < i && report->processes[j].pid != pid; j++)
+                                ;
+                        if (j < i)
+                                continue;       /* written with the first of its pid */
+                        /* a reused pid: the processes that had it share its
+                         * file, in the order they ended, rather than the
+                         * later one truncating the earlier one's */
+                        for (j = i; j < report->n_processes; j++)
+                                if (report->processes[j].pid == pid)
+                                        same_pid[n++] = report->processes[j];
+                        struct leakscan_report doc = *report;
+                        doc.processes = same_pid;
+                        doc.n_processes = n;
+                        status = write_document(cli, &doc, pid, default_out);
                 }
         } else {
                 status = write_document(cli, report, report->n_processes ? report->processes[0].pid : getpid(),

@@ -48,25 +48,75 @@ void sv_creators_free(struct supervisor *sv)
         }
         free(sv->creators);
         free(sv->creator_index);
-        for (size_t i = 0; i < sv->n_pythons; i++)
+        for (size_t i = 0; i < sv->n_pythons; i++) {
                 python_snapshot_free(sv->pythons[i].py);
+                if (sv->pythons[i].pidfd >= 0)
+                        close(sv->pythons[i].pidfd);
+        }
         free(sv->pythons);
+}
+
+/* Forgets everything kept about process tgid: its creator records, its
+ * interpreter reader and its clone sites.  Called once it was judged
+ * (nothing reads them after) and when it is found ended: under
+ * --follow-forks the kernel gives its pid again within a long run, and a
+ * later process with that pid must not be read through the earlier one's
+ * interpreter layout or shown its creator stacks. */
+void sv_forget_process(struct supervisor *sv, pid_t tgid)
+{
+        size_t kept = 0;
+        for (size_t i = 0; i < sv->n_creators; i++) {
+                if (sv->creators[i].tgid == tgid) {
+                        free(sv->creators[i].creator.stack);
+                        python_stack_free(sv->creators[i].python);
+                } else {
+                        sv->creators[kept++] = sv->creators[i];
+                }
+        }
+        if (kept != sv->n_creators) {
+                sv->n_creators = kept;
+                memset(sv->creator_index, 0, sv->creator_index_size * sizeof *sv->creator_index);
+                for (size_t i = 0; i < kept; i++)
+                        *creator_probe(sv->creator_index, sv->creator_index_size, sv->creators,
+                                       sv->creators[i].tgid, sv->creators[i].tls) = i + 1;
+        }
+        for (size_t i = 0; i < sv->n_pythons; i++)
+                if (sv->pythons[i].tgid == tgid) {
+                        python_snapshot_free(sv->pythons[i].py);
+                        if (sv->pythons[i].pidfd >= 0)
+                                close(sv->pythons[i].pidfd);
+                        sv->pythons[i] = sv->pythons[--sv->n_pythons];
+                        break;
+                }
+        clone_sites_forget(&sv->clone_sites, tgid);
 }
 
 /* The interpreter of process tgid, or NULL: looked up on its first thread
  * creation.  A process without a python module in its maps costs one read
- * of them; one with, a module list built once. */
+ * of them; one with, a module list built once.  A process that ended
+ * without an exit_group (killed) was never judged, so an entry for any
+ * process but the main one (whose pid is not given again before we reap
+ * it) holds a pidfd, and one whose process ended is built again. */
 static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid)
 {
-        for (size_t i = 0; i < sv->n_pythons; i++)
-                if (sv->pythons[i].tgid == tgid)
+        for (size_t i = 0; i < sv->n_pythons; i++) {
+                if (sv->pythons[i].tgid != tgid)
+                        continue;
+                struct pollfd ended = { sv->pythons[i].pidfd, POLLIN, 0 };
+                if (ended.fd < 0 || poll(&ended, 1, 0) == 0)
                         return sv->pythons[i].py;
+                sv_forget_process(sv, tgid);
+                break;
+        }
         struct sv_python *more = realloc(sv->pythons, (sv->n_pythons + 1) * sizeof *more);
         if (!more)
                 return NULL;
         sv->pythons = more;
         struct sv_python *e = &sv->pythons[sv->n_pythons++];
-        *e = (struct sv_python) { .tgid = tgid };
+        *e = (struct sv_python) {
+                .tgid = tgid,
+                .pidfd = tgid == sv->main_pid ? -1 : (int) syscall(SYS_pidfd_open, tgid, 0),
+        };
         char path[64];
         _cleanup_free_ char *maps = NULL;
         snprintf(path, sizeof path, "/proc/%d/maps", (int) tgid);

@@ -58,6 +58,8 @@ struct creator_record {
 struct sv_python {
         pid_t tgid;
         struct python_snapshot *py;     /* NULL: it runs no CPython we read */
+        int pidfd;              /* the process, -1 for the main one: ended,
+                                 * its pid may be another process's */
 };
 
 enum sv_phase { SV_EXITING, SV_JUDGED };
@@ -236,6 +238,7 @@ int spawn(char **argv, char **envp, const sigset_t *child_mask,
 const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const struct thread_capture *t);
 const struct python_stack *sv_creator_python(void *userdata, const struct thread_capture *creator);
 void sv_creators_free(struct supervisor *sv);
+void sv_forget_process(struct supervisor *sv, pid_t tgid);
 pid_t tid_tgid(pid_t tid);
 void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n);
 

@@ -236,6 +236,7 @@ int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t now)
                 rep->processes[rep->n_processes - 1].exit_code = p->exit_code;
         }
         p->phase = SV_JUDGED;
+        sv_forget_process(sv, p->pid);
         sv_release_held(sv, p);
         return r;
 }

@@ -5,24 +5,54 @@
  * machine with the default pid_max (32,768) meets this by itself.  Under
  * --at-exit --follow-forks both must be judged, each as itself.  Prints
  * "reused PID" and exits 0; prints "no set_tid" and exits 77 where clone3
- * refuses set_tid; exits 3 if another process kept taking A's pid. */
+ * refuses set_tid; exits 3 if another process kept taking A's pid.
+ *
+ * "pid_reuse python PYTHON": A creates a thread (and joins it) first, and
+ * B execs PYTHON, which leaves a daemon thread started by leaky_starter():
+ * B's creator stacks must be read as a Python process's, not through what
+ * was learned of A (no interpreter).  "pid_reuse python-killed PYTHON":
+ * the same, with A killed by SIGKILL instead of exiting (never judged). */
 #include <errno.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(void)
+extern char **environ;
+
+static const char leaky_python[] =
+        "import threading, time\n"
+        "def leaky_starter():\n"
+        "    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+        "leaky_starter()\n";
+
+static void *returns(void *arg)
 {
+        return arg;
+}
+
+int main(int argc, char **argv)
+{
+        bool killed = argc > 2 && strcmp(argv[1], "python-killed") == 0;
+        const char *python = argc > 2 && (killed || strcmp(argv[1], "python") == 0) ? argv[2] : NULL;
         for (int attempt = 0; attempt < 100; attempt++) {
                 pid_t a = fork();
                 if (a < 0)
                         return 2;
-                if (a == 0)
+                if (a == 0) {
+                        pthread_t t;
+                        if (python && (pthread_create(&t, NULL, returns, NULL) != 0 || pthread_join(t, NULL) != 0))
+                                _exit(4);
+                        if (killed)
+                                raise(SIGKILL);
                         _exit(1);
+                }
                 int status;
                 if (waitpid(a, &status, 0) != a)
                         return 2;
@@ -33,8 +63,14 @@ int main(void)
                         .set_tid_size = 1,
                 };
                 long b = syscall(SYS_clone3, &args, sizeof args);
-                if (b == 0)
-                        _exit(2);       /* raw clone: nothing of libc's after this */
+                if (b == 0) {
+                        /* raw clone: nothing of libc's after this */
+                        if (python) {
+                                char *args[] = { (char *) python, "-c", (char *) leaky_python, NULL };
+                                syscall(SYS_execve, python, args, environ);
+                        }
+                        _exit(2);
+                }
                 if (b > 0) {
                         if (waitpid((pid_t) b, &status, 0) != (pid_t) b)
                                 return 2;

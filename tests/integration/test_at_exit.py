@@ -308,6 +308,35 @@ def main():
         exits = sorted(p["exit"].get("code", -1) for p in (rep["processes"] if rep else []) if p["pid"] == reused)
         check(code == 0 and exits == [1, 2],
               f"--follow-forks: two processes with one pid, each judged as itself ({code}, {out.strip()}, {exits})")
+        # what was learned of the first (no interpreter) is not used for
+        # the second: a Python program, whose creator stack names the
+        # Python function that started its leaked thread
+        # (also when the first was killed, so never judged)
+        for mode in ("python", "python-killed"):
+            code, rep, out, _ = run(leakscan, ["--follow-forks", prog("pid_reuse"), mode, sys.executable])
+            reused = int(out.split()[1]) if out.startswith("reused ") else None
+            python = [p for p in (rep["processes"] if rep else []) if p["pid"] == reused and p["exit"] == {"code": 0}]
+            created = [(f["function"], f.get("language")) for p in python for t in p["threads"] if t["leaked"]
+                       for f in t["created_by"] or []]
+            check(code == 1 and len(python) == 1 and ("leaky_starter", "python") in created,
+                  f"--follow-forks, {mode}: a reused pid's Python program gets Python creator frames ({code}, "
+                  f"{out.strip()}, {created[:12]})")
+        # and with -o FILE-%p.json they share the file their pid names,
+        # rather than the later one truncating the earlier one's
+        with tempfile.TemporaryDirectory() as outdir:
+            p = subprocess.run([leakscan, "--at-exit", "--follow-forks", "--format=json", "-o",
+                                os.path.join(outdir, "r-%p.json"), prog("pid_reuse")],
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            reused = int(p.stdout.split()[1]) if p.stdout.startswith("reused ") else None
+            try:
+                with open(os.path.join(outdir, f"r-{reused}.json")) as f:
+                    doc = json.load(f)
+                exits = sorted(q["exit"].get("code", -1) for q in doc["processes"] if q["pid"] == reused)
+            except (OSError, ValueError):
+                exits = None
+            check(p.returncode == 0 and exits == [1, 2],
+                  f"-o FILE-%p with a reused pid: both processes in its file ({p.returncode}, {p.stdout.strip()}, "
+                  f"{sorted(os.listdir(outdir))}, {exits})")
 
     # -o FILE-%p.json with --follow-forks: one document per judged process,
     # each in the file its PID names (issue 16 item 6)

@@ -138,11 +138,30 @@ static void test_bounded(void)
         clone_sites_free(&sites);
 }
 
+/* An ended process's sites are forgotten: a later process given its pid
+ * starts from nothing, and the other processes keep theirs. */
+static void test_forget(void)
+{
+        struct clone_sites sites = {0};
+        struct clone_site *s = clone_sites_get(&sites, 7, 0x4000);
+        CHECK(s != NULL);
+        s->samples = 2;
+        CHECK(clone_sites_get(&sites, 8, 0x4000) != NULL);
+        CHECK(clone_sites_get(&sites, 7, 0x5000) != NULL);
+        clone_sites_get(&sites, 8, 0x4000)->samples = 3;
+        clone_sites_forget(&sites, 7);
+        CHECK_EQ_INT(sites.n, 1);
+        CHECK_EQ_INT(clone_sites_get(&sites, 8, 0x4000)->samples, 3);
+        CHECK_EQ_INT(clone_sites_get(&sites, 7, 0x4000)->samples, 0);
+        clone_sites_free(&sites);
+}
+
 int main(void)
 {
         test_derive_after_two_reads();
         test_narrowing();
         test_fallback_for_good();
         test_bounded();
+        test_forget();
         return CHECK_DONE();
 }
