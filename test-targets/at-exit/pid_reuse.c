@@ -11,7 +11,13 @@
  * B execs PYTHON, which leaves a daemon thread started by leaky_starter():
  * B's creator stacks must be read as a Python process's, not through what
  * was learned of A (no interpreter).  "pid_reuse python-killed PYTHON":
- * the same, with A killed by SIGKILL instead of exiting (never judged). */
+ * the same, with A killed by SIGKILL instead of exiting (never judged).
+ * "pid_reuse main-exit": A and B exec this program again with the same
+ * layout (no address randomization), A to exit_group(1), B to end its main
+ * thread by itself (pthread_exit) while another thread lives on and then
+ * exits with status 2: the end of a thread whose pid and tid A had once
+ * called exit_group is B's own, not a retry of A's.  The parent prints
+ * "reused PID status N", N B's status. */
 #include <errno.h>
 #include <linux/sched.h>
 #include <pthread.h>
@@ -20,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,14 +44,52 @@ static void *returns(void *arg)
         return arg;
 }
 
+/* B's other thread, in main-exit: waits until the main thread has ended
+ * (a zombie leader), then ends the process with status 2. */
+static void *outlives_main(void *arg)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) getpid(), (int) getpid());
+        for (int i = 0; i < 100000; i++) {      /* a bound for a hang: 100 s */
+                char buf[512] = "";
+                FILE *f = fopen(path, "re");
+                if (!f)
+                        break;
+                size_t n = fread(buf, 1, sizeof buf - 1, f);
+                fclose(f);
+                buf[n] = 0;
+                const char *end = strrchr(buf, ')');
+                if (!end || end[1] != ' ' || end[2] == 'Z')
+                        break;
+                usleep(1000);
+        }
+        exit(2);
+        return arg;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc > 1 && strcmp(argv[1], "a-side") == 0)
+                _exit(1);
+        if (argc > 1 && strcmp(argv[1], "b-side") == 0) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, outlives_main, NULL) != 0)
+                        return 4;
+                pthread_exit(NULL);
+        }
+        bool main_exit = argc > 1 && strcmp(argv[1], "main-exit") == 0;
         bool killed = argc > 2 && strcmp(argv[1], "python-killed") == 0;
         const char *python = argc > 2 && (killed || strcmp(argv[1], "python") == 0) ? argv[2] : NULL;
         for (int attempt = 0; attempt < 100; attempt++) {
                 pid_t a = fork();
                 if (a < 0)
                         return 2;
+                if (a == 0 && main_exit) {
+                        char *args[] = { argv[0], "a-side", NULL };
+                        personality(ADDR_NO_RANDOMIZE);
+                        execve("/proc/self/exe", args, environ);
+                        _exit(4);
+                }
                 if (a == 0) {
                         pthread_t t;
                         if (python && (pthread_create(&t, NULL, returns, NULL) != 0 || pthread_join(t, NULL) != 0))
@@ -68,13 +113,18 @@ int main(int argc, char **argv)
                         if (python) {
                                 char *args[] = { (char *) python, "-c", (char *) leaky_python, NULL };
                                 syscall(SYS_execve, python, args, environ);
+                        } else if (main_exit) {
+                                char *args[] = { argv[0], "b-side", NULL };
+                                syscall(SYS_personality, ADDR_NO_RANDOMIZE);
+                                syscall(SYS_execve, "/proc/self/exe", args, environ);
                         }
                         _exit(2);
                 }
                 if (b > 0) {
                         if (waitpid((pid_t) b, &status, 0) != (pid_t) b)
                                 return 2;
-                        printf("reused %d\n", (int) a);
+                        printf("reused %d status %d\n", (int) a,
+                               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
                         return 0;
                 }
                 if (errno != EEXIST) {  /* EEXIST: a's pid was taken meanwhile */

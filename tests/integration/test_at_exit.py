@@ -308,6 +308,16 @@ def main():
         exits = sorted(p["exit"].get("code", -1) for p in (rep["processes"] if rep else []) if p["pid"] == reused)
         check(code == 0 and exits == [1, 2],
               f"--follow-forks: two processes with one pid, each judged as itself ({code}, {out.strip()}, {exits})")
+        # a thread of the second process that has the pid and tid of the
+        # first one's exit_group ends by itself (its main thread's
+        # pthread_exit): that is not a retry of the first one's exit, and
+        # the second ends as it does directly (status 2, not the first's 1)
+        code, out, _ = run_plain([prog("pid_reuse"), "main-exit"])
+        direct = out.split()[-1] if out.startswith("reused ") else None
+        code, rep, out, _ = run(leakscan, ["--follow-forks", prog("pid_reuse"), "main-exit"])
+        check(direct == "2" and code == 0 and out.startswith("reused ") and out.split()[-1] == direct,
+              f"--follow-forks: a later process's thread end is its own, not an earlier exit_group's retry "
+              f"({code}, {out.strip()}, directly {direct})")
         # what was learned of the first (no interpreter) is not used for
         # the second: a Python program, whose creator stack names the
         # Python function that started its leaked thread
