@@ -91,23 +91,29 @@ void sv_forget_process(struct supervisor *sv, pid_t tgid)
         clone_sites_forget(&sv->clone_sites, tgid);
 }
 
+/* Forgets what was kept of an earlier process with pid tgid that ended
+ * without an exit_group (killed), so was never judged: its Python reader
+ * entry (made on its first thread creation) holds a pidfd, for any process
+ * but the main one, whose pid is not given again before we reap it. */
+static void sv_forget_if_ended(struct supervisor *sv, pid_t tgid)
+{
+        for (size_t i = 0; i < sv->n_pythons; i++)
+                if (sv->pythons[i].tgid == tgid) {
+                        struct pollfd ended = { sv->pythons[i].pidfd, POLLIN, 0 };
+                        if (ended.fd >= 0 && poll(&ended, 1, 0) > 0)
+                                sv_forget_process(sv, tgid);
+                        return;
+                }
+}
+
 /* The interpreter of process tgid, or NULL: looked up on its first thread
  * creation.  A process without a python module in its maps costs one read
- * of them; one with, a module list built once.  A process that ended
- * without an exit_group (killed) was never judged, so an entry for any
- * process but the main one (whose pid is not given again before we reap
- * it) holds a pidfd, and one whose process ended is built again. */
+ * of them; one with, a module list built once. */
 static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid)
 {
-        for (size_t i = 0; i < sv->n_pythons; i++) {
-                if (sv->pythons[i].tgid != tgid)
-                        continue;
-                struct pollfd ended = { sv->pythons[i].pidfd, POLLIN, 0 };
-                if (ended.fd < 0 || poll(&ended, 1, 0) == 0)
+        for (size_t i = 0; i < sv->n_pythons; i++)
+                if (sv->pythons[i].tgid == tgid)
                         return sv->pythons[i].py;
-                sv_forget_process(sv, tgid);
-                break;
-        }
         struct sv_python *more = realloc(sv->pythons, (sv->n_pythons + 1) * sizeof *more);
         if (!more)
                 return NULL;
@@ -287,6 +293,7 @@ void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
         pid_t tgid = sv_creator_tgid(sv, tid);
         if (!tgid)
                 return;
+        sv_forget_if_ended(sv, tgid);
         struct clone_site *site = sv_clone_site(sv, tgid, n);
         struct thread_capture c;
         bool from_proc;
