@@ -29,6 +29,13 @@ installed by CI):
   start        /bin/true 50 times, each under a leakscan of its own: what
                every wrapped test pays before and after its program (the
                loader, leakscan's helpers, one judged process).
+  threads      a shell that runs bench-churn 40 40 (40 threads each creating
+               and joining one) 300 times: what leakscan keeps per process that
+               made threads (their creator stacks) across a long run.
+
+Besides the times, the peak resident size of the largest process of each
+run (leakscan, for the runs under it) is printed: a suite's memory must
+not grow with every process it judged.
 
 Usage: bench/follow_forks.py [--build DIR] [--repeat 5] [--case glib]...
                              [--compare NAME=LEAKSCAN]... [--per-test]"""
@@ -88,19 +95,37 @@ def start_case():
     return [(f"true-{i}", ["/bin/true"], None, None) for i in range(50)], None
 
 
-CASES = {"glib": glib_case, "glib-runner": glib_runner_case, "forks": forks_case, "start": start_case}
+BUILD = None    # the build directory (main sets it): bench-churn is there
+
+
+def threads_case():
+    churn = os.path.join(BUILD, "bench", "bench-churn")
+    if not os.access(churn, os.X_OK):
+        return None, f"no {churn} (build the tree)"
+    script = f"i=0; while [ $i -lt 300 ]; do {churn} 40 40; i=$((i+1)); done"
+    return [("sh-300-churn-40", ["sh", "-c", script], None, None)], None
+
+
+CASES = {"glib": glib_case, "glib-runner": glib_runner_case, "forks": forks_case, "start": start_case,
+         "threads": threads_case}
 
 
 def run_once(argv, cwd, env):
     """Wall ms, CPU ms (user and system of the whole tree waited for: the
-    program, its children, leakscan and its helpers) and the exit status."""
+    program, its children, leakscan and its helpers), the exit status and
+    the peak resident KiB of the largest process of that tree, measured by
+    bench-maxrss (a child of this Python process would count Python's own
+    size until it execs).  The tree's stderr is read and dropped."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([os.path.join(BUILD, "bench", "bench-maxrss")] + argv, cwd=cwd, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         errors="replace")
+    err = p.stderr.read()
     _, status, ru = os.wait4(p.pid, 0)
     wall = (time.perf_counter() - t0) * 1000
     p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, (ru.ru_utime + ru.ru_stime) * 1000, p.returncode
+    kib = [int(line.split()[1]) for line in err.splitlines() if line.startswith("maxrss ")]
+    return wall, (ru.ru_utime + ru.ru_stime) * 1000, p.returncode, kib[-1] if kib else 0
 
 
 def main():
@@ -111,7 +136,11 @@ def main():
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=LEAKSCAN")
     ap.add_argument("--per-test", action="store_true", help="also print each test's medians")
     a = ap.parse_args()
+    global BUILD
+    BUILD = a.build
 
+    if not os.access(os.path.join(a.build, "bench", "bench-maxrss"), os.X_OK):
+        sys.exit(f"follow_forks: no {a.build}/bench/bench-maxrss (build the tree, or give --build)")
     leakscans = [("leakscan", os.path.join(a.build, "leakscan"))] + [tuple(c.split("=", 1)) for c in a.compare]
     for name, ls in leakscans:
         if not os.access(ls, os.X_OK):
@@ -134,18 +163,21 @@ def main():
     times = {s: {t: [] for t, _ in tools} for s, _ in suites}
     cpu = {s: {t: [] for t, _ in tools} for s, _ in suites}
     per = {s: {name: {t: [] for t, _ in tools} for name, *_ in tests} for s, tests in suites}
+    rss = {s: {t: [] for t, _ in tools} for s, _ in suites}
     mismatched = {s: 0 for s, _ in suites}
     for r in range(a.repeat):
         order = tools[r % len(tools):] + tools[:r % len(tools)]
         for s, tests in suites:
             total = {t: 0.0 for t, _ in tools}
             total_cpu = {t: 0.0 for t, _ in tools}
+            peak = {t: 0 for t, _ in tools}
             for name, argv, cwd, env in tests:
                 codes = {}
                 for tool, pre in order:
-                    ms, cpu_ms, rc = run_once(pre + argv, cwd, env)
+                    ms, cpu_ms, rc, kib = run_once(pre + argv, cwd, env)
                     total[tool] += ms
                     total_cpu[tool] += cpu_ms
+                    peak[tool] = max(peak[tool], kib)
                     per[s][name][tool].append(ms)
                     codes[tool] = rc
                 # leakscan passes the program's status on unless it found
@@ -156,6 +188,7 @@ def main():
             for tool in total:
                 times[s][tool].append(total[tool])
                 cpu[s][tool].append(total_cpu[tool])
+                rss[s][tool].append(peak[tool])
     load_after = os.getloadavg()
 
     print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
@@ -171,7 +204,8 @@ def main():
             med = statistics.median(times[s][tool])
             med_cpu = statistics.median(cpu[s][tool])
             print(f"  {tool:12} wall median {med:9.1f} ms (min {min(times[s][tool]):9.1f})  "
-                  f"ratio {med / base:5.2f}x   CPU median {med_cpu:9.1f} ms  ratio {med_cpu / base_cpu:5.2f}x")
+                  f"ratio {med / base:5.2f}x   CPU median {med_cpu:9.1f} ms  ratio {med_cpu / base_cpu:5.2f}x   "
+                  f"peak RSS median {statistics.median(rss[s][tool]) / 1024:7.1f} MiB")
         if a.per_test:
             for name, *_ in tests:
                 b = statistics.median(per[s][name]["bare"])
