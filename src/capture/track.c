@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,6 +88,7 @@ struct track {
         sigset_t deferred;      /* the signals that wait for track_stop (track_start) */
         pthread_t tracer;
         pid_t tracer_tid;       /* written by the tracer, read after the join */
+        pid_t caller_tid;       /* the thread that started the tracer */
         bool running;
         atomic_bool stop_requested;
 };
@@ -630,6 +632,17 @@ static void exit_window_delay(void)
         }
 }
 
+/* Passes a deferred signal the tracer took on to the thread that started
+ * it, where track_run takes it, or track_stop's unmask lets it act.  Sent
+ * to that thread alone, the tracer never takes it back.  The tracer blocks
+ * these signals as its caller does (track_start), and one sent to the
+ * tracer alone (tgkill) would otherwise wait there until the tracer's end
+ * and die with it. */
+static void forward_to_caller(const struct track *tr, int sig)
+{
+        (void) syscall(SYS_tgkill, getpid(), tr->caller_tid, sig);
+}
+
 /* The tracer thread: seizes, then serves the events until track_stop asks
  * it to end.  SIGCHLD is blocked in every thread of leakscan while it runs
  * (track_start), so the kernel queues the one each ptrace stop sends rather
@@ -639,9 +652,10 @@ static void *tracer_main(void *arg)
 {
         struct track *tr = arg;
         tr->tracer_tid = gettid();
-        sigset_t chld;
+        sigset_t chld, wake = tr->deferred;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
+        sigaddset(&wake, SIGCHLD);
         open_python(tr);        /* before any creator waits for it */
         bool serve = track_seize_all(tr) == 0;
         for (;;) {
@@ -656,7 +670,9 @@ static void *tracer_main(void *arg)
                 /* a ptrace event or the request (bounded: a lost wake-up
                  * must not leave the tracees unserved) */
                 struct timespec ts = { 0, 100 * 1000 * 1000 };
-                (void) sigtimedwait(&chld, NULL, &ts);
+                int sig = sigtimedwait(&wake, NULL, &ts);
+                if (sig > 0 && sig != SIGCHLD)
+                        forward_to_caller(tr, sig);
         }
         /* Returning ends the thread, and the kernel detaches every tracee
          * it still has, stopped or not: one in an event stop not served
@@ -665,6 +681,10 @@ static void *tracer_main(void *arg)
          * track_wait). */
         track_release_exposed(tr);
         exit_window_delay();
+        struct timespec now = { 0, 0 };
+        int sig;
+        while ((sig = sigtimedwait(&tr->deferred, NULL, &now)) > 0)
+                forward_to_caller(tr, sig);
         return NULL;
 }
 
@@ -714,6 +734,7 @@ int track_start(struct track *tr)
         atomic_store(&tr->stop_requested, false);
         tr->n_threads = 0;
         tr->tracer_tid = 0;
+        tr->caller_tid = gettid();
         r = -pthread_create(&tr->tracer, NULL, tracer_main, tr);
         if (r < 0) {
                 (void) pthread_sigmask(SIG_SETMASK, &tr->old_mask, NULL);

@@ -11,6 +11,7 @@ signal.
 Usage: test_robustness.py LEAKSCAN SIGNALS_TARGET CHURN_TARGET MUTEX_TARGET
                           POLL_TARGET EINTR_TARGET VFORK_TARGET IO_URING_TARGET"""
 import contextlib
+import ctypes
 import json
 import os
 import random
@@ -311,6 +312,31 @@ def test_watch_signals(leakscan, eintr_exe):
               f"SIGTERM while the tracer holds a waiter: it dies of it once the waiter is let go, "
               f"with no EINTR ({code}, eintr {eintr})")
         untouched(t.pid, "SIGTERM in the tracer's release window")
+        # SIGTERM sent to the tracer thread alone (tgkill): the tracer
+        # blocks it as the rest of leakscan does, and before the fix it
+        # waited there for the tracer's end (the next snapshot, 30 minutes
+        # on) and was lost with it
+        with watch_leakscan(leakscan, t.pid, ["--watch=1h", "--interval=30m"]) as p:
+            wait_tracer(t.pid, p)
+            tracers = {tracer_pid(t.pid, tid) for tid in tasks(t.pid)} - {0, p.pid}
+            for tracer in tracers:
+                tgkill(p.pid, tracer, signal.SIGTERM)
+            try:
+                code = p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                code = "still running after 60 s"
+        eintr = eintr_count(t)
+        check(len(tracers) == 1 and code == -signal.SIGTERM and eintr == 0,
+              f"SIGTERM to --watch's tracer thread alone: leakscan dies of it at once, with no EINTR "
+              f"({tracers}, {code}, eintr {eintr})")
+        untouched(t.pid, "SIGTERM to the tracer thread")
+
+
+def tgkill(pid, tid, sig):
+    """Sends sig to thread tid of process pid alone."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(234, pid, tid, sig) != 0:      # SYS_tgkill on x86_64
+        raise OSError(ctypes.get_errno(), f"tgkill {pid} {tid} {sig}")
 
 
 def test_killed_mid_snapshot(leakscan, signals_exe):
