@@ -91,11 +91,16 @@ void sv_forget_process(struct supervisor *sv, pid_t tgid)
         clone_sites_forget(&sv->clone_sites, tgid);
 }
 
-/* Forgets what was kept of an earlier process with pid tgid that ended
- * without an exit_group (killed), so was never judged: its Python reader
- * entry (made on its first thread creation) holds a pidfd, for any process
- * but the main one, whose pid is not given again before we reap it. */
-static void sv_forget_if_ended(struct supervisor *sv, pid_t tgid)
+/* Forgets what was kept of processes that ended without an exit_group
+ * (killed: a test suite's servers ended by SIGTERM), so were never judged.
+ * Each one's Python reader entry (made on its first thread creation) holds
+ * a pidfd, for any process but the main one, whose pid is not given again
+ * before we reap it.  On a creation from tgid: when tgid has an entry, an
+ * ended one is an earlier process's, given the pid again; when it has
+ * none, tgid is new, and every entry is looked at in one poll, so that a
+ * suite of thousands does not keep a descriptor, records and stacks per
+ * killed process to the end of the run. */
+static void sv_forget_ended(struct supervisor *sv, pid_t tgid)
 {
         for (size_t i = 0; i < sv->n_pythons; i++)
                 if (sv->pythons[i].tgid == tgid) {
@@ -104,6 +109,22 @@ static void sv_forget_if_ended(struct supervisor *sv, pid_t tgid)
                                 sv_forget_process(sv, tgid);
                         return;
                 }
+        size_t n = sv->n_pythons;
+        _cleanup_free_ struct pollfd *pfds = n ? calloc(n, sizeof *pfds) : NULL;
+        _cleanup_free_ pid_t *ended = n ? calloc(n, sizeof *ended) : NULL;
+        if (!pfds || !ended)
+                return;
+        for (size_t i = 0; i < n; i++)
+                pfds[i] = (struct pollfd) { sv->pythons[i].pidfd, POLLIN, 0 };
+        if (poll(pfds, n, 0) <= 0)
+                return;
+        /* forgetting moves entries: the ended are named first */
+        size_t n_ended = 0;
+        for (size_t i = 0; i < n; i++)
+                if (pfds[i].fd >= 0 && (pfds[i].revents & POLLIN))
+                        ended[n_ended++] = sv->pythons[i].tgid;
+        for (size_t i = 0; i < n_ended; i++)
+                sv_forget_process(sv, ended[i]);
 }
 
 /* The interpreter of process tgid, or NULL: looked up on its first thread
@@ -293,7 +314,7 @@ void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
         pid_t tgid = sv_creator_tgid(sv, tid);
         if (!tgid)
                 return;
-        sv_forget_if_ended(sv, tgid);
+        sv_forget_ended(sv, tgid);
         struct clone_site *site = sv_clone_site(sv, tgid, n);
         struct thread_capture c;
         bool from_proc;

@@ -17,7 +17,11 @@
  * thread by itself (pthread_exit) while another thread lives on and then
  * exits with status 2: the end of a thread whose pid and tid A had once
  * called exit_group is B's own, not a retry of A's.  The parent prints
- * "reused PID status N", N B's status. */
+ * "reused PID status N", N B's status.
+ *
+ * "pid_reuse thread": makes a thread, joins it and exits 0; "pid_reuse
+ * thread-killed": makes a thread and is killed by SIGKILL (no exit_group:
+ * never judged), for a suite of such processes under one leakscan. */
 #include <errno.h>
 #include <linux/sched.h>
 #include <pthread.h>
@@ -70,6 +74,14 @@ static void *outlives_main(void *arg)
 
 int main(int argc, char **argv)
 {
+        if (argc > 1 && (strcmp(argv[1], "thread") == 0 || strcmp(argv[1], "thread-killed") == 0)) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, returns, NULL) != 0 || pthread_join(t, NULL) != 0)
+                        return 4;
+                if (strcmp(argv[1], "thread-killed") == 0)
+                        raise(SIGKILL);
+                return 0;
+        }
         if (argc > 1 && strcmp(argv[1], "a-side") == 0)
                 _exit(1);
         if (argc > 1 && strcmp(argv[1], "b-side") == 0) {

@@ -331,6 +331,17 @@ def main():
             check(code == 1 and len(python) == 1 and ("leaky_starter", "python") in created,
                   f"--follow-forks, {mode}: a reused pid's Python program gets Python creator frames ({code}, "
                   f"{out.strip()}, {created[:12]})")
+        # processes killed after making a thread (no exit_group: never
+        # judged) are forgotten too: what leakscan keeps (a descriptor per
+        # process among it) does not grow with them along a suite
+        exe = prog("pid_reuse")
+        script = (f"i=0; while [ $i -lt 100 ]; do {exe} thread-killed; i=$((i+1)); done; {exe} thread; "
+                  "ls /proc/$PPID/fd | wc -l")
+        code, rep, out, _ = run(leakscan, ["--follow-forks", "sh", "-c", script])
+        fds = int(out.split()[-1]) if out.split() and out.split()[-1].isdigit() else None
+        check(code == 0 and fds is not None and fds < 50,
+              f"--follow-forks: 100 killed processes with threads leave leakscan no descriptors ({code}, "
+              f"{fds} open at the end)")
         # and with -o FILE-%p.json they share the file their pid names,
         # rather than the later one truncating the earlier one's
         with tempfile.TemporaryDirectory() as outdir:
