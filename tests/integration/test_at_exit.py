@@ -331,6 +331,13 @@ def main():
             check(code == 1 and len(python) == 1 and ("leaky_starter", "python") in created,
                   f"--follow-forks, {mode}: a reused pid's Python program gets Python creator frames ({code}, "
                   f"{out.strip()}, {created[:12]})")
+        # a process that made a thread and then execs Python (its pid
+        # kept) is read as the Python program it became
+        code, rep, out, _ = run(leakscan, [prog("pid_reuse"), "exec-python", sys.executable])
+        created = [(f["function"], f.get("language")) for p in (rep["processes"] if rep else [])
+                   for t in p["threads"] if t["leaked"] for f in t["created_by"] or []]
+        check(code == 1 and ("leaky_starter", "python") in created,
+              f"a program that made a thread, then exec'd Python: Python creator frames ({code}, {created[:12]})")
         # processes killed after making a thread (no exit_group: never
         # judged) are forgotten too: what leakscan keeps (a descriptor per
         # process among it) does not grow with them along a suite
