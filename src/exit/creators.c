@@ -127,14 +127,47 @@ static void sv_forget_ended(struct supervisor *sv, pid_t tgid)
                 sv_forget_process(sv, ended[i]);
 }
 
+/* Opens e's reader from its process's maps: none (NULL) when no python
+ * module is mapped. */
+static void sv_python_read(struct sv_python *e)
+{
+        char path[64];
+        _cleanup_free_ char *maps = NULL;
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) e->tgid);
+        if (read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")))
+                return;
+        struct modules *mods = NULL;
+        if (modules_new(e->tgid, maps, &mods) < 0)
+                return;
+        (void) python_reader_open(mods, &e->py);        /* none: no Python frames */
+        modules_free(mods);
+}
+
 /* The interpreter of process tgid, or NULL: looked up on its first thread
  * creation.  A process without a python module in its maps costs one read
- * of them; one with, a module list built once. */
-static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid)
+ * of them; one with, a module list built once.  A creation from a syscall
+ * instruction the process has not used before (ip) reads them again: a
+ * process that execs keeps its pid, and its new image (a Python
+ * interpreter after a C program that made threads) creates threads from
+ * another address.  A few such addresses are remembered per process
+ * (glibc has two: clone3 and its clone fallback). */
+static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid, uint64_t ip)
 {
-        for (size_t i = 0; i < sv->n_pythons; i++)
-                if (sv->pythons[i].tgid == tgid)
-                        return sv->pythons[i].py;
+        for (size_t i = 0; i < sv->n_pythons; i++) {
+                struct sv_python *e = &sv->pythons[i];
+                if (e->tgid != tgid)
+                        continue;
+                for (unsigned k = 0; k < e->n_ips; k++)
+                        if (e->ips[k] == ip)
+                                return e->py;
+                if (e->n_ips == ARRAY_SIZE(e->ips))
+                        return e->py;
+                e->ips[e->n_ips++] = ip;
+                python_snapshot_free(e->py);
+                e->py = NULL;
+                sv_python_read(e);
+                return e->py;
+        }
         struct sv_python *more = realloc(sv->pythons, (sv->n_pythons + 1) * sizeof *more);
         if (!more)
                 return NULL;
@@ -143,17 +176,10 @@ static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid)
         *e = (struct sv_python) {
                 .tgid = tgid,
                 .pidfd = tgid == sv->main_pid ? -1 : (int) syscall(SYS_pidfd_open, tgid, 0),
+                .ips = { ip },
+                .n_ips = 1,
         };
-        char path[64];
-        _cleanup_free_ char *maps = NULL;
-        snprintf(path, sizeof path, "/proc/%d/maps", (int) tgid);
-        if (read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")))
-                return NULL;
-        struct modules *mods = NULL;
-        if (modules_new(tgid, maps, &mods) < 0)
-                return NULL;
-        (void) python_reader_open(mods, &e->py);        /* none: no Python frames */
-        modules_free(mods);
+        sv_python_read(e);
         return e->py;
 }
 
@@ -345,7 +371,7 @@ void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n)
         }
         /* its Python frames, while it is held (out of memory: none) */
         struct python_stack *python = NULL;
-        struct python_snapshot *py = sv_python_of(sv, tgid);
+        struct python_snapshot *py = sv_python_of(sv, tgid, n->data.instruction_pointer);
         if (py)
                 (void) python_stack_read(py, tid, &python);
         /* The notification must still be pending, or the TID we read /proc

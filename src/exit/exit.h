@@ -60,6 +60,8 @@ struct sv_python {
         struct python_snapshot *py;     /* NULL: it runs no CPython we read */
         int pidfd;              /* the process, -1 for the main one: ended,
                                  * its pid may be another process's */
+        uint64_t ips[4];        /* where its creations' syscalls were made */
+        unsigned n_ips;
 };
 
 enum sv_phase { SV_EXITING, SV_JUDGED };

@@ -236,7 +236,10 @@ int sv_grace_check(struct supervisor *sv, struct sv_process *p, uint64_t now)
                 rep->processes[rep->n_processes - 1].exit_code = p->exit_code;
         }
         p->phase = SV_JUDGED;
-        sv_forget_process(sv, p->pid);
+        /* the main process's pid is not given again before we reap it, and
+         * --timeout may judge it again if it is still there then */
+        if (p->pid != sv->main_pid)
+                sv_forget_process(sv, p->pid);
         sv_release_held(sv, p);
         return r;
 }

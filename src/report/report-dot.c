@@ -56,9 +56,9 @@ static bool drawn(const struct leakscan_process *p, const struct leakscan_thread
         return false;
 }
 
-static void dot_thread(FILE *f, const struct leakscan_process *p, const struct leakscan_thread *t)
+static void dot_thread(FILE *f, const struct leakscan_process *p, const char *key, const struct leakscan_thread *t)
 {
-        fprintf(f, "    t%d_%d [shape=box, label=\"thread %d \\\"", (int) p->pid, (int) t->tid, (int) t->tid);
+        fprintf(f, "    t%s_%d [shape=box, label=\"thread %d \\\"", key, (int) t->tid, (int) t->tid);
         dot_text(f, t->name);
         fprintf(f, "\\\"%s\\n%s, %s", t->main ? " (main)" : "", leakscan_state_to_string(t->state),
                 leakscan_verdict_to_string(t->verdict));
@@ -82,18 +82,18 @@ static void dot_thread(FILE *f, const struct leakscan_process *p, const struct l
         fputs("];\n", f);
 }
 
-static void dot_object_name(FILE *f, const struct leakscan_process *p, const struct leakscan_thread *t)
+static void dot_object_name(FILE *f, const char *key, const struct leakscan_thread *t)
 {
         if (t->has_object)
-                fprintf(f, "o%d_%" PRIx64, (int) p->pid, t->object.address);
+                fprintf(f, "o%s_%" PRIx64, key, t->object.address);
         else
-                fprintf(f, "fd%d_%d", (int) p->pid, (int) t->tid);
+                fprintf(f, "fd%s_%d", key, (int) t->tid);
 }
 
-static void dot_object(FILE *f, const struct leakscan_process *p, const struct leakscan_thread *t)
+static void dot_object(FILE *f, const char *key, const struct leakscan_thread *t)
 {
         fputs("    ", f);
-        dot_object_name(f, p, t);
+        dot_object_name(f, key, t);
         fputs(" [shape=ellipse, label=\"", f);
         if (t->has_object) {
                 const struct leakscan_wait_object *o = &t->object;
@@ -119,18 +119,22 @@ static void dot_object(FILE *f, const struct leakscan_process *p, const struct l
         fputs("\"];\n", f);
 }
 
-static void dot_target(FILE *f, const struct leakscan_process *p, pid_t tid)
+static void dot_target(FILE *f, const struct leakscan_process *p, const char *key, pid_t tid)
 {
         if (report_thread_by_tid(p, tid))
-                fprintf(f, "t%d_%d", (int) p->pid, (int) tid);
+                fprintf(f, "t%s_%d", key, (int) tid);
         else
-                fprintf(f, "gone%d_%d", (int) p->pid, (int) tid);
+                fprintf(f, "gone%s_%d", key, (int) tid);
 }
 
-static void dot_process(FILE *f, const struct leakscan_process *p, const struct report_options *opts)
+/* One process's cluster.  key names its nodes: its pid, or, for a later
+ * process given the same pid within one run (--follow-forks), the pid and
+ * how many had it before ("123_2"), so that Graphviz does not merge the
+ * two. */
+static void dot_process(FILE *f, const struct leakscan_process *p, const char *key, const struct report_options *opts)
 {
         bool all = opts && opts->all;
-        fprintf(f, "  subgraph cluster_%d {\n    label=\"process %d (", (int) p->pid, (int) p->pid);
+        fprintf(f, "  subgraph cluster_%s {\n    label=\"process %d (", key, (int) p->pid);
         dot_text(f, p->exe ? p->exe : "?");
         fputs(")", f);
         if (p->inspect_error) {
@@ -141,7 +145,7 @@ static void dot_process(FILE *f, const struct leakscan_process *p, const struct 
 
         for (size_t i = 0; i < p->n_threads; i++)
                 if (drawn(p, &p->threads[i], all))
-                        dot_thread(f, p, &p->threads[i]);
+                        dot_thread(f, p, key, &p->threads[i]);
         /* objects once each, and owners that have exited */
         for (size_t i = 0; i < p->n_threads; i++) {
                 const struct leakscan_thread *t = &p->threads[i];
@@ -152,15 +156,15 @@ static void dot_process(FILE *f, const struct leakscan_process *p, const struct 
                         first = !(t->has_object && p->threads[k].has_object && drawn(p, &p->threads[k], all) &&
                                   p->threads[k].object.address == t->object.address);
                 if ((t->has_object || t->fd_target) && first)
-                        dot_object(f, p, t);
+                        dot_object(f, key, t);
                 pid_t other = t->owner_tid ? t->owner_tid : t->joined_tid;
                 bool gone_first = true;
                 for (size_t k = 0; k < i && gone_first; k++)
                         gone_first = (p->threads[k].owner_tid ? p->threads[k].owner_tid : p->threads[k].joined_tid) != other ||
                                      !drawn(p, &p->threads[k], all);
                 if (other && !report_thread_by_tid(p, other) && gone_first)
-                        fprintf(f, "    gone%d_%d [shape=box, style=dashed, label=\"thread %d\\n(exited)\"];\n",
-                                (int) p->pid, (int) other, (int) other);
+                        fprintf(f, "    gone%s_%d [shape=box, style=dashed, label=\"thread %d\\n(exited)\"];\n",
+                                key, (int) other, (int) other);
         }
         /* edges: thread -> object -> owner, thread -> joined thread */
         for (size_t i = 0; i < p->n_threads; i++) {
@@ -170,20 +174,20 @@ static void dot_process(FILE *f, const struct leakscan_process *p, const struct 
                 pid_t other = t->owner_tid ? t->owner_tid : t->joined_tid;
                 const char *red = other && cycle_edge(p, t->tid, other) ? ", color=red, fontcolor=red" : "";
                 if (t->has_object || t->fd_target) {
-                        fprintf(f, "    t%d_%d -> ", (int) p->pid, (int) t->tid);
-                        dot_object_name(f, p, t);
+                        fprintf(f, "    t%s_%d -> ", key, (int) t->tid);
+                        dot_object_name(f, key, t);
                         fprintf(f, " [label=\"waits\"%s];\n", red);
                         if (t->owner_tid) {
                                 fputs("    ", f);
-                                dot_object_name(f, p, t);
+                                dot_object_name(f, key, t);
                                 fputs(" -> ", f);
-                                dot_target(f, p, t->owner_tid);
+                                dot_target(f, p, key, t->owner_tid);
                                 fprintf(f, " [label=\"owned by\"%s%s];\n", red, t->owner_gone ? ", style=dashed" : "");
                         }
                 }
                 if (t->joined_tid || (t->owner_tid && !t->has_object && !t->fd_target)) {
-                        fprintf(f, "    t%d_%d -> ", (int) p->pid, (int) t->tid);
-                        dot_target(f, p, other);
+                        fprintf(f, "    t%s_%d -> ", key, (int) t->tid);
+                        dot_target(f, p, key, other);
                         fprintf(f, " [label=\"%s\"%s];\n", t->joined_tid ? "joins" : "waits for", red);
                 }
         }
@@ -210,8 +214,17 @@ static int dot_write(FILE *f, const struct leakscan_report *report, const struct
                 }
                 free(lines);
         }
-        for (size_t i = 0; i < report->n_processes; i++)
-                dot_process(f, &report->processes[i], opts);
+        for (size_t i = 0; i < report->n_processes; i++) {
+                char key[32];
+                unsigned before = 0;
+                for (size_t j = 0; j < i; j++)
+                        before += report->processes[j].pid == report->processes[i].pid;
+                if (before)
+                        snprintf(key, sizeof key, "%d_%u", (int) report->processes[i].pid, before + 1);
+                else
+                        snprintf(key, sizeof key, "%d", (int) report->processes[i].pid);
+                dot_process(f, &report->processes[i], key, opts);
+        }
         fputs("}\n", f);
         return ferror(f) ? -EIO : 0;
 }

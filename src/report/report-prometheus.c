@@ -390,6 +390,15 @@ static int prometheus_write(FILE *f, const struct leakscan_report *report, const
                 const struct leakscan_process *p = &report->processes[i];
                 if (p->not_inspected)
                         continue;
+                /* a pid given again within the run (--follow-forks): the
+                 * series are the last process's, as for a later snapshot;
+                 * two would repeat a series, which the format forbids */
+                size_t later = i + 1;
+                while (later < report->n_processes && (report->processes[later].pid != p->pid ||
+                                                        report->processes[later].not_inspected))
+                        later++;
+                if (later < report->n_processes)
+                        continue;
                 prom_identity_read(p->pid, basename_of(p->exe), &ids[n]);
                 targets[n] = (struct prom_target) { p, &ids[n] };
                 n++;

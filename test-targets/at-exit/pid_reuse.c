@@ -21,7 +21,9 @@
  *
  * "pid_reuse thread": makes a thread, joins it and exits 0; "pid_reuse
  * thread-killed": makes a thread and is killed by SIGKILL (no exit_group:
- * never judged), for a suite of such processes under one leakscan. */
+ * never judged), for a suite of such processes under one leakscan.
+ * "pid_reuse exec-python PYTHON": makes a thread, joins it, then execs
+ * PYTHON with leaky_starter() (the same pid, a new image). */
 #include <errno.h>
 #include <linux/sched.h>
 #include <pthread.h>
@@ -81,6 +83,14 @@ int main(int argc, char **argv)
                 if (strcmp(argv[1], "thread-killed") == 0)
                         raise(SIGKILL);
                 return 0;
+        }
+        if (argc > 2 && strcmp(argv[1], "exec-python") == 0) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, returns, NULL) != 0 || pthread_join(t, NULL) != 0)
+                        return 4;
+                char *args[] = { argv[2], "-c", (char *) leaky_python, NULL };
+                execv(argv[2], args);
+                return 4;
         }
         if (argc > 1 && strcmp(argv[1], "a-side") == 0)
                 _exit(1);

@@ -331,6 +331,13 @@ def main():
             check(code == 1 and len(python) == 1 and ("leaky_starter", "python") in created,
                   f"--follow-forks, {mode}: a reused pid's Python program gets Python creator frames ({code}, "
                   f"{out.strip()}, {created[:12]})")
+        # a process that made a thread and then execs Python (its pid
+        # kept) is read as the Python program it became
+        code, rep, out, _ = run(leakscan, [prog("pid_reuse"), "exec-python", sys.executable])
+        created = [(f["function"], f.get("language")) for p in (rep["processes"] if rep else [])
+                   for t in p["threads"] if t["leaked"] for f in t["created_by"] or []]
+        check(code == 1 and ("leaky_starter", "python") in created,
+              f"a program that made a thread, then exec'd Python: Python creator frames ({code}, {created[:12]})")
         # processes killed after making a thread (no exit_group: never
         # judged) are forgotten too: what leakscan keeps (a descriptor per
         # process among it) does not grow with them along a suite
@@ -345,19 +352,37 @@ def main():
         # and with -o FILE-%p.json they share the file their pid names,
         # rather than the later one truncating the earlier one's
         with tempfile.TemporaryDirectory() as outdir:
-            p = subprocess.run([leakscan, "--at-exit", "--follow-forks", "--format=json", "-o",
-                                os.path.join(outdir, "r-%p.json"), prog("pid_reuse")],
-                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-            reused = int(p.stdout.split()[1]) if p.stdout.startswith("reused ") else None
+            code, out, _ = run_plain([leakscan, "--at-exit", "--follow-forks", "--format=json", "-o",
+                                      os.path.join(outdir, "r-%p.json"), prog("pid_reuse")], timeout=120)
+            reused = int(out.split()[1]) if out.startswith("reused ") else None
             try:
                 with open(os.path.join(outdir, f"r-{reused}.json")) as f:
                     doc = json.load(f)
                 exits = sorted(q["exit"].get("code", -1) for q in doc["processes"] if q["pid"] == reused)
             except (OSError, ValueError):
                 exits = None
-            check(p.returncode == 0 and exits == [1, 2],
-                  f"-o FILE-%p with a reused pid: both processes in its file ({p.returncode}, {p.stdout.strip()}, "
+            check(code == 0 and exits == [1, 2],
+                  f"-o FILE-%p with a reused pid: both processes in its file ({code}, {out.strip()}, "
                   f"{sorted(os.listdir(outdir))}, {exits})")
+            # in one document, prometheus keeps one set of series per pid
+            # (a repeated series is invalid), dot one cluster per process
+            docs = {}
+            for fmt in ("prometheus", "dot"):
+                code, out, _ = run_plain([leakscan, "--at-exit", "--follow-forks", f"--format={fmt}", "-o",
+                                          os.path.join(outdir, fmt), prog("pid_reuse")], timeout=120)
+                reused = out.split()[1] if out.startswith("reused ") else None
+                with open(os.path.join(outdir, fmt)) as f:
+                    docs[fmt] = (reused, f.read().splitlines())
+            reused, lines = docs["prometheus"]
+            series = [line for line in lines if line and not line.startswith("#")]
+            repeated = sorted({line for line in series if series.count(line) > 1})
+            check(reused and any(f'pid="{reused}"' in line for line in series) and not repeated,
+                  f"--format=prometheus with a reused pid: no series repeated ({reused}, {repeated[:3]})")
+            reused, lines = docs["dot"]
+            clusters = [line.split()[1] for line in lines if line.strip().startswith("subgraph cluster_")]
+            check(reused and f"cluster_{reused}" in clusters and f"cluster_{reused}_2" in clusters
+                  and len(set(clusters)) == len(clusters),
+                  f"--format=dot with a reused pid: a cluster per process ({reused}, {clusters})")
 
     # -o FILE-%p.json with --follow-forks: one document per judged process,
     # each in the file its PID names (issue 16 item 6)
