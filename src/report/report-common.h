@@ -86,9 +86,13 @@ void report_groups_done(struct report_groups *g);
 /* The thread with that TID in p, or NULL. */
 const struct leakscan_thread *report_thread_by_tid(const struct leakscan_process *p, pid_t tid);
 
-/* The frame a person looks for first: the top user frame, else frame 0, or
- * NULL for an empty stack. */
-const struct leakscan_frame *report_top_frame(const struct leakscan_thread *t);
+/* The frame a finding about thread t points at, the one a person looks for
+ * first: its top frame in the program's own code; when its stack has none
+ * (it had not started its routine at the exit, or runs in libraries alone),
+ * the top such frame of the stack that created it, the line that made it
+ * (*ret_creator, when not NULL, says which); else its frame 0; NULL when
+ * it has no frame at all. */
+const struct leakscan_frame *report_top_frame(const struct leakscan_thread *t, bool *ret_creator);
 
 /* The text report of one process, as the text backend writes it.  Returns 0
  * or a negative errno. */

@@ -62,7 +62,7 @@ static void dot_thread(FILE *f, const struct leakscan_process *p, const char *ke
         dot_text(f, t->name);
         fprintf(f, "\\\"%s\\n%s, %s", t->main ? " (main)" : "", leakscan_state_to_string(t->state),
                 leakscan_verdict_to_string(t->verdict));
-        const struct leakscan_frame *top = report_top_frame(t);
+        const struct leakscan_frame *top = report_top_frame(t, NULL);
         if (top && top->function) {
                 fputs("\\n", f);
                 dot_text(f, top->function);

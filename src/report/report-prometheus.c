@@ -248,7 +248,7 @@ static const char *basename_of(const char *path)
 /* The leak site of a leaked thread: its headline function and file:line. */
 static void leak_site(const struct leakscan_thread *t, char *function, size_t fsize, char *location, size_t lsize)
 {
-        const struct leakscan_frame *fr = report_top_frame(t);
+        const struct leakscan_frame *fr = report_top_frame(t, NULL);
         snprintf(function, fsize, "??");
         location[0] = 0;
         if (!fr)

@@ -207,7 +207,8 @@ static int sarif_result(FILE *f, const struct sarif_ctx *ctx, const struct leaks
                         const struct report_group *g, const struct report_options *opts, bool first)
 {
         const struct leakscan_thread *t = g->threads[0];
-        const struct leakscan_frame *top = report_top_frame(t);
+        bool by_creator;
+        const struct leakscan_frame *top = report_top_frame(t, &by_creator);
         _cleanup_free_ char *msg = NULL, *test = NULL;
         /* the message is shown as it is (a terminal, a web page): what the
          * target named is escaped as in the text report */
@@ -220,7 +221,7 @@ static int sarif_result(FILE *f, const struct sarif_ctx *ctx, const struct leaks
                 return -ENOMEM;
         if (asprintf(&msg, "%zu thread%s of process %d (%s) left %s in state %s%s%s%s", g->n,
                      g->n == 1 ? "" : "s", (int) p->pid, exe, verdict_words(t->verdict),
-                     leakscan_state_to_string(t->state), *function ? " in " : "",
+                     leakscan_state_to_string(t->state), !*function ? "" : by_creator ? ", created by " : " in ",
                      function, test ? test : "") < 0)
                 return -ENOMEM;
         unsigned rule = report_rule_of(t->verdict);

@@ -557,8 +557,13 @@ const struct leakscan_thread *report_thread_by_tid(const struct leakscan_process
         return NULL;
 }
 
-const struct leakscan_frame *report_top_frame(const struct leakscan_thread *t)
+const struct leakscan_frame *report_top_frame(const struct leakscan_thread *t, bool *ret_creator)
 {
+        bool creator = t->top_frame >= t->n_frames && t->has_created_by && t->created_by_top < t->n_created_by;
+        if (ret_creator)
+                *ret_creator = creator;
+        if (creator)
+                return &t->created_by[t->created_by_top];
         return t->top_frame < t->n_frames ? &t->frames[t->top_frame] : t->n_frames ? &t->frames[0] : NULL;
 }
 

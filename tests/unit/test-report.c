@@ -312,6 +312,47 @@ int main(void)
         threads[2].frames = saved_frames;
         threads[2].n_frames = 2;
 
+        /* a thread with no frame of the program's own (it had not started
+         * its routine when the exit began): a finding points at the line
+         * that created it, never into libc */
+        struct leakscan_frame unstarted[1] = {
+                { .pc = 0x7f00000028d9, .function = "__clone3", .module = "/lib/libc.so.6", .system = true },
+        };
+        struct leakscan_frame creator[3] = {
+                { .pc = 0x7f0000002000, .function = "pthread_create", .module = "/lib/libc.so.6", .system = true },
+                { .pc = 0x4011e8, .function = "spawn_worker", .file = "/src/pool.c", .line = 21,
+                  .module = "/bin/s" },
+                { .pc = 0x4011f4, .function = "main", .file = "/src/pool.c", .line = 26, .module = "/bin/s" },
+        };
+        threads[1].frames = unstarted;
+        threads[1].n_frames = 1;
+        threads[1].top_frame = 1;
+        threads[1].created_by = creator;
+        threads[1].n_created_by = 3;
+        threads[1].created_by_top = 1;
+        threads[1].has_created_by = true;
+        sarif = render_opts(&report_sarif, &r, &rooted);
+        CHECK(strstr(sarif, "left blocked in state mutex, created by spawn_worker\"") != NULL);
+        CHECK(strstr(sarif, "\"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": \"pool.c\", "
+                            "\"uriBaseId\": \"SRCROOT\"}, \"region\": {\"startLine\": 21}") != NULL);
+        free(sarif);
+        char *graph = render(&report_dot, &r, false);
+        CHECK(strstr(graph, "mutex, blocked\\nspawn_worker") != NULL);
+        free(graph);
+        /* a thread that has a frame of its own points at that one */
+        threads[1].frames = frames;
+        threads[1].n_frames = 2;
+        sarif = render_opts(&report_sarif, &r, &rooted);
+        CHECK(strstr(sarif, "\"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": \"s.c\", "
+                            "\"uriBaseId\": \"SRCROOT\"}, \"region\": {\"startLine\": 17}") != NULL);
+        free(sarif);
+        threads[1].created_by = NULL;
+        threads[1].n_created_by = 0;
+        threads[1].created_by_top = 0;
+        threads[1].has_created_by = false;
+        threads[1].frames = frames;
+        threads[1].n_frames = 2;
+
         /* what could not be checked is said in every format */
         p.inspect_error = "the creator stacks could not be read (Operation not permitted)";
         text = render(&report_text, &r, false);
