@@ -383,7 +383,8 @@ static const struct cli_option options[] = {
           .help_with_arg = "the same lines, appended to FILE", HANDLER(handle_print_suppressions) },
 
         /* Output */
-        { "all", 'a', OPTION_NO_ARG, NULL, SECTION_OUTPUT, "print every thread, not only the leaked ones",
+        { "all", 'a', OPTION_NO_ARG, NULL, SECTION_OUTPUT, "print every thread, not only the leaked ones; with\n"
+          "--at-exit, also unwind a process's only thread in its exit",
           FLAG(report.all) },
         { "format", 0, OPTION_ARG, "FORMAT", SECTION_OUTPUT, NULL, describe_format, HANDLER(handle_format) },
         { "output", 'o', OPTION_ARG, "FILE", SECTION_OUTPUT,
@@ -755,6 +756,7 @@ static int finish(int argc, char **argv, struct cli *cli)
                 if (cli->print_suppressions && cli->per_test)
                         return usage_error("%s", "--print-suppressions does not go with --per-test");
                 cli->program = argv + optind;
+                cli->supervise.unwind_alone = cli->report.all;
                 return 1;
         }
         if (cli->jobs)

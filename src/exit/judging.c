@@ -626,6 +626,49 @@ static int sv_judge_from_trap(struct supervisor *sv, struct sv_process *sp, bool
         return judge_process(lp, &policy);
 }
 
+/* Whether tid, held in its exit, is the only thread of pid: none other
+ * exists, and none can appear while it is held (only a thread of the
+ * process creates one).  Then nothing of the process can be reported.
+ * Fills *st from the thread's stat.  False when unsure. */
+static bool sv_exit_alone(pid_t pid, pid_t tid, struct proc_stat *st)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
+        return read_full_file(path, &text) >= 0 && procfs_parse_stat(text, st) == 0 && st->num_threads == 1;
+}
+
+/* Process pid's report when its only thread is tid, held in its exit: that
+ * thread as /proc shows it, neither copied nor unwound.  Its stack is libc's
+ * way out of the program, never a finding, and copying and analysing it is
+ * nearly all a judged process costs (docs/PERFORMANCE.md, "A process's only
+ * thread"); --all asks for it all the same.  Returns 0 or -ENOMEM. */
+static int sv_judge_alone(struct supervisor *sv, pid_t pid, pid_t tid, const struct proc_stat *st,
+                          struct leakscan_process *lp)
+{
+        struct leakscan_thread *lt = calloc(1, sizeof *lt);
+        if (!lt)
+                return -ENOMEM;
+        lt->tid = tid;
+        snprintf(lt->name, sizeof lt->name, "%s", st->comm);
+        lt->main = tid == pid;
+        lt->proc_state = st->state;
+        lt->start_time = st->starttime;
+        lt->state = LEAKSCAN_STATE_SYSCALL;
+        lt->syscall_nr = ARCH_SECCOMP_NATIVE->exit_group;
+        lt->syscall = syscalls_name(lt->syscall_nr);
+        lt->blocked_ms = -1;
+        lt->wait_fd = -1;
+        lt->stopped_us = -1;
+        lt->exiting = true;
+        lt->read = LEAKSCAN_READ_HELD;
+        lt->unwind_note = "the process's only thread, in its exit: not unwound (--all unwinds it)";
+        lp->threads = lt;
+        lp->n_threads = 1;
+        struct judge_policy policy = sv_policy(sv, false);
+        return judge_process(lp, &policy);
+}
+
 /* Judges process pid and adds it to the report: from the snapshot taken at
  * its trap when there is one (sv_judge_trap), else from a snapshot now
  * (held threads as /proc shows them).  everything_leaks: the --timeout
@@ -647,12 +690,18 @@ int sv_judge(struct supervisor *sv, pid_t pid, const pid_t *held, size_t n_held,
                 inspect_read_identity(lp);
                 if (sp && sp->q.active && !sp->q.released)
                         sv_q_stop_all(sv, sp);
-                r = sv_snapshot_into(sv, pid, held, n_held, sp, lp, NULL);
-                if (r == 0) {
-                        struct judge_policy policy = sv_policy(sv, everything_leaks);
-                        r = judge_process(lp, &policy);
+                struct proc_stat st;
+                if (!everything_leaks && !sv->opts->unwind_alone && n_held == 1 && !(sp && sp->q.active) &&
+                    sv_exit_alone(pid, held[0], &st)) {
+                        r = sv_judge_alone(sv, pid, held[0], &st, lp);
+                } else {
+                        r = sv_snapshot_into(sv, pid, held, n_held, sp, lp, NULL);
+                        if (r == 0) {
+                                struct judge_policy policy = sv_policy(sv, everything_leaks);
+                                r = judge_process(lp, &policy);
+                        }
+                        r = r > 0 ? 0 : r;
                 }
-                r = r > 0 ? 0 : r;
         }
         struct leakscan_report *rep = sv->report;
         struct leakscan_process *lp = rep->n_processes ? &rep->processes[rep->n_processes - 1] : NULL;

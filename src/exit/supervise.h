@@ -30,6 +30,9 @@ struct supervise_options {
         int64_t grace_ms;       /* let running and timed threads finish */
         int64_t timeout_ms;     /* 0: none */
         bool follow_forks;      /* judge child processes too */
+        bool unwind_alone;      /* copy and unwind a process's only thread,
+                                 * in its exit, too (--all); else it is
+                                 * listed from /proc alone */
         size_t creator_window;  /* stack bytes copied from a thread's creator */
         char **envp;            /* the program's environment; NULL: ours */
         const struct judge_policy *judge;       /* rules and baseline; its mode
