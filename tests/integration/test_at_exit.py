@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targetlib import Checks, validate_leakscan_json  # noqa: E402
@@ -365,9 +366,10 @@ def main():
                   f"-o FILE-%p with a reused pid: both processes in its file ({code}, {out.strip()}, "
                   f"{sorted(os.listdir(outdir))}, {exits})")
             # in one document, prometheus keeps one set of series per pid
-            # (a repeated series is invalid), dot one cluster per process
+            # (a repeated series is invalid), dot one cluster per process,
+            # junit one test suite per process, each named apart
             docs = {}
-            for fmt in ("prometheus", "dot"):
+            for fmt in ("prometheus", "dot", "junit"):
                 code, out, _ = run_plain([leakscan, "--at-exit", "--follow-forks", f"--format={fmt}", "-o",
                                           os.path.join(outdir, fmt), prog("pid_reuse")], timeout=120)
                 reused = out.split()[1] if out.startswith("reused ") else None
@@ -383,6 +385,16 @@ def main():
             check(reused and f"cluster_{reused}" in clusters and f"cluster_{reused}_2" in clusters
                   and len(set(clusters)) == len(clusters),
                   f"--format=dot with a reused pid: a cluster per process ({reused}, {clusters})")
+            reused, lines = docs["junit"]
+            try:
+                root = ElementTree.fromstring("\n".join(lines))
+            except ElementTree.ParseError:
+                root = None
+            suites = [e.get("name") for e in root.iter("testsuite")] if root is not None else []
+            cases = [(e.get("classname"), e.get("name")) for e in root.iter("testcase")] if root is not None else []
+            check(reused and any(f"(pid {reused})" in n for n in suites) and any(f"(pid {reused} #2)" in n for n in suites)
+                  and len(set(suites)) == len(suites) and len(set(cases)) == len(cases),
+                  f"--format=junit with a reused pid: test suites and cases named apart ({reused}, {suites}, {cases})")
 
     # -o FILE-%p.json with --follow-forks: one document per judged process,
     # each in the file its PID names (issue 16 item 6)
