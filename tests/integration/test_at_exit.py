@@ -9,6 +9,7 @@ Usage: test_at_exit.py LEAKSCAN AT_EXIT_BUILD_DIR"""
 import ctypes
 import json
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -222,6 +223,42 @@ def undone_exit(leakscan, path, env):
         os.unlink(out)
 
 
+def out_of_descriptors(leakscan, status_prog):
+    """Runs `sh -c` under leakscan --at-exit --follow-forks with a JSON report
+    on stderr: once the shell waits on stdin, leakscan's own descriptor
+    limit is lowered to its lowest free descriptor (setrlimit by prlimit:
+    the program, started before, keeps its own), and the shell runs
+    status_prog (a leaked thread, status 0) and prints its status and its
+    own limit.  Returns (status, report, stdout, what went wrong or "")."""
+    script = f'echo ready; read go; {status_prog} 0; echo status $?; echo limit $(ulimit -n)'
+    p = subprocess.Popen([leakscan, "--at-exit", "--follow-forks", "--format=json", "sh", "-c", script],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    why = ""
+    try:
+        if read_line(p.stdout.fileno()) != "ready\n":
+            why = "the shell never said ready"
+        else:
+            # leakscan is idle (the shell waits in read): its descriptors
+            # are what it keeps; the next one it opens fails with EMFILE
+            fds = {int(n) for n in os.listdir(f"/proc/{p.pid}/fd")}
+            lowest = next(n for n in range(len(fds) + 1) if n not in fds)
+            hard = resource.prlimit(p.pid, resource.RLIMIT_NOFILE)[1]
+            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (lowest, hard))
+        out, err = p.communicate(b"go\n", timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        p.kill()
+        out, err = p.communicate()
+        why = why or repr(e)
+    out, err = out.decode(errors="replace"), err.decode(errors="replace")
+    try:
+        report = json.loads(err[err.index("{"):])
+        validate_leakscan_json(report)
+    except ValueError:
+        report = None
+        why = why or f"no JSON report on stderr: {err[:300]!r}"
+    return p.returncode, report, out, why
+
+
 def main():
     leakscan, d = sys.argv[1], sys.argv[2]
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-targets", "at-exit")
@@ -411,6 +448,23 @@ def main():
               and sum(doc["summary"]["leaked"] for doc in docs.values()) == 1,
               f"-o FILE-%p with --follow-forks: one file per judged process, named by its PID "
               f"({p.returncode}, {sorted(docs)})")
+
+    # leakscan out of descriptors (its own RLIMIT_NOFILE lowered once the
+    # program runs, the program's left as it was): the exit of a process it
+    # cannot tell the pid of (its /proc/TID/status cannot be opened) is let
+    # go as directly, and said in the report with exit status 3, never left
+    # out silently with status 0
+    code, rep, out, why = out_of_descriptors(leakscan, prog("status"))
+    procs = rep["processes"] if rep else []
+    unjudged = [q for q in procs if (q["exe"] or "").endswith("ae-status")]
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    check(code == 3 and out.split() == ["status", "0", "limit", str(soft)] and len(unjudged) == 1
+          and not unjudged[0]["inspected"] and unjudged[0]["exit"] == {"code": 0}
+          and "Too many open files" in (unjudged[0]["inspect_error"] or "")
+          and "could not tell which process" in unjudged[0]["inspect_error"],
+          f"--follow-forks, leakscan out of descriptors: a child's exit goes on as directly and the report "
+          f"says it could not be judged, exit 3 ({code}, {out.split()}, {why}, "
+          f"{[(q['pid'], q['exe'], q['exit'], q['inspect_error']) for q in procs]})")
 
     # --timeout with --follow-forks must never kill a reused PID (issue 17):
     # in a PID namespace of its own, the main process's number is handed to
