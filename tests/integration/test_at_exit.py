@@ -237,9 +237,12 @@ def out_of_descriptors(leakscan, status_prog):
     try:
         if read_line(p.stdout.fileno()) != "ready\n":
             why = "the shell never said ready"
+        elif not wait_for(lambda: syscall_of(p.pid) == 7):
+            why = "leakscan's loop never waited in poll"
         else:
-            # leakscan is idle (the shell waits in read): its descriptors
-            # are what it keeps; the next one it opens fails with EMFILE
+            # leakscan is idle (its setup done, its loop in poll, the shell
+            # in read): its descriptors are what it keeps; the next one it
+            # opens fails with EMFILE
             fds = {int(n) for n in os.listdir(f"/proc/{p.pid}/fd")}
             lowest = next(n for n in range(len(fds) + 1) if n not in fds)
             hard = resource.prlimit(p.pid, resource.RLIMIT_NOFILE)[1]
