@@ -228,12 +228,15 @@ def out_of_descriptors(leakscan, status_prog):
     on stderr: once the shell waits on stdin, leakscan's own descriptor
     limit is lowered to its lowest free descriptor (setrlimit by prlimit:
     the program, started before, keeps its own), and the shell runs
-    status_prog (a leaked thread, status 0) and prints its status and its
-    own limit.  Returns (status, report, stdout, what went wrong or "")."""
-    script = f'echo ready; read go; {status_prog} 0; echo status $?; echo limit $(ulimit -n)'
+    status_prog (a leaked thread, status 0) and prints its status; the
+    limit is then given back (the rest of the run, the report and a
+    sanitizer's leak check at leakscan's end need descriptors) and the
+    shell prints its own limit.  Returns (status, report, stdout, what went
+    wrong or "")."""
+    script = f'echo ready; read go; {status_prog} 0; echo status $?; read go; echo limit $(ulimit -n)'
     p = subprocess.Popen([leakscan, "--at-exit", "--follow-forks", "--format=json", "sh", "-c", script],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
-    why = ""
+    why, first = "", ""
     try:
         if read_line(p.stdout.fileno()) != "ready\n":
             why = "the shell never said ready"
@@ -245,14 +248,18 @@ def out_of_descriptors(leakscan, status_prog):
             # opens fails with EMFILE
             fds = {int(n) for n in os.listdir(f"/proc/{p.pid}/fd")}
             lowest = next(n for n in range(len(fds) + 1) if n not in fds)
-            hard = resource.prlimit(p.pid, resource.RLIMIT_NOFILE)[1]
-            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (lowest, hard))
+            limits = resource.prlimit(p.pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (lowest, limits[1]))
+            p.stdin.write(b"go\n")
+            # the shell has reaped its child: leakscan answered its exit
+            first = read_line(p.stdout.fileno())
+            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, limits)
         out, err = p.communicate(b"go\n", timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         p.kill()
         out, err = p.communicate()
         why = why or repr(e)
-    out, err = out.decode(errors="replace"), err.decode(errors="replace")
+    out, err = first + out.decode(errors="replace"), err.decode(errors="replace")
     try:
         report = json.loads(err[err.index("{"):])
         validate_leakscan_json(report)
