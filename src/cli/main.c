@@ -549,7 +549,9 @@ static int run_pid(const struct cli *cli)
 /* Exit status, in this order: PROGRAM could not start (127 not found, 126
  * not executable, 3 when leakscan could not set up its supervision), PROGRAM
  * failed (its status, or 128+N for signal N), the --timeout struck (124),
- * leaks (--error-exitcode), the report could not be written (3), else 0.
+ * leaks (--error-exitcode), the report could not be written (3), an
+ * exiting process's analysis failed or it could not be judged at all (3),
+ * else 0.
  * meson's 77 and 99 pass through as any other failure status does.  Once the
  * program ran, nothing leakscan fails at replaces its status: what could not
  * be checked is in the report. */
@@ -597,10 +599,13 @@ static int run_at_exit(const struct cli *cli)
                 return res.exit_code;
         if (leaked)
                 return cli->error_exitcode;
-        if (supervise_analysers_failed()) {
-                if (cli->output)        /* else the report just said it */
+        if (supervise_analysers_failed() || supervise_unjudged()) {
+                if (cli->output && supervise_analysers_failed())        /* else the report just said it */
                         fprintf(stderr, "leakscan: the analysis of %u exiting process%s failed: see the report\n",
                                 supervise_analysers_failed(), supervise_analysers_failed() > 1 ? "es" : "");
+                if (cli->output && supervise_unjudged())
+                        fprintf(stderr, "leakscan: %u exiting process%s could not be judged: see the report\n",
+                                supervise_unjudged(), supervise_unjudged() > 1 ? "es" : "");
                 return report_status ? report_status : EXIT_CANNOT_INSPECT;
         }
         return report_status ? report_status : EXIT_OK;

@@ -226,16 +226,25 @@ static int sv_store_creator(struct supervisor *sv, pid_t tgid, uint64_t tls, str
         return 0;
 }
 
-/* The process a thread belongs to, or 0 when it is gone. */
-pid_t tid_tgid(pid_t tid)
+/* The process thread tid belongs to: 0 with *ret_tgid, -ESRCH when the
+ * thread is gone, or another negative errno when leakscan itself could not
+ * read /proc (out of descriptors, EMFILE or ENFILE, or of memory): a failure
+ * of ours, which must never pass for a thread that is gone, or its process
+ * would be let go unjudged. */
+int tid_tgid(pid_t tid, pid_t *ret_tgid)
 {
         char path[64];
         _cleanup_free_ char *text = NULL;
         long tgid = 0;
         snprintf(path, sizeof path, "/proc/%d/status", (int) tid);
-        if (read_full_file(path, &text) < 0 || procfs_parse_status_field(text, "Tgid", &tgid) < 0)
-                return 0;
-        return (pid_t) tgid;
+        ssize_t n = read_full_file(path, &text);
+        if (n < 0)
+                return n == -ENOENT ? -ESRCH : (int) n;
+        /* a thread that ended between the open and the read shows nothing */
+        if (procfs_parse_status_field(text, "Tgid", &tgid) < 0 || tgid <= 0)
+                return -ESRCH;
+        *ret_tgid = (pid_t) tgid;
+        return 0;
 }
 
 /* Reads n bytes at addr of thread tid: from the stack copy c when it holds
@@ -320,7 +329,10 @@ static int sv_capture_creator(struct supervisor *sv, pid_t tgid, const struct se
  * without --follow-forks, when it is not the program's (only the program's
  * own threads count).  The program's own are told by a lookup in its
  * /proc/PID/task, which finds no other; the derived stack pointer reads the
- * thread's memory without /proc, so this must be asked first. */
+ * thread's memory without /proc, so this must be asked first.  Also 0 when
+ * leakscan could not read /proc (out of descriptors): the thread's creator
+ * stack is then not kept, as when its copy fails, and the thread is
+ * reported without one; its process is judged all the same. */
 static pid_t sv_creator_tgid(struct supervisor *sv, pid_t tid)
 {
         /* its main thread, until we reap it: its number is not reused */
@@ -330,7 +342,8 @@ static pid_t sv_creator_tgid(struct supervisor *sv, pid_t tid)
         snprintf(path, sizeof path, "/proc/%d/task/%d", (int) sv->main_pid, (int) tid);
         if (faccessat(AT_FDCWD, path, F_OK, 0) == 0)
                 return sv->main_pid;
-        return sv->opts->follow_forks ? tid_tgid(tid) : 0;
+        pid_t tgid;
+        return sv->opts->follow_forks && tid_tgid(tid, &tgid) == 0 ? tgid : 0;
 }
 
 /* A thread waits in clone or clone3 to create a thread: copy its stack. */

@@ -241,7 +241,7 @@ const struct thread_capture *sv_find_creator(void *userdata, pid_t pid, const st
 const struct python_stack *sv_creator_python(void *userdata, const struct thread_capture *creator);
 void sv_creators_free(struct supervisor *sv);
 void sv_forget_process(struct supervisor *sv, pid_t tgid);
-pid_t tid_tgid(pid_t tid);
+int tid_tgid(pid_t tid, pid_t *ret_tgid);
 void sv_on_clone(struct supervisor *sv, const struct seccomp_notif *n);
 
 /* judging.c: a snapshot of an exiting process judged into the report; answers to notifications */
@@ -273,6 +273,14 @@ void sv_q_resume_stopped(struct sv_process *p);
 
 /* hold.c: exits held, checked through the grace period, and released */
 void sv_note_reaped(struct supervisor *sv, pid_t tid, int status);
+/* Whether tid is a thread of process pid, asked without a descriptor (a
+ * path lookup): exact while pid cannot be another process's. */
+bool thread_of(pid_t pid, pid_t tid);
+/* The process of thread tid that the supervisor judges: 0 with *ret_tgid
+ * its pid, or with 0 when it is none of ours (gone, or another process's
+ * without --follow-forks); a negative errno when leakscan could not tell
+ * (tid_tgid failed, and the thread is not the program's main process's). */
+int sv_thread_process(struct supervisor *sv, pid_t tid, pid_t *ret_tgid);
 int sv_redo_exit_group(struct supervisor *sv, const struct sv_process *p, uint64_t syscall_end, int code);
 void sv_release_held(struct supervisor *sv, struct sv_process *p);
 pid_t *sv_held_tids(const struct sv_process *p);

@@ -313,14 +313,92 @@ static bool sv_is_exit_function(struct supervisor *sv, pid_t tgid, uint64_t ip)
         return in_exit_fn;
 }
 
+bool thread_of(pid_t pid, pid_t tid)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task/%d", (int) pid, (int) tid);
+        return faccessat(AT_FDCWD, path, F_OK, 0) == 0;
+}
+
+int sv_thread_process(struct supervisor *sv, pid_t tid, pid_t *ret_tgid)
+{
+        pid_t tgid = 0;
+        int r = tid_tgid(tid, &tgid);
+        if (r == -ESRCH) {
+                *ret_tgid = 0;
+                return 0;
+        }
+        if (r < 0) {
+                /* the program's own threads are told without a descriptor,
+                 * while its pid cannot be another process's */
+                if (!sv->main_ended && !sv->main_reaped && thread_of(sv->main_pid, tid)) {
+                        *ret_tgid = sv->main_pid;
+                        return 0;
+                }
+                if (sv->opts->follow_forks)
+                        return r;
+                /* not the program's: none of ours */
+                *ret_tgid = 0;
+                return 0;
+        }
+        *ret_tgid = tgid == sv->main_pid || sv->opts->follow_forks ? tgid : 0;
+        return 0;
+}
+
+static unsigned sv_unjudged;
+
+unsigned supervise_unjudged(void)
+{
+        return sv_unjudged;
+}
+
+/* The exit_group of notification n (or, lost, the exit that may stand for
+ * an exit_group a signal undid) could not be judged: leakscan failed (err)
+ * to tell which process its thread belongs to.  The run's report says so in an entry of its own, named by
+ * the thread's id (the process's own pid when its main thread exits), and
+ * leakscan exits 3 unless the program failed (supervise_unjudged): a
+ * process of the program must never drop out of the report silently.  The
+ * caller answers the notification: the exit goes on as directly. */
+static void sv_note_unjudged(struct supervisor *sv, const struct seccomp_notif *n, bool lost, int err)
+{
+        pid_t tid = (pid_t) n->pid;
+        sv_unjudged++;
+        struct leakscan_process *lp = sv_report_add(sv);
+        if (!lp)
+                return;         /* counted: leakscan still exits 3 */
+        lp->pid = tid;
+        inspect_read_identity(lp);      /* the exe needs no descriptor */
+        lp->not_inspected = true;
+        lp->has_exit = true;
+        lp->exit_code = (int) (n->data.args[0] & 0xff);
+        char buf[512];
+        snprintf(buf, sizeof buf, "its threads could not be checked: leakscan could not tell which process "
+                 "thread %d, which called %s, belongs to (reading /proc/%d/status: %s), and let its "
+                 "exit go on unjudged; %s", (int) tid,
+                 lost ? "exit after a call of its program was undone by a signal (perhaps an exit_group)" :
+                 "exit_group", (int) tid, strerror(-err),
+                 err == -EMFILE || err == -ENFILE ? "leakscan ran out of file descriptors: raise its limit "
+                 "(ulimit -n before starting it) or run fewer processes at once" :
+                 err == -ENOMEM ? "leakscan ran out of memory" : "run it again");
+        lp->inspect_error = strdup(buf);
+}
+
 /* A thread waits in exit_group, or (in_exit) in the exit that libc's _exit
  * made after a signal undid an exit_group we never received. */
 int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool in_exit)
 {
         pid_t tid = (pid_t) n->pid;
-        pid_t tgid = tid_tgid(tid);
-        if (tgid != sv->main_pid && !sv->opts->follow_forks)
-                tgid = 0;
+        pid_t tgid = 0;
+        if (sv->result.timed_out) {
+                sv_respond_continue(sv, n->id);
+                return 0;
+        }
+        int k = sv_thread_process(sv, tid, &tgid);
+        if (k < 0) {
+                sv_note_unjudged(sv, n, false, k);
+                sv_respond_continue(sv, n->id);
+                return 0;
+        }
         struct sv_process *p = tgid ? sv_find_process(sv, tgid) : NULL;
         /* Under --follow-forks a long run goes through the pids (32,768 by
          * default, threads included): an exit_group from a judged
@@ -394,6 +472,18 @@ int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool 
         return 0;
 }
 
+/* Whether held thread tid is still p's: not a thread of a later process
+ * given p's pid and its tid.  Out of descriptors, told by p's task entry
+ * while p's pidfd says p is there. */
+static bool sv_hold_thread_of(struct sv_process *p, pid_t tid)
+{
+        pid_t tgid;
+        int r = tid_tgid(tid, &tgid);
+        if (r == 0)
+                return tgid == p->pid;
+        return r != -ESRCH && thread_of(p->pid, tid) && !sv_process_gone(p);
+}
+
 /* A thread waits in exit.  Ordinary thread ends go on at once.  But a
  * thread that called exit_group and waits in exit now had its exit_group
  * undone by a signal (a kernel without killable waits, or a signal that came
@@ -407,7 +497,7 @@ void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n)
                 struct sv_process *p = &sv->procs[i];
                 for (size_t j = 0; j < p->n_holds; j++) {
                         struct sv_hold *h = &p->holds[j];
-                        if (h->tid != tid || tid_tgid(tid) != p->pid)
+                        if (h->tid != tid || !sv_hold_thread_of(p, tid))
                                 continue;
                         /* a thread of a later process given the same
                          * pid and tid: its exit is its own */
@@ -430,9 +520,17 @@ void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n)
         /* an exit_group that a signal undid before we even received it:
          * a gap in the ids, then an exit from libc's _exit */
         if (sv->n_lost > 0 && n->data.arch == ARCH_SECCOMP_NATIVE->audit_arch) {
-                pid_t tgid = tid_tgid(tid);
-                if (tgid && (tgid == sv->main_pid || sv->opts->follow_forks) &&
-                    sv_is_exit_function(sv, tgid, n->data.instruction_pointer)) {
+                pid_t tgid = 0;
+                int k = sv_thread_process(sv, tid, &tgid);
+                if (k < 0) {
+                        /* whether this exit is _exit's fallback cannot be
+                         * told either (that reads the process's maps): a
+                         * lost exit_group, perhaps, whose process the
+                         * report cannot name.  Said once per lost call, not
+                         * for every thread end after it */
+                        sv->n_lost--;
+                        sv_note_unjudged(sv, n, true, k);
+                } else if (tgid && sv_is_exit_function(sv, tgid, n->data.instruction_pointer)) {
                         sv->n_lost--;
                         struct seccomp_notif as_group = *n;
                         if (sv_on_exit_group(sv, &as_group, true) == 0)
@@ -448,14 +546,23 @@ void sv_on_exit(struct supervisor *sv, const struct seccomp_notif *n)
  * never see otherwise. */
 void sv_on_strict(struct supervisor *sv, const struct seccomp_notif *n)
 {
-        pid_t tgid = tid_tgid((pid_t) n->pid);
+        pid_t tid = (pid_t) n->pid, tgid = 0;
+        int r = tid_tgid(tid, &tgid);
         sv->result.strict_seccomp = true;
         /* the pidfd names the process tgid was when it was opened; the
          * notification, still pending after that, proves it was the
          * thread's: its number was not reused in between */
-        _cleanup_close_ int pidfd = tgid > 0 ? (int) syscall(SYS_pidfd_open, tgid, 0) : -1;
+        _cleanup_close_ int pidfd = r == 0 ? (int) syscall(SYS_pidfd_open, tgid, 0) : -1;
         if (pidfd >= 0 && ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
             syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+                return;
+        /* leakscan could not open what it needs (out of descriptors): the
+         * thread, still waiting for our answer, is killed by its id, and
+         * SIGKILL ends its whole process.  Only a fatal signal between the
+         * check and the kill, and its number given again meanwhile, could
+         * make that another thread's */
+        if (pidfd < 0 && r != -ESRCH && ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
+            syscall(SYS_tkill, tid, SIGKILL) == 0)
                 return;
         sv_respond_continue(sv, n->id);
 }

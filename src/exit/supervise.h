@@ -65,6 +65,12 @@ enum supervise_step {
  * inspect_error says so): leakscan then exits 3 unless the program failed. */
 unsigned supervise_analysers_failed(void);
 
+/* How many exits of the program's processes could not be judged at all,
+ * because leakscan could not tell which process was exiting (out of
+ * descriptors or memory; the report has an entry for each, saying so):
+ * leakscan then exits 3 unless the program failed. */
+unsigned supervise_unjudged(void);
+
 /* Starts argv (searched in PATH) with stdin, stdout, stderr and environment
  * untouched, supervises it until it has ended, and returns 0 with a new
  * report (mode "at-exit" or "timeout", one process per judged process) in

@@ -62,9 +62,32 @@ static void junit_failure(FILE *f, size_t n, const char *rule, const char *text)
         fputs("</failure>\n", f);
 }
 
-static int junit_process(FILE *f, const char *mode, const struct leakscan_process *p,
+/* How many processes before processes[i] had its pid: 0, or more within
+ * one --follow-forks run that met a pid the kernel gave again.  A later
+ * one's test suite and test case are named "(pid N #2)", "process N #2":
+ * tools that key results by name would merge or drop alike ones (as the
+ * dot backend counts them for its clusters). */
+static unsigned pid_seen_before(const struct leakscan_report *report, size_t i)
+{
+        unsigned before = 0;
+        for (size_t j = 0; j < i; j++)
+                before += report->processes[j].pid == report->processes[i].pid;
+        return before;
+}
+
+/* " #N" for a process that is the Nth with its pid, else "". */
+static const char *pid_repeat(unsigned before, char *buf, size_t size)
+{
+        if (!before)
+                return "";
+        snprintf(buf, size, " #%u", before + 1);
+        return buf;
+}
+
+static int junit_process(FILE *f, const char *mode, const struct leakscan_process *p, unsigned before,
                          const struct report_options *opts, size_t *cases, size_t *failures, size_t *errors)
 {
+        char repeat[16];
         struct report_groups gs;
         int r = report_groups_make(p, false, false, &gs);
         if (r < 0)
@@ -110,7 +133,8 @@ static int junit_process(FILE *f, const char *mode, const struct leakscan_proces
         size_t untested = count_threads(&gs, NULL, false);
         fputs("    <testcase classname=\"leakscan.", f);
         xml_text(f, exe);
-        fprintf(f, "\" name=\"threads of process %d%s\">\n", (int) p->pid,
+        fprintf(f, "\" name=\"threads of process %d%s%s\">\n", (int) p->pid,
+                pid_repeat(before, repeat, sizeof repeat),
                 streq(mode, "at-exit") ? " at exit" : streq(mode, "timeout") ? " at the timeout" : "");
         (*cases)++;
         if (untested) {
@@ -176,8 +200,8 @@ static int junit_write(FILE *f, const struct leakscan_report *report, const stru
                         r = -ENOMEM;
                         break;
                 }
-                r = junit_process(m, report->mode, &report->processes[i], opts, &counts[3 * i],
-                                  &counts[3 * i + 1], &counts[3 * i + 2]);
+                r = junit_process(m, report->mode, &report->processes[i], pid_seen_before(report, i), opts,
+                                  &counts[3 * i], &counts[3 * i + 1], &counts[3 * i + 2]);
                 if (fclose(m) != 0 && r == 0)
                         r = -ENOMEM;
                 all_cases += counts[3 * i];
@@ -190,10 +214,12 @@ static int junit_write(FILE *f, const struct leakscan_report *report, const stru
                         all_cases, all_failures, all_errors);
                 for (size_t i = 0; i < report->n_processes; i++) {
                         const struct leakscan_process *p = &report->processes[i];
+                        char repeat[16];
                         fputs("  <testsuite name=\"leakscan: ", f);
                         xml_text(f, p->exe ? p->exe : "?");
-                        fprintf(f, " (pid %d)\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\">\n",
-                                (int) p->pid, counts[3 * i], counts[3 * i + 1], counts[3 * i + 2]);
+                        fprintf(f, " (pid %d%s)\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\">\n",
+                                (int) p->pid, pid_repeat(pid_seen_before(report, i), repeat, sizeof repeat),
+                                counts[3 * i], counts[3 * i + 1], counts[3 * i + 2]);
                         fputs("    <properties>\n      <property name=\"mode\" value=\"", f);
                         xml_text(f, report->mode);
                         fputs("\"/>\n", f);

@@ -9,6 +9,7 @@ Usage: test_at_exit.py LEAKSCAN AT_EXIT_BUILD_DIR"""
 import ctypes
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targetlib import Checks, validate_leakscan_json  # noqa: E402
@@ -222,6 +224,52 @@ def undone_exit(leakscan, path, env):
         os.unlink(out)
 
 
+def out_of_descriptors(leakscan, status_prog):
+    """Runs `sh -c` under leakscan --at-exit --follow-forks with a JSON report
+    on stderr: once the shell waits on stdin, leakscan's own descriptor
+    limit is lowered to its lowest free descriptor (setrlimit by prlimit:
+    the program, started before, keeps its own), and the shell runs
+    status_prog (a leaked thread, status 0) and prints its status; the
+    limit is then given back (the rest of the run, the report and a
+    sanitizer's leak check at leakscan's end need descriptors) and the
+    shell prints its own limit.  Returns (status, report, stdout, what went
+    wrong or "")."""
+    script = f'echo ready; read go; {status_prog} 0; echo status $?; read go; echo limit $(ulimit -n)'
+    p = subprocess.Popen([leakscan, "--at-exit", "--follow-forks", "--format=json", "sh", "-c", script],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    why, first = "", ""
+    try:
+        if read_line(p.stdout.fileno()) != "ready\n":
+            why = "the shell never said ready"
+        elif not wait_for(lambda: syscall_of(p.pid) == 7):
+            why = "leakscan's loop never waited in poll"
+        else:
+            # leakscan is idle (its setup done, its loop in poll, the shell
+            # in read): its descriptors are what it keeps; the next one it
+            # opens fails with EMFILE
+            fds = {int(n) for n in os.listdir(f"/proc/{p.pid}/fd")}
+            lowest = next(n for n in range(len(fds) + 1) if n not in fds)
+            limits = resource.prlimit(p.pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (lowest, limits[1]))
+            p.stdin.write(b"go\n")
+            # the shell has reaped its child: leakscan answered its exit
+            first = read_line(p.stdout.fileno())
+            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, limits)
+        out, err = p.communicate(b"go\n", timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        p.kill()
+        out, err = p.communicate()
+        why = why or repr(e)
+    out, err = first + out.decode(errors="replace"), err.decode(errors="replace")
+    try:
+        report = json.loads(err[err.index("{"):])
+        validate_leakscan_json(report)
+    except ValueError:
+        report = None
+        why = why or f"no JSON report on stderr: {err[:300]!r}"
+    return p.returncode, report, out, why
+
+
 def main():
     leakscan, d = sys.argv[1], sys.argv[2]
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-targets", "at-exit")
@@ -384,9 +432,10 @@ def main():
                   f"-o FILE-%p with a reused pid: both processes in its file ({code}, {out.strip()}, "
                   f"{sorted(os.listdir(outdir))}, {exits})")
             # in one document, prometheus keeps one set of series per pid
-            # (a repeated series is invalid), dot one cluster per process
+            # (a repeated series is invalid), dot one cluster per process,
+            # junit one test suite per process, each named apart
             docs = {}
-            for fmt in ("prometheus", "dot"):
+            for fmt in ("prometheus", "dot", "junit"):
                 code, out, _ = run_plain([leakscan, "--at-exit", "--follow-forks", f"--format={fmt}", "-o",
                                           os.path.join(outdir, fmt), prog("pid_reuse")], timeout=120)
                 reused = out.split()[1] if out.startswith("reused ") else None
@@ -402,6 +451,16 @@ def main():
             check(reused and f"cluster_{reused}" in clusters and f"cluster_{reused}_2" in clusters
                   and len(set(clusters)) == len(clusters),
                   f"--format=dot with a reused pid: a cluster per process ({reused}, {clusters})")
+            reused, lines = docs["junit"]
+            try:
+                root = ElementTree.fromstring("\n".join(lines))
+            except ElementTree.ParseError:
+                root = None
+            suites = [e.get("name") for e in root.iter("testsuite")] if root is not None else []
+            cases = [(e.get("classname"), e.get("name")) for e in root.iter("testcase")] if root is not None else []
+            check(reused and any(f"(pid {reused})" in n for n in suites) and any(f"(pid {reused} #2)" in n for n in suites)
+                  and len(set(suites)) == len(suites) and len(set(cases)) == len(cases),
+                  f"--format=junit with a reused pid: test suites and cases named apart ({reused}, {suites}, {cases})")
 
     # -o FILE-%p.json with --follow-forks: one document per judged process,
     # each in the file its PID names (issue 16 item 6)
@@ -418,6 +477,23 @@ def main():
               and sum(doc["summary"]["leaked"] for doc in docs.values()) == 1,
               f"-o FILE-%p with --follow-forks: one file per judged process, named by its PID "
               f"({p.returncode}, {sorted(docs)})")
+
+    # leakscan out of descriptors (its own RLIMIT_NOFILE lowered once the
+    # program runs, the program's left as it was): the exit of a process it
+    # cannot tell the pid of (its /proc/TID/status cannot be opened) is let
+    # go as directly, and said in the report with exit status 3, never left
+    # out silently with status 0
+    code, rep, out, why = out_of_descriptors(leakscan, prog("status"))
+    procs = rep["processes"] if rep else []
+    unjudged = [q for q in procs if (q["exe"] or "").endswith("ae-status")]
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    check(code == 3 and out.split() == ["status", "0", "limit", str(soft)] and len(unjudged) == 1
+          and not unjudged[0]["inspected"] and unjudged[0]["exit"] == {"code": 0}
+          and "Too many open files" in (unjudged[0]["inspect_error"] or "")
+          and "could not tell which process" in unjudged[0]["inspect_error"],
+          f"--follow-forks, leakscan out of descriptors: a child's exit goes on as directly and the report "
+          f"says it could not be judged, exit 3 ({code}, {out.split()}, {why}, "
+          f"{[(q['pid'], q['exe'], q['exit'], q['inspect_error']) for q in procs]})")
 
     # --timeout with --follow-forks must never kill a reused PID (issue 17):
     # in a PID namespace of its own, the main process's number is handed to

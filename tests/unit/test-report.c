@@ -445,6 +445,25 @@ int main(void)
         CHECK(strstr(text, "leakscan stopped") == NULL);
         free(text);
         threads[3].leaked = false;
+
+        /* two processes with one pid in one --follow-forks run (the
+         * kernel gave it again): a test suite and a test case each, named
+         * apart, the later one counted as dot counts its cluster */
+        struct leakscan_process two[2] = { p, p };
+        two[1].threads = &threads[1];
+        two[1].n_threads = 1;
+        struct leakscan_report reused = { .mode = "at-exit", .processes = two, .n_processes = 2 };
+        junit = render(&report_junit, &reused, false);
+        CHECK(strstr(junit, "<testsuite name=\"leakscan: /bin/s (pid 100)\"") != NULL);
+        CHECK(strstr(junit, "<testsuite name=\"leakscan: /bin/s (pid 100 #2)\"") != NULL);
+        CHECK(strstr(junit, "name=\"threads of process 100 at exit\"") != NULL);
+        CHECK(strstr(junit, "name=\"threads of process 100 #2 at exit\"") != NULL);
+        free(junit);
+        dot = render(&report_dot, &reused, false);
+        CHECK(strstr(dot, "subgraph cluster_100 {") != NULL);
+        CHECK(strstr(dot, "subgraph cluster_100_2 {") != NULL);
+        free(dot);
+
         check_escaping();
         check_text_hostile();
         return CHECK_DONE();
