@@ -168,6 +168,12 @@ struct guardian_page {
         volatile int known;     /* lo and hi were written */
 };
 
+/* A thread's use of the CPU over a window (sv_realtime_budget). */
+struct sv_busy {
+        uint64_t window_start_us;       /* 0: none yet */
+        uint64_t cpu_start_us;          /* the thread's CPU time then */
+};
+
 struct supervisor {
         const struct supervise_options *opts;
         int listener;
@@ -201,6 +207,7 @@ struct supervisor {
         size_t n_exit_sites;
         pthread_t receiver;     /* see receiver_main */
         bool receiver_running;
+        struct sv_busy receiver_busy, loop_busy;        /* sv_realtime_budget */
         volatile sig_atomic_t receiver_stop;
         int queue[2];           /* received notifications (struct sv_queued),
                                  * receiver -> loop */
@@ -314,7 +321,10 @@ void sv_stop_probe(struct supervisor *sv);
 void sv_probe_drain(struct supervisor *sv);
 bool sv_should_forward(const struct supervisor *sv, const struct signalfd_siginfo *si);
 
-/* supervise.c: the loop's priority */
-void sv_loop_priority(bool realtime);
+/* supervise.c: the priority of the loop and the receiver */
+void sv_realtime(bool realtime);
+void sv_realtime_pause(void);
+void sv_realtime_resume(void);
+void sv_realtime_budget(struct sv_busy *b);
 
 #endif

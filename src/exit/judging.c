@@ -464,15 +464,9 @@ static int sv_snapshot_into(struct supervisor *sv, pid_t pid, const pid_t *held,
                         sv_add_lingering(sv, t->tid);
         }
         struct creator_lookup creators = { sv_find_creator, sv, sv_creator_python };
-        int policy_before = SCHED_OTHER;
-        struct sched_param param_before;
-        (void) pthread_getschedparam(pthread_self(), &policy_before, &param_before);
-        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
-                sv_loop_priority(false);
         char why[768] = "";
+        sv_realtime_pause();    /* the main loop takes it back */
         r = sv_analyse(sv, cap, &creators, lp, why, sizeof why);
-        if ((policy_before & ~SCHED_RESET_ON_FORK) == SCHED_FIFO)
-                sv_loop_priority(true);
         process_capture_free(cap);
         if (r == -ECANCELED) {
                 /* no threads to judge: the analyser's, if any, are gone */

@@ -371,6 +371,7 @@ static bool sv_q_waiting(const struct sv_qthread *qt)
  * priority, where yielding lets no thread of the target run. */
 static void sv_q_wait(struct supervisor *sv, struct sv_process *p, unsigned timeout_ms)
 {
+        sv_realtime_pause();    /* all interrupted: the main loop takes it back */
         uint64_t start = now_usec(CLOCK_MONOTONIC), deadline = start + (uint64_t) timeout_ms * 1000u;
         unsigned patience = 11;
         for (size_t i = 0; i < p->q.n && patience; i++) {

@@ -73,8 +73,7 @@ void sv_receiver_clones_off(struct supervisor *sv)
 static void *receiver_main(void *arg)
 {
         struct supervisor *sv = arg;
-        struct sched_param sp = { .sched_priority = 1 };
-        (void) pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+        sv_realtime(true);
         sigset_t wake;
         sigemptyset(&wake);
         sigaddset(&wake, SIGURG);
@@ -89,6 +88,7 @@ static void *receiver_main(void *arg)
                                 continue;
                         break;
                 }
+                sv_realtime_budget(&sv->receiver_busy);
                 if (sv->guardian && (!sv->guardian->known || (int64_t) (n.id - sv->guardian->hi) > 0)) {
                         if (!sv->guardian->known)
                                 sv->guardian->lo = n.id;

@@ -52,6 +52,7 @@ static int sv_on_notification(struct supervisor *sv)
                 sv->have_last_id = true;
         }
         sv_publish_pending(sv, n.id);
+        sv_realtime_budget(&sv->loop_busy);
         int r = 0;
         switch (sv_call_of(&n.data)) {
         case SV_CALL_EXIT_GROUP:
@@ -176,19 +177,90 @@ static void sv_reap_lingering(struct supervisor *sv)
         }
 }
 
-/* The loop must stop an exiting process's threads the moment its exit
- * arrives (the quarantine): on a busy machine a loop thread of ordinary
- * priority can wait tens of milliseconds for a CPU while they run on.  So
- * it runs at the receiver's real-time priority where that is allowed, and
- * drops it only for the long analysis of a snapshot, which must not starve
- * the machine.  realtime: the priority to take. */
-void sv_loop_priority(bool realtime)
+/* Whether the calling thread (the loop, the receiver) runs at real-time
+ * priority now, whether it asked for it (sv_realtime), and whether it was
+ * found busy (sv_realtime_budget). */
+static _Thread_local bool thread_realtime, thread_wants_realtime, thread_busy;
+
+static void sv_apply_realtime(bool realtime)
 {
         struct sched_param sp = { .sched_priority = realtime ? 1 : 0 };
         /* the guardian, if started late, must not inherit it */
-        (void) pthread_setschedparam(pthread_self(), realtime ? SCHED_FIFO | SCHED_RESET_ON_FORK : SCHED_OTHER,
-                                     &sp);
+        if (pthread_setschedparam(pthread_self(), realtime ? SCHED_FIFO | SCHED_RESET_ON_FORK : SCHED_OTHER,
+                                  &sp) == 0)
+                thread_realtime = realtime;
 }
+
+/* The receiver must take a notification the moment it arrives (a held
+ * exit is safe from signals only once received), and the loop must stop an
+ * exiting process's threads the moment its exit arrives (the quarantine):
+ * on a busy machine a thread of ordinary priority can wait tens of
+ * milliseconds for a CPU.  So both wait at real-time priority where that is
+ * allowed, and drop it for any long work (sv_work_begin).  realtime: the
+ * priority to take. */
+void sv_realtime(bool realtime)
+{
+        thread_wants_realtime = realtime;
+        thread_busy = false;
+        sv_apply_realtime(realtime);
+}
+
+/* Long work (waiting for an exiting process's threads to stop once they
+ * were all interrupted, its snapshot, the analysis) runs at ordinary
+ * priority: at real-time priority, waiting for threads that need a CPU to
+ * stop could keep both CPUs from them (two leakscans were seen running
+ * ~950 ms each at real-time priority, until the kernel's RT throttling),
+ * and nothing there is urgent once the threads were interrupted.
+ * sv_realtime_resume takes the priority back. */
+void sv_realtime_pause(void)
+{
+        if (thread_realtime)
+                sv_apply_realtime(false);
+}
+
+/* Back to real-time priority after sv_realtime_pause, if the thread asked
+ * for it and is not busy (sv_realtime_budget): before waiting for what
+ * comes next. */
+void sv_realtime_resume(void)
+{
+        if (thread_wants_realtime && !thread_realtime && !thread_busy)
+                sv_apply_realtime(true);
+}
+
+/* The window over which a thread's use of the CPU is measured, and the
+ * share of it above which it gives up real-time priority. */
+#define BUSY_WINDOW_US 10000
+#define BUSY_SHARE_PERCENT 50
+
+/* A thread that wants real-time priority keeps it only while it is not
+ * busy: a program that makes threads without pause kept the receiver
+ * answering them at real-time priority for good.  The kernel then gives
+ * ordinary tasks their share by holding every real-time task on that CPU
+ * (RT throttling, the fair server), for up to tens of milliseconds, and
+ * another leakscan's receiver queued there missed its program's exit_group
+ * (docs/RELIABILITY.md, "The signal-during-exit race").  So, called as
+ * each notification arrives: once a window has passed, the thread runs at
+ * ordinary priority through the next if it used more than half a CPU in
+ * the last, else at real-time priority again.  A clock read per call (the
+ * vDSO's), a syscall per window. */
+void sv_realtime_budget(struct sv_busy *b)
+{
+        if (!thread_wants_realtime)
+                return;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        if (b->window_start_us && now - b->window_start_us < BUSY_WINDOW_US)
+                return;
+        uint64_t cpu = now_usec(CLOCK_THREAD_CPUTIME_ID);
+        bool busy = b->window_start_us &&
+                (cpu - b->cpu_start_us) * 100 > (now - b->window_start_us) * BUSY_SHARE_PERCENT;
+        thread_busy = busy;
+        if (busy == thread_realtime)
+                sv_apply_realtime(!busy);
+        b->window_start_us = now;
+        b->cpu_start_us = cpu;
+}
+
+
 
 static void supervisor_free(struct supervisor *sv)
 {
@@ -303,7 +375,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
          * held call, and the loop must take it at once itself */
         if (sv.killable_wait)
                 (void) sv_start_receiver(&sv);  /* if not, the loop receives */
-        sv_loop_priority(true);         /* if allowed: see there */
+        sv_realtime(true);              /* if allowed: see there */
         sv.main_identity.pid = sv.main_pid;
         inspect_read_identity(&sv.main_identity);
 
@@ -336,6 +408,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                                 next = timeout_at;
                 }
 
+                sv_realtime_resume();
                 /* once no process uses the filter, the listener only says
                  * POLLHUP: stop asking it */
                 listener_done |= sv.loop_error != NULL;
@@ -394,7 +467,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 }
         }
         sv_hand_off_listener(&sv);
-        sv_loop_priority(false);
+        sv_realtime(false);
 out:
         if (r < 0 && sv.guardian_pipe >= 0) {
                 /* the program never ran: its guardian ends at once */
