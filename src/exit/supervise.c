@@ -196,7 +196,7 @@ static void sv_apply_realtime(bool realtime)
  * exiting process's threads the moment its exit arrives (the quarantine):
  * on a busy machine a thread of ordinary priority can wait tens of
  * milliseconds for a CPU.  So both wait at real-time priority where that is
- * allowed, and drop it for any long work (sv_work_begin).  realtime: the
+ * allowed, and drop it for any long work (sv_realtime_pause).  realtime: the
  * priority to take. */
 void sv_realtime(bool realtime)
 {
@@ -259,8 +259,6 @@ void sv_realtime_budget(struct sv_busy *b)
         b->window_start_us = now;
         b->cpu_start_us = cpu;
 }
-
-
 
 static void supervisor_free(struct supervisor *sv)
 {
