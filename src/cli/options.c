@@ -383,8 +383,8 @@ static const struct cli_option options[] = {
           .help_with_arg = "the same lines, appended to FILE", HANDLER(handle_print_suppressions) },
 
         /* Output */
-        { "all", 'a', OPTION_NO_ARG, NULL, SECTION_OUTPUT, "print every thread, not only the leaked ones; with\n"
-          "--at-exit, also unwind a process's only thread in its exit",
+        { "all", 'a', OPTION_NO_ARG, NULL, SECTION_OUTPUT, "print every thread, not only the leaked ones\n"
+          "(--at-exit: also unwind a process's only\nthread, in its exit)",
           FLAG(report.all) },
         { "format", 0, OPTION_ARG, "FORMAT", SECTION_OUTPUT, NULL, describe_format, HANDLER(handle_format) },
         { "output", 'o', OPTION_ARG, "FILE", SECTION_OUTPUT,
