@@ -21,13 +21,15 @@ COUNTS = re.compile(r"analyser of (\d+): (\d+) places inherited, (\d+) lookups a
 
 
 def run(leakscan, script, places):
-    """leakscan --at-exit --follow-forks of `sh -c script`: (report, the
-    analysers' counts as (inherited, answered, looked up), stderr)."""
+    """leakscan --at-exit --follow-forks --all of `sh -c script`: (report,
+    the analysers' counts as (inherited, answered, looked up), stderr).
+    --all: without it a process whose only thread is in its exit (the
+    shell, /bin/true) gets no analyser at all, and nothing is handed down."""
     out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
     env = dict(os.environ, LEAKSCAN_TARGET_EXIT="1", LEAKSCAN_TEST_PLACES=places)
     env.pop("LEAKSCAN_ANALYSE_IN_PROCESS", None)
     try:
-        p = subprocess.run([leakscan, "--at-exit", "--follow-forks", "--format=json", "-o", out, "--",
+        p = subprocess.run([leakscan, "--at-exit", "--follow-forks", "--all", "--format=json", "-o", out, "--",
                             "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120,
                            stdin=subprocess.DEVNULL)
         with open(out) as f:
