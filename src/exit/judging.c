@@ -42,8 +42,11 @@ static bool sv_process_ending(pid_t pid)
         for (int i = 0; i < 100; i++) {
                 _cleanup_free_ char *text = NULL;
                 struct proc_stat ps;
-                if (read_full_file(path, &text) < 0 ||
-                    (procfs_parse_stat(text, &ps) == 0 && (ps.state == 'Z' || ps.state == 'X')))
+                ssize_t n = read_full_file(path, &text);
+                /* a failure of ours (out of descriptors) says nothing of it */
+                if (n < 0)
+                        return n == -ENOENT || n == -ESRCH;
+                if (procfs_parse_stat(text, &ps) == 0 && (ps.state == 'Z' || ps.state == 'X'))
                         return true;
                 usleep(1000);
         }
