@@ -389,6 +389,8 @@ int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool 
 {
         pid_t tid = (pid_t) n->pid;
         pid_t tgid = 0;
+        /* after --timeout everything is being killed: no process is judged
+         * any more, nor reported as unjudged */
         if (sv->result.timed_out) {
                 sv_respond_continue(sv, n->id);
                 return 0;
@@ -408,7 +410,7 @@ int sv_on_exit_group(struct supervisor *sv, const struct seccomp_notif *n, bool 
          * them apart: it counts in ticks of 10 ms. */
         if (p && p->phase == SV_JUDGED && sv_process_gone(p))
                 p = NULL;
-        if (!tgid || sv->result.timed_out || (p && p->phase == SV_JUDGED && !in_exit)) {
+        if (!tgid || (p && p->phase == SV_JUDGED && !in_exit)) {
                 sv_respond_continue(sv, n->id);
                 return 0;
         }
