@@ -28,6 +28,7 @@
  * thread blocked in a call still points at its state from its stack:
  * python_recover_thread finds it there, by the TID the state keeps. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -35,6 +36,7 @@
 #include <gelf.h>
 
 #include "capturer.h"
+#include "modules.h"
 #include "python.h"
 #include "util.h"
 
@@ -930,6 +932,25 @@ int python_reader_open(struct modules *mods, struct python_snapshot **ret)
         int r = python_open(mods, ret, &note);
         if (r == 0 && *ret)
                 (*ret)->persistent = true;
+        return r;
+}
+
+int python_reader_open_pid(pid_t pid, struct python_snapshot **ret)
+{
+        char path[64];
+        _cleanup_free_ char *maps = NULL;
+        snprintf(path, sizeof path, "/proc/%d/maps", (int) pid);
+        struct modules *mods = NULL;
+        int r = read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")) ?
+                -ENOENT : modules_new(pid, maps, &mods);
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        return r;
+                *ret = NULL;
+                return 0;
+        }
+        r = python_reader_open(mods, ret);
+        modules_free(mods);
         return r;
 }
 

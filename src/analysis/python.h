@@ -67,6 +67,12 @@ pid_t python_rlock_owner(struct python_snapshot *py, const struct map_entry *map
  * whose layout is known; free with python_snapshot_free), or -ENOMEM. */
 int python_reader_open(struct modules *mods, struct python_snapshot **ret);
 
+/* python_reader_open for process pid, its modules read from its maps, which
+ * are not parsed further when no python module is mapped.  Returns 0 and
+ * *ret (NULL: no CPython known, or its maps could not be read), or
+ * -ENOMEM. */
+int python_reader_open_pid(pid_t pid, struct python_snapshot **ret);
+
 /* A thread's Python frames, copied (names, files and lines). */
 struct python_stack;
 

@@ -294,18 +294,8 @@ static void record_creation(struct track *tr, pid_t creator, pid_t child)
  * a python module in its maps costs one read of them per start. */
 static void open_python(struct track *tr)
 {
-        if (tr->py)
-                return;
-        char path[64];
-        _cleanup_free_ char *maps = NULL;
-        snprintf(path, sizeof path, "/proc/%d/maps", (int) tr->pid);
-        if (read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")))
-                return;
-        struct modules *mods = NULL;
-        if (modules_new(tr->pid, maps, &mods) < 0)
-                return;
-        (void) python_reader_open(mods, &tr->py);       /* none: no Python frames */
-        modules_free(mods);
+        if (!tr->py)
+                (void) python_reader_open_pid(tr->pid, &tr->py);        /* none: no Python frames */
 }
 
 /* A traced thread is sent even the signals its process ignores (an

@@ -127,22 +127,6 @@ static void sv_forget_ended(struct supervisor *sv, pid_t tgid)
                 sv_forget_process(sv, ended[i]);
 }
 
-/* Opens e's reader from its process's maps: none (NULL) when no python
- * module is mapped. */
-static void sv_python_read(struct sv_python *e)
-{
-        char path[64];
-        _cleanup_free_ char *maps = NULL;
-        snprintf(path, sizeof path, "/proc/%d/maps", (int) e->tgid);
-        if (read_full_file(path, &maps) < 0 || (!strstr(maps, "/python3") && !strstr(maps, "/libpython3")))
-                return;
-        struct modules *mods = NULL;
-        if (modules_new(e->tgid, maps, &mods) < 0)
-                return;
-        (void) python_reader_open(mods, &e->py);        /* none: no Python frames */
-        modules_free(mods);
-}
-
 /* The interpreter of process tgid, or NULL: looked up on its first thread
  * creation.  A process without a python module in its maps costs one read
  * of them; one with, a module list built once.  A creation from a syscall
@@ -165,7 +149,7 @@ static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid, u
                 e->ips[e->n_ips++] = ip;
                 python_snapshot_free(e->py);
                 e->py = NULL;
-                sv_python_read(e);
+                (void) python_reader_open_pid(tgid, &e->py);    /* none: no Python frames */
                 return e->py;
         }
         struct sv_python *more = realloc(sv->pythons, (sv->n_pythons + 1) * sizeof *more);
@@ -179,7 +163,7 @@ static struct python_snapshot *sv_python_of(struct supervisor *sv, pid_t tgid, u
                 .ips = { ip },
                 .n_ips = 1,
         };
-        sv_python_read(e);
+        (void) python_reader_open_pid(tgid, &e->py);    /* none: no Python frames */
         return e->py;
 }
 
