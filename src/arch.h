@@ -291,6 +291,24 @@ static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWAR
         out[16] = r->rip;
 }
 
+/* A system call made without libc: it returns the kernel's result (a
+ * negative errno on failure) and writes no errno.  For a helper process
+ * that shares leakscan's memory and thread pointer (exit/helper.c), where
+ * libc's errno is another thread's.  aarch64: "svc #0", the number in x8,
+ * the arguments in x0..x5, the result in x0. */
+static inline long arch_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+        register long r10 __asm__("r10") = a4;
+        register long r8 __asm__("r8") = a5;
+        register long r9 __asm__("r9") = a6;
+        long ret;
+        __asm__ volatile ("syscall"
+                          : "=a" (ret)
+                          : "a" (nr), "D" (a1), "S" (a2), "d" (a3), "r" (r10), "r" (r8), "r" (r9)
+                          : "rcx", "r11", "memory");
+        return ret;
+}
+
 #endif
 
 /* ---- The exit trap's seccomp filter (exit/seccomp.c) ----

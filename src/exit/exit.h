@@ -166,12 +166,20 @@ struct sv_process {
 struct guardian_page {
         volatile uint64_t lo, hi;
         volatile int known;     /* lo and hi were written */
+        int listener, life;     /* the guardian's, read once at its start */
 };
 
 /* A thread's use of the CPU over a window (sv_realtime_budget). */
 struct sv_busy {
         uint64_t window_start_us;       /* 0: none yet */
         uint64_t cpu_start_us;          /* the thread's CPU time then */
+};
+
+/* A helper process that shares our memory (helper.c). */
+struct sv_helper {
+        pid_t pid;              /* 0: none */
+        void *stack;            /* unmapped only once it was reaped */
+        size_t stack_size;
 };
 
 struct supervisor {
@@ -193,10 +201,10 @@ struct supervisor {
         bool main_ended;
         struct guardian_page *guardian;
         int guardian_pipe;      /* its other end wakes the guardian when we end */
-        pid_t guardian_pid;
+        struct sv_helper guardian_helper;
         char *loop_error;       /* why the supervision stopped early, or NULL */
         bool killable_wait;     /* held calls wait through signals (5.19+) */
-        pid_t probe_pid;        /* see sv_should_forward */
+        struct sv_helper probe; /* see sv_should_forward */
         int probe_sock;
         uint64_t last_id;       /* of the last notification received (the
                                  * receiver's while it runs) */
@@ -309,6 +317,54 @@ void sv_sync_wake_up(int listener);
 void sv_receiver_clones_off(struct supervisor *sv);
 int sv_start_receiver(struct supervisor *sv);
 void sv_stop_receiver(struct supervisor *sv);
+
+/* helper.c: the probe and the guardian, processes that share our memory.
+ * Their code calls no libc function (see there): only these. */
+#if defined(__has_attribute)
+#if __has_attribute(no_stack_protector)
+#define SV_NO_STACK_PROTECTOR __attribute__((no_stack_protector))
+#endif
+#endif
+#ifndef SV_NO_STACK_PROTECTOR
+#define SV_NO_STACK_PROTECTOR
+#endif
+#define SV_HELPER_CODE __attribute__((no_sanitize("address", "undefined"))) SV_NO_STACK_PROTECTOR
+/* Starts body(arg) in a process that shares our memory, with every signal
+ * blocked; its end raises SIGCHLD.  Returns 0 and *ret, or a negative
+ * errno. */
+int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret);
+/* It was reaped: its stack is freed. */
+void sv_helper_reaped(struct sv_helper *h);
+static inline SV_HELPER_CODE void sv_helper_block_signals(void)
+{
+        uint64_t all = ~(uint64_t) 0;
+        (void) arch_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long) &all, 0, sizeof all, 0, 0);
+}
+
+static inline SV_HELPER_CODE void sv_helper_close_all_but(int a, int b)
+{
+        unsigned lo = (unsigned) (a < b ? a : b), hi = (unsigned) (a < b ? b : a);
+        bool ok = (lo == 0 || arch_raw_syscall(SYS_close_range, 0, lo - 1, 0, 0, 0, 0) == 0) &&
+                  (hi <= lo + 1 || arch_raw_syscall(SYS_close_range, lo + 1, hi - 1, 0, 0, 0, 0) == 0) &&
+                  arch_raw_syscall(SYS_close_range, hi + 1, ~0u, 0, 0, 0, 0) == 0;
+        for (int fd = 0; !ok && fd < 65536; fd++)
+                if (fd != a && fd != b)
+                        (void) arch_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+
+static inline SV_HELPER_CODE void sv_helper_zero(void *p, size_t n)
+{
+        /* volatile: a loop the compiler would turn into a call of memset */
+        volatile unsigned char *b = p;
+        for (size_t i = 0; i < n; i++)
+                b[i] = 0;
+}
+
+static inline SV_HELPER_CODE _Noreturn void sv_helper_exit(int status)
+{
+        for (;;)
+                (void) arch_raw_syscall(SYS_exit, status, 0, 0, 0, 0, 0);
+}
 
 /* guardian.c: the listener answered when the supervisor is gone */
 void close_all_but(int a, int b);

@@ -30,28 +30,38 @@ void close_all_but(int a, int b)
                         close(fd);
 }
 
-static void guardian_answer(int listener, uint64_t id)
+static SV_HELPER_CODE void guardian_answer(int listener, uint64_t id)
 {
-        struct seccomp_notif_resp resp = { .id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
-        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        struct seccomp_notif_resp resp;
+        sv_helper_zero(&resp, sizeof resp);
+        resp.id = id;
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        (void) arch_raw_syscall(SYS_ioctl, listener, (long) SECCOMP_IOCTL_NOTIF_SEND, (long) &resp, 0, 0, 0);
 }
 
-static _Noreturn void guardian_main(int listener, int life, const struct guardian_page *page)
+/* The guardian (a helper: see helper.c); what it needs is in its page,
+ * which outlives the supervisor. */
+static SV_HELPER_CODE int guardian_main(void *arg)
 {
-        setsid();
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_BLOCK, &all, NULL);
-        prctl(PR_SET_NAME, "leakscan-guard", 0, 0, 0);
-        close_all_but(listener, life);
+        const struct guardian_page *page = arg;
+        int listener = page->listener, life = page->life;
+        (void) arch_raw_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
+        sv_helper_block_signals();
+        (void) arch_raw_syscall(SYS_prctl, PR_SET_NAME, (long) "leakscan-guard", 0, 0, 0, 0);
+        sv_helper_close_all_but(listener, life);
 
         /* events 0 on the listener: POLLHUP alone, once no task uses it */
-        struct pollfd pfd[2] = { { life, POLLIN, 0 }, { listener, 0, 0 } };
+        struct pollfd pfd[2];
+        sv_helper_zero(pfd, sizeof pfd);
+        pfd[0].fd = life;
+        pfd[0].events = POLLIN;
+        pfd[1].fd = listener;
         for (;;) {
-                if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-                        _exit(1);
+                long k = arch_raw_syscall(SYS_poll, (long) pfd, 2, -1, 0, 0, 0);
+                if (k < 0 && k != -EINTR)
+                        sv_helper_exit(1);
                 if (pfd[1].revents & (POLLHUP | POLLERR))
-                        _exit(0);
+                        sv_helper_exit(0);
                 if (pfd[0].revents)
                         break;
         }
@@ -62,16 +72,14 @@ static _Noreturn void guardian_main(int listener, int life, const struct guardia
         pfd[1].events = POLLIN;
         for (;;) {
                 pfd[1].revents = 0;
-                if (poll(&pfd[1], 1, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        _exit(1);
-                }
-                if (pfd[1].revents & (POLLHUP | POLLERR | POLLNVAL))
-                        _exit(0);
+                long k = arch_raw_syscall(SYS_poll, (long) &pfd[1], 1, -1, 0, 0, 0);
+                if (k == -EINTR)
+                        continue;
+                if (k < 0 || (pfd[1].revents & (POLLHUP | POLLERR | POLLNVAL)))
+                        sv_helper_exit(k < 0);
                 struct seccomp_notif n;
-                memset(&n, 0, sizeof n);
-                if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
+                sv_helper_zero(&n, sizeof n);
+                if (arch_raw_syscall(SYS_ioctl, listener, (long) SECCOMP_IOCTL_NOTIF_RECV, (long) &n, 0, 0, 0) == 0)
                         guardian_answer(listener, n.id);
         }
 }
@@ -79,7 +87,8 @@ static _Noreturn void guardian_main(int listener, int life, const struct guardia
 /* Starts the guardian of sv->listener.  Returns 0 or a negative errno. */
 static int sv_start_guardian(struct supervisor *sv)
 {
-        struct guardian_page *page = mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+        /* never unmapped: the guardian may outlive us, reading it */
+        struct guardian_page *page = mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                                           -1, 0);
         if (page == MAP_FAILED)
                 return -errno;
@@ -89,10 +98,9 @@ static int sv_start_guardian(struct supervisor *sv)
                 munmap(page, sizeof *page);
                 return r;
         }
-        pid_t pid = fork();
-        if (pid == 0)
-                guardian_main(sv->listener, life[0], page);
-        int r = pid < 0 ? -errno : 0;
+        page->listener = sv->listener;
+        page->life = life[0];
+        int r = sv_helper_start(guardian_main, page, &sv->guardian_helper);
         close(life[0]);
         if (r < 0) {
                 close(life[1]);
@@ -101,7 +109,6 @@ static int sv_start_guardian(struct supervisor *sv)
         }
         sv->guardian = page;
         sv->guardian_pipe = life[1];
-        sv->guardian_pid = pid;
         return 0;
 }
 
@@ -117,9 +124,11 @@ void sv_hand_off_listener(struct supervisor *sv)
         close(sv->guardian_pipe);
         sv->guardian_pipe = -1;
         struct pollfd pfd = { sv->listener, 0, 0 };
-        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
-                while (waitpid(sv->guardian_pid, NULL, 0) < 0 && errno == EINTR)
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP)) {
+                while (waitpid(sv->guardian_helper.pid, NULL, 0) < 0 && errno == EINTR)
                         ;
+                sv_helper_reaped(&sv->guardian_helper);
+        }
 }
 
 /* The child has installed the filter and waits to exec: the guardian starts

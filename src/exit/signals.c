@@ -15,23 +15,24 @@
  * got, on our request over a socket (so that its death cannot raise
  * SIGPIPE here). */
 
-static _Noreturn void probe_main(int sock)
+/* The probe (a helper: see helper.c). */
+static SV_HELPER_CODE int probe_main(void *arg)
 {
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_BLOCK, &all, NULL);
-        prctl(PR_SET_NAME, "leakscan-probe", 0, 0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        close_all_but(sock, sock);
+        int sock = (int) (intptr_t) arg;
+        sv_helper_block_signals();
+        (void) arch_raw_syscall(SYS_prctl, PR_SET_NAME, (long) "leakscan-probe", 0, 0, 0, 0);
+        (void) arch_raw_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+        sv_helper_close_all_but(sock, sock);
+        uint64_t all = ~(uint64_t) 0;
+        struct timespec zero = { 0, 0 };
         char c;
-        while (read(sock, &c, 1) == 1) {
-                struct timespec zero = { 0, 0 };
-                while (sigtimedwait(&all, NULL, &zero) > 0)
+        while (arch_raw_syscall(SYS_read, sock, (long) &c, 1, 0, 0, 0) == 1) {
+                while (arch_raw_syscall(SYS_rt_sigtimedwait, (long) &all, 0, (long) &zero, sizeof all, 0, 0) > 0)
                         ;
-                if (send(sock, &c, 1, MSG_NOSIGNAL) != 1)
+                if (arch_raw_syscall(SYS_sendto, sock, (long) &c, 1, MSG_NOSIGNAL, 0, 0) != 1)
                         break;
         }
-        _exit(0);
+        sv_helper_exit(0);
 }
 
 int sv_start_probe(struct supervisor *sv)
@@ -39,16 +40,12 @@ int sv_start_probe(struct supervisor *sv)
         int sock[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
                 return -errno;
-        pid_t pid = fork();
-        if (pid == 0)
-                probe_main(sock[1]);
-        int r = pid < 0 ? -errno : 0;
+        int r = sv_helper_start(probe_main, (void *) (intptr_t) sock[1], &sv->probe);
         close(sock[1]);
         if (r < 0) {
                 close(sock[0]);
                 return r;
         }
-        sv->probe_pid = pid;
         sv->probe_sock = sock[0];
         return 0;
 }
@@ -59,9 +56,10 @@ void sv_stop_probe(struct supervisor *sv)
                 return;
         close(sv->probe_sock);
         sv->probe_sock = -1;
-        kill(sv->probe_pid, SIGKILL);
-        while (waitpid(sv->probe_pid, NULL, 0) < 0 && errno == EINTR)
+        kill(sv->probe.pid, SIGKILL);
+        while (waitpid(sv->probe.pid, NULL, 0) < 0 && errno == EINTR)
                 ;
+        sv_helper_reaped(&sv->probe);
 }
 
 /* Whether the probe has signal sig pending: it was sent to the group.
@@ -70,7 +68,7 @@ static int sv_probe_saw(const struct supervisor *sv, int sig)
 {
         char path[64];
         _cleanup_free_ char *text = NULL;
-        snprintf(path, sizeof path, "/proc/%d/status", (int) sv->probe_pid);
+        snprintf(path, sizeof path, "/proc/%d/status", (int) sv->probe.pid);
         if (read_full_file(path, &text) < 0)
                 return -ESRCH;
         const char *p = strstr(text, "\nShdPnd:");

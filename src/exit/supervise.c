@@ -471,8 +471,9 @@ out:
                 /* the program never ran: its guardian ends at once */
                 close(sv.guardian_pipe);
                 sv.guardian_pipe = -1;
-                while (waitpid(sv.guardian_pid, NULL, 0) < 0 && errno == EINTR)
+                while (waitpid(sv.guardian_helper.pid, NULL, 0) < 0 && errno == EINTR)
                         ;
+                sv_helper_reaped(&sv.guardian_helper);
         }
         sv_stop_probe(&sv);
         if (sfd >= 0)
