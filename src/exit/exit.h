@@ -245,6 +245,9 @@ enum sv_call { SV_CALL_OTHER, SV_CALL_EXIT_GROUP, SV_CALL_EXIT, SV_CALL_CLONE, S
 /* seccomp.c: the filter (install_filter, in the child) and what a notification asks about */
 enum sv_call sv_call_of(const struct seccomp_data *d);
 void sv_learn_thread_exit(void);
+/* Whether sv_learn_thread_exit learned where a thread ends, and where (the
+ * offset in its page of the address after the syscall instruction). */
+bool sv_thread_exit_site(uint32_t *ret_page_offset);
 int install_filter(bool *ret_killable);
 
 /* spawn.c: the program started, its listener in our hands */

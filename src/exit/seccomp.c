@@ -12,6 +12,8 @@
  * is still held. */
 #include "exit/exit.h"
 
+#include <linux/futex.h>
+
 /* Where libc ends a thread, learned by sv_learn_thread_exit in the parent
  * before the spawn and read by build_filter in the child it forks. */
 static struct {
@@ -200,43 +202,61 @@ static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
  * _exit falls back to exit(status) at another when a signal undid its
  * exit_group; the filter can tell them apart only by the instruction
  * pointer, whose offset in a page is fixed for one build of the library.
- * Rather than read libc's code, a child of ours shows where: under a filter
- * of its own it ends a thread, and makes exit_group fail (ENOSYS, as an
- * undone one does) under _exit, and it receives both exits itself. */
+ * Rather than read libc's code, threads of ours show where.  A seccomp
+ * filter belongs to the thread that installs it and the threads it creates
+ * after, so a short-lived thread installs one of its own (exit_group fails
+ * with ENOSYS, as an undone one does; exit is sent to us), makes one thread
+ * that ends and one that calls _exit, and the calling thread receives their
+ * exits.  No child process: a fork of leakscan cost more than the rest of
+ * its start together on a machine whose page faults are dear. */
 
-static void *probe_thread_end(void *arg)
+struct exit_learner {
+        int report[2];          /* the filter's thread -> the caller: its
+                                 * listener and its tid, or nothing */
+};
+
+static void *learn_thread_end(void *arg)
 {
         return arg;
 }
 
-static void *probe_exit_fallback(void *arg)
+/* Not a pthread: it ends in _exit, never in libc's end of a thread, which
+ * would leave libc (and a sanitizer) counting a thread that is gone.  It
+ * runs on the filter's thread's thread pointer (that thread waits for its
+ * end meanwhile), so it touches only _exit's errno there. */
+static SV_HELPER_CODE int learn_exit_fallback(void *arg)
 {
         (void) arg;
-        _exit(0);
+        _exit(0);               /* under our filter: exit_group fails */
 }
 
-/* In the probe child: the instruction pointer of the next exit a thread of
- * ours makes, and its status, then lets it go; or 0. */
-static uint64_t probe_receive_exit(int listener, uint64_t *ret_status)
+#define LEARN_FALLBACK_STACK (64 * 1024)
+
+/* Runs learn_exit_fallback in a thread of ours and waits for its end. */
+static void learn_run_fallback(void)
 {
-        struct seccomp_notif n;
-        memset(&n, 0, sizeof n);
-        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
-                return 0;
-        struct seccomp_notif_resp resp = { .id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
-        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        *ret_status = n.data.args[0];
-        return n.data.nr == ARCH_SECCOMP_NATIVE->exit ? n.data.instruction_pointer : 0;
+        char *stack = mmap(NULL, LEARN_FALLBACK_STACK, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return;
+        /* cleared by the kernel, with a futex wake, once the thread is gone */
+        _Static_assert(sizeof(pid_t) == sizeof(int), "CLONE_CHILD_CLEARTID clears an int");
+        pid_t alive = 1;
+        pid_t tid = clone(learn_exit_fallback, stack + LEARN_FALLBACK_STACK,
+                          CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                          CLONE_CHILD_CLEARTID, NULL, NULL, NULL, &alive);
+        if (tid > 0)
+                while (__atomic_load_n(&alive, __ATOMIC_ACQUIRE))
+                        (void) syscall(SYS_futex, &alive, FUTEX_WAIT, 1, NULL, NULL, 0);
+        munmap(stack, LEARN_FALLBACK_STACK);
 }
 
-/* The probe child of parent: writes three words to fd (where a thread
- * ends, with what status, where _exit falls back), or nothing; never
- * returns (its exit_group fails: it is killed, by the parent or, if that
- * died meanwhile, by the kernel). */
-static _Noreturn void probe_child(int fd, pid_t parent)
+/* The thread that installs the filter.  Creates the thread whose _exit is
+ * sent to us only once the filter is in place: without it that _exit would
+ * end leakscan. */
+static void *learn_main(void *arg)
 {
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
-                raise(SIGKILL);
+        struct exit_learner *l = arg;
         struct sock_filter code[] = {
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
                 BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SECCOMP_NATIVE->audit_arch, 1, 0),
@@ -249,67 +269,101 @@ static _Noreturn void probe_child(int fd, pid_t parent)
                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         };
         struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
-        uint64_t found[3] = {0};
-        pthread_t t;
+        /* no_new_privs, like a filter, is this thread's and its children's */
         int listener = -1;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
                 listener = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-        if (listener >= 0 && pthread_create(&t, NULL, probe_thread_end, NULL) == 0) {
-                found[0] = probe_receive_exit(listener, &found[1]);
+        int said[2] = { listener, (int) gettid() };
+        bool told = listener >= 0 && write(l->report[1], said, sizeof said) == (ssize_t) sizeof said;
+        close(l->report[1]);
+        if (!told)
+                return NULL;    /* unfiltered, or nobody listens: ends as any */
+        pthread_t t;
+        if (pthread_create(&t, NULL, learn_thread_end, NULL) == 0) {
                 pthread_join(t, NULL);
-                if (found[0] && pthread_create(&t, NULL, probe_exit_fallback, NULL) == 0) {
-                        uint64_t status;
-                        found[2] = probe_receive_exit(listener, &status);
-                        pthread_join(t, NULL);
-                }
+                learn_run_fallback();
         }
-        if (found[0] && found[2])
-                (void) !write(fd, found, sizeof found);
-        for (;;)
-                pause();
+        return NULL;            /* this exit too is sent to the caller */
 }
 
 /* Learns where the libc we run with ends a thread, for the filter of the
- * program spawned next: a child of ours shows it (see above).  Nothing is
- * learned (every exit stays held, as before) when the child cannot show
- * it, when libc ends a thread with a status other than 0, when _exit's
- * fallback lies at the same offset in a page, or when
- * LEAKSCAN_THREAD_EXIT=hold (a diagnostic, and the benchmark's baseline).
- * It assumes the program loads the same libc: under any other, the offset
- * learned is an arbitrary one, and an exit(0) there is let through (see
- * docs/RELIABILITY.md). */
+ * program spawned next (see above).  Nothing is learned (every exit stays
+ * held, as before) when our threads cannot show it, when libc ends a thread
+ * with a status other than 0, when _exit's fallback lies at the same offset
+ * in a page, or when LEAKSCAN_THREAD_EXIT=hold (a diagnostic, and the
+ * benchmark's baseline).  It assumes the program loads the same libc: under
+ * any other, the offset learned is an arbitrary one, and an exit(0) there is
+ * let through (see docs/RELIABILITY.md). */
 void sv_learn_thread_exit(void)
 {
         thread_exit_site.known = false;
         const char *mode = getenv("LEAKSCAN_THREAD_EXIT");
         if (mode && streq(mode, "hold"))
                 return;
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
+        struct exit_learner l;
+        if (pipe2(l.report, O_CLOEXEC) < 0)
                 return;
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid == 0) {
-                close(p[0]);
-                probe_child(p[1], parent);
+        pthread_t learner;
+        if (pthread_create(&learner, NULL, learn_main, &l) != 0) {
+                close(l.report[0]);
+                close(l.report[1]);
+                return;
         }
-        close(p[1]);
-        uint64_t found[3];
-        ssize_t got = -1;
-        if (pid > 0) {
-                struct pollfd pfd = { p[0], POLLIN, 0 };
-                if (poll(&pfd, 1, 2000) == 1)
-                        got = read(p[0], found, sizeof found);
-                (void) kill(pid, SIGKILL);
-                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
+        int said[2];
+        ssize_t got;
+        do
+                got = read(l.report[0], said, sizeof said);
+        while (got < 0 && errno == EINTR);
+        close(l.report[0]);
+        /* every exit of the filter's threads, in order: the thread's end,
+         * _exit's fallback, then the filter's thread itself.  None waits
+         * for a time: each ends once answered, and our answer is all they
+         * wait for. */
+        uint64_t site[2] = {0}, status = 1;
+        size_t n_seen = 0;
+        bool learner_ended = got != (ssize_t) sizeof said;
+        while (!learner_ended) {
+                struct seccomp_notif n;
+                memset(&n, 0, sizeof n);
+                if (ioctl(said[0], SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+                        if (errno == EINTR || errno == ENOENT)
+                                continue;       /* ENOENT: undone by a signal */
+                        break;  /* cannot happen while its threads live */
+                }
+                struct seccomp_notif_resp resp = { .id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+                (void) ioctl(said[0], SECCOMP_IOCTL_NOTIF_SEND, &resp);
+                if ((pid_t) n.pid == said[1]) {
+                        learner_ended = true;
+                        break;
+                }
+                if (n_seen < 2 && n.data.nr == ARCH_SECCOMP_NATIVE->exit) {
+                        if (n_seen == 0)
+                                status = n.data.args[0];
+                        site[n_seen] = n.data.instruction_pointer;
+                }
+                n_seen++;
         }
-        close(p[0]);
-        if (got != (ssize_t) sizeof found || (uint32_t) found[1] != 0 ||
-            ((found[0] ^ found[2]) & SV_PAGE_OFFSET_MASK) == 0)
+        if (!learner_ended) {
+                /* a thread left waiting in its exit sleeps there; with the
+                 * listener closed it would retry its exit without end */
+                pthread_detach(learner);
+                return;
+        }
+        if (got == (ssize_t) sizeof said)
+                close(said[0]);
+        pthread_join(learner, NULL);
+        if (n_seen != 2 || !site[0] || !site[1] || (uint32_t) status != 0 ||
+            ((site[0] ^ site[1]) & SV_PAGE_OFFSET_MASK) == 0)
                 return;
         thread_exit_site.known = true;
-        thread_exit_site.page_offset = (uint32_t) (found[0] & SV_PAGE_OFFSET_MASK);
+        thread_exit_site.page_offset = (uint32_t) (site[0] & SV_PAGE_OFFSET_MASK);
+}
+
+bool sv_thread_exit_site(uint32_t *ret_page_offset)
+{
+        if (thread_exit_site.known)
+                *ret_page_offset = thread_exit_site.page_offset;
+        return thread_exit_site.known;
 }
 
 enum sv_call sv_call_of(const struct seccomp_data *d)
