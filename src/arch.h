@@ -291,6 +291,15 @@ static inline void arch_regs_to_dwarf(const arch_regs *r, uint64_t out[ARCH_DWAR
         out[16] = r->rip;
 }
 
+/* The calling thread's thread pointer (the x86_64 TLS ABI keeps it at
+ * %fs:0); aarch64: tpidr_el0. */
+static inline void *arch_thread_pointer(void)
+{
+        void *tp;
+        __asm__ ("mov %%fs:0, %0" : "=r" (tp));
+        return tp;
+}
+
 /* A system call made without libc: it returns the kernel's result (a
  * negative errno on failure) and writes no errno.  For a helper process
  * that shares leakscan's memory and thread pointer (exit/helper.c), where
