@@ -19,6 +19,7 @@ LEAKSCAN_DEPS=(
   "cmake:command -v cmake"          # tests: leakscan under ctest
   "automake:command -v automake"    # tests: leakscan under automake's harness
   "clang:command -v clang"          # tests: targets built with clang (DWARF 5)
+  "strace:command -v strace"        # tests: leakscan killed at a chosen syscall (fault injection)
   "libunwind-dev:pkg-config --exists libunwind-generic libunwind-ptrace"   # --unwinder=libunwind, ptrace
   "redis-server:command -v redis-server"    # tests/real: healthy servers report nothing
   "redis-tools:command -v redis-benchmark"

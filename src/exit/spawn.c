@@ -96,6 +96,7 @@ struct spawn_child_args {
         char **argv, **envp;
         const sigset_t *child_mask;
         int sock, err;
+        int parent_sock, parent_err;    /* ours: closed first */
 };
 
 /* The child, until its exec: on the donor's thread pointer and its own
@@ -103,6 +104,11 @@ struct spawn_child_args {
 static int spawn_child(void *arg)
 {
         const struct spawn_child_args *a = arg;
+        /* our ends, in its copy of our files: holding them, it would wait
+         * for itself if we died (the listener sent, never received, kept
+         * open; its read of our answer never ending) */
+        close(a->parent_sock);
+        close(a->parent_err);
         /* a handler of ours would run on our memory: none may (a test
          * runner embedding libleakscan may have some) */
         for (int sig = 1; sig < NSIG; sig++) {
@@ -143,15 +149,19 @@ static int spawn_child(void *arg)
                 close(a->sock);
         }
         (void) !write(a->err, &f, sizeof f);
-        for (;;)        /* the parent kills us */
+        /* not its exit, which would wait for a listener (or, ours gone,
+         * fail); not raise(), which would signal the donor thread, whose
+         * thread pointer this is: the parent reads what was said, reaps */
+        (void) arch_raw_syscall(SYS_kill, arch_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), SIGKILL, 0, 0, 0, 0);
+        for (;;)
                 pause();
         return 0;
 }
 
 /* Starts the program (see above): the child installs the filter, hands us
  * its listener and execs.  A failure in the child comes back on a
- * close-on-exec pipe; the child is then killed (its exit would wait for a
- * listener).  The child makes one call the filter reports (clone3 without
+ * close-on-exec pipe, and the child kills itself (its exit would wait for
+ * a listener).  The child makes one call the filter reports (clone3 without
  * arguments, which then fails) before it may exec: its notification tells
  * where the ids start.  ready(userdata, listener, that notification or
  * NULL) is called before the child may exec.  Returns 0 with the pid, the
@@ -193,7 +203,8 @@ int spawn(char **argv, char **envp, const sigset_t *child_mask,
                 pthread_cond_wait(&donor.cond, &donor.lock);
         pthread_mutex_unlock(&donor.lock);
         struct spawn_child_args args = { .argv = argv, .envp = envp, .child_mask = child_mask,
-                                         .sock = sv[1], .err = err[1] };
+                                         .sock = sv[1], .err = err[1], .parent_sock = sv[0],
+                                         .parent_err = err[0] };
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);

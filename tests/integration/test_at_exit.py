@@ -621,6 +621,30 @@ print("alive" if alive else "killed", p.returncode)
               f"an exit_group undone by a signal before it was received ({label}): the fallback exit is held, "
               f"the sleeper reported, status 0 ({code}, {why}, {[(t['tid'], t['leaked']) for t in leaks]})")
 
+    # leakscan killed while it starts the program, at its receipt of the
+    # listener (strace's fault injection): the child, which shares
+    # leakscan's memory until its exec, must hold none of leakscan's ends
+    # of their socket and pipe, or it waits for itself for ever (the
+    # listener kept open in flight, its read of leakscan's answer never
+    # ending); it ends.  Found by review, not by a run
+    token = f"start-killed-{os.getpid()}"
+    code, _, _ = run_plain([shutil.which("strace"), "-o", "/dev/null", "-e", "trace=recvmsg",
+                            "-e", "inject=recvmsg:signal=SIGKILL:when=1", leakscan, "--at-exit", sh, "-c", "exit 0",
+                            token])
+    def with_token():
+        found = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if token.encode() in f.read():
+                        found.append(pid)
+            except OSError:
+                pass
+        return found
+    # strace ends as its tracee did: killed by SIGKILL (or says 137)
+    check(code in (-signal.SIGKILL, 128 + signal.SIGKILL) and wait_for(lambda: not with_token(), timeout=60),
+          f"leakscan killed as it receives the listener: its child ends ({code}, left: {with_token()})")
+
     # leakscan killed (issue 12 item 2): the guardian answers in its place
     # ("create": the program creates its thread once told, after the
     # kill; "exit": the kill comes once its exit_group is held)
