@@ -301,11 +301,12 @@ static inline void *arch_thread_pointer(void)
 }
 
 /* A system call made without libc: it returns the kernel's result (a
- * negative errno on failure) and writes no errno.  For a helper process
+ * negative errno on failure) and writes no errno.  Always inlined: a call
+ * of its own would have a stack protector of its own.  For a helper process
  * that shares leakscan's memory and thread pointer (exit/helper.c), where
  * libc's errno is another thread's.  aarch64: "svc #0", the number in x8,
  * the arguments in x0..x5, the result in x0. */
-static inline long arch_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+__attribute__((always_inline)) static inline long arch_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {
         register long r10 __asm__("r10") = a4;
         register long r8 __asm__("r8") = a5;

@@ -206,6 +206,7 @@ struct supervisor {
         bool killable_wait;     /* held calls wait through signals (5.19+) */
         struct sv_helper probe; /* see sv_should_forward */
         int probe_sock;
+        int probe_args[2];      /* its socket and our pid, read at its start */
         uint64_t last_id;       /* of the last notification received (the
                                  * receiver's while it runs) */
         bool have_last_id;
@@ -338,13 +339,13 @@ void sv_stop_receiver(struct supervisor *sv);
 int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret);
 /* It was reaped: its stack is freed. */
 void sv_helper_reaped(struct sv_helper *h);
-static inline SV_HELPER_CODE void sv_helper_block_signals(void)
+__attribute__((always_inline)) static inline SV_HELPER_CODE void sv_helper_block_signals(void)
 {
         uint64_t all = ~(uint64_t) 0;
         (void) arch_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long) &all, 0, sizeof all, 0, 0);
 }
 
-static inline SV_HELPER_CODE void sv_helper_close_all_but(int a, int b)
+__attribute__((always_inline)) static inline SV_HELPER_CODE void sv_helper_close_all_but(int a, int b)
 {
         unsigned lo = (unsigned) (a < b ? a : b), hi = (unsigned) (a < b ? b : a);
         bool ok = (lo == 0 || arch_raw_syscall(SYS_close_range, 0, lo - 1, 0, 0, 0, 0) == 0) &&
@@ -355,7 +356,7 @@ static inline SV_HELPER_CODE void sv_helper_close_all_but(int a, int b)
                         (void) arch_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
 }
 
-static inline SV_HELPER_CODE void sv_helper_zero(void *p, size_t n)
+__attribute__((always_inline)) static inline SV_HELPER_CODE void sv_helper_zero(void *p, size_t n)
 {
         /* volatile: a loop the compiler would turn into a call of memset */
         volatile unsigned char *b = p;
@@ -363,7 +364,7 @@ static inline SV_HELPER_CODE void sv_helper_zero(void *p, size_t n)
                 b[i] = 0;
 }
 
-static inline SV_HELPER_CODE _Noreturn void sv_helper_exit(int status)
+__attribute__((always_inline)) static inline SV_HELPER_CODE _Noreturn void sv_helper_exit(int status)
 {
         for (;;)
                 (void) arch_raw_syscall(SYS_exit, status, 0, 0, 0, 0, 0);

@@ -18,10 +18,14 @@
 /* The probe (a helper: see helper.c). */
 static SV_HELPER_CODE int probe_main(void *arg)
 {
-        int sock = (int) (intptr_t) arg;
+        const int *args = arg;
+        int sock = args[0];
         sv_helper_block_signals();
         (void) arch_raw_syscall(SYS_prctl, PR_SET_NAME, (long) "leakscan-probe", 0, 0, 0, 0);
         (void) arch_raw_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+        /* we died before it asked: nobody would send the signal */
+        if (arch_raw_syscall(SYS_getppid, 0, 0, 0, 0, 0, 0) != args[1])
+                sv_helper_exit(0);
         sv_helper_close_all_but(sock, sock);
         uint64_t all = ~(uint64_t) 0;
         struct timespec zero = { 0, 0 };
@@ -40,7 +44,9 @@ int sv_start_probe(struct supervisor *sv)
         int sock[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
                 return -errno;
-        int r = sv_helper_start(probe_main, (void *) (intptr_t) sock[1], &sv->probe);
+        sv->probe_args[0] = sock[1];
+        sv->probe_args[1] = (int) getpid();
+        int r = sv_helper_start(probe_main, sv->probe_args, &sv->probe);
         close(sock[1]);
         if (r < 0) {
                 close(sock[0]);

@@ -343,7 +343,7 @@ int supervise_run(char **argv, const struct supervise_options *opts,
                 return -ENOMEM;
         sv.report->mode = "at-exit";
 
-        /* before our signals are blocked: its child's end is no event */
+        /* before the program is spawned: its filter needs the place */
         sv_learn_thread_exit();
 
         /* SIGCHLD ends the loop; the others are passed on.  Blocked and read
