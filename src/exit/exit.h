@@ -371,7 +371,6 @@ __attribute__((always_inline)) static inline SV_HELPER_CODE _Noreturn void sv_he
 }
 
 /* guardian.c: the listener answered when the supervisor is gone */
-void close_all_but(int a, int b);
 void sv_hand_off_listener(struct supervisor *sv);
 void sv_on_listener(void *userdata, int listener, const struct seccomp_notif *first);
 

@@ -7,9 +7,10 @@
  * Without a listener, every call the filter sends to it fails with ENOSYS:
  * a program whose supervisor died could create no thread and never exit.
  * So a second holder of the listener lives from the start: a child of ours
- * in a session of its own (no terminal or process-group signal reaches it), with no other fd
- * (a test runner waiting for the end of stdout does not wait for it), and
- * all signals blocked.  It sleeps until the pipe whose other end only the
+ * that shares our memory (a helper: see helper.c), in a session of its own
+ * (no terminal or process-group signal reaches it), with no other fd (a
+ * test runner waiting for the end of stdout does not wait for it), and all
+ * signals blocked.  It sleeps until the pipe whose other end only the
  * supervisor holds ends, which the kernel does when the supervisor ends or
  * dies, however.  Then it answers "continue" to whatever the supervisor had
  * received and left unanswered (ids from the shared page) and to everything
@@ -17,18 +18,6 @@
 
 #define GUARDIAN_PROBE_AHEAD 64         /* received but not yet published */
 #define GUARDIAN_PROBE_MAX (1u << 20)
-
-/* Closes every fd but a and b (which may be equal). */
-void close_all_but(int a, int b)
-{
-        unsigned lo = (unsigned) (a < b ? a : b), hi = (unsigned) (a < b ? b : a);
-        bool ok = (lo == 0 || syscall(SYS_close_range, 0u, lo - 1, 0u) == 0) &&
-                  (hi <= lo + 1 || syscall(SYS_close_range, lo + 1, hi - 1, 0u) == 0) &&
-                  syscall(SYS_close_range, hi + 1, ~0u, 0u) == 0;
-        for (int fd = 0; !ok && fd < 65536; fd++)
-                if (fd != a && fd != b)
-                        close(fd);
-}
 
 static SV_HELPER_CODE void guardian_answer(int listener, uint64_t id)
 {

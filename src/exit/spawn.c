@@ -109,8 +109,9 @@ static int spawn_child(void *arg)
          * open; its read of our answer never ending) */
         close(a->parent_sock);
         close(a->parent_err);
-        /* a handler of ours would run on our memory: none may (a test
-         * runner embedding libleakscan may have some) */
+        /* a handler of ours would run here on our memory and the donor's
+         * thread pointer: a signal before the exec takes its default
+         * action, as it would an instant later in the program */
         for (int sig = 1; sig < NSIG; sig++) {
                 struct sigaction sa;
                 if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
