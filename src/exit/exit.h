@@ -337,7 +337,11 @@ void sv_stop_receiver(struct supervisor *sv);
  * blocked; its end raises SIGCHLD.  Returns 0 and *ret, or a negative
  * errno. */
 int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret);
-/* It was reaped: its stack is freed. */
+/* The same with other clone flags (a thread: CLONE_THREAD and the rest),
+ * child_tid for CLONE_CHILD_CLEARTID or NULL; ret->pid is the thread's id. */
+int sv_helper_clone(int (*body)(void *), void *arg, unsigned long flags, pid_t *child_tid,
+                    struct sv_helper *ret);
+/* It was reaped (a thread: it is gone): its stack is freed. */
 void sv_helper_reaped(struct sv_helper *h);
 __attribute__((always_inline)) static inline SV_HELPER_CODE void sv_helper_block_signals(void)
 {

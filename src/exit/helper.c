@@ -18,7 +18,8 @@
 
 #define SV_HELPER_STACK (64 * 1024)
 
-int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret)
+int sv_helper_clone(int (*body)(void *), void *arg, unsigned long flags, pid_t *child_tid,
+                    struct sv_helper *ret)
 {
         long page = sysconf(_SC_PAGESIZE);
         size_t size = SV_HELPER_STACK + (size_t) page;
@@ -30,7 +31,7 @@ int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret)
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
-        pid_t pid = clone(body, (char *) stack + size, CLONE_VM | SIGCHLD, arg);
+        pid_t pid = clone(body, (char *) stack + size, (int) flags, arg, NULL, NULL, child_tid);
         int r = pid < 0 ? -errno : 0;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
@@ -39,6 +40,11 @@ int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret)
         }
         *ret = (struct sv_helper) { .pid = pid, .stack = stack, .stack_size = size };
         return 0;
+}
+
+int sv_helper_start(int (*body)(void *), void *arg, struct sv_helper *ret)
+{
+        return sv_helper_clone(body, arg, CLONE_VM | SIGCHLD, NULL, ret);
 }
 
 void sv_helper_reaped(struct sv_helper *h)

@@ -230,25 +230,20 @@ static SV_HELPER_CODE int learn_exit_fallback(void *arg)
         _exit(0);               /* under our filter: exit_group fails */
 }
 
-#define LEARN_FALLBACK_STACK (64 * 1024)
-
 /* Runs learn_exit_fallback in a thread of ours and waits for its end. */
 static void learn_run_fallback(void)
 {
-        char *stack = mmap(NULL, LEARN_FALLBACK_STACK, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED)
-                return;
         /* cleared by the kernel, with a futex wake, once the thread is gone */
         _Static_assert(sizeof(pid_t) == sizeof(int), "CLONE_CHILD_CLEARTID clears an int");
         pid_t alive = 1;
-        pid_t tid = clone(learn_exit_fallback, stack + LEARN_FALLBACK_STACK,
-                          CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
-                          CLONE_CHILD_CLEARTID, NULL, NULL, NULL, &alive);
-        if (tid > 0)
-                while (__atomic_load_n(&alive, __ATOMIC_ACQUIRE))
-                        (void) syscall(SYS_futex, &alive, FUTEX_WAIT, 1, NULL, NULL, 0);
-        munmap(stack, LEARN_FALLBACK_STACK);
+        struct sv_helper thread;
+        if (sv_helper_clone(learn_exit_fallback, NULL,
+                            CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                            CLONE_CHILD_CLEARTID, &alive, &thread) < 0)
+                return;
+        while (__atomic_load_n(&alive, __ATOMIC_ACQUIRE))
+                (void) syscall(SYS_futex, &alive, FUTEX_WAIT, 1, NULL, NULL, 0);
+        sv_helper_reaped(&thread);
 }
 
 /* The thread that installs the filter.  Creates the thread whose _exit is
