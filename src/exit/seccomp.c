@@ -210,11 +210,6 @@ static int build_filter(struct filter_builder *b, struct sock_fprog *ret)
  * exits.  No child process: a fork of leakscan cost more than the rest of
  * its start together on a machine whose page faults are dear. */
 
-struct exit_learner {
-        int report[2];          /* the filter's thread -> the caller: its
-                                 * listener and its tid, or nothing */
-};
-
 static void *learn_thread_end(void *arg)
 {
         return arg;
@@ -251,7 +246,7 @@ static void learn_run_fallback(void)
  * end leakscan. */
 static void *learn_main(void *arg)
 {
-        struct exit_learner *l = arg;
+        int report = *(const int *) arg;        /* to the caller */
         struct sock_filter code[] = {
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
                 BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SECCOMP_NATIVE->audit_arch, 1, 0),
@@ -269,8 +264,8 @@ static void *learn_main(void *arg)
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
                 listener = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
         int said[2] = { listener, (int) gettid() };
-        bool told = listener >= 0 && write(l->report[1], said, sizeof said) == (ssize_t) sizeof said;
-        close(l->report[1]);
+        bool told = listener >= 0 && write(report, said, sizeof said) == (ssize_t) sizeof said;
+        close(report);
         if (!told)
                 return NULL;    /* unfiltered, or nobody listens: ends as any */
         pthread_t t;
@@ -295,21 +290,22 @@ void sv_learn_thread_exit(void)
         const char *mode = getenv("LEAKSCAN_THREAD_EXIT");
         if (mode && streq(mode, "hold"))
                 return;
-        struct exit_learner l;
-        if (pipe2(l.report, O_CLOEXEC) < 0)
+        /* the filter's thread tells its listener and its tid, or nothing */
+        int report[2];
+        if (pipe2(report, O_CLOEXEC) < 0)
                 return;
         pthread_t learner;
-        if (pthread_create(&learner, NULL, learn_main, &l) != 0) {
-                close(l.report[0]);
-                close(l.report[1]);
+        if (pthread_create(&learner, NULL, learn_main, &report[1]) != 0) {
+                close(report[0]);
+                close(report[1]);
                 return;
         }
         int said[2];
         ssize_t got;
         do
-                got = read(l.report[0], said, sizeof said);
+                got = read(report[0], said, sizeof said);
         while (got < 0 && errno == EINTR);
-        close(l.report[0]);
+        close(report[0]);
         /* every exit of the filter's threads, in order: the thread's end,
          * _exit's fallback, then the filter's thread itself.  None waits
          * for a time: each ends once answered, and our answer is all they
